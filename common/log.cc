@@ -1,0 +1,80 @@
+#include "common/log.h"
+
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+
+namespace wsgid::log {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(Level::kNotice)};
+std::atomic<int> g_fd{2};
+std::string g_role = "wsgid";
+long g_pid = 0;
+
+constexpr std::string_view kNames[] = {"emerg", "alert", "crit", "error",
+                                       "warn",  "notice", "info", "debug"};
+
+}  // namespace
+
+bool parse_level(std::string_view w, Level* out) {
+  for (size_t i = 0; i < std::size(kNames); ++i) {
+    if (w == kNames[i]) {
+      *out = static_cast<Level>(i);
+      return true;
+    }
+  }
+  if (w.size() == 6 && w.substr(0, 5) == "trace" && w[5] >= '1' && w[5] <= '8') {
+    *out = Level::kDebug;
+    return true;
+  }
+  return false;
+}
+
+std::string_view level_name(Level lv) { return kNames[static_cast<int>(lv)]; }
+
+void init(std::string role) {
+  g_role = std::move(role);
+  g_pid = static_cast<long>(getpid());
+}
+
+void set_level(Level lv) { g_level.store(static_cast<int>(lv)); }
+Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
+void set_fd(int fd) { g_fd.store(fd); }
+int fd() { return g_fd.load(); }
+
+void write_line(Level lv, std::string_view message) {
+  struct timeval tv;
+  gettimeofday(&tv, nullptr);
+  struct tm tm;
+  localtime_r(&tv.tv_sec, &tm);
+  char stamp[32];
+  strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+  long pid = g_pid ? g_pid : static_cast<long>(getpid());
+  std::string line = fmt::format("{}.{:03d} [{}] [{} {}] {}\n", stamp,
+                                 static_cast<int>(tv.tv_usec / 1000), level_name(lv),
+                                 g_role, pid, message);
+  const char* p = line.data();
+  size_t left = line.size();
+  int fd = g_fd.load();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // nowhere left to report a failing log
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+void bug(std::string_view what, const char* file, int line) {
+  write_line(Level::kAlert, fmt::format("bug: {} at {}:{}", what, file, line));
+  std::abort();
+}
+
+}  // namespace wsgid::log

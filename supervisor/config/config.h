@@ -1,0 +1,203 @@
+// The resolved configuration: plain structs, the single model every part uses.
+//
+// The parser (parser.h) builds a Config from directives; the master diffs two of
+// them on reload; model_json.h turns a GroupSpec into the settings a worker gets
+// over its control channel and the whole Config into `wsgid --check --json`.
+// Values are mod_wsgi's: option defaults are mod_wsgi's code defaults
+// (reference/mod_wsgi.md section 1), durations are seconds (double), sizes bytes.
+// std::nullopt means "not set" (null in JSON). Plain values: copy freely.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "supervisor/config/diagnostics.h"
+
+namespace wsgid::config {
+
+// One WSGIDaemonProcess: a named process group and every option it takes.
+// Field names follow the option names (maximum-requests -> maximum_requests).
+struct GroupSpec {
+  std::string name;
+  SourceLoc loc;
+  int vhost = -1;  // index in Config::vhosts where declared, -1 = server level
+
+  // 1a. process model and identity
+  int processes = 1;
+  bool processes_given = false;  // processes= appeared at all (wsgi.multiprocess)
+  int threads = 15;              // 0 = service mode
+  std::optional<std::string> display_name;  // as written
+  std::optional<std::string> user;          // name or #uid
+  std::optional<std::string> group;         // name or #gid
+  std::optional<std::vector<std::string>> supplementary_groups;
+  std::optional<int> umask;
+  std::optional<std::string> home;
+  std::optional<std::string> lang;
+  std::optional<std::string> locale;
+  std::optional<std::string> chroot;
+  int cpu_priority = 0;
+  std::optional<int64_t> stack_size;
+  std::optional<std::string> socket_user;
+  std::optional<std::string> script_user;
+  std::optional<std::string> script_group;
+  // 1b. Python
+  std::optional<std::string> python_home;
+  std::vector<std::string> python_path;
+  std::optional<std::string> python_eggs;
+  std::optional<double> switch_interval;
+  // 1c. recycling and lifecycle (seconds; 0 = off)
+  int64_t maximum_requests = 0;
+  double restart_interval = 0;
+  double inactivity_timeout = 0;
+  double startup_timeout = 0;
+  double graceful_timeout = 15;
+  double eviction_timeout = 0;
+  double shutdown_timeout = 5;
+  double cpu_time_limit = 0;
+  int64_t memory_limit = 0;          // bytes, 0 = off
+  int64_t virtual_memory_limit = 0;  // bytes, 0 = off
+  // 1d. fail-safes
+  double request_timeout = 0;
+  double interrupt_timeout = 0;
+  double deadlock_timeout = 300;
+  // 1e. transport
+  int listen_backlog = 100;
+  double connect_timeout = 15;
+  double socket_timeout = 60;               // default: the server's Timeout
+  double queue_timeout = 0;
+  double response_socket_timeout = 60;      // default: socket_timeout
+  double response_flush_delay = 0.005;      // written in ms, held in seconds
+  // 1f. buffers (bytes)
+  std::optional<int64_t> send_buffer_size;
+  std::optional<int64_t> receive_buffer_size;
+  int64_t header_buffer_size = 32768;
+  int64_t response_buffer_size = 8 * 1024 * 1024;
+  // 1g. observability
+  bool server_metrics = false;
+
+  // mod_wsgi's flags (reference/mod_wsgi.md section 2).
+  bool multithread() const { return threads != 1; }
+  bool multiprocess() const { return processes_given; }
+  bool run_once() const { return threads == 1 && maximum_requests == 1; }
+  // The process title: "(wsgi:NAME)" for display-name=%{GROUP}; any other value
+  // with %{GROUP} expanded; "wsgid-worker NAME" without display-name.
+  std::string title() const;
+};
+
+// What WSGI* directives set in one scope (server, <VirtualHost>, <Location>,
+// <LocationMatch>, <Directory>, <DirectoryMatch>, <Files>); unset = inherit.
+struct ScopeSettings {
+  std::optional<std::string> process_group;      // "%{GLOBAL}" or "" = embedded
+  std::optional<std::string> application_group;  // unexpanded ("%{RESOURCE}")
+  std::optional<std::string> callable_object;
+  std::optional<bool> pass_authorization;
+  std::optional<bool> script_reloading;
+  std::optional<std::vector<std::string>> restrict_process;  // WSGIRestrictProcess
+};
+
+// <Location>/<LocationMatch> (url) or <Directory>/<DirectoryMatch> (filesystem).
+struct Block {
+  SourceLoc loc;
+  std::string path;   // as written (quotes removed)
+  bool is_regex = false;
+  ScopeSettings settings;
+};
+
+// One WSGIScriptAlias or WSGIScriptAliasMatch.
+struct Mount {
+  SourceLoc loc;
+  bool is_match = false;
+  std::string url;     // URL prefix, or the regex for ...Match
+  std::string script;  // file or directory; may hold $N for ...Match
+  // The alias's own options (they win over every scope).
+  std::optional<std::string> process_group;
+  std::optional<std::string> application_group;
+  std::optional<std::string> callable_object;
+  std::optional<bool> pass_authorization;
+};
+
+// Alias / AliasMatch for static files.
+struct StaticAlias {
+  SourceLoc loc;
+  bool is_match = false;
+  std::string url;
+  std::string path;
+};
+
+struct ListenAddr {
+  SourceLoc loc;
+  std::string host;  // "" = all addresses; "[::1]" written as "::1"
+  int port = 0;      // 0 = any free port (tests)
+  std::string text() const;  // "127.0.0.1:8080", "[::1]:80", "*:80"
+};
+
+struct LogFile {
+  SourceLoc loc;
+  std::string path;    // file, or "|command" (piped logs are a warning, not supported)
+  std::string format;  // CustomLog: a LogFormat nickname resolved to its format string
+};
+
+// The main server is vhosts[0]-like but kept apart as Config::server.
+struct VirtualHost {
+  SourceLoc loc;
+  std::vector<ListenAddr> addrs;        // <VirtualHost *:80 127.0.0.1:8080>; empty for server
+  std::string server_name;              // ServerName (host, without port)
+  std::vector<std::string> server_aliases;  // may hold wildcards
+  ScopeSettings settings;
+  std::vector<Mount> mounts;
+  std::vector<Block> locations;         // in config order (later wins)
+  std::vector<Block> directories;       // in config order
+  std::vector<StaticAlias> aliases;
+  std::optional<LogFile> error_log;
+  std::vector<LogFile> custom_logs;
+};
+
+// WSGIImportScript: preload a script in a group's application group at start.
+struct ImportScript {
+  SourceLoc loc;
+  std::string script;
+  std::string process_group;
+  std::string application_group;
+};
+
+struct Config {
+  std::string file;  // the main file as given
+
+  // Server directives.
+  std::vector<ListenAddr> listen;
+  std::optional<std::string> user;   // User (front end and default worker identity)
+  std::optional<std::string> group;  // Group
+  std::optional<std::string> pid_file;
+  std::optional<std::string> server_root;
+  std::string log_level = "warn";
+  double timeout = 60;               // Timeout
+  bool keep_alive = true;
+  double keep_alive_timeout = 5;
+  int64_t max_keep_alive_requests = 100;
+  int64_t limit_request_line = 8190;
+  int64_t limit_request_field_size = 8190;
+  int64_t limit_request_fields = 100;
+  int64_t limit_request_body = 1073741824;  // Apache 2.4.54+: 1 GiB
+  double request_read_header_timeout = 20;  // RequestReadTimeout header=20-40,MinRate=500
+  double request_read_body_timeout = 20;
+  int threads_per_child = 25;               // the front end's embedded Python pool
+
+  // Server-wide WSGI directives.
+  std::optional<std::string> socket_prefix;   // WSGISocketPrefix
+  std::optional<std::string> control_socket;  // WSGIControlSocket (ours)
+  bool restrict_embedded = false;             // WSGIRestrictEmbedded
+  bool script_reloading = true;               // WSGIScriptReloading (server level)
+  std::optional<std::string> python_home;     // WSGIPythonHome (embedded / default)
+  std::vector<std::string> python_path;       // WSGIPythonPath
+
+  std::vector<GroupSpec> groups;
+  std::vector<ImportScript> imports;
+  VirtualHost server;
+  std::vector<VirtualHost> vhosts;
+
+  const GroupSpec* find_group(std::string_view name) const;
+};
+
+}  // namespace wsgid::config

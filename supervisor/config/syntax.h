@@ -1,0 +1,59 @@
+// Apache configuration syntax: text -> a tree of directives with positions.
+//
+// Handles what httpd's own reader does before any directive means anything:
+// one directive per line; a trailing backslash joins the next line; '#' starts a
+// comment only as a line's first non-blank character (as in Apache); arguments
+// split at white space, "double" or 'single' quoted arguments keep their spaces
+// and take backslash escapes of the quote and of backslash; <Section args> ...
+// </Section> blocks nest and must close in order; <IfModule [!]name> and
+// <IfDefine [!]NAME> are evaluated here and vanish from the tree; Include and
+// IncludeOptional (globs, relative paths resolved against the server root, cycles
+// detected) splice the included directives in place.
+//
+// Typographic quotes (U+201C, U+201D, U+2018, U+2019, U+2033, ...) are not quotes,
+// as in Apache: the argument keeps them; this layer records a warning naming the
+// character, its line and column and the fix.
+//
+// Driven by the parser (parser.h) on the master's loop thread; no I/O other than
+// reading the named files.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "supervisor/config/diagnostics.h"
+
+namespace wsgid::config {
+
+struct Arg {
+  std::string text;  // unquoted, escapes resolved
+  SourceLoc loc;     // where the argument starts (its opening quote, if quoted)
+  bool quoted = false;
+};
+
+struct Directive {
+  std::string name;   // as written, without '<' for sections ("VirtualHost")
+  SourceLoc loc;      // the name's position; len = name length
+  std::vector<Arg> args;
+  bool is_section = false;
+  std::vector<Directive> children;  // sections only
+};
+
+struct SyntaxOptions {
+  std::string server_root;           // base for relative Include paths; "" = the main file's directory
+  std::vector<std::string> defines;  // names that <IfDefine> sees as defined (wsgid -D NAME)
+};
+
+// Reads path and everything it includes. Errors (unreadable file, unbalanced
+// sections, Include cycles, a missing Include target) and warnings (typographic
+// quotes) go to *diags; the tree holds whatever could be read.
+std::vector<Directive> read_config_file(const std::string& path, const SyntaxOptions& options,
+                                        Diagnostics* diags);
+// The same for text already in memory, named `name` in diagnostics (tests, fuzzing).
+std::vector<Directive> read_config_text(const std::string& name, const std::string& text,
+                                        const SyntaxOptions& options, Diagnostics* diags);
+
+// Module names that <IfModule> treats as loaded ("wsgi_module", "mod_wsgi.c", ...).
+bool module_is_loaded(std::string_view name);
+
+}  // namespace wsgid::config
