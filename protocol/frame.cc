@@ -1,1 +1,192 @@
-// placeholder: being written
+// Frame header encoding and the incremental FrameReader (see frame.h, PROTOCOL.md).
+#include "protocol/frame.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <array>
+
+#include "common/log.h"
+
+namespace wsgid::proto {
+namespace {
+
+// Per-type facts, indexed by the type byte: the name (nullptr = unknown type) and
+// the largest payload that type may carry (kMaxPayload for most; 0 for the types
+// whose payload is empty; kMaxHelloPayload for kHello).
+struct TypeInfo {
+  const char* name = nullptr;
+  uint32_t max_payload = 0;
+};
+
+constexpr std::array<TypeInfo, 256> make_type_table() {
+  std::array<TypeInfo, 256> t{};
+  auto set = [&t](FrameType type, const char* name, uint32_t max) {
+    t[static_cast<uint8_t>(type)] = TypeInfo{name, max};
+  };
+  set(FrameType::kHello, "HELLO", kMaxHelloPayload);
+  set(FrameType::kRequestHead, "REQUEST_HEAD", kMaxPayload);
+  set(FrameType::kRequestBody, "REQUEST_BODY", kMaxPayload);
+  set(FrameType::kRequestEnd, "REQUEST_END", 0);
+  set(FrameType::kResponseHead, "RESPONSE_HEAD", kMaxPayload);
+  set(FrameType::kResponseBody, "RESPONSE_BODY", kMaxPayload);
+  set(FrameType::kResponseEnd, "RESPONSE_END", 0);
+  set(FrameType::kError, "ERROR", kMaxPayload);
+  set(FrameType::kCancel, "CANCEL", 0);
+  set(FrameType::kSettings, "SETTINGS", kMaxPayload);
+  set(FrameType::kReady, "READY", kMaxPayload);
+  set(FrameType::kState, "STATE", kMaxPayload);
+  set(FrameType::kStateQuery, "STATE_QUERY", 0);
+  set(FrameType::kDrain, "DRAIN", kMaxPayload);
+  set(FrameType::kReplaceMe, "REPLACE_ME", kMaxPayload);
+  set(FrameType::kExiting, "EXITING", kMaxPayload);
+  set(FrameType::kLog, "LOG", kMaxPayload);
+  return t;
+}
+
+constexpr std::array<TypeInfo, 256> kTypes = make_type_table();
+
+inline uint16_t load16(const char* p) {
+  return static_cast<uint16_t>((static_cast<uint8_t>(p[0]) << 8) | static_cast<uint8_t>(p[1]));
+}
+inline uint32_t load32(const char* p) {
+  return (static_cast<uint32_t>(static_cast<uint8_t>(p[0])) << 24) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(p[1])) << 16) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(p[2])) << 8) |
+         static_cast<uint32_t>(static_cast<uint8_t>(p[3]));
+}
+inline void store32(char* p, uint32_t v) {
+  p[0] = static_cast<char>(v >> 24);
+  p[1] = static_cast<char>(v >> 16);
+  p[2] = static_cast<char>(v >> 8);
+  p[3] = static_cast<char>(v);
+}
+
+// A buffer whose capacity grew past this (one big frame) is given back once it
+// holds little again, so an idle connection does not keep a 16 MiB buffer.
+constexpr size_t kKeepCapacity = 256u * 1024;
+
+}  // namespace
+
+bool is_known_type(uint8_t type) { return kTypes[type].name != nullptr; }
+
+std::string_view type_name(FrameType type) {
+  const char* name = kTypes[static_cast<uint8_t>(type)].name;
+  return name ? std::string_view(name) : std::string_view("UNKNOWN");
+}
+
+uint32_t max_payload_for(FrameType type) { return kTypes[static_cast<uint8_t>(type)].max_payload; }
+
+void append_header(std::string* out, FrameType type, uint32_t request_id, uint32_t length,
+                   uint8_t flags) {
+  const TypeInfo& info = kTypes[static_cast<uint8_t>(type)];
+  if (info.name == nullptr || length > info.max_payload)
+    log::bug(fmt::format("append_header: type 0x{:02x} with length {} breaks the protocol",
+                         static_cast<unsigned>(type), length),
+             __FILE__, __LINE__);
+  char h[kHeaderSize];
+  h[0] = static_cast<char>(type);
+  h[1] = static_cast<char>(flags);
+  h[2] = 0;
+  h[3] = 0;
+  store32(h + 4, request_id);
+  store32(h + 8, length);
+  out->append(h, kHeaderSize);
+}
+
+void append_frame(std::string* out, FrameType type, uint32_t request_id,
+                  std::string_view payload, uint8_t flags) {
+  // A payload past 4 GiB would wrap the u32; append_header then catches the rest.
+  if (payload.size() > kMaxPayload)
+    log::bug(fmt::format("append_frame: payload of {} bytes exceeds the limit of {}",
+                         payload.size(), kMaxPayload),
+             __FILE__, __LINE__);
+  out->reserve(out->size() + kHeaderSize + payload.size());
+  append_header(out, type, request_id, static_cast<uint32_t>(payload.size()), flags);
+  out->append(payload);
+}
+
+void append_hello(std::string* out) {
+  char p[8] = {'W', 'S', 'G', 'D', 0, 0, 0, 0};
+  store32(p + 4, kVersion);
+  append_frame(out, FrameType::kHello, 0, std::string_view(p, sizeof p));
+}
+
+FrameReader::FrameReader(uint32_t max_payload) : max_payload_(max_payload) {}
+
+void FrameReader::feed(const char* data, size_t len) {
+  // A dead stream keeps nothing more: the caller is about to close it.
+  if (len == 0 || !error_.empty()) return;
+  const size_t size = buf_.size();
+  if (pos_ > 0) {
+    // Drop consumed bytes when that costs no more than what was consumed (so the
+    // memmove is amortized), or when the append would reallocate anyway.
+    if (pos_ == size) {
+      buf_.clear();
+      pos_ = 0;
+    } else if (pos_ >= size - pos_ || size + len > buf_.capacity()) {
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
+  }
+  if (pos_ == 0 && buf_.capacity() > kKeepCapacity && (buf_.size() + len) * 4 < buf_.capacity()) {
+    std::string smaller;
+    smaller.reserve(std::max(buf_.size() + len, size_t{4096}));
+    smaller.append(buf_);
+    buf_.swap(smaller);
+  }
+  buf_.append(data, len);
+}
+
+bool FrameReader::check_header(const char* p, size_t avail) {
+  // Fields are checked in header order as soon as they are complete, so a stream
+  // fails at the same field with the same text whatever the split.
+  const uint8_t type = static_cast<uint8_t>(p[0]);
+  const TypeInfo& info = kTypes[type];
+  if (info.name == nullptr) {
+    error_ = fmt::format("frame type 0x{:02x} is unknown", type);
+    return false;
+  }
+  if (avail < 4) return true;
+  const uint16_t reserved = load16(p + 2);
+  if (reserved != 0) {
+    error_ = fmt::format("frame reserved field 0x{:04x} is not zero", reserved);
+    return false;
+  }
+  if (avail < kHeaderSize) return true;
+  const uint32_t length = load32(p + 8);
+  if (length > max_payload_) {
+    error_ = fmt::format("frame length {} exceeds the limit of {}", length, max_payload_);
+    return false;
+  }
+  if (length > info.max_payload) {
+    error_ = fmt::format("frame length {} exceeds the limit of {} for {}", length,
+                         info.max_payload, info.name);
+    return false;
+  }
+  return true;
+}
+
+FrameReader::Result FrameReader::next(Frame* out) {
+  if (!error_.empty()) return Result::kError;
+  const size_t avail = buf_.size() - pos_;
+  if (avail == 0) {
+    // Everything was consumed: restart at the front (keeps the capacity).
+    buf_.clear();
+    pos_ = 0;
+    return Result::kNeedMore;
+  }
+  const char* p = buf_.data() + pos_;
+  if (!check_header(p, avail)) return Result::kError;
+  if (avail < kHeaderSize) return Result::kNeedMore;
+  const uint32_t length = load32(p + 8);
+  if (avail - kHeaderSize < length) return Result::kNeedMore;
+  out->type = static_cast<FrameType>(p[0]);
+  out->flags = static_cast<uint8_t>(p[1]);
+  out->request_id = load32(p + 4);
+  out->payload = std::string_view(p + kHeaderSize, length);
+  pos_ += kHeaderSize + length;
+  return Result::kFrame;
+}
+
+}  // namespace wsgid::proto

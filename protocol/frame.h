@@ -10,7 +10,9 @@
 // split, and yields whole frames. It never reads past what it was fed, checks every
 // length before use, and reports oversized, unknown or malformed frames as an error
 // (after which the stream is dead: the caller closes it). No libuv, no Python, no
-// threads: one reader per connection, used by one thread at a time.
+// threads: one reader per connection, used by one thread at a time. The encoders
+// (append_*) treat a frame that breaks the limits below as a caller bug: they log
+// at alert and abort (log::bug), so callers check sizes first.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +29,9 @@ constexpr size_t kHeaderSize = 12;
 constexpr uint32_t kMaxPayload = 16u * 1024 * 1024;
 // Body chunks that writers should not exceed (readers accept up to kMaxPayload).
 constexpr uint32_t kBodyChunk = 64u * 1024;
+// Largest kHello payload a reader accepts: version 1 sends 8 bytes; the slack lets
+// a later version append fields and still be told apart by its version number.
+constexpr uint32_t kMaxHelloPayload = 64;
 
 enum class FrameType : uint8_t {
   // Connection setup, both channels.
@@ -55,6 +60,10 @@ enum class FrameType : uint8_t {
 bool is_known_type(uint8_t type);
 // "REQUEST_HEAD", "DRAIN", ...; "UNKNOWN" for other values.
 std::string_view type_name(FrameType type);
+// The largest payload a frame of this type may carry: 0 for kRequestEnd,
+// kResponseEnd, kCancel and kStateQuery (empty payload), kMaxHelloPayload for
+// kHello, kMaxPayload for the others; 0 for an unknown type.
+uint32_t max_payload_for(FrameType type);
 
 struct FrameHeader {
   FrameType type;
@@ -64,9 +73,11 @@ struct FrameHeader {
 };
 
 // Appends the 12-byte header for (type, flags, request_id, length) to *out.
+// type must be known and length <= max_payload_for(type) (else: bug, abort).
 void append_header(std::string* out, FrameType type, uint32_t request_id,
                    uint32_t length, uint8_t flags = 0);
-// Appends a whole frame: header plus payload. payload.size() must be <= kMaxPayload.
+// Appends a whole frame: header plus payload. payload.size() must be <= kMaxPayload
+// and <= max_payload_for(type) (else: bug, abort).
 void append_frame(std::string* out, FrameType type, uint32_t request_id,
                   std::string_view payload, uint8_t flags = 0);
 // Appends a kHello frame carrying the magic and kVersion.
@@ -90,22 +101,37 @@ class FrameReader {
 
   // Appends bytes to the internal buffer. Never fails; memory held is bounded by
   // one header plus max_payload plus whatever the caller feeds before calling next().
+  // Consumed bytes are dropped here (amortized: a memmove never costs more than
+  // the bytes consumed since the last one), and a buffer that grew past 256 KiB
+  // for a big frame is given back once it holds less than a quarter of that.
+  // After next() returned kError, feed() discards its input.
   void feed(const char* data, size_t len);
   void feed(std::string_view data) { feed(data.data(), data.size()); }
 
   // Yields the next whole frame in *out (kFrame), or kNeedMore when the buffer
   // holds no whole frame, or kError (see error()) for an unknown type, a nonzero
   // reserved field or an oversized length. After kError every call returns kError.
+  // The header's fields are checked in order (type, reserved, length) as soon as
+  // each has arrived, so a bad stream fails early and with the same error for any
+  // split of its bytes. Flags are passed through unchecked.
   Result next(Frame* out);
 
-  // The decoding error, "" until next() returned kError. Names the problem and the
-  // values seen, e.g. "frame type 0x7f is unknown", "frame length 20000000 exceeds
-  // the limit of 16777216".
+  // The decoding error, "" until next() returned kError. Exactly one of:
+  //   "frame type 0x7f is unknown"                     (type byte, 2 hex digits)
+  //   "frame reserved field 0x0102 is not zero"        (reserved u16, 4 hex digits)
+  //   "frame length 20000000 exceeds the limit of 16777216"   (reader's max_payload)
+  //   "frame length 5 exceeds the limit of 0 for REQUEST_END" (max_payload_for(type))
   const std::string& error() const { return error_; }
   // Bytes fed but not yet returned as frames.
   size_t buffered() const { return buf_.size() - pos_; }
+  // Bytes of memory the buffer holds now (for tests and statistics).
+  size_t capacity() const { return buf_.capacity(); }
 
  private:
+  // Checks the header fields among the first avail (>= 1) bytes at p; sets error_
+  // and returns false on the first bad one.
+  bool check_header(const char* p, size_t avail);
+
   std::string buf_;
   size_t pos_ = 0;
   uint32_t max_payload_;

@@ -11,6 +11,33 @@
 // Encoders append to a std::string so that a caller can batch several frames in
 // one write. Decoders never read outside the payload and report malformed input
 // as a non-ok Status naming the field; they never crash. Pure functions: any thread.
+// An encoder handed a message that breaks the limits below is a caller bug: it logs
+// at alert and aborts (log::bug); RequestHeadWriter::finish() and
+// check_response_head() tell the caller beforehand.
+//
+// Decoder error texts (N, M: decimal values seen; offsets count from the start of
+// the payload; header indexes from 0):
+//   request head (for_each_pair, decode_request_head), at the pair's first byte:
+//     "request head: truncated pair header at offset N"   (fewer than 6 bytes left)
+//     "request head: empty key at offset N"
+//     "request head: pair longer than the payload at offset N"
+//     "request head: too many pairs at offset N"           (pair kMaxPairs + 1)
+//   response head:
+//     "response head: payload length N is shorter than the 4-byte status and reason length"
+//     "response head: status N is out of range 100..999"
+//     "response head: reason length N exceeds the remaining M bytes"
+//     the four pair texts above with "response head:" in front
+//     "response head: reason contains byte 0x0d"           (CR, LF or NUL)
+//     "response head: header N name contains byte 0x0a"
+//     "response head: header N value contains byte 0x00"
+//   error:
+//     "error: payload length N is shorter than the 2-byte code"
+//     "error: code N is out of range 400..599"
+//   hello (checked in this order):
+//     "hello: payload length N is shorter than the 8-byte magic and version"
+//     "hello: bad magic \"GET \", expected \"WSGD\""    (non-printable bytes as \xNN)
+//     "hello: peer speaks protocol version N, this side speaks 1"
+//     "hello: payload length N is not 8 as version 1 requires"
 #pragma once
 
 #include <cstdint>
@@ -43,22 +70,28 @@ enum class ErrorCode : uint16_t {
 // (the front end's hot path). Usage:
 //   RequestHeadWriter w(&buf, request_id); w.add("REQUEST_METHOD", "GET"); ... w.finish();
 // finish() patches the frame header's length. Between construction and finish()
-// nothing else may be appended to *out.
+// nothing else may be appended to *out; finish() is called exactly once, and the
+// frame in *out is incomplete until it is.
 class RequestHeadWriter {
  public:
   RequestHeadWriter(std::string* out, uint32_t request_id);
+  // Appends one pair. After a pair that breaks a limit, later adds do nothing.
   void add(std::string_view key, std::string_view value);
   // Returns false (and leaves *out as before construction) when the payload would
-  // exceed kMaxPayload or a key is longer than kMaxKeyLength.
+  // exceed kMaxPayload, a key is empty or longer than kMaxKeyLength, or there are
+  // more than kMaxPairs pairs: the head the decoder would reject.
   bool finish();
 
  private:
   std::string* out_;
   size_t start_;
+  size_t pairs_ = 0;
   bool overflow_ = false;
 };
 
+// The environ must pass RequestHeadWriter's limits (else: bug, abort).
 void append_request_head(std::string* out, uint32_t request_id, const KeyValues& environ);
+// The pairs in payload order (duplicates kept), or the first fault.
 Result<KeyValues> decode_request_head(std::string_view payload);
 
 // Calls fn(key, value) for each pair without copying; returns a non-ok Status on
@@ -71,6 +104,17 @@ struct ResponseHead {
   std::string reason;  // "OK"
   KeyValues headers;
 };
+// Ok when append_response_head may encode head, else the first fault (the worker
+// calls it on what the application gave start_response and answers 500 if not):
+//   "response head: status N is out of range 100..999"
+//   "response head: reason length N exceeds 65535"
+//   "response head: N headers exceed the limit of 65536"
+//   "response head: header N has an empty name"
+//   "response head: header N name length M exceeds 65535"
+//   "response head: payload length N exceeds the limit of 16777216"
+//   and the three "contains byte" texts of the decoder.
+Status check_response_head(const ResponseHead& head);
+// head must pass check_response_head (else: bug, abort).
 void append_response_head(std::string* out, uint32_t request_id, const ResponseHead& head);
 Result<ResponseHead> decode_response_head(std::string_view payload);
 
@@ -78,11 +122,15 @@ struct ErrorMessage {
   ErrorCode code = ErrorCode::kAppError;
   std::string message;
 };
+// err.code must lie in 400..599 (else: bug, abort); a message longer than
+// kMaxPayload - 2 bytes is cut to fit, at a UTF-8 character boundary.
 void append_error(std::string* out, uint32_t request_id, const ErrorMessage& err);
+// Any code in 400..599 is accepted (not only the ErrorCode values above).
 Result<ErrorMessage> decode_error(std::string_view payload);
 
 // Hello: "WSGD" + u32 version. Returns the peer's version, or an error when the
-// magic is wrong or the version is not kVersion.
+// payload is short, the magic is wrong, the version is not kVersion, or (for
+// version 1) the payload is not exactly 8 bytes. append_hello is in frame.h.
 Result<uint32_t> decode_hello(std::string_view payload);
 
 // --- implementation of the template above ---
