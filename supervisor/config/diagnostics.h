@@ -43,7 +43,8 @@ class Diagnostics {
 
   // Remembers a file's text for render(); the lexer calls it for every file read.
   void add_source(const std::string& file, std::string text);
-  // The text of one line (without its newline), "" when unknown.
+  // The text of one line (without its newline, or a CR before it), "" when unknown;
+  // valid until add_source() is called again for the same file.
   std::string_view line_text(const std::string& file, int line) const;
 
   bool has_errors() const { return errors_ > 0; }
@@ -54,12 +55,16 @@ class Diagnostics {
   // One diagnostic as shown above (ends with a newline).
   std::string render(const Diagnostic& d) const;
   // Every diagnostic in order, then a summary line such as
-  // "site.conf: 2 errors, 1 warning" when there is any.
+  // "site.conf: 2 errors, 1 warning generated." when there is any error or
+  // warning (the file is the first one added with add_source()). A diagnostic of
+  // Severity::kNote renders like the others, with its own line and caret ("<X>
+  // opened here"); it counts as neither error nor warning.
   std::string render_all() const;
 
  private:
   std::vector<Diagnostic> items_;
   std::map<std::string, std::vector<std::string>> sources_;
+  std::string first_source_;  // the first file added: the main file, named in the summary
   size_t errors_ = 0, warnings_ = 0;
 };
 

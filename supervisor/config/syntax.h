@@ -14,11 +14,20 @@
 // as in Apache: the argument keeps them; this layer records a warning naming the
 // character, its line and column and the fix.
 //
+// Where we differ from httpd, it is mostly to report more:
+// a NUL byte or invalid UTF-8 is an error (a warning inside a comment), an
+// unterminated quote is an error, U+00A0 and other Unicode spaces before a
+// directive are skipped with a warning, '#' starting an argument and "\ " at a
+// line's end are warned about. Sections must close in the file that opens them.
+// Limits (errors, never crashes): 16 MiB per file, 64 MiB and 1024 files in all,
+// 64 KiB per logical line, sections nested 64 deep, Include chains 64 deep.
+//
 // Driven by the parser (parser.h) on the master's loop thread; no I/O other than
 // reading the named files.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "supervisor/config/diagnostics.h"
@@ -42,6 +51,8 @@ struct Directive {
 struct SyntaxOptions {
   std::string server_root;           // base for relative Include paths; "" = the main file's directory
   std::vector<std::string> defines;  // names that <IfDefine> sees as defined (wsgid -D NAME)
+  // Off for fuzzing: Include/IncludeOptional then only record an error.
+  bool allow_include = true;
 };
 
 // Reads path and everything it includes. Errors (unreadable file, unbalanced
@@ -53,7 +64,9 @@ std::vector<Directive> read_config_file(const std::string& path, const SyntaxOpt
 std::vector<Directive> read_config_text(const std::string& name, const std::string& text,
                                         const SyntaxOptions& options, Diagnostics* diags);
 
-// Module names that <IfModule> treats as loaded ("wsgi_module", "mod_wsgi.c", ...).
+// Module names that <IfModule> treats as loaded ("wsgi_module", "mod_wsgi.c", ...):
+// mod_wsgi and the httpd modules whose directives wsgid implements; the list and
+// why is in syntax.cc. Case-sensitive, as in httpd.
 bool module_is_loaded(std::string_view name);
 
 }  // namespace wsgid::config
