@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""Real applications from Debian's packages in wsgid-worker (issue #3): Flask,
+two unmodified `django-admin startproject` projects in one process (the seed
+article's `default` daemon), and wsgiref.validate around them."""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from wsgidtest import group_settings, make_environ  # noqa: E402
+from wsgidtest.testing import APPS, WorkerTestCase  # noqa: E402
+
+FLASK_APP = os.path.join(APPS, 'flask_app.wsgi')
+
+VALIDATED_DJANGO = '''\
+# wsgiref.validate around an unmodified startproject's application.
+import os, sys, warnings
+from wsgiref.validate import WSGIWarning, validator
+warnings.simplefilter('error', WSGIWarning)
+sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+from {name}.wsgi import application as _app
+application = validator(_app)
+'''
+
+
+class FlaskTest(WorkerTestCase):
+    def test_flask_under_validator(self):
+        h = self.worker(group_settings('flask', threads=4))
+        for group in ('', 'localhost:8080|/flask'):
+            with self.subTest(group=group):
+                r = h.request(make_environ('/', script=FLASK_APP, app_group=group))
+                self.assertEqual((r.status, r.body), (200, b'Hello from Flask'), h.log())
+                # POSTs go to the unwrapped app: with wsgi.input_terminated true (as
+                # mod_wsgi sets it) Werkzeug calls wsgi.input.read() with no size,
+                # which wsgiref.validate's InputWrapper rejects: an app-side check.
+                body = json.dumps({'a': [1, 2]}).encode()
+                env = make_environ('/json', method='POST', query='x=1', script=FLASK_APP, body=body,
+                                   app_group=group, callable_object='app',
+                                   extra={'CONTENT_TYPE': 'application/json'})
+                r = h.request(env, body)
+                self.assertEqual(r.status, 200, h.log())
+                self.assertEqual(json.loads(r.body), {'received': {'a': [1, 2]}, 'args': {'x': '1'}})
+                boundary = 'XyZ'
+                form = ('--XyZ\r\nContent-Disposition: form-data; name="f"\r\n\r\nvalue\r\n'
+                        '--XyZ\r\nContent-Disposition: form-data; name="up"; filename="a.bin"\r\n'
+                        'Content-Type: application/octet-stream\r\n\r\n' + 'q' * 100000 + '\r\n--XyZ--\r\n').encode()
+                env = make_environ('/form', method='POST', script=FLASK_APP, body=form, app_group=group,
+                                   callable_object='app',
+                                   extra={'CONTENT_TYPE': 'multipart/form-data; boundary=' + boundary})
+                r = h.request(env, form)
+                self.assertEqual(json.loads(r.body), {'form': {'f': 'value'}, 'files': {'up': 100000}})
+                r = h.request(make_environ('/stream', script=FLASK_APP, app_group=group))
+                self.assertEqual(r.body, b''.join(b'line %d\n' % i for i in range(5)))
+                r = h.request(make_environ('/missing', script=FLASK_APP, app_group=group))
+                self.assertEqual(r.status, 404)
+        self.assertNotIn('WSGIWarning', h.log())
+        self.assertNotIn('AssertionError', h.log())
+
+
+class DjangoTest(WorkerTestCase):
+    def startproject(self, h, name):
+        d = h.path(name)
+        os.makedirs(d)
+        subprocess.run(['/usr/bin/django-admin', 'startproject', name, d], check=True,
+                       env={'PATH': '/usr/bin:/bin', 'HOME': h.tmp}, timeout=60)
+        subprocess.run(['chmod', '-R', 'a+rX', d], check=True)
+        return d
+
+    def test_two_startprojects_in_one_process(self):
+        h = self.worker(start=False, group=group_settings('default', threads=4))
+        p1 = self.startproject(h, 'project1')
+        p2 = self.startproject(h, 'project2')
+        validated = h.write('project1/validated/app.wsgi', VALIDATED_DJANGO.format(name='project1'))
+        h.group['python-path'] = [p1, p2]
+        h.start()
+        mounts = [('/project1', os.path.join(p1, 'project1', 'wsgi.py'), 'project1'),
+                  ('/project2', os.path.join(p2, 'project2', 'wsgi.py'), 'project2')]
+        for _ in range(2):  # both orders of first use are covered by repeating
+            for mount, script, name in mounts:
+                with self.subTest(mount=mount):
+                    env = make_environ('/no-such-page', script=script, script_name=mount,
+                                       app_group='localhost:8080|' + mount)
+                    r = h.request(env)
+                    self.assertEqual(r.status, 404, h.log()[-3000:])
+                    self.assertIn(b'Using the URLconf defined in <code>%s.urls</code>' % name.encode(), r.body)
+                    env = make_environ('/admin/login/', script=script, script_name=mount,
+                                       app_group='localhost:8080|' + mount)
+                    r = h.request(env)
+                    self.assertEqual(r.status, 200)
+                    self.assertIn(b'Django administration', r.body)
+        # The generated wsgi.py's os.environ.setdefault() did not leak between them.
+        self.assertNotIn('Traceback', h.log())
+        # wsgiref.validate around a startproject finds nothing.
+        for path in ('/admin/login/', '/no-such-page'):
+            r = h.request(make_environ(path, script=validated, script_name='/v', app_group='validated'))
+            self.assertIn(r.status, (200, 404), h.log()[-3000:])
+        self.assertNotIn('WSGIWarning', h.log())
+        self.assertNotIn('AssertionError', h.log())
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)

@@ -1,0 +1,142 @@
+"""The wsgid framed protocol in Python (protocol/PROTOCOL.md, version 1).
+
+A test-side implementation, written from the spec, of what protocol/frame.h and
+protocol/messages.h do in C++: 12-byte big-endian frame headers, HELLO, environ
+pairs, response heads, errors and JSON control messages. Used by the worker,
+master and front-end integration tests; no wsgid code is imported.
+"""
+
+import json
+import struct
+
+VERSION = 1
+HEADER = struct.Struct('>BBHII')  # type, flags, reserved, request id, length
+HEADER_SIZE = HEADER.size
+BODY_CHUNK = 64 * 1024
+MAX_PAYLOAD = 16 * 1024 * 1024
+
+HELLO = 0x01
+REQUEST_HEAD = 0x10
+REQUEST_BODY = 0x11
+REQUEST_END = 0x12
+RESPONSE_HEAD = 0x20
+RESPONSE_BODY = 0x21
+RESPONSE_END = 0x22
+ERROR = 0x30
+CANCEL = 0x31
+SETTINGS = 0x40
+READY = 0x41
+STATE = 0x42
+STATE_QUERY = 0x43
+DRAIN = 0x44
+REPLACE_ME = 0x45
+EXITING = 0x46
+LOG = 0x47
+
+NAMES = {v: k for k, v in dict(globals()).items()
+         if isinstance(v, int) and k.isupper() and k not in ('VERSION', 'HEADER_SIZE', 'BODY_CHUNK', 'MAX_PAYLOAD')}
+
+
+class ProtocolError(Exception):
+    pass
+
+
+def frame(ftype, request_id=0, payload=b'', flags=0):
+    """One whole frame as bytes."""
+    return HEADER.pack(ftype, flags, 0, request_id, len(payload)) + payload
+
+
+def hello():
+    return frame(HELLO, 0, b'WSGD' + struct.pack('>I', VERSION))
+
+
+def _b(s):
+    return s if isinstance(s, bytes) else s.encode('latin-1')
+
+
+def encode_pairs(pairs):
+    out = []
+    for k, v in pairs:
+        k, v = _b(k), _b(v)
+        out.append(struct.pack('>HI', len(k), len(v)) + k + v)
+    return b''.join(out)
+
+
+def decode_pairs(payload, what='request head'):
+    pairs, pos = [], 0
+    while pos < len(payload):
+        if len(payload) - pos < 6:
+            raise ProtocolError('%s: truncated pair header at offset %d' % (what, pos))
+        klen, vlen = struct.unpack_from('>HI', payload, pos)
+        if pos + 6 + klen + vlen > len(payload):
+            raise ProtocolError('%s: pair longer than the payload at offset %d' % (what, pos))
+        k = payload[pos + 6:pos + 6 + klen]
+        v = payload[pos + 6 + klen:pos + 6 + klen + vlen]
+        pairs.append((k.decode('latin-1'), v.decode('latin-1')))
+        pos += 6 + klen + vlen
+    return pairs
+
+
+def request_head(request_id, environ):
+    """environ: dict or list of pairs (str or bytes)."""
+    items = environ.items() if isinstance(environ, dict) else environ
+    return frame(REQUEST_HEAD, request_id, encode_pairs(items))
+
+
+def decode_response_head(payload):
+    """-> (status, reason, [(name, value), ...])"""
+    if len(payload) < 4:
+        raise ProtocolError('response head: payload too short')
+    status, rlen = struct.unpack_from('>HH', payload, 0)
+    reason = payload[4:4 + rlen].decode('latin-1')
+    return status, reason, decode_pairs(payload[4 + rlen:], 'response head')
+
+
+def encode_error(code, message):
+    return struct.pack('>H', code) + message.encode('utf-8')
+
+
+def decode_error(payload):
+    """-> (code, message)"""
+    code, = struct.unpack_from('>H', payload, 0)
+    return code, payload[2:].decode('utf-8', 'replace')
+
+
+def decode_hello(payload):
+    if len(payload) != 8 or payload[:4] != b'WSGD':
+        raise ProtocolError('hello: bad payload %r' % payload)
+    version, = struct.unpack_from('>I', payload, 4)
+    if version != VERSION:
+        raise ProtocolError('hello: peer speaks protocol version %d' % version)
+    return version
+
+
+def control(ftype, obj=None):
+    """A control frame with a JSON body (or empty, for STATE_QUERY)."""
+    return frame(ftype, 0, b'' if obj is None else json.dumps(obj).encode('utf-8'))
+
+
+class FrameReader:
+    """Incremental decoder: feed(bytes), then next() -> (type, flags, id, payload) or None."""
+
+    def __init__(self):
+        self.buf = bytearray()
+
+    def feed(self, data):
+        self.buf += data
+
+    def next(self):
+        if len(self.buf) < HEADER_SIZE:
+            return None
+        ftype, flags, reserved, rid, length = HEADER.unpack_from(self.buf, 0)
+        if ftype not in NAMES:
+            raise ProtocolError('frame type 0x%02x is unknown' % ftype)
+        if reserved:
+            raise ProtocolError('frame reserved field 0x%04x is not zero' % reserved)
+        if length > MAX_PAYLOAD:
+            raise ProtocolError('frame length %d exceeds the limit of %d' % (length, MAX_PAYLOAD))
+        if len(self.buf) < HEADER_SIZE + length:
+            return None
+        payload = bytes(self.buf[HEADER_SIZE:HEADER_SIZE + length])
+        del self.buf[:HEADER_SIZE + length]
+        return ftype, flags, rid, payload

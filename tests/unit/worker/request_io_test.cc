@@ -1,0 +1,220 @@
+// RequestIo and FrameChannel over a real socketpair (no Python involved).
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
+#include "worker/frame_channel.h"
+#include "worker/request_io.h"
+
+using namespace wsgid;
+using namespace wsgid::worker;
+
+namespace {
+
+struct Pair {
+  int worker = -1, front = -1;
+  Pair() {
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    worker = sv[0];
+    front = sv[1];
+    fcntl(worker, F_SETFL, O_NONBLOCK);
+  }
+  ~Pair() {
+    if (worker >= 0) close(worker);
+    if (front >= 0) close(front);
+  }
+  void send(const std::string& bytes) const { REQUIRE(write(front, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size())); }
+  // Reads every frame the worker side wrote so far.
+  std::vector<std::pair<proto::FrameType, std::string>> frames() const {
+    proto::FrameReader r;
+    char buf[65536];
+    fcntl(front, F_SETFL, O_NONBLOCK);
+    for (;;) {
+      ssize_t n = read(front, buf, sizeof buf);
+      if (n <= 0) break;
+      r.feed(buf, static_cast<size_t>(n));
+    }
+    std::vector<std::pair<proto::FrameType, std::string>> out;
+    proto::Frame f;
+    while (r.next(&f) == proto::FrameReader::Result::kFrame) out.emplace_back(f.type, std::string(f.payload));
+    return out;
+  }
+};
+
+std::string frame(proto::FrameType t, std::string_view payload = {}) {
+  std::string out;
+  proto::append_frame(&out, t, 5, payload);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("RequestIo: body frames, end, then skip") {
+  Pair p;
+  FrameChannel ch(p.worker);
+  std::atomic<int64_t> activity{0};
+  RequestIo io(&ch, 5, 1000, &activity);
+  p.send(frame(proto::FrameType::kRequestBody, "hello") + frame(proto::FrameType::kRequestBody, "") +
+         frame(proto::FrameType::kRequestBody, " world") + frame(proto::FrameType::kRequestEnd));
+  REQUIRE(io.fetch() == RequestIo::Fetch::kData);
+  CHECK(io.pending() == "hello");
+  io.consume(2);
+  CHECK(io.pending() == "llo");
+  CHECK(activity.load() > 0);
+  REQUIRE(io.fetch() == RequestIo::Fetch::kData);  // the empty chunk is skipped
+  CHECK(io.pending() == " world");
+  CHECK(io.fetch() == RequestIo::Fetch::kEnd);
+  CHECK(io.body_ended());
+  CHECK(io.fetch() == RequestIo::Fetch::kEnd);
+  CHECK(io.skip_body());
+  CHECK(io.bytes_in() == 11);
+}
+
+TEST_CASE("RequestIo: cancel, EOF, timeout and frames out of place") {
+  {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 1000, nullptr);
+    p.send(frame(proto::FrameType::kCancel));
+    CHECK(io.fetch() == RequestIo::Fetch::kGone);
+    CHECK(io.gone());
+  }
+  {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 1000, nullptr);
+    close(p.front);
+    p.front = -1;
+    CHECK(io.fetch() == RequestIo::Fetch::kGone);
+  }
+  {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 50, nullptr);
+    CHECK(io.fetch() == RequestIo::Fetch::kTimeout);
+    CHECK(io.error() == "timed out after 50 ms waiting for the request body");
+  }
+  {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 1000, nullptr);
+    p.send(frame(proto::FrameType::kResponseEnd));
+    CHECK(io.fetch() == RequestIo::Fetch::kError);
+    CHECK(io.error() == "unexpected RESPONSE_END frame in a request body");
+  }
+  {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 1000, nullptr);
+    p.send(std::string("\x7f\0\0\0\0\0\0\0\0\0\0\0", 12));
+    CHECK(io.fetch() == RequestIo::Fetch::kError);
+    CHECK(io.error() == "frame type 0x7f is unknown");
+  }
+}
+
+TEST_CASE("RequestIo: a small response is one write; big bodies are split in 64 KiB frames") {
+  Pair p;
+  FrameChannel ch(p.worker);
+  RequestIo io(&ch, 5, 1000, nullptr);
+  proto::ResponseHead head{200, "OK", {{"Content-Type", "text/plain"}}};
+  io.set_head(head);
+  io.append_body("hi");
+  CHECK(p.frames().empty());
+  REQUIRE(io.finish().is_ok());
+  CHECK(io.finished());
+  auto f = p.frames();
+  REQUIRE(f.size() == 3);
+  CHECK(f[0].first == proto::FrameType::kResponseHead);
+  auto decoded = proto::decode_response_head(f[0].second);
+  REQUIRE(decoded.is_ok());
+  CHECK(decoded->status == 200);
+  CHECK(decoded->headers[0].second == "text/plain");
+  CHECK(f[1] == std::make_pair(proto::FrameType::kResponseBody, std::string("hi")));
+  CHECK(f[2].first == proto::FrameType::kResponseEnd);
+
+  Pair q;
+  FrameChannel ch2(q.worker);
+  RequestIo big(&ch2, 5, 1000, nullptr);
+  big.set_head(head);
+  big.append_body(std::string(150000, 'x'));
+  REQUIRE(big.flush().is_ok());
+  auto g = q.frames();
+  REQUIRE(g.size() == 4);
+  CHECK(g[1].second.size() == 65536);
+  CHECK(g[2].second.size() == 65536);
+  CHECK(g[3].second.size() == 150000 - 2 * 65536);
+}
+
+TEST_CASE("RequestIo::fail: before the head drops the buffered response; after it follows the body") {
+  Pair p;
+  FrameChannel ch(p.worker);
+  RequestIo io(&ch, 5, 1000, nullptr);
+  io.set_head({200, "OK", {}});
+  io.append_body("partial");
+  io.fail(proto::ErrorCode::kAppError, "Internal Server Error");
+  auto f = p.frames();
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].first == proto::FrameType::kError);
+  auto e = proto::decode_error(f[0].second);
+  REQUIRE(e.is_ok());
+  CHECK(e->code == proto::ErrorCode::kAppError);
+  CHECK(e->message == "Internal Server Error");
+  CHECK(io.failed());
+
+  Pair q;
+  FrameChannel ch2(q.worker);
+  RequestIo after(&ch2, 5, 1000, nullptr);
+  after.set_head({200, "OK", {}});
+  after.append_body("sent");
+  REQUIRE(after.flush().is_ok());
+  after.fail(proto::ErrorCode::kAppError, "Internal Server Error");
+  after.fail(proto::ErrorCode::kAppError, "twice");  // no-op
+  auto g = q.frames();
+  REQUIRE(g.size() == 3);
+  CHECK(g[2].first == proto::FrameType::kError);
+}
+
+TEST_CASE("RequestIo: a cancel after the body ended stops the response at the next flush") {
+  Pair p;
+  FrameChannel ch(p.worker);
+  RequestIo io(&ch, 5, 1000, nullptr);
+  p.send(frame(proto::FrameType::kRequestEnd) + frame(proto::FrameType::kCancel));
+  REQUIRE(io.fetch() == RequestIo::Fetch::kEnd);
+  io.set_head({200, "OK", {}});
+  io.append_body("x");
+  Status s = io.flush();
+  REQUIRE_FALSE(s.is_ok());
+  CHECK(s.message() == "the client went away");
+  CHECK(io.gone());
+  CHECK(p.frames().empty());
+}
+
+TEST_CASE("FrameChannel: wake fd, timeout, EOF, write to a closed peer") {
+  Pair p;
+  FrameChannel ch(p.worker);
+  int wake = eventfd(0, EFD_NONBLOCK);
+  proto::Frame f;
+  CHECK(ch.read(&f, 30) == FrameChannel::Read::kTimeout);
+  uint64_t one = 1;
+  REQUIRE(write(wake, &one, sizeof one) == 8);
+  CHECK(ch.read(&f, -1, wake) == FrameChannel::Read::kWoken);
+  // A buffered whole frame wins over the wake fd.
+  p.send(frame(proto::FrameType::kRequestEnd));
+  CHECK(ch.read(&f, -1, wake) == FrameChannel::Read::kFrame);
+  close(wake);
+  close(p.front);
+  p.front = -1;
+  CHECK(ch.read(&f, 1000) == FrameChannel::Read::kEof);
+  ch.set_name("front-end connection");
+  Status s = ch.write_all("data", 100);
+  REQUIRE_FALSE(s.is_ok());
+  CHECK(s.message() == "write(front-end connection): Broken pipe");
+}

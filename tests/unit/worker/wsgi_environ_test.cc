@@ -1,0 +1,68 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "protocol/messages.h"
+#include "worker/wsgi_environ.h"
+
+using namespace wsgid;
+using namespace wsgid::worker;
+
+namespace {
+std::string payload(const proto::KeyValues& kv) {
+  std::string out;
+  proto::append_request_head(&out, 1, kv);
+  return out.substr(proto::kHeaderSize);
+}
+}  // namespace
+
+TEST_CASE("scan_request_head: the values the worker needs") {
+  std::string p = payload({{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/a?b"},
+                           {"SCRIPT_FILENAME", "/srv/app.wsgi"}, {"HTTPS", "On"},
+                           {"mod_wsgi.callable_object", "app"},
+                           {"mod_wsgi.application_group", "host|/a"},
+                           {"wsgid.request_start", "1700000000123456"}});
+  RequestInfo info;
+  REQUIRE(scan_request_head(p, &info).is_ok());
+  CHECK(info.method == "POST");
+  CHECK(info.uri == "/a?b");
+  CHECK(info.script == "/srv/app.wsgi");
+  CHECK(info.https);
+  CHECK(info.callable == "app");
+  CHECK(info.application_group == "host|/a");
+  CHECK(info.request_start_us == 1700000000123456);
+}
+
+TEST_CASE("scan_request_head: defaults") {
+  RequestInfo info;
+  REQUIRE(scan_request_head(payload({{"SCRIPT_FILENAME", "/x"}, {"mod_wsgi.callable_object", ""}}), &info).is_ok());
+  CHECK(info.callable == "application");
+  CHECK(info.application_group == "");
+  CHECK(info.request_start_us == 0);
+  CHECK_FALSE(info.https);
+}
+
+TEST_CASE("scan_request_head: errors") {
+  struct Case { std::string payload; const char* error; };
+  const Case cases[] = {
+      {payload({{"REQUEST_METHOD", "GET"}}), "request head has no SCRIPT_FILENAME"},
+      {payload({{"SCRIPT_FILENAME", "/x"}, {"wsgid.request_start", "12x"}}), "wsgid.request_start is not a number: '12x'"},
+      {payload({{"SCRIPT_FILENAME", "/x"}, {"wsgid.request_start", ""}}), "wsgid.request_start is not a number: ''"},
+      {std::string("\x00\x05", 2), "request head: truncated pair header at offset 0"},
+  };
+  for (const Case& c : cases) {
+    RequestInfo info;
+    Status s = scan_request_head(c.payload, &info);
+    REQUIRE_FALSE(s.is_ok());
+    CHECK(s.message() == c.error);
+  }
+}
+
+TEST_CASE("https_on and hidden_key") {
+  for (const char* on : {"on", "ON", "1", "yes", "True"}) CHECK(https_on(on));
+  for (const char* off : {"", "off", "0", "no", "onn"}) CHECK_FALSE(https_on(off));
+  CHECK(hidden_key("wsgid.request_start"));
+  CHECK(hidden_key("wsgid."));
+  CHECK_FALSE(hidden_key("wsgi.input"));
+  CHECK_FALSE(hidden_key("mod_wsgi.request_id"));
+}

@@ -1,0 +1,144 @@
+#include "worker/request_io.h"
+
+#include <time.h>
+
+#include <fmt/core.h>
+
+namespace wsgid::worker {
+
+int64_t monotonic_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+RequestIo::RequestIo(FrameChannel* channel, uint32_t request_id, int timeout_ms,
+                     std::atomic<int64_t>* activity)
+    : ch_(channel), id_(request_id), timeout_ms_(timeout_ms), activity_(activity) {}
+
+void RequestIo::touch() {
+  if (activity_) activity_->store(monotonic_ms(), std::memory_order_relaxed);
+}
+
+RequestIo::Fetch RequestIo::fetch() {
+  if (gone_) return Fetch::kGone;
+  if (body_ended_) return Fetch::kEnd;
+  pending_.clear();
+  pending_pos_ = 0;
+  for (;;) {
+    proto::Frame f;
+    switch (ch_->read(&f, timeout_ms_)) {
+      case FrameChannel::Read::kFrame: break;
+      case FrameChannel::Read::kEof:
+        gone_ = true;
+        return Fetch::kGone;
+      case FrameChannel::Read::kTimeout:
+        error_ = fmt::format("timed out after {} ms waiting for the request body", timeout_ms_);
+        return Fetch::kTimeout;
+      case FrameChannel::Read::kWoken:
+      case FrameChannel::Read::kError:
+        error_ = ch_->error();
+        gone_ = true;
+        return Fetch::kError;
+    }
+    touch();
+    switch (f.type) {
+      case proto::FrameType::kRequestBody:
+        if (f.payload.empty()) continue;
+        pending_.assign(f.payload);
+        bytes_in_ += f.payload.size();
+        return Fetch::kData;
+      case proto::FrameType::kRequestEnd:
+        body_ended_ = true;
+        return Fetch::kEnd;
+      case proto::FrameType::kCancel:
+        gone_ = true;
+        return Fetch::kGone;
+      default:
+        error_ = fmt::format("unexpected {} frame in a request body", proto::type_name(f.type));
+        gone_ = true;
+        return Fetch::kError;
+    }
+  }
+}
+
+bool RequestIo::skip_body() {
+  pending_.clear();
+  pending_pos_ = 0;
+  while (!body_ended_) {
+    Fetch r = fetch();
+    if (r == Fetch::kEnd) break;
+    if (r != Fetch::kData) return false;
+  }
+  return !gone_;
+}
+
+void RequestIo::set_head(const proto::ResponseHead& head) {
+  proto::append_response_head(&out_, id_, head);
+  head_set_ = true;
+}
+
+void RequestIo::append_body(std::string_view data) {
+  while (!data.empty()) {
+    size_t n = data.size() < proto::kBodyChunk ? data.size() : proto::kBodyChunk;
+    proto::append_frame(&out_, proto::FrameType::kResponseBody, id_, data.substr(0, n));
+    data.remove_prefix(n);
+  }
+}
+
+bool RequestIo::check_cancel() {
+  // Only once the body is complete: before that, readable bytes are body frames
+  // the application may still read.
+  if (!body_ended_ || gone_) return gone_;
+  if (!ch_->readable_now()) return false;
+  proto::Frame f;
+  FrameChannel::Read r = ch_->read(&f, 0);
+  if (r == FrameChannel::Read::kTimeout) return false;
+  // Anything else (kCancel, EOF, an error, a frame out of turn) ends the request.
+  gone_ = true;
+  if (r == FrameChannel::Read::kFrame && f.type != proto::FrameType::kCancel)
+    error_ = fmt::format("unexpected {} frame during a response", proto::type_name(f.type));
+  return true;
+}
+
+Status RequestIo::flush() { return write_out(true); }
+
+Status RequestIo::write_out(bool look_for_cancel) {
+  if (out_.empty()) return Status::ok();
+  if (look_for_cancel && check_cancel()) {
+    out_.clear();
+    return Status::error("the client went away");
+  }
+  Status s = ch_->write_all(out_, timeout_ms_);
+  if (head_set_) head_written_ = true;
+  bytes_out_ += out_.size();
+  out_.clear();
+  touch();
+  if (!s) gone_ = true;
+  return s;
+}
+
+Status RequestIo::finish() {
+  // No look for a cancel: the response is complete with this write.
+  proto::append_frame(&out_, proto::FrameType::kResponseEnd, id_, {});
+  Status s = write_out(false);
+  if (s) finished_ = true;
+  return s;
+}
+
+void RequestIo::fail(proto::ErrorCode code, std::string_view message) {
+  if (finished_ || failed_) return;
+  failed_ = true;
+  if (!head_written_) out_.clear();
+  proto::ErrorMessage err{code, std::string(message)};
+  proto::append_error(&out_, id_, err);
+  if (gone_) {
+    out_.clear();
+    return;
+  }
+  Status s = ch_->write_all(out_, timeout_ms_);
+  out_.clear();
+  if (!s) gone_ = true;
+}
+
+}  // namespace wsgid::worker

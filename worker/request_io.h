@@ -1,0 +1,97 @@
+// RequestIo: the byte side of one request on a front-end connection: request
+// body chunks in, response head/body/end or error out (protocol/messages.h).
+//
+// Driven by the request thread serving the connection; the Python side
+// (wsgi_runtime.h) calls it with the GIL released around every blocking call.
+// Response bytes are gathered in a buffer and written when flushed, when the
+// buffer passes kBodyChunk, or at finish(), so a small response is one write.
+// Memory is bounded: one body frame in, about kBodyChunk plus one app block out.
+// The FrameChannel must outlive the RequestIo.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "protocol/messages.h"
+#include "worker/frame_channel.h"
+
+namespace wsgid::worker {
+
+class RequestIo {
+ public:
+  enum class Fetch { kData, kEnd, kGone, kTimeout, kError };
+
+  // timeout_ms: socket-timeout for each wait. activity (may be null) is set to
+  // the CLOCK_MONOTONIC milliseconds of every read and write (inactivity-timeout).
+  RequestIo(FrameChannel* channel, uint32_t request_id, int timeout_ms,
+            std::atomic<int64_t>* activity);
+
+  uint32_t request_id() const { return id_; }
+
+  // --- request body ---
+  // Unread bytes of the current body frame.
+  std::string_view pending() const { return std::string_view(pending_).substr(pending_pos_); }
+  void consume(size_t n) { pending_pos_ += n; }
+  bool body_ended() const { return body_ended_; }
+  // Waits for the next body frame (only when pending() is empty and the body has
+  // not ended). kData: pending() holds it; kEnd: the body is complete; kGone: the
+  // front end cancelled or closed; kTimeout/kError: error() says why.
+  Fetch fetch();
+  // Reads and discards the rest of the body (after the app returned), so that the
+  // connection is ready for its next request. False when the connection is unusable.
+  bool skip_body();
+
+  // --- response ---
+  // Buffers the head. Only once.
+  void set_head(const proto::ResponseHead& head);
+  bool head_started() const { return head_set_; }
+  // Buffers body bytes as kResponseBody frames of at most kBodyChunk.
+  void append_body(std::string_view data);
+  size_t buffered() const { return out_.size(); }
+  // Writes the buffer. Before writing, and when the request body is complete,
+  // looks for a kCancel or EOF from the front end (the client went away).
+  Status flush();
+  // Buffers kResponseEnd and flushes.
+  Status finish();
+  // The request failed: kError. When the head never left the worker, the
+  // buffered response is dropped and the front end maps code to the client
+  // status; after the head it aborts the client connection. No-op after finish().
+  void fail(proto::ErrorCode code, std::string_view message);
+
+  bool gone() const { return gone_; }
+  bool finished() const { return finished_; }
+  bool failed() const { return failed_; }
+  bool completed() const { return finished_ || failed_; }
+  const std::string& error() const { return error_; }
+  uint64_t bytes_in() const { return bytes_in_; }
+  uint64_t bytes_out() const { return bytes_out_; }
+
+ private:
+  void touch();
+  bool check_cancel();
+  Status write_out(bool look_for_cancel);
+
+  FrameChannel* ch_;
+  uint32_t id_;
+  int timeout_ms_;
+  std::atomic<int64_t>* activity_;
+  std::string pending_;
+  size_t pending_pos_ = 0;
+  bool body_ended_ = false;
+  std::string out_;
+  bool head_set_ = false;
+  bool head_written_ = false;
+  bool gone_ = false;
+  bool finished_ = false;
+  bool failed_ = false;
+  std::string error_;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+};
+
+// CLOCK_MONOTONIC in milliseconds.
+int64_t monotonic_ms();
+
+}  // namespace wsgid::worker

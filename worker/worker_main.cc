@@ -1,0 +1,286 @@
+// wsgid-worker: one process of a WSGI process group, exec'd by the master as
+// `wsgid-worker --control-fd=3 --listen-fd=4` (team BRIEF "Child process
+// contract"). main() receives its settings over the control channel, sets its
+// title and identity, starts Python, runs the preloads, starts the request,
+// monitor and probe threads, sends READY, and then serves the control channel
+// and signals (through a signalfd) on the main thread until it exits.
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <Python.h>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "common/log.h"
+#include "protocol/frame.h"
+#include "worker/control_channel.h"
+#include "worker/identity.h"
+#include "worker/interpreters.h"
+#include "worker/limits/monitor.h"
+#include "worker/proctitle.h"
+#include "worker/request_io.h"
+#include "worker/request_loop.h"
+#include "worker/settings.h"
+#include "worker/worker_state.h"
+#include "worker/wsgi_app.h"
+
+namespace wsgid::worker {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: wsgid-worker [--control-fd=N] [--listen-fd=N]\n"
+    "A wsgid process-group worker; the wsgid master starts it (fd 3: control channel,\n"
+    "fd 4: the group's listening socket). Not meant to be run by hand.\n"
+    "Exit codes: 0 drained, shut down or service script returned; 1 failure; 2 usage.\n";
+
+ControlChannel g_control;
+
+[[noreturn]] void exit_with(const std::string& reason, const std::string& detail, int code) {
+  g_control.send_exiting(reason, detail);
+  if (code == 0) log::notice("exiting: {}{}{}", reason, detail.empty() ? "" : ": ", detail);
+  else log::error("exiting: {}{}{}", reason, detail.empty() ? "" : ": ", detail);
+  _exit(code);
+}
+
+int64_t rss_bytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (!f) return 0;
+  long size = 0, resident = 0;
+  int n = std::fscanf(f, "%ld %ld", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE) : 0;
+}
+
+nlohmann::json state_json(const WorkerSettings& s, WorkerState& st) {
+  nlohmann::json current = nlohmann::json::array();
+  int64_t now = monotonic_ms();
+  for (auto& slot : st.slots) {
+    if (!slot->busy.load()) continue;
+    std::lock_guard<std::mutex> lock(slot->mu);
+    current.push_back({{"id", slot->request_id},
+                       {"age", static_cast<double>(now - slot->started_ms.load()) / 1000},
+                       {"method", slot->method},
+                       {"uri", slot->uri}});
+  }
+  return {{"requests", st.requests.load()}, {"busy", st.busy.load()}, {"threads", s.threads},
+          {"current", current}, {"rss", rss_bytes()}};
+}
+
+// threads=0: run the WSGIImportScript preloads on one thread; the process exits
+// when they return (mod_wsgi's service mode).
+struct Service {
+  std::atomic<unsigned long> ident{0};
+  std::string group;
+};
+Service g_service;
+
+void service_main(const WorkerSettings* s, WorkerState* st) {
+  g_service.ident = static_cast<unsigned long>(pthread_self());
+  std::string detail = "service scripts returned";
+  for (const Preload& p : s->preload) {
+    g_service.group = p.application_group;
+    Status r = preload_script(p);
+    if (!r) {
+      detail = r.message();
+      break;
+    }
+  }
+  st->live_threads.fetch_sub(1);
+  if (!st->stopping()) st->post({Event::Kind::kStop, "service-script-exited", detail, 0});
+}
+
+void interrupt_service() {
+  unsigned long ident = g_service.ident.load();
+  if (ident == 0) return;
+  Result<Interp*> in = Interpreters::find(g_service.group);
+  if (!in) return;
+  InterpScope scope(*in);
+  PyThreadState_SetAsyncExc(ident, PyExc_SystemExit);
+}
+
+int run(int argc, char** argv) {
+  int control_fd = 3, listen_fd = 4;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a(argv[i]);
+    if (a.substr(0, 13) == "--control-fd=") control_fd = std::atoi(argv[i] + 13);
+    else if (a.substr(0, 12) == "--listen-fd=") listen_fd = std::atoi(argv[i] + 12);
+    else if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else {
+      std::fprintf(stderr, "wsgid-worker: unknown argument '%s'\n%s", argv[i], kUsage);
+      return 2;
+    }
+  }
+  proctitle_init(argc, argv);
+  pid_t parent = getppid();
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP, SIGXCPU}) sigaddset(&mask, sig);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);  // every thread inherits this mask
+  int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  log::init("worker");
+  if (sig_fd < 0) {
+    log::error("{}", Status::sys("signalfd", "worker signals").message());
+    return 1;
+  }
+
+  Status s = g_control.open(control_fd);
+  if (!s) {
+    log::error("{}", s.message());
+    return 1;
+  }
+  Result<std::string> text = g_control.handshake(30000);
+  if (!text) {
+    log::error("{}", text.status().message());
+    exit_with("startup-failure", text.status().message(), 1);
+  }
+  Result<WorkerSettings> parsed = parse_settings(*text);
+  if (!parsed) exit_with("startup-failure", parsed.status().message(), 1);
+  static WorkerSettings settings = std::move(parsed).value();
+  log::init(fmt::format("worker {}", settings.name));
+  log::Level level;
+  if (log::parse_level(settings.log_level, &level)) log::set_level(level);
+
+  s = set_proctitle(settings.effective_title());
+  if (!s) log::warn("{}", s.message());
+  if (!(s = apply_limits(settings))) exit_with("startup-failure", s.message(), 1);
+  if (!(s = apply_identity(settings))) exit_with("startup-failure", s.message(), 1);
+  if (!(s = apply_environment(settings))) exit_with("startup-failure", s.message(), 1);
+  // A change of credentials clears both of these: set them again.
+  prctl(PR_SET_DUMPABLE, 1);  // keep core dumps possible, as mod_wsgi does
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) {
+    log::error("the master (pid {}) went away during startup: exiting", parent);
+    _exit(1);
+  }
+
+  static WorkerState state(settings.threads);
+  if (!(s = Interpreters::start(settings))) exit_with("startup-failure", s.message(), 1);
+  if (!(s = start_monitor(settings, &state, &g_control))) exit_with("startup-failure", s.message(), 1);
+
+  if (settings.threads > 0) {
+    for (const Preload& p : settings.preload) {
+      if (!(s = preload_script(p))) exit_with("startup-failure", s.message(), 1);
+    }
+    if (!(s = start_request_threads(settings, &state, listen_fd))) exit_with("startup-failure", s.message(), 1);
+  } else {
+    state.live_threads.fetch_add(1);
+    std::thread(service_main, &settings, &state).detach();
+  }
+  if (!(s = g_control.send(proto::FrameType::kReady, nlohmann::json::object())))
+    log::warn("cannot send READY: {}", s.message());
+  log::notice("ready: {} threads, generation {}, index {}", settings.threads, settings.generation, settings.index);
+
+  bool replace_sent = false;
+  bool stop_active = false;
+  std::string stop_reason, stop_detail;
+  int64_t stop_deadline = 0;
+  auto replace = [&](const std::string& reason, const std::string& detail) {
+    if (replace_sent || stop_active) {
+      log::info("replacement already requested; not asking again for {}", reason);
+      return;
+    }
+    replace_sent = true;
+    log::notice("asking the master for a replacement: {}{}{}", reason, detail.empty() ? "" : ": ", detail);
+    Status r = g_control.send(proto::FrameType::kReplaceMe, {{"reason", reason}});
+    if (!r) log::warn("cannot send REPLACE_ME: {}", r.message());
+  };
+  auto begin_stop = [&](const std::string& reason, const std::string& detail, double timeout) {
+    int64_t deadline = monotonic_ms() + static_cast<int64_t>(timeout * 1000);
+    if (stop_active) {
+      if (deadline < stop_deadline) stop_deadline = deadline;
+      return;
+    }
+    stop_active = true;
+    stop_reason = reason;
+    stop_detail = detail;
+    stop_deadline = deadline;
+    log::notice("stopping ({}): no new requests; {} in flight, up to {} s to finish", reason, state.busy.load(), timeout);
+    state.stop_accepting();
+    if (settings.threads == 0) interrupt_service();
+  };
+
+  for (;;) {
+    if (stop_active) {
+      int64_t now = monotonic_ms();
+      if (state.live_threads.load() == 0 && state.busy.load() == 0) exit_with(stop_reason, stop_detail, 0);
+      if (now >= stop_deadline) {
+        int busy = state.busy.load();
+        bool stuck = false;
+        for (auto& slot : state.slots) stuck = stuck || (slot->busy.load() && slot->timed_out.load());
+        std::string detail = fmt::format("{} request(s) still running when the time to finish ran out", busy);
+        if (busy == 0 && state.live_threads.load() > 0) detail = "the service script did not stop in time";
+        exit_with(stuck ? "request-timeout" : stop_reason, detail, stuck ? 1 : 0);
+      }
+    }
+    struct pollfd p[3] = {{g_control.fd(), POLLIN, 0}, {sig_fd, POLLIN, 0}, {state.events_fd(), POLLIN, 0}};
+    int r = ::poll(p, 3, stop_active ? 20 : 1000);
+    if (r < 0 && errno != EINTR) {
+      log::error("{}", Status::sys("poll", "control channel").message());
+      _exit(1);
+    }
+    if (p[0].revents) {
+      for (;;) {
+        proto::Frame f;
+        FrameChannel::Read rr = g_control.channel().read(&f, 0);
+        if (rr == FrameChannel::Read::kTimeout) break;
+        if (rr == FrameChannel::Read::kEof) {
+          log::notice("control channel closed by the master: exiting now");
+          _exit(0);
+        }
+        if (rr != FrameChannel::Read::kFrame) {
+          log::error("control channel: {}: exiting now", g_control.channel().error());
+          _exit(1);
+        }
+        if (f.type == proto::FrameType::kStateQuery) {
+          Status ss = g_control.send(proto::FrameType::kState, state_json(settings, state));
+          if (!ss) log::warn("cannot send STATE: {}", ss.message());
+        } else if (f.type == proto::FrameType::kDrain) {
+          double timeout = settings.graceful_timeout;
+          nlohmann::json j = nlohmann::json::parse(f.payload, nullptr, false);
+          if (j.is_object() && j.contains("timeout") && j["timeout"].is_number()) timeout = j["timeout"].get<double>();
+          begin_stop("drained", "", timeout);
+        } else if (f.type == proto::FrameType::kSettings) {
+          log::notice("new settings received: they apply to this worker's replacement, not to it");
+        } else {
+          log::warn("control channel: ignoring unexpected {} frame", proto::type_name(f.type));
+        }
+      }
+    }
+    if (p[1].revents) {
+      struct signalfd_siginfo si;
+      while (::read(sig_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        int sig = static_cast<int>(si.ssi_signo);
+        if (sig == SIGUSR1) replace("signal USR1", "");
+        else if (sig == SIGXCPU) replace("cpu-time-limit", "the CPU time limit was reached");
+        else if (sig == SIGTERM || sig == SIGINT)
+          begin_stop("shutdown", fmt::format("signal {}", sig == SIGTERM ? "TERM" : "INT"), settings.shutdown_timeout);
+        else log::info("signal {} ignored", strsignal(sig));
+      }
+    }
+    if (p[2].revents) {
+      for (Event& e : state.take_events()) {
+        if (e.kind == Event::Kind::kReplaceMe) replace(e.reason, e.detail);
+        else begin_stop(e.reason, e.detail, e.timeout);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wsgid::worker
+
+int main(int argc, char** argv) { return wsgid::worker::run(argc, argv); }

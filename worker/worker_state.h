@@ -1,0 +1,81 @@
+// WorkerState: what the threads of one worker share: counters for kState, one
+// slot per request thread (its current request, for kState and request-timeout),
+// the stop flag with its wake fd, and the event queue through which request and
+// monitor threads ask the main (control) thread to act.
+//
+// One instance, created by worker_main before any thread starts and alive until
+// _exit. Atomics and a mutex make every member safe from any thread; nothing
+// here touches Python.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace wsgid::worker {
+
+struct ThreadSlot {
+  std::atomic<bool> busy{false};
+  std::atomic<int64_t> started_ms{0};   // CLOCK_MONOTONIC ms when the request began
+  std::atomic<bool> timed_out{false};   // request-timeout already fired for this request
+  std::atomic<unsigned long> py_ident{0};  // PyThread ident, for stack dumps
+  std::mutex mu;                        // guards the strings
+  uint32_t request_id = 0;
+  std::string method;
+  std::string uri;
+};
+
+// Requests from other threads to the main thread.
+struct Event {
+  enum class Kind { kReplaceMe, kStop } kind;
+  std::string reason;   // kReplaceMe reason, or kExiting reason for kStop
+  std::string detail;
+  double timeout = 0;   // kStop: seconds to let in-flight requests finish
+};
+
+class WorkerState {
+ public:
+  explicit WorkerState(int threads);
+
+  std::vector<std::unique_ptr<ThreadSlot>> slots;
+  std::atomic<uint64_t> requests{0};
+  std::atomic<int> busy{0};
+  std::atomic<int> live_threads{0};
+  std::atomic<int64_t> last_activity_ms;
+  std::atomic<int64_t> last_gil_ms;
+  int64_t start_ms;
+
+  // Stop accepting: idle threads wake (wake_fd turns readable for good) and exit.
+  void stop_accepting();
+
+  // One idle thread at a time waits in poll()/accept4() on the group socket (the
+  // others wait here), so a new connection wakes one thread of this process, not
+  // all of them (mod_wsgi's idle-thread stack has the same aim). False: stopping.
+  bool take_accept_turn();
+  void end_accept_turn();
+  bool stopping() const { return stopping_.load(); }
+  int wake_fd() const { return wake_fd_; }
+
+  // Queues an event for the main thread and makes events_fd() readable.
+  void post(Event e);
+  // Takes every queued event (main thread).
+  std::deque<Event> take_events();
+  int events_fd() const { return events_fd_; }
+
+ private:
+  std::atomic<bool> stopping_{false};
+  int wake_fd_ = -1;
+  int events_fd_ = -1;
+  std::mutex mu_;
+  std::deque<Event> events_;
+  std::mutex accept_mu_;
+  std::condition_variable accept_cv_;
+  bool accept_taken_ = false;
+};
+
+}  // namespace wsgid::worker

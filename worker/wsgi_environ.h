@@ -1,0 +1,45 @@
+// The WSGI environ of one request, from the kRequestHead pairs the front end sent
+// (team BRIEF "Request path contract").
+//
+// scan_request_head() is pure (any thread, no Python): it finds the values the
+// worker itself needs before entering an interpreter. build_environ() runs with
+// the GIL held in the request's interpreter: a copy of the interpreter's
+// template (wsgi.version, multithread, multiprocess, run_once, input_terminated,
+// file_wrapper) plus every pair as a latin-1 native string, minus the worker's
+// own "wsgid.*" keys, plus wsgi.url_scheme from HTTPS. wsgi.input and wsgi.errors
+// are added by the runtime's handle().
+#pragma once
+
+#include <Python.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace wsgid::worker {
+
+struct RequestInfo {
+  std::string_view method;
+  std::string_view uri;               // REQUEST_URI, else SCRIPT_NAME + PATH_INFO is not rebuilt
+  std::string_view script;            // SCRIPT_FILENAME
+  std::string_view callable = "application";  // mod_wsgi.callable_object
+  std::string_view application_group;  // mod_wsgi.application_group ("" = main)
+  int64_t request_start_us = 0;       // wsgid.request_start; 0 = not sent
+  bool https = false;
+};
+
+// Views point into payload. Errors: the pair decoder's message, or
+// "request head has no SCRIPT_FILENAME", "wsgid.request_start is not a number: 'x'".
+Status scan_request_head(std::string_view payload, RequestInfo* info);
+
+// True for keys the application never sees ("wsgid.*").
+bool hidden_key(std::string_view key);
+
+// True when the HTTPS variable means TLS ("on", "1", "yes", "true", any case).
+bool https_on(std::string_view value);
+
+// New reference, or nullptr with a Python error set.
+PyObject* build_environ(PyObject* environ_template, std::string_view payload, bool https);
+
+}  // namespace wsgid::worker
