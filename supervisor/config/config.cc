@@ -1,1 +1,34 @@
-// placeholder: being written
+// The small methods of the plain config structs (config.h).
+#include "supervisor/config/config.h"
+
+namespace wsgid::config {
+
+std::string GroupSpec::title() const {
+  if (!display_name) return "wsgid-worker " + name;
+  if (*display_name == "%{GROUP}") return "(wsgi:" + name + ")";
+  std::string out;
+  const std::string& v = *display_name;
+  for (size_t i = 0; i < v.size();) {
+    if (v.compare(i, 8, "%{GROUP}") == 0) {
+      out += name;
+      i += 8;
+    } else {
+      out += v[i++];
+    }
+  }
+  return out;
+}
+
+std::string ListenAddr::text() const {
+  std::string h = host.empty() ? "*" : host;
+  if (h.find(':') != std::string::npos) h = "[" + h + "]";
+  return h + ":" + std::to_string(port);
+}
+
+const GroupSpec* Config::find_group(std::string_view name) const {
+  for (const GroupSpec& g : groups)
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+}  // namespace wsgid::config

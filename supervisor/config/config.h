@@ -102,6 +102,7 @@ struct Block {
   SourceLoc loc;
   std::string path;   // as written (quotes removed)
   bool is_regex = false;
+  bool is_files = false;  // <Files>/<FilesMatch>: path matches the script's base name
   ScopeSettings settings;
 };
 

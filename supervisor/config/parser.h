@@ -12,6 +12,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "supervisor/config/config.h"
 #include "supervisor/config/diagnostics.h"
@@ -34,5 +35,9 @@ struct ParseResult {
 ParseResult parse_config_file(const std::string& path, const ParseOptions& options = {});
 ParseResult parse_config_text(const std::string& name, const std::string& text,
                               const ParseOptions& options = {});
+
+// Every directive name the parser gives a meaning to (implemented, or accepted
+// with a warning that says why it has no effect), in its canonical spelling.
+std::vector<std::string> known_directives();
 
 }  // namespace wsgid::config

@@ -1,0 +1,80 @@
+// wsgid --check; see check.h.
+#include "supervisor/check.h"
+
+#include "supervisor/config/model_json.h"
+#include "supervisor/config/parser.h"
+
+namespace wsgid {
+
+namespace {
+
+// mod_wsgi-express's recommended values for the timeouts mod_wsgi leaves off (or
+// at a long default) for backward compatibility (reference/mod_wsgi.md section 1).
+struct Recommended {
+  const char* key;
+  double value;
+  double config::GroupSpec::*field;
+  double left_off;  // the value that means "left off" (mod_wsgi's default)
+};
+
+const Recommended kRecommended[] = {
+    {"queue-timeout", 45, &config::GroupSpec::queue_timeout, 0},
+    {"request-timeout", 60, &config::GroupSpec::request_timeout, 0},
+    {"startup-timeout", 15, &config::GroupSpec::startup_timeout, 0},
+    {"deadlock-timeout", 60, &config::GroupSpec::deadlock_timeout, 300},
+};
+
+std::string fmt_number(double v) {
+  std::string s = std::to_string(static_cast<long long>(v));
+  return s;
+}
+
+}  // namespace
+
+std::string recommended_timeouts_note(const config::Config& config) {
+  std::vector<std::string> groups;
+  std::vector<bool> missing(std::size(kRecommended), false);
+  for (const config::GroupSpec& g : config.groups) {
+    bool any = false;
+    for (size_t i = 0; i < std::size(kRecommended); ++i) {
+      if (g.*(kRecommended[i].field) == kRecommended[i].left_off) {
+        missing[i] = true;
+        any = true;
+      }
+    }
+    if (any) groups.push_back("'" + g.name + "'");
+  }
+  if (groups.empty()) return "";
+  std::string s = "note: daemon process group";
+  s += groups.size() > 1 ? "s " : " ";
+  for (size_t i = 0; i < groups.size(); ++i) s += (i ? ", " : "") + groups[i];
+  s += groups.size() > 1 ? " leave" : " leaves";
+  s += " off mod_wsgi-express's recommended timeouts:";
+  for (size_t i = 0; i < std::size(kRecommended); ++i)
+    if (missing[i])
+      s += std::string(" ") + kRecommended[i].key + "=" + fmt_number(kRecommended[i].value);
+  s += " (mod_wsgi's defaults keep them off only for backward compatibility)";
+  return s;
+}
+
+int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
+  config::ParseOptions po;
+  po.syntax.defines = options.defines;
+  po.check_files = options.check_files;
+  config::ParseResult r = config::parse_config_file(options.config_path, po);
+  err << r.diags.render_all();
+  if (!r.ok()) {
+    err << "wsgid: " << options.config_path << " is not valid\n";
+    return 1;
+  }
+  std::string note = recommended_timeouts_note(r.config);
+  if (!note.empty()) err << note << "\n";
+  if (options.json) {
+    out << config::config_to_json(r.config).dump(2) << "\n";
+  } else {
+    err << "wsgid: " << options.config_path << " is valid\n";
+  }
+  return 0;
+}
+
+}  // namespace wsgid

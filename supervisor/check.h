@@ -1,0 +1,35 @@
+// `wsgid --check [--json] -f FILE`: validate a configuration the way the master
+// would load it, without starting anything (like `apachectl configtest`).
+//
+// run_check() parses the file (parser.h), writes every diagnostic to err (errors
+// and warnings, rendered with the offending line and a caret, then a summary),
+// adds once a note naming the mod_wsgi-express recommended timeouts that the
+// config's daemon groups leave off (a note: it never fails the check), and with
+// json writes config_to_json() (model_json.h) to out. Returns the exit status:
+// 0 valid (warnings allowed), 1 invalid. Called from wsgid's main(); single
+// threaded; no side effects beyond reading the config files.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "supervisor/config/config.h"
+
+namespace wsgid {
+
+struct CheckOptions {
+  std::string config_path;
+  bool json = false;
+  std::vector<std::string> defines;  // -D NAME, seen by <IfDefine>
+  bool check_files = true;           // script files must exist (tests may turn it off)
+};
+
+int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err);
+
+// "" when every group sets the recommended timeouts, else one line such as
+// "note: daemon groups 'a', 'b' leave off mod_wsgi-express's recommended timeouts:
+// queue-timeout=45 request-timeout=60 ..." (without a trailing newline).
+std::string recommended_timeouts_note(const config::Config& config);
+
+}  // namespace wsgid
