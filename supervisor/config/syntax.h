@@ -5,10 +5,29 @@
 // comment only as a line's first non-blank character (as in Apache); arguments
 // split at white space, "double" or 'single' quoted arguments keep their spaces
 // and take backslash escapes of the quote and of backslash; <Section args> ...
-// </Section> blocks nest and must close in order; <IfModule [!]name> and
-// <IfDefine [!]NAME> are evaluated here and vanish from the tree; Include and
-// IncludeOptional (globs, relative paths resolved against the server root, cycles
-// detected) splice the included directives in place.
+// </Section> blocks nest and must close in order; <IfModule [!]name>,
+// <IfDefine [!]NAME> and <IfVersion [[!]operator] version> are evaluated here and
+// vanish from the tree; Include and IncludeOptional (globs, relative paths
+// resolved against the server root, cycles detected) splice the included
+// directives in place.
+//
+// Variables, as httpd 2.4's core: `Define NAME [value]` and `UnDefine NAME` take
+// effect in reading order (wherever they appear, also inside a <VirtualHost>) and
+// are consumed here: the parser never sees them. A defined NAME makes <IfDefine
+// NAME> true; `${NAME}` in any live, non-comment line (directive names, arguments,
+// section arguments) is replaced by its Define value, else by the environment
+// variable NAME, before the line is split into words (so a value with spaces
+// gives several arguments, as in httpd); values are not scanned again. An
+// undefined `${NAME}` stays as written, with a warning at the "${" (none when
+// NAME has a ':': RewriteMap's ${map:key}).
+//
+// <IfVersion> compares with httpd 2.4.57 (Debian 12's), as mod_version does:
+// operators = (default), ==, <, <=, >, >=, ~ regex, and = /regex/, each with an
+// optional '!'; "2.4" means 2.4.0.
+//
+// `ServerRoot PATH` outside any section changes the base of the relative
+// Include paths that follow it (relative PATHs resolve against the previous
+// base); the directive stays in the tree for the parser.
 //
 // Typographic quotes (U+201C, U+201D, U+2018, U+2019, U+2033, ...) are not quotes,
 // as in Apache: the argument keeps them; this layer records a warning naming the
@@ -20,10 +39,12 @@
 // directive are skipped with a warning, '#' starting an argument and "\ " at a
 // line's end are warned about. Sections must close in the file that opens them.
 // Limits (errors, never crashes): 16 MiB per file, 64 MiB and 1024 files in all,
-// 64 KiB per logical line, sections nested 64 deep, Include chains 64 deep.
+// 64 KiB per logical line (also after ${} substitution), 64 MiB of substituted
+// values in all, sections nested 64 deep, Include chains 64 deep, <IfVersion>
+// regular expressions of 256 characters.
 //
 // Driven by the parser (parser.h) on the master's loop thread; no I/O other than
-// reading the named files.
+// reading the named files (and getenv for ${NAME}).
 #pragma once
 
 #include <string>
@@ -49,8 +70,12 @@ struct Directive {
 };
 
 struct SyntaxOptions {
-  std::string server_root;           // base for relative Include paths; "" = the main file's directory
-  std::vector<std::string> defines;  // names that <IfDefine> sees as defined (wsgid -D NAME)
+  // Base for relative Include paths until a ServerRoot directive; "" = the main
+  // file's directory.
+  std::string server_root;
+  // Names defined before reading (wsgid -D NAME), as httpd -D: <IfDefine> sees
+  // them; UnDefine can remove them. They give no ${NAME} value.
+  std::vector<std::string> defines;
   // Off for fuzzing: Include/IncludeOptional then only record an error.
   bool allow_include = true;
 };

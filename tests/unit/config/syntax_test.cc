@@ -1,11 +1,12 @@
 // Tests of the Apache syntax layer (syntax.h): lines, continuation, comments,
-// words and quotes, sections, <IfModule>/<IfDefine>, Include, typographic
-// quotes, limits. Every diagnostic is checked with its exact text and position.
+// words and quotes, sections, <IfModule>/<IfDefine>/<IfVersion>, Define,
+// UnDefine and ${NAME}, ServerRoot, Include, typographic quotes, limits. Every diagnostic is checked with its exact text and position.
 // Runs with the working directory tests/data/config (fixtures in syntax/inc/).
 #include "supervisor/config/syntax.h"
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -222,14 +223,16 @@ TEST_CASE("syntax: module_is_loaded") {
                           "http_core.c", "so_module", "mod_so.c", "alias_module", "mod_alias.c",
                           "log_config_module", "mod_log_config.c", "reqtimeout_module",
                           "mod_reqtimeout.c", "unixd_module", "mod_unixd.c", "mpm_event_module",
-                          "event.c", "authz_core_module", "mod_authz_core.c"};
+                          "event.c", "authz_core_module", "mod_authz_core.c", "version_module",
+                          "mod_version.c"};
   for (const char* m : loaded) {
     CAPTURE(m);
     CHECK(module_is_loaded(m));
   }
   const char* absent[] = {"ssl_module", "mod_ssl.c", "rewrite_module", "mod_rewrite.c",
                           "mpm_prefork_module", "mpm_worker_module", "prefork.c", "worker.c",
-                          "headers_module", "Mod_wsgi.c", "wsgi", "mod_wsgi", ""};
+                          "headers_module", "Mod_wsgi.c", "wsgi", "mod_wsgi", "Version_module",
+                          "mod_version", ""};
   for (const char* m : absent) {
     CAPTURE(m);
     CHECK(!module_is_loaded(m));
@@ -503,6 +506,294 @@ TEST_CASE("syntax: limits against hostile input") {
   Diagnostics open_diags;
   read_config_text("t.conf", open, {}, &open_diags);
   CHECK(open_diags.error_count() == 65);  // the depth error + 64 missing closes
+}
+
+// Every note of every diagnostic, one per line.
+std::string notes_of(const Diagnostics& diags) {
+  std::string out;
+  for (const Diagnostic& d : diags.all()) {
+    for (const std::string& n : d.notes) out += n + "\n";
+  }
+  return out;
+}
+
+#define UNDEFINED(var, where) where ": warning: config variable ${" var "} is not defined; it is left as written\n"
+
+TEST_CASE("syntax: Define, UnDefine and ${NAME} in reading order") {
+  SyntaxOptions options;
+  options.defines = {"PROD"};
+  const Case cases[] = {
+      {"Define X 1\nA ${X}\n", "A 1", ""},
+      {"Define X\n<IfDefine X>\nA\n</IfDefine>\n", "A", ""},
+      // A Define without a value defines no ${X}, as in httpd.
+      {"Define X\nA ${X}\n", "A ${X}", UNDEFINED("X", "2:3")},
+      {"Define X 1\nDefine X\nA ${X}\n", "A 1", ""},  // and keeps an earlier value
+      {"Define X 1\nUnDefine X\nA ${X}\n<IfDefine X>\nB\n</IfDefine>\n", "A ${X}", UNDEFINED("X", "3:3")},
+      {"<IfDefine PROD>\nA\n</IfDefine>\n", "A", ""},
+      {"UnDefine PROD\n<IfDefine PROD>\nA\n</IfDefine>\n", "", ""},  // -D names too
+      {"<IfDefine !NEW>\nA\n</IfDefine>\nDefine NEW\n<IfDefine NEW>\nB\n</IfDefine>\n", "A; B", ""},
+      {"A ${X}\nDefine X 1\nB ${X}\n", "A ${X}; B 1", UNDEFINED("X", "1:3")},
+      {"define x 1\nundefine x\nA ${x}\n", "A ${x}", UNDEFINED("x", "3:3")},
+      // Substituted before the line is split into words, as ap_resolve_env.
+      {"Define OPTS \"processes=2 threads=15\"\nWSGIDaemonProcess site ${OPTS}\n",
+       "WSGIDaemonProcess site processes=2 threads=15", ""},
+      {"Define X \"a b\"\nA \"${X} c\"\n", "A \"a b c\"", ""},
+      {"Define Q \"'a b'\"\nA ${Q}\n", "A \"a b\"", ""},
+      {"Define D ServerName\n${D} x\n", "ServerName x", ""},
+      {"Define E \"\"\n${E}\n  ${E}  \nA\n", "A", ""},
+      {"Define X a\nDefine Y b\nA ${X}${Y}/z $${X} x${X}y\n", "A ab/z $a xay", ""},
+      {"Define ADDR *:8080\n<VirtualHost ${ADDR}>\nServerName x\n</VirtualHost>\n",
+       "<VirtualHost *:8080>{ServerName x}", ""},
+      // Values are not scanned again.
+      {"Define X ${Y}\nA ${X}\n", "A ${Y}", UNDEFINED("Y", "1:10")},
+      {"Define X $\nDefine Y {Z}\nA ${X}${Y}\n", "A ${Z}", ""},
+      // Not references: no change, no warning.
+      {"A $X ${NOPE $\n", "A $X ${NOPE $", ""},
+      {"RewriteRule ^/(.*) ${map:$1}\n", "RewriteRule ^/(.*) ${map:$1}", ""},
+      {"Define X 1\nA ${X:y}\n", "A ${X:y}", ""},
+      {"A ${}\n", "A ${}", UNDEFINED("", "1:3")},
+      {"A ${X} ${X}\n", "A ${X} ${X}", UNDEFINED("X", "1:3") UNDEFINED("X", "1:8")},
+      // Define is global, also inside a <VirtualHost>.
+      {"<VirtualHost *:80>\nDefine V 1\n</VirtualHost>\nA ${V}\n", "<VirtualHost *:80>{}; A 1", ""},
+      // Nothing in a false section is defined or substituted; comments neither.
+      {"<IfDefine NOPE>\nDefine X 1\nB ${UNDEF}\n</IfDefine>\nA ${X}\n", "A ${X}", UNDEFINED("X", "5:3")},
+      {"# ${X}\nA\n", "A", ""},
+      {"Define\nA\n", "A", "1:1: error: Define takes one or two arguments, a name and an optional value\n"},
+      {"Define a b c\n", "", "1:1: error: Define takes one or two arguments, a name and an optional value\n"},
+      {"UnDefine\n", "", "1:1: error: UnDefine takes one argument, a name\n"},
+      {"UnDefine a b\n", "", "1:1: error: UnDefine takes one argument, a name\n"},
+      {"Define a:b 1\n", "", "1:8: error: variable name 'a:b' must not contain ':'\n"},
+      {"UnDefine a:b\n", "", "1:10: error: variable name 'a:b' must not contain ':'\n"},
+      {"Define \"\" 1\n", "", "1:8: error: Define needs a non-empty name\n"},
+      {"undefine \"\"\n", "", "1:10: error: undefine needs a non-empty name\n"},
+  };
+  for (const Case& c : cases) run(c, options);
+}
+
+TEST_CASE("syntax: ${NAME} from the environment") {
+  REQUIRE(setenv("WSGID_SYNTAX_TEST_DIR", "/var/log/wsgid-test", 1) == 0);
+  unsetenv("WSGID_SYNTAX_TEST_UNSET");
+  const Case cases[] = {
+      {"ErrorLog ${WSGID_SYNTAX_TEST_DIR}/error.log\n", "ErrorLog /var/log/wsgid-test/error.log", ""},
+      // Define first, then the environment.
+      {"Define WSGID_SYNTAX_TEST_DIR /tmp\nA ${WSGID_SYNTAX_TEST_DIR}\nUnDefine WSGID_SYNTAX_TEST_DIR\n"
+       "B ${WSGID_SYNTAX_TEST_DIR}\n",
+       "A /tmp; B /var/log/wsgid-test", ""},
+      // An environment variable is not a define.
+      {"<IfDefine WSGID_SYNTAX_TEST_DIR>\nA\n</IfDefine>\n", "", ""},
+      {"A ${WSGID_SYNTAX_TEST_UNSET}\n", "A ${WSGID_SYNTAX_TEST_UNSET}",
+       UNDEFINED("WSGID_SYNTAX_TEST_UNSET", "1:3")},
+  };
+  for (const Case& c : cases) run(c);
+  unsetenv("WSGID_SYNTAX_TEST_DIR");
+  run({"A ${WSGID_SYNTAX_TEST_DIR}\n", "A ${WSGID_SYNTAX_TEST_DIR}", UNDEFINED("WSGID_SYNTAX_TEST_DIR", "1:3")});
+}
+
+TEST_CASE("syntax: an undefined ${NAME}: position, notes, rendering") {
+  Diagnostics diags;
+  auto tree = read_config_text("t.conf", "Define DIR /srv\nA x${DIR}y ${UNDEF}\n", {}, &diags);
+  REQUIRE(tree.size() == 1);
+  REQUIRE(tree[0].args.size() == 2);
+  CHECK(tree[0].args[0].text == "x/srvy");
+  // A word with a value underlines what was written.
+  CHECK((tree[0].args[0].loc.line == 2 && tree[0].args[0].loc.col == 3 && tree[0].args[0].loc.len == 8));
+  CHECK((tree[0].args[1].loc.col == 12 && tree[0].args[1].loc.len == 8));
+  CHECK(diags.render_all() ==
+        "t.conf:2:12: warning: config variable ${UNDEF} is not defined; it is left as written\n"
+        "    2 | A x${DIR}y ${UNDEF}\n"
+        "      |            ^~~~~~~~\n"
+        "t.conf:2:12: note: define it with 'Define UNDEF value' before this line, or set UNDEF in wsgid's environment\n"
+        "t.conf: 1 warning generated.\n");
+
+  // Words split out of one value: the first at the "${", the last at the "}".
+  Diagnostics split_diags;
+  tree = read_config_text("t.conf", "Define OPTS \"a b c\"\nX ${OPTS}\n", {}, &split_diags);
+  REQUIRE(tree.size() == 1);
+  REQUIRE(tree[0].args.size() == 3);
+  CHECK((tree[0].args[0].loc.col == 3 && tree[0].args[0].loc.len == 1));
+  CHECK((tree[0].args[1].loc.col == 3 && tree[0].args[1].loc.len == 1));
+  CHECK((tree[0].args[2].loc.col == 9 && tree[0].args[2].loc.len == 1));
+
+  // Debian's variables come from envvars: say so.
+  unsetenv("APACHE_LOG_DIR");
+  Diagnostics debian;
+  read_config_text("t.conf", "ErrorLog ${APACHE_LOG_DIR}/error.log\n", {}, &debian);
+  CHECK(dump(debian) == UNDEFINED("APACHE_LOG_DIR", "1:10"));
+  CHECK(notes_of(debian) ==
+        "define it with 'Define APACHE_LOG_DIR value' before this line, or set APACHE_LOG_DIR in wsgid's environment\n"
+        "Debian's apache2ctl sets APACHE_* variables from /etc/apache2/envvars; source that file in the shell that starts wsgid\n");
+
+  Diagnostics colon;
+  read_config_text("t.conf", "Define a:b 1\n", {}, &colon);
+  CHECK(notes_of(colon) == "httpd leaves ${...} with ':' to other modules, such as RewriteMap's ${map:key}\n");
+
+  // A file included twice warns once per place.
+  SyntaxOptions options;
+  options.server_root = "syntax/inc";
+  Diagnostics twice;
+  read_config_text("t.conf", "Include vars.conf\nInclude vars.conf\n", options, &twice);
+  CHECK(dump(twice) == UNDEFINED("WSGID_SYNTAX_TEST_NEVER", "syntax/inc/vars.conf:1:8"));
+}
+
+TEST_CASE("syntax: limits of ${NAME} substitution") {
+  // One line: 64 KiB once substituted.
+  std::string text = "Define X " + std::string(40000, 'x') + "\nA ${X} ${X}\nB\n";
+  Diagnostics diags;
+  auto tree = read_config_text("t.conf", text, {}, &diags);
+  CHECK(dump(tree) == "B");
+  CHECK(dump(diags) == "2:0: error: line longer than 65536 bytes after ${} substitution\n");
+
+  // In all: 64 MiB of values.
+  text = "Define X " + std::string(60000, 'x') + "\n";
+  for (int i = 0; i < 1200; ++i) text += "A ${X}\n";
+  Diagnostics all_diags;
+  tree = read_config_text("t.conf", text, {}, &all_diags);
+  CHECK(tree.size() == 1118);
+  CHECK(dump(all_diags) ==
+        "1120:3: error: ${} substitution added more than 64 MiB in all; this line and later ones with variables are not read\n");
+}
+
+TEST_CASE("syntax: <IfVersion> against httpd 2.4.57") {
+  const Case cases[] = {
+      {"<IfVersion 2.4.57>\nA\n</IfVersion>\nB\n", "A; B", ""},
+      {"<IfVersion 2.4>\nA\n</IfVersion>\n", "", ""},  // 2.4 is 2.4.0
+      {"<IfVersion = 2.4.57>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion == 2.4.57>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion != 2.4.57>\nA\n</IfVersion>\n", "", ""},
+      {"<IfVersion != 2.4>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion > 2.4>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion > 2.4.57>\nA\n</IfVersion>\n", "", ""},
+      {"<IfVersion >= 2.4.57>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion >= 2.4.58>\nA\n</IfVersion>\n", "", ""},
+      {"<IfVersion < 2.5>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion < 2.4.57>\nA\n</IfVersion>\n", "", ""},
+      {"<IfVersion <= 2.4.57>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion <= 2.4.56>\nA\n</IfVersion>\n", "", ""},
+      {"<IfVersion !< 2.4>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion !>= 2.4>\nA\n</IfVersion>\n", "", ""},
+      {"<IfVersion >= 2>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion < 3>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion >= 3>\nA\n</IfVersion>\n", "", ""},
+      {"<IfVersion 2.4.57.>\nA\n</IfVersion>\n", "A", ""},  // as mod_version
+      {"<IfVersion < 2.4.99999999999999999999>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion \"2.4.57\">\nA\n</IfVersion>\n", "A", ""},
+      {"<ifversion >= 2.4>\nA\n</IFVERSION>\n", "A", ""},
+      // Regular expressions, searched in "2.4.57".
+      {"<IfVersion /^2\\.4\\./>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion = /^2\\.2/>\nA\n</IfVersion>\n", "", ""},
+      {"<IfVersion != /^2\\.2/>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion ~ ^2\\.4>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion !~ ^2\\.4>\nA\n</IfVersion>\n", "", ""},
+      {"<IfVersion ~ \\.5[0-9]$>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion ~ ^2\\.4\\.\\d+$>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfVersion ~ /2.4/>\nA\n</IfVersion>\n", "", ""},  // after ~ the slashes are the pattern's
+      {"<IfVersion //>\nA\n</IfVersion>\n", "A", ""},
+      // Would take exponential time in a backtracking matcher.
+      {"<IfVersion ~ ^(.?){60}(.?){60}x$>\nA\n</IfVersion>\nB\n", "B", ""},
+      {"Define V 2.4\n<IfVersion >= ${V}>\nA\n</IfVersion>\n", "A", ""},
+      {"<IfModule mod_version.c>\n<IfVersion < 2.4>\nA\n</IfVersion>\n<IfVersion >= 2.4>\nB\n"
+       "</IfVersion>\n</IfModule>\n",
+       "B", ""},
+      // A false one hides everything; nothing in it is looked at beyond nesting.
+      {"<IfVersion < 2.4>\n<VirtualHost *:80>\n</VirtualHost>\nInclude /nonexistent\n<IfVersion x>\n"
+       "</IfVersion>\n</IfVersion>\nC\n",
+       "C", ""},
+      {"<IfVersion>\nA\n</IfVersion>\n", "",
+       "1:2: error: <IfVersion> takes one or two arguments, an optional operator and a version\n"},
+      {"<IfVersion = 2 4>\nA\n</IfVersion>\n", "",
+       "1:2: error: <IfVersion> takes one or two arguments, an optional operator and a version\n"},
+      {"<IfVersion >> 2.4>\nA\n</IfVersion>\n", "", "1:12: error: unknown comparison operator '>>' in <IfVersion>\n"},
+      {"<IfVersion ! 2.4>\nA\n</IfVersion>\n", "", "1:12: error: unknown comparison operator '!' in <IfVersion>\n"},
+      {"<IfVersion ~= 2.4>\nA\n</IfVersion>\n", "", "1:12: error: unknown comparison operator '~=' in <IfVersion>\n"},
+      {"<IfVersion =< 2.4>\nA\n</IfVersion>\n", "", "1:12: error: unknown comparison operator '=<' in <IfVersion>\n"},
+      {"<IfVersion \"\" 2.4>\nA\n</IfVersion>\n", "", "1:12: error: unknown comparison operator '' in <IfVersion>\n"},
+      {"<IfVersion >=2.4>\nA\n</IfVersion>\n", "",
+       "1:12: error: invalid version '>=2.4' in <IfVersion>: expected major[.minor[.patch]] in numbers, such as 2.4 or 2.4.57\n"},
+      {"<IfVersion v2.4>\nA\n</IfVersion>\n", "",
+       "1:12: error: invalid version 'v2.4' in <IfVersion>: expected major[.minor[.patch]] in numbers, such as 2.4 or 2.4.57\n"},
+      {"<IfVersion 2.4x>\nA\n</IfVersion>\n", "",
+       "1:12: error: invalid version '2.4x' in <IfVersion>: expected major[.minor[.patch]] in numbers, such as 2.4 or 2.4.57\n"},
+      {"<IfVersion 2.4.57.1>\nA\n</IfVersion>\n", "",
+       "1:12: error: invalid version '2.4.57.1' in <IfVersion>: expected major[.minor[.patch]] in numbers, such as 2.4 or 2.4.57\n"},
+      {"<IfVersion < /2.4/>\nA\n</IfVersion>\n", "",
+       "1:14: error: invalid version '/2.4/' in <IfVersion>: expected major[.minor[.patch]] in numbers, such as 2.4 or 2.4.57\n"},
+      {"<IfVersion \"\">\nA\n</IfVersion>\n", "",
+       "1:12: error: invalid version '' in <IfVersion>: expected major[.minor[.patch]] in numbers, such as 2.4 or 2.4.57\n"},
+      {"<IfVersion /^2.4>\nA\n</IfVersion>\n", "", "1:12: error: regular expression '/^2.4' in <IfVersion> has no closing '/'\n"},
+      {"<IfVersion />\nA\n</IfVersion>\n", "", "1:12: error: regular expression '/' in <IfVersion> has no closing '/'\n"},
+      {"<IfVersion ~ (2>\nA\n</IfVersion>\n", "",
+       "1:14: error: invalid regular expression '(2' in <IfVersion>: unmatched parenthesis\n"},
+      {"<IfVersion = /[2/>\nA\n</IfVersion>\n", "",
+       "1:14: error: invalid regular expression '[2' in <IfVersion>: unmatched [\n"},
+      {"<IfVersion ~ *2>\nA\n</IfVersion>\n", "",
+       "1:14: error: invalid regular expression '*2' in <IfVersion>: misplaced character\n"},
+      {"<IfVersion ~ 2)>\nA\n</IfVersion>\n", "",
+       "1:14: error: invalid regular expression '2)' in <IfVersion>: unmatched parenthesis\n"},
+      {"<IfVersion ~ \\(?2\\)?>\nA\n</IfVersion>\n", "A", ""},  // escaped parentheses
+      {"<IfVersion ~ 2{1>\nA\n</IfVersion>\n", "",
+       "1:14: error: invalid regular expression '2{1' in <IfVersion>: unmatched {\n"},
+      {"<IfVersion ~ 2{2,1}>\nA\n</IfVersion>\n", "",
+       "1:14: error: invalid regular expression '2{2,1}' in <IfVersion>: invalid repetition count in {}\n"},
+      {"<IfVersion ~ [z-a]>\nA\n</IfVersion>\n", "",
+       "1:14: error: invalid regular expression '[z-a]' in <IfVersion>: invalid character range\n"},
+  };
+  for (const Case& c : cases) run(c);
+
+  Diagnostics diags;
+  read_config_text("t.conf", "<IfVersion >=2.4>\n</IfVersion>\n<IfVersion <> 2.4>\n</IfVersion>\n", {}, &diags);
+  CHECK(notes_of(diags) ==
+        "put a space between the operator and the version: '>= 2.4'\n"
+        "use =, ==, <, <=, >, >= or ~ (a regular expression), optionally after '!'\n");
+  Diagnostics slash;
+  read_config_text("t.conf", "<IfVersion /x>\n</IfVersion>\n", {}, &slash);
+  CHECK(notes_of(slash) == "write /regex/, or use the ~ operator: ~ regex\n");
+  Diagnostics long_diags;
+  read_config_text("t.conf", "<IfVersion ~ " + std::string(257, 'x') + ">\nA\n</IfVersion>\n", {}, &long_diags);
+  CHECK(dump(long_diags) == "1:14: error: regular expression in <IfVersion> longer than 256 characters\n");
+}
+
+TEST_CASE("syntax: ServerRoot changes the base of later relative Include paths") {
+  struct RootCase {
+    const char* server_root;  // SyntaxOptions::server_root
+    Case c;
+  };
+  const RootCase cases[] = {
+      {"", {"ServerRoot syntax/inc\nInclude conf.d/a.conf\n", "ServerRoot syntax/inc; ServerName a", ""}},
+      {"syntax", {"ServerRoot inc/\nInclude conf.d/b.conf\n", "ServerRoot inc/; ServerName b", ""}},
+      {"syntax",
+       {"Include inc/conf.d/a.conf\nServerRoot /nonexistent\nInclude x.conf\n",
+        "ServerName a; ServerRoot /nonexistent",
+        "3:9: error: could not open configuration file '/nonexistent/x.conf': No such file or directory\n"}},
+      // Only outside sections (httpd: GLOBAL_ONLY); conditionals do not count.
+      {"syntax",
+       {"<VirtualHost *:80>\nServerRoot /nonexistent\n</VirtualHost>\nInclude inc/conf.d/a.conf\n",
+        "<VirtualHost *:80>{ServerRoot /nonexistent}; ServerName a", ""}},
+      {"", {"<IfModule mod_wsgi.c>\nServerRoot syntax/inc\n</IfModule>\nInclude conf.d/a.conf\n",
+            "ServerRoot syntax/inc; ServerName a", ""}},
+      {"", {"<IfDefine NOPE>\nServerRoot /nonexistent\n</IfDefine>\nInclude syntax/inc/conf.d/a.conf\n",
+            "ServerName a", ""}},
+      {"syntax/inc",
+       {"<VirtualHost *:80>\nInclude setroot.conf\nInclude conf.d/a.conf\n</VirtualHost>\n",
+        "<VirtualHost *:80>{ServerRoot dir/sub; ServerName a}", ""}},
+      // Wrong ones are the parser's to report; they change nothing.
+      {"", {"ServerRoot\nServerRoot a b\nServerRoot \"\"\nInclude syntax/inc/conf.d/a.conf\n",
+            "ServerRoot; ServerRoot a b; ServerRoot \"\"; ServerName a", ""}},
+      {"", {"Define ROOT syntax/inc\nServerRoot ${ROOT}\nInclude conf.d/a.conf\n",
+            "ServerRoot syntax/inc; ServerName a", ""}},
+      {"syntax/inc", {"Define CONF conf.d\nInclude ${CONF}/*.conf\n", "ServerName a; ServerName b", ""}},
+  };
+  for (const RootCase& rc : cases) {
+    SyntaxOptions options;
+    options.server_root = rc.server_root;
+    run(rc.c, options);
+  }
+  // In the main file and in an included one, relative to the base before it.
+  Diagnostics diags;
+  auto tree = read_config_file("syntax/root/main.conf", {}, &diags);
+  CHECK(dump(tree) == "ServerName root-a; ServerRoot ../inc; ServerName b; ServerRoot dir/sub; Two 2");
+  CHECK(dump(diags) == "");
+  REQUIRE(tree.size() == 5);
+  CHECK(tree[4].loc.file == "syntax/root/../inc/dir/sub/2.conf");
 }
 
 }  // namespace
