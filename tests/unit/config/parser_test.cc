@@ -421,8 +421,10 @@ TEST_CASE("every WSGIDaemonProcess option: good value, bad value, default") {
   // Every option of the table is tested, and group_to_json has no option we missed.
   std::set<std::string> tested;
   for (const OptCase& c : kOptCases) tested.insert(c.key);
-  for (const auto& [k, v] : defaults.items())
+  for (const auto& item : defaults.items()) {
+    const std::string k = item.key();  // not a structured binding: clang 14 can't capture one
     if (k.find('-') != std::string::npos) CHECK_MESSAGE(tested.count(k), k);
+  }
 }
 
 TEST_CASE("socket-timeout defaults to Timeout, response-socket-timeout to socket-timeout") {
