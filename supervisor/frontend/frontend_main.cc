@@ -1,0 +1,324 @@
+// wsgid-frontend: the HTTP front end process (DESIGN.md "Processes and ownership").
+//
+// Normally exec'd by the master: fd 3 is the control channel (BRIEF "Child process
+// contract"), fds 4.. are the Listen sockets in the order of the settings' "listen"
+// array. The front end sends kHello, waits for kSettings (settings.h defines the
+// JSON), adopts the listeners, drops to User/Group when it runs as root, and sends
+// kReady; then it serves until kDrain (finish in-flight requests, kExiting
+// "drained", exit 0), TERM/INT (the same, with the settings' Timeout as the
+// limit, kExiting "shutdown"), or EOF on fd 3 (exit at once: the master is gone).
+// USR1 reopens the access logs, as does every kSettings.
+//
+// Standalone (tests, benchmarks): `wsgid-frontend --settings-file=FILE` reads the
+// settings from FILE, binds every "listen" address itself and prints
+// "listening PORT" per listener on stdout.
+//
+//   usage: wsgid-frontend [--control-fd=3] [--settings-file=FILE] [--log-level=LEVEL]
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "protocol/frame.h"
+#include "protocol/messages.h"
+#include "supervisor/frontend/io_buffer.h"
+#include "supervisor/frontend/server.h"
+#include "supervisor/frontend/settings.h"
+
+namespace wsgid::frontend {
+namespace {
+
+constexpr char kTitle[] = "wsgid: frontend";
+
+void set_title(int argc, char** argv) {
+  prctl(PR_SET_NAME, "wsgid: fronten", 0, 0, 0);  // comm holds 15 bytes
+  if (argc < 1) return;
+  char* start = argv[0];
+  char* end = argv[argc - 1] + std::strlen(argv[argc - 1]);
+  size_t room = static_cast<size_t>(end - start);
+  std::memset(start, 0, room);
+  std::memcpy(start, kTitle, std::min(room, sizeof kTitle - 1));
+}
+
+Status drop_privileges(const Settings& s) {
+  if (geteuid() != 0 || !s.user) return Status::ok();
+  uid_t uid;
+  gid_t gid;
+  std::string user = *s.user;
+  if (!user.empty() && user[0] == '#') {
+    uid = static_cast<uid_t>(std::stoul(user.substr(1)));
+    gid = static_cast<gid_t>(uid);
+  } else {
+    struct passwd* pw = getpwnam(user.c_str());
+    if (!pw) return Status::error("getpwnam(" + user + "): no such user");
+    uid = pw->pw_uid;
+    gid = pw->pw_gid;
+  }
+  if (s.group) {
+    if (!s.group->empty() && (*s.group)[0] == '#') {
+      gid = static_cast<gid_t>(std::stoul(s.group->substr(1)));
+    } else {
+      struct group* gr = getgrnam(s.group->c_str());
+      if (!gr) return Status::error("getgrnam(" + *s.group + "): no such group");
+      gid = gr->gr_gid;
+    }
+  }
+  if (setgroups(1, &gid) != 0) return Status::sys("setgroups", user);
+  if (setgid(gid) != 0) return Status::sys("setgid", std::to_string(gid));
+  if (setuid(uid) != 0) return Status::sys("setuid", user);
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // cleared by setuid
+  return Status::ok();
+}
+
+class Control {
+ public:
+  Control(uv_loop_t* loop, Server* server, int fd) : loop_(loop), server_(server), fd_(fd) {
+    uv_pipe_init(loop_, &pipe_, 0);
+    pipe_.data = this;
+  }
+
+  Status start() {
+    int r = uv_pipe_open(&pipe_, fd_);
+    if (r != 0) return Status::error(std::string("uv_pipe_open(control fd 3): ") + uv_strerror(r));
+    std::string hello;
+    proto::append_hello(&hello);
+    write(hello);
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&pipe_), io_alloc_cb,
+                  [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
+                    static_cast<Control*>(s->data)->on_read(n, b);
+                  });
+    return Status::ok();
+  }
+
+  void send_json(proto::FrameType type, const nlohmann::json& j) {
+    std::string f;
+    proto::append_frame(&f, type, 0, j.dump());
+    write(f);
+  }
+
+  // Synchronous last words before exit().
+  void exiting(const std::string& reason, const std::string& detail) {
+    std::string f;
+    proto::append_frame(&f, proto::FrameType::kExiting, 0,
+                        nlohmann::json{{"reason", reason}, {"detail", detail}}.dump());
+    int flags = fcntl(fd_, F_GETFL);
+    fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+    size_t off = 0;
+    while (off < f.size()) {
+      ssize_t n = ::write(fd_, f.data() + off, f.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+  }
+
+  void stop_gracefully(double timeout, const std::string& reason) {
+    if (stopping_) return;
+    stopping_ = true;
+    server_->drain(timeout, [this, reason] {
+      exiting(reason, "");
+      server_->access_log().flush();
+      std::_Exit(0);
+    });
+  }
+
+ private:
+  void write(const std::string& bytes) {
+    auto* req = new uv_write_t;
+    auto* copy = new std::string(bytes);
+    req->data = copy;
+    uv_buf_t b = uv_buf_init(copy->data(), static_cast<unsigned>(copy->size()));
+    uv_write(req, reinterpret_cast<uv_stream_t*>(&pipe_), &b, 1, [](uv_write_t* r, int) {
+      delete static_cast<std::string*>(r->data);
+      delete r;
+    });
+  }
+
+  void on_read(ssize_t n, const uv_buf_t* buf) {
+    if (n < 0) {
+      log::notice("frontend: control channel closed: exiting");
+      server_->access_log().flush();
+      std::_Exit(0);
+    }
+    reader_.feed(buf->base, static_cast<size_t>(n));
+    proto::Frame f;
+    for (;;) {
+      auto r = reader_.next(&f);
+      if (r == proto::FrameReader::Result::kNeedMore) return;
+      if (r == proto::FrameReader::Result::kError) {
+        log::error("frontend: control channel: {}", reader_.error());
+        std::_Exit(1);
+      }
+      handle(f);
+    }
+  }
+
+  void handle(const proto::Frame& f) {
+    switch (f.type) {
+      case proto::FrameType::kHello: {
+        auto v = proto::decode_hello(f.payload);
+        if (!v) {
+          log::error("frontend: control channel: {}", v.status().message());
+          std::_Exit(1);
+        }
+        return;
+      }
+      case proto::FrameType::kSettings: {
+        nlohmann::json j = nlohmann::json::parse(f.payload, nullptr, false);
+        if (j.is_object() && j.size() == 1 && j.value("reopen_logs", false)) {
+          server_->access_log().reopen();
+          return;
+        }
+        auto s = frontend_settings_from_json(j);
+        if (!s) {
+          log::error("frontend: {}", s.status().message());
+          if (!ready_) {
+            exiting("startup-failure", s.status().message());
+            std::_Exit(1);
+          }
+          return;
+        }
+        log::Level lv;
+        if (log::parse_level(s->log_level, &lv)) log::set_level(lv);
+        server_->apply(*s);
+        if (!ready_) {
+          std::vector<int> fds;
+          for (size_t i = 0; i < s->config.listen.size(); ++i) fds.push_back(4 + static_cast<int>(i));
+          Status st = server_->adopt_listeners(fds);
+          if (st) st = drop_privileges(*s);
+          if (!st) {
+            log::error("frontend: {}", st.message());
+            exiting("startup-failure", st.message());
+            std::_Exit(1);
+          }
+          ready_ = true;
+          send_json(proto::FrameType::kReady, nlohmann::json::object());
+        }
+        return;
+      }
+      case proto::FrameType::kStateQuery:
+        send_json(proto::FrameType::kState, server_->state_json());
+        return;
+      case proto::FrameType::kDrain: {
+        nlohmann::json j = nlohmann::json::parse(f.payload, nullptr, false);
+        double timeout = j.is_object() && j.contains("timeout") && j["timeout"].is_number()
+                             ? j["timeout"].get<double>() : 15.0;
+        stop_gracefully(timeout, "drained");
+        return;
+      }
+      default:
+        log::warn("frontend: control channel: ignoring {} frame", proto::type_name(f.type));
+        return;
+    }
+  }
+
+  uv_loop_t* loop_;
+  Server* server_;
+  int fd_;
+  uv_pipe_t pipe_;
+  proto::FrameReader reader_;
+  bool ready_ = false;
+  bool stopping_ = false;
+};
+
+Control* g_control = nullptr;
+
+int run(int argc, char** argv) {
+  int control_fd = 3;
+  std::string settings_file, level;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--control-fd=", 0) == 0) control_fd = std::atoi(a.c_str() + 13);
+    else if (a.rfind("--settings-file=", 0) == 0) settings_file = a.substr(16);
+    else if (a.rfind("--log-level=", 0) == 0) level = a.substr(12);
+    else if (a == "--help" || a == "-h") {
+      std::printf("usage: wsgid-frontend [--control-fd=3] [--settings-file=FILE] [--log-level=LEVEL]\n");
+      return 0;
+    } else {
+      std::fprintf(stderr, "wsgid-frontend: unknown argument '%s'\n", a.c_str());
+      return 2;
+    }
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  log::init("frontend");
+  if (!level.empty()) {
+    log::Level lv;
+    if (log::parse_level(level, &lv)) log::set_level(lv);
+  }
+  uv_loop_t* loop = uv_default_loop();
+  Server server(loop);
+
+  uv_signal_t sig_term, sig_int, sig_usr1, sig_hup;
+  uv_signal_init(loop, &sig_term);
+  uv_signal_init(loop, &sig_int);
+  uv_signal_init(loop, &sig_usr1);
+  uv_signal_init(loop, &sig_hup);
+  sig_term.data = sig_int.data = sig_usr1.data = &server;
+  auto stop_cb = [](uv_signal_t* h, int) {
+    auto* srv = static_cast<Server*>(h->data);
+    double timeout = srv->settings().config.timeout;
+    if (g_control) {
+      g_control->stop_gracefully(timeout, "shutdown");
+    } else {
+      srv->drain(timeout, [] { std::_Exit(0); });
+    }
+  };
+  uv_signal_start(&sig_term, stop_cb, SIGTERM);
+  uv_signal_start(&sig_int, stop_cb, SIGINT);
+  uv_signal_start(&sig_usr1, [](uv_signal_t* h, int) {
+    static_cast<Server*>(h->data)->access_log().reopen();
+  }, SIGUSR1);
+  uv_signal_start(&sig_hup, [](uv_signal_t*, int) {}, SIGHUP);
+
+  if (!settings_file.empty()) {
+    std::ifstream in(settings_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
+    auto s = frontend_settings_from_json(j);
+    if (!s) {
+      std::fprintf(stderr, "wsgid-frontend: %s: %s\n", settings_file.c_str(), s.status().message().c_str());
+      return 1;
+    }
+    log::Level lv;
+    if (level.empty() && log::parse_level(s->log_level, &lv)) log::set_level(lv);
+    server.apply(*s);
+    std::vector<int> ports;
+    Status st = server.bind_listeners(&ports);
+    if (!st) {
+      std::fprintf(stderr, "wsgid-frontend: %s\n", st.message().c_str());
+      return 1;
+    }
+    for (int p : ports) std::printf("listening %d\n", p);
+    std::fflush(stdout);
+    set_title(argc, argv);
+  } else {
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (getppid() == 1) return 0;  // the master died before we got here
+    set_title(argc, argv);
+    static Control control(loop, &server, control_fd);
+    g_control = &control;
+    Status st = control.start();
+    if (!st) {
+      log::error("frontend: {}", st.message());
+      return 1;
+    }
+  }
+  uv_run(loop, UV_RUN_DEFAULT);
+  return 0;
+}
+
+}  // namespace
+}  // namespace wsgid::frontend
+
+int main(int argc, char** argv) { return wsgid::frontend::run(argc, argv); }

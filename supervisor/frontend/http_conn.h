@@ -1,0 +1,206 @@
+// HttpConn: one client TCP connection speaking HTTP/1.1 (llhttp), from accept to
+// close.
+//
+// Driven by libuv callbacks on the Server's loop thread; owns its uv_tcp_t, its
+// llhttp parser and its buffers, and frees itself once its handle has closed.
+// Requests on a connection are served one at a time, in order: after a request's
+// message is complete, parsing stops (llhttp pause) and bytes that arrive are kept
+// (up to kMaxPending, then reading stops) until the response is complete; so
+// pipelined requests get their responses in request order and a slow response
+// never lets a client pile up work.
+//
+// Each request uses the Router current when it began (a reload applies to the
+// next request on a kept-alive connection). Per request: the head is parsed and checked against the limits
+// (LimitRequestLine -> 414, LimitRequestFieldSize / LimitRequestFields -> 400,
+// LimitRequestBody -> 413), refused shapes (Content-Length with
+// Transfer-Encoding, two Content-Lengths, bad chunk sizes, obs-fold, bare CR,
+// whitespace before a header colon, a missing or repeated Host in HTTP/1.1) get a
+// 400 and the connection is closed; then the Router picks the target:
+//  - a process group: the environ is written with proto::RequestHeadWriter
+//    straight into the request buffer, the body streams as kRequestBody frames
+//    (backpressure: reading stops while the worker connection holds kHighWater
+//    unsent bytes) and the response streams back (reading the worker stops while
+//    the client holds kHighWater unsent bytes); HEAD responses lose their body, a
+//    response without Content-Length is sent chunked (HTTP/1.1) or closes the
+//    connection (HTTP/1.0);
+//  - a static Alias: static_file.h;
+//  - anything else: a local error response (404, 500, 503 with Retry-After).
+// A client that goes away cancels its request in the worker (kCancel, then the
+// worker connection is closed). Timeouts are checked by Server's sweep (tick()):
+// header (RequestReadTimeout header=) -> 408, body (body=, no progress) -> 408,
+// waiting for the response head (socket-timeout; queue-timeout while no worker has
+// taken the request) -> 504, writing to the client (Timeout) and keep-alive idle
+// (KeepAliveTimeout) -> close.
+#pragma once
+
+#include <llhttp.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "supervisor/frontend/router.h"
+#include "supervisor/frontend/upstream.h"
+
+namespace wsgid::frontend {
+
+class Server;
+
+class HttpConn final : public UpstreamClient {
+ public:
+  static constexpr size_t kHighWater = 256 * 1024;
+  static constexpr size_t kLowWater = 64 * 1024;
+  static constexpr size_t kMaxPending = 64 * 1024;
+  // Request bytes kept for a resend after a worker's "connection closing" notice.
+  static constexpr size_t kReplayLimit = 64 * 1024;
+
+  // Accepts one connection from listener (a Listen socket, index in settings).
+  static void accept_from(Server* server, uv_stream_t* listener);
+
+  // Timeouts; now_ms is uv_now().
+  void tick(uint64_t now_ms);
+  // True between requests with nothing buffered (drain may close it).
+  bool idle() const { return !in_message_ && pending_.empty() && write_pending() == 0; }
+  // Closes at once (shutdown); an in-flight request is cancelled.
+  void close_now();
+  // The request in progress, for kState ("current"); false when idle.
+  bool describe(std::string* method, std::string* uri, uint64_t* start_ms, uint32_t* id) const;
+
+  HttpConn* prev = nullptr;  // Server's list of live connections
+  HttpConn* next = nullptr;
+
+  // UpstreamClient
+  void upstream_ready(UpstreamConn* conn) override;
+  void upstream_failed(int status, std::string_view why) override;
+  void upstream_frame(const proto::Frame& frame) override;
+  void upstream_closed(bool closing_notice, std::string_view why) override;
+  void upstream_drained() override;
+  void upstream_flush() override;
+  void upstream_accepted() override;
+
+  // llhttp callbacks (static trampolines in http_conn.cc call these).
+  int on_message_begin();
+  int on_url(const char* at, size_t len);
+  int on_header_field(const char* at, size_t len);
+  int on_header_value(const char* at, size_t len);
+  int on_headers_complete();
+  int on_body(const char* at, size_t len);
+  int on_message_complete();
+
+ private:
+  enum class Target { kNone, kUpstream, kLocal, kStatic };
+  struct Header {
+    uint32_t name_off, name_len, value_off, value_len;
+  };
+
+  explicit HttpConn(Server* server);
+  ~HttpConn() override;
+  void on_read(ssize_t nread, const uv_buf_t* buf);
+  void update_reading();
+  void execute(const char* data, size_t len);
+  void resume_parsing();
+  int fail(int status, std::string_view why);  // from a parser callback: refuse after it
+  void refuse(int status, std::string_view why);  // error response, then close
+  std::string_view header(std::string_view name) const;  // first value, "" if none
+  static std::string_view header_thunk(const void* ctx, std::string_view name);
+  std::string_view url() const { return {head_.data(), url_len_}; }
+  bool build_request(std::string_view query, std::string_view host);
+  void push_request();
+  void set_upstream_deadline();
+  void refresh_write_deadline();
+  void send_local(int status, std::string_view why, bool retry_after);
+  void emit_local();
+  void start_response_head(int status, std::string_view reason);
+  void finish_head(bool has_length);
+  void write_body(std::string_view data);
+  void response_complete();
+  void finish_request();
+  void log_request();
+  void abort_connection(std::string_view why);
+  void detach_upstream(bool cancel);
+  void serve_static();  // static_file.cc
+  void pump_file();     // static_file.cc
+  void close_file();    // static_file.cc
+
+  // Client output.
+  void write_out();
+  void on_write_done(int status);
+  void after_write();
+  size_t write_pending() const { return out_.size() + inflight_.size(); }
+  void close_after_flush();
+  void start_close();
+
+  Server* server_;
+  uv_tcp_t tcp_;
+  uv_write_t write_req_;
+  uv_shutdown_t shutdown_req_;
+  llhttp_t parser_;
+  std::shared_ptr<const Router> router_;
+  std::vector<const config::VirtualHost*> vhosts_;
+  std::string local_ip_, remote_ip_;
+  int local_port_ = 0, remote_port_ = 0;
+  bool closing_ = false, close_after_flush_ = false, shutdown_started_ = false;
+  bool lingering_ = false;
+  bool reading_ = false, backpressure_ = false;
+  bool writing_ = false;
+  bool in_execute_ = false, upgrade_pause_ = false;
+  uint64_t deadline_ms_ = 0;
+  int deadline_kind_ = 0;
+  int requests_ = 0;
+
+  // Parsing state of the current request head.
+  std::string head_;  // url, then header names and values, back to back
+  uint32_t url_len_ = 0;
+  std::vector<Header> headers_;
+  int last_cb_ = 0;  // 1 url, 2 field, 3 value
+  const char* value_end_ = nullptr;  // end of the last value span in the current buffer
+  bool value_at_buffer_end_ = false;
+  const char* buf_begin_ = nullptr;
+  const char* buf_end_ = nullptr;
+  size_t field_len_ = 0;
+  std::string pending_;    // bytes after a complete message, parsed after its response
+  std::string parse_buf_;  // pending_ while it is being parsed
+  bool paused_ = false;
+  int refuse_status_ = 0;
+  std::string refuse_why_;
+
+  // The current request.
+  bool in_message_ = false, head_done_ = false, body_done_ = false;
+  Target target_ = Target::kNone;
+  uint32_t request_id_ = 0;
+  std::string request_id_text_;
+  uint64_t start_ms_ = 0, start_hr_ = 0;
+  int64_t request_start_us_ = 0;
+  uint64_t body_bytes_ = 0;
+  bool head_method_ = false, http10_ = false, keep_alive_ = true;
+  Route route_;
+  std::string path_;
+  std::string scratch_, key_, joined_, body_scratch_;
+  UpstreamPool* pool_ = nullptr;
+  UpstreamConn* upstream_ = nullptr;
+  bool waiting_upstream_ = false, worker_took_ = false;
+  int retries_ = 0;
+  std::string reqbuf_;  // frames for the worker not yet sent (and the replay copy)
+  size_t reqbuf_sent_ = 0;
+  bool replayable_ = true;
+  pid_t worker_pid_ = 0;
+  int local_status_ = 0;
+  bool local_retry_after_ = false;
+
+  // The response.
+  bool resp_started_ = false, resp_done_ = false, chunked_ = false, no_body_ = false;
+  int status_ = 0;
+  uint64_t resp_body_bytes_ = 0;
+  int64_t resp_length_ = -1;  // Content-Length given by the app
+  std::string out_, inflight_;
+  std::string log_note_;  // why a request failed, for the access/error log
+
+  // Static file being sent.
+  int file_fd_ = -1;
+  int64_t file_off_ = 0, file_end_ = 0;
+};
+
+}  // namespace wsgid::frontend

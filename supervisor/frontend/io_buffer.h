@@ -1,0 +1,19 @@
+// The front end's shared read buffer and its libuv allocation callback.
+//
+// Every read on the loop thread (clients and workers) lands in one 64 KiB buffer,
+// consumed (parsed or copied) before the read callback returns, so a thousand
+// idle keep-alive connections hold no read buffers at all. Loop thread only.
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+
+namespace wsgid::frontend {
+
+constexpr size_t kReadBufferSize = 64 * 1024;
+
+// uv_alloc_cb handing out the shared buffer.
+void io_alloc_cb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+
+}  // namespace wsgid::frontend

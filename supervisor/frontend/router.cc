@@ -1,0 +1,416 @@
+// GCC 12 with -fsanitize=address reports a false -Wmaybe-uninitialized inside
+// libstdc++'s std::regex (as supervisor/config/resolve.cc notes); silence it here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include "supervisor/frontend/router.h"
+
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "common/log.h"
+
+namespace wsgid::frontend {
+
+namespace {
+
+int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool has_wildcard(std::string_view s) {
+  return s.find_first_of("*?[") != std::string_view::npos;
+}
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+// "host:port" / "[v6]:port" / "host" -> host without port.
+std::string_view host_only(std::string_view h) {
+  if (!h.empty() && h.front() == '[') {
+    size_t close = h.find(']');
+    return close == std::string_view::npos ? h : h.substr(0, close + 1);
+  }
+  size_t colon = h.rfind(':');
+  if (colon != std::string_view::npos) h = h.substr(0, colon);
+  while (!h.empty() && h.back() == '.') h.remove_suffix(1);
+  return h;
+}
+
+std::string_view port_of(std::string_view h) {
+  size_t start = 0;
+  if (!h.empty() && h.front() == '[') {
+    size_t close = h.find(']');
+    if (close == std::string_view::npos) return {};
+    start = close;
+  }
+  size_t colon = h.find(':', start);
+  if (colon == std::string_view::npos) return {};
+  return h.substr(colon + 1);
+}
+
+}  // namespace
+
+int normalize_path(std::string_view raw, std::string* out) {
+  out->clear();
+  if (raw.empty() || raw.front() != '/') return 400;
+  // Decode first (an encoded '/' or NUL is refused), then walk the segments.
+  std::string& o = *out;
+  o.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '%') {
+      if (i + 2 >= raw.size()) return 400;
+      int h = hexval(raw[i + 1]), l = hexval(raw[i + 2]);
+      if (h < 0 || l < 0) return 400;
+      char d = static_cast<char>(h * 16 + l);
+      if (d == '/' || d == '\0') return 404;
+      o.push_back(d);
+      i += 2;
+    } else {
+      o.push_back(c);
+    }
+  }
+  // Fast path: nothing to remove.
+  bool clean = true;
+  for (size_t i = 0; i < o.size(); ++i) {
+    if (o[i] == '/' && i + 1 < o.size() && (o[i + 1] == '/' || o[i + 1] == '.')) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return 0;
+  std::string r;
+  r.reserve(o.size());
+  size_t i = 0;
+  while (i < o.size()) {
+    // o[i] == '/'
+    size_t j = i + 1;
+    while (j < o.size() && o[j] == '/') ++j;  // merge slashes
+    size_t end = o.find('/', j);
+    if (end == std::string::npos) end = o.size();
+    std::string_view seg(o.data() + j, end - j);
+    if (seg == ".") {
+      if (end == o.size()) r.push_back('/');
+    } else if (seg == "..") {
+      if (r.empty()) return 400;
+      size_t slash = r.rfind('/');
+      r.resize(slash);
+      if (end == o.size()) r.push_back('/');
+    } else {
+      r.push_back('/');
+      r.append(seg);
+    }
+    i = end;
+  }
+  if (r.empty()) r = "/";
+  o.swap(r);
+  return 0;
+}
+
+size_t alias_matches(std::string_view uri, std::string_view alias) {
+  size_t a = 0, u = 0;
+  while (a < alias.size()) {
+    if (alias[a] == '/') {
+      if (u >= uri.size() || uri[u] != '/') return 0;
+      do ++a; while (a < alias.size() && alias[a] == '/');
+      do ++u; while (u < uri.size() && uri[u] == '/');
+    } else {
+      if (u >= uri.size() || uri[u] != alias[a]) return 0;
+      ++u;
+      ++a;
+    }
+  }
+  if (alias.empty()) return 0;
+  if (alias[a - 1] != '/' && u < uri.size() && uri[u] != '/') return 0;
+  return u;
+}
+
+Router::Router(const Settings& settings) : settings_(settings), resolver_(settings_.config) {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) == 0) hostname_ = buf;
+  if (hostname_.empty()) hostname_ = "localhost";
+  tables_.push_back(build_tables(&settings_.config.server));
+  for (const auto& vh : settings_.config.vhosts) tables_.push_back(build_tables(&vh));
+}
+
+Router::VhostTables Router::build_tables(const config::VirtualHost* vh) {
+  VhostTables t;
+  const config::VirtualHost* server = &settings_.config.server;
+  auto regex_of = [](const std::string& s) {
+    try {
+      return std::regex(s, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      log::error("frontend: bad regular expression '{}': {}", s, e.what());
+      return std::regex("$^");
+    }
+  };
+  auto add_mounts = [&](const config::VirtualHost* owner) {
+    for (const auto& m : owner->mounts) {
+      CompiledMount cm{&m, owner, {}, false};
+      if (m.is_match) {
+        cm.re = regex_of(m.url);
+      } else {
+        struct stat st;
+        cm.is_dir = (!m.script.empty() && m.script.back() == '/') ||
+                    (stat(m.script.c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+      }
+      t.mounts.push_back(std::move(cm));
+    }
+  };
+  auto add_aliases = [&](const config::VirtualHost* owner) {
+    for (const auto& a : owner->aliases)
+      t.aliases.push_back({&a, a.is_match ? regex_of(a.url) : std::regex()});
+  };
+  add_mounts(vh);
+  if (vh != server) add_mounts(server);
+  add_aliases(vh);
+  if (vh != server) add_aliases(server);
+  return t;
+}
+
+const Router::VhostTables& Router::tables_for(const config::VirtualHost* vh) const {
+  if (vh == &settings_.config.server) return tables_[0];
+  size_t idx = static_cast<size_t>(vh - settings_.config.vhosts.data());
+  WSGID_CHECK(idx < settings_.config.vhosts.size());
+  return tables_[idx + 1];
+}
+
+int Router::group_index(std::string_view name) const {
+  for (size_t i = 0; i < settings_.groups.size(); ++i)
+    if (settings_.groups[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<const config::VirtualHost*> Router::vhosts_for(std::string_view local_ip,
+                                                           int local_port) const {
+  std::vector<const config::VirtualHost*> exact, wild;
+  for (const auto& vh : settings_.config.vhosts) {
+    bool e = false, w = false;
+    for (const auto& a : vh.addrs) {
+      bool port_ok = a.port == 0 || a.port == local_port;
+      if (!port_ok) continue;
+      if (a.host.empty()) w = true;
+      else if (a.host == local_ip) e = true;
+    }
+    if (e) exact.push_back(&vh);
+    else if (w) wild.push_back(&vh);
+  }
+  return exact.empty() ? wild : exact;
+}
+
+const config::VirtualHost* Router::select_vhost(
+    const std::vector<const config::VirtualHost*>& cands, std::string_view host) const {
+  if (cands.empty()) return &settings_.config.server;
+  std::string h(host_only(host));
+  for (char& c : h) c = lower(c);
+  if (!h.empty()) {
+    for (const auto* vh : cands) {
+      if (iequals(host_only(vh->server_name), h)) return vh;
+      for (const auto& alias : vh->server_aliases) {
+        if (has_wildcard(alias) ? fnmatch(alias.c_str(), h.c_str(), FNM_CASEFOLD) == 0
+                                : iequals(alias, h))
+          return vh;
+      }
+    }
+  }
+  return cands.front();
+}
+
+void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route* r) const {
+  const VhostTables& t = tables_for(vh);
+  const config::VirtualHost& server = settings_.config.server;
+  std::string_view path = req.path;
+  r->kind = Route::Kind::kNotFound;
+  r->group = -1;
+  r->group_name.clear();
+  r->script_filename.clear();
+  r->script_name.clear();
+  r->path_info.clear();
+  r->application_group.clear();
+  r->callable_object.clear();
+  r->static_path.clear();
+  r->error.clear();
+  r->pass_authorization = false;
+  r->script_reloading = settings_.config.script_reloading;
+  r->vhost = vh;
+
+  // 2. Static aliases: first match.
+  for (const auto& a : t.aliases) {
+    if (a.alias->is_match) {
+      std::match_results<std::string_view::const_iterator> m;
+      if (std::regex_search(path.begin(), path.end(), m, a.re)) {
+        r->kind = Route::Kind::kStatic;
+        r->static_path = m.format(a.alias->path);
+        return;
+      }
+    } else if (size_t l = alias_matches(path, a.alias->url)) {
+      r->kind = Route::Kind::kStatic;
+      r->static_path = a.alias->path;
+      r->static_path.append(path.substr(l));
+      return;
+    }
+  }
+
+  // 3. Script aliases: longest match.
+  const CompiledMount* best = nullptr;
+  size_t best_len = 0;
+  std::match_results<std::string_view::const_iterator> best_m;
+  for (const auto& cm : t.mounts) {
+    size_t l = 0;
+    std::match_results<std::string_view::const_iterator> m;
+    if (cm.mount->is_match) {
+      if (std::regex_search(path.begin(), path.end(), m, cm.re))
+        l = static_cast<size_t>(m.position(0) + m.length(0));
+      if (l == 0) continue;
+    } else {
+      l = alias_matches(path, cm.mount->url);
+    }
+    if (l > best_len) {
+      best = &cm;
+      best_len = l;
+      if (cm.mount->is_match) best_m = m;
+    }
+  }
+  if (!best) {
+    r->error = "no script alias matches";
+    return;
+  }
+  const config::Mount& mount = *best->mount;
+  std::string_view rest = path.substr(best_len);
+  if (mount.is_match) {
+    std::string filename = best_m.format(mount.script);
+    filename.append(rest);
+    // Apache's directory walk: the first existing regular file along the path.
+    size_t pos = 1;
+    for (;;) {
+      size_t slash = filename.find('/', pos);
+      size_t end = slash == std::string::npos ? filename.size() : slash;
+      std::string prefix = filename.substr(0, end);
+      struct stat st;
+      if (stat(prefix.c_str(), &st) != 0) {
+        r->error = "script '" + prefix + "' does not exist";
+        return;
+      }
+      if (S_ISREG(st.st_mode)) {
+        r->script_filename = prefix;
+        r->path_info = filename.substr(end);
+        break;
+      }
+      if (end == filename.size()) {
+        r->error = "script alias target '" + filename + "' is not a file";
+        return;
+      }
+      pos = end + 1;
+    }
+    if (path.size() >= r->path_info.size() &&
+        path.compare(path.size() - r->path_info.size(), r->path_info.size(), r->path_info) == 0)
+      r->script_name.assign(path.substr(0, path.size() - r->path_info.size()));
+    else
+      r->script_name.assign(path.substr(0, best_len));
+  } else if (best->is_dir) {
+    std::string_view rel = mount.url == "/" ? path : rest;
+    while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
+    size_t seg_end = rel.find('/');
+    std::string_view seg = rel.substr(0, seg_end);
+    if (seg.empty()) {
+      r->error = "script alias names a directory and the URL names no script in it";
+      return;
+    }
+    std::string_view dir = mount.script;
+    while (!dir.empty() && dir.back() == '/') dir.remove_suffix(1);
+    r->script_filename.assign(dir);
+    r->script_filename.push_back('/');
+    r->script_filename.append(seg);
+    struct stat st;
+    if (stat(r->script_filename.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      r->error = "script '" + r->script_filename + "' does not exist";
+      return;
+    }
+    if (seg_end != std::string_view::npos) r->path_info.assign(rel.substr(seg_end));
+    r->script_name.assign(path.substr(0, path.size() - r->path_info.size()));
+  } else if (mount.url == "/") {
+    // mod_wsgi: filename = script + whole URI; SCRIPT_NAME "".
+    r->script_filename = mount.script;
+    r->path_info.assign(path);
+  } else {
+    if (!rest.empty() && rest.front() != '/') {
+      // mod_wsgi appends the rest to the file name: "/app/" -> "x.wsgifoo".
+      r->error = "script '" + mount.script + std::string(rest) + "' does not exist";
+      return;
+    }
+    r->script_filename = mount.script;
+    r->path_info.assign(rest);
+    r->script_name.assign(path.substr(0, best_len));
+  }
+
+  // 4. Settings: the merge of supervisor/config/resolve.h (shared with --check).
+  int vh_index = vh == &server ? -1 : static_cast<int>(vh - settings_.config.vhosts.data());
+  config::Route cr = resolver_.resolve(vh_index, mount, path, r->script_filename);
+  r->pass_authorization = cr.pass_authorization;
+  r->script_reloading = cr.script_reloading;
+
+  // Expansions (UseCanonicalName Off: the port is the Host header's, else local).
+  std::string host(host_only(req.host));
+  for (char& c : host) c = lower(c);
+  std::string server_name(host_only(vh->server_name.empty() ? server.server_name : vh->server_name));
+  if (server_name.empty()) server_name = hostname_;
+  std::string_view pstr = port_of(req.host);
+  int port = pstr.empty() ? req.local_port : std::atoi(std::string(pstr).c_str());
+  config::ExpandContext ctx;
+  ctx.server_name = server_name;
+  ctx.port = port;
+  ctx.host = host;
+  ctx.script_name = r->script_name;
+  ctx.env = [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+  r->application_group = config::expand_application_group(cr.application_group, ctx);
+  r->callable_object = cr.callable_object.rfind("%{", 0) == 0
+                           ? config::expand_application_group(cr.callable_object, ctx)
+                           : cr.callable_object;
+  if (r->callable_object.empty()) r->callable_object = "application";
+  if (cr.process_group) {
+    r->group_name = cr.process_group->find("%{") != std::string::npos
+                        ? config::expand_application_group(*cr.process_group, ctx)
+                        : *cr.process_group;
+  }
+  r->kind = Route::Kind::kWsgi;
+  if (r->group_name.empty()) {
+    if (settings_.config.restrict_embedded) {
+      r->kind = Route::Kind::kError;
+      r->error = "embedded mode of mod_wsgi disabled by runtime configuration (WSGIRestrictEmbedded On)";
+    }
+    return;
+  }
+  if (cr.restrict_process &&
+      std::find(cr.restrict_process->begin(), cr.restrict_process->end(), r->group_name) ==
+          cr.restrict_process->end()) {
+    r->kind = Route::Kind::kError;
+    r->error = "Daemon process called '" + r->group_name +
+               "' cannot be accessed by this WSGI application (WSGIRestrictProcess)";
+    return;
+  }
+  r->group = group_index(r->group_name);
+  if (r->group < 0) {
+    r->kind = Route::Kind::kError;
+    r->error = "No WSGI daemon process called '" + r->group_name + "' has been configured";
+  }
+}
+
+}  // namespace wsgid::frontend

@@ -1,0 +1,121 @@
+// Router: (local address, Host, URL path) -> what serves the request, as Apache +
+// mod_wsgi would decide it.
+//
+// Built once per kSettings from the front end's Settings (settings.h) and then
+// read-only; connections hold it through a shared_ptr so a reload never pulls it
+// from under a request in flight. Loop thread only (no locks; not thread-safe).
+//
+// The decision, in Apache's order:
+//  1. Virtual host: among <VirtualHost>s whose address names the connection's
+//     local IP and port exactly, else those naming *:port, the first whose
+//     ServerName or ServerAlias (wildcards * ?, case-insensitive) matches the Host
+//     header (port stripped); else the first of them (the default vhost for that
+//     address); no vhost for the address -> the main server.
+//  2. Alias / AliasMatch (static files) win over script aliases (mod_alias runs
+//     before mod_wsgi's translate hook); first match in config order, vhost first.
+//  3. WSGIScriptAlias / WSGIScriptAliasMatch: the longest match wins (ties: config
+//     order, vhost before server). URL prefixes match segment-wise as mod_alias's
+//     alias_matches() does. SCRIPT_NAME is the matched prefix ("" for "/") and
+//     PATH_INFO the rest; a directory target takes the next segment as the script
+//     file; for ...Match, $N are substituted and the script file is the first
+//     existing regular file along the resulting path (Apache's directory walk).
+//  4. Settings: config::Resolver (supervisor/config/resolve.h, shared with
+//     `wsgid --check`) merges server < vhost < <Directory> < <Location> < the
+//     alias's own options; expand_application_group() expands %{GLOBAL},
+//     %{RESOURCE} ("ServerName[:port]|SCRIPT_NAME", port only when not 80/443),
+//     %{SERVER}, %{HOST}, %{ENV:VAR}. Process group unset / %{GLOBAL} / "" =
+//     embedded.
+//
+// The URL path given to route() is already decoded and normalized (normalize_path).
+#pragma once
+
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "supervisor/config/resolve.h"
+#include "supervisor/frontend/settings.h"
+
+namespace wsgid::frontend {
+
+struct Route {
+  enum class Kind { kNotFound, kWsgi, kStatic, kError };
+  Kind kind = Kind::kNotFound;
+  int group = -1;         // index in Settings::groups; -1 = embedded (kWsgi)
+  std::string group_name; // "" = embedded
+  std::string script_filename;
+  std::string script_name;
+  std::string path_info;
+  std::string application_group;
+  std::string callable_object;
+  bool pass_authorization = false;
+  bool script_reloading = true;
+  std::string static_path;  // kStatic: the file
+  std::string error;        // kError: why (a 500), kNotFound: why (a 404), for the log
+  const config::VirtualHost* vhost = nullptr;
+};
+
+// The request facts the router needs. host is the Host header as received
+// (may hold a port); local_port is the port the connection arrived on.
+struct RouteRequest {
+  std::string_view host;
+  std::string_view path;  // decoded, normalized URL path
+  int local_port = 0;
+};
+
+// Decodes %XX and removes dot segments and repeated slashes from a URL path, as
+// Apache does before mapping it. Returns 0 and sets *out, or an HTTP status:
+// 400 (bad escape, ".." above the root, not starting with '/'),
+// 404 (an encoded '/' or NUL: AllowEncodedSlashes Off).
+int normalize_path(std::string_view raw, std::string* out);
+
+// mod_alias's alias_matches(): the number of URI characters the alias matched
+// (repeated slashes count), 0 when it does not match.
+size_t alias_matches(std::string_view uri, std::string_view alias);
+
+class Router {
+ public:
+  explicit Router(const Settings& settings);
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // The vhosts that may serve a connection to local_ip:local_port, in config
+  // order; empty = the main server. Compute once per connection.
+  std::vector<const config::VirtualHost*> vhosts_for(std::string_view local_ip,
+                                                     int local_port) const;
+  // Step 1's name match within candidates; the main server when empty.
+  const config::VirtualHost* select_vhost(const std::vector<const config::VirtualHost*>& cands,
+                                          std::string_view host) const;
+  // Steps 2-4. Reuses *out's string capacity.
+  void route(const config::VirtualHost* vhost, const RouteRequest& req, Route* out) const;
+
+  const Settings& settings() const { return settings_; }
+  int group_index(std::string_view name) const;
+
+ private:
+  struct CompiledMount {
+    const config::Mount* mount;
+    const config::VirtualHost* owner;
+    std::regex re;
+    bool is_dir = false;
+  };
+  struct CompiledAlias {
+    const config::StaticAlias* alias;
+    std::regex re;
+  };
+  struct VhostTables {
+    std::vector<CompiledMount> mounts;       // vhost's then server's
+    std::vector<CompiledAlias> aliases;      // vhost's then server's
+  };
+  VhostTables build_tables(const config::VirtualHost* vh);
+  const VhostTables& tables_for(const config::VirtualHost* vh) const;
+
+  Settings settings_;
+  config::Resolver resolver_;  // points into settings_.config
+  std::vector<VhostTables> tables_;  // [0] = server, [i+1] = vhosts[i]
+  std::string hostname_;             // gethostname(), when ServerName is unset
+};
+
+}  // namespace wsgid::frontend

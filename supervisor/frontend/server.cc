@@ -1,0 +1,252 @@
+#include "supervisor/frontend/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "common/log.h"
+#include "supervisor/frontend/http_conn.h"
+#include "supervisor/frontend/static_file.h"
+
+namespace wsgid::frontend {
+
+Server::Server(uv_loop_t* loop) : loop_(loop) {
+  uv_timer_init(loop_, &sweep_timer_);
+  sweep_timer_.data = this;
+  uv_timer_start(&sweep_timer_, [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep(); },
+                 kSweepMs, kSweepMs);
+  uv_check_init(loop_, &flush_check_);
+  flush_check_.data = this;
+  uv_check_start(&flush_check_, [](uv_check_t* c) {
+    static_cast<Server*>(c->data)->access_log_.flush();
+  });
+  uv_timer_init(loop_, &drain_timer_);
+  drain_timer_.data = this;
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  id_prefix_ = fmt::format("{:x}.{}.", static_cast<uint64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000,
+                           getpid());
+  router_ = std::make_shared<Router>(Settings{});
+}
+
+Server::~Server() = default;
+
+void Server::apply(const Settings& settings) {
+  auto router = std::make_shared<Router>(settings);
+  std::vector<UpstreamPool*> pools;
+  std::map<std::string, std::unique_ptr<UpstreamPool>> next;
+  for (const GroupEndpoint& ep : settings.groups) {
+    std::string key = ep.name + '\n' + ep.socket;
+    auto it = pools_.find(key);
+    if (it != pools_.end()) {
+      it->second->update(ep);
+      next[key] = std::move(it->second);
+      pools_.erase(it);
+    } else {
+      next[key] = std::make_unique<UpstreamPool>(loop_, ep);
+    }
+    pools.push_back(next[key].get());
+  }
+  for (auto& [key, pool] : pools_) {
+    pool->sweep(uv_now(loop_), true);
+    retired_pools_.push_back(std::move(pool));
+  }
+  pools_ = std::move(next);
+  current_pools_ = std::move(pools);
+  router_ = std::move(router);
+  access_log_.configure(router_->settings().config);
+}
+
+UpstreamPool* Server::pool(const Router* router, int index) {
+  if (router == router_.get()) return current_pools_[static_cast<size_t>(index)];
+  const GroupEndpoint& ep = router->settings().groups[static_cast<size_t>(index)];
+  std::string key = ep.name + '\n' + ep.socket;
+  auto it = pools_.find(key);
+  if (it != pools_.end()) return it->second.get();
+  // The group went away in a reload: a pool of its own keeps the old socket.
+  for (auto& p : retired_pools_)
+    if (p->endpoint().name == ep.name && p->endpoint().socket == ep.socket) return p.get();
+  retired_pools_.push_back(std::make_unique<UpstreamPool>(loop_, ep));
+  return retired_pools_.back().get();
+}
+
+Status Server::listen_handle(uv_tcp_t* h, const std::string& what) {
+  h->data = this;
+  int r = uv_listen(reinterpret_cast<uv_stream_t*>(h), 1024, [](uv_stream_t* s, int status) {
+    static_cast<Server*>(s->data)->on_connection(s, status);
+  });
+  if (r != 0) return Status::error("listen(" + what + "): " + uv_strerror(r));
+  listeners_.push_back(h);
+  return Status::ok();
+}
+
+Status Server::adopt_listeners(const std::vector<int>& fds) {
+  const auto& listen = settings().config.listen;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    auto* h = new uv_tcp_t;
+    uv_tcp_init(loop_, h);
+    std::string what = i < listen.size() ? listen_text(listen[i]) : "fd " + std::to_string(fds[i]);
+    int r = uv_tcp_open(h, fds[i]);
+    if (r != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
+      return Status::error("uv_tcp_open(" + what + "): " + uv_strerror(r));
+    }
+    Status s = listen_handle(h, what);
+    if (!s) return s;
+  }
+  return Status::ok();
+}
+
+Status Server::bind_listeners(std::vector<int>* ports) {
+  for (const auto& a : settings().config.listen) {
+    auto* h = new uv_tcp_t;
+    uv_tcp_init(loop_, h);
+    sockaddr_storage ss{};
+    std::string host = a.host.empty() ? "0.0.0.0" : a.host;
+    int r = host.find(':') != std::string::npos
+                ? uv_ip6_addr(host.c_str(), a.port, reinterpret_cast<sockaddr_in6*>(&ss))
+                : uv_ip4_addr(host.c_str(), a.port, reinterpret_cast<sockaddr_in*>(&ss));
+    if (r == 0) r = uv_tcp_bind(h, reinterpret_cast<sockaddr*>(&ss), 0);
+    if (r != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
+      return Status::error("bind(" + listen_text(a) + "): " + uv_strerror(r));
+    }
+    Status s = listen_handle(h, listen_text(a));
+    if (!s) return s;
+    sockaddr_storage got{};
+    int len = sizeof got;
+    uv_tcp_getsockname(h, reinterpret_cast<sockaddr*>(&got), &len);
+    int port = got.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&got)->sin6_port)
+                                         : ntohs(reinterpret_cast<sockaddr_in*>(&got)->sin_port);
+    if (ports) ports->push_back(port);
+  }
+  return Status::ok();
+}
+
+void Server::on_connection(uv_stream_t* listener, int status) {
+  if (status < 0) {
+    log::warn("frontend: accept: {}", uv_strerror(status));
+    return;
+  }
+  if (draining_) return;
+  HttpConn::accept_from(this, listener);
+}
+
+void Server::add(HttpConn* c) {
+  c->prev = nullptr;
+  c->next = conns_;
+  if (conns_) conns_->prev = c;
+  conns_ = c;
+  ++conn_count_;
+}
+
+void Server::remove(HttpConn* c) {
+  if (c->prev) c->prev->next = c->next;
+  else conns_ = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = nullptr;
+  --conn_count_;
+  maybe_drained();
+}
+
+void Server::sweep() {
+  uint64_t now = uv_now(loop_);
+  for (HttpConn* c = conns_; c;) {
+    HttpConn* next = c->next;  // tick() may close (and unlink) c
+    c->tick(now);
+    c = next;
+  }
+  for (auto& [key, pool] : pools_) pool->sweep(now);
+  for (auto& pool : retired_pools_) pool->sweep(now, true);
+}
+
+std::string_view Server::date_line() {
+  time_t now = time(nullptr);
+  if (now != date_time_) {
+    date_time_ = now;
+    std::memcpy(date_buf_, "Date: ", 6);
+    size_t n = format_http_date(now, date_buf_ + 6);
+    std::memcpy(date_buf_ + 6 + n, "\r\n", 2);
+    date_len_ = 6 + n + 2;
+  }
+  return {date_buf_, date_len_};
+}
+
+void Server::drain(double timeout_s, std::function<void()> done) {
+  draining_ = true;
+  drained_ = std::move(done);
+  for (uv_tcp_t* h : listeners_)
+    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
+  listeners_.clear();
+  for (HttpConn* c = conns_; c;) {
+    HttpConn* next = c->next;
+    if (c->idle()) c->close_now();
+    c = next;
+  }
+  if (timeout_s > 0) {
+    drain_timer_on_ = true;
+    uv_timer_start(&drain_timer_, [](uv_timer_t* t) {
+      auto* self = static_cast<Server*>(t->data);
+      for (HttpConn* c = self->conns_; c;) {
+        HttpConn* next = c->next;
+        c->close_now();
+        c = next;
+      }
+      self->maybe_drained();
+    }, static_cast<uint64_t>(timeout_s * 1000), 0);
+  }
+  maybe_drained();
+}
+
+void Server::maybe_drained() {
+  if (!draining_ || !drained_ || conn_count_ != 0) return;
+  auto done = std::move(drained_);
+  drained_ = nullptr;
+  done();
+}
+
+void Server::shutdown() {
+  if (shut_) return;
+  shut_ = true;
+  draining_ = true;
+  access_log_.flush();
+  for (uv_tcp_t* h : listeners_)
+    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
+  listeners_.clear();
+  for (HttpConn* c = conns_; c;) {
+    HttpConn* next = c->next;
+    c->close_now();
+    c = next;
+  }
+  for (auto& [key, pool] : pools_) pool->sweep(uv_now(loop_), true);
+  for (auto& pool : retired_pools_) pool->sweep(uv_now(loop_), true);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+}
+
+nlohmann::json Server::state_json() {
+  nlohmann::json current = nlohmann::json::array();
+  uint64_t now = uv_now(loop_);
+  for (HttpConn* c = conns_; c; c = c->next) {
+    std::string method, uri;
+    uint64_t start = 0;
+    uint32_t id = 0;
+    if (c->describe(&method, &uri, &start, &id))
+      current.push_back({{"id", id_prefix_ + std::to_string(id)},
+                         {"age", static_cast<double>(now - start) / 1000.0},
+                         {"method", method},
+                         {"uri", uri}});
+  }
+  long rss = 0;
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0;
+  if (statm >> pages >> rss) rss *= sysconf(_SC_PAGESIZE);
+  return {{"requests", served_}, {"busy", busy_}, {"threads", 1}, {"current", current},
+          {"rss", rss}, {"connections", conn_count_}};
+}
+
+}  // namespace wsgid::frontend

@@ -1,0 +1,114 @@
+// Server: the front end's process-wide state on its one loop thread.
+//
+// Owns the Listen sockets (handed down by the master as fds 4.., or bound here in
+// standalone mode), the current Router (replaced on each kSettings; connections
+// keep the one they started with through a shared_ptr), one UpstreamPool per
+// group (kept for the life of the process so a connection never outlives its
+// pool), the access log, the list of live HttpConns, the periodic sweep timer
+// (timeouts, idle worker connections) and the cached Date header. Loop thread
+// only; created and destroyed by frontend_main (or by a test fixture).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "supervisor/frontend/access_log.h"
+#include "supervisor/frontend/router.h"
+#include "supervisor/frontend/settings.h"
+#include "supervisor/frontend/upstream.h"
+
+namespace wsgid::frontend {
+
+class HttpConn;
+
+class Server {
+ public:
+  static constexpr uint64_t kSweepMs = 250;
+
+  explicit Server(uv_loop_t* loop);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // New settings: router, pools, access logs (reopened). Never fails: bad parts
+  // were refused by the decoder.
+  void apply(const Settings& settings);
+  // Adopts already-listening sockets fds[i] for settings.listen[i] (the master's
+  // hand-down) and starts accepting.
+  Status adopt_listeners(const std::vector<int>& fds);
+  // Standalone / tests: binds and listens on every settings.listen address.
+  // *ports receives the bound ports (useful with port 0).
+  Status bind_listeners(std::vector<int>* ports);
+  // Stops accepting, lets in-flight requests finish (idle keep-alive connections
+  // close now, others after their response), then calls done; past timeout_s
+  // everything is closed and done is called.
+  void drain(double timeout_s, std::function<void()> done);
+  // Closes every handle (listeners, connections, timers); the loop can then end.
+  void shutdown();
+
+  uv_loop_t* loop() const { return loop_; }
+  const std::shared_ptr<const Router>& router() const { return router_; }
+  UpstreamPool* pool(const Router* router, int group_index);
+  AccessLog& access_log() { return access_log_; }
+  const Settings& settings() const { return router_->settings(); }
+  // "Date: Fri, 27 Nov 2026 13:51:19 GMT\r\n", recomputed once per second.
+  std::string_view date_line();
+  uint32_t next_request_id() { return ++request_counter_; }
+  const std::string& request_id_prefix() const { return id_prefix_; }
+  bool draining() const { return draining_; }
+
+  void add(HttpConn* c);
+  void remove(HttpConn* c);
+  void request_started() { ++busy_; }
+  void request_finished() {
+    --busy_;
+    ++served_;
+    maybe_drained();
+  }
+  // kState JSON (BRIEF child contract).
+  nlohmann::json state_json();
+  size_t connection_count() const { return conn_count_; }
+
+ private:
+  void on_connection(uv_stream_t* listener, int status);
+  void sweep();
+  void maybe_drained();
+  Status listen_handle(uv_tcp_t* h, const std::string& what);
+
+  uv_loop_t* loop_;
+  std::shared_ptr<const Router> router_;
+  std::vector<UpstreamPool*> current_pools_;  // by group index of router_
+  std::map<std::string, std::unique_ptr<UpstreamPool>> pools_;  // by name + socket
+  std::vector<std::unique_ptr<UpstreamPool>> retired_pools_;
+  AccessLog access_log_;
+  std::vector<uv_tcp_t*> listeners_;
+  uv_timer_t sweep_timer_;
+  uv_check_t flush_check_;
+  uv_timer_t drain_timer_;
+  bool drain_timer_on_ = false;
+  HttpConn* conns_ = nullptr;
+  size_t conn_count_ = 0;
+  int64_t busy_ = 0;
+  uint64_t served_ = 0;
+  bool draining_ = false;
+  bool shut_ = false;
+  std::function<void()> drained_;
+  uint32_t request_counter_ = 0;
+  std::string id_prefix_;
+  time_t date_time_ = 0;
+  char date_buf_[64] = {};
+  size_t date_len_ = 0;
+};
+
+}  // namespace wsgid::frontend

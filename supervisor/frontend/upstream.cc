@@ -1,0 +1,347 @@
+#include "supervisor/frontend/upstream.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "protocol/messages.h"
+#include "supervisor/frontend/io_buffer.h"
+
+namespace wsgid::frontend {
+
+namespace {
+
+void free_pipe_cb(uv_handle_t* h);
+
+}  // namespace
+
+// ---------------------------------------------------------------- UpstreamConn
+
+UpstreamConn::UpstreamConn(UpstreamPool* pool, UpstreamClient* client)
+    : pool_(pool), client_(client) {
+  uv_timer_init(pool_->loop(), &retry_timer_);
+  retry_timer_.data = this;
+  first_attempt_ms_ = uv_now(pool_->loop());
+}
+
+void UpstreamConn::start_connect() {
+  pipe_ = new uv_pipe_t;
+  uv_pipe_init(pool_->loop(), pipe_, 0);
+  pipe_->data = this;
+  connect_req_.data = this;
+  ++handles_;
+  uv_pipe_connect(&connect_req_, pipe_, pool_->ep_.socket.c_str(),
+                  [](uv_connect_t* req, int status) {
+                    static_cast<UpstreamConn*>(req->data)->on_connect(status);
+                  });
+}
+
+void UpstreamConn::on_connect(int status) {
+  if (state_ == State::kClosing) return;
+  if (status == 0) {
+    int fd = -1;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(pipe_), &fd) == 0) {
+      struct ucred cred {};
+      socklen_t len = sizeof cred;
+      if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) peer_pid_ = cred.pid;
+    }
+    pool_->connecting_.erase(std::find(pool_->connecting_.begin(), pool_->connecting_.end(), this));
+    proto::append_hello(&out_);
+    resume_reading();
+    if (client_) {
+      state_ = State::kBusy;
+      client_->upstream_ready(this);
+    } else {
+      flush();
+      state_ = State::kBusy;  // conn_released puts it on the idle list
+      pool_->conn_released(this);
+    }
+    return;
+  }
+  // Failed attempt: this pipe is done.
+  uv_close(reinterpret_cast<uv_handle_t*>(pipe_), free_pipe_cb);
+  pipe_ = nullptr;
+  const GroupEndpoint& ep = pool_->ep_;
+  uint64_t elapsed = uv_now(pool_->loop()) - first_attempt_ms_;
+  bool retry = (status == UV_ECONNREFUSED || status == UV_EAGAIN) &&
+               elapsed < static_cast<uint64_t>(ep.connect_timeout * 1000);
+  if (retry && client_) {
+    uint64_t delay = elapsed < 2000 ? 125 : 1000;
+    timer_open_ = true;
+    uv_timer_start(&retry_timer_, [](uv_timer_t* t) {
+      auto* self = static_cast<UpstreamConn*>(t->data);
+      self->timer_open_ = false;
+      self->start_connect();
+    }, delay, 0);
+    return;
+  }
+  std::string why = "connect(" + ep.socket + "): " + uv_strerror(status);
+  if (status == UV_ECONNREFUSED || status == UV_EAGAIN)
+    why += " (gave up after connect-timeout " + fmt::format("{:g}", ep.connect_timeout) + " s)";
+  UpstreamClient* c = client_;
+  client_ = nullptr;
+  close(false, why);
+  if (c) c->upstream_failed(503, why);
+}
+
+void UpstreamConn::send(std::string_view bytes) {
+  out_.append(bytes);
+  flush();
+}
+
+void UpstreamConn::flush() {
+  if (writing_ || out_.empty() || !pipe_ || state_ == State::kClosing) return;
+  auto* stream = reinterpret_cast<uv_stream_t*>(pipe_);
+  uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+  int n = uv_try_write(stream, &b, 1);
+  if (n == static_cast<int>(out_.size())) {
+    out_.clear();
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    close(false, std::string("write to worker: ") + uv_strerror(n));
+    return;
+  }
+  if (n > 0) out_.erase(0, static_cast<size_t>(n));
+  inflight_.swap(out_);
+  out_.clear();
+  writing_ = true;
+  write_req_.data = this;
+  b = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
+  uv_write(&write_req_, stream, &b, 1, [](uv_write_t* req, int status) {
+    static_cast<UpstreamConn*>(req->data)->on_write_done(status);
+  });
+}
+
+void UpstreamConn::on_write_done(int status) {
+  writing_ = false;
+  inflight_.clear();
+  if (state_ == State::kClosing) {
+    maybe_delete();
+    return;
+  }
+  if (status < 0) {
+    close(false, std::string("write to worker: ") + uv_strerror(status));
+    return;
+  }
+  flush();
+  if (client_ && write_pending() < kLowWater) client_->upstream_drained();
+}
+
+void UpstreamConn::pause_reading() {
+  want_read_ = false;
+  if (reading_ && pipe_) {
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(pipe_));
+    reading_ = false;
+  }
+}
+
+void UpstreamConn::resume_reading() {
+  want_read_ = true;
+  if (reading_ || !pipe_ || state_ == State::kClosing) return;
+  reading_ = true;
+  uv_read_start(
+      reinterpret_cast<uv_stream_t*>(pipe_), io_alloc_cb,
+      [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+        static_cast<UpstreamConn*>(s->data)->on_read(n, buf);
+      });
+}
+
+void UpstreamConn::on_read(ssize_t nread, const uv_buf_t* buf) {
+  if (nread == 0) return;
+  if (nread < 0) {
+    close(false, nread == UV_EOF ? std::string("worker closed the connection")
+                                 : std::string("read from worker: ") + uv_strerror(static_cast<int>(nread)));
+    return;
+  }
+  reader_.feed(buf->base, static_cast<size_t>(nread));
+  handle_frames();
+  if (client_) client_->upstream_flush();
+}
+
+void UpstreamConn::handle_frames() {
+  proto::Frame f;
+  while (state_ != State::kClosing) {
+    auto r = reader_.next(&f);
+    if (r == proto::FrameReader::Result::kNeedMore) return;
+    if (r == proto::FrameReader::Result::kError) {
+      close(false, "bad frame from worker: " + reader_.error());
+      return;
+    }
+    if (!hello_seen_) {
+      if (f.type != proto::FrameType::kHello) {
+        close(false, "worker sent " + std::string(proto::type_name(f.type)) + " before HELLO");
+        return;
+      }
+      auto v = proto::decode_hello(f.payload);
+      if (!v) {
+        close(false, "bad HELLO from worker: " + v.status().message());
+        return;
+      }
+      hello_seen_ = true;
+      if (client_ && state_ == State::kBusy) client_->upstream_accepted();
+      continue;
+    }
+    if (f.type == proto::FrameType::kError && f.request_id == 0) {
+      auto e = proto::decode_error(f.payload);
+      bool notice = e && e->code == proto::ErrorCode::kUnavailable;
+      close(notice, e ? "worker: " + e->message : "bad ERROR frame from worker");
+      return;
+    }
+    if (state_ != State::kBusy || !client_) {
+      close(false, "worker sent " + std::string(proto::type_name(f.type)) + " with no request");
+      return;
+    }
+    client_->upstream_frame(f);
+  }
+}
+
+void UpstreamConn::release() {
+  client_ = nullptr;
+  if (state_ == State::kClosing) return;
+  pool_->conn_released(this);
+}
+
+void UpstreamConn::abort(bool cancel, uint32_t request_id) {
+  client_ = nullptr;
+  if (state_ == State::kClosing) return;
+  if (cancel && pipe_ && !writing_ && out_.empty()) {
+    std::string f;
+    proto::append_frame(&f, proto::FrameType::kCancel, request_id, {});
+    uv_buf_t b = uv_buf_init(f.data(), static_cast<unsigned>(f.size()));
+    uv_try_write(reinterpret_cast<uv_stream_t*>(pipe_), &b, 1);
+  }
+  close(false, "aborted");
+}
+
+void UpstreamConn::close(bool closing_notice, std::string_view why) {
+  if (state_ == State::kClosing) return;
+  State was = state_;
+  state_ = State::kClosing;
+  if (was == State::kConnecting) {
+    auto& v = pool_->connecting_;
+    auto it = std::find(v.begin(), v.end(), this);
+    if (it != v.end()) v.erase(it);
+  }
+  if (pipe_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(pipe_), free_pipe_cb);
+    pipe_ = nullptr;
+  }
+  ++handles_;
+  uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_), [](uv_handle_t* h) {
+    auto* self = static_cast<UpstreamConn*>(h->data);
+    --self->handles_;
+    self->maybe_delete();
+  });
+  pool_->conn_gone(this);
+  if (UpstreamClient* c = client_) {
+    client_ = nullptr;
+    c->upstream_closed(closing_notice, why);
+  }
+}
+
+void UpstreamConn::maybe_delete() {
+  if (state_ == State::kClosing && handles_ == 0 && !writing_) delete this;
+}
+
+namespace {
+
+void free_pipe_cb(uv_handle_t* h) {
+  auto* self = static_cast<UpstreamConn*>(h->data);
+  delete reinterpret_cast<uv_pipe_t*>(h);
+  UpstreamConn::pipe_closed(self);
+}
+
+}  // namespace
+
+void UpstreamConn::pipe_closed(UpstreamConn* self) {
+  --self->handles_;
+  self->maybe_delete();
+}
+
+// ---------------------------------------------------------------- UpstreamPool
+
+UpstreamPool::UpstreamPool(uv_loop_t* loop, GroupEndpoint endpoint)
+    : loop_(loop), ep_(std::move(endpoint)) {}
+
+size_t UpstreamPool::capacity() const {
+  long c = static_cast<long>(std::max(1, ep_.processes)) * std::max(1, ep_.threads);
+  return static_cast<size_t>(c);
+}
+
+void UpstreamPool::acquire(UpstreamClient* client) {
+  if (ep_.state != "running") {
+    client->upstream_failed(503, "group '" + ep_.name + "' is " + ep_.state);
+    return;
+  }
+  if (!idle_.empty()) {
+    UpstreamConn* c = idle_.back();
+    idle_.pop_back();
+    c->state_ = UpstreamConn::State::kBusy;
+    c->client_ = client;
+    client->upstream_ready(c);
+    return;
+  }
+  if (open_ < capacity()) {
+    connect_for(client);
+    return;
+  }
+  waiters_.push_back(client);
+}
+
+void UpstreamPool::cancel(UpstreamClient* client) {
+  auto it = std::find(waiters_.begin(), waiters_.end(), client);
+  if (it != waiters_.end()) waiters_.erase(it);
+  for (UpstreamConn* c : connecting_)
+    if (c->client_ == client) c->client_ = nullptr;
+}
+
+void UpstreamPool::connect_for(UpstreamClient* client) {
+  ++open_;
+  auto* c = new UpstreamConn(this, client);
+  connecting_.push_back(c);
+  c->start_connect();
+}
+
+void UpstreamPool::conn_released(UpstreamConn* conn) {
+  if (!waiters_.empty()) {
+    UpstreamClient* w = waiters_.front();
+    waiters_.pop_front();
+    conn->state_ = UpstreamConn::State::kBusy;
+    conn->client_ = w;
+    w->upstream_ready(conn);
+    return;
+  }
+  conn->state_ = UpstreamConn::State::kIdle;
+  conn->idle_since_ms_ = uv_now(loop_);
+  idle_.push_back(conn);
+}
+
+void UpstreamPool::conn_gone(UpstreamConn* conn) {
+  auto it = std::find(idle_.begin(), idle_.end(), conn);
+  if (it != idle_.end()) idle_.erase(it);
+  if (open_ > 0) --open_;
+  serve_waiters();
+}
+
+void UpstreamPool::serve_waiters() {
+  while (!waiters_.empty() && open_ < capacity()) {
+    UpstreamClient* w = waiters_.front();
+    waiters_.pop_front();
+    if (ep_.state != "running") {
+      w->upstream_failed(503, "group '" + ep_.name + "' is " + ep_.state);
+      continue;
+    }
+    connect_for(w);
+  }
+}
+
+void UpstreamPool::sweep(uint64_t now_ms, bool force) {
+  std::vector<UpstreamConn*> old;
+  for (UpstreamConn* c : idle_)
+    if (force || now_ms - c->idle_since_ms_ >= kIdleCloseMs) old.push_back(c);
+  for (UpstreamConn* c : old) c->close(false, "idle");
+}
+
+}  // namespace wsgid::frontend

@@ -1,0 +1,161 @@
+// Upstream: the front end's client side of the request protocol (BRIEF "Request
+// path contract"), one UpstreamPool per process group.
+//
+// A pool owns the connections to its group's UNIX socket. A request asks for a
+// connection with acquire(); it gets one at once from the idle list, or when a new
+// connection is established, or when one is released (requests beyond the
+// group's capacity, processes x threads, wait in FIFO order: a kept connection
+// holds a worker thread, so opening more would only queue them in the kernel
+// backlog where no released connection can reach them). Connection failures are
+// retried as mod_wsgi does (ECONNREFUSED / EAGAIN: every 0.125 s for 2 s, then
+// every 1 s, until connect-timeout); a missing socket or EACCES fails at once;
+// "stopped" and "down" groups fail at once. Failures reach the client as
+// upstream_failed(503, why). Idle connections are closed after kIdleCloseMs so
+// that worker threads return to accept().
+//
+// An UpstreamConn carries one request at a time for its client: send() appends
+// frames and writes them (uv_try_write first); response frames arrive through
+// UpstreamClient::upstream_frame(). Backpressure both ways: the client stops
+// reading its HTTP peer while write_pending() is above kHighWater and resumes on
+// upstream_drained(); the conn stops reading the worker while the client asks it
+// to (pause_reading / resume_reading).
+//
+// Loop thread only. Pools outlive every connection they made (the Server keeps
+// them until exit); a conn frees itself after its handle closes.
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/frame.h"
+#include "supervisor/frontend/settings.h"
+
+namespace wsgid::frontend {
+
+class UpstreamConn;
+
+// Implemented by the HTTP connection that owns a request.
+class UpstreamClient {
+ public:
+  virtual ~UpstreamClient() = default;
+  // A connection is attached to this client; send() may be called now.
+  virtual void upstream_ready(UpstreamConn* conn) = 0;
+  // No connection could be had: status (503) and the reason for the log.
+  virtual void upstream_failed(int status, std::string_view why) = 0;
+  // The worker has taken the connection (its HELLO arrived): from now on the
+  // request is the worker's, queue-timeout no longer applies in the front end.
+  virtual void upstream_accepted() = 0;
+  // A frame of the response (kResponseHead/Body/End, kError). The payload view
+  // is valid during the call only.
+  virtual void upstream_frame(const proto::Frame& frame) = 0;
+  // The attached connection ended (EOF, reset, bad frame). closing_notice: the
+  // worker sent kError(id 0, 503 "connection closing") first: the request was not run.
+  // The conn is gone after this call.
+  virtual void upstream_closed(bool closing_notice, std::string_view why) = 0;
+  // The conn's write buffer fell below kLowWater.
+  virtual void upstream_drained() = 0;
+  // The frames of one read from the worker have all been delivered: a good
+  // moment to write what they produced (one write for head + body + end).
+  virtual void upstream_flush() = 0;
+};
+
+class UpstreamPool;
+
+class UpstreamConn {
+ public:
+  static constexpr size_t kHighWater = 256 * 1024;
+  static constexpr size_t kLowWater = 64 * 1024;
+
+  // Appends bytes for the worker and writes what it can now.
+  void send(std::string_view bytes);
+  size_t write_pending() const { return out_.size() + inflight_.size(); }
+  void pause_reading();
+  void resume_reading();
+  pid_t worker_pid() const { return peer_pid_; }
+  bool accepted() const { return hello_seen_; }
+  // The request is complete both ways: back to the pool for the next request.
+  void release();
+  // Sends kCancel (when cancel) and closes the connection; the client is detached
+  // and gets no more calls.
+  void abort(bool cancel, uint32_t request_id);
+
+ private:
+  friend class UpstreamPool;
+  enum class State { kConnecting, kIdle, kBusy, kClosing };
+  UpstreamConn(UpstreamPool* pool, UpstreamClient* client);
+  void start_connect();
+  void on_connect(int status);
+  void on_read(ssize_t nread, const uv_buf_t* buf);
+  void on_write_done(int status);
+  void flush();
+  void close(bool closing_notice, std::string_view why);
+  void handle_frames();
+  void maybe_delete();
+ public:
+  static void pipe_closed(UpstreamConn* self);  // the pipe handle's close callback
+ private:
+
+  UpstreamPool* pool_;
+  UpstreamClient* client_;
+  State state_ = State::kConnecting;
+  uv_pipe_t* pipe_ = nullptr;  // one per connect attempt; freed in its close callback
+  uv_connect_t connect_req_;
+  uv_write_t write_req_;
+  uv_timer_t retry_timer_;
+  bool timer_open_ = false;
+  int handles_ = 0;  // handles being open or closing; deleted at 0 once closing
+  uint64_t first_attempt_ms_ = 0;
+  uint64_t idle_since_ms_ = 0;
+  bool hello_seen_ = false;
+  bool writing_ = false;
+  bool reading_ = false;
+  bool want_read_ = true;
+  pid_t peer_pid_ = 0;
+  std::string out_;
+  std::string inflight_;
+  proto::FrameReader reader_;
+};
+
+class UpstreamPool {
+ public:
+  static constexpr uint64_t kIdleCloseMs = 2000;
+  UpstreamPool(uv_loop_t* loop, GroupEndpoint endpoint);
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  // Calls client->upstream_ready() or ->upstream_failed(), now or later.
+  void acquire(UpstreamClient* client);
+  // The client went away before upstream_ready(): forget it.
+  void cancel(UpstreamClient* client);
+  // Closes connections idle for longer than kIdleCloseMs (or all with force).
+  void sweep(uint64_t now_ms, bool force = false);
+  // New settings for the same group (timeouts, capacity, state).
+  void update(const GroupEndpoint& endpoint) { ep_ = endpoint; }
+  const GroupEndpoint& endpoint() const { return ep_; }
+  uv_loop_t* loop() const { return loop_; }
+  size_t open_count() const { return open_; }
+  size_t idle_count() const { return idle_.size(); }
+
+ private:
+  friend class UpstreamConn;
+  size_t capacity() const;
+  void connect_for(UpstreamClient* client);
+  void conn_released(UpstreamConn* conn);
+  void conn_gone(UpstreamConn* conn);
+  void serve_waiters();
+
+  uv_loop_t* loop_;
+  GroupEndpoint ep_;
+  size_t open_ = 0;  // connections counted against capacity (connecting, idle, busy)
+  std::vector<UpstreamConn*> idle_;
+  std::vector<UpstreamConn*> connecting_;
+  std::deque<UpstreamClient*> waiters_;
+};
+
+}  // namespace wsgid::frontend

@@ -1,0 +1,120 @@
+// libFuzzer target for the front end's HTTP request path: raw bytes go through a
+// real Server (llhttp, the refusal checks, limits, routing, the environ written
+// for the worker, error answers) over a loopback TCP connection. The group's
+// socket does not exist, so every routed request ends in a 503 without a worker;
+// static aliases point at a directory that does not exist. One Server for the
+// whole run; each input is one client connection, sent then half-closed, and the
+// loop runs until the server has closed it.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "common/log.h"
+#include "supervisor/frontend/server.h"
+
+using namespace wsgid;
+using namespace wsgid::frontend;
+
+namespace {
+
+struct World {
+  uv_loop_t loop;
+  Server* server = nullptr;
+  int port = 0;
+
+  World() {
+    std::signal(SIGPIPE, SIG_IGN);
+    log::set_level(log::Level::kEmerg);
+    uv_loop_init(&loop);
+    server = new Server(&loop);
+    Settings s;
+    config::ListenAddr l;
+    l.host = "127.0.0.1";
+    s.config.listen = {l};
+    s.config.limit_request_line = 1000;
+    s.config.limit_request_field_size = 1000;
+    s.config.limit_request_fields = 20;
+    s.config.limit_request_body = 10000;
+    GroupEndpoint g;
+    g.name = "g";
+    g.socket = "/nonexistent/wsgid-fuzz.sock";
+    s.groups = {g};
+    s.config.server.settings.process_group = "g";
+    config::Mount root;
+    root.url = "/";
+    root.script = "/nonexistent/app.wsgi";
+    config::Mount app = root;
+    app.url = "/app";
+    config::Mount rx = root;
+    rx.is_match = true;
+    rx.url = "^/rx/([a-z]+)";
+    rx.script = "/nonexistent/$1.wsgi";
+    s.config.server.mounts = {root, app, rx};
+    config::Block loc;
+    loc.path = "/app/admin";
+    loc.settings.process_group = "nosuch";
+    s.config.server.locations = {loc};
+    config::StaticAlias st;
+    st.url = "/static/";
+    st.path = "/nonexistent/static/";
+    s.config.server.aliases = {st};
+    config::VirtualHost vh;
+    config::ListenAddr any;
+    vh.addrs = {any};
+    vh.server_name = "fuzz.example";
+    vh.server_aliases = {"*.fuzz.example"};
+    vh.mounts = {root};
+    s.config.vhosts = {vh};
+    server->apply(s);
+    std::vector<int> ports;
+    if (!server->bind_listeners(&ports).is_ok()) std::abort();
+    port = ports[0];
+  }
+};
+
+World& world() {
+  static World* w = new World;
+  return *w;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > 32 * 1024) return 0;
+  World& w = world();
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(w.port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) std::abort();
+  size_t off = 0;
+  while (off < size) {
+    ssize_t n = send(fd, data + off, size - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+  }
+  shutdown(fd, SHUT_WR);
+  char buf[65536];
+  for (int i = 0; i < 100000; ++i) {
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 0) > 0) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+    }
+  }
+  close(fd);
+  for (int i = 0; i < 20 && w.server->connection_count() > 0; ++i) uv_run(&w.loop, UV_RUN_NOWAIT);
+  return 0;
+}

@@ -1,0 +1,370 @@
+#!/usr/bin/python3
+"""Integration tests of wsgid-frontend (#5), started as the master starts it
+(control channel on fd 3, listener on fd 4), in front of the real wsgid-worker
+(tests/integration/wsgidtest harness) or of the C++ fake worker.
+
+Covers: the control channel (HELLO, SETTINGS, READY, STATE, DRAIN -> EXITING
+"drained", exit on EOF), HTTP through to a Python app (environ, keep-alive,
+chunked both ways), streaming with bounded front-end memory (64 MiB up, 256 MiB
+down through a slow reader), the failure mapping (500 app raise, 502 worker
+killed before the head, 503 stopped group with Retry-After, 504 queue-timeout),
+a client going away closing the app's iterable, 1000 idle keep-alive
+connections, the access log, and raw malformed requests.
+"""
+
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from wsgidtest import WorkerHarness, group_settings  # noqa: E402
+from wsgidtest import frames as F  # noqa: E402
+from wsgidtest.frontend import (FakeWorker, FrontendHarness, endpoint,  # noqa: E402
+                                frontend_settings, mount)
+from wsgidtest.testing import WSGI_APP, wait_for  # noqa: E402
+
+
+class FrontendTestCase(unittest.TestCase):
+    def setUp(self):
+        self.cleanup = []
+
+    def tearDown(self):
+        for h in reversed(self.cleanup):
+            log = h.log() if hasattr(h, 'log') else ''
+            bad = [line for line in log.splitlines()
+                   if '[alert]' in line or 'AddressSanitizer' in line or 'runtime error:' in line]
+            if os.environ.get('WSGID_SHOW_LOGS') == '1' and log:
+                print('--- log ---\n' + log)
+            h.close()
+            if bad:
+                self.fail('log has alert/sanitizer lines:\n' + '\n'.join(bad[:20]))
+
+    def worker(self, threads=4, **opts):
+        w = WorkerHarness(group_settings('g', threads=threads, **opts))
+        self.cleanup.append(w)
+        w.start()
+        return w
+
+    def frontend(self, settings):
+        fe = FrontendHarness(settings)
+        self.cleanup.append(fe)
+        fe.start()
+        return fe
+
+    def python_pair(self, threads=4, ep=None, **worker_opts):
+        w = self.worker(threads, **worker_opts)
+        fe = self.frontend(frontend_settings(
+            groups=[ep or endpoint('g', w.sock_path, threads=threads)],
+            mounts=[mount('/', WSGI_APP, 'g')]))
+        return w, fe
+
+
+class ControlChannel(FrontendTestCase):
+    def test_ready_state_drain(self):
+        with FakeWorker() as fw:
+            fe = self.frontend(frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                                 mounts=[mount('/', '/nonexistent/app.wsgi', 'g')]))
+            self.assertEqual(fe.get('/').status, 200)
+            st = fe.state()
+            self.assertGreaterEqual(st['requests'], 1)
+            self.assertIn('rss', st)
+            self.assertEqual(st['busy'], 0)
+            fe.drain(5)
+            obj = fe.wait_control('EXITING', 10)
+            self.assertEqual(obj['reason'], 'drained')
+            self.assertEqual(fe.wait_exit(10), 0)
+
+    def test_exits_on_control_eof(self):
+        with FakeWorker() as fw:
+            fe = self.frontend(frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                                 mounts=[mount('/', '/x.wsgi', 'g')]))
+            fe.ctrl.close()
+            fe.ctrl = None
+            self.assertEqual(fe.wait_exit(10), 0)
+
+    def test_title(self):
+        with FakeWorker() as fw:
+            fe = self.frontend(frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                                 mounts=[mount('/', '/x.wsgi', 'g')]))
+            with open('/proc/%d/cmdline' % fe.proc.pid, 'rb') as f:
+                self.assertEqual(f.read().rstrip(b'\0'), b'wsgid: frontend')
+
+    def test_reload_switches_routes_without_dropping_connections(self):
+        with FakeWorker() as fw:
+            st = frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                   mounts=[mount('/app', '/x.wsgi', 'g')])
+            fe = self.frontend(st)
+            c = fe.connection()
+            c.request('GET', '/app/x')
+            self.assertEqual(c.getresponse().read(), b'Hello, world!')
+            self.assertEqual(fe.get('/other').status, 404)
+            fe.send_settings(frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                               mounts=[mount('/other', '/x.wsgi', 'g')]))
+            wait_for(lambda: fe.get('/other').status == 200, 5, 'the new routes')
+            self.assertEqual(fe.get('/app/x').status, 404)
+            # The kept-alive connection opened before the reload still works.
+            c.request('GET', '/other')
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
+            c.close()
+            # A reopen-only SETTINGS changes nothing else.
+            fe.ctrl.sendall(F.control(F.SETTINGS, {'reopen_logs': True}))
+            self.assertEqual(fe.get('/other').status, 200)
+
+    def test_bad_settings_is_a_startup_failure(self):
+        fe = FrontendHarness({'listen': 'nope'})
+        self.cleanup.append(fe)
+        fe.start(wait_ready=False)
+        obj = fe.wait_control('EXITING', 10)
+        self.assertEqual(obj['reason'], 'startup-failure')
+        self.assertEqual(obj['detail'], "settings: 'listen' must be an array")
+        self.assertEqual(fe.wait_exit(10), 1)
+
+
+class PythonApp(FrontendTestCase):
+    def test_environ_through_the_front_end(self):
+        _, fe = self.python_pair()
+        r = fe.get('/environ?x=1', headers={'X-Test': 'yes', 'Host': 'Example.com:8123'})
+        self.assertEqual(r.status, 200)
+        env = json.loads(r.data)
+        self.assertEqual(env['PATH_INFO'], '/environ')
+        self.assertEqual(env['SCRIPT_NAME'], '')
+        self.assertEqual(env['QUERY_STRING'], 'x=1')
+        self.assertEqual(env['HTTP_X_TEST'], 'yes')
+        self.assertEqual(env['SERVER_NAME'], 'example.com')
+        self.assertEqual(env['SERVER_PORT'], '8123')
+        self.assertEqual(env['mod_wsgi.process_group'], 'g')
+        self.assertNotIn('wsgid.request_start', env)
+
+    def test_keep_alive_and_chunked_both_ways(self):
+        _, fe = self.python_pair()
+        c = fe.connection()
+        for i in range(20):
+            c.request('POST', '/echo', body=b'x' * i)
+            r = c.getresponse()
+            self.assertEqual(r.read(), b'x' * i)
+        # A generator without Content-Length comes back chunked.
+        c.request('GET', '/generate?n=100000&block=7000')
+        r = c.getresponse()
+        self.assertEqual(r.getheader('Transfer-Encoding'), 'chunked')
+        self.assertEqual(len(r.read()), 100000)
+        # A chunked upload reaches the app whole.
+        c.putrequest('POST', '/count')
+        c.putheader('Transfer-Encoding', 'chunked')
+        c.endheaders()
+        for part in (b'a' * 1000, b'b' * 50000, b'c'):
+            c.send(b'%x\r\n%s\r\n' % (len(part), part))
+        c.send(b'0\r\n\r\n')
+        r = c.getresponse()
+        self.assertEqual(json.loads(r.read())['bytes'], 51001)
+        c.close()
+
+    def test_app_raise_is_500(self):
+        _, fe = self.python_pair()
+        self.assertEqual(fe.get('/raise').status, 500)
+        self.assertIn('worker: ', fe.log())
+
+    def test_worker_killed_before_the_head_is_502(self):
+        w, fe = self.python_pair()
+        holder = {}
+
+        def slow():
+            holder['r'] = fe.get('/sleep?s=5', timeout=20)
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.7)
+        os.kill(w.pid, signal.SIGKILL)
+        t.join(20)
+        self.assertEqual(holder['r'].status, 502)
+        self.assertIn('-> 502: worker died before sending the response head', fe.log())
+
+    def test_queue_timeout_is_504(self):
+        w = self.worker(threads=1, queue_timeout=1)
+        fe = self.frontend(frontend_settings(
+            groups=[endpoint('g', w.sock_path, threads=1, queue_timeout=1)],
+            mounts=[mount('/', WSGI_APP, 'g')]))
+        holder = {}
+
+        def slow():
+            holder['r'] = fe.get('/sleep?s=3', timeout=20)
+
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.3)
+        r = fe.get('/environ', timeout=20)
+        t.join(20)
+        self.assertEqual(holder['r'].status, 200)
+        self.assertEqual(r.status, 504)
+
+    def test_client_going_away_closes_the_iterable(self):
+        w, fe = self.python_pair()
+        marker = w.writable_dir('marks') + '/closed'
+        s = socket.create_connection(('127.0.0.1', fe.port))
+        s.sendall(b'GET /closing?marker=%s&count=100&delay=0.1 HTTP/1.1\r\nHost: a\r\n\r\n' % marker.encode())
+        s.recv(100)
+        s.close()
+        wait_for(lambda: os.path.exists(marker), 15, 'the iterable close() after the client left')
+
+
+class Failures(FrontendTestCase):
+    def test_stopped_group_503_at_once(self):
+        fe = self.frontend(frontend_settings(groups=[endpoint('g', '/nonexistent.sock', state='stopped')],
+                                             mounts=[mount('/', '/x.wsgi', 'g')]))
+        t0 = time.monotonic()
+        r = fe.get('/')
+        self.assertLess(time.monotonic() - t0, 1)
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.getheader('Retry-After'), '5')
+
+    def test_connect_timeout_503(self):
+        # A socket file with no listener: ECONNREFUSED, retried until connect-timeout.
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, 'dead.sock')
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(path)
+        s.close()
+        try:
+            fe = self.frontend(frontend_settings(groups=[endpoint('g', path, connect_timeout=1)],
+                                                 mounts=[mount('/', '/x.wsgi', 'g')]))
+            t0 = time.monotonic()
+            r = fe.get('/')
+            took = time.monotonic() - t0
+            self.assertEqual(r.status, 503)
+            self.assertGreaterEqual(took, 0.9)
+            self.assertLess(took, 3)
+            self.assertIn('gave up after connect-timeout 1 s', fe.log())
+        finally:
+            os.unlink(path)
+            os.rmdir(d)
+
+    def test_malformed_requests(self):
+        with FakeWorker() as fw:
+            fe = self.frontend(frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                                 mounts=[mount('/', '/x.wsgi', 'g')]))
+            cases = [
+                b'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n',
+                b'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx',
+                b'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n',
+                b'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n',
+                b'GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n',
+            ]
+            for raw in cases:
+                out = fe.raw(raw, timeout=5)
+                self.assertTrue(out.startswith(b'HTTP/1.1 400 '), (raw, out[:80]))
+                self.assertIn(b'Connection: close\r\n', out)
+
+
+class Capacity(FrontendTestCase):
+    def test_thousand_idle_keep_alive_connections(self):
+        with FakeWorker() as fw:
+            fe = self.frontend(frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                                 mounts=[mount('/', '/x.wsgi', 'g')],
+                                                 limits={'keep_alive_timeout': 60}))
+            base = fe.rss_kib()
+            socks = []
+            try:
+                for _ in range(1000):
+                    s = socket.create_connection(('127.0.0.1', fe.port), timeout=10)
+                    s.sendall(b'GET / HTTP/1.1\r\nHost: a\r\n\r\n')
+                    socks.append(s)
+                for s in socks:
+                    data = b''
+                    while b'Hello, world!' not in data:
+                        d = s.recv(4096)
+                        self.assertTrue(d)
+                        data += d
+                grown = fe.rss_kib() - base
+                self.assertEqual(fe.get('/').status, 200)
+                self.assertEqual(fe.state()['connections'], 1000)
+                # Well under 10 KiB per idle connection.
+                self.assertLess(grown, 10 * 1000, 'RSS grew %d KiB for 1000 idle connections' % grown)
+            finally:
+                for s in socks:
+                    s.close()
+
+    def test_streaming_keeps_memory_bounded(self):
+        w, fe = self.python_pair()
+        # 64 MiB up.
+        c = fe.connection(timeout=120)
+        total = 64 << 20
+        c.putrequest('POST', '/count')
+        c.putheader('Content-Length', str(total))
+        c.endheaders()
+        block = b'z' * (1 << 20)
+        peak = 0
+        for i in range(64):
+            c.send(block)
+            if i % 8 == 0:
+                peak = max(peak, fe.rss_kib())
+        r = c.getresponse()
+        self.assertEqual(json.loads(r.read())['bytes'], total)
+        # 256 MiB down through a slow reader.
+        c.request('GET', '/generate?n=%d' % (256 << 20))
+        r = c.getresponse()
+        got = 0
+        while True:
+            d = r.read(1 << 20)
+            if not d:
+                break
+            got += len(d)
+            if got % (16 << 20) < (1 << 20):
+                peak = max(peak, fe.rss_kib())
+                time.sleep(0.01)
+        c.close()
+        self.assertEqual(got, 256 << 20)
+        # ASan's shadow memory and quarantine inflate RSS; the bound still shows
+        # that 256 MiB never sat in the front end.
+        with open(fe.binary, 'rb') as f:
+            asan = b'__asan_init' in f.read()
+        self.assertLess(peak, (128 if asan else 48) * 1024, 'front end RSS peaked at %d KiB' % peak)
+
+
+class AccessLog(FrontendTestCase):
+    def test_combined_plus_ours(self):
+        with FakeWorker() as fw:
+            d = tempfile.mkdtemp()
+            os.chmod(d, 0o777)
+            path = os.path.join(d, 'access.log')
+            fmt = ('%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D '
+                   '%{mod_wsgi.process_group}e %{wsgid.worker_pid}e %L')
+            fe = self.frontend(frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                                 mounts=[mount('/', '/x.wsgi', 'g')],
+                                                 custom_logs=[{'path': path, 'format': fmt}]))
+            fe.get('/hello?x=1', headers={'User-Agent': 'ua/1', 'Referer': 'http://r/'})
+            wait_for(lambda: os.path.exists(path) and open(path).read().strip(), 5, 'the access log line')
+            line = open(path).read().strip()
+            parts = line.split('"')
+            self.assertTrue(line.startswith('127.0.0.1 - - ['), line)
+            self.assertEqual(parts[1], 'GET /hello?x=1 HTTP/1.1')
+            self.assertEqual(parts[2].split()[:2], ['200', '13'])
+            self.assertEqual(parts[3], 'http://r/')
+            self.assertEqual(parts[5], 'ua/1')
+            tail = parts[6].split()
+            self.assertTrue(tail[0].isdigit())
+            self.assertEqual(tail[1], 'g')
+            self.assertEqual(int(tail[2]), fw.proc.pid)
+            self.assertTrue(tail[3].endswith('.1'))
+            fe.proc.send_signal(signal.SIGUSR1)  # reopen: the file keeps working
+            os.rename(path, path + '.1')
+            time.sleep(0.2)
+            fe.proc.send_signal(signal.SIGUSR1)
+            wait_for(lambda: os.path.exists(path), 5, 'the reopened access log')
+            fe.get('/again')
+            wait_for(lambda: 'GET /again' in open(path).read(), 5, 'a line in the new file')
+            fe.close()
+            for p in (path, path + '.1'):
+                os.unlink(p)
+            os.rmdir(d)
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)

@@ -1,0 +1,131 @@
+// The kSettings JSON of the front end: round trip from a Config, and the exact
+// error of each malformed value.
+#include <doctest/doctest.h>
+
+#include "supervisor/frontend/settings.h"
+
+using namespace wsgid;
+using namespace wsgid::frontend;
+using nlohmann::json;
+
+TEST_CASE("settings round trip from a Config") {
+  config::Config c;
+  config::ListenAddr l;
+  l.host = "127.0.0.1";
+  l.port = 8080;
+  c.listen = {l};
+  c.user = "www-data";
+  c.limit_request_body = 1234;
+  c.keep_alive_timeout = 7;
+  config::GroupSpec g;
+  g.name = "site1";
+  g.processes = 2;
+  g.threads = 4;
+  g.queue_timeout = 45;
+  c.groups = {g};
+  config::Mount m;
+  m.url = "/";
+  m.script = "/srv/a.wsgi";
+  m.process_group = "site1";
+  c.server.mounts = {m};
+  config::VirtualHost vh;
+  config::ListenAddr any;
+  any.port = 80;
+  vh.addrs = {any};
+  vh.server_name = "example.com";
+  vh.server_aliases = {"*.example.com"};
+  config::Block b;
+  b.path = "/admin";
+  b.settings.process_group = "site1";
+  b.settings.pass_authorization = true;
+  vh.locations = {b};
+  config::LogFile lf;
+  lf.path = "/tmp/access.log";
+  lf.format = "%h %>s";
+  vh.custom_logs = {lf};
+  c.vhosts = {vh};
+
+  json j = frontend_settings_to_json(c, {{"site1", "/run/wsgid/wsgi.site1.sock"}}, {}, 3);
+  CHECK(j["listen"] == json::array({"127.0.0.1:8080"}));
+  CHECK(j["groups"][0]["socket"] == "/run/wsgid/wsgi.site1.sock");
+  CHECK(j["groups"][0]["state"] == "running");
+  CHECK(j["vhosts"][0]["addrs"] == json::array({"*:80"}));
+
+  auto s = frontend_settings_from_json(j);
+  REQUIRE(s.is_ok());
+  CHECK(s->generation == 3);
+  CHECK(s->user == std::optional<std::string>("www-data"));
+  CHECK(s->config.listen[0].host == "127.0.0.1");
+  CHECK(s->config.listen[0].port == 8080);
+  CHECK(s->config.limit_request_body == 1234);
+  CHECK(s->config.keep_alive_timeout == 7);
+  REQUIRE(s->groups.size() == 1);
+  CHECK(s->groups[0].processes == 2);
+  CHECK(s->groups[0].threads == 4);
+  CHECK(s->groups[0].queue_timeout == 45);
+  CHECK(s->config.server.mounts[0].process_group == std::optional<std::string>("site1"));
+  REQUIRE(s->config.vhosts.size() == 1);
+  CHECK(s->config.vhosts[0].addrs[0].host == "");
+  CHECK(s->config.vhosts[0].addrs[0].port == 80);
+  CHECK(s->config.vhosts[0].server_aliases[0] == "*.example.com");
+  CHECK(s->config.vhosts[0].locations[0].settings.pass_authorization == std::optional<bool>(true));
+  CHECK(s->config.vhosts[0].custom_logs[0].format == "%h %>s");
+  c.server.settings.restrict_process = std::vector<std::string>{"site1"};
+  auto again = frontend_settings_from_json(frontend_settings_to_json(c, {}, {}, 1));
+  REQUIRE(again.is_ok());
+  CHECK(again->config.server.settings.restrict_process == std::optional<std::vector<std::string>>(std::vector<std::string>{"site1"}));
+}
+
+TEST_CASE("settings errors name the key") {
+  struct Case {
+    const char* text;
+    const char* error;
+  } cases[] = {
+      {"[]", "settings: not a JSON object"},
+      {R"({"listen": "x"})", "settings: 'listen' must be an array"},
+      {R"({"listen": ["nope"]})", "settings: 'listen' must hold addresses like \"127.0.0.1:8080\""},
+      {R"({"groups": [{"socket": "/s"}]})", "settings: 'groups[0].name' is missing"},
+      {R"({"groups": [{"name": 1, "socket": "/s"}]})", "settings: 'groups[0].name' must be a string"},
+      {R"({"groups": [{"name": "g", "socket": "/s", "state": "odd"}]})",
+       "settings: 'groups[0].state' must be \"running\", \"stopped\" or \"down\""},
+      {R"({"limits": {"body": "big"}})", "settings: 'limits.body' must be a number"},
+      {R"({"server": {"mounts": [{"url": "/"}]}})", "settings: 'server.mounts[0].script' is missing"},
+      {R"({"vhosts": [{"addrs": [80]}]})", "settings: 'vhosts[0].addrs' must hold addresses like \"*:80\""},
+      {R"({"vhosts": [{"settings": {"process_group": 3}}]})",
+       "settings: 'vhosts[0].settings.process_group' must be a string or null"},
+      {R"({"server": {"settings": {"restrict_process": "a"}}})",
+       "settings: 'server.settings.restrict_process' must be an array of strings"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(std::string(c.text));
+    auto s = frontend_settings_from_json(json::parse(c.text));
+    REQUIRE_FALSE(s.is_ok());
+    CHECK(s.status().message() == c.error);
+  }
+}
+
+TEST_CASE("listen addresses") {
+  struct Case {
+    const char* text;
+    bool ok;
+    const char* host;
+    int port;
+  } cases[] = {
+      {"127.0.0.1:8080", true, "127.0.0.1", 8080}, {"[::1]:80", true, "::1", 80},
+      {"*:80", true, "", 80},                      {"0.0.0.0:0", true, "", 0},
+      {"80", false, "", 0},                        {"x:99999", false, "", 0},
+      {"x:8a", false, "", 0},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(std::string(c.text));
+    config::ListenAddr a;
+    CHECK(parse_listen_text(c.text, &a) == c.ok);
+    if (!c.ok) continue;
+    CHECK(a.host == c.host);
+    CHECK(a.port == c.port);
+  }
+  config::ListenAddr v6;
+  v6.host = "::1";
+  v6.port = 80;
+  CHECK(listen_text(v6) == "[::1]:80");
+}
