@@ -449,6 +449,9 @@ PyObject* c_fail(PyObject*, PyObject* args) {
   RequestIo* io = io_of(cap);
   if (!io) return nullptr;
   std::string msg(message);
+  // The frame carries 400..599 only (PROTOCOL.md); anything else from the
+  // runtime is a server error, never a reason to abort the worker.
+  if (code < 400 || code > 599) code = static_cast<int>(proto::ErrorCode::kAppError);
   Py_BEGIN_ALLOW_THREADS
   io->fail(static_cast<proto::ErrorCode>(code), msg);
   Py_END_ALLOW_THREADS

@@ -1,0 +1,204 @@
+// Child: one supervised slot ("group site1 worker 2", "frontend") and its state x
+// event table, after s6-supervise.
+//
+// A Child keeps one process of one kind running as long as it is wanted up. Its
+// whole life is the table kTransitions in child.cc: every (state, event, guard)
+// row names the next state and the action the Child performs. The table is the
+// documentation; the Child's code only runs the actions. States:
+//
+//   STARTING  a process was spawned; its kReady has not arrived yet
+//   RUNNING   the process reported kReady and serves
+//   STOPPING  the process was told to go (kDrain, or SIGTERM for an immediate stop)
+//             and has not exited yet
+//   EXITED    no process, on purpose (never started, or stopped)
+//   BACKOFF   the process died; a timer runs before the next spawn
+//   FATAL     it failed to reach READY kMaxStartFailures times in a row; no more
+//             spawns until a start event (wsgictl start) clears it
+//
+// Rolling replacement (a new process READY before the old one drains) is not part
+// of this table: the Child starts a "successor" process beside the current one and
+// swaps them when the successor reports kReady (see Child::replace()). The old
+// process is then "retiring": it gets kDrain and is killed past its timeouts; its
+// exit is logged and never causes a respawn.
+//
+// Loop thread only. A Child owns its processes (current, successor, retiring) and
+// its backoff timer; its host (ChildHost, a ProcessGroup or the daemon) must
+// outlive it. Destroy a Child only when idle() is true.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "supervisor/master/spawn.h"
+
+namespace wsgid::master {
+
+enum class ChildState { kStarting, kRunning, kStopping, kExited, kBackoff, kFatal };
+enum class ChildEvent {
+  kStart,        // want up (wsgictl start, group configured); clears FATAL
+  kStop,         // want down, graceful: kDrain, SIGKILL past the timeouts
+  kStopNow,      // want down, immediate: SIGTERM, SIGKILL past shutdown-timeout
+  kRestartNow,   // want up, replace the process at once (restart --now)
+  kReady,        // the process sent kReady
+  kExit,         // the process exited (its cause in ExitInfo)
+  kSpawnFailed,  // fork/exec failed
+  kTimer,        // the backoff timer fired
+};
+enum class Guard {
+  kAlways,
+  kWantUp,      // the Child is wanted up
+  kWantDown,
+  kExpected,    // the exit was announced (kExiting with a non-failure reason) or the
+                // process ran at least kMinUptime after READY: respawn at once
+  kUnexpected,  // a crash soon after READY: back off
+  kRetry,       // failed to reach READY, fewer than kMaxStartFailures times in a row
+  kGiveUp,      // failed to reach READY kMaxStartFailures times in a row
+};
+enum class Action {
+  kNone,
+  kSpawn,        // spawn a process now
+  kDrain,        // send kDrain{graceful-timeout}; SIGKILL past graceful + shutdown + 1 s
+  kTerminate,    // SIGTERM; SIGKILL past shutdown-timeout + 1 s
+  kArmBackoff,   // start the backoff timer (Backoff::delay)
+  kCancelTimer,  // stop the backoff timer
+};
+
+struct Transition {
+  ChildState from;
+  ChildEvent event;
+  Guard guard;
+  ChildState to;
+  Action action;
+  const char* why;
+};
+
+// The facts the guards test.
+struct Facts {
+  bool want_up = false;
+  bool expected_exit = false;  // see Guard::kExpected
+  int start_failures = 0;      // consecutive failures to reach READY, this one included
+};
+
+constexpr int kMaxStartFailures = 6;
+constexpr double kMinUptime = 5.0;  // seconds after READY that make a death "not quick"
+
+// The table itself (for tests and `wsgid --states`-like docs).
+const std::vector<Transition>& transitions();
+// The first row matching (from, event) whose guard holds; nullptr when the event
+// means nothing in that state (the Child ignores it).
+const Transition* find_transition(ChildState from, ChildEvent event, const Facts& facts);
+
+std::string_view state_name(ChildState s);  // "STARTING", ...
+std::string_view event_name(ChildEvent e);  // "start", ...
+
+// Exponential backoff with a cap: delay(n) = min(cap, base * 2^(n-1)) for the n-th
+// consecutive failure (n >= 1); delay(0) = 0.
+struct Backoff {
+  double base = 0.25;
+  double cap = 32.0;
+  double delay(int failures) const;
+};
+
+// Exit reasons a child announces (kExiting) that mean "I failed", not "I was
+// recycled": they count as failures. Everything else is an expected exit.
+bool is_failure_reason(std::string_view reason);
+
+// What the host provides to its children.
+class ChildHost {
+ public:
+  virtual ~ChildHost() = default;
+  virtual uv_loop_t* loop() = 0;
+  // What to spawn for this child now (settings carry the current generation).
+  virtual SpawnSpec spawn_spec(const class Child& child) = 0;
+  // "group site1 worker 2" / "frontend": the context of every log line.
+  virtual std::string child_label(const class Child& child) = 0;
+  virtual double graceful_timeout() = 0;
+  virtual double shutdown_timeout() = 0;
+  // Called after every state change and whenever a retiring process ends.
+  virtual void child_changed(class Child& child) = 0;
+};
+
+class Child : public ProcessObserver {
+ public:
+  Child(ChildHost* host, int index);
+  ~Child() override;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // Feeds an event through the table (kStart, kStop, kStopNow, kRestartNow from
+  // outside; the others arrive from the processes and the timer).
+  void handle(ChildEvent event);
+  // Rolling replacement: spawn a successor now; when it is READY, the current
+  // process drains. A replace() while a successor is starting restarts the
+  // successor (it may have old settings). Does nothing unless RUNNING or STARTING;
+  // when STARTING (no READY yet) the current process is replaced at once.
+  // reason goes to the log ("signal USR1", "script changed", "reload").
+  void replace(std::string_view reason);
+  // Sends SIGKILL to every process this Child holds (the second INT).
+  void kill_all();
+  // Sends one frame to the current process (front-end settings updates).
+  void send_to_current(proto::FrameType type, std::string_view payload);
+  // Sends kStateQuery to the running process (its answer updates state_json()).
+  void query_state();
+
+  ChildState state() const { return state_; }
+  int index() const { return index_; }
+  bool want_up() const { return want_up_; }
+  // No process of any kind and no timer armed: safe to destroy.
+  bool idle() const;
+  // The pid of the current process, 0 when none.
+  int pid() const;
+  // Pids of every live process (current, successor, retiring).
+  std::vector<int> pids() const;
+  // {"index", "state", "pid", "uptime", "requests", "busy", "current", "rss",
+  //  "last_exit", "start_failures", "successor_pid", "retiring": [pids]}
+  nlohmann::json status_json() const;
+  const std::string& last_exit() const { return last_exit_; }
+  int start_failures() const { return start_failures_; }
+
+  // ProcessObserver
+  void on_frame(Process* p, const proto::Frame& frame) override;
+  void on_exit(Process* p, const ExitInfo& info) override;
+
+  // Test hook: the backoff policy.
+  void set_backoff(Backoff b) { backoff_ = b; }
+
+ private:
+  void run(const Transition& t, ChildEvent event);
+  void do_spawn();
+  bool start_process(Process** out);
+  void arm_timer(double seconds);
+  void retire(Process* p, bool now);
+  void on_successor_exit(const ExitInfo& info);
+  void log_exit(Process* p, const ExitInfo& info, std::string_view role);
+  static void on_timer(uv_timer_t* t);
+
+  ChildHost* host_;
+  int index_;
+  ChildState state_ = ChildState::kExited;
+  bool want_up_ = false;
+  Process* current_ = nullptr;
+  Process* successor_ = nullptr;
+  std::vector<Process*> retiring_;
+  uv_timer_t* timer_ = nullptr;  // backoff timer; closed in the destructor
+  bool timer_armed_ = false;
+  bool successor_timer_ = false;  // the timer respawns a successor, not current_
+  Backoff backoff_;
+  int failures_ = 0;        // consecutive unexpected deaths (backoff level)
+  int start_failures_ = 0;  // consecutive failures to reach READY
+  int successor_failures_ = 0;
+  std::string pending_replace_reason_;
+  std::string last_exit_;
+  double ready_at_ = 0;     // loop time (s) of the current process's kReady
+  nlohmann::json state_json_;  // the last kState of the current process
+};
+
+}  // namespace wsgid::master

@@ -1,0 +1,170 @@
+// The state x event table of child.h and the backoff policy.
+#include <doctest/doctest.h>
+
+#include <set>
+#include <string>
+
+#include "supervisor/master/child.h"
+
+using namespace wsgid::master;
+using S = ChildState;
+using E = ChildEvent;
+
+namespace {
+
+struct Case {
+  S from;
+  E event;
+  bool want_up;
+  bool expected_exit;
+  int start_failures;
+  bool matches;  // false: the event is ignored in that state
+  S to;
+  Action action;
+};
+
+}  // namespace
+
+TEST_CASE("the state table: every documented transition") {
+  const Case cases[] = {
+      // STARTING
+      {S::kStarting, E::kReady, true, false, 0, true, S::kRunning, Action::kNone},
+      {S::kStarting, E::kExit, true, false, 1, true, S::kBackoff, Action::kArmBackoff},
+      {S::kStarting, E::kExit, true, false, kMaxStartFailures - 1, true, S::kBackoff, Action::kArmBackoff},
+      {S::kStarting, E::kExit, true, false, kMaxStartFailures, true, S::kFatal, Action::kNone},
+      {S::kStarting, E::kExit, false, false, 1, true, S::kExited, Action::kNone},
+      {S::kStarting, E::kSpawnFailed, true, false, 1, true, S::kBackoff, Action::kArmBackoff},
+      {S::kStarting, E::kSpawnFailed, true, false, kMaxStartFailures, true, S::kFatal, Action::kNone},
+      {S::kStarting, E::kStop, false, false, 0, true, S::kStopping, Action::kTerminate},
+      {S::kStarting, E::kStopNow, false, false, 0, true, S::kStopping, Action::kTerminate},
+      {S::kStarting, E::kRestartNow, true, false, 0, true, S::kStopping, Action::kTerminate},
+      {S::kStarting, E::kStart, true, false, 0, false, S::kStarting, Action::kNone},
+      {S::kStarting, E::kTimer, true, false, 0, false, S::kStarting, Action::kNone},
+      // RUNNING
+      {S::kRunning, E::kExit, true, true, 0, true, S::kStarting, Action::kSpawn},
+      {S::kRunning, E::kExit, true, false, 0, true, S::kBackoff, Action::kArmBackoff},
+      {S::kRunning, E::kStop, false, false, 0, true, S::kStopping, Action::kDrain},
+      {S::kRunning, E::kStopNow, false, false, 0, true, S::kStopping, Action::kTerminate},
+      {S::kRunning, E::kRestartNow, true, false, 0, true, S::kStopping, Action::kTerminate},
+      {S::kRunning, E::kReady, true, false, 0, false, S::kRunning, Action::kNone},
+      {S::kRunning, E::kStart, true, false, 0, false, S::kRunning, Action::kNone},
+      // STOPPING
+      {S::kStopping, E::kExit, true, false, 0, true, S::kStarting, Action::kSpawn},
+      {S::kStopping, E::kExit, false, false, 0, true, S::kExited, Action::kNone},
+      {S::kStopping, E::kStopNow, false, false, 0, true, S::kStopping, Action::kTerminate},
+      {S::kStopping, E::kStop, false, false, 0, false, S::kStopping, Action::kNone},
+      {S::kStopping, E::kReady, false, false, 0, false, S::kStopping, Action::kNone},
+      // EXITED
+      {S::kExited, E::kStart, true, false, 0, true, S::kStarting, Action::kSpawn},
+      {S::kExited, E::kRestartNow, true, false, 0, true, S::kStarting, Action::kSpawn},
+      {S::kExited, E::kStop, false, false, 0, false, S::kExited, Action::kNone},
+      {S::kExited, E::kExit, false, false, 0, false, S::kExited, Action::kNone},
+      // BACKOFF
+      {S::kBackoff, E::kTimer, true, false, 0, true, S::kStarting, Action::kSpawn},
+      {S::kBackoff, E::kTimer, false, false, 0, false, S::kBackoff, Action::kNone},
+      {S::kBackoff, E::kStart, true, false, 0, true, S::kStarting, Action::kSpawn},
+      {S::kBackoff, E::kRestartNow, true, false, 0, true, S::kStarting, Action::kSpawn},
+      {S::kBackoff, E::kStop, false, false, 0, true, S::kExited, Action::kCancelTimer},
+      {S::kBackoff, E::kStopNow, false, false, 0, true, S::kExited, Action::kCancelTimer},
+      // FATAL
+      {S::kFatal, E::kStart, true, false, 0, true, S::kStarting, Action::kSpawn},
+      {S::kFatal, E::kRestartNow, true, false, 0, true, S::kStarting, Action::kSpawn},
+      {S::kFatal, E::kStop, false, false, 0, true, S::kExited, Action::kNone},
+      {S::kFatal, E::kStopNow, false, false, 0, true, S::kExited, Action::kNone},
+      {S::kFatal, E::kTimer, true, false, 0, false, S::kFatal, Action::kNone},
+      {S::kFatal, E::kExit, true, false, 0, false, S::kFatal, Action::kNone},
+  };
+  for (const Case& c : cases) {
+    Facts f;
+    f.want_up = c.want_up;
+    f.expected_exit = c.expected_exit;
+    f.start_failures = c.start_failures;
+    const Transition* t = find_transition(c.from, c.event, f);
+    CAPTURE(state_name(c.from));
+    CAPTURE(event_name(c.event));
+    CAPTURE(c.want_up);
+    CAPTURE(c.start_failures);
+    REQUIRE((t != nullptr) == c.matches);
+    if (!t) continue;
+    CHECK(state_name(t->to) == state_name(c.to));
+    CHECK(static_cast<int>(t->action) == static_cast<int>(c.action));
+    CHECK(std::string(t->why).size() > 0);
+  }
+}
+
+TEST_CASE("the state table has no duplicate (state, event, guard) rows") {
+  std::set<std::tuple<int, int, int>> seen;
+  for (const Transition& t : transitions()) {
+    auto key = std::make_tuple(static_cast<int>(t.from), static_cast<int>(t.event),
+                               static_cast<int>(t.guard));
+    CHECK(seen.insert(key).second);
+  }
+  CHECK(transitions().size() == 28);
+}
+
+TEST_CASE("every state can be left and FATAL only by an explicit start or stop") {
+  for (S s : {S::kStarting, S::kRunning, S::kStopping, S::kExited, S::kBackoff, S::kFatal}) {
+    bool leaves = false;
+    for (const Transition& t : transitions())
+      if (t.from == s && t.to != s) leaves = true;
+    CAPTURE(state_name(s));
+    CHECK(leaves);
+  }
+  for (const Transition& t : transitions()) {
+    if (t.from == S::kFatal) {
+      CHECK((t.event == E::kStart || t.event == E::kRestartNow || t.event == E::kStop ||
+             t.event == E::kStopNow));
+    }
+  }
+}
+
+TEST_CASE("names") {
+  CHECK(state_name(S::kStarting) == "STARTING");
+  CHECK(state_name(S::kRunning) == "RUNNING");
+  CHECK(state_name(S::kStopping) == "STOPPING");
+  CHECK(state_name(S::kExited) == "EXITED");
+  CHECK(state_name(S::kBackoff) == "BACKOFF");
+  CHECK(state_name(S::kFatal) == "FATAL");
+  CHECK(event_name(E::kRestartNow) == "restart-now");
+  CHECK(event_name(E::kSpawnFailed) == "spawn-failed");
+}
+
+TEST_CASE("backoff: exponential from base, capped") {
+  Backoff b;  // 0.25 s doubling, cap 32 s
+  const std::pair<int, double> table[] = {{0, 0},   {1, 0.25}, {2, 0.5},  {3, 1},   {4, 2},
+                                          {5, 4},   {6, 8},    {7, 16},   {8, 32},  {9, 32},
+                                          {50, 32}, {-1, 0}};
+  for (auto [n, d] : table) {
+    CAPTURE(n);
+    CHECK(b.delay(n) == doctest::Approx(d));
+  }
+  Backoff small{1.0, 3.0};
+  CHECK(small.delay(1) == doctest::Approx(1.0));
+  CHECK(small.delay(2) == doctest::Approx(2.0));
+  CHECK(small.delay(3) == doctest::Approx(3.0));
+}
+
+TEST_CASE("backoff: a crash loop stays under a dozen starts in ten seconds") {
+  // Starts at t = 0 and after each delay until FATAL.
+  Backoff b;
+  double t = 0;
+  int starts = 1;
+  for (int failures = 1; failures < kMaxStartFailures; ++failures) {
+    t += b.delay(failures);
+    if (t > 10) break;
+    ++starts;
+  }
+  CHECK(starts <= 12);
+  CHECK(starts == kMaxStartFailures);
+}
+
+TEST_CASE("failure reasons") {
+  CHECK(is_failure_reason("startup-failure"));
+  CHECK(is_failure_reason("startup-timeout"));
+  CHECK(is_failure_reason("service-script-exited"));
+  for (const char* r : {"drained", "shutdown", "request-timeout", "deadlock-timeout",
+                        "memory-limit", "maximum-requests", ""}) {
+    CAPTURE(r);
+    CHECK_FALSE(is_failure_reason(r));
+  }
+}
