@@ -1,0 +1,238 @@
+// The directive table, the Apache names wsgid skips, and the contexts; see
+// directives.h. The handlers live in wsgi_directives.cc, server_directives.cc
+// and daemon_options.cc.
+#include "supervisor/config/directives.h"
+
+#include <iterator>
+
+#include "supervisor/config/parser_internal.h"
+#include "supervisor/config/values.h"
+
+namespace wsgid::config::detail {
+
+namespace {
+
+// Apache directives common in vhost files that wsgid does not implement.
+const char* const kApacheIgnored[] = {
+    "AcceptFilter", "AcceptPathInfo", "AccessFileName", "Action", "AddCharset",
+    "AddDefaultCharset", "AddDescription", "AddEncoding", "AddHandler", "AddIcon",
+    "AddIconByEncoding", "AddIconByType", "AddInputFilter", "AddLanguage", "AddOutputFilter",
+    "AddOutputFilterByType", "AddType", "Allow", "AllowEncodedSlashes", "AllowMethods",
+    "AllowOverride", "AllowOverrideList", "BrowserMatch", "BrowserMatchNoCase", "CGIPassAuth",
+    "DefaultIcon", "DefaultLanguage", "DefaultType", "DeflateCompressionLevel",
+    "Deny", "DirectoryIndex", "DirectorySlash", "DocumentRoot", "EnableMMAP", "EnableSendfile",
+    "ErrorDocument", "ErrorLogFormat", "FallbackResource", "FileETag", "ForceLanguagePriority",
+    "ForceType", "GracefulShutdownTimeout", "Header", "HeaderName", "HostnameLookups",
+    "IndexIgnore", "IndexOptions", "IndexOrderDefault", "KeepAliveRequests", "LanguagePriority",
+    "LimitXMLRequestBody", "ListenBacklog", "LoadFile", "LoadModule", "MaxClients",
+    "MaxConnectionsPerChild", "MaxRequestWorkers", "MaxRequestsPerChild", "MaxSpareServers",
+    "MaxSpareThreads", "MinSpareServers", "MinSpareThreads", "MimeMagicFile", "Mutex",
+    "NameVirtualHost", "Options", "Order", "PassEnv", "Protocols", "ReadmeName", "Redirect",
+    "RedirectMatch", "RedirectPermanent", "RedirectTemp", "RemoveHandler", "RemoveType",
+    "Require", "RequestHeader", "Satisfy", "ScriptAlias", "ScriptAliasMatch", "ServerAdmin",
+    "ServerLimit", "ServerPath", "ServerSignature", "ServerTokens", "SetEnv", "SetEnvIf",
+    "SetEnvIfExpr", "SetEnvIfNoCase", "SetHandler", "SetInputFilter", "SetOutputFilter",
+    "StartServers", "ThreadLimit", "ThreadStackSize", "TraceEnable", "TransferLog",
+    "TypesConfig", "UnsetEnv", "UseCanonicalName", "UseCanonicalPhysicalPort", "XSendFile",
+    "XSendFilePath"};
+// Families of them, by prefix.
+const char* const kApacheIgnoredPrefixes[] = {"SSL", "Rewrite", "Proxy", "Auth", "Expires",
+                                              "Deflate", "H2", "Header", "Session", "Cache",
+                                              "Dav", "Php", "php_"};
+// Apache sections wsgid skips with their contents.
+const char* const kApacheIgnoredSections[] = {
+    "If", "ElseIf", "Else", "Proxy", "ProxyMatch", "Limit", "LimitExcept", "IfFile",
+    "IfDirective", "IfSection", "RequireAll", "RequireAny", "RequireNone", "Macro",
+    "AuthnProviderAlias", "AuthzProviderAlias"};
+
+const char* const kSections[] = {"VirtualHost", "Location", "LocationMatch", "Directory",
+                                 "DirectoryMatch", "Files", "FilesMatch",
+                                 "WSGIInterpreterOptions", "IfModule", "IfDefine"};
+
+// Names syntax.cc consumes before the Parser sees them: never dispatched here,
+// only offered as "did you mean" after a misspelling. The order of the
+// candidates decides between equally near names (closest() keeps the first):
+// Define comes right after the Apache directives, Include after the sections.
+const char* const kSyntaxApacheDirectives[] = {"Define"};
+const char* const kSyntaxIncludes[] = {"Include", "IncludeOptional"};
+const char* const kSyntaxSections[] = {"IfVersion"};
+
+// ---------------------------------------------------------------------------
+// The table of every directive wsgid knows.
+
+#define NOEFFECT(name, ctx, why) DirectiveInfo{name, ctx, nullptr, why}
+
+const DirectiveInfo kDirectives[] = {
+    // mod_wsgi, implemented.
+    {"WSGIDaemonProcess", kSV, &Parser::d_daemon_process, ""},
+    {"WSGIProcessGroup", kAll, &Parser::d_process_group, ""},
+    {"WSGIApplicationGroup", kAll, &Parser::d_application_group, ""},
+    {"WSGICallableObject", kAll, &Parser::d_callable_object, ""},
+    {"WSGIPassAuthorization", kAll, &Parser::d_pass_authorization, ""},
+    {"WSGIScriptReloading", kAll, &Parser::d_script_reloading, ""},
+    {"WSGIRestrictProcess", kAll, &Parser::d_restrict_process, ""},
+    {"WSGIScriptAlias", kSV, &Parser::d_script_alias, ""},
+    {"WSGIScriptAliasMatch", kSV, &Parser::d_script_alias, ""},
+    {"WSGIImportScript", kSV, &Parser::d_import_script, ""},
+    {"WSGIRestrictEmbedded", kServer, &Parser::d_restrict_embedded, ""},
+    {"WSGISocketPrefix", kServer, &Parser::d_socket_prefix, ""},
+    {"WSGIPythonHome", kServer, &Parser::d_python_home, ""},
+    {"WSGIPythonPath", kServer | kInterp, &Parser::d_python_path, ""},
+    // mod_wsgi, accepted without effect.
+    NOEFFECT("WSGISocketRotation", kServer,
+             "group socket paths never rotate in wsgid: they stay the same across reloads"),
+    NOEFFECT("WSGIAcceptMutex", kServer,
+             "wsgid's worker threads take connections with poll() and accept4() on a shared "
+             "non-blocking socket and need no accept mutex"),
+    NOEFFECT("WSGIDestroyInterpreter", kServer, "wsgid does not implement it"),
+    NOEFFECT("WSGIVerboseDebugging", kServer, "use 'LogLevel debug' for wsgid's debug messages"),
+    NOEFFECT("WSGIDontWriteBytecode", kServer, "wsgid does not implement it"),
+    NOEFFECT("WSGIPythonWarnings", kServer, "wsgid does not implement it"),
+    NOEFFECT("WSGIPythonOptimize", kServer, "wsgid does not implement it"),
+    NOEFFECT("WSGIPythonEggs", kServer,
+             "wsgid does not implement it; python-eggs= on WSGIDaemonProcess sets "
+             "PYTHON_EGG_CACHE for a group"),
+    NOEFFECT("WSGIPythonHashSeed", kServer, "wsgid does not implement it"),
+    NOEFFECT("WSGISwitchInterval", kServer | kInterp,
+             "wsgid does not implement it for embedded mode; switch-interval= on "
+             "WSGIDaemonProcess sets it for a group"),
+    NOEFFECT("WSGIPerInterpreterGIL", kServer | kInterp,
+             "per-interpreter GIL sub-interpreters are not implemented by wsgid"),
+    NOEFFECT("WSGIFreeThreading", kServer | kInterp,
+             "free-threaded Python is not implemented by wsgid"),
+    NOEFFECT("WSGIRestrictStdin", kServer, "wsgid does not implement it"),
+    NOEFFECT("WSGIRestrictStdout", kServer, "wsgid does not implement it"),
+    NOEFFECT("WSGIRestrictSignal", kServer, "wsgid does not implement it"),
+    NOEFFECT("WSGICaseSensitivity", kServer,
+             "wsgid runs on Linux, whose file names are case-sensitive"),
+    NOEFFECT("WSGIServerMetrics", kServer, "there is no Apache scoreboard in wsgid"),
+    NOEFFECT("WSGIDispatchScript", kAll, "dispatch scripts are not implemented by wsgid"),
+    NOEFFECT("WSGIHandlerScript", kAll,
+             "handler scripts (AddHandler/Action) are not implemented by wsgid"),
+    NOEFFECT("WSGIPassApacheRequest", kAll, "there is no Apache request object in wsgid"),
+    NOEFFECT("WSGIErrorOverride", kAll, "wsgid has no ErrorDocument to put in the app's place"),
+    NOEFFECT("WSGIChunkedRequest", kAll, "wsgid does not implement it"),
+    NOEFFECT("WSGIMapHEADToGET", kAll, "wsgid does not implement it; HEAD reaches the app as HEAD"),
+    NOEFFECT("WSGIIgnoreActivity", kAll, "wsgid does not implement it"),
+    NOEFFECT("WSGITrustedProxyHeaders", kAll, "wsgid does not implement it"),
+    NOEFFECT("WSGITrustedProxies", kAll, "wsgid does not implement it"),
+    NOEFFECT("WSGIEnableSendfile", kAll, "wsgid does not implement it"),
+    NOEFFECT("WSGIAccessScript", kDir,
+             "wsgid has no Apache access phase: requests are NOT checked by this script"),
+    NOEFFECT("WSGIAuthUserScript", kDir,
+             "wsgid has no Apache authentication phase: requests are NOT authenticated by this "
+             "script"),
+    NOEFFECT("WSGIAuthGroupScript", kDir,
+             "wsgid has no Apache authorization phase: requests are NOT authorized by this "
+             "script"),
+    NOEFFECT("WSGIGroupAuthoritative", kDir, "wsgid has no Apache authorization phase"),
+    NOEFFECT("WSGIMetricsService", kServer, "mod_wsgi's telemetry is not implemented by wsgid"),
+    NOEFFECT("WSGISlowRequests", kServer, "mod_wsgi's telemetry is not implemented by wsgid"),
+    NOEFFECT("WSGIMetricsOptions", kServer, "mod_wsgi's telemetry is not implemented by wsgid"),
+    NOEFFECT("WSGITelemetryService", kServer, "mod_wsgi's telemetry is not implemented by wsgid"),
+    NOEFFECT("WSGITelemetryOptions", kServer, "mod_wsgi's telemetry is not implemented by wsgid"),
+    NOEFFECT("WSGIReloadMechanism", kAll, "it was removed in mod_wsgi 4.0"),
+    NOEFFECT("WSGIOutputBuffering", kAll, "it was removed in mod_wsgi 4.0"),
+    NOEFFECT("WSGILazyInitialization", kServer, "it was removed in mod_wsgi 4.0"),
+    NOEFFECT("WSGIPythonExecutable", kServer, "it was removed in mod_wsgi 4.0"),
+    // Ours.
+    {"WSGIControlSocket", kServer, &Parser::d_control_socket, ""},
+    // Server directives Apache would otherwise supply.
+    {"Listen", kServer, &Parser::d_listen, ""},
+    {"ServerName", kSV, &Parser::d_server_name, ""},
+    {"ServerAlias", kVHost, &Parser::d_server_alias, ""},
+    {"User", kServer, &Parser::d_user, ""},
+    {"Group", kServer, &Parser::d_group, ""},
+    {"PidFile", kServer, &Parser::d_pid_file, ""},
+    {"ServerRoot", kServer, &Parser::d_server_root, ""},
+    {"ErrorLog", kSV, &Parser::d_error_log, ""},
+    {"CustomLog", kSV, &Parser::d_custom_log, ""},
+    {"LogFormat", kSV, &Parser::d_log_format, ""},
+    {"LogLevel", kAll, &Parser::d_log_level, ""},
+    {"Timeout", kSV, &Parser::d_timeout, ""},
+    {"KeepAlive", kSV, &Parser::d_keep_alive, ""},
+    {"KeepAliveTimeout", kSV, &Parser::d_keep_alive_timeout, ""},
+    {"MaxKeepAliveRequests", kSV, &Parser::d_max_keep_alive_requests, ""},
+    {"LimitRequestLine", kSV, &Parser::d_limit, ""},
+    {"LimitRequestFieldSize", kSV, &Parser::d_limit, ""},
+    {"LimitRequestFields", kSV, &Parser::d_limit, ""},
+    {"LimitRequestBody", kAll, &Parser::d_limit, ""},
+    {"RequestReadTimeout", kSV, &Parser::d_request_read_timeout, ""},
+    {"ThreadsPerChild", kServer, &Parser::d_threads_per_child, ""},
+    {"Alias", kSV, &Parser::d_alias, ""},
+    {"AliasMatch", kSV, &Parser::d_alias, ""},
+};
+const size_t kDirectiveCount = sizeof(kDirectives) / sizeof(kDirectives[0]);
+
+#undef NOEFFECT
+
+}  // namespace
+
+const DirectiveInfo* find_directive(std::string_view name) {
+  for (size_t i = 0; i < kDirectiveCount; ++i)
+    if (iequals(kDirectives[i].name, name)) return &kDirectives[i];
+  return nullptr;
+}
+
+std::vector<std::string> directive_names() {
+  std::vector<std::string> v;
+  for (size_t i = 0; i < kDirectiveCount; ++i) v.push_back(kDirectives[i].name);
+  return v;
+}
+
+bool is_ignored_apache(std::string_view name) {
+  for (const char* n : kApacheIgnored)
+    if (iequals(n, name)) return true;
+  for (const char* p : kApacheIgnoredPrefixes) {
+    std::string_view pv(p);
+    if (name.size() > pv.size() && iequals(name.substr(0, pv.size()), pv)) return true;
+  }
+  return false;
+}
+
+std::string known_section(std::string_view name) {
+  std::string found;
+  for (const char* n : kSections)
+    if (iequals(n, name)) found = n;
+  return found;
+}
+
+bool is_ignored_section(std::string_view name) {
+  for (const char* n : kApacheIgnoredSections)
+    if (iequals(n, name)) return true;
+  return false;
+}
+
+std::vector<std::string_view> directive_suggestions() {
+  std::vector<std::string_view> v;
+  for (size_t i = 0; i < kDirectiveCount; ++i) v.push_back(kDirectives[i].name);
+  for (const char* n : kApacheIgnored) v.push_back(n);
+  for (const char* n : kSyntaxApacheDirectives) v.push_back(n);
+  for (const char* n : kSections) v.push_back(n);
+  for (const char* n : kSyntaxIncludes) v.push_back(n);
+  return v;
+}
+
+std::vector<std::string_view> section_suggestions() {
+  std::vector<std::string_view> names(std::begin(kSections), std::end(kSections));
+  for (const char* n : kApacheIgnoredSections) names.push_back(n);
+  for (const char* n : kSyntaxSections) names.push_back(n);
+  return names;
+}
+
+std::string where(const Scope& s) {
+  return s.section.empty() ? "at server level" : "inside <" + s.section + ">";
+}
+
+std::string belongs(unsigned c) {
+  switch (c) {
+    case kServer: return "it belongs at server level";
+    case kSV: return "it belongs at server level or in <VirtualHost>";
+    case kVHost: return "it belongs in <VirtualHost>";
+    case kDir: return "it belongs in <Location>, <Directory> or <Files>";
+    case kServer | kInterp: return "it belongs at server level or in <WSGIInterpreterOptions>";
+    default: return "it belongs at server level, in <VirtualHost>, <Location>, <Directory> or <Files>";
+  }
+}
+
+}  // namespace wsgid::config::detail

@@ -1,0 +1,145 @@
+// The directive pass behind parse_config_*() (parser.h): one Parser walks the
+// tree syntax.cc read, applies each directive in its Scope through the table of
+// directives.h, and collects what the whole-config checks (checks.h) need. It
+// owns the Config being built and the cross-directive state (the groups defined
+// so far, the LogFormat nicknames, the Listen addresses seen, the process group
+// names referred to); it writes every diagnostic to *diags, which must outlive
+// it, as must options. One Parser per parse, used once: run() then take().
+// Loop thread (or any single thread). Internal to config_lib.
+//
+// The handlers are split by subject: the driver, contexts and argument helpers
+// in parser.cc, the mod_wsgi directives in wsgi_directives.cc, WSGIDaemonProcess
+// in daemon_options.cc, the httpd server directives in server_directives.cc.
+//
+// ServerRoot: relative paths (scripts, logs, pid file, WSGIImportScript) resolve
+// against root, which starts as ServerRoot's default (the main config file's
+// directory) and changes with each ServerRoot directive for those after it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "supervisor/config/config.h"
+#include "supervisor/config/diagnostics.h"
+#include "supervisor/config/directives.h"
+#include "supervisor/config/parser.h"
+#include "supervisor/config/syntax.h"
+
+namespace wsgid::config::detail {
+
+// One key=value option (WSGIDaemonProcess, WSGIScriptAlias, WSGIImportScript).
+struct KeyValue {
+  std::string key, value;
+  SourceLoc key_loc, value_loc;
+  bool has_eq = false;
+};
+
+class Parser {
+ public:
+  Parser(const ParseOptions& options, Diagnostics* diags, std::string root)
+      : options_(options), diags_(diags), root_(std::move(root)) {}
+
+  // Applies every directive of tree (read from file), then the defaults and the
+  // whole-config checks.
+  void run(const std::vector<Directive>& tree, const std::string& file);
+
+  // The Config built by run(); the Parser is spent afterwards.
+  Config take() { return std::move(config_); }
+
+  // --- helpers used by handlers and option setters -------------------------
+  Diagnostics& diags() { return *diags_; }
+  const ParseOptions& options() const { return options_; }
+
+  // p against the current ServerRoot; absolute paths and pipes ("|cmd") as given.
+  std::string resolve_path(const std::string& p) const;
+
+  // Groups whose socket-timeout= / response-socket-timeout= was given; the
+  // others get theirs from Timeout when the pass ends.
+  std::set<std::string>& socket_timeout_given() { return socket_timeout_given_; }
+  std::set<std::string>& response_socket_timeout_given() {
+    return response_socket_timeout_given_;
+  }
+
+  // --- handlers (the Handler of directives.h) -------------------------------
+  // mod_wsgi (wsgi_directives.cc, daemon_options.cc)
+  void d_daemon_process(const Directive& d, Scope& s);
+  void d_process_group(const Directive& d, Scope& s);
+  void d_application_group(const Directive& d, Scope& s);
+  void d_callable_object(const Directive& d, Scope& s);
+  void d_pass_authorization(const Directive& d, Scope& s);
+  void d_script_reloading(const Directive& d, Scope& s);
+  void d_restrict_process(const Directive& d, Scope& s);
+  void d_script_alias(const Directive& d, Scope& s);
+  void d_import_script(const Directive& d, Scope& s);
+  void d_restrict_embedded(const Directive& d, Scope& s);
+  void d_socket_prefix(const Directive& d, Scope& s);
+  void d_python_home(const Directive& d, Scope& s);
+  void d_python_path(const Directive& d, Scope& s);
+  void d_control_socket(const Directive& d, Scope& s);
+  // httpd (server_directives.cc)
+  void d_listen(const Directive& d, Scope& s);
+  void d_server_name(const Directive& d, Scope& s);
+  void d_server_alias(const Directive& d, Scope& s);
+  void d_user(const Directive& d, Scope& s);
+  void d_group(const Directive& d, Scope& s);
+  void d_pid_file(const Directive& d, Scope& s);
+  void d_server_root(const Directive& d, Scope& s);
+  void d_error_log(const Directive& d, Scope& s);
+  void d_custom_log(const Directive& d, Scope& s);
+  void d_log_format(const Directive& d, Scope& s);
+  void d_log_level(const Directive& d, Scope& s);
+  void d_timeout(const Directive& d, Scope& s);
+  void d_keep_alive(const Directive& d, Scope& s);
+  void d_keep_alive_timeout(const Directive& d, Scope& s);
+  void d_max_keep_alive_requests(const Directive& d, Scope& s);
+  void d_limit(const Directive& d, Scope& s);
+  void d_request_read_timeout(const Directive& d, Scope& s);
+  void d_threads_per_child(const Directive& d, Scope& s);
+  void d_alias(const Directive& d, Scope& s);
+
+ private:
+  // The driver (parser.cc).
+  void walk(const std::vector<Directive>& list, Scope& scope);
+  void section(const Directive& d, Scope& scope);
+  void directive(const Directive& d, Scope& scope);
+  void finish();
+
+  // Argument helpers (parser.cc). Each reports its own error and returns
+  // false / nullopt when the directive or argument is not valid.
+  bool check_context(const Directive& d, const char* name, unsigned allowed, const Scope& s);
+  bool nargs(const Directive& d, const char* name, size_t min, size_t max);
+  std::optional<bool> on_off(const Directive& d, const char* name, const Arg& a);
+  std::optional<int64_t> int_arg(const Directive& d, const char* name, const Arg& a,
+                                 int64_t min, int64_t max, const char* expected);
+  // key=value arguments from d.args[start..] (never fails; has_eq tells).
+  std::vector<KeyValue> key_values(const Directive& d, size_t start);
+
+  // Warns and returns false outside server level (server_directives.cc).
+  bool server_level_only_value(const Directive& d, const char* name, const Scope& s);
+  // Process and application group values (wsgi_directives.cc).
+  void check_group_name_ref(const std::string& value, const SourceLoc& at, const char* what);
+  void check_app_group(const std::string& value, const SourceLoc& at);
+
+  const ParseOptions& options_;
+  Diagnostics* diags_;
+  std::string root_;
+  Config config_;
+  std::map<std::string, SourceLoc> group_defs_;
+  std::map<std::string, std::string> log_formats_ = {
+      {"combined", "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\""},
+      {"common", "%h %l %u %t \"%r\" %>s %O"},
+      {"vhost_combined", "%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\""},
+      {"referer", "%{Referer}i -> %U"},
+      {"agent", "%{User-Agent}i"}};
+  std::set<std::string> socket_timeout_given_, response_socket_timeout_given_;
+  std::vector<std::pair<std::string, SourceLoc>> group_refs_;  // WSGIProcessGroup values
+  std::map<std::string, SourceLoc> listen_seen_;
+};
+
+}  // namespace wsgid::config::detail
