@@ -21,9 +21,7 @@
 #include "common/log.h"
 #include "supervisor/config/model_json.h"
 #include "supervisor/config/parser.h"
-#if WSGID_HAVE_FRONTEND_SETTINGS
 #include "supervisor/frontend/settings.h"
-#endif
 #include "supervisor/master/child.h"
 #include "supervisor/master/control_server.h"
 #include "supervisor/master/notify.h"
@@ -755,29 +753,14 @@ json Daemon::frontend_settings() {
       states[name] = "down";
     }
   }
-#if WSGID_HAVE_FRONTEND_SETTINGS
-  return frontend::frontend_settings_to_json(config_, paths, states, frontend_generation_);
-#else
-  // Without supervisor/frontend in the build there is no front end to read this;
-  // the same keys as frontend/settings.h, minus the vhost model.
-  json j;
-  j["role"] = "frontend";
-  j["generation"] = frontend_generation_;
-  json listen = json::array();
-  for (const auto& l : config_.listen) listen.push_back(l.text());
-  j["listen"] = listen;
-  json groups = json::array();
-  for (auto& [name, path] : paths) {
-    groups.push_back({{"name", name}, {"socket", path},
-                      {"state", states.count(name) ? states[name] : "running"}});
+  json j = frontend::frontend_settings_to_json(config_, paths, states, frontend_generation_);
+  // DESIGN.md "Names and defaults": the front end never runs as root; without
+  // User/Group it runs as www-data.
+  if (geteuid() == 0) {
+    if (j["user"].is_null()) j["user"] = "www-data";
+    if (j["group"].is_null()) j["group"] = "www-data";
   }
-  j["groups"] = groups;
-  bool root = geteuid() == 0;
-  j["user"] = config_.user ? json(*config_.user) : root ? json("www-data") : json(nullptr);
-  j["group"] = config_.group ? json(*config_.group) : root ? json("www-data") : json(nullptr);
-  j["log_level"] = config_.log_level;
   return j;
-#endif
 }
 
 void Daemon::push_frontend_settings(bool force) {

@@ -9,6 +9,7 @@ failure (the failing test's log path and tail are printed), 77 = skipped.
 """
 import contextlib
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -80,7 +81,6 @@ def test_sockets_before_children_and_start(wsgid):
             st = os.stat(d.sock(g))
             assert oct(st.st_mode & 0o777) == "0o600", oct(st.st_mode)
             if os.geteuid() == 0:
-                import pwd
                 assert st.st_uid == pwd.getpwnam("www-data").pw_uid
             status, body = d.request(g, "/hello")
             assert status == 200 and body.endswith(b" /hello\n"), (status, body)
@@ -563,6 +563,10 @@ def test_frontend_serves_and_is_replaced_alone(wsgid):
         fe_pid = d.status()["frontend"]["pid"]
         with open("/proc/%d/cmdline" % fe_pid, "rb") as f:
             assert f.read().startswith(b"wsgid: frontend")
+        if os.geteuid() == 0:  # DESIGN.md: without User, the front end runs as www-data
+            with open("/proc/%d/status" % fe_pid) as f:
+                uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
+            assert all(int(u) == pwd.getpwnam("www-data").pw_uid for u in uids), uids
         os.kill(fe_pid, signal.SIGKILL)
         wait_for(lambda: (d.status()["frontend"] or {}).get("state") == "RUNNING"
                  and d.status()["frontend"]["pid"] != fe_pid, what="frontend replaced")
@@ -613,6 +617,68 @@ def test_frontend_term_with_request_in_flight(wsgid):
         assert res and res[0][0] == 200, res
         for k in kids:
             assert not pid_alive(k), k
+
+
+PG_APP = (
+    "import json, os\n"
+    "def application(environ, start_response):\n"
+    "    start_response('200 OK', [('Content-Type', 'application/json')])\n"
+    "    return [json.dumps({'group': environ['mod_wsgi.process_group'], 'pid': os.getpid(),\n"
+    "                        'multithread': environ['wsgi.multithread'],\n"
+    "                        'multiprocess': environ['wsgi.multiprocess']}).encode()]\n")
+
+
+def test_seed_separate_groups_last_example_embedded(wsgid):
+    """The seed article's last example (ASCII quotes; tests/data/config/bad/
+    separate-groups-ascii.conf): the later <Location /project1> wins, so site2
+    serves /project1, site1 runs and serves nothing, and /project2 (no
+    Location) runs embedded in the front end."""
+    import json
+    fe = _frontend_for(wsgid)
+    if not fe or not os.environ.get("WSGID_TEST_WORKER"):
+        print("   skipped: needs wsgid-frontend and the real worker")
+        return
+    src = os.path.join(HERE, "..", "..", "data", "config", "bad", "separate-groups-ascii.conf")
+    with daemon(wsgid, {}, frontend=fe) as d:
+        text = open(src).read()
+        for p in ("project1", "project2"):
+            path = os.path.join(d.dir, p + ".wsgi")
+            with open(path, "w") as f:
+                f.write(PG_APP)
+            os.chmod(path, 0o644)
+            text = text.replace("/home/website/%s.wsgi" % p, path)
+        with open(d.conf, "a") as f:
+            f.write("Listen 127.0.0.1:0\n" + text)
+        d.start()
+        d.wait_running("site1", "site2", timeout=60)
+        wait_for(lambda: (d.status()["frontend"] or {}).get("state") == "RUNNING", what="frontend up")
+        port = _port(d)
+        fe_pid = d.status()["frontend"]["pid"]
+        site1, site2 = d.pids("site1"), d.pids("site2")
+        assert len(site1) == 1 and len(site2) == 1, (site1, site2)
+        for _ in range(3):
+            st, body = _http(port, "/project1/x", timeout=60)
+            assert st == 200, (st, body[:300])
+            r = json.loads(body)
+            assert r["group"] == "site2" and r["pid"] == site2[0], r
+            st, body = _http(port, "/project2/x", timeout=60)
+            assert st == 200, (st, body[:300])
+            r = json.loads(body)
+            assert r["group"] == "" and r["pid"] == fe_pid, (r, fe_pid)
+            assert r["multithread"] is True and r["multiprocess"] is False, r
+        assert d.pids("site1") == site1 and pid_alive(site1[0])
+        titles = _titles()
+        assert titles.get(site1[0]) == "(wsgi:site1)", titles.get(site1[0])
+        assert titles.get(site2[0]) == "(wsgi:site2)", titles.get(site2[0])
+        ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+        for g, pid in (("site1", site1[0]), ("site2", site2[0])):
+            assert any(line.split(None, 1) == [str(pid), "(wsgi:%s)" % g] for line in ps.splitlines()), ps
+        # site1 serves nothing: its worker reports 0 requests served, once the
+        # master's view of site2 shows its 3.
+        wait_for(lambda: (d.group("site2")["processes"][0].get("requests") or 0) >= 3, 30,
+                 "site2's served count in the status")
+        g1 = d.group("site1")
+        assert [p.get("requests") for p in g1["processes"]] == [0], g1
 
 
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]

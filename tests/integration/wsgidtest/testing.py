@@ -1,12 +1,36 @@
 """unittest helpers shared by the worker integration tests."""
 
+import atexit
 import os
+import shutil
+import tempfile
 import time
 import unittest
 
 from .harness import WorkerHarness, group_settings, make_environ
 
-APPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'apps')
+_SOURCE_APPS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'apps')
+
+
+def _readable_apps():
+    """The test apps, where the workers can read them. As root the workers run as
+    www-data, which may not be able to enter the checkout (a clone under /root is
+    0700): then the apps are copied to a world-readable temp dir for this run."""
+    if os.geteuid() != 0:
+        return _SOURCE_APPS
+    tmp = tempfile.mkdtemp(prefix='wsgid-apps-')
+    os.chmod(tmp, 0o755)
+    dst = os.path.join(tmp, 'apps')
+    shutil.copytree(_SOURCE_APPS, dst, ignore=shutil.ignore_patterns('__pycache__'))
+    for root, dirs, files in os.walk(dst):
+        os.chmod(root, 0o755)
+        for f in files:
+            os.chmod(os.path.join(root, f), 0o644)
+    atexit.register(shutil.rmtree, tmp, True)
+    return dst
+
+
+APPS = _readable_apps()
 WSGI_APP = os.path.join(APPS, 'wsgi_app.wsgi')
 
 
