@@ -73,9 +73,10 @@ class Reader:
             self.buf += chunk
 
 
-def request(path, uri, timeout=30.0, script="", group=""):
-    """Sends one request to a group socket as the front end would; returns
-    (status, body bytes). Raises on a broken exchange."""
+def _request_once(path, uri, timeout, script, group):
+    """One attempt; returns (status, body), or CLOSING when the worker answered
+    with the "connection closing" notice (ERROR, request id 0) instead of a
+    response head: it did not run the request (PROTOCOL.md)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:
@@ -95,9 +96,11 @@ def request(path, uri, timeout=30.0, script="", group=""):
             f = r.next()
             if f is None:
                 raise ConnectionError("EOF before the response ended")
-            t, _, p = f
+            t, rid, p = f
             if t == HELLO:
                 continue
+            if t == ERROR and rid == 0 and status is None:
+                return CLOSING
             if t == RESPONSE_HEAD:
                 status = struct.unpack_from(">H", p)[0]
             elif t == RESPONSE_BODY:
@@ -108,3 +111,18 @@ def request(path, uri, timeout=30.0, script="", group=""):
                 return struct.unpack_from(">H", p)[0], p[2:]
     finally:
         s.close()
+
+
+CLOSING = object()
+
+
+def request(path, uri, timeout=30.0, script="", group="", attempts=8):
+    """Sends one request to a group socket as the front end would, resending it
+    on a new connection after a "connection closing" notice as the front end
+    does (at most `attempts` times); returns (status, body bytes). Raises on a
+    broken exchange."""
+    for _ in range(attempts):
+        result = _request_once(path, uri, timeout, script, group)
+        if result is not CLOSING:
+            return result
+    raise ConnectionError("connection closing notice on %d connections in a row" % attempts)
