@@ -7,7 +7,8 @@
 // kReady; then it serves until kDrain (finish in-flight requests, kExiting
 // "drained", exit 0), TERM/INT (the same, with the settings' Timeout as the
 // limit, kExiting "shutdown"), or EOF on fd 3 (exit at once: the master is gone).
-// USR1 reopens the access logs, as does every kSettings.
+// USR1 reopens the access logs, as does every kSettings. Embedded Python
+// (embedded.h) starts after the privilege drop, only when an alias runs embedded.
 //
 // Standalone (tests, benchmarks): `wsgid-frontend --settings-file=FILE` reads the
 // settings from FILE, binds every "listen" address itself and prints
@@ -126,6 +127,7 @@ class Control {
     if (stopping_) return;
     stopping_ = true;
     server_->drain(timeout, [this, reason] {
+      server_->cleanup_embedded();
       exiting(reason, "");
       server_->access_log().flush();
       std::_Exit(0);
@@ -147,6 +149,7 @@ class Control {
   void on_read(ssize_t n, const uv_buf_t* buf) {
     if (n < 0) {
       log::notice("frontend: control channel closed: exiting");
+      server_->cleanup_embedded();
       server_->access_log().flush();
       std::_Exit(0);
     }
@@ -201,6 +204,8 @@ class Control {
             exiting("startup-failure", st.message());
             std::_Exit(1);
           }
+          // Python (embedded mode) starts only now, as the final user.
+          server_->enable_embedded();
           ready_ = true;
           send_json(proto::FrameType::kReady, nlohmann::json::object());
         }
@@ -270,7 +275,10 @@ int run(int argc, char** argv) {
     if (g_control) {
       g_control->stop_gracefully(timeout, "shutdown");
     } else {
-      srv->drain(timeout, [] { std::_Exit(0); });
+      srv->drain(timeout, [srv] {
+        srv->cleanup_embedded();
+        std::_Exit(0);
+      });
     }
   };
   uv_signal_start(&sig_term, stop_cb, SIGTERM);
@@ -299,6 +307,7 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "wsgid-frontend: %s\n", st.message().c_str());
       return 1;
     }
+    server.enable_embedded();
     for (int p : ports) std::printf("listening %d\n", p);
     std::fflush(stdout);
     set_title(argc, argv);

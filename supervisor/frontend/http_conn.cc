@@ -532,10 +532,16 @@ int HttpConn::on_headers_complete() {
       break;
     case Route::Kind::kWsgi:
       if (route_.group < 0) {
-        send_local(500, "embedded mode (no process group) is not implemented by wsgid yet", false);
-        return 0;
+        std::string why;
+        pool_ = server_->embedded_pool(&why);
+        if (!pool_) {
+          log::error("frontend: embedded request for {}: {}", path_, why);
+          send_local(500, "embedded mode: " + why, false);
+          return 0;
+        }
+      } else {
+        pool_ = server_->pool(router_.get(), route_.group);
       }
-      pool_ = server_->pool(router_.get(), route_.group);
       target_ = Target::kUpstream;
       if (!build_request(query, host)) {
         send_local(500, "request head too large for the protocol", false);

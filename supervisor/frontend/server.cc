@@ -58,6 +58,44 @@ void Server::apply(const Settings& settings) {
   current_pools_ = std::move(pools);
   router_ = std::move(router);
   access_log_.configure(router_->settings().config);
+  if (embedded_enabled_ && !embedded_.started() && config_has_embedded(router_->settings().config)) {
+    Status st = start_embedded();
+    if (!st) log::error("frontend: {}", st.message());
+  }
+}
+
+Status Server::start_embedded() {
+  Status st = embedded_.start(router_->settings().config);
+  if (st && !embedded_pool_) {
+    GroupEndpoint ep;
+    ep.name = "";
+    ep.socket = embedded_.socket_path();
+    ep.processes = 1;
+    ep.threads = embedded_.threads();
+    ep.socket_timeout = router_->settings().config.timeout;
+    embedded_pool_ = std::make_unique<UpstreamPool>(loop_, ep);
+  }
+  return st;
+}
+
+void Server::enable_embedded() {
+  embedded_enabled_ = true;
+  if (!embedded_.started() && config_has_embedded(router_->settings().config)) {
+    Status st = start_embedded();
+    if (!st) log::error("frontend: {}", st.message());
+  }
+}
+
+UpstreamPool* Server::embedded_pool(std::string* error) {
+  if (!embedded_pool_) {
+    Status st = embedded_enabled_ ? start_embedded()
+                                  : Status::error("embedded Python is not available before the front end is ready");
+    if (!st) {
+      *error = st.message();
+      return nullptr;
+    }
+  }
+  return embedded_pool_.get();
 }
 
 UpstreamPool* Server::pool(const Router* router, int index) {
@@ -161,6 +199,7 @@ void Server::sweep() {
   }
   for (auto& [key, pool] : pools_) pool->sweep(now);
   for (auto& pool : retired_pools_) pool->sweep(now, true);
+  if (embedded_pool_) embedded_pool_->sweep(now);
 }
 
 std::string_view Server::date_line() {
@@ -223,6 +262,7 @@ void Server::shutdown() {
   }
   for (auto& [key, pool] : pools_) pool->sweep(uv_now(loop_), true);
   for (auto& pool : retired_pools_) pool->sweep(uv_now(loop_), true);
+  if (embedded_pool_) embedded_pool_->sweep(uv_now(loop_), true);
   uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);

@@ -26,6 +26,7 @@
 #include "supervisor/frontend/access_log.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/settings.h"
+#include "supervisor/frontend/embedded.h"
 #include "supervisor/frontend/upstream.h"
 
 namespace wsgid::frontend {
@@ -60,6 +61,15 @@ class Server {
   uv_loop_t* loop() const { return loop_; }
   const std::shared_ptr<const Router>& router() const { return router_; }
   UpstreamPool* pool(const Router* router, int group_index);
+  // Embedded mode (embedded.h). Until enable_embedded() (called once the process
+  // runs as its final user), Python is never started; from then on apply()
+  // starts it when the settings hold an embedded alias. embedded_pool() returns
+  // the pool of the embedded threads, starting them on first use if needed, or
+  // nullptr with *error set (start failure, WSGIRestrictEmbedded On).
+  void enable_embedded();
+  UpstreamPool* embedded_pool(std::string* error);
+  // Removes the embedded socket and its directory: call just before exiting.
+  void cleanup_embedded() { embedded_.cleanup(); }
   AccessLog& access_log() { return access_log_; }
   const Settings& settings() const { return router_->settings(); }
   // "Date: Fri, 27 Nov 2026 13:51:19 GMT\r\n", recomputed once per second.
@@ -85,12 +95,16 @@ class Server {
   void sweep();
   void maybe_drained();
   Status listen_handle(uv_tcp_t* h, const std::string& what);
+  Status start_embedded();
 
   uv_loop_t* loop_;
   std::shared_ptr<const Router> router_;
   std::vector<UpstreamPool*> current_pools_;  // by group index of router_
   std::map<std::string, std::unique_ptr<UpstreamPool>> pools_;  // by name + socket
   std::vector<std::unique_ptr<UpstreamPool>> retired_pools_;
+  EmbeddedPython embedded_;
+  std::unique_ptr<UpstreamPool> embedded_pool_;
+  bool embedded_enabled_ = false;
   AccessLog access_log_;
   std::vector<uv_tcp_t*> listeners_;
   uv_timer_t sweep_timer_;

@@ -246,6 +246,9 @@ json frontend_settings_to_json(const config::Config& c,
                       {"header_timeout", c.request_read_header_timeout},
                       {"body_timeout", c.request_read_body_timeout}}},
           {"restrict_embedded", c.restrict_embedded},
+          {"embedded", {{"threads", c.threads_per_child},
+                        {"python_home", opt(c.python_home)},
+                        {"python_path", c.python_path}}},
           {"groups", groups},
           {"server", vhost_json(server)},
           {"vhosts", vhosts}};
@@ -285,6 +288,17 @@ Result<Settings> frontend_settings_from_json(const json& j) {
           num<double>(*lim, "body_timeout", p, c.request_read_body_timeout);
     }
     c.restrict_embedded = obool(j, "restrict_embedded", "").value_or(false);
+    auto emb = j.find("embedded");
+    if (emb != j.end() && !emb->is_null()) {
+      if (!emb->is_object()) throw Bad{"settings: 'embedded' must be an object"};
+      c.threads_per_child = num<int>(*emb, "threads", "embedded.", c.threads_per_child);
+      if (c.threads_per_child < 1) throw Bad{"settings: 'embedded.threads' must be at least 1"};
+      c.python_home = ostr(*emb, "python_home", "embedded.");
+      for (const auto& p : arr(*emb, "python_path", "embedded.")) {
+        if (!p.is_string()) throw Bad{"settings: 'embedded.python_path' must be an array of strings"};
+        c.python_path.push_back(p.get<std::string>());
+      }
+    }
     const json& groups = arr(j, "groups", "");
     for (size_t i = 0; i < groups.size(); ++i) {
       std::string p = "groups[" + std::to_string(i) + "].";

@@ -19,6 +19,8 @@
 //               "keep_alive_timeout": 5, "max_keep_alive_requests": 100,
 //               "header_timeout": 20, "body_timeout": 20},
 //    "restrict_embedded": false,
+//    "embedded": {"threads": 25, "python_home": null | path,   (ThreadsPerChild,
+//                 "python_path": ["/srv/lib"]},                 WSGIPythonHome, WSGIPythonPath)
 //    "groups": [{"name": "site1", "socket": "/run/wsgid/wsgi.site1.sock",
 //                "processes": 2, "threads": 4, "connect_timeout": 15,
 //                "socket_timeout": 60, "queue_timeout": 0,
@@ -72,7 +74,7 @@ struct Settings {
   std::optional<std::string> group;
   std::string log_level = "warn";
   // Only the server-level fields the front end uses are filled: listen, limits
-  // and timeouts, restrict_embedded, script_reloading, server, vhosts.
+  // and timeouts, restrict_embedded, threads_per_child, python_home, python_path, script_reloading, server, vhosts.
   config::Config config;
   std::vector<GroupEndpoint> groups;
 };

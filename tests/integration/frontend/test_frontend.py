@@ -14,6 +14,7 @@ connections, the access log, and raw malformed requests.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -364,6 +365,185 @@ class AccessLog(FrontendTestCase):
             for p in (path, path + '.1'):
                 os.unlink(p)
             os.rmdir(d)
+
+
+def embedded_settings(threads=None, **kw):
+    s = frontend_settings(mounts=[mount('/', WSGI_APP, None)], **kw)
+    if threads is not None:
+        s['embedded'] = {'threads': threads, 'python_home': None, 'python_path': []}
+    return s
+
+
+def maps_libpython(pid):
+    with open('/proc/%d/maps' % pid) as f:
+        return 'libpython' in f.read()
+
+
+def thread_count(pid):
+    with open('/proc/%d/status' % pid) as f:
+        return int(f.read().split('Threads:')[1].split()[0])
+
+
+def python_started(fe):
+    """wsgid-frontend links libpython (worker_lib), so the mapping alone says
+    nothing: Python is started when the embedded pool's threads exist."""
+    return 'starting embedded Python' in fe.log()
+
+
+class Embedded(FrontendTestCase):
+    """A script alias with no process group runs in the front end (embedded.h)."""
+
+    def setUp(self):
+        super().setUp()
+        # The private socket's directory goes under $TMPDIR: a front end that
+        # close() SIGKILLs cannot remove it, so each test gets its own TMPDIR.
+        self.old_tmpdir = os.environ.get('TMPDIR')
+        self.tmpdir = tempfile.mkdtemp(prefix='wsgid-embedded-test-')
+        os.environ['TMPDIR'] = self.tmpdir
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+        finally:
+            if self.old_tmpdir is None:
+                os.environ.pop('TMPDIR', None)
+            else:
+                os.environ['TMPDIR'] = self.old_tmpdir
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+    def test_environ_flags_and_pid(self):
+        fe = self.frontend(embedded_settings(threads=5))
+        self.assertTrue(maps_libpython(fe.proc.pid))
+        self.assertTrue(python_started(fe))
+        self.assertGreaterEqual(thread_count(fe.proc.pid), 6)  # loop + ThreadsPerChild
+        r = fe.get('/environ')
+        self.assertEqual(r.status, 200)
+        env = json.loads(r.data)
+        self.assertIs(env['wsgi.multithread'], True)
+        self.assertIs(env['wsgi.multiprocess'], False)
+        self.assertIs(env['wsgi.run_once'], False)
+        self.assertEqual(env['mod_wsgi.process_group'], '')
+        self.assertEqual(env['pid'], fe.proc.pid)
+        self.assertNotIn('wsgid.request_start', env)
+
+    def test_python_path_applies(self):
+        s = embedded_settings(threads=2)
+        s['embedded']['python_path'] = ['/nonexistent/wsgid-emb-path']
+        fe = self.frontend(s)
+        out = json.loads(fe.get('/identity').data)
+        self.assertIn('/nonexistent/wsgid-emb-path', out['sys_path'])
+        self.assertEqual(out['executable'], '/usr/bin/python3')
+
+    def test_one_thread_is_not_multithread(self):
+        fe = self.frontend(embedded_settings(threads=1))
+        env = json.loads(fe.get('/environ').data)
+        self.assertIs(env['wsgi.multithread'], False)
+        self.assertIs(env['wsgi.multiprocess'], False)
+
+    def test_python_not_started_without_embedded_mounts(self):
+        with FakeWorker() as fw:
+            fe = self.frontend(frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                                 mounts=[mount('/', WSGI_APP, 'g')]))
+            self.assertEqual(fe.get('/x').status, 200)
+            self.assertFalse(python_started(fe))
+            base = thread_count(fe.proc.pid)
+            self.assertLess(base, 5)
+            # A reload that adds an embedded alias starts Python then.
+            s = frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                  mounts=[mount('/emb', WSGI_APP, None), mount('/', WSGI_APP, 'g')])
+            fe.send_settings(s)
+            wait_for(lambda: python_started(fe), 10, 'Python started after the reload')
+            wait_for(lambda: thread_count(fe.proc.pid) >= base + 25, 10, 'ThreadsPerChild (25) threads')
+            env = json.loads(fe.get('/emb/environ').data)
+            self.assertEqual(env['pid'], fe.proc.pid)
+            self.assertEqual(env['SCRIPT_NAME'], '/emb')
+            # Removing it again keeps Python (it cannot be unloaded) and routes to the group.
+            fe.send_settings(frontend_settings(groups=[endpoint('g', fw.sock_path)],
+                                               mounts=[mount('/', WSGI_APP, 'g')]))
+            wait_for(lambda: fe.get('/emb/environ').status == 200 and
+                     fe.get('/emb/environ').data[:1] != b'{', 10, 'the route back to the group')
+            self.assertGreaterEqual(thread_count(fe.proc.pid), base + 25)
+
+    def test_restrict_embedded_refuses(self):
+        s = embedded_settings()
+        s['restrict_embedded'] = True
+        fe = self.frontend(s)
+        r = fe.get('/environ')
+        self.assertEqual(r.status, 500)
+        wait_for(lambda: 'embedded mode of mod_wsgi disabled by runtime configuration '
+                         '(WSGIRestrictEmbedded On)' in fe.log(), 5, 'the refusal in the log')
+        self.assertFalse(python_started(fe))
+        self.assertLess(thread_count(fe.proc.pid), 5)
+
+    def test_concurrency_up_to_threads_per_child(self):
+        threads = 6
+        fe = self.frontend(embedded_settings(threads=threads))
+        fe.get('/environ')  # warm up: the script is loaded
+        results = []
+        lock = threading.Lock()
+
+        def one():
+            r = fe.get('/sleep?s=1', timeout=30)
+            with lock:
+                results.append((r.status, time.monotonic()))
+
+        # threads requests at once finish together in about one second.
+        start = time.monotonic()
+        ts = [threading.Thread(target=one) for _ in range(threads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(30)
+        self.assertEqual([st for st, _ in results], [200] * threads)
+        self.assertLess(max(t for _, t in results) - start, 1.9)
+        # One more than that: the last one waits for a free thread.
+        results.clear()
+        start = time.monotonic()
+        ts = [threading.Thread(target=one) for _ in range(threads + 1)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(30)
+        self.assertEqual([st for st, _ in results], [200] * (threads + 1))
+        self.assertGreater(max(t for _, t in results) - start, 1.9)
+
+    def test_app_raise_is_500(self):
+        fe = self.frontend(embedded_settings(threads=2))
+        self.assertEqual(fe.get('/raise').status, 500)
+        self.assertEqual(fe.get('/environ').status, 200)
+
+    def test_streaming_both_ways(self):
+        fe = self.frontend(embedded_settings(threads=2))
+        c = fe.connection()
+        for i in (0, 1, 70000):
+            c.request('POST', '/echo', body=b'y' * i)
+            r = c.getresponse()
+            self.assertEqual(r.read(), b'y' * i)
+        c.request('GET', '/generate?n=300000&block=7000')
+        r = c.getresponse()
+        self.assertEqual(r.getheader('Transfer-Encoding'), 'chunked')
+        self.assertEqual(len(r.read()), 300000)
+        c.putrequest('POST', '/count')
+        c.putheader('Transfer-Encoding', 'chunked')
+        c.endheaders()
+        for part in (b'a' * 1000, b'b' * 200000, b'c'):
+            c.send(b'%x\r\n%s\r\n' % (len(part), part))
+        c.send(b'0\r\n\r\n')
+        r = c.getresponse()
+        self.assertEqual(json.loads(r.read())['bytes'], 201001)
+        c.close()
+
+    def test_drain_removes_the_private_socket(self):
+        fe = self.frontend(embedded_settings(threads=2))
+        self.assertEqual(fe.get('/environ').status, 200)
+        m = [line for line in fe.log().splitlines() if 'starting embedded Python' in line]
+        self.assertEqual(len(m), 1, fe.log())
+        sock = m[0].rsplit(' on ', 1)[1].strip()
+        self.assertTrue(os.path.exists(sock))
+        fe.drain(5)
+        fe.wait_exit(10)
+        self.assertFalse(os.path.exists(sock))
+        self.assertFalse(os.path.exists(os.path.dirname(sock)))
 
 
 if __name__ == '__main__':
