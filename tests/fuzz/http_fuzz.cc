@@ -11,7 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -89,12 +92,31 @@ World& world() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 32 * 1024) return 0;
   World& w = world();
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(w.port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) std::abort();
+  int fd = -1;
+  // Hundreds of thousands of connections a minute: a connect can fail for want
+  // of a free local port (EADDRNOTAVAIL) while the kernel recycles them. That is
+  // the harness's limit, not the front end's: let the loop run and try again.
+  for (int attempt = 0; fd < 0; ++attempt) {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) std::abort();
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) break;
+    int err = errno;
+    close(fd);
+    fd = -1;
+    if (attempt >= 1000) {
+      std::fprintf(stderr, "http_fuzz: connect(127.0.0.1:%d): %s\n", w.port, std::strerror(err));
+      std::abort();
+    }
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  // Close with an RST, so that no TIME_WAIT holds the local port afterwards.
+  linger lg{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
   size_t off = 0;
   while (off < size) {
     ssize_t n = send(fd, data + off, size - off, MSG_NOSIGNAL | MSG_DONTWAIT);
