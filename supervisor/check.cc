@@ -1,6 +1,7 @@
 // wsgid --check; see check.h.
 #include "supervisor/check.h"
 
+#include "supervisor/check_unit.h"
 #include "supervisor/config/model_json.h"
 #include "supervisor/config/parser.h"
 
@@ -62,6 +63,15 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
   po.syntax.defines = options.defines;
   po.check_files = options.check_files;
   config::ParseResult r = config::parse_config_file(options.config_path, po);
+  if (!options.unit_path.empty() && r.ok()) {
+    Result<UnitSettings> unit = read_unit(options.unit_path, &r.diags);
+    if (!unit) {
+      err << r.diags.render_all();
+      err << "wsgid: cannot read the unit: " << unit.status().message() << "\n";
+      return 1;
+    }
+    lint_unit(r.config, *unit, &r.diags);
+  }
   err << r.diags.render_all();
   if (!r.ok()) {
     err << "wsgid: " << options.config_path << " is not valid\n";

@@ -23,6 +23,7 @@ struct CheckOptions {
   bool json = false;
   std::vector<std::string> defines;  // -D NAME, seen by <IfDefine>
   bool check_files = true;           // script files must exist (tests may turn it off)
+  std::string unit_path;             // --unit FILE: lint this systemd unit too (check_unit.h)
 };
 
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err);

@@ -24,13 +24,14 @@ struct Args {
   bool check = false;
   bool json = false;
   bool daemonize = false;
+  std::string unit;  // --unit FILE (with --check)
   std::vector<std::string> defines;
 };
 
 void usage(FILE* f) {
   std::fprintf(f,
                "usage: wsgid [-f FILE] [-D NAME]... [-d]\n"
-               "       wsgid --check [--json] [-f FILE] [-D NAME]...\n"
+               "       wsgid --check [--json] [--unit FILE] [-f FILE] [-D NAME]...\n"
                "\n"
                "Runs Python WSGI applications the way Apache mod_wsgi's daemon mode does.\n"
                "\n"
@@ -40,6 +41,9 @@ void usage(FILE* f) {
                "  --check     validate the configuration and exit; errors and warnings go\n"
                "              to stderr\n"
                "  --json      with --check: print the resolved model as JSON on stdout\n"
+               "  --unit FILE with --check: also lint the systemd unit that runs wsgid (its\n"
+               "              TimeoutStopSec against the groups' graceful-timeout +\n"
+               "              shutdown-timeout, its KillMode)\n"
                "  --help      show this help\n"
                "  --version   show the version\n"
                "\n"
@@ -69,6 +73,12 @@ int parse_args(int argc, char** argv, Args* a) {
       a->check = true;
     } else if (s == "--json") {
       a->json = true;
+    } else if (s == "--unit") {
+      const char* v = need_value("--unit");
+      if (!v) return 2;
+      a->unit = v;
+    } else if (s.rfind("--unit=", 0) == 0) {
+      a->unit = s.substr(7);
     } else if (s == "-d") {
       a->daemonize = true;
     } else if (s == "-f") {
@@ -91,6 +101,10 @@ int parse_args(int argc, char** argv, Args* a) {
   }
   if (a->json && !a->check) {
     std::fprintf(stderr, "wsgid: --json only goes with --check\n");
+    return 2;
+  }
+  if (!a->unit.empty() && !a->check) {
+    std::fprintf(stderr, "wsgid: --unit only goes with --check\n");
     return 2;
   }
   return -1;
@@ -119,6 +133,7 @@ int main(int argc, char** argv) {
     wsgid::CheckOptions o;
     o.config_path = a.config;
     o.json = a.json;
+    o.unit_path = a.unit;
     o.defines = a.defines;
     return wsgid::run_check(o, std::cout, std::cerr);
   }

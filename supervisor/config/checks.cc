@@ -243,4 +243,27 @@ void check_files(const Config& config, Diagnostics* diags) {
   for (const ImportScript& is : config.imports) check(is.script, is.loc, "WSGIImportScript", false);
 }
 
+void check_timeouts(const Config& config, Diagnostics* diags) {
+  for (const GroupSpec& g : config.groups) {
+    if (g.request_timeout <= 0 || g.request_timeout <= g.socket_timeout) continue;
+    auto at = g.option_locs.find("request-timeout");
+    SourceLoc loc = at != g.option_locs.end() ? at->second : g.loc;
+    bool given = g.option_locs.count("socket-timeout") > 0;
+    std::string socket = "socket-timeout=" + seconds_text(g.socket_timeout) +
+                         (given ? "" : " (from Timeout " + seconds_text(config.timeout) + ")");
+    std::vector<std::string> notes;
+    std::string enough = seconds_text(g.request_timeout + 1);
+    notes.push_back("write socket-timeout=" + enough + " or more on this WSGIDaemonProcess" +
+                    std::string(given ? "" : " (or Timeout " + enough + ")") +
+                    ", or a request-timeout below " + seconds_text(g.socket_timeout));
+    if (given) notes.push_back("socket-timeout is set at " + loc_text(g.option_locs.at("socket-timeout")));
+    diags->warning(loc, "request-timeout=" + seconds_text(g.request_timeout) +
+                            " of daemon process group '" + g.name + "' is longer than its " +
+                            socket + ": the front end answers 504 after " +
+                            seconds_text(g.socket_timeout) +
+                            " s, before request-timeout can act",
+                   notes);
+  }
+}
+
 }  // namespace wsgid::config::detail

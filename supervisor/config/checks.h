@@ -3,7 +3,8 @@
 // group no request can reach; a group declared in one <VirtualHost> that another
 // host's alias selects; a <Location> given twice with different groups; an alias
 // that runs embedded although daemon groups exist (an error under
-// WSGIRestrictEmbedded On); a script file that does not exist. They read the
+// WSGIRestrictEmbedded On); a script file that does not exist; timeouts that
+// defeat each other. They read the
 // Config and only add diagnostics to *diags (errors and warnings, each with the
 // location of the directive at fault). Driven by Parser::finish()
 // (parser_internal.h), loop thread. Internal to config_lib.
@@ -32,5 +33,10 @@ void check_routes(const Config& config, Diagnostics* diags);
 // A warning for each WSGIScriptAlias(Match) target and WSGIImportScript that is
 // not a file (an alias may also name a directory). Looks at the file system.
 void check_files(const Config& config, Diagnostics* diags);
+
+// Timeouts that defeat each other within a daemon group: a request-timeout
+// longer than socket-timeout never acts, because the front end gives up on the
+// response (504) first. A warning at the request-timeout option.
+void check_timeouts(const Config& config, Diagnostics* diags);
 
 }  // namespace wsgid::config::detail

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct GroupSpec {
   std::string name;
   SourceLoc loc;
   int vhost = -1;  // index in Config::vhosts where declared, -1 = server level
+  // Where each option was written ("request-timeout" -> its key), for diagnostics
+  // about options that only clash once the whole config is known.
+  std::map<std::string, SourceLoc> option_locs;
 
   // 1a. process model and identity
   int processes = 1;

@@ -321,6 +321,7 @@ void Parser::d_daemon_process(const Directive& d, Scope& s) {
     return;
   }
   group_defs_[g.name] = d.loc;
+  g.option_locs = std::move(seen);
   (void)ok;
   config_.groups.push_back(std::move(g));
 }

@@ -313,6 +313,7 @@ void Parser::finish() {
   apply_timeout_defaults(&config_, socket_timeout_given_, response_socket_timeout_given_);
   check_group_refs(config_, group_refs_, diags_);
   check_routes(config_, diags_);
+  check_timeouts(config_, diags_);
   if (options_.check_files) check_files(config_, diags_);
 }
 

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <utility>
 
@@ -79,6 +80,15 @@ std::optional<std::string> typographic_quote(std::string_view s) {
   }
   if (best == std::string_view::npos) return std::nullopt;
   return found;
+}
+
+std::string seconds_text(double seconds) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", seconds);
+  std::string s = buf;
+  while (!s.empty() && s.back() == '0') s.pop_back();
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
 }
 
 }  // namespace wsgid::config::detail

@@ -51,6 +51,9 @@ bool set_int_field(T* field, const std::string& v, int64_t min, int64_t max) {
 // A whole number of seconds from 0 to kMaxSeconds into *field (as a double).
 bool set_seconds(double* field, const std::string& v);
 
+// A duration in seconds as a user writes it: "60", "2.5", "0.005" (no trailing zeros).
+std::string seconds_text(double seconds);
+
 // The first typographic quote in s, as "U+201C (“)"; nullopt when s holds none.
 std::optional<std::string> typographic_quote(std::string_view s);
 
