@@ -6,46 +6,13 @@
 #include <cstdint>
 #include <utility>
 
+#include "common/utf8.h"
+
 namespace wsgid::config {
 namespace {
 
 constexpr int kTabStop = 8;
 constexpr int kGutterWidth = 5;
-
-// Length in bytes of the character starting at s[i]: a valid UTF-8 sequence
-// counts as one character, and so does every byte of an invalid one (the same
-// rule syntax.cc uses for columns, so carets line up with what the lexer saw).
-size_t char_length(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t min;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    min = 0x10000;
-  } else {
-    return 1;
-  }
-  if (i + n > s.size()) return 1;
-  uint32_t cp = c & (0x7F >> n);
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 1;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 1;
-  return n;
-}
-
-bool is_valid_sequence(std::string_view s, size_t i, size_t n) {
-  return n > 1 || static_cast<unsigned char>(s[i]) < 0x80;
-}
 
 const char* severity_name(Severity s) {
   switch (s) {
@@ -135,13 +102,13 @@ std::string Diagnostics::render(const Diagnostic& d) const {
     int caret_start = -1, caret_end = -1;
     int first = d.loc.col, last = d.loc.col + std::max(d.loc.len, 1) - 1;
     for (size_t i = 0; i < text.size(); ++ch) {
-      size_t n = char_length(text, i);
+      utf8::Char uc = utf8::decode(text, i);
+      size_t n = uc.len;
       int width = 1;
       if (text[i] == '\t') {
         width = kTabStop - display % kTabStop;
         shown.append(width, ' ');
-      } else if (!is_valid_sequence(text, i, n) || static_cast<unsigned char>(text[i]) < 0x20 ||
-                 text[i] == 0x7F) {
+      } else if (uc.cp < 0x20 || uc.cp == 0x7F) {
         shown += '?';
       } else {
         shown.append(text.substr(i, n));

@@ -33,6 +33,8 @@
 #include <tuple>
 #include <utility>
 
+#include "common/utf8.h"
+
 namespace wsgid::config {
 namespace {
 
@@ -55,40 +57,8 @@ constexpr const char* kHttpdVersionString = "2.4.57";
 // ---------------------------------------------------------------------------
 // Characters
 
-struct Char {
-  int32_t cp;  // -1 for an invalid byte
-  size_t len;  // bytes
-};
-
-// Decodes the character at s[i]; an invalid sequence yields {-1, 1} (one
-// column per bad byte, as diagnostics.cc counts).
-Char decode(std::string_view s, size_t i) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  if (c < 0x80) return {c, 1};
-  size_t n;
-  uint32_t min;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    min = 0x10000;
-  } else {
-    return {-1, 1};
-  }
-  if (i + n > s.size()) return {-1, 1};
-  uint32_t cp = c & (0x7F >> n);
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return {-1, 1};
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {-1, 1};
-  return {static_cast<int32_t>(cp), n};
-}
+using utf8::Char;
+using utf8::decode;
 
 // apr_isspace: what separates words in httpd's reader.
 bool is_space(char c) {
