@@ -14,6 +14,7 @@
 #include "supervisor/frontend/io_buffer.h"
 #include "supervisor/frontend/server.h"
 #include "supervisor/frontend/static_file.h"
+#include "supervisor/frontend/stream_write.h"
 
 namespace wsgid::frontend {
 
@@ -1082,27 +1083,24 @@ void HttpConn::refresh_write_deadline() {
 
 void HttpConn::write_out() {
   if (writing_ || out_.empty() || closing_) return;
-  auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
-  uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
-  int n = uv_try_write(s, &b, 1);
-  if (n == static_cast<int>(out_.size())) {
-    out_.clear();
-    after_write();
-    return;
-  }
-  if (n < 0 && n != UV_EAGAIN) {
-    start_close();
-    return;
-  }
-  if (n > 0) out_.erase(0, static_cast<size_t>(n));
-  inflight_.swap(out_);
-  out_.clear();
-  writing_ = true;
   write_req_.data = this;
-  b = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
-  uv_write(&write_req_, s, &b, 1, [](uv_write_t* req, int status) {
-    static_cast<HttpConn*>(req->data)->on_write_done(status);
-  });
+  int err = 0;
+  switch (write_or_queue(reinterpret_cast<uv_stream_t*>(&tcp_), &out_, &inflight_, &write_req_,
+                         [](uv_write_t* req, int status) {
+                           static_cast<HttpConn*>(req->data)->on_write_done(status);
+                         },
+                         &err)) {
+    case WriteResult::kDone:
+      after_write();
+      break;
+    case WriteResult::kQueued:
+      writing_ = true;
+      break;
+    case WriteResult::kError:
+      inflight_.clear();
+      start_close();
+      break;
+  }
 }
 
 void HttpConn::on_write_done(int status) {

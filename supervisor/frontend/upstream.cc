@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "protocol/messages.h"
 #include "supervisor/frontend/io_buffer.h"
+#include "supervisor/frontend/stream_write.h"
 
 namespace wsgid::frontend {
 
@@ -92,26 +93,23 @@ void UpstreamConn::send(std::string_view bytes) {
 
 void UpstreamConn::flush() {
   if (writing_ || out_.empty() || !pipe_ || state_ == State::kClosing) return;
-  auto* stream = reinterpret_cast<uv_stream_t*>(pipe_);
-  uv_buf_t b = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
-  int n = uv_try_write(stream, &b, 1);
-  if (n == static_cast<int>(out_.size())) {
-    out_.clear();
-    return;
-  }
-  if (n < 0 && n != UV_EAGAIN) {
-    close(false, std::string("write to worker: ") + uv_strerror(n));
-    return;
-  }
-  if (n > 0) out_.erase(0, static_cast<size_t>(n));
-  inflight_.swap(out_);
-  out_.clear();
-  writing_ = true;
   write_req_.data = this;
-  b = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
-  uv_write(&write_req_, stream, &b, 1, [](uv_write_t* req, int status) {
-    static_cast<UpstreamConn*>(req->data)->on_write_done(status);
-  });
+  int err = 0;
+  switch (write_or_queue(reinterpret_cast<uv_stream_t*>(pipe_), &out_, &inflight_, &write_req_,
+                         [](uv_write_t* req, int status) {
+                           static_cast<UpstreamConn*>(req->data)->on_write_done(status);
+                         },
+                         &err)) {
+    case WriteResult::kDone:
+      break;
+    case WriteResult::kQueued:
+      writing_ = true;
+      break;
+    case WriteResult::kError:
+      inflight_.clear();
+      write_failed(err);
+      break;
+  }
 }
 
 void UpstreamConn::on_write_done(int status) {
@@ -122,11 +120,40 @@ void UpstreamConn::on_write_done(int status) {
     return;
   }
   if (status < 0) {
-    close(false, std::string("write to worker: ") + uv_strerror(status));
+    write_failed(status);
     return;
   }
   flush();
   if (client_ && write_pending() < kLowWater) client_->upstream_drained();
+}
+
+void UpstreamConn::write_failed(int err) {
+  // A worker closes a kept connection between requests after its "connection
+  // closing" notice (kError, request id 0). A request written to the connection
+  // just then fails with EPIPE while the notice still waits, unread, in the
+  // socket buffer: read it now. With the notice the request was not run and may
+  // be sent again (upstream_closed with notice); without it, the worker died.
+  std::string why = std::string("write to worker: ") + uv_strerror(err);
+  uv_os_fd_t fd;
+  if (pipe_ && state_ != State::kClosing &&
+      uv_fileno(reinterpret_cast<uv_handle_t*>(pipe_), &fd) == 0) {
+    char buf[4096];
+    for (int i = 0; i < 16; ++i) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n <= 0) break;
+      reader_.feed(buf, static_cast<size_t>(n));
+    }
+    proto::Frame f;
+    while (reader_.next(&f) == proto::FrameReader::Result::kFrame) {
+      if (f.type != proto::FrameType::kError || f.request_id != 0) continue;
+      auto e = proto::decode_error(f.payload);
+      if (e && e->code == proto::ErrorCode::kUnavailable) {
+        close(true, "worker: " + e->message);
+        return;
+      }
+    }
+  }
+  close(false, why);
 }
 
 void UpstreamConn::pause_reading() {
