@@ -93,6 +93,8 @@ class UpstreamConn {
   void on_connect(int status);
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_write_done(int status);
+  // A write failed: a "connection closing" notice still unread counts as one.
+  void write_failed(int err);
   void flush();
   void close(bool closing_notice, std::string_view why);
   void handle_frames();
