@@ -15,6 +15,8 @@ std::atomic<int> g_level{static_cast<int>(Level::kNotice)};
 std::atomic<int> g_fd{2};
 std::string g_role = "wsgid";
 long g_pid = 0;
+std::atomic<LineHook> g_hook{nullptr};
+thread_local bool t_in_hook = false;
 
 constexpr std::string_view kNames[] = {"emerg", "alert", "crit", "error",
                                        "warn",  "notice", "info", "debug"};
@@ -45,6 +47,7 @@ void init(std::string role) {
 void set_level(Level lv) { g_level.store(static_cast<int>(lv)); }
 Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
 void set_fd(int fd) { g_fd.store(fd); }
+void set_line_hook(LineHook hook) { g_hook.store(hook); }
 int fd() { return g_fd.load(); }
 
 void write_line(Level lv, std::string_view message) {
@@ -69,6 +72,12 @@ void write_line(Level lv, std::string_view message) {
     }
     p += n;
     left -= static_cast<size_t>(n);
+  }
+  LineHook hook = g_hook.load(std::memory_order_relaxed);
+  if (hook && !t_in_hook) {
+    t_in_hook = true;
+    hook(std::string_view(line).substr(0, line.size() - 1));
+    t_in_hook = false;
   }
 }
 

@@ -34,6 +34,13 @@ int fd();
 // Writes one formatted line if level <= the current level.
 void write_line(Level level, std::string_view message);
 
+// A hook that sees every line this process writes through write_line() (the
+// formatted line without its '\n'), after it was written. The master sets one
+// for `wsgictl tail -f master`; nullptr removes it. The hook runs on the
+// logging thread; lines it logs itself are not passed to it again.
+using LineHook = void (*)(std::string_view line);
+void set_line_hook(LineHook hook);
+
 template <class... Args>
 void emit(Level lv, fmt::format_string<Args...> f, Args&&... args) {
   if (lv > level()) return;

@@ -123,7 +123,7 @@ class Control {
     }
   }
 
-  void stop_gracefully(double timeout, const std::string& reason) {
+  void stop_gracefully(double timeout, const std::string& reason, bool close_idle = true) {
     if (stopping_) return;
     stopping_ = true;
     server_->drain(timeout, [this, reason] {
@@ -131,7 +131,7 @@ class Control {
       exiting(reason, "");
       server_->access_log().flush();
       std::_Exit(0);
-    });
+    }, close_idle);
   }
 
  private:
@@ -218,7 +218,11 @@ class Control {
         nlohmann::json j = nlohmann::json::parse(f.payload, nullptr, false);
         double timeout = j.is_object() && j.contains("timeout") && j["timeout"].is_number()
                              ? j["timeout"].get<double>() : 15.0;
-        stop_gracefully(timeout, "drained");
+        // "handover": a successor front end serves the listeners now; idle
+        // keep-alive clients keep their connection for one more request.
+        bool handover = j.is_object() && j.contains("handover") && j["handover"].is_boolean() &&
+                        j["handover"].get<bool>();
+        stop_gracefully(timeout, "drained", !handover);
         return;
       }
       default:

@@ -214,13 +214,13 @@ std::string_view Server::date_line() {
   return {date_buf_, date_len_};
 }
 
-void Server::drain(double timeout_s, std::function<void()> done) {
+void Server::drain(double timeout_s, std::function<void()> done, bool close_idle) {
   draining_ = true;
   drained_ = std::move(done);
   for (uv_tcp_t* h : listeners_)
     uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
   listeners_.clear();
-  for (HttpConn* c = conns_; c;) {
+  for (HttpConn* c = conns_; c && close_idle;) {
     HttpConn* next = c->next;
     if (c->idle()) c->close_now();
     c = next;

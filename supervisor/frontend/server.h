@@ -54,7 +54,10 @@ class Server {
   // Stops accepting, lets in-flight requests finish (idle keep-alive connections
   // close now, others after their response), then calls done; past timeout_s
   // everything is closed and done is called.
-  void drain(double timeout_s, std::function<void()> done);
+  // close_idle = false (a handover: a new front end took the listeners) keeps
+  // idle keep-alive connections open: their next request is still served (with
+  // "Connection: close"), or they end at their keep-alive timeout.
+  void drain(double timeout_s, std::function<void()> done, bool close_idle = true);
   // Closes every handle (listeners, connections, timers); the loop can then end.
   void shutdown();
 

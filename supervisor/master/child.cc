@@ -308,7 +308,7 @@ void Child::retire(Process* p, bool now) {
   if (now) {
     p->terminate(host_->shutdown_timeout());
   } else {
-    p->drain(host_->graceful_timeout(), host_->shutdown_timeout());
+    p->drain(host_->graceful_timeout(), host_->shutdown_timeout(), true);
   }
   retiring_.push_back(p);
 }

@@ -7,6 +7,10 @@
 // child (processes and their state table), process_group (restart policy),
 // signals, control_server (wsgictl), script_watch (WSGIScriptReloading), notify
 // (systemd). It owns the loop, every socket fd, the groups and the front end.
+// The implementation is split by responsibility (daemon_impl.h declares the
+// Daemon class): daemon.cc (start, stop, signals, sockets, logs, front end),
+// reload.cc (worker settings, diff, reload), control_commands.cc (wsgictl's
+// commands, tail rings), status.cc (the status reply).
 //
 // A reload (SIGHUP, `wsgictl reload`) parses the file first; an invalid file
 // changes nothing (every error is logged with file:line:col). Otherwise
@@ -15,7 +19,15 @@
 // restart rolling with their new settings (a new generation), unchanged groups
 // keep their processes; new Listen sockets open, removed ones close; the front
 // end gets the new settings as another kSettings frame, or is replaced rolling
-// when its Listen sockets changed (fds can only be handed down at exec).
+// when its Listen sockets changed (fds can only be handed down at exec; the old
+// front end gets kDrain with "handover": true and keeps its idle keep-alive
+// connections for their next request). LogLevel and ErrorLog changes apply to
+// the master at once and restart nothing.
+//
+// Logs: the master's lines go to ErrorLog (stderr without one) and to a ring
+// for `wsgictl tail [-f] master`; the workers' captured output goes to the
+// ErrorLog of the <VirtualHost> that declares their group when it has one, else
+// to the master's. SIGUSR1 reopens all of them and the front end's access logs.
 //
 // Front-end settings (kSettings, JSON), sent at start, on reload and whenever a
 // group's availability changes:

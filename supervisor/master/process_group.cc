@@ -174,6 +174,7 @@ SpawnSpec ProcessGroup::spawn_spec(const Child& child) {
   j["generation"] = generation_;
   s.settings = j.dump();
   s.role = "worker " + spec_.name;
+  s.output_fd = host_->output_fd(*this);
   return s;
 }
 

@@ -38,6 +38,9 @@ class GroupHost {
   virtual std::string worker_path() = 0;
   // Any child of the group changed state (readiness tracking, notify).
   virtual void group_changed(ProcessGroup& group) = 0;
+  // Where the group's captured worker output goes (SpawnSpec::output_fd); -1 =
+  // the master's log. Asked at every spawn.
+  virtual int output_fd(const ProcessGroup&) { return -1; }
 };
 
 class ProcessGroup : public ChildHost {
@@ -62,6 +65,13 @@ class ProcessGroup : public ChildHost {
   // Reload with a changed spec: new settings, a new generation, the process count
   // adjusted, then a rolling restart of the processes kept.
   void update(config::GroupSpec spec, nlohmann::json settings);
+  // Reload with an unchanged spec (diff_configs found nothing that needs a
+  // restart): the settings given to processes spawned from now on (log_level)
+  // are replaced; running processes and the generation stay.
+  void refresh(config::GroupSpec spec, nlohmann::json settings) {
+    spec_ = std::move(spec);
+    settings_ = std::move(settings);
+  }
   // The socket moved (WSGISocketPrefix changed on reload): processes spawned
   // from now on get the new fd.
   void set_socket(int fd, std::string path) {

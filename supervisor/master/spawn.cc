@@ -78,7 +78,7 @@ bool looks_like_log_line(std::string_view s) {
 
 std::function<void(const std::string&, const std::string&)> g_tap;
 
-void write_captured(const std::string& role, pid_t pid, std::string_view text) {
+void write_captured(const std::string& role, pid_t pid, std::string_view text, int out_fd) {
   std::string line;
   if (looks_like_log_line(text)) {
     line.assign(text);
@@ -96,7 +96,7 @@ void write_captured(const std::string& role, pid_t pid, std::string_view text) {
   line += '\n';
   const char* p = line.data();
   size_t left = line.size();
-  int fd = log::fd();
+  int fd = out_fd >= 0 ? out_fd : log::fd();
   while (left > 0) {
     ssize_t w = ::write(fd, p, left);
     if (w < 0) {
@@ -197,6 +197,7 @@ Result<Process*> Process::start(uv_loop_t* loop, const SpawnSpec& spec, ProcessO
   p->observer_ = observer;
   p->pid_ = pid;
   p->role_ = spec.role;
+  p->output_fd_ = spec.output_fd;
   p->started_at_ = loop_seconds(loop);
   uv_pipe_init(loop, &p->control_, 0);
   uv_pipe_init(loop, &p->output_, 0);
@@ -258,9 +259,10 @@ void Process::kill_after(double seconds) {
   uv_timer_start(&kill_timer_, on_kill_timer, ms, 0);
 }
 
-void Process::drain(double graceful, double shutdown) {
+void Process::drain(double graceful, double shutdown, bool handover) {
   stopping_ = true;
   nlohmann::json j = {{"timeout", graceful}};
+  if (handover) j["handover"] = true;
   send(proto::FrameType::kDrain, j.dump());
   kill_after(graceful + shutdown + 1.0);
 }
@@ -364,16 +366,16 @@ void Process::handle_output_bytes(const char* data, size_t n, bool flush) {
     if (nl == std::string::npos) break;
     std::string_view line(line_buf_.data() + start, nl - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    write_captured(role_, pid_, line);
+    write_captured(role_, pid_, line, output_fd_);
     start = nl + 1;
   }
   line_buf_.erase(0, start);
   while (line_buf_.size() >= kMaxLine) {
-    write_captured(role_, pid_, std::string_view(line_buf_).substr(0, kMaxLine));
+    write_captured(role_, pid_, std::string_view(line_buf_).substr(0, kMaxLine), output_fd_);
     line_buf_.erase(0, kMaxLine);
   }
   if (flush && !line_buf_.empty()) {
-    write_captured(role_, pid_, line_buf_);
+    write_captured(role_, pid_, line_buf_, output_fd_);
     line_buf_.clear();
   }
 }
@@ -539,7 +541,7 @@ std::string find_program(const char* env_name, const std::vector<std::string>& c
   std::string dir = self_dir();
   if (dir.empty()) return "";
   for (const std::string& c : candidates) {
-    std::string p = dir + "/" + c;
+    std::string p = c.starts_with('/') ? c : dir + "/" + c;
     struct stat st;
     if (stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(p.c_str(), X_OK) == 0) {
       char buf[PATH_MAX];

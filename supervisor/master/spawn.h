@@ -48,6 +48,10 @@ struct SpawnSpec {
   std::vector<int> fds;           // fds[i] becomes the child's fd 4 + i
   std::string settings;           // JSON text of the kSettings frame
   std::string role;               // "worker site1", "frontend": prefix of captured lines
+  // Where captured output lines are written: -1 = the master's log (log::fd());
+  // else an fd the caller keeps open as long as the process runs (a vhost's
+  // ErrorLog for a group declared inside that <VirtualHost>).
+  int output_fd = -1;
 };
 
 // How a process ended.
@@ -99,7 +103,10 @@ class Process {
   // Arms (or re-arms) a timer that SIGKILLs the process after `seconds`.
   void kill_after(double seconds);
   // kDrain{"timeout": graceful} and SIGKILL past graceful + shutdown + 1 s.
-  void drain(double graceful, double shutdown);
+  // handover: a successor took this process's place (a rolling replacement);
+  // sent as "handover": true in kDrain (the front end then keeps its idle
+  // keep-alive connections for their next request instead of closing them).
+  void drain(double graceful, double shutdown, bool handover = false);
   // SIGTERM and SIGKILL past shutdown + 1 s.
   void terminate(double shutdown);
   bool stopping() const { return stopping_; }
@@ -142,6 +149,7 @@ class Process {
   int wait_status_ = 0;
   proto::FrameReader reader_;
   std::string line_buf_;
+  int output_fd_ = -1;  // SpawnSpec::output_fd
   std::string exit_reason_, exit_detail_;
   char read_buf_[65536];
 };
@@ -170,8 +178,9 @@ void defer(uv_loop_t* loop, std::function<void()> fn);
 // The directory of the running executable (/proc/self/exe), "" when unknown.
 std::string self_dir();
 // Finds a sibling program: $ENV_NAME when set (a path; "none" or a path that is
-// not executable = no program), else the first executable DIR/candidate with
-// DIR = self_dir(); "" when none exists.
+// not executable = no program), else the first executable candidate: an
+// absolute one as it is, a relative one as DIR/candidate with DIR = self_dir();
+// "" when none exists.
 std::string find_program(const char* env_name, const std::vector<std::string>& candidates);
 
 }  // namespace wsgid::master

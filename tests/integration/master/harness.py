@@ -7,6 +7,7 @@ names a real wsgid-worker. The front end is off (WSGID_FRONTEND=none) unless a
 test turns it on. Every wait polls against a generous deadline; nothing
 asserts speed.
 """
+import http.client
 import json
 import os
 import shutil
@@ -15,7 +16,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -48,6 +51,95 @@ def wait_for(pred, timeout=20.0, what="condition", interval=0.05):
     raise AssertionError("timed out after %.0f s waiting for %s (last: %r)" % (timeout, what, last))
 
 
+def skip(reason):
+    """Reports the running test as skipped (unittest.SkipTest): a test that
+    needs the real worker or the front end must not pass silently without it."""
+    raise unittest.SkipTest(reason)
+
+
+def free_port():
+    """A loopback TCP port that was free a moment ago (for configs that need a
+    fixed Listen port across a reload)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http_get(port, path, timeout=30.0, conn=None):
+    """GET on 127.0.0.1:port (or on the kept-alive conn): (status, body, headers)."""
+    c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read(), dict(r.getheaders())
+    finally:
+        if conn is None:
+            c.close()
+
+
+class HttpLoad:
+    """HTTP load through the front end: `clients` threads, each a keep-alive
+    http.client loop on 127.0.0.1:port, until stop(), at most `max_requests`
+    requests per thread and `max_seconds`. A failed request (an exception or a
+    status other than 200) is recorded with its time and kind and the thread
+    reconnects."""
+
+    def __init__(self, port, path, clients=4, max_requests=20000, max_seconds=120.0):
+        self.port, self.path = port, path
+        self.max_requests, self.max_seconds = max_requests, max_seconds
+        self.ok = 0
+        self.failures = []  # (time, kind)
+        self.lock = threading.Lock()
+        self.stop_flag = False
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+        for t in self.threads:
+            t.start()
+
+    def _run(self):
+        deadline = time.time() + self.max_seconds
+        conn = None
+        for _ in range(self.max_requests):
+            if self.stop_flag or time.time() > deadline:
+                break
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                conn.request("GET", self.path)
+                r = conn.getresponse()
+                r.read()
+                if r.status == 200:
+                    with self.lock:
+                        self.ok += 1
+                else:
+                    with self.lock:
+                        self.failures.append((time.time(), "HTTP %d" % r.status))
+                if r.will_close:
+                    conn.close()
+                    conn = None
+            except Exception as e:  # noqa: BLE001
+                with self.lock:
+                    self.failures.append((time.time(), type(e).__name__))
+                if conn is not None:
+                    conn.close()
+                conn = None
+                time.sleep(0.01)
+        if conn is not None:
+            conn.close()
+
+    def stop(self):
+        self.stop_flag = True
+        for t in self.threads:
+            t.join(60)
+
+    def kinds(self):
+        out = {}
+        for _, k in self.failures:
+            out[k] = out.get(k, 0) + 1
+        return out
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -74,6 +166,8 @@ class Daemon:
         self.conf = os.path.join(self.dir, "wsgid.conf")
         self.log_path = os.path.join(self.dir, "wsgid.log")
         self.control = os.path.join(self.dir, "control.sock")
+        # WSGISocketPrefix (a test may move it and rewrite the config).
+        self.socket_prefix = os.path.join(self.dir, "wsgi")
         self.worker = worker or os.environ.get("WSGID_TEST_WORKER") or FAKE_WORKER
         self.frontend = frontend
         self.env = dict(os.environ)
@@ -93,7 +187,7 @@ class Daemon:
         lines = [
             "LogLevel info",
             "WSGIControlSocket %s" % self.control,
-            "WSGISocketPrefix %s/wsgi" % self.dir,
+            "WSGISocketPrefix %s" % self.socket_prefix,
         ]
         for name, opts in groups.items():
             lines.append("WSGIDaemonProcess %s %s" % (name, opts))
@@ -121,7 +215,7 @@ class Daemon:
         return self
 
     def sock(self, group):
-        return os.path.join(self.dir, "wsgi.%s.sock" % group)
+        return "%s.%s.sock" % (self.socket_prefix, group)
 
     def request(self, group, uri, timeout=30.0):
         """One request on the group's socket, as the front end would send it."""
@@ -146,6 +240,23 @@ class Daemon:
 
     def status(self):
         return self.ctl("status")
+
+    def frontend_status(self):
+        """The front end's PROCESS object of the status, or {}."""
+        return self.status()["frontend"] or {}
+
+    def wait_frontend(self, not_pid=None, timeout=60.0):
+        """Waits for a RUNNING front end (other than not_pid) with no
+        successor starting; returns its pid."""
+        def up():
+            fe = self.frontend_status()
+            return (fe.get("state") == "RUNNING" and fe.get("pid") and fe["pid"] != not_pid
+                    and not fe.get("successor_pid") and fe["pid"])
+        return wait_for(up, timeout, "the front end RUNNING")
+
+    def ports(self):
+        """The TCP ports the master listens on, in Listen order."""
+        return [int(a.rsplit(":", 1)[1]) for a in self.status()["master"]["listen"]]
 
     def group(self, name):
         for g in self.status()["groups"]:
@@ -234,6 +345,9 @@ class Daemon:
 
 
 def run_tests(tests, wsgid):
+    """The old runner (kept for scripts that import it): tests are functions of
+    wsgid; unittest.SkipTest counts as skipped. test_master.py runs its tests
+    through unittest instead (run_unittest)."""
     failed = []
     for t in tests:
         name = t.__name__
@@ -242,6 +356,9 @@ def run_tests(tests, wsgid):
         d = None
         try:
             d = t(wsgid)
+        except unittest.SkipTest as e:
+            print("skip %s: %s" % (name, e), flush=True)
+            continue
         except Exception as e:  # noqa: BLE001
             import traceback
             traceback.print_exc()
@@ -253,3 +370,29 @@ def run_tests(tests, wsgid):
     print("%d tests, %d failed%s" % (len(tests), len(failed),
                                      (": " + ", ".join(failed)) if failed else ""))
     return 1 if failed else 0
+
+
+def run_unittest(tests, wsgid):
+    """Runs test functions (each takes wsgid) as unittest cases, so that a
+    skip() is reported as skipped. Returns the exit status: 0 when none failed
+    (skips are listed, not failures), 1 otherwise."""
+    class MasterTests(unittest.TestCase):
+        pass
+
+    for t in tests:
+        def case(self, t=t):
+            start = time.time()
+            try:
+                t(wsgid)
+            finally:
+                print("   (%s: %.1f s)" % (t.__name__, time.time() - start), flush=True)
+        case.__name__ = t.__name__
+        case.__doc__ = None
+        setattr(MasterTests, t.__name__, case)
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(MasterTests)
+    order = {t.__name__: i for i, t in enumerate(tests)}
+    suite = unittest.TestSuite(sorted(suite, key=lambda c: order[c._testMethodName]))
+    res = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    if res.skipped:
+        print("skipped: " + ", ".join("%s (%s)" % (c._testMethodName, why) for c, why in res.skipped))
+    return 0 if res.wasSuccessful() else 1

@@ -3,10 +3,13 @@
 
 #include <unistd.h>
 
+#include <map>
+#include <set>
 #include <string>
 
 #include "supervisor/config/parser.h"
 #include "supervisor/master/daemon.h"
+#include "supervisor/master/daemon_impl.h"
 
 using namespace wsgid;
 using namespace wsgid::master;
@@ -79,6 +82,8 @@ TEST_CASE("diff: what makes a group changed") {
       {"WSGIDaemonProcess keep threads=2\nWSGISocketPrefix /var/run/other", true},
       {"WSGIDaemonProcess keep threads=2\nWSGIImportScript /srv/keep.wsgi process-group=keep application-group=%{GLOBAL}", true},
       {"WSGIDaemonProcess keep threads=2\nLogLevel info", false},
+      {"WSGIDaemonProcess keep threads=2\nErrorLog /var/log/wsgid/other.log", false},
+      {"WSGIDaemonProcess keep threads=2\nWSGIScriptReloading Off", false},
   };
   auto a = parse("WSGIDaemonProcess keep threads=2\nWSGIScriptAlias /keep /srv/keep.wsgi process-group=keep\n");
   for (auto [text, changed] : cases) {
@@ -125,5 +130,29 @@ TEST_CASE("worker settings follow BRIEF.md") {
     CHECK(j["default_group"] == "www-data");
   } else {
     CHECK(j["default_group"].is_null());
+  }
+}
+
+TEST_CASE("script reloading: the files watched per group, per scope") {
+  using Files = std::map<std::string, std::set<std::string>>;
+  const std::string groups =
+      "WSGIDaemonProcess a threads=1\n"
+      "WSGIDaemonProcess b threads=1\n"
+      "WSGIScriptAlias /a /srv/a.wsgi process-group=a\n"
+      "WSGIScriptAlias /b /srv/b.wsgi process-group=b\n"
+      "WSGIImportScript /srv/a.wsgi process-group=a application-group=%{GLOBAL}\n";
+  const std::pair<std::string, Files> cases[] = {
+      {"", {{"/srv/a.wsgi", {"a"}}, {"/srv/b.wsgi", {"b"}}}},
+      {"WSGIScriptReloading Off\n", {}},
+      {"<Location /b>\nWSGIScriptReloading Off\n</Location>\n", {{"/srv/a.wsgi", {"a"}}}},
+      // Off at server level, On for one Location: that alias only (not the import).
+      {"WSGIScriptReloading Off\n<Location /b>\nWSGIScriptReloading On\n</Location>\n",
+       {{"/srv/b.wsgi", {"b"}}}},
+      {"<Directory /srv>\nWSGIScriptReloading Off\n</Directory>\n", {{"/srv/a.wsgi", {"a"}}}},
+  };
+  for (const auto& [extra, want] : cases) {
+    CAPTURE(extra);
+    auto c = parse(groups + extra);
+    CHECK(script_files(c) == want);
   }
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -182,6 +183,33 @@ TEST_CASE("spawn: fds, hello, settings, frames, kExiting, captured output, exit 
   CHECK(captured[0].substr(captured[0].size() - 12) == "] first line");
   CHECK(captured[1].substr(captured[1].size() - 13) == "] second line");
   CHECK(captured[2].substr(captured[2].size() - 23) == "] no newline at the end");
+}
+
+TEST_CASE("spawn: captured output goes to SpawnSpec::output_fd when set") {
+  LoopFixture fx;
+  int out[2];
+  REQUIRE(pipe2(out, O_CLOEXEC | O_NONBLOCK) == 0);
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  Recorder rec;
+  SpawnSpec spec = helper_spec("exit7", {sv[0]});
+  spec.output_fd = out[1];
+  auto r = Process::start(&fx.loop, spec, &rec);
+  unsetenv("WSGID_SPAWN_HELPER");
+  close(sv[0]);
+  close(sv[1]);
+  REQUIRE(r.is_ok());
+  fx.run_until(rec.exited);
+  REQUIRE(rec.exited);
+  char buf[4096];
+  ssize_t n = read(out[0], buf, sizeof buf);
+  REQUIRE(n > 0);
+  std::string text(buf, static_cast<size_t>(n));
+  CHECK(std::count(text.begin(), text.end(), '\n') == 3);
+  CHECK(text.find("] first line\n") != std::string::npos);
+  CHECK(text.find("] no newline at the end\n") != std::string::npos);
+  close(out[0]);
+  close(out[1]);
 }
 
 TEST_CASE("spawn: death by signal is reported as such") {

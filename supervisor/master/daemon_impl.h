@@ -1,0 +1,153 @@
+// The master's private parts, shared by the files that implement it (nothing
+// outside supervisor/master includes this header; daemon.h is the interface).
+//
+// Daemon is the whole master: daemon.cc runs it (start, ErrorLog and -d,
+// sockets first, the front end, signals, graceful and immediate stop, the
+// progress checks after every child change); reload.cc turns the config into
+// worker settings and reloads by diff; control_commands.cc executes the control
+// socket's commands and keeps the `tail` rings; status.cc builds the status
+// reply. Loop thread only: every member runs on the thread that called
+// run_daemon(). The Daemon owns the loop, every socket fd (listeners, group
+// sockets, control socket), the groups, the front end and the log files.
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "supervisor/config/config.h"
+#include "supervisor/config/parser.h"
+#include "supervisor/master/child.h"
+#include "supervisor/master/control_server.h"
+#include "supervisor/master/daemon.h"
+#include "supervisor/master/notify.h"
+#include "supervisor/master/process_group.h"
+#include "supervisor/master/script_watch.h"
+#include "supervisor/master/signals.h"
+#include "supervisor/master/sockets.h"
+#include "supervisor/master/spawn.h"
+
+namespace wsgid::master {
+
+using nlohmann::json;
+
+inline constexpr const char* kVersion = "0.1.0";
+inline constexpr size_t kTailLines = 1000;  // lines kept per role for `tail`
+
+// path made absolute against ServerRoot, else the config file's directory.
+std::string absolute_from(const config::Config& c, const std::string& path);
+// Files to watch per group (reload.cc): see its definition.
+std::map<std::string, std::set<std::string>> script_files(const config::Config& c);
+
+struct Listener {
+  std::string text;   // as configured
+  std::string bound;  // as bound (port 0 resolved)
+  int fd = -1;
+};
+
+struct GroupSocket {
+  int fd = -1;
+  std::string path;
+  int backlog = 0;
+};
+
+struct RemovedGroup {
+  std::unique_ptr<ProcessGroup> group;
+  GroupSocket socket;
+  bool socket_taken = false;  // re-added by a later reload: the new group owns it
+};
+
+class Daemon : public GroupHost, public ChildHost {
+ public:
+  explicit Daemon(const DaemonOptions& o) : opts_(o) {}
+  int run();
+
+  // GroupHost + ChildHost (the front end)
+  uv_loop_t* loop() override { return &loop_; }
+  std::string worker_path() override { return worker_path_; }
+  void group_changed(ProcessGroup& g) override;
+  int output_fd(const ProcessGroup& g) override;
+  SpawnSpec spawn_spec(const Child& child) override;
+  std::string child_label(const Child&) override { return "frontend"; }
+  double graceful_timeout() override;
+  double shutdown_timeout() override { return 5; }
+  void child_changed(Child&) override;
+  // A captured output line of role ("worker site1", "frontend", "master"): into
+  // its ring, and to its `tail -f` followers.
+  void tap_line(const std::string& role, const std::string& line);
+
+ private:
+  config::ParseResult parse() {
+    config::ParseOptions po;
+    po.syntax.defines = opts_.defines;
+    return config::parse_config_file(opts_.config_path, po);
+  }
+  int fail_start(const std::string& message);
+  Status open_log();
+  void reopen_logs();
+  Status daemonize();
+  void report_ready_to_parent(const std::string& error);
+  Status open_listeners(const config::Config& c, std::vector<Listener>* out,
+                        const std::vector<Listener>& reuse);
+  Result<GroupSocket> open_group_socket(const config::Config& c, const config::GroupSpec& g);
+  void close_group_socket(const GroupSocket& s);
+  void start_frontend();
+  json frontend_settings();
+  void push_frontend_settings(bool force);
+  void on_signal(const SignalEntry& e);
+  Status reload(const std::string& why, json* errors);
+  void begin_stop(bool now);
+  void kill_everything();
+  void check_progress();
+  void finish();
+  void check_settled();
+  void on_control(const ControlRequest& r, std::shared_ptr<Responder> resp);
+  json status_json(const std::vector<std::string>& only);
+  void update_watch();
+  std::vector<ProcessGroup*> select_groups(const std::vector<std::string>& names,
+                                           std::string* unknown);
+
+  DaemonOptions opts_;
+  uv_loop_t loop_{};
+  bool loop_open_ = false;
+  config::Config config_;
+  std::string runtime_dir_;
+  Identity fe_id_{0, 0};
+  std::string worker_path_, frontend_path_;
+  std::vector<Listener> listeners_;
+  std::map<std::string, GroupSocket> sockets_;
+  std::map<std::string, std::unique_ptr<ProcessGroup>> groups_;
+  std::vector<RemovedGroup> removed_;
+  std::unique_ptr<Child> frontend_;
+  int frontend_generation_ = 0;
+  std::string frontend_sent_;
+  Signals signals_;
+  ControlServer control_;
+  ScriptWatch watch_;
+  Notifier notify_;
+  enum class Phase { kRunning, kStopping, kStoppingNow, kDone } phase_ = Phase::kRunning;
+  bool groups_told_to_stop_ = false;
+  bool ready_sent_ = false;
+  bool finishing_ = false;
+  int interrupts_ = 0;
+  int ready_fd_ = -1;  // -d: the parent waits on this pipe
+  std::string pid_file_;
+  std::string log_path_;
+  int log_fd_ = -1;
+  double started_at_ = 0;
+  std::map<std::string, std::deque<std::string>> tails_;
+  // ErrorLog files of <VirtualHost>s that declare groups: path -> fd (kept open
+  // until the end, reopened in place on USR1).
+  std::map<std::string, int> vhost_logs_;
+  std::map<std::string, std::vector<std::shared_ptr<Responder>>> followers_;
+};
+
+}  // namespace wsgid::master

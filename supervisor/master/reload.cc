@@ -1,0 +1,297 @@
+// Configuration to worker settings (BRIEF.md's kSettings for a group), what a
+// reload changes (diff_configs: groups compare by their settings, socket path
+// and listen-backlog), the files script reloading watches, and
+// Daemon::reload(): parse first, open every new socket, then commit (listeners,
+// log level and files, removed / changed / added groups, the front end).
+#include "supervisor/master/daemon_impl.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/core.h>
+
+#include "common/log.h"
+#include "supervisor/config/model_json.h"
+#include "supervisor/master/sockets.h"
+
+namespace wsgid::master {
+
+namespace {
+
+json opt_string(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
+
+// Every mount of the config, server level first.
+std::vector<const config::Mount*> all_mounts(const config::Config& c) {
+  std::vector<const config::Mount*> v;
+  for (const auto& m : c.server.mounts) v.push_back(&m);
+  for (const auto& vh : c.vhosts)
+    for (const auto& m : vh.mounts) v.push_back(&m);
+  return v;
+}
+
+std::string expand_app_group(const std::string& ag) { return ag == "%{GLOBAL}" ? "" : ag; }
+
+json group_identity(const config::Config& c, const config::GroupSpec& g,
+                    const std::string& runtime_dir) {
+  json j = worker_settings(c, g);
+  j.erase("log_level");
+  // Where the group is written is not what it is: moving its line changes nothing.
+  if (j["group"].is_object()) j["group"].erase("defined_at");
+  j["_socket"] = group_socket_path(c, runtime_dir, g.name);
+  return j;
+}
+
+}  // namespace
+
+// Files to watch per group: its scripts (aliases routed to it) where
+// WSGIScriptReloading is On for the alias (resolved per scope: server,
+// <VirtualHost>, <Directory>, <Location>, as mod_wsgi merges it), and its
+// WSGIImportScript files when it is On at server level.
+std::map<std::string, std::set<std::string>> script_files(const config::Config& c) {
+  std::map<std::string, std::set<std::string>> files;
+  json model = config::config_to_json(c);
+  if (model.contains("mounts") && model["mounts"].is_array()) {
+    for (const auto& m : model["mounts"]) {
+      if (!m.is_object() || !m.contains("process_group") || !m["process_group"].is_string())
+        continue;
+      if (!m.contains("script") || !m["script"].is_string()) continue;
+      if (!m.value("script_reloading", true)) continue;
+      std::string script = m["script"];
+      std::string group = m["process_group"];
+      if (script.find('$') != std::string::npos || !c.find_group(group)) continue;
+      files[absolute_from(c, script)].insert(group);
+    }
+  }
+  for (const auto& imp : c.imports) {
+    if (c.script_reloading && c.find_group(imp.process_group)) files[absolute_from(c, imp.script)].insert(imp.process_group);
+  }
+  return files;
+}
+
+json worker_settings(const config::Config& c, const config::GroupSpec& g) {
+  bool root = geteuid() == 0;
+  json j;
+  j["role"] = "worker";
+  j["group"] = config::group_to_json(g);
+  j["default_user"] = c.user ? json(*c.user) : root ? json("www-data") : json(nullptr);
+  j["default_group"] = c.group ? json(*c.group) : root ? json("www-data") : json(nullptr);
+  j["python_home"] = opt_string(c.python_home);
+  j["python_path"] = c.python_path;
+  json preload = json::array();
+  for (const auto& imp : c.imports) {
+    if (imp.process_group != g.name) continue;
+    preload.push_back({{"script", absolute_from(c, imp.script)},
+                       {"application_group", expand_app_group(imp.application_group)},
+                       {"callable_object", "application"},
+                       {"kind", "import"}});
+  }
+  for (const config::Mount* m : all_mounts(c)) {
+    if (!m->process_group || *m->process_group != g.name || !m->application_group) continue;
+    if (m->script.find('$') != std::string::npos) continue;
+    preload.push_back({{"script", absolute_from(c, m->script)},
+                       {"application_group", expand_app_group(*m->application_group)},
+                       {"callable_object", m->callable_object.value_or("application")},
+                       {"kind", "alias"}});
+  }
+  j["preload"] = preload;
+  j["log_level"] = c.log_level;
+  return j;
+}
+
+ConfigDiff diff_configs(const config::Config& a, const config::Config& b,
+                        const std::string& runtime_dir) {
+  ConfigDiff d;
+  std::map<std::string, const config::GroupSpec*> ga, gb;
+  for (const auto& g : a.groups) ga[g.name] = &g;
+  for (const auto& g : b.groups) gb[g.name] = &g;
+  for (auto& [name, g] : gb) {
+    auto it = ga.find(name);
+    if (it == ga.end()) {
+      d.added_groups.push_back(name);
+    } else if (group_identity(a, *it->second, runtime_dir) != group_identity(b, *g, runtime_dir)) {
+      d.changed_groups.push_back(name);
+    } else {
+      d.unchanged_groups.push_back(name);
+    }
+  }
+  for (auto& [name, g] : ga) {
+    if (!gb.count(name)) d.removed_groups.push_back(name);
+  }
+  std::set<std::string> la, lb;
+  for (const auto& l : a.listen) la.insert(l.text());
+  for (const auto& l : b.listen) lb.insert(l.text());
+  for (const auto& t : lb)
+    if (!la.count(t)) d.added_listen.push_back(t);
+  for (const auto& t : la)
+    if (!lb.count(t)) d.removed_listen.push_back(t);
+  return d;
+}
+
+// --- reload ---
+
+Status Daemon::reload(const std::string& why, json* errors) {
+  if (phase_ != Phase::kRunning) return Status::error("the daemon is stopping");
+  log::notice("reloading {} ({})", opts_.config_path, why);
+  auto pr = parse();
+  *errors = json::array();
+  for (const auto& d : pr.diags.all()) {
+    std::string where = fmt::format("{}:{}:{}", d.loc.file, d.loc.line, d.loc.col);
+    if (d.severity == config::Severity::kError) {
+      log::error("reload: {}: {}", where, d.message);
+      errors->push_back(where + ": " + d.message);
+    } else if (d.severity == config::Severity::kWarning) {
+      log::warn("reload: {}: {}", where, d.message);
+    }
+  }
+  if (!pr.ok()) {
+    std::string m = fmt::format("reload failed: {} has {} errors; keeping the running configuration",
+                                opts_.config_path, pr.diags.error_count());
+    log::error("{}", m);
+    return Status::error(m);
+  }
+  config::Config next = std::move(pr.config);
+  if (next.file.empty()) next.file = opts_.config_path;
+  notify_.send("RELOADING=1\nSTATUS=reloading");
+  ConfigDiff d = diff_configs(config_, next, runtime_dir_);
+
+  // 1. Every new socket first; on any failure nothing changes.
+  std::vector<Listener> new_listeners;
+  if (Status s = open_listeners(next, &new_listeners, listeners_); !s) {
+    log::error("reload failed: {}; keeping the running configuration", s.message());
+    notify_.send("READY=1\nSTATUS=reload failed");
+    return s;
+  }
+  std::map<std::string, GroupSocket> new_sockets;
+  auto rollback = [&](const Status& s) {
+    for (auto& l : new_listeners) {
+      bool old = std::any_of(listeners_.begin(), listeners_.end(),
+                             [&](const Listener& x) { return x.fd == l.fd; });
+      if (!old) close(l.fd);
+    }
+    for (auto& [n, gs] : new_sockets) close_group_socket(gs);
+    log::error("reload failed: {}; keeping the running configuration", s.message());
+    notify_.send("READY=1\nSTATUS=reload failed");
+    return s;
+  };
+  std::vector<std::string> need_socket = d.added_groups;
+  for (const auto& name : d.changed_groups) {
+    if (group_socket_path(next, runtime_dir_, name) != sockets_[name].path) need_socket.push_back(name);
+  }
+  for (const auto& name : need_socket) {
+    // A group removed earlier and still draining keeps its socket: take it over.
+    auto rit = std::find_if(removed_.begin(), removed_.end(), [&](const RemovedGroup& r) {
+      return r.group && r.group->name() == name && !r.socket_taken &&
+             r.socket.path == group_socket_path(next, runtime_dir_, name);
+    });
+    if (rit != removed_.end()) {
+      new_sockets[name] = rit->socket;
+      continue;
+    }
+    auto gs = open_group_socket(next, *next.find_group(name));
+    if (!gs.is_ok()) return rollback(gs.status());
+    new_sockets[name] = gs.value();
+  }
+  for (auto& r : removed_) {
+    auto it = new_sockets.find(r.group ? r.group->name() : "");
+    if (it != new_sockets.end() && it->second.fd == r.socket.fd) r.socket_taken = true;
+  }
+
+  // 2. Commit.
+  std::vector<Listener> old_listeners = listeners_;
+  listeners_ = new_listeners;
+  for (const auto& l : old_listeners) {
+    if (std::none_of(listeners_.begin(), listeners_.end(), [&](const Listener& x) { return x.fd == l.fd; })) {
+      log::notice("reload: closing listener {}", l.bound);
+      close(l.fd);
+    }
+  }
+  for (const auto& l : listeners_) {
+    if (std::none_of(old_listeners.begin(), old_listeners.end(), [&](const Listener& x) { return x.fd == l.fd; }))
+      log::notice("reload: listening on {}", l.bound);
+  }
+  config::Config old = std::move(config_);
+  config_ = std::move(next);
+  log::Level lv;
+  if (log::parse_level(config_.log_level, &lv)) log::set_level(lv);
+  auto log_file = [](const config::Config& c) {
+    return c.server.error_log ? absolute_from(c, c.server.error_log->path) : std::string();
+  };
+  if (log_file(old) != log_file(config_)) {
+    if (Status s = open_log(); !s) log::error("reload: ErrorLog: {}", s.message());
+  }
+
+  for (const auto& name : d.removed_groups) {
+    auto it = groups_.find(name);
+    if (it == groups_.end()) continue;
+    log::notice("reload: group {} removed: draining", name);
+    RemovedGroup r;
+    r.group = std::move(it->second);
+    r.socket = sockets_[name];
+    groups_.erase(it);
+    sockets_.erase(name);
+    r.group->stop(false);
+    removed_.push_back(std::move(r));
+  }
+  for (const auto& name : d.changed_groups) {
+    const config::GroupSpec& spec = *config_.find_group(name);
+    ProcessGroup* g = groups_[name].get();
+    auto ns = new_sockets.find(name);
+    if (ns != new_sockets.end()) {
+      GroupSocket old_socket = sockets_[name];
+      sockets_[name] = ns->second;
+      g->set_socket(ns->second.fd, ns->second.path);
+      close_group_socket(old_socket);
+    } else if (sockets_[name].backlog != spec.listen_backlog) {
+      if (Status s = relisten(sockets_[name].fd, spec.listen_backlog); !s) {
+        log::warn("reload: group {}: {}", name, s.message());
+      }
+      sockets_[name].backlog = spec.listen_backlog;
+    }
+    log::notice("reload: group {} changed: rolling restart", name);
+    g->update(spec, worker_settings(config_, spec));
+  }
+  for (const auto& name : d.added_groups) {
+    const config::GroupSpec& spec = *config_.find_group(name);
+    sockets_[name] = new_sockets[name];
+    log::notice("reload: group {} added", name);
+    auto pg = std::make_unique<ProcessGroup>(this, spec, worker_settings(config_, spec),
+                                             sockets_[name].fd, sockets_[name].path);
+    ProcessGroup* raw = pg.get();
+    groups_[name] = std::move(pg);
+    raw->start();
+  }
+  for (const auto& name : d.unchanged_groups) {
+    // Nothing that needs a restart changed, but what does not (LogLevel, where
+    // the directive is written) reaches the processes spawned from now on.
+    const config::GroupSpec& spec = *config_.find_group(name);
+    groups_[name]->refresh(spec, worker_settings(config_, spec));
+  }
+  if (!d.unchanged_groups.empty())
+    log::notice("reload: {} groups unchanged", d.unchanged_groups.size());
+  if (config_.control_socket != old.control_socket)
+    log::warn("reload: WSGIControlSocket changes take effect at the next start");
+
+  // 3. The front end: new fds need a new process; otherwise new settings.
+  if (frontend_) {
+    if (d.listen_changed()) {
+      frontend_->replace("reload: Listen changed");
+    } else {
+      push_frontend_settings(true);
+    }
+  } else {
+    start_frontend();
+  }
+  update_watch();
+  ready_sent_ = false;
+  log::notice("reload: {} added, {} removed, {} changed, {} unchanged groups",
+              d.added_groups.size(), d.removed_groups.size(), d.changed_groups.size(),
+              d.unchanged_groups.size());
+  check_progress();
+  return Status::ok();
+}
+
+void Daemon::update_watch() { watch_.set(script_files(config_)); }
+
+}  // namespace wsgid::master
