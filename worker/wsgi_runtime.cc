@@ -190,15 +190,25 @@ def module_name(path):
     return '_mod_wsgi_' + hashlib.md5(path.encode('utf-8', 'surrogateescape')).hexdigest()
 
 
+# Scripts whose code has run to the end. sys.modules holds a script's module
+# while its code still runs (so that it can import itself, as Python's import
+# does), so another request thread must wait for the lock, as mod_wsgi makes
+# it wait, instead of taking a half-loaded module from sys.modules.
+_loaded = {}
+
+
 def load_script(path):
     name = module_name(path)
-    module = sys.modules.get(name)
+    module = _loaded.get(name)
     if module is not None:
         return module
     with _lock:
-        module = sys.modules.get(name)
+        module = _loaded.get(name)
         if module is not None:
             return module
+        module = sys.modules.get(name)
+        if module is not None:
+            return module  # this thread is running the script's code right now
         with open(path, 'rb') as f:
             source = f.read()
         code = compile(source, path, 'exec', dont_inherit=True)
@@ -210,13 +220,14 @@ def load_script(path):
         except BaseException:
             sys.modules.pop(name, None)
             raise
+        _loaded[name] = module
         return module
 
 
 def find_app(script, name):
     app = _apps.get((script, name))
     if app is None:
-        loaded = module_name(script) in sys.modules
+        loaded = module_name(script) in _loaded
         if not loaded:
             _c.startup(1)
         module = load_script(script)

@@ -75,19 +75,29 @@ void AccessLog::open_file(File* f) {
 
 void AccessLog::configure(const config::Config& config) {
   flush();
-  for (File* f : files_) {
-    if (f->fd >= 0) ::close(f->fd);
-    delete f;
-  }
-  files_.clear();
+  // Files whose path the new settings still name stay open: the front end runs
+  // as User and may not be able to open a root-owned log again (a reload must
+  // not stop logging); only new paths are opened, removed ones closed.
+  std::vector<File*> old;
+  old.swap(files_);
   sinks_.clear();
   server_ = &config.server;
-  auto file_for = [this](const std::string& path) {
+  auto file_for = [&](const std::string& path) {
     for (File* f : files_)
       if (f->path == path) return f;
-    File* f = new File;
-    f->path = path;
-    open_file(f);
+    File* f = nullptr;
+    for (File*& o : old) {
+      if (o && o->path == path && o->fd >= 0) {
+        f = o;
+        o = nullptr;
+        break;
+      }
+    }
+    if (!f) {
+      f = new File;
+      f->path = path;
+      open_file(f);
+    }
     files_.push_back(f);
     return f;
   };
@@ -99,6 +109,11 @@ void AccessLog::configure(const config::Config& config) {
   };
   add(&config.server);
   for (const auto& vh : config.vhosts) add(&vh);
+  for (File* f : old) {
+    if (!f) continue;
+    if (f->fd >= 0) ::close(f->fd);
+    delete f;
+  }
 }
 
 bool AccessLog::enabled_for(const config::VirtualHost* vhost) const {

@@ -761,7 +761,10 @@ void HttpConn::upstream_closed(bool notice, std::string_view why) {
   upstream_ = nullptr;
   if (resp_done_) return;
   if (!resp_started_) {
-    int max_retries = 2 * std::max(1, pool_->endpoint().processes) + 1;
+    // Every kept connection of a draining process may answer with the notice:
+    // allow as many retries as the group has threads, plus one.
+    const GroupEndpoint& ep = pool_->endpoint();
+    int max_retries = std::max(1, ep.processes) * std::max(1, ep.threads) + 1;
     if (notice && replayable_ && retries_ < max_retries) {
       ++retries_;
       waiting_upstream_ = true;

@@ -48,6 +48,7 @@ void UpstreamConn::on_connect(int status) {
       if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) peer_pid_ = cred.pid;
     }
     pool_->connecting_.erase(std::find(pool_->connecting_.begin(), pool_->connecting_.end(), this));
+    pool_->unaccepted_.push_back(this);
     proto::append_hello(&out_);
     resume_reading();
     if (client_) {
@@ -207,6 +208,7 @@ void UpstreamConn::handle_frames() {
         return;
       }
       hello_seen_ = true;
+      pool_->forget_unaccepted(this);
       if (client_ && state_ == State::kBusy) client_->upstream_accepted();
       continue;
     }
@@ -251,6 +253,7 @@ void UpstreamConn::close(bool closing_notice, std::string_view why) {
     auto it = std::find(v.begin(), v.end(), this);
     if (it != v.end()) v.erase(it);
   }
+  if (!hello_seen_) pool_->forget_unaccepted(this);
   if (pipe_) {
     uv_close(reinterpret_cast<uv_handle_t*>(pipe_), free_pipe_cb);
     pipe_ = nullptr;
@@ -262,6 +265,9 @@ void UpstreamConn::close(bool closing_notice, std::string_view why) {
     self->maybe_delete();
   });
   pool_->conn_gone(this);
+  // A draining worker closes every connection it keeps: the idle ones to the
+  // same process would only send the same notice to the next request.
+  if (closing_notice && peer_pid_ > 0) pool_->close_idle_to(peer_pid_);
   if (UpstreamClient* c = client_) {
     client_ = nullptr;
     c->upstream_closed(closing_notice, why);
@@ -315,6 +321,32 @@ void UpstreamPool::acquire(UpstreamClient* client) {
     return;
   }
   waiters_.push_back(client);
+}
+
+void UpstreamPool::update(const GroupEndpoint& endpoint) {
+  bool was_running = ep_.state == "running";
+  ep_ = endpoint;
+  if (!was_running || ep_.state == "running") return;
+  std::string why = "group '" + ep_.name + "' is " + ep_.state;
+  std::deque<UpstreamClient*> waiters;
+  waiters.swap(waiters_);
+  for (UpstreamClient* w : waiters) w->upstream_failed(503, why);
+  // No worker took these: close them as a "connection closing" notice, so that
+  // the client retries, finds the group not running and answers 503.
+  std::vector<UpstreamConn*> unaccepted = unaccepted_;
+  for (UpstreamConn* c : unaccepted) c->close(true, why + ": no worker took the request");
+}
+
+void UpstreamPool::close_idle_to(pid_t pid) {
+  std::vector<UpstreamConn*> old;
+  for (UpstreamConn* c : idle_)
+    if (c->peer_pid_ == pid) old.push_back(c);
+  for (UpstreamConn* c : old) c->close(false, "its worker is closing its connections");
+}
+
+void UpstreamPool::forget_unaccepted(UpstreamConn* conn) {
+  auto it = std::find(unaccepted_.begin(), unaccepted_.end(), conn);
+  if (it != unaccepted_.end()) unaccepted_.erase(it);
 }
 
 void UpstreamPool::cancel(UpstreamClient* client) {

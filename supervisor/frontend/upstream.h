@@ -137,8 +137,12 @@ class UpstreamPool {
   void cancel(UpstreamClient* client);
   // Closes connections idle for longer than kIdleCloseMs (or all with force).
   void sweep(uint64_t now_ms, bool force = false);
-  // New settings for the same group (timeouts, capacity, state).
-  void update(const GroupEndpoint& endpoint) { ep_ = endpoint; }
+  // New settings for the same group (timeouts, capacity, state). When the group
+  // stops running (stopped, or no live worker: BACKOFF, FATAL), requests waiting
+  // for a connection, and those sent on a connection no worker has accepted yet
+  // (no HELLO: it sits in the socket's backlog), get 503 at once instead of
+  // waiting for socket-timeout.
+  void update(const GroupEndpoint& endpoint);
   const GroupEndpoint& endpoint() const { return ep_; }
   uv_loop_t* loop() const { return loop_; }
   size_t open_count() const { return open_; }
@@ -150,6 +154,8 @@ class UpstreamPool {
   void connect_for(UpstreamClient* client);
   void conn_released(UpstreamConn* conn);
   void conn_gone(UpstreamConn* conn);
+  void forget_unaccepted(UpstreamConn* conn);
+  void close_idle_to(pid_t pid);
   void serve_waiters();
 
   uv_loop_t* loop_;
@@ -157,6 +163,7 @@ class UpstreamPool {
   size_t open_ = 0;  // connections counted against capacity (connecting, idle, busy)
   std::vector<UpstreamConn*> idle_;
   std::vector<UpstreamConn*> connecting_;
+  std::vector<UpstreamConn*> unaccepted_;  // connected, no HELLO from a worker yet
   std::deque<UpstreamClient*> waiters_;
 };
 

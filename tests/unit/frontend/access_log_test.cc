@@ -59,3 +59,40 @@ TEST_CASE("LogFormat directives") {
   AccessLog::format_line("%b %B", r, &out);
   CHECK(out == "- 0");
 }
+
+TEST_CASE("configure() keeps a file open when its path stays, opens only new paths") {
+  char tmpl[] = "/tmp/wsgid-access-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  std::string dir = tmpl;
+  std::string a = dir + "/a.log", b = dir + "/b.log";
+  wsgid::config::Config c;
+  c.server.custom_logs.push_back({{}, a, "%s %U"});
+  AccessLog log;
+  log.configure(c);
+  LogRecord r;
+  r.status = 200;
+  r.url = "/one";
+  log.log(&c.server, r);
+  log.flush();
+  // The front end runs as User and could not open a root-owned file again: a
+  // reload that keeps the path keeps the open file. Unlinking the file shows it:
+  // a kept descriptor writes into the unlinked file, a reopen would create a.log.
+  REQUIRE(::unlink(a.c_str()) == 0);
+  wsgid::config::Config c2;
+  c2.server.custom_logs.push_back({{}, a, "%s %U"});
+  c2.server.custom_logs.push_back({{}, b, "%U"});
+  log.configure(c2);
+  r.url = "/two";
+  log.log(&c2.server, r);
+  log.flush();
+  CHECK(::access(a.c_str(), F_OK) != 0);
+  CHECK(::access(b.c_str(), F_OK) == 0);
+  // reopen() (USR1, logrotate) does open the path again.
+  log.reopen();
+  log.log(&c2.server, r);
+  log.flush();
+  CHECK(::access(a.c_str(), F_OK) == 0);
+  ::unlink(a.c_str());
+  ::unlink(b.c_str());
+  ::rmdir(dir.c_str());
+}
