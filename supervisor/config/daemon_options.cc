@@ -246,6 +246,42 @@ const DaemonOption kDaemonOptions[] = {
 
 }  // namespace
 
+// Options mod_wsgi has that wsgid parses, checks and keeps (they show in
+// --check --json) but does not act on, each with the reason given in the
+// warning: a config written for mod_wsgi stays valid, and its author learns
+// which lines do nothing here.
+namespace {
+
+struct NoEffect {
+  const char* name;
+  const char* why;
+};
+
+const NoEffect kNoEffect[] = {
+    {"chroot", "wsgid does not chroot its workers (run wsgid in a container for that)"},
+    {"script-user", "wsgid does not check who owns the script files"},
+    {"script-group", "wsgid does not check who owns the script files"},
+    {"server-metrics", "wsgid has no mod_wsgi.server_metrics(); `wsgictl status` shows each "
+                       "process's requests, busy threads and RSS"},
+    {"response-socket-timeout", "socket-timeout bounds the wait for a response head; the front "
+                                "end's Timeout bounds writes to the client"},
+    {"response-flush-delay", "the worker sends each block as the application yields it"},
+    {"header-buffer-size", "response headers are not copied into a fixed buffer"},
+    {"response-buffer-size", "the front end applies backpressure to the worker instead of "
+                             "buffering a response"},
+    {"interrupt-timeout", "past request-timeout the process is replaced without first "
+                          "interrupting the request's thread"},
+    {"eviction-timeout", "a graceful restart always waits up to graceful-timeout"},
+};
+
+const char* no_effect_reason(std::string_view key) {
+  for (const NoEffect& n : kNoEffect)
+    if (key == n.name) return n.why;
+  return nullptr;
+}
+
+}  // namespace
+
 const DaemonOption* find_daemon_option(std::string_view key) {
   const DaemonOption* opt = nullptr;
   for (const DaemonOption& o : kDaemonOptions)
@@ -308,6 +344,9 @@ void Parser::d_daemon_process(const Directive& d, Scope& s) {
       diags_->error(kv.value_loc, "invalid value '" + kv.value + "' for " + kv.key +
                                       "=: expected " + opt->expected);
       ok = false;
+    } else if (const char* why = no_effect_reason(kv.key)) {
+      diags_->warning(kv.key_loc, "option '" + kv.key +
+                                      "' to WSGIDaemonProcess is accepted but has no effect: " + why);
     }
   }
   if (g.script_user && g.script_group) {

@@ -483,7 +483,18 @@ TEST_CASE("WSGIDaemonProcess errors") {
         "mod_wsgi"},
        {}},
       {"WSGIDaemonProcess g script-user=a script-group=b\n",
-       {"1: error: WSGIDaemonProcess g: script-user= and script-group= cannot both be given"},
+       {"1: warning: option 'script-user' to WSGIDaemonProcess is accepted but has no effect: "
+        "wsgid does not check who owns the script files",
+        "1: warning: option 'script-group' to WSGIDaemonProcess is accepted but has no effect: "
+        "wsgid does not check who owns the script files",
+        "1: error: WSGIDaemonProcess g: script-user= and script-group= cannot both be given"},
+       {}},
+      {"WSGIDaemonProcess g chroot=/srv/jail interrupt-timeout=5\n",
+       {"1: warning: option 'chroot' to WSGIDaemonProcess is accepted but has no effect: wsgid "
+        "does not chroot its workers (run wsgid in a container for that)",
+        "1: warning: option 'interrupt-timeout' to WSGIDaemonProcess is accepted but has no "
+        "effect: past request-timeout the process is replaced without first interrupting the "
+        "request's thread"},
        {}},
       {"WSGIDaemonProcess g threads=2 threads=3\n",
        {"1: warning: option 'threads' is given twice to WSGIDaemonProcess; the last value wins"},
