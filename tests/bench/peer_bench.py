@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""Peer comparison (#5): wsgid against Apache + mod_wsgi daemon mode, uWSGI's
+"""Peer comparison (#5, #7): wsgid against Apache + mod_wsgi daemon mode, uWSGI's
 --http router, uWSGI --http11-socket and gunicorn gthread, all from Debian, on the
-same apps with the same processes x threads, under wrk on loopback, in one run.
+same apps with the same processes x threads, under wrk on loopback, in one run;
+then what a restart costs under load, memory per process and time to first answer.
 
     sudo apt-get install apache2 libapache2-mod-wsgi-py3 uwsgi uwsgi-plugin-python3 gunicorn wrk
     tests/bench/peer_bench.py --build BUILD_DIR [--runs 3] [--duration 10] [--threads 4,1]
                               [--servers wsgid,apache-daemon,uwsgi-router,uwsgi-http11,gunicorn-gthread]
-                              [--wsgid-mode auto|master|pieces] [--markdown]
+                              [--sections throughput,restart,memory,startup]
+                              [--restart-runs 3] [--restart-duration 10] [--restart-at 3]
+                              [--wsgid-mode auto|master|pieces] [--json FILE] [--quick]
 
 Apps (as reference/anchor-bench.md): hello (13-byte text/plain with
 Content-Length), sleep (time.sleep 10 ms), echo (reads a 64 KiB POST body and
@@ -21,6 +24,29 @@ master can run it, as its pieces started the way the master starts them
 wsgid-frontend, each with its control channel on fd 3). auto = master when it
 answers within 20 s, else pieces. Processes started here are ended by their
 process-group id; temp dirs are removed. Run as root: servers drop to www-data.
+
+Restart under load (#7): for each server and restart method, a fresh server,
+`loadgen -c16 -dD --timeout 2` (tests/bench/loadgen) on hello, the restart issued
+R s in; failed requests (socket errors + non-2xx + timeouts) and the longest gap
+between two consecutive responses, median of --restart-runs runs; plus "new gen"
+= ms from the restart until a fresh connection to /pid is answered by a process
+that was not a worker before it (-1: not within the run). Methods:
+  wsgid      restart (wsgictl restart bench, or the control socket's
+             {"command":"restart"} when wsgictl is not built), usr1 (SIGUSR1 to
+             each worker of the group), hup (the config changed: deadlock-timeout
+             300 <-> 301, then SIGHUP to the master), killone
+  apache     graceful (SIGUSR1 to the parent: apachectl -k graceful), killone
+  uwsgi      hup (SIGHUP to the master), killone
+  gunicorn   hup (SIGHUP to the master), killone
+  every      none: the same load without a restart (the baseline: what the server
+             and the machine lose and stall anyway; uWSGI --http11-socket serves
+             one kept-alive connection per thread, so with 16 connections on 8
+             threads 8 of them wait and time out even without a restart)
+killone = SIGKILL one worker; "up" = ms until a replacement process exists.
+Memory: RSS (VmRSS) and PSS (smaps_rollup) of every process, by role (master,
+front end, workers), sampled under load just before the first restart (or after
+2 s of load with --sections memory alone). Startup: ms from spawning the server
+until GET / answers 200 (polled every 10 ms), median over every fresh start.
 """
 
 import argparse
@@ -56,7 +82,14 @@ ECHO = '''def application(environ, start_response):
     start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(len(body)))])
     return [body]
 '''
-# gunicorn and uwsgi --http11-socket mount one app: dispatch by path.
+# /pid: which process answered (restart tests: "new generation serving").
+PID = '''import os
+def application(environ, start_response):
+    body = str(os.getpid()).encode()
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])
+    return [body]
+'''
+# gunicorn mounts one app: dispatch by path.
 DISPATCH = '''import sys, os
 sys.path.insert(0, os.path.dirname(__file__))
 def _load(name):
@@ -64,8 +97,11 @@ def _load(name):
     exec(open(os.path.join(os.path.dirname(__file__), name)).read(), ns)
     return ns['application']
 _hello, _sleep, _echo = _load('hello.wsgi'), _load('sleep.wsgi'), _load('echo.wsgi')
+_pid = _load('pid.wsgi')
 def app(environ, start_response):
     p = environ.get('PATH_INFO', '')
+    if p.startswith('/pid'):
+        return _pid(environ, start_response)
     if p.startswith('/sleep'):
         return _sleep(environ, start_response)
     if p.startswith('/echo'):
@@ -89,7 +125,7 @@ def free_port():
     return p
 
 
-def wait_http(port, path='/', timeout=30):
+def wait_http(port, path='/', timeout=30, interval=0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -101,8 +137,33 @@ def wait_http(port, path='/', timeout=30):
                 return True
         except OSError:
             pass
-        time.sleep(0.1)
+        time.sleep(interval)
     return False
+
+
+def get_body(port, path, timeout=1.0):
+    """One GET on a fresh connection: the body of a 200, else None."""
+    try:
+        s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+        s.sendall(b'GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' % path.encode())
+        data = b''
+        length = None
+        while True:  # until the Content-Length is read (uWSGI keeps the connection)
+            d = s.recv(4096)
+            if not d:
+                break
+            data += d
+            if length is None and b'\r\n\r\n' in data:
+                m = re.search(rb'(?im)^content-length:\s*(\d+)', data.split(b'\r\n\r\n', 1)[0])
+                length = int(m.group(1)) if m else -1
+            if length is not None and length >= 0 and len(data.split(b'\r\n\r\n', 1)[1]) >= length:
+                break
+        s.close()
+        if data.startswith(b'HTTP/1.1 200') or data.startswith(b'HTTP/1.0 200'):
+            return data.split(b'\r\n\r\n', 1)[1]
+    except OSError:
+        pass
+    return None
 
 
 def tree_pids(root):
@@ -126,6 +187,25 @@ def tree_pids(root):
     return out
 
 
+def cmdline(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return f.read().replace(b'\0', b' ').decode('utf-8', 'replace').strip()
+    except OSError:
+        return ''
+
+
+def pss_kib(pid):
+    try:
+        with open('/proc/%d/smaps_rollup' % pid) as f:
+            for line in f:
+                if line.startswith('Pss:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def rss_kib(pid):
     try:
         with open('/proc/%d/status' % pid) as f:
@@ -146,6 +226,10 @@ class Server:
         self.procs = []
         self.port = free_port()
         self.extra_close = []
+        self.kind = name.split('-')[0]  # wsgid, apache, uwsgi, gunicorn (pieces: set by its starter)
+        self.control = None  # wsgid: control socket path
+        self.conf = None  # wsgid: config path
+        self.write_conf = None  # wsgid: write_conf(deadlock_timeout)
 
     def spawn(self, argv, **kw):
         log = open(os.path.join(self.dir, '%s.%d.log' % (self.name, len(self.procs))), 'ab')
@@ -154,6 +238,50 @@ class Server:
         log.close()
         self.procs.append(p)
         return p
+
+    def master_pid(self):
+        """The process we spawned: Apache's parent, the uWSGI/gunicorn/wsgid master."""
+        return self.procs[0].pid if self.procs else None
+
+    def roles(self):
+        """{'master': [pid], 'frontend': [pids], 'workers': [pids]} of the live tree."""
+        out = {'master': [], 'frontend': [], 'workers': []}
+        if not self.procs or self.procs[0].poll() is not None:
+            return out
+        root = self.procs[0].pid
+        for pid in tree_pids(root):
+            cl = cmdline(pid)
+            if not cl:
+                continue
+            if pid == root and self.kind != 'pieces':
+                out['master'].append(pid)
+            elif self.kind in ('wsgid', 'apache', 'pieces'):
+                out['workers' if cl.startswith('(wsgi:') else 'frontend'].append(pid)
+            elif self.kind == 'uwsgi':
+                out['workers' if 'worker' in cl else 'frontend'].append(pid)
+            else:  # gunicorn: every child is a worker
+                out['workers'].append(pid)
+        if self.kind == 'pieces':
+            for p in self.procs:
+                if p.poll() is None and p.pid not in out['workers'] + out['frontend']:
+                    out['workers' if cmdline(p.pid).startswith('(wsgi:') else 'frontend'].append(p.pid)
+        return out
+
+    def memory(self):
+        """Per-role lists of (pid, RSS KiB, PSS KiB) and totals."""
+        mem = {}
+        total_rss = total_pss = 0
+        for role, pids in self.roles().items():
+            rows = []
+            for pid in sorted(pids):
+                r, ps = rss_kib(pid), pss_kib(pid)
+                rows.append([pid, r, ps])
+                total_rss += r
+                total_pss += ps
+            mem[role] = rows
+        mem['total_rss'] = total_rss
+        mem['total_pss'] = total_pss
+        return mem
 
     def rss_total(self):
         pids = set()
@@ -188,6 +316,7 @@ def start_wsgid_pieces(build, apps, threads, workdir):
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'integration'))
     from wsgidtest import frames as F  # noqa: E402
     srv = Server('wsgid', workdir)
+    srv.kind = 'pieces'
     sock_path = os.path.join(workdir, 'wsgi.bench.sock')
     lst = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     lst.bind(sock_path)
@@ -261,8 +390,18 @@ def start_wsgid_pieces(build, apps, threads, workdir):
 def start_wsgid_master(build, apps, threads, workdir):
     srv = Server('wsgid', workdir)
     conf = os.path.join(workdir, 'wsgid.conf')
-    with open(conf, 'w') as f:
-        f.write('''Listen 127.0.0.1:%d
+    srv.conf = conf
+    srv.control = os.path.join(workdir, 'control.sock')
+
+    def write_conf(deadlock_timeout=300):
+        tmp = conf + '.new'
+        with open(tmp, 'w') as f:
+            f.write(conf_text(deadlock_timeout))
+        os.rename(tmp, conf)
+    srv.write_conf = write_conf
+
+    def conf_text(deadlock_timeout):
+        return ('''Listen 127.0.0.1:%d
 PidFile %s/wsgid.pid
 ErrorLog %s/error.log
 WSGIControlSocket %s/control.sock
@@ -270,13 +409,15 @@ WSGISocketPrefix %s/wsgi
 KeepAliveTimeout 5
 MaxKeepAliveRequests 0
 WSGIRestrictEmbedded On
-WSGIDaemonProcess bench processes=2 threads=%d display-name=%%{GROUP}
+WSGIDaemonProcess bench processes=2 threads=%d display-name=%%{GROUP} deadlock-timeout=%d
 WSGIProcessGroup bench
 WSGIApplicationGroup %%{GLOBAL}
 WSGIScriptAlias /sleep %s/sleep.wsgi process-group=bench application-group=%%{GLOBAL}
 WSGIScriptAlias /echo %s/echo.wsgi process-group=bench application-group=%%{GLOBAL}
+WSGIScriptAlias /pid %s/pid.wsgi process-group=bench application-group=%%{GLOBAL}
 WSGIScriptAlias / %s/hello.wsgi process-group=bench application-group=%%{GLOBAL}
-''' % (srv.port, workdir, workdir, workdir, workdir, threads, apps, apps, apps))
+''' % (srv.port, workdir, workdir, workdir, workdir, threads, deadlock_timeout, apps, apps, apps, apps))
+    write_conf()
     wsgid = os.environ.get('WSGID_MASTER') or os.path.join(build, 'supervisor', 'wsgid')
     extra = os.environ.get('WSGID_MASTER_ARGS', '').split()
     srv.spawn([wsgid, '-f', conf] + extra)
@@ -314,6 +455,7 @@ WSGIProcessGroup bench
 WSGIApplicationGroup %%{GLOBAL}
 WSGIScriptAlias /sleep %(a)s/sleep.wsgi
 WSGIScriptAlias /echo %(a)s/echo.wsgi
+WSGIScriptAlias /pid %(a)s/pid.wsgi
 WSGIScriptAlias / %(a)s/hello.wsgi
 <Directory %(a)s>
   Require all granted
@@ -329,7 +471,9 @@ def uwsgi_common(apps, threads):
             '--wsgi-file', os.path.join(apps, 'hello.wsgi'),
             '--mount', '/sleep=%s' % os.path.join(apps, 'sleep.wsgi'),
             '--mount', '/echo=%s' % os.path.join(apps, 'echo.wsgi'),
-            '--manage-script-name', '--single-interpreter', '--disable-logging']
+            '--mount', '/pid=%s' % os.path.join(apps, 'pid.wsgi'),
+            '--manage-script-name', '--single-interpreter', '--disable-logging',
+            '--auto-procname']  # "uWSGI worker N", "uWSGI http 1": tells the roles apart
     if os.geteuid() == 0:
         args += ['--uid', 'www-data', '--gid', 'www-data']
     return args
@@ -382,6 +526,198 @@ def wrk(port, path, conns, duration, lua=None):
     return {'rps': float(rps.group(1)) if rps else 0.0, 'p50': lat('50%'), 'p99': lat('99%'), 'errors': errs}
 
 
+RESTART_METHODS = {
+    'wsgid': ['none', 'restart', 'usr1', 'hup', 'killone'],
+    'apache-daemon': ['none', 'graceful', 'killone'],
+    'uwsgi-router': ['none', 'hup', 'killone'],
+    'uwsgi-http11': ['none', 'hup', 'killone'],
+    'gunicorn-gthread': ['none', 'hup', 'killone'],
+}
+# Each server's group restart, the one compared across servers.
+PRIMARY_METHOD = {'wsgid': 'restart', 'apache-daemon': 'graceful', 'uwsgi-router': 'hup',
+                  'uwsgi-http11': 'hup', 'gunicorn-gthread': 'hup'}
+LABEL = {'wsgid': 'wsgid', 'apache-daemon': 'Apache + mod_wsgi daemon', 'uwsgi-router': 'uWSGI `--http` router',
+         'uwsgi-http11': 'uWSGI `--http11-socket`', 'gunicorn-gthread': 'gunicorn gthread'}
+
+
+def launch(name, args, apps, threads, workdir):
+    """Starts a server and waits for its first 200: (server, ms to first answer or None)."""
+    t0 = time.monotonic()
+    srv = None
+    if name == 'wsgid':
+        mode = args.wsgid_mode
+        if mode in ('auto', 'master'):
+            srv = start_wsgid_master(args.build, apps, threads, workdir)
+            if not wait_http(srv.port, timeout=20, interval=0.01):
+                srv.stop()
+                if mode == 'master':
+                    raise RuntimeError('wsgid master did not answer (logs in %s)' % workdir)
+                srv = None
+            else:
+                return srv, (time.monotonic() - t0) * 1000
+        srv = start_wsgid_pieces(args.build, apps, threads, workdir)
+        srv.name = 'wsgid (pieces)'
+        t0 = None
+    elif name == 'apache-daemon':
+        srv = start_apache(apps, threads, workdir)
+    elif name == 'uwsgi-router':
+        srv = start_uwsgi_router(apps, threads, workdir)
+    elif name == 'uwsgi-http11':
+        srv = start_uwsgi_http11(apps, threads, workdir)
+    elif name == 'gunicorn-gthread':
+        srv = start_gunicorn(apps, threads, workdir)
+    else:
+        raise RuntimeError('unknown server ' + name)
+    if not wait_http(srv.port, timeout=30, interval=0.01):
+        srv.stop()
+        raise RuntimeError('%s did not answer on port %d (logs in %s)' % (name, srv.port, workdir))
+    return srv, ((time.monotonic() - t0) * 1000 if t0 is not None else None)
+
+
+def control_request(path, request, timeout=10):
+    """One request on wsgid's control socket (CONTROL.md): the reply object."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(path)
+    s.sendall(json.dumps(request).encode() + b'\n')
+    data = b''
+    while not data.endswith(b'\n'):
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    return json.loads(data.split(b'\n')[0])
+
+
+def issue_restart(srv, method, build):
+    """Does the restart; returns how it was done (for the table)."""
+    roles = srv.roles()
+    if method == 'killone':
+        if not roles['workers']:
+            raise RuntimeError('no worker process found to kill')
+        pid = min(roles['workers'])
+        os.kill(pid, signal.SIGKILL)
+        return 'SIGKILL one worker'
+    master = srv.master_pid()
+    if srv.kind == 'wsgid':
+        if method == 'restart':
+            ctl = os.path.join(build, 'supervisor', 'ctl', 'wsgictl')
+            note = ''
+            if os.access(ctl, os.X_OK):
+                r = subprocess.run([ctl, '-s', srv.control, 'restart', 'bench'], capture_output=True,
+                                   text=True, timeout=30)
+                if r.returncode == 0:
+                    return 'wsgictl restart bench'
+                note = 'wsgictl exited %d, then ' % r.returncode
+            reply = control_request(srv.control, {'command': 'restart', 'args': ['bench']})
+            if not reply.get('ok'):
+                raise RuntimeError('control socket restart: %s' % reply)
+            return note + 'control socket {"command":"restart"}'
+        if method == 'usr1':
+            for pid in roles['workers']:
+                os.kill(pid, signal.SIGUSR1)
+            return 'SIGUSR1 to the %d workers' % len(roles['workers'])
+        if method == 'hup':
+            srv.write_conf(301)
+            os.kill(master, signal.SIGHUP)
+            return 'deadlock-timeout 300 -> 301, SIGHUP to the master'
+    if srv.kind == 'apache' and method == 'graceful':
+        os.kill(master, signal.SIGUSR1)
+        return 'SIGUSR1 to the parent (apachectl -k graceful)'
+    if method == 'hup' and srv.kind in ('uwsgi', 'gunicorn'):
+        os.kill(master, signal.SIGHUP)
+        return 'SIGHUP to the master'
+    raise RuntimeError('no restart method %s for %s' % (method, srv.name))
+
+
+def restart_run(srv, method, args, sample_memory):
+    """loadgen -c16 for D s on hello, the restart R s in: loadgen's JSON plus
+    new_gen_ms, up_ms, how, memory."""
+    d, at = args.restart_duration, args.restart_at
+    lg = subprocess.Popen([args.loadgen, '--url', 'http://127.0.0.1:%d/' % srv.port, '-c', '16',
+                           '-d', str(d), '--timeout', '2', '--json'],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t_start = time.monotonic()
+    out = {'how': None, 'new_gen_ms': None, 'up_ms': None, 'memory': None}
+    try:
+        time.sleep(at)
+        if sample_memory:
+            out['memory'] = srv.memory()
+        if method != 'none':
+            before = set(srv.roles()['workers'])
+            t_issue = time.monotonic()
+            out['how'] = issue_restart(srv, method, args.build)
+            deadline = t_start + d - 0.05
+            next_roles = 0.0
+            while time.monotonic() < deadline:
+                now = time.monotonic()
+                if method == 'killone' and out['up_ms'] is None and now >= next_roles:
+                    next_roles = now + 0.02
+                    if any(w not in before for w in srv.roles()['workers']):
+                        out['up_ms'] = (time.monotonic() - t_issue) * 1000
+                if out['new_gen_ms'] is None:
+                    body = get_body(srv.port, '/pid', timeout=0.5)
+                    if body and body.strip().isdigit() and int(body) not in before:
+                        out['new_gen_ms'] = (time.monotonic() - t_issue) * 1000
+                if out['new_gen_ms'] is not None and (method != 'killone' or out['up_ms'] is not None):
+                    break
+                time.sleep(0.01)
+        stdout, stderr = lg.communicate(timeout=d + 30)
+    except BaseException:
+        lg.kill()
+        lg.wait()
+        raise
+    if lg.returncode != 0:
+        raise RuntimeError('loadgen exited %d: %s' % (lg.returncode, stderr.strip()))
+    out.update(json.loads(stdout))
+    return out
+
+
+def median_or_none(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt_num(v, spec='%.0f'):
+    return '-' if v is None or (isinstance(v, float) and v != v) else spec % v
+
+
+def bars_and_standing(results, restart, threads):
+    """#5's bars on hello (wsgid / mod_wsgi daemon >= 3, / uWSGI router >= 2, p99
+    lower than both) and #7's restart standing, from this run's numbers."""
+    out = {'throughput': {}, 'restart': {}}
+    for test in ('hello-c16', 'hello-c64'):
+        w = results.get((threads, 'wsgid', test))
+        if not w:
+            continue
+        row = {'wsgid_rps': w['rps'], 'wsgid_p99': w['p99']}
+        for peer, key in (('apache-daemon', 'x_mod_wsgi'), ('uwsgi-router', 'x_uwsgi_router'),
+                          ('uwsgi-http11', 'x_uwsgi_http11'), ('gunicorn-gthread', 'x_gunicorn')):
+            p = results.get((threads, peer, test))
+            row[key] = w['rps'] / p['rps'] if p and p['rps'] else None
+            row[peer + '_p99'] = p['p99'] if p else None
+        row['bar_mod_wsgi_3x'] = row['x_mod_wsgi'] is not None and row['x_mod_wsgi'] >= 3
+        row['bar_uwsgi_router_2x'] = row['x_uwsgi_router'] is not None and row['x_uwsgi_router'] >= 2
+        peers_p99 = [row[p + '_p99'] for p in ('apache-daemon', 'uwsgi-router') if row.get(p + '_p99') is not None]
+        row['bar_lower_p99'] = bool(peers_p99) and all(w['p99'] < x for x in peers_p99)
+        out['throughput'][test] = row
+    wr = restart.get(('wsgid', 'restart'))
+    if wr:
+        for peer, method in PRIMARY_METHOD.items():
+            if peer == 'wsgid':
+                continue
+            pr = restart.get((peer, method))
+            if not pr:
+                continue
+            fewer = wr['failed_median'] < pr['failed_median'] or (wr['failed_median'] == 0 and pr['failed_median'] == 0)
+            shorter = wr['max_gap_ms_median'] < pr['max_gap_ms_median']
+            out['restart'][peer] = {'method': method, 'wsgid_failed': wr['failed_median'],
+                                    'peer_failed': pr['failed_median'], 'wsgid_gap_ms': wr['max_gap_ms_median'],
+                                    'peer_gap_ms': pr['max_gap_ms_median'], 'ahead': fewer and shorter}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--build', default=os.environ.get('WSGID_BUILD_DIR', 'build'))
@@ -390,19 +726,43 @@ def main():
     ap.add_argument('--threads', default='4,1')
     ap.add_argument('--servers', default='wsgid,apache-daemon,uwsgi-router,uwsgi-http11,gunicorn-gthread')
     ap.add_argument('--tests', default='hello-c16,hello-c64,sleep-c16,echo-c16')
+    ap.add_argument('--sections', default='throughput,restart,memory,startup')
+    ap.add_argument('--restart-runs', type=int, default=None, help='default: --runs')
+    ap.add_argument('--restart-duration', type=float, default=10)
+    ap.add_argument('--restart-at', type=float, default=3)
+    ap.add_argument('--restart-methods', default='', help='only these methods (comma list)')
+    ap.add_argument('--loadgen', default=None, help='default: BUILD/tests/bench/loadgen')
     ap.add_argument('--wsgid-mode', default='auto', choices=['auto', 'master', 'pieces'])
-    ap.add_argument('--json', help='also write the raw results here')
+    ap.add_argument('--quick', action='store_true',
+                    help='1 run of 5 s, 4 threads only, hello and sleep; restart runs of 6 s (restart at 2 s)')
+    ap.add_argument('--json', help='write the results and the verdicts here (for tools/proof)')
+    ap.add_argument('--markdown', help='also write the tables here')
     args = ap.parse_args()
+    if args.quick:
+        args.runs, args.duration, args.threads = 1, 5, args.threads.split(',')[0]
+        args.tests = 'hello-c16,hello-c64,sleep-c16'
+        args.restart_duration, args.restart_at = 6, 2
+        if args.restart_runs is None:
+            args.restart_runs = 1
+    if args.restart_runs is None:
+        args.restart_runs = args.runs
+    args.loadgen = args.loadgen or os.path.join(args.build, 'tests', 'bench', 'loadgen')
+    sections = set(args.sections.split(','))
+    servers = args.servers.split(',')
 
-    for tool in ('wrk',):
-        if not shutil.which(tool):
-            sys.exit('peer_bench: %s is not installed' % tool)
+    if 'throughput' in sections and not shutil.which('wrk'):
+        sys.exit('peer_bench: wrk is not installed')
+    if sections & {'restart', 'memory'} and not os.access(args.loadgen, os.X_OK):
+        sys.exit('peer_bench: %s is not built (meson compile -C BUILD tests/bench/loadgen)' % args.loadgen)
+    loadavg_start = os.getloadavg()
+    started_at = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
     root = tempfile.mkdtemp(prefix='wsgid-bench-')
     os.chmod(root, 0o755)
     apps = os.path.join(root, 'apps')
     os.makedirs(apps)
     os.chmod(apps, 0o755)
-    for name, text in (('hello.wsgi', HELLO), ('sleep.wsgi', SLEEP), ('echo.wsgi', ECHO), ('dispatch.py', DISPATCH)):
+    for name, text in (('hello.wsgi', HELLO), ('sleep.wsgi', SLEEP), ('echo.wsgi', ECHO), ('pid.wsgi', PID),
+                       ('dispatch.py', DISPATCH)):
         with open(os.path.join(apps, name), 'w') as f:
             f.write(text)
     lua = os.path.join(root, 'echo.lua')
@@ -410,89 +770,233 @@ def main():
         f.write(ECHO_LUA)
 
     wanted_tests = [t for t in TESTS if '%s-c%d' % (t[0], t[2]) in args.tests.split(',')]
+    thread_list = [int(t) for t in args.threads.split(',')]
     results = {}
+    restart = {}     # (server, method) -> summary
+    memory = {}      # server -> memory()
+    startup = {}     # server -> [ms]
+    notes = []
     try:
-        for threads in [int(t) for t in args.threads.split(',')]:
-            for name in args.servers.split(','):
-                workdir = tempfile.mkdtemp(prefix=name + '-', dir=root)
-                os.chmod(workdir, 0o777)
-                srv = None
-                try:
-                    if name == 'wsgid':
-                        mode = args.wsgid_mode
-                        if mode in ('auto', 'master'):
-                            srv = start_wsgid_master(args.build, apps, threads, workdir)
-                            if not wait_http(srv.port, timeout=20):
+        if 'throughput' in sections:
+            for threads in thread_list:
+                for name in servers:
+                    workdir = tempfile.mkdtemp(prefix=name + '-', dir=root)
+                    os.chmod(workdir, 0o777)
+                    srv = None
+                    try:
+                        srv, ms = launch(name, args, apps, threads, workdir)
+                        if ms is not None:
+                            startup.setdefault(name, []).append(ms)
+                        for app, path, conns in wanted_tests:
+                            if threads == 1 and conns == 64:
+                                continue
+                            key = (threads, name, '%s-c%d' % (app, conns))
+                            runs = []
+                            for _ in range(args.runs):
+                                runs.append(wrk(srv.port, path, conns, args.duration, lua if app == 'echo' else None))
+                            results[key] = {
+                                'rps': statistics.median(r['rps'] for r in runs),
+                                'p50': statistics.median(r['p50'] for r in runs),
+                                'p99': statistics.median(r['p99'] for r in runs),
+                                'errors': [r['errors'] for r in runs],
+                                'runs': [r['rps'] for r in runs],
+                            }
+                            print('%-20s %dt %-10s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %s' % (
+                                srv.name, threads, key[2], results[key]['rps'], results[key]['p50'],
+                                results[key]['p99'], results[key]['errors']), flush=True)
+                        results[(threads, name, 'rss')] = srv.rss_total()
+                    except Exception as e:  # noqa: BLE001 - report and go on with the next server
+                        print('%s (%d threads): FAILED: %s' % (name, threads, e), flush=True)
+                        notes.append('%s (%d threads) throughput: %s' % (name, threads, e))
+                    finally:
+                        if srv:
+                            srv.stop()
+
+        # Restart under load, memory and startup: fresh servers, the first thread count.
+        if sections & {'restart', 'memory', 'startup'}:
+            threads = thread_list[0]
+            only = set(filter(None, args.restart_methods.split(',')))
+            for name in servers:
+                methods = [m for m in RESTART_METHODS.get(name, []) if not only or m in only]
+                if 'restart' not in sections:
+                    methods = ['none']
+                elif name == 'wsgid' and args.wsgid_mode == 'pieces':
+                    notes.append('wsgid restart: needs the master (--wsgid-mode pieces has none)')
+                    methods = ['none']
+                runs_per = args.restart_runs if 'restart' in sections else 1
+                for method in methods:
+                    runs = []
+                    for _ in range(runs_per):
+                        workdir = tempfile.mkdtemp(prefix=name + '-', dir=root)
+                        os.chmod(workdir, 0o777)
+                        srv = None
+                        try:
+                            srv, ms = launch(name, args, apps, threads, workdir)
+                            if ms is not None:
+                                startup.setdefault(name, []).append(ms)
+                            want_mem = name not in memory and 'memory' in sections
+                            if 'restart' in sections:
+                                r = restart_run(srv, method, args, want_mem)
+                                runs.append(r)
+                                print('%-20s restart %-8s failed %4d (socket %d, timeouts %d, status %s)  '
+                                      'gap %7.1f ms at %.2f s  new gen %s ms  up %s ms  [%s]' % (
+                                          srv.name, method, r['failed'], r['socket_errors'], r['timeouts'],
+                                          r['status'], r['max_gap_ms'], r['max_gap_at_s'],
+                                          fmt_num(r['new_gen_ms'], '%.1f'), fmt_num(r['up_ms'], '%.1f'),
+                                          r['how'] or 'no restart'), flush=True)
+                                if want_mem:
+                                    memory[name] = r['memory']
+                            elif want_mem:
+                                subprocess.run([args.loadgen, '--url', 'http://127.0.0.1:%d/' % srv.port,
+                                                '-c', '16', '-d', '2', '--json'], capture_output=True, timeout=40)
+                                memory[name] = srv.memory()
+                        except Exception as e:  # noqa: BLE001
+                            print('%s %s: FAILED: %s' % (name, method, e), flush=True)
+                            notes.append('%s %s: %s' % (name, method, e))
+                        finally:
+                            if srv:
                                 srv.stop()
-                                if mode == 'master':
-                                    raise RuntimeError('wsgid master did not answer')
-                                srv = None
-                        if srv is None:
-                            srv = start_wsgid_pieces(args.build, apps, threads, workdir)
-                            srv.name = 'wsgid (pieces)'
-                    elif name == 'apache-daemon':
-                        srv = start_apache(apps, threads, workdir)
-                    elif name == 'uwsgi-router':
-                        srv = start_uwsgi_router(apps, threads, workdir)
-                    elif name == 'uwsgi-http11':
-                        srv = start_uwsgi_http11(apps, threads, workdir)
-                    elif name == 'gunicorn-gthread':
-                        srv = start_gunicorn(apps, threads, workdir)
-                    else:
-                        raise RuntimeError('unknown server ' + name)
-                    if not wait_http(srv.port, timeout=30):
-                        raise RuntimeError('%s did not answer on port %d (logs in %s)' % (name, srv.port, workdir))
-                    for app, path, conns in wanted_tests:
-                        if threads == 1 and conns == 64:
-                            continue
-                        key = (threads, name, '%s-c%d' % (app, conns))
-                        runs = []
-                        for _ in range(args.runs):
-                            runs.append(wrk(srv.port, path, conns, args.duration, lua if app == 'echo' else None))
-                        results[key] = {
-                            'rps': statistics.median(r['rps'] for r in runs),
-                            'p50': statistics.median(r['p50'] for r in runs),
-                            'p99': statistics.median(r['p99'] for r in runs),
-                            'errors': [r['errors'] for r in runs],
-                            'runs': [r['rps'] for r in runs],
+                    if runs and 'restart' in sections:
+                        restart[(name, method)] = {
+                            'server': name, 'method': method, 'how': runs[0]['how'],
+                            'failed': [r['failed'] for r in runs],
+                            'socket_errors': [r['socket_errors'] for r in runs],
+                            'timeouts': [r['timeouts'] for r in runs],
+                            'non2xx': [r['failed'] - r['socket_errors'] - r['timeouts'] for r in runs],
+                            'max_gap_ms': [r['max_gap_ms'] for r in runs],
+                            'max_gap_at_s': [r['max_gap_at_s'] for r in runs],
+                            'new_gen_ms': [r['new_gen_ms'] for r in runs],
+                            'up_ms': [r['up_ms'] for r in runs],
+                            'requests': [r['requests'] for r in runs],
+                            'status_run1': runs[0]['status'],
+                            'failed_median': statistics.median(r['failed'] for r in runs),
+                            'max_gap_ms_median': statistics.median(r['max_gap_ms'] for r in runs),
+                            'new_gen_ms_median': median_or_none(r['new_gen_ms'] for r in runs),
+                            'up_ms_median': median_or_none(r['up_ms'] for r in runs),
                         }
-                        print('%-20s %dt %-10s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %s' % (
-                            srv.name, threads, key[2], results[key]['rps'], results[key]['p50'],
-                            results[key]['p99'], results[key]['errors']), flush=True)
-                    results[(threads, name, 'rss')] = srv.rss_total()
-                except Exception as e:  # noqa: BLE001 - report and go on with the next server
-                    print('%s (%d threads): FAILED: %s' % (name, threads, e), flush=True)
-                finally:
-                    if srv:
-                        srv.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
+    loadavg_end = os.getloadavg()
+    md = []
+    md.append('Run of %s; load average %.2f %.2f %.2f at the start, %.2f %.2f %.2f at the end (%d cores).' % (
+        (started_at,) + tuple(loadavg_start) + tuple(loadavg_end) + (os.cpu_count(),)))
+    md.append('')
     # The table: medians and ratios to wsgid.
+    if results:
+        for threads in thread_list:
+            md.append('### 2 processes x %d threads (median of %d runs of %d s; x = ratio to wsgid)' % (
+                threads, args.runs, args.duration))
+            md.append('')
+            tests = ['%s-c%d' % (a, c) for a, _, c in wanted_tests if not (threads == 1 and c == 64)]
+            md.append('| server | ' + ' | '.join('%s req/s (x) | p50/p99 ms' % t for t in tests) + ' | RSS KiB |')
+            md.append('|---|' + '---:|---:|' * len(tests) + '---:|')
+            for name in servers:
+                cells = []
+                for t in tests:
+                    r = results.get((threads, name, t))
+                    base = results.get((threads, 'wsgid', t))
+                    if not r:
+                        cells += ['-', '-']
+                        continue
+                    ratio = r['rps'] / base['rps'] if base and base['rps'] else float('nan')
+                    cells.append('%.0f (%.2f)' % (r['rps'], ratio))
+                    cells.append('%.2f / %.2f' % (r['p50'], r['p99']))
+                rss = results.get((threads, name, 'rss'))
+                md.append('| %s | %s | %s |' % (LABEL.get(name, name), ' | '.join(cells),
+                                                rss if rss is not None else '-'))
+            md.append('')
+    verdict = bars_and_standing(results, restart, thread_list[0])
+    if verdict['throughput']:
+        md.append('### wsgid against the bars of #5 (2 x %d, hello; this run)' % thread_list[0])
+        md.append('')
+        md.append('| test | wsgid req/s | x mod_wsgi daemon (bar 3x) | x uWSGI router (bar 2x) | '
+                  'p99 ms wsgid / mod_wsgi / router (bar: lowest) | x uWSGI `--http11-socket` (how far) |')
+        md.append('|---|---:|---|---|---|---:|')
+        for test, row in verdict['throughput'].items():
+            def mark(ok):
+                return 'met' if ok else '**not met**'
+            md.append('| %s | %.0f | %s (%s) | %s (%s) | %s / %s / %s (%s) | %s |' % (
+                test, row['wsgid_rps'], fmt_num(row['x_mod_wsgi'], '%.2fx'), mark(row['bar_mod_wsgi_3x']),
+                fmt_num(row['x_uwsgi_router'], '%.2fx'), mark(row['bar_uwsgi_router_2x']),
+                fmt_num(row['wsgid_p99'], '%.2f'), fmt_num(row.get('apache-daemon_p99'), '%.2f'),
+                fmt_num(row.get('uwsgi-router_p99'), '%.2f'), mark(row['bar_lower_p99']),
+                fmt_num(row['x_uwsgi_http11'], '%.2fx')))
+        md.append('')
+    if restart:
+        md.append('### Restart under load (loadgen -c16 -d%g on hello, the restart %g s in; median of %d runs)' % (
+            args.restart_duration, args.restart_at, args.restart_runs))
+        md.append('')
+        md.append('| server | method | failed (per run) | socket errs / non-2xx / timeouts (per run) | '
+                  'longest gap ms (per run) | new gen serving ms | killone: replacement up ms | how |')
+        md.append('|---|---|---:|---|---:|---:|---:|---|')
+        for (name, method), r in restart.items():
+            md.append('| %s | %s | %s (%s) | %s / %s / %s | %.1f (%s) | %s | %s | %s |' % (
+                LABEL.get(name, name), method if method != 'none' else 'none (baseline)',
+                fmt_num(r['failed_median']), ', '.join(map(str, r['failed'])),
+                ','.join(map(str, r['socket_errors'])), ','.join(map(str, r['non2xx'])),
+                ','.join(map(str, r['timeouts'])), r['max_gap_ms_median'],
+                ', '.join('%.1f' % g for g in r['max_gap_ms']), fmt_num(r['new_gen_ms_median'], '%.1f'),
+                fmt_num(r['up_ms_median'], '%.1f') if method == 'killone' else '-', r['how'] or '-'))
+        md.append('')
+        if verdict['restart']:
+            w = restart[('wsgid', 'restart')]
+            md.append('wsgid `restart` against each peer\'s restart (failed requests, longest gap ms; medians): ' +
+                      '; '.join('%s %s: %s vs %s, %.1f vs %.1f (%s)' % (
+                          LABEL[p], v['method'], fmt_num(v['wsgid_failed']), fmt_num(v['peer_failed']),
+                          v['wsgid_gap_ms'], v['peer_gap_ms'], 'ahead' if v['ahead'] else '**not ahead**')
+                          for p, v in verdict['restart'].items()) +
+                      '. Target: 0 failed (wsgid: %s).' % fmt_num(w['failed_median']))
+            md.append('')
+    if memory:
+        md.append('### Memory (KiB; RSS / PSS per process, under load before the first restart)')
+        md.append('')
+        md.append('| server | master | front end | workers | total RSS | total PSS |')
+        md.append('|---|---|---|---|---:|---:|')
+        for name in servers:
+            m = memory.get(name)
+            if not m:
+                continue
+
+            def cell(rows):
+                return ', '.join('%d / %d' % (r[1], r[2]) for r in rows) or '-'
+            md.append('| %s | %s | %s | %s | %d | %d |' % (LABEL.get(name, name), cell(m['master']),
+                                                          cell(m['frontend']), cell(m['workers']),
+                                                          m['total_rss'], m['total_pss']))
+        md.append('')
+    if startup:
+        md.append('### Time from start to first answer (ms; GET / polled every 10 ms; median of fresh starts)')
+        md.append('')
+        md.append('| server | median ms | starts |')
+        md.append('|---|---:|---:|')
+        for name in servers:
+            if startup.get(name):
+                md.append('| %s | %.0f | %d |' % (LABEL.get(name, name), statistics.median(startup[name]),
+                                                 len(startup[name])))
+        md.append('')
+    for n in notes:
+        md.append('- note: ' + n)
+    text = '\n'.join(md)
     print()
-    for threads in [int(t) for t in args.threads.split(',')]:
-        print('### 2 processes x %d threads (median of %d runs of %d s; x = ratio to wsgid)' % (
-            threads, args.runs, args.duration))
-        tests = ['%s-c%d' % (a, c) for a, _, c in wanted_tests if not (threads == 1 and c == 64)]
-        print('| server | ' + ' | '.join('%s req/s (x) | p50/p99 ms' % t for t in tests) + ' | RSS KiB |')
-        print('|---|' + '---:|---:|' * len(tests) + '---:|')
-        for name in args.servers.split(','):
-            cells = []
-            for t in tests:
-                r = results.get((threads, name, t))
-                base = results.get((threads, 'wsgid', t))
-                if not r:
-                    cells += ['-', '-']
-                    continue
-                ratio = r['rps'] / base['rps'] if base and base['rps'] else float('nan')
-                cells.append('%.0f (%.2f)' % (r['rps'], ratio))
-                cells.append('%.2f / %.2f' % (r['p50'], r['p99']))
-            rss = results.get((threads, name, 'rss'))
-            print('| %s | %s | %s |' % (name, ' | '.join(cells), rss if rss is not None else '-'))
-        print()
+    print(text)
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write(text + '\n')
     if args.json:
+        summary = {
+            'date': started_at, 'loadavg_start': loadavg_start, 'loadavg_end': loadavg_end,
+            'cores': os.cpu_count(),
+            'args': {k: v for k, v in vars(args).items()},
+            'throughput': {'|'.join(map(str, k)): v for k, v in results.items()},
+            'restart': list(restart.values()),
+            'memory': memory,
+            'startup_ms': {k: {'median': statistics.median(v), 'runs': v} for k, v in startup.items() if v},
+            'verdict': verdict,
+            'notes': notes,
+            'markdown': text,
+        }
         with open(args.json, 'w') as f:
-            json.dump({'|'.join(map(str, k)): v for k, v in results.items()}, f, indent=1)
+            json.dump(summary, f, indent=1)
 
 
 if __name__ == '__main__':
