@@ -184,6 +184,10 @@ std::string_view closest(std::string_view word, const std::vector<std::string_vi
   std::string_view best;
   int best_distance = max_distance + 1;
   for (std::string_view c : candidates) {
+    // The distance is at least the difference in length: a long word (a line of
+    // garbage) is compared with nothing, instead of costing length x candidates.
+    size_t diff = word.size() > c.size() ? word.size() - c.size() : c.size() - word.size();
+    if (diff >= static_cast<size_t>(best_distance)) continue;
     int d = edit_distance(word, c);
     if (d < best_distance) {
       best = c;
