@@ -221,16 +221,9 @@ Result<int> open_unix_listener(const std::string& path, const UnixSocketOptions&
     close(fd);
     return Status::sys("bind", path, err);
   }
-  if (chmod(path.c_str(), o.mode) < 0) {
-    Status s = Status::sys("chmod", path);
-    close(fd);
-    return s;
-  }
-  if (o.chown_to_owner && chown(path.c_str(), o.owner.uid, o.owner.gid) < 0) {
-    Status s = Status::sys("chown", path);
-    close(fd);
-    return s;
-  }
+  // Listening before the chmod and chown: a client that sees the file can
+  // connect at once (the umask above already gave the file its mode; until the
+  // chown only this process's user can connect).
   if (o.send_buffer > 0) {
     int v = static_cast<int>(o.send_buffer);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
@@ -241,6 +234,16 @@ Result<int> open_unix_listener(const std::string& path, const UnixSocketOptions&
   }
   if (listen(fd, o.backlog) < 0) {
     Status s = Status::sys("listen", path);
+    close(fd);
+    return s;
+  }
+  if (chmod(path.c_str(), o.mode) < 0) {
+    Status s = Status::sys("chmod", path);
+    close(fd);
+    return s;
+  }
+  if (o.chown_to_owner && chown(path.c_str(), o.owner.uid, o.owner.gid) < 0) {
+    Status s = Status::sys("chown", path);
     close(fd);
     return s;
   }
