@@ -5,45 +5,13 @@
 
 #include <iterator>
 
+#include "supervisor/config/apache_directives.h"
 #include "supervisor/config/parser_internal.h"
 #include "supervisor/config/values.h"
 
 namespace wsgid::config::detail {
 
 namespace {
-
-// Apache directives common in vhost files that wsgid does not implement.
-const char* const kApacheIgnored[] = {
-    "AcceptFilter", "AcceptPathInfo", "AccessFileName", "Action", "AddCharset",
-    "AddDefaultCharset", "AddDescription", "AddEncoding", "AddHandler", "AddIcon",
-    "AddIconByEncoding", "AddIconByType", "AddInputFilter", "AddLanguage", "AddOutputFilter",
-    "AddOutputFilterByType", "AddType", "Allow", "AllowEncodedSlashes", "AllowMethods",
-    "AllowOverride", "AllowOverrideList", "BrowserMatch", "BrowserMatchNoCase", "CGIPassAuth",
-    "DefaultIcon", "DefaultLanguage", "DefaultType", "DeflateCompressionLevel",
-    "Deny", "DirectoryIndex", "DirectorySlash", "DocumentRoot", "EnableMMAP", "EnableSendfile",
-    "ErrorDocument", "ErrorLogFormat", "FallbackResource", "FileETag", "ForceLanguagePriority",
-    "ForceType", "GracefulShutdownTimeout", "Header", "HeaderName", "HostnameLookups",
-    "IndexIgnore", "IndexOptions", "IndexOrderDefault", "KeepAliveRequests", "LanguagePriority",
-    "LimitXMLRequestBody", "ListenBacklog", "LoadFile", "LoadModule", "MaxClients",
-    "MaxConnectionsPerChild", "MaxRequestWorkers", "MaxRequestsPerChild", "MaxSpareServers",
-    "MaxSpareThreads", "MinSpareServers", "MinSpareThreads", "MimeMagicFile", "Mutex",
-    "NameVirtualHost", "Options", "Order", "PassEnv", "Protocols", "ReadmeName", "Redirect",
-    "RedirectMatch", "RedirectPermanent", "RedirectTemp", "RemoveHandler", "RemoveType",
-    "Require", "RequestHeader", "Satisfy", "ScriptAlias", "ScriptAliasMatch", "ServerAdmin",
-    "ServerLimit", "ServerPath", "ServerSignature", "ServerTokens", "SetEnv", "SetEnvIf",
-    "SetEnvIfExpr", "SetEnvIfNoCase", "SetHandler", "SetInputFilter", "SetOutputFilter",
-    "StartServers", "ThreadLimit", "ThreadStackSize", "TraceEnable", "TransferLog",
-    "TypesConfig", "UnsetEnv", "UseCanonicalName", "UseCanonicalPhysicalPort", "XSendFile",
-    "XSendFilePath"};
-// Families of them, by prefix.
-const char* const kApacheIgnoredPrefixes[] = {"SSL", "Rewrite", "Proxy", "Auth", "Expires",
-                                              "Deflate", "H2", "Header", "Session", "Cache",
-                                              "Dav", "Php", "php_"};
-// Apache sections wsgid skips with their contents.
-const char* const kApacheIgnoredSections[] = {
-    "If", "ElseIf", "Else", "Proxy", "ProxyMatch", "Limit", "LimitExcept", "IfFile",
-    "IfDirective", "IfSection", "RequireAll", "RequireAny", "RequireNone", "Macro",
-    "AuthnProviderAlias", "AuthzProviderAlias"};
 
 const char* const kSections[] = {"VirtualHost", "Location", "LocationMatch", "Directory",
                                  "DirectoryMatch", "Files", "FilesMatch",
@@ -61,6 +29,7 @@ const char* const kSyntaxSections[] = {"IfVersion"};
 // The table of every directive wsgid knows.
 
 #define NOEFFECT(name, ctx, why) DirectiveInfo{name, ctx, nullptr, why}
+#define REFUSED(name, ctx, apache) DirectiveInfo{name, ctx, nullptr, apache, true}
 
 const DirectiveInfo kDirectives[] = {
     // mod_wsgi, implemented.
@@ -106,9 +75,12 @@ const DirectiveInfo kDirectives[] = {
     NOEFFECT("WSGICaseSensitivity", kServer,
              "wsgid runs on Linux, whose file names are case-sensitive"),
     NOEFFECT("WSGIServerMetrics", kServer, "there is no Apache scoreboard in wsgid"),
-    NOEFFECT("WSGIDispatchScript", kAll, "dispatch scripts are not implemented by wsgid"),
-    NOEFFECT("WSGIHandlerScript", kAll,
-             "handler scripts (AddHandler/Action) are not implemented by wsgid"),
+    REFUSED("WSGIDispatchScript", kAll,
+            "mod_wsgi would let this script pick the application group and callable of each "
+            "request"),
+    REFUSED("WSGIHandlerScript", kAll,
+            "mod_wsgi would answer the files of this handler (AddHandler/Action) with this "
+            "script"),
     NOEFFECT("WSGIPassApacheRequest", kAll, "there is no Apache request object in wsgid"),
     NOEFFECT("WSGIErrorOverride", kAll, "wsgid has no ErrorDocument to put in the app's place"),
     NOEFFECT("WSGIChunkedRequest", kAll, "wsgid does not implement it"),
@@ -117,15 +89,15 @@ const DirectiveInfo kDirectives[] = {
     NOEFFECT("WSGITrustedProxyHeaders", kAll, "wsgid does not implement it"),
     NOEFFECT("WSGITrustedProxies", kAll, "wsgid does not implement it"),
     NOEFFECT("WSGIEnableSendfile", kAll, "wsgid does not implement it"),
-    NOEFFECT("WSGIAccessScript", kDir,
-             "wsgid has no Apache access phase: requests are NOT checked by this script"),
-    NOEFFECT("WSGIAuthUserScript", kDir,
-             "wsgid has no Apache authentication phase: requests are NOT authenticated by this "
-             "script"),
-    NOEFFECT("WSGIAuthGroupScript", kDir,
-             "wsgid has no Apache authorization phase: requests are NOT authorized by this "
-             "script"),
-    NOEFFECT("WSGIGroupAuthoritative", kDir, "wsgid has no Apache authorization phase"),
+    REFUSED("WSGIAccessScript", kDir,
+            "mod_wsgi would let this script's allow_access() decide who may reach this path"),
+    REFUSED("WSGIAuthUserScript", kDir,
+            "mod_wsgi would check the passwords of this path with this script's "
+            "check_password()"),
+    REFUSED("WSGIAuthGroupScript", kDir,
+            "mod_wsgi would check 'Require wsgi-group' with this script's groups_for_user()"),
+    REFUSED("WSGIGroupAuthoritative", kDir,
+            "mod_wsgi would let other providers decide 'Require wsgi-group' for this path"),
     NOEFFECT("WSGIMetricsService", kServer, "mod_wsgi's telemetry is not implemented by wsgid"),
     NOEFFECT("WSGISlowRequests", kServer, "mod_wsgi's telemetry is not implemented by wsgid"),
     NOEFFECT("WSGIMetricsOptions", kServer, "mod_wsgi's telemetry is not implemented by wsgid"),
@@ -165,6 +137,7 @@ const DirectiveInfo kDirectives[] = {
 const size_t kDirectiveCount = sizeof(kDirectives) / sizeof(kDirectives[0]);
 
 #undef NOEFFECT
+#undef REFUSED
 
 }  // namespace
 
@@ -180,16 +153,6 @@ std::vector<std::string> directive_names() {
   return v;
 }
 
-bool is_ignored_apache(std::string_view name) {
-  for (const char* n : kApacheIgnored)
-    if (iequals(n, name)) return true;
-  for (const char* p : kApacheIgnoredPrefixes) {
-    std::string_view pv(p);
-    if (name.size() > pv.size() && iequals(name.substr(0, pv.size()), pv)) return true;
-  }
-  return false;
-}
-
 std::string known_section(std::string_view name) {
   std::string found;
   for (const char* n : kSections)
@@ -197,16 +160,10 @@ std::string known_section(std::string_view name) {
   return found;
 }
 
-bool is_ignored_section(std::string_view name) {
-  for (const char* n : kApacheIgnoredSections)
-    if (iequals(n, name)) return true;
-  return false;
-}
-
 std::vector<std::string_view> directive_suggestions() {
   std::vector<std::string_view> v;
   for (size_t i = 0; i < kDirectiveCount; ++i) v.push_back(kDirectives[i].name);
-  for (const char* n : kApacheIgnored) v.push_back(n);
+  for (std::string_view n : apache_directive_names()) v.push_back(n);
   for (const char* n : kSyntaxApacheDirectives) v.push_back(n);
   for (const char* n : kSections) v.push_back(n);
   for (const char* n : kSyntaxIncludes) v.push_back(n);
@@ -215,7 +172,7 @@ std::vector<std::string_view> directive_suggestions() {
 
 std::vector<std::string_view> section_suggestions() {
   std::vector<std::string_view> names(std::begin(kSections), std::end(kSections));
-  for (const char* n : kApacheIgnoredSections) names.push_back(n);
+  for (std::string_view n : apache_section_names()) names.push_back(n);
   for (const char* n : kSyntaxSections) names.push_back(n);
   return names;
 }

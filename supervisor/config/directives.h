@@ -40,8 +40,9 @@ using Handler = void (Parser::*)(const Directive&, Scope&);
 struct DirectiveInfo {
   const char* name;  // canonical spelling
   unsigned contexts;
-  Handler handler;  // nullptr: accepted with a warning (why)
-  const char* why;
+  Handler handler;  // nullptr: accepted with a warning (why), or refused
+  const char* why;  // no handler: why it has no effect, or (refused) what Apache would do
+  bool refused = false;
 };
 
 // The table entry for name (case-insensitive), or nullptr.
@@ -50,16 +51,9 @@ const DirectiveInfo* find_directive(std::string_view name);
 // Every name of the table, in table order (known_directives()).
 std::vector<std::string> directive_names();
 
-// An Apache directive wsgid does not implement (a listed name, or a name that
-// starts with a listed family prefix such as "SSL"): warned about and skipped.
-bool is_ignored_apache(std::string_view name);
-
 // The canonical spelling of a section the Parser implements (VirtualHost,
 // Location, ..., IfModule, IfDefine), or "" when name is none of them.
 std::string known_section(std::string_view name);
-
-// An Apache section wsgid skips with everything inside it.
-bool is_ignored_section(std::string_view name);
 
 // The candidates for "did you mean" after an unknown directive: the table, the
 // ignored Apache directives, the sections, and the directives syntax.cc

@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "supervisor/config/apache_directives.h"
 #include "supervisor/config/checks.h"
 #include "supervisor/config/daemon_options.h"
 #include "supervisor/config/directives.h"
@@ -132,6 +133,41 @@ std::vector<KeyValue> Parser::key_values(const Directive& d, size_t start) {
   return out;
 }
 
+std::vector<std::string> Parser::arg_texts(const Directive& d) {
+  std::vector<std::string> v;
+  for (const Arg& a : d.args) v.push_back(a.text);
+  return v;
+}
+
+void Parser::report(SourceLoc loc, const ApacheVerdict& v) {
+  if (v.fate == Fate::kRefuse)
+    diags_->error(loc, v.message, v.notes);
+  else if (v.fate == Fate::kWarn)
+    diags_->warning(loc, v.message, v.notes);
+}
+
+void Parser::refuse_inside(const std::vector<Directive>& list, const std::string& section) {
+  for (const Directive& c : list) {
+    if (c.is_section) {
+      std::optional<ApacheVerdict> v = apache_section(c.name);
+      if (v && v->fate == Fate::kRefuse)
+        diags_->error(c.loc, v->message + " (inside " + section + ", which wsgid skips)", v->notes);
+      else
+        refuse_inside(c.children, section);
+      continue;
+    }
+    const DirectiveInfo* info = find_directive(c.name);
+    if (info && !info->handler && info->refused) {
+      diags_->error(c.loc, std::string(info->name) + " is refused: " + info->why +
+                               " (inside " + section + ", which wsgid skips)");
+      continue;
+    }
+    std::optional<ApacheVerdict> v = apache_directive(c.name, arg_texts(c));
+    if (v && v->fate == Fate::kRefuse)
+      diags_->error(c.loc, v->message + " (inside " + section + ", which wsgid skips)", v->notes);
+  }
+}
+
 void Parser::walk(const std::vector<Directive>& list, Scope& scope) {
   for (const Directive& d : list) {
     if (d.is_section)
@@ -146,14 +182,18 @@ void Parser::directive(const Directive& d, Scope& scope) {
     if (!check_context(d, info->name, info->contexts, scope)) return;
     if (info->handler) {
       (this->*(info->handler))(d, scope);
+    } else if (info->refused) {
+      diags_->error(d.loc, std::string(info->name) + " is refused: " + info->why +
+                               ", and wsgid does not implement it (fail closed: ignoring it "
+                               "could serve this site more openly than Apache did)");
     } else {
       diags_->warning(d.loc, std::string(info->name) + " has no effect in wsgid: " + info->why +
                                  "; ignored");
     }
     return;
   }
-  if (is_ignored_apache(d.name)) {
-    diags_->warning(d.loc, d.name + " is an Apache directive wsgid does not implement; ignored");
+  if (std::optional<ApacheVerdict> v = apache_directive(d.name, arg_texts(d))) {
+    report(d.loc, *v);
     return;
   }
   std::vector<std::string_view> names = directive_suggestions();
@@ -166,10 +206,10 @@ void Parser::directive(const Directive& d, Scope& scope) {
 void Parser::section(const Directive& d, Scope& scope) {
   std::string name = known_section(d.name);
   if (name.empty()) {
-    if (is_ignored_section(d.name)) {
-      diags_->warning(d.loc, "<" + d.name +
-                                 "> is an Apache section wsgid does not implement; it is "
-                                 "ignored with everything inside it");
+    if (std::optional<ApacheVerdict> v = apache_section(d.name)) {
+      report(d.loc, *v);
+      // Skipped with its contents: what inside would be refused is refused.
+      if (v->fate != Fate::kRefuse) refuse_inside(d.children, "<" + d.name + ">");
       return;
     }
     std::vector<std::string_view> names = section_suggestions();

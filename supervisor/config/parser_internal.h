@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "supervisor/config/apache_directives.h"
 #include "supervisor/config/config.h"
 #include "supervisor/config/diagnostics.h"
 #include "supervisor/config/directives.h"
@@ -113,6 +114,12 @@ class Parser {
   // Argument helpers (parser.cc). Each reports its own error and returns
   // false / nullopt when the directive or argument is not valid.
   bool check_context(const Directive& d, const char* name, unsigned allowed, const Scope& s);
+  // The argument texts of d (for the Apache tables).
+  static std::vector<std::string> arg_texts(const Directive& d);
+  // Writes an Apache directive's or section's verdict as a diagnostic.
+  void report(SourceLoc loc, const ApacheVerdict& v);
+  // Errors for the refused directives in list, a skipped section's contents.
+  void refuse_inside(const std::vector<Directive>& list, const std::string& section);
   bool nargs(const Directive& d, const char* name, size_t min, size_t max);
   std::optional<bool> on_off(const Directive& d, const char* name, const Arg& a);
   std::optional<int64_t> int_arg(const Directive& d, const char* name, const Arg& a,

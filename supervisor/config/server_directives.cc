@@ -55,9 +55,26 @@ void Parser::d_listen(const Directive& d, Scope&) {
   }
   addr.host = host;
   addr.port = static_cast<int>(p);
-  if (d.args.size() == 2 && !iequals(d.args[1].text, "http"))
-    diags_->warning(d.args[1].loc, "Listen protocol '" + d.args[1].text +
-                                       "' is not supported by wsgid, which serves plain HTTP");
+  // Apache serves TLS on a Listen whose protocol is https, and on port 443 when
+  // no protocol is given (the Listen docs): never plain HTTP in its place.
+  if (d.args.size() == 2 && !iequals(d.args[1].text, "http")) {
+    std::vector<std::string> notes;
+    if (iequals(d.args[1].text, "https"))
+      notes.push_back("terminate TLS in a proxy in front of wsgid and listen here with "
+                      "'Listen " + t + " http' or on another port");
+    diags_->error(d.args[1].loc, "Listen protocol '" + d.args[1].text +
+                                     "' is refused: wsgid's front end speaks plain HTTP only, and "
+                                     "it never serves a TLS address in the clear",
+                  notes);
+    return;
+  }
+  if (d.args.size() == 1 && p == 443) {
+    diags_->error(a.loc, "Listen " + t + " is refused: Apache serves TLS on port 443 when no "
+                         "protocol is given, and wsgid's front end speaks plain HTTP only",
+                  {"write 'Listen " + t + " http' if this port really is plain HTTP (a proxy "
+                   "in front terminates TLS)"});
+    return;
+  }
   std::string key = addr.text();
   if (auto it = listen_seen_.find(key); it != listen_seen_.end() && addr.port != 0) {
     diags_->error(a.loc, "Listen " + key + " is given twice",

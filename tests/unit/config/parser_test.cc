@@ -64,7 +64,8 @@ struct DirCase {
   const char* name;
   const char* args;
   unsigned contexts;
-  const char* no_effect_why;  // nullptr: implemented
+  const char* no_effect_why;  // nullptr: implemented; refused: what mod_wsgi would do
+  bool refused = false;       // an error wherever it appears (fail closed)
 };
 
 const DirCase kDirCases[] = {
@@ -109,9 +110,10 @@ const DirCase kDirCases[] = {
     {"WSGICaseSensitivity", "On", S, "wsgid runs on Linux, whose file names are case-sensitive"},
     {"WSGIServerMetrics", "On", S, "there is no Apache scoreboard in wsgid"},
     {"WSGIDispatchScript", "/srv/d.py", S | V | L | D,
-     "dispatch scripts are not implemented by wsgid"},
+     "mod_wsgi would let this script pick the application group and callable of each request",
+     true},
     {"WSGIHandlerScript", "h /srv/h.py", S | V | L | D,
-     "handler scripts (AddHandler/Action) are not implemented by wsgid"},
+     "mod_wsgi would answer the files of this handler (AddHandler/Action) with this script", true},
     {"WSGIPassApacheRequest", "On", S | V | L | D, "there is no Apache request object in wsgid"},
     {"WSGIErrorOverride", "On", S | V | L | D, "wsgid has no ErrorDocument to put in the app's place"},
     {"WSGIChunkedRequest", "On", S | V | L | D, "wsgid does not implement it"},
@@ -122,12 +124,13 @@ const DirCase kDirCases[] = {
     {"WSGITrustedProxies", "127.0.0.1", S | V | L | D, "wsgid does not implement it"},
     {"WSGIEnableSendfile", "On", S | V | L | D, "wsgid does not implement it"},
     {"WSGIAccessScript", "/srv/a.py", L | D,
-     "wsgid has no Apache access phase: requests are NOT checked by this script"},
+     "mod_wsgi would let this script's allow_access() decide who may reach this path", true},
     {"WSGIAuthUserScript", "/srv/a.py", L | D,
-     "wsgid has no Apache authentication phase: requests are NOT authenticated by this script"},
+     "mod_wsgi would check the passwords of this path with this script's check_password()", true},
     {"WSGIAuthGroupScript", "/srv/a.py", L | D,
-     "wsgid has no Apache authorization phase: requests are NOT authorized by this script"},
-    {"WSGIGroupAuthoritative", "Off", L | D, "wsgid has no Apache authorization phase"},
+     "mod_wsgi would check 'Require wsgi-group' with this script's groups_for_user()", true},
+    {"WSGIGroupAuthoritative", "Off", L | D,
+     "mod_wsgi would let other providers decide 'Require wsgi-group' for this path", true},
     {"WSGIMetricsService", "unix:/tmp/m.sock", S, "mod_wsgi's telemetry is not implemented by wsgid"},
     {"WSGISlowRequests", "2.0", S, "mod_wsgi's telemetry is not implemented by wsgid"},
     {"WSGIMetricsOptions", "None", S, "mod_wsgi's telemetry is not implemented by wsgid"},
@@ -203,7 +206,13 @@ TEST_CASE("every directive is accepted in its contexts and refused outside them"
       std::string text = std::string(ctx.open) + c.name + " " + c.args + "\n" + ctx.close;
       ParseResult r = parse(text);
       INFO(c.name << " " << ctx.where << "\n" << joined(msgs(r)));
-      if (c.contexts & ctx.bit) {
+      if ((c.contexts & ctx.bit) && c.refused) {
+        std::vector<std::string> e = errors(r);
+        REQUIRE(e.size() == 1);
+        CHECK(e[0] == std::string(c.name) + " is refused: " + c.no_effect_why +
+                          ", and wsgid does not implement it (fail closed: ignoring it could "
+                          "serve this site more openly than Apache did)");
+      } else if (c.contexts & ctx.bit) {
         CHECK(errors(r).empty());
         if (c.no_effect_why) {
           std::string want = std::string(c.name) + " has no effect in wsgid: " + c.no_effect_why +
@@ -253,7 +262,7 @@ TEST_CASE("sections: contexts, Apache sections, unknown sections") {
       {"<Directory /a>\n<Files x.wsgi>\n</Files>\n</Directory>\n", {}},
       {"<Proxy *>\nRequire all granted\n</Proxy>\n",
        {"1: warning: <Proxy> is an Apache section wsgid does not implement; it is ignored with "
-        "everything inside it"}},
+        "everything inside it (wsgid forwards nothing to other servers (ProxyPass is refused))"}},
       {"<Locaton /a>\n</Locaton>\n", {"1: error: unknown section <Locaton>"}},
       {"<LocationMatch \"(\">\n</LocationMatch>\n",
        {"1: error: invalid regular expression '(' in <LocationMatch>: "}},
@@ -278,25 +287,6 @@ TEST_CASE("sections: contexts, Apache sections, unknown sections") {
   ParseResult r = parse("<Locaton /a>\n</Locaton>\n");
   REQUIRE(r.diags.all().size() == 1);
   CHECK(r.diags.all()[0].notes == std::vector<std::string>{"did you mean '<Location>'?"});
-}
-
-TEST_CASE("Apache directives wsgid does not implement: a warning naming the line") {
-  const char* names[] = {"LoadModule wsgi_module modules/mod_wsgi.so", "Require all granted",
-                         "Options -Indexes", "AllowOverride None", "DocumentRoot /var/www",
-                         "SSLEngine on", "RewriteEngine On", "Header set X-A b",
-                         "RequestHeader unset Proxy", "ServerAdmin a@b", "ServerSignature Off",
-                         "ServerTokens Prod", "Redirect / http://x/", "ErrorDocument 404 /e",
-                         "AddType text/x .x", "DirectoryIndex index.html", "Order allow,deny",
-                         "Allow from all", "Deny from all", "SetEnv A b", "SetEnvIf X y Z",
-                         "ProxyPass /a http://b/", "ExpiresActive On", "AuthType Basic"};
-  for (const char* line : names) {
-    ParseResult r = parse(std::string("\n") + line + "\n");
-    std::string name(line, std::string_view(line).find(' '));
-    INFO(line);
-    CHECK(msgs(r) == std::vector<std::string>{
-                         "2: warning: " + name +
-                         " is an Apache directive wsgid does not implement; ignored"});
-  }
 }
 
 TEST_CASE("unknown directives: error with did-you-mean against every known name") {
@@ -592,7 +582,8 @@ TEST_CASE("directive argument errors") {
        "1: error: invalid Listen address '99999': expected [host:]port with a port from 0 to 65535"},
       {"Listen [::1\n", "1: error: invalid Listen address '[::1': expected [IPv6]:port"},
       {"Listen 8080 https\n",
-       "1: warning: Listen protocol 'https' is not supported by wsgid, which serves plain HTTP"},
+       "1: error: Listen protocol 'https' is refused: wsgid's front end speaks plain HTTP only, "
+       "and it never serves a TLS address in the clear"},
       {"User root\n", "1: error: User root is root: wsgid never runs the front end or workers as root"},
       {"Timeout 0\n", "1: error: invalid value '0' for Timeout: expected a whole number of seconds >= 1"},
       {"<VirtualHost *:80>\nTimeout 5\n</VirtualHost>\n",

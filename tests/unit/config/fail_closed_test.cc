@@ -1,0 +1,226 @@
+// Fail closed (README, "Apache directives"): a directive that restricts who may
+// reach a path, or changes which code or file answers it, is implemented or
+// refused, never skipped with a warning.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "supervisor/config/apache_directives.h"
+#include "supervisor/config/directives.h"
+#include "supervisor/config/parser.h"
+
+using namespace wsgid::config;
+
+namespace {
+
+ParseResult parse(const std::string& text) {
+  ParseOptions o;
+  o.syntax.allow_include = false;
+  o.syntax.server_root = "/srv/root";
+  return parse_config_text("t.conf", text, o);
+}
+
+enum class Want { kQuiet, kWarn, kRefuse };
+
+// The diagnostics of line placed inside <Location /a> (or at server level),
+// less the "serves no request" warning of a config without an alias.
+std::vector<Diagnostic> diags_of(const std::string& line, bool server_level) {
+  std::string text = server_level ? line + "\n" : "<Location /a>\n" + line + "\n</Location>\n";
+  ParseResult r = parse(text);
+  std::vector<Diagnostic> out;
+  for (const Diagnostic& d : r.diags.all())
+    if (d.message.find("serves no request") == std::string::npos) out.push_back(d);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("each Apache directive gets its fate: accepted, warned or refused") {
+  struct Case {
+    const char* line;
+    Want want;
+    const char* says;  // a part of the message
+  } cases[] = {
+      // Access control: only the rule that grants what wsgid grants anyway.
+      {"Require all granted", Want::kQuiet, ""},
+      {"Require all denied", Want::kRefuse, "rule 'Require all denied'"},
+      {"Require ip 10.0.0.0/8", Want::kRefuse, "rule 'Require ip 10.0.0.0/8'"},
+      {"Require valid-user", Want::kRefuse, "Require is refused: Apache would allow or deny"},
+      {"Order allow,deny", Want::kRefuse, "evaluate the Allow and Deny rules"},
+      {"Allow from all", Want::kRefuse, "let only the listed clients"},
+      {"Deny from all", Want::kRefuse, "keep the listed clients out"},
+      {"Satisfy Any", Want::kRefuse, "combine host and user access rules"},
+      {"AllowMethods GET", Want::kRefuse, "answer 405"},
+      {"AuthType Basic", Want::kRefuse, "ask clients of this path to authenticate"},
+      {"AuthDigestDomain /", Want::kRefuse, "authenticate or authorize"},
+      {"AuthzSendForbiddenOnFailure On", Want::kRefuse, "authenticate or authorize"},
+      // Handlers and mappings.
+      {"SetHandler wsgi-script", Want::kRefuse, "answer this path with the named handler"},
+      {"AddHandler wsgi-script .wsgi", Want::kRefuse, "with the named handler"},
+      {"DocumentRoot /var/www", Want::kRefuse, "serve the files under this directory"},
+      {"DirectoryIndex index.html", Want::kRefuse, "index file"},
+      {"Redirect / http://x/", Want::kRefuse, "redirect this URL path"},
+      {"RewriteRule ^/secret - [F]", Want::kRefuse, "rewrite, redirect or forbid"},
+      {"RewriteLogLevel 2", Want::kRefuse, "rewrite the URLs"},
+      {"ProxyPass /a http://b/", Want::kRefuse, "forward this path"},
+      {"Options None", Want::kRefuse, "refuse to follow symbolic links"},
+      {"Options Indexes", Want::kRefuse, "refuse to follow symbolic links"},
+      {"Options MultiViews FollowSymLinks", Want::kRefuse, "negotiate content"},
+      {"Options Indexes FollowSymLinks", Want::kWarn, "never lists directories"},
+      {"Options -Indexes", Want::kQuiet, ""},
+      {"Options +ExecCGI", Want::kQuiet, ""},
+      {"Options FollowSymLinks", Want::kQuiet, ""},
+      {"AllowOverride None", Want::kQuiet, ""},
+      {"AllowOverride All", Want::kRefuse, ".htaccess files"},
+      {"XSendFile Off", Want::kQuiet, ""},
+      {"XSendFile On", Want::kRefuse, "X-Sendfile"},
+      // TLS.
+      {"SSLEngine off", Want::kQuiet, ""},
+      {"SSLEngine on", Want::kRefuse, "serve this virtual host over TLS (SSLEngine on)"},
+      {"SSLEngine optional", Want::kRefuse, "over TLS (SSLEngine optional)"},
+      {"SSLRequireSSL", Want::kRefuse, "deny every request to this path that does not come over"},
+      {"SSLCertificateFile /etc/ssl/a.pem", Want::kWarn, "a TLS setting"},
+      // mod_wsgi's own phases.
+      {"WSGIAccessScript /x.py", Want::kRefuse, "allow_access()"},
+      {"WSGIAuthUserScript /x.py", Want::kRefuse, "check_password()"},
+      {"WSGIAuthGroupScript /x.py", Want::kRefuse, "groups_for_user()"},
+      // Directives that change nothing a client can reach.
+      {"ServerAdmin a@b", Want::kWarn, "no administrator"},
+      {"SetEnv A b", Want::kWarn, "WSGI environ"},
+      {"BrowserMatch MSIE nokeepalive", Want::kWarn, "variables are refused"},
+      {"ExpiresActive On", Want::kWarn, "caching headers"},
+      {"Header set X-A b", Want::kWarn, "not edited yet"},
+      {"RewriteEngine On", Want::kWarn, "are refused"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.line);
+    std::vector<Diagnostic> got = diags_of(c.line, false);
+    if (c.want == Want::kQuiet) {
+      CHECK(got.empty());
+      continue;
+    }
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].severity == (c.want == Want::kRefuse ? Severity::kError : Severity::kWarning));
+    CHECK(got[0].message.find(c.says) != std::string::npos);
+    if (c.want == Want::kRefuse) CHECK(got[0].message.find("fail closed") != std::string::npos);
+  }
+}
+
+TEST_CASE("a refusal says what Apache would have done and what to write instead") {
+  std::vector<Diagnostic> got = diags_of("SSLEngine on", false);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].message ==
+        "SSLEngine is refused: Apache would serve this virtual host over TLS (SSLEngine on) and "
+        "wsgid's front end speaks plain HTTP only: it is never served in the clear instead, and "
+        "wsgid does not implement it (fail closed: ignoring it could serve this site more openly "
+        "than Apache did)");
+  REQUIRE(got[0].notes.size() == 2);
+  CHECK(got[0].notes[0].find("terminate TLS in a proxy") == 0);
+}
+
+TEST_CASE("TLS listeners are refused: Listen https, and Listen 443 without a protocol") {
+  CHECK(diags_of("Listen 443", true).size() == 1);
+  CHECK(diags_of("Listen 127.0.0.1:443", true)[0].message.find("Apache serves TLS on port 443") !=
+        std::string::npos);
+  CHECK(diags_of("Listen 8443 https", true)[0].severity == Severity::kError);
+  CHECK(diags_of("Listen 443 http", true).empty());
+  CHECK(diags_of("Listen 8080", true).empty());
+}
+
+TEST_CASE("sections: access containers refused, skipped sections refuse what they hide") {
+  ParseResult r = parse("<Location /a>\n<RequireAll>\nRequire ip 10.0.0.1\n</RequireAll>\n"
+                        "</Location>\n<Limit GET>\nRequire all denied\n</Limit>\n"
+                        "<If \"%{HTTPS} == 'on'\">\nHeader set A b\n</If>\n");
+  std::vector<std::string> errs;
+  for (const Diagnostic& d : r.diags.all())
+    if (d.severity == Severity::kError) errs.push_back(std::to_string(d.loc.line) + " " + d.message);
+  REQUIRE(errs.size() == 3);
+  CHECK(errs[0].rfind("2 <RequireAll> is refused: Apache would grant access only when every", 0) == 0);
+  CHECK(errs[1].rfind("6 <Limit> is refused", 0) == 0);
+  CHECK(errs[2].rfind("9 <If> is refused", 0) == 0);
+
+  // <Proxy> is skipped with a warning, but not the access rule inside it.
+  r = parse("<Proxy *>\nRequire ip 10.0.0.1\n</Proxy>\n");
+  REQUIRE(r.diags.all().size() >= 2);
+  CHECK(r.diags.all()[0].severity == Severity::kWarning);
+  bool refused = false;
+  for (const Diagnostic& d : r.diags.all())
+    if (d.severity == Severity::kError && d.loc.line == 2 &&
+        d.message.find("(inside <Proxy>, which wsgid skips)") != std::string::npos)
+      refused = true;
+  CHECK(refused);
+}
+
+// Written from Apache's module index (https://httpd.apache.org/docs/2.4/mod/),
+// not from wsgid's tables: every directive of the modules that decide who may
+// reach a path (mod_authz_*, mod_authn_*, mod_auth_*, mod_access_compat,
+// mod_ssl's access directives, mod_remoteip) or which code or file answers it
+// (core's SetHandler, mod_mime's AddHandler, mod_actions, mod_alias, mod_dir,
+// mod_rewrite, mod_proxy, mod_cgi, mod_xsendfile, mod_dav, mod_negotiation),
+// with arguments that make it restrict or map, and mod_wsgi's own. None of them
+// may ever be a warning: each is implemented or refused.
+TEST_CASE("no directive that restricts access or picks the handler is warn-only") {
+  struct Line {
+    const char* text;
+    bool server_level;
+  } lines[] = {
+      {"Require all denied", false}, {"Require ip 10.1", false}, {"Require local", false},
+      {"Require host example.org", false}, {"Require method GET", false},
+      {"Require user bob", false}, {"Require group staff", false}, {"Require valid-user", false},
+      {"Require env X", false}, {"Require expr true", false}, {"Order deny,allow", false},
+      {"Allow from 10.0.0.1", false}, {"Deny from all", false}, {"Satisfy Any", false},
+      {"AllowMethods GET POST", false}, {"AuthType Basic", false}, {"AuthName x", false},
+      {"AuthBasicProvider file", false}, {"AuthUserFile /x", false}, {"AuthGroupFile /x", false},
+      {"AuthMerging And", false}, {"AuthDBMUserFile /x", false}, {"AuthLDAPURL ldap://x", false},
+      {"AuthFormProvider file", false}, {"AuthDigestProvider file", false},
+      {"AuthBasicAuthoritative Off", false}, {"AnonymousNoUserID On", false},
+      {"SSLRequireSSL", false}, {"SSLRequire true", false}, {"SSLEngine on", false},
+      {"RemoteIPHeader X-Forwarded-For", false}, {"SetHandler wsgi-script", false},
+      {"AddHandler wsgi-script .wsgi", false}, {"Action a /cgi", false},
+      {"ScriptAlias /cgi-bin/ /x/", true}, {"ScriptAliasMatch ^/c /x", true},
+      {"DocumentRoot /var/www", true}, {"DirectoryIndex index.html", false},
+      {"FallbackResource /index.php", false}, {"Redirect / http://x/", false},
+      {"RedirectMatch ^/a http://x/", false}, {"RedirectPermanent /a http://x/", false},
+      {"RedirectTemp /a http://x/", false}, {"RewriteRule ^ - [F]", false},
+      {"RewriteCond %{HTTPS} off", false}, {"RewriteMap m txt:/x", true},
+      {"RewriteBase /", false}, {"ProxyPass / http://b/", true},
+      {"ProxyPassMatch ^/ http://b/", true}, {"AllowOverride All", false},
+      {"AllowOverride AuthConfig", false}, {"AllowOverrideList Redirect", false},
+      {"Options None", false}, {"Options MultiViews", false}, {"XSendFile On", false},
+      {"Dav On", false}, {"WSGIAccessScript /x", false}, {"WSGIAuthUserScript /x", false},
+      {"WSGIAuthGroupScript /x", false}, {"WSGIGroupAuthoritative Off", false},
+      {"WSGIHandlerScript a /x", false}, {"WSGIDispatchScript /x", false},
+      {"Listen 443", true}, {"Listen 8443 https", true},
+  };
+  for (const Line& l : lines) {
+    INFO(l.text);
+    std::vector<Diagnostic> got = diags_of(l.text, l.server_level);
+    bool refused = false, warned = false;
+    for (const Diagnostic& d : got) {
+      if (d.severity == Severity::kError) refused = true;
+      if (d.severity == Severity::kWarning) warned = true;
+    }
+    std::string name(l.text, std::string_view(l.text).find(' ') == std::string_view::npos
+                                 ? std::string_view(l.text).size()
+                                 : std::string_view(l.text).find(' '));
+    const detail::DirectiveInfo* info = detail::find_directive(name);
+    bool implemented = info && info->handler;
+    CHECK_FALSE(warned);
+    CHECK((refused || implemented));
+  }
+  const char* sections[] = {"Limit GET", "LimitExcept GET", "RequireAll", "RequireAny",
+                            "RequireNone", "If true", "ElseIf true", "Else", "IfFile /x",
+                            "AuthnProviderAlias file x", "AuthzProviderAlias ldap x"};
+  for (const char* s : sections) {
+    INFO(s);
+    std::string name(s, std::string_view(s).find(' ') == std::string_view::npos
+                            ? std::string_view(s).size()
+                            : std::string_view(s).find(' '));
+    ParseResult r = parse("<" + std::string(s) + ">\n</" + name + ">\n");
+    bool refused = false;
+    for (const Diagnostic& d : r.diags.all())
+      if (d.severity == Severity::kError) refused = true;
+    CHECK((refused || !detail::known_section(name).empty()));
+  }
+}
