@@ -141,6 +141,10 @@ TEST_CASE("merge steps of the other modules") {
       {"compat: replaced whole", {{"<Directory /a>", "Order deny,allow\nDeny from all"},
         {"<Directory /a/b>", "Allow from 10.0.0.0/8"}},
        "192.0.2.1", "GET", nullptr, kAllow},
+      // Even Satisfy All alone makes a new (empty) compat config that replaces the earlier one.
+      {"compat: Satisfy All alone replaces", {{"<Directory /a>", "Order deny,allow\nDeny from all"},
+        {"<Directory /a/b>", "Satisfy All"}},
+       "192.0.2.1", "GET", nullptr, kAllow},
       {"compat: inherited by a section without it", {{"<Directory /a>", "Order deny,allow\nDeny from all"},
         {"<Directory /a/b>", "AuthName x"}},
        "192.0.2.1", "GET", nullptr, k403},
