@@ -67,6 +67,11 @@ TEST_CASE("providers") {
       {"wsgi-group: from WSGIAuthGroupScript", "Require wsgi-group wsgi-admins", "192.0.2.1", "GET", "alice", G},
       {"wsgi-group: not a member", "Require wsgi-group wsgi-admins", "192.0.2.1", "GET", "bob", D},
       {"wsgi-group, nobody authenticated yet", "Require wsgi-group x", "192.0.2.1", "GET", nullptr, U},
+      // Arguments Apache's providers ignore, or an empty list that matches nothing.
+      {"local ignores arguments", "Require local anything", "127.0.0.1", "GET", nullptr, G},
+      {"valid-user ignores arguments", "Require valid-user anything", "192.0.2.1", "GET", "bob", G},
+      {"method with no method", "Require method", "192.0.2.1", "GET", nullptr, D},
+      {"user with no name", "Require user", "192.0.2.1", "GET", "bob", D},
   };
   for (const EvalRow& row : rows) run(row);
 }
@@ -264,4 +269,31 @@ TEST_CASE("<Limit> errors, as ap_limit_section words them") {
   // Allowed: TRACE in <LimitExcept>, a narrower <Limit> inside a <LimitExcept>.
   CHECK(section("<LimitExcept TRACE GET>\nRequire all denied\n</LimitExcept>").is_ok());
   CHECK(section("<LimitExcept GET>\n<Limit POST>\nRequire all denied\n</Limit>\n</LimitExcept>").is_ok());
+}
+
+TEST_CASE("RequireBuilder driven directly, as the section builder drives it") {
+  RequireBuilder b;
+  CHECK(b.add_require({"ip", "10.0.0.0/8"}, MethodSet::all()).is_ok());
+  b.open(Container::kAll);
+  CHECK(b.in_container());
+  CHECK(b.add_require({"valid-user"}, MethodSet::only({"POST"})).is_ok());
+  CHECK(b.add_require({"not", "user", "mallory"}, MethodSet::only({"POST"})).is_ok());
+  CHECK(b.close().is_ok());
+  CHECK_FALSE(b.in_container());
+  CHECK_FALSE(b.close().is_ok());  // nothing open
+  wsgid::Result<std::optional<RequireNode>> tree = b.finish();
+  REQUIRE(tree.is_ok());
+  REQUIRE(tree->has_value());
+  const RequireNode& root = **tree;
+  CHECK(root.limited == MethodSet::all());
+  REQUIRE(root.children.size() == 2);
+  CHECK(root.children[1].limited == MethodSet::only({"POST"}));
+  CHECK(evaluate(root, request("192.0.2.1", "POST", "bob")) == G);
+  CHECK(evaluate(root, request("192.0.2.1", "POST", "mallory")) == D);
+  // The <RequireAll> is limited to POST: for GET it is neutral under the implicit OR.
+  CHECK(evaluate(root, request("192.0.2.1", "GET", "bob")) == D);
+  // finish() left the builder empty.
+  wsgid::Result<std::optional<RequireNode>> again = b.finish();
+  REQUIRE(again.is_ok());
+  CHECK_FALSE(again->has_value());
 }
