@@ -26,9 +26,9 @@
 // section with any of its directives replaces its rules whole. AuthType and
 // AuthName: the later one set wins. AllowMethods: the later one set wins.
 // check() refuses a merged path where both Apache 2.2 rules (Order/Allow/Deny)
-// and 2.4 rules (Require) apply, naming the two sections: Apache would enforce
-// both, which is rarely what a pasted config meant (Apache's "Upgrading to 2.4":
-// "mixing old and new directives ... is not recommended").
+// and 2.4 rules (Require) apply, naming the two sections: Apache's "Upgrading to
+// 2.4 from 2.2" calls the mix "technically possible but discouraged" and shows
+// two such configs whose results surprise (note "Mixing old and new directives").
 //
 // decide() is the access part of ap_process_request_internal (Satisfy All):
 // AllowMethods (405), then the 2.2 rules (403), then Require without a user

@@ -180,6 +180,13 @@ TEST_CASE("a merged path with both 2.2 and 2.4 rules is refused, naming both sec
         "Apache 2.4 would enforce both, and a client must pass each; wsgid refuses the mix: write "
         "the 2.2 rules as Require (Order allow,deny + Allow from all is Require all granted, Deny "
         "from all is Require all denied, Allow from 10.0.0.0/8 is Require ip 10.0.0.0/8)");
+  // The two examples of Apache's "Upgrading to 2.4 from 2.2" ("Mixing old and new
+  // directives"): "NOT WORKING AS EXPECTED" and "WORKING AS EXPECTED". Both mix.
+  CHECK_FALSE(merged({{"<Directory />", "Order deny,allow\nDeny from all"},
+                      {"<Location /server-status>", "Require local"}}).is_ok());
+  CHECK_FALSE(merged({{"<Directory />", "Require all denied"},
+                      {"<Location /server-status>", "Order deny,allow\nDeny from all\nAllow from 127.0.0.1"}})
+                  .is_ok());
   // Both in one section: the same refusal.
   CHECK_FALSE(merged({{"<Location /x>", "Require all granted\nDeny from 10.0.0.1"}}).is_ok());
   // Not a mix: the 2.4 rules were cleared by AuthMerging Off.
