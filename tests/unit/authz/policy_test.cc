@@ -291,3 +291,47 @@ TEST_CASE("the directive table: every entry is known to the section builder") {
   CHECK((find_directive("Order")->contexts & kRequireContainer) == 0);
   CHECK((find_directive("AllowMethods")->contexts & kRequireContainer) == 0);
 }
+
+TEST_CASE("the AuthMerging example of mod_authz_core's manual") {
+  // <Directory /www/docs> Require group alpha; <Directory /www/docs/ab>
+  // AuthMerging Or + Require group beta; <Directory /www/docs/ab/gamma>
+  // Require group gamma. "Only users belonging to group alpha may access
+  // /www/docs. Users belonging to either groups alpha or beta may access
+  // /www/docs/ab. ... only users belong to the group gamma may access
+  // /www/docs/ab/gamma." (AuthBasicProvider and AuthUserFile are authentication's.)
+  SectionPolicy docs = good_section("AuthType Basic\nAuthName Documents\nRequire group alpha", "docs");
+  SectionPolicy ab = good_section("AuthMerging Or\nRequire group beta", "ab");
+  SectionPolicy gamma = good_section("Require group gamma", "gamma");
+  auto groups_of = [](GroupSource source, std::string_view user) -> wsgid::Result<std::vector<std::string>> {
+    CHECK(source == GroupSource::kGroupFile);
+    return std::vector<std::string>{std::string(user == "ann" ? "alpha" : user == "bea" ? "beta" : "gamma")};
+  };
+  auto verdict = [&](std::vector<const SectionPolicy*> path, const char* user) {
+    wsgid::Result<MergedPolicy> m = merge(path);
+    REQUIRE(m.is_ok());
+    Request r = request("192.0.2.1", "GET", user);
+    r.groups = groups_of;
+    return std::string(name(decide(*m, r).verdict));
+  };
+  struct Row {
+    std::vector<const SectionPolicy*> path;
+    const char* user;
+    const char* want;
+  };
+  const Row rows[] = {
+      {{&docs}, nullptr, "authenticate"},
+      {{&docs}, "ann", "allow"},
+      {{&docs}, "bea", "401"},
+      {{&docs, &ab}, "ann", "allow"},
+      {{&docs, &ab}, "bea", "allow"},
+      {{&docs, &ab}, "gus", "401"},
+      {{&docs, &ab, &gamma}, "gus", "allow"},
+      {{&docs, &ab, &gamma}, "ann", "401"},
+      {{&docs, &ab, &gamma}, "bea", "401"},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.path.size());
+    CAPTURE((row.user ? row.user : "(none)"));
+    CHECK(verdict(row.path, row.user) == row.want);
+  }
+}
