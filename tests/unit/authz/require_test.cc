@@ -297,3 +297,59 @@ TEST_CASE("RequireBuilder driven directly, as the section builder drives it") {
   REQUIRE(again.is_ok());
   CHECK_FALSE(again->has_value());
 }
+
+TEST_CASE("the Authorization Containers example of mod_authz_core's manual") {
+  // The manual's tree, with its LDAP groups (which wsgid refuses, see below)
+  // read from WSGIAuthGroupScript instead: superadmin, or (admins and
+  // Administrators and (sales or dept-sales)), and in neither temps nor
+  // TemporaryEmployees.
+  const char* tree =
+      "<RequireAll>\n"
+      "<RequireAny>\n"
+      "Require user superadmin\n"
+      "<RequireAll>\n"
+      "Require group admins\n"
+      "Require wsgi-group Administrators\n"
+      "<RequireAny>\n"
+      "Require group sales\n"
+      "Require wsgi-group dept-sales\n"
+      "</RequireAny>\n"
+      "</RequireAll>\n"
+      "</RequireAny>\n"
+      "<RequireNone>\n"
+      "Require group temps\n"
+      "Require wsgi-group TemporaryEmployees\n"
+      "</RequireNone>\n"
+      "</RequireAll>\n";
+  SectionPolicy s = good_section(tree, "<Directory /www/mydocs>");
+  struct Row {
+    const char* user;
+    std::vector<std::string> file_groups;
+    std::vector<std::string> script_groups;
+    AuthzStatus want;
+  };
+  const Row rows[] = {
+      {"superadmin", {}, {}, G},
+      {"ann", {"admins", "sales"}, {"Administrators"}, G},
+      {"bob", {"admins", "sales"}, {}, D},                      // not an Administrator
+      {"cat", {"admins"}, {"Administrators", "dept-sales"}, G}, // sales by the other source
+      {"dan", {"admins", "sales", "temps"}, {"Administrators"}, D},
+      {"eve", {"admins", "sales"}, {"Administrators", "TemporaryEmployees"}, D},
+      {"superadmin", {"temps"}, {}, D},                         // RequireNone binds superadmin too
+      {"fay", {"sales"}, {"Administrators"}, D},                // not in admins
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.user);
+    Request r = request("192.0.2.1", "GET", row.user);
+    r.groups = [&row](GroupSource source, std::string_view) -> wsgid::Result<std::vector<std::string>> {
+      return source == GroupSource::kGroupFile ? row.file_groups : row.script_groups;
+    };
+    CHECK(to_string(evaluate(*s.require, r)) == to_string(row.want));
+  }
+  CHECK(evaluate(*s.require, request("192.0.2.1")) == U);
+  // The manual's own text names LDAP providers: refused, never ignored.
+  wsgid::Result<SectionPolicy> ldap = section(
+      "<RequireAll>\nRequire group admins\nRequire ldap-group \"cn=Administrators,o=Airius\"\n</RequireAll>");
+  REQUIRE_FALSE(ldap.is_ok());
+  CHECK(ldap.status().message() == "Require ldap-group is not supported: wsgid has no LDAP provider");
+}
