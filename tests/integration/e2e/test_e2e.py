@@ -15,12 +15,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'faults'))
-from systest import APPS, System, test_failed, title_of  # noqa: E402
+from wsgidtest.daemon import Daemon
+from wsgidtest.paths import APPS
+from wsgidtest.procs import title_of
+from wsgidtest.testing import test_failed
 
 HELLO = os.path.join(APPS, 'e2e_hello.wsgi')
 FLASK = os.path.join(APPS, 'flask_app.wsgi')
@@ -79,7 +79,7 @@ def wrk(url, seconds=2, conns=8):
 
 class E2ECase(unittest.TestCase):
     def system(self, body, prefix='wsgid-e2e-'):
-        s = System(body, prefix=prefix)
+        s = Daemon(body=body, prefix=prefix)
         self.addCleanup(self._finish, s)
         return s
 

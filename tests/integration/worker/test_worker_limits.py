@@ -5,14 +5,13 @@ is logged; plus preloads, service mode and rlimits."""
 import json
 import os
 import signal
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from wsgidtest import group_settings, make_environ, under_asan  # noqa: E402
-from wsgidtest.testing import APPS, WSGI_APP, WorkerTestCase, wait_for  # noqa: E402
+from wsgidtest import group_settings, make_environ, under_asan
+from wsgidtest.testing import APPS, WSGI_APP, WorkerTestCase
+from wsgidtest.wait import wait_for
 
 
 class RecycleTest(WorkerTestCase):

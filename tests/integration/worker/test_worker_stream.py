@@ -5,14 +5,12 @@
 import hashlib
 import json
 import os
-import sys
 import threading
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from wsgidtest import group_settings, make_environ, under_asan  # noqa: E402
-from wsgidtest.testing import WSGI_APP, WorkerTestCase  # noqa: E402
+from wsgidtest import group_settings, make_environ, under_asan
+from wsgidtest.testing import WSGI_APP, WorkerTestCase
 
 GIB = 1 << 30
 # The worker's RSS may grow by at most this much while 1 GiB passes through.
