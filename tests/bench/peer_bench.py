@@ -313,8 +313,11 @@ class Server:
 
 def start_wsgid_pieces(build, apps, threads, workdir):
     """The master's job done here: 2 workers on one group socket + the front end."""
-    sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'integration'))
-    from wsgidtest import frames as F  # noqa: E402
+    try:
+        from wsgidtest import frames as F
+    except ImportError:
+        raise SystemExit("peer_bench.py: the 'pieces' mode speaks the frame protocol with the "
+                         "tests' codec: run with PYTHONPATH=tests/integration")
     srv = Server('wsgid', workdir)
     srv.kind = 'pieces'
     sock_path = os.path.join(workdir, 'wsgi.bench.sock')

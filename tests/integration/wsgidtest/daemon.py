@@ -286,9 +286,10 @@ class Daemon:
     def wait_log(self, text, timeout=20.0, since=0):
         return wait_for(lambda: text in self.log()[since:], timeout, 'log line %r' % text)
 
-    def log_problems(self):
-        """The log's lines that must never appear (logs.LOG_PROBLEMS)."""
-        return log_problems(self.log())
+    def log_problems(self, allowed=()):
+        """The log's lines that must never appear (logs.LOG_PROBLEMS), but
+        those holding one of `allowed`."""
+        return log_problems(self.log(), allowed)
 
     def check_log_clean(self):
         bad = self.log_problems()
