@@ -11,7 +11,7 @@ then what a restart costs under load, memory per process and time to first answe
                               [--restart-runs 3] [--restart-duration 10] [--restart-at 3]
                               [--wsgid-mode auto|master|pieces] [--json FILE] [--quick]
 
-Apps (as reference/anchor-bench.md): hello (13-byte text/plain with
+Apps: hello (13-byte text/plain with
 Content-Length), sleep (time.sleep 10 ms), echo (reads a 64 KiB POST body and
 returns it). Tests: hello at -c16 and -c64, sleep at -c16, echo at -c16, each
 `wrk -t1 -cN -dDs --timeout 2s --latency`, RUNS times; the table shows medians,

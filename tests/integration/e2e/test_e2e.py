@@ -1,7 +1,7 @@
 """End to end (issue #7): the real wsgid (master, front end, Python workers)
 over HTTP on loopback, with applications nobody here wrote (two projects made
 by Debian's `django-admin startproject`, a Flask app) and every setup of the
-seed article (shared/seed/mod_wsgi-modes-article.txt), each application
+seed article (etc/examples/, tests/data/config/), each application
 wrapped in wsgiref.validate (a validator assertion or WSGIWarning fails the
 test: the daemon's log is checked for them). Clients: curl, Python's
 http.client (keep-alive, POST bodies, chunked upload) and wrk.

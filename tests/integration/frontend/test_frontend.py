@@ -22,7 +22,6 @@ import threading
 import time
 import unittest
 
-
 from wsgidtest import WorkerHarness, group_settings
 from wsgidtest import frames as F
 from wsgidtest.frontend import (FakeWorker, FrontendHarness, endpoint,

@@ -620,7 +620,7 @@ def test_frontend_serves_and_is_replaced_alone(wsgid):
         fe_pid = d.status()["frontend"]["pid"]
         with open("/proc/%d/cmdline" % fe_pid, "rb") as f:
             assert f.read().startswith(b"wsgid: frontend")
-        if os.geteuid() == 0:  # DESIGN.md: without User, the front end runs as www-data
+        if os.geteuid() == 0:  # README.md: without User, the front end runs as www-data
             with open("/proc/%d/status" % fe_pid) as f:
                 uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
             assert all(int(u) == pwd.getpwnam("www-data").pw_uid for u in uids), uids

@@ -8,7 +8,6 @@ import os
 import subprocess
 import unittest
 
-
 from wsgidtest import group_settings, make_environ
 from wsgidtest.testing import APPS, WorkerTestCase
 

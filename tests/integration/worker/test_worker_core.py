@@ -12,7 +12,6 @@ import threading
 import time
 import unittest
 
-
 from wsgidtest import frames as F
 from wsgidtest import group_settings, make_environ, running_as_root
 from wsgidtest.testing import APPS, WSGI_APP, WorkerTestCase
@@ -159,7 +158,7 @@ class EnvironTest(WorkerTestCase):
         self.assertEqual(env['wsgi.url_scheme'], 'https')
 
     def test_flags(self):
-        # DESIGN.md / the seed article's table.
+        # wsgi.multithread / multiprocess / run_once as mod_wsgi sets them per processes/threads.
         cases = [
             (dict(threads=25), False, True, False, False),
             (dict(threads=25), True, True, True, False),

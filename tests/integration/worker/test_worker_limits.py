@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""wsgid-worker's limits (issue #3, reference/mod_wsgi.md 1c/1d): each fires and
+"""wsgid-worker's limits (issue #3; mod_wsgi's WSGIDaemonProcess options): each fires and
 is logged; plus preloads, service mode and rlimits."""
 
 import json
@@ -7,7 +7,6 @@ import os
 import signal
 import time
 import unittest
-
 
 from wsgidtest import group_settings, make_environ, under_asan
 from wsgidtest.testing import APPS, WSGI_APP, WorkerTestCase

@@ -1,13 +1,12 @@
 #!/usr/bin/python3
 """1 GiB streamed into and out of one wsgid-worker with its memory bounded
-(issue #3; DESIGN.md "Request path and protocol": bodies never sit in memory)."""
+(issue #3; protocol/PROTOCOL.md: bodies travel as frames and never sit in memory)."""
 
 import hashlib
 import json
 import os
 import threading
 import unittest
-
 
 from wsgidtest import group_settings, make_environ, under_asan
 from wsgidtest.testing import WSGI_APP, WorkerTestCase
