@@ -11,7 +11,7 @@ then what a restart costs under load, memory per process and time to first answe
                               [--restart-runs 3] [--restart-duration 10] [--restart-at 3]
                               [--wsgid-mode auto|master|pieces] [--json FILE] [--quick]
 
-Apps (as reference/anchor-bench.md): hello (13-byte text/plain with
+Apps: hello (13-byte text/plain with
 Content-Length), sleep (time.sleep 10 ms), echo (reads a 64 KiB POST body and
 returns it). Tests: hello at -c16 and -c64, sleep at -c16, echo at -c16, each
 `wrk -t1 -cN -dDs --timeout 2s --latency`, RUNS times; the table shows medians,
@@ -313,8 +313,11 @@ class Server:
 
 def start_wsgid_pieces(build, apps, threads, workdir):
     """The master's job done here: 2 workers on one group socket + the front end."""
-    sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'integration'))
-    from wsgidtest import frames as F  # noqa: E402
+    try:
+        from wsgidtest import frames as F
+    except ImportError:
+        raise SystemExit("peer_bench.py: the 'pieces' mode speaks the frame protocol with the "
+                         "tests' codec: run with PYTHONPATH=tests/integration")
     srv = Server('wsgid', workdir)
     srv.kind = 'pieces'
     sock_path = os.path.join(workdir, 'wsgi.bench.sock')

@@ -3,47 +3,33 @@
 
 Each seed is a byte stream as one side of a connection would send it: valid
 frames of every type (protocol/PROTOCOL.md), whole conversations, and truncated
-or malformed ones for every decoder error. Run it from anywhere; it replaces the
-files it owns and leaves others alone:  /usr/bin/python3 tests/fuzz/make_frame_corpus.py
+or malformed ones for every decoder error, all encoded by the tests' one frame
+codec (tests/integration/wsgidtest/frames.py). It replaces the files it owns and
+leaves others alone; run it from the top of the tree:
+  PYTHONPATH=tests/integration /usr/bin/python3 tests/fuzz/make_frame_corpus.py
+With --check it writes nothing and fails when a seed file differs from what it
+would write (the 'frame-corpus' unit test: the corpus stays the codec's output).
 """
 import json
 import os
 import struct
+import sys
+
+from wsgidtest import frames as F
+from wsgidtest.frames import (CANCEL, DRAIN, EXITING, HELLO, LOG, READY, REPLACE_ME,
+                              REQUEST_BODY, REQUEST_END, REQUEST_HEAD, RESPONSE_BODY,
+                              RESPONSE_END, RESPONSE_HEAD, SETTINGS, STATE, STATE_QUERY,
+                              error, frame, hello, request_head, response_head)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "frame")
 
-HELLO, REQ_HEAD, REQ_BODY, REQ_END = 0x01, 0x10, 0x11, 0x12
-RESP_HEAD, RESP_BODY, RESP_END, ERROR, CANCEL = 0x20, 0x21, 0x22, 0x30, 0x31
-SETTINGS, READY, STATE, STATE_QUERY, DRAIN, REPLACE_ME, EXITING, LOG = range(0x40, 0x48)
-
-
-def frame(ftype, rid, payload=b"", flags=0, reserved=0, length=None):
-    if length is None:
-        length = len(payload)
-    return struct.pack(">BBHII", ftype, flags, reserved, rid, length) + payload
-
 
 def pairs(kv):
-    return b"".join(struct.pack(">HI", len(k), len(v)) + k + v for k, v in kv)
-
-
-def hello(magic=b"WSGD", version=1, extra=b""):
-    return frame(HELLO, 0, magic + struct.pack(">I", version) + extra)
-
-
-def request_head(rid, kv):
-    return frame(REQ_HEAD, rid, pairs(kv))
-
-
-def response_head(rid, status, reason, headers):
-    return frame(RESP_HEAD, rid, struct.pack(">HH", status, len(reason)) + reason + pairs(headers))
-
-
-def error(rid, code, message):
-    return frame(ERROR, rid, struct.pack(">H", code) + message)
+    return F.encode_pairs(kv)
 
 
 def js(ftype, obj, rid=0):
+    """A control frame with compact JSON (the corpus keeps its seeds small)."""
     return frame(ftype, rid, json.dumps(obj, separators=(",", ":")).encode())
 
 
@@ -56,22 +42,22 @@ POST = [(b"REQUEST_METHOD", b"POST"), (b"PATH_INFO", b"/upload"),
 
 SEEDS = {
     "hello": hello(),
-    "request_get": hello() + request_head(1, GET) + frame(REQ_END, 1),
-    "request_post_body": request_head(2, POST) + frame(REQ_BODY, 2, b"hello ")
-    + frame(REQ_BODY, 2, b"world") + frame(REQ_END, 2),
-    "request_cancel": request_head(3, POST) + frame(REQ_BODY, 3, b"par") + frame(CANCEL, 3),
+    "request_get": hello() + request_head(1, GET) + frame(REQUEST_END, 1),
+    "request_post_body": request_head(2, POST) + frame(REQUEST_BODY, 2, b"hello ")
+    + frame(REQUEST_BODY, 2, b"world") + frame(REQUEST_END, 2),
+    "request_cancel": request_head(3, POST) + frame(REQUEST_BODY, 3, b"par") + frame(CANCEL, 3),
     "response_ok": hello() + response_head(1, 200, b"OK", [(b"Content-Type", b"text/plain")])
-    + frame(RESP_BODY, 1, b"Hello, world") + frame(RESP_END, 1),
+    + frame(RESPONSE_BODY, 1, b"Hello, world") + frame(RESPONSE_END, 1),
     "response_cookies": response_head(4, 302, b"Found", [(b"Set-Cookie", b"a=1"),
                                                         (b"Location", b"/"),
                                                         (b"Set-Cookie", b"b=2")])
-    + frame(RESP_END, 4),
+    + frame(RESPONSE_END, 4),
     "error_connection_closing": error(0, 503, b"connection closing"),
     "error_queue_timeout": error(5, 504, b"queue-timeout of 10 s passed"),
-    "error_after_head": response_head(6, 200, b"OK", []) + frame(RESP_BODY, 6, b"x")
+    "error_after_head": response_head(6, 200, b"OK", []) + frame(RESPONSE_BODY, 6, b"x")
     + error(6, 500, b"Traceback ..."),
-    "two_requests_one_connection": request_head(1, GET) + frame(REQ_END, 1)
-    + request_head(2, GET) + frame(REQ_END, 2),
+    "two_requests_one_connection": request_head(1, GET) + frame(REQUEST_END, 1)
+    + request_head(2, GET) + frame(REQUEST_END, 2),
     "control_worker_start": hello()
     + js(SETTINGS, {"role": "worker", "index": 0, "generation": 1,
                     "group": {"name": "site1", "processes": 1, "threads": 15},
@@ -90,24 +76,43 @@ SEEDS = {
     "truncated_header": request_head(1, GET)[:7],
     "truncated_payload": request_head(1, GET)[:-3],
     "unknown_type": hello() + frame(0x7F, 1, b"x"),
-    "reserved_nonzero": frame(REQ_BODY, 1, b"abc", reserved=0x0102),
-    "length_over_limit": frame(REQ_BODY, 1, b"", length=16 * 1024 * 1024 + 1),
-    "request_end_with_payload": frame(REQ_END, 1, b"oops"),
+    "reserved_nonzero": frame(REQUEST_BODY, 1, b"abc", reserved=0x0102),
+    "length_over_limit": frame(REQUEST_BODY, 1, b"", length=16 * 1024 * 1024 + 1),
+    "request_end_with_payload": frame(REQUEST_END, 1, b"oops"),
     "hello_too_long": frame(HELLO, 0, b"WSGD" + b"\x00" * 61),
     "hello_bad_magic": hello(magic=b"GET "),
     "hello_version_2": hello(version=2, extra=b"more"),
     "http_request_instead": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-    "request_head_truncated_pair": frame(REQ_HEAD, 1, pairs([(b"A", b"1")]) + b"\x00\x01\x00"),
-    "request_head_empty_key": frame(REQ_HEAD, 1, pairs([(b"A", b"1")]) + struct.pack(">HI", 0, 1) + b"v"),
-    "request_head_value_too_long": frame(REQ_HEAD, 1, struct.pack(">HI", 1, 0xFFFFFFFF) + b"kv"),
+    "request_head_truncated_pair": frame(REQUEST_HEAD, 1, pairs([(b"A", b"1")]) + b"\x00\x01\x00"),
+    "request_head_empty_key": frame(REQUEST_HEAD, 1, pairs([(b"A", b"1")]) + struct.pack(">HI", 0, 1) + b"v"),
+    "request_head_value_too_long": frame(REQUEST_HEAD, 1, struct.pack(">HI", 1, 0xFFFFFFFF) + b"kv"),
     "response_head_bad_status": response_head(1, 42, b"X", []),
     "response_head_crlf": response_head(1, 200, b"OK", [(b"Location", b"/x\r\nSet-Cookie: e")]),
-    "response_head_short": frame(RESP_HEAD, 1, b"\x00\xc8\x00"),
+    "response_head_short": frame(RESPONSE_HEAD, 1, b"\x00\xc8\x00"),
     "error_bad_code": error(1, 200, b"not an error"),
 }
 
 
+def check():
+    """Exit status 0 when every seed file holds what SEEDS says, else 1."""
+    stale = []
+    for name, data in SEEDS.items():
+        try:
+            with open(os.path.join(OUT, name + ".bin"), "rb") as f:
+                if f.read() != data:
+                    stale.append(name)
+        except FileNotFoundError:
+            stale.append(name)
+    if stale:
+        print("stale or missing seeds in %s (rerun this script): %s" % (OUT, ", ".join(stale)))
+        return 1
+    print(f"{len(SEEDS)} seeds up to date in {OUT}")
+    return 0
+
+
 def main():
+    if sys.argv[1:] == ["--check"]:
+        sys.exit(check())
     os.makedirs(OUT, exist_ok=True)
     for name, data in SEEDS.items():
         with open(os.path.join(OUT, name + ".bin"), "wb") as f:

@@ -3,7 +3,7 @@ front end: every command and every exit status, --json parsed, the shell
 through a pipe and through a pseudo-terminal, and the man page rendering.
 
 Run by meson (suite 'integration') with WSGID_BUILD_DIR set; the daemon comes
-from tests/integration/master/harness.py. Every wait polls against a generous
+from tests/integration/wsgidtest/daemon.py. Every wait polls against a generous
 deadline; processes are cleaned up by pid.
 
 usage: [WSGICTL=path] /usr/bin/python3 test_wsgictl.py [unittest args]
@@ -16,15 +16,15 @@ import select
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "master"))
-from harness import Daemon, wait_for, pid_alive  # noqa: E402
+from wsgidtest.daemon import Daemon
+from wsgidtest.procs import pid_alive
+from wsgidtest.wait import wait_for
 
 BUILD = os.environ.get("WSGID_BUILD_DIR", "")
 WSGID = os.path.join(BUILD, "supervisor", "wsgid")
@@ -80,11 +80,11 @@ def parse_status(out):
 
 
 class CtlDaemon(Daemon):
-    """harness.Daemon with the test app, a front end and an ErrorLog."""
+    """wsgidtest.Daemon with the test app, a front end and an ErrorLog."""
 
     def __init__(self, groups=None, frontend=True):
         self.groups = dict(groups or GROUPS)
-        super().__init__(WSGID, self.groups, worker=WORKER,
+        super().__init__(self.groups, wsgid=WSGID, worker=WORKER,
                          frontend=FRONTEND if frontend else "none")
         self.error_log = os.path.join(self.dir, "error.log")
         for name in self.groups:
@@ -163,7 +163,7 @@ class WsgictlTest(unittest.TestCase):
     def test_02_status_current_request_and_requests(self):
         # A slow request shows in CURRENT; REQS counts served requests.
         for _ in range(3):
-            self.d.request("api", "/api/x")
+            self.d.group_request("api", "/api/x")
         wait_for(lambda: parse_status(self.d.wctl("status", "api")[1])["api:0"]["REQS"] == "3",
                  what="REQS 3")
 
@@ -252,7 +252,7 @@ class WsgictlTest(unittest.TestCase):
 
     def test_07_tail(self):
         self.d.wait_running("site1", timeout=60)
-        self.d.request("site1", "/site1/say/first-marker")
+        self.d.group_request("site1", "/site1/say/first-marker")
         wait_for(lambda: "said first-marker" in self.d.wctl("tail", "site1")[1],
                  what="the marker in tail site1")
         rc, out, _ = self.d.wctl("tail", "-n", "1", "site1")
@@ -302,10 +302,10 @@ class WsgictlTest(unittest.TestCase):
 
     def test_08_tail_follow(self):
         self.d.wait_running("site1", timeout=60)
-        got = self.follow("site1", lambda: self.d.request("site1", "/site1/say/follow-1"),
+        got = self.follow("site1", lambda: self.d.group_request("site1", "/site1/say/follow-1"),
                           "said follow-1")
         self.assertNotIn("{", got)  # plain lines, not the JSON objects
-        got = self.follow("site1", lambda: self.d.request("site1", "/site1/say/follow-2"),
+        got = self.follow("site1", lambda: self.d.group_request("site1", "/site1/say/follow-2"),
                           "said follow-2", json_mode=True)
         objs = [json.loads(l) for l in got.splitlines() if l]
         self.assertTrue(objs[0]["ok"] and objs[0]["follow"])
@@ -562,7 +562,7 @@ class WsgictlTest(unittest.TestCase):
             deadline = time.time() + 60
             while b"said in-the-shell" not in buf[0]:  # until subscribed
                 self.assertGreater(deadline - time.time(), 0, buf[0])
-                self.d.request("site1", "/site1/say/in-the-shell")
+                self.d.group_request("site1", "/site1/say/in-the-shell")
                 try:
                     read_until(rb"said in-the-shell", timeout=1)
                     break

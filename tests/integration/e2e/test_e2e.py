@@ -1,7 +1,7 @@
 """End to end (issue #7): the real wsgid (master, front end, Python workers)
 over HTTP on loopback, with applications nobody here wrote (two projects made
 by Debian's `django-admin startproject`, a Flask app) and every setup of the
-seed article (shared/seed/mod_wsgi-modes-article.txt), each application
+seed article (etc/examples/, tests/data/config/), each application
 wrapped in wsgiref.validate (a validator assertion or WSGIWarning fails the
 test: the daemon's log is checked for them). Clients: curl, Python's
 http.client (keep-alive, POST bodies, chunked upload) and wrk.
@@ -15,12 +15,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'faults'))
-from systest import APPS, System, test_failed, title_of  # noqa: E402
+from wsgidtest.daemon import Daemon
+from wsgidtest.paths import APPS
+from wsgidtest.procs import title_of
+from wsgidtest.testing import test_failed
 
 HELLO = os.path.join(APPS, 'e2e_hello.wsgi')
 FLASK = os.path.join(APPS, 'flask_app.wsgi')
@@ -79,7 +79,7 @@ def wrk(url, seconds=2, conns=8):
 
 class E2ECase(unittest.TestCase):
     def system(self, body, prefix='wsgid-e2e-'):
-        s = System(body, prefix=prefix)
+        s = Daemon(body=body, prefix=prefix)
         self.addCleanup(self._finish, s)
         return s
 

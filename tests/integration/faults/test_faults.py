@@ -1,9 +1,9 @@
 """Fault injection through the whole wsgid (issue #7): the real master, front
 end and Python workers on loopback, a bounded HTTP load (tests/bench/loadgen,
-or systest's Python stand-in) running while a fault is injected. Each case
+or wsgidtest.load's Python stand-in) running while a fault is injected. Each case
 asserts what the client saw and that nothing else was lost, and appends one
 JSON line {"case", "requests", "failed", "max_gap_ms", "client_saw",
-"in_flight_limit"} to $WSGID_PROOF_LOG when it is set (systest.proof):
+"in_flight_limit"} to $WSGID_PROOF_LOG when it is set (wsgidtest.load.proof):
 in_flight_limit is how many requests the fault itself may take (those in
 flight on a SIGKILLed process), 0 where nothing may be lost.
 
@@ -16,15 +16,16 @@ Run by hand: WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/faults/tes
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from systest import (Load, System, proof, raise_nofile, test_failed, wait_for,  # noqa: E402
-                     worker_under_asan)
+from wsgidtest.daemon import Daemon
+from wsgidtest.load import Load, proof
+from wsgidtest.paths import under_asan, worker_binary
+from wsgidtest.procs import raise_nofile
+from wsgidtest.testing import test_failed
+from wsgidtest.wait import wait_for
 
 LOAD_S = 3.0  # a load run around one fault (seconds)
 
@@ -53,7 +54,7 @@ class SystemCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.system = System(cls.CONFIG, prefix='wsgid-faults-')
+        cls.system = Daemon(body=cls.CONFIG, prefix='wsgid-faults-')
         try:
             cls.system.start(groups=cls.GROUPS)
         except BaseException:
@@ -67,7 +68,7 @@ class SystemCase(unittest.TestCase):
         s = cls.system
         failed = cls.any_failed
         try:
-            problems = [l for l in s.log_problems() if 'AssertionError' not in l]
+            problems = s.log_problems(allowed=('AssertionError',))
             if problems:
                 failed = True
                 raise AssertionError('log has: %s' % problems[:5])
@@ -155,7 +156,7 @@ class WorkerAndFrontendKills(SystemCase):
                 first_ok = time.monotonic() - t_kill
                 break
         ra, rb = la.wait(), lb.wait()
-        s.wait_running('fk_a', 2)
+        s.wait_running('fk_a', n=2)
         new_a = s.pids('fk_a')
         self.assertFalse(set(new_a) & set(old_a), (old_a, new_a))
         self.assertEqual(s.pids('fk_b'), old_b)
@@ -314,7 +315,7 @@ class HungAndGil(SystemCase):
         st, _ = s.get('/hung/hang', timeout=60)
         took = time.monotonic() - t
         res = load.wait()
-        s.wait_running('fl_hung', 2)
+        s.wait_running('fl_hung', n=2)
         new = s.pids('fl_hung')
         log = s.log_since(mark)
         saw = ('the hung request: %d after %.1f s (request-timeout 2 s x (1 + ln 2) = 3.4 s, '
@@ -344,7 +345,7 @@ class HungAndGil(SystemCase):
         st, _ = s.get('/gil/hold_gil?s=60', timeout=60)
         took = time.monotonic() - t
         ro, rs = other.wait(), same.wait()
-        s.wait_running('fl_gil', 2)
+        s.wait_running('fl_gil', n=2)
         new = s.pids('fl_gil')
         after = [s.get('/gil/hello')[0] for _ in range(20)]
         log = s.log_since(mark)
@@ -366,7 +367,7 @@ class HungAndGil(SystemCase):
         self.assertEqual(set(rs['status']) - {'200', '502'}, set(), summary(rs))
 
 
-@unittest.skipIf(worker_under_asan(),
+@unittest.skipIf(under_asan(worker_binary()),
                  'AddressSanitizer reserves terabytes of address space: rlimits cannot be tested')
 class MemoryHog(SystemCase):
     CONFIG = '\n'.join([
@@ -583,7 +584,7 @@ class RestartsUnderLoad(SystemCase):
 
     def test_3_hup_changed_config(self):
         s = self.system
-        s.write_config('\n'.join(self.BODY).replace('{extra}', ' maximum-requests=100000'))
+        s.write_body('\n'.join(self.BODY).replace('{extra}', ' maximum-requests=100000'))
         self.under_load('HUP reload, one group changed', lambda: s.proc.send_signal(signal.SIGHUP),
                         ['fr_a'], ['fr_b'])
 

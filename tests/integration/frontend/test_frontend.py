@@ -17,19 +17,18 @@ import os
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 import threading
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from wsgidtest import WorkerHarness, group_settings  # noqa: E402
-from wsgidtest import frames as F  # noqa: E402
-from wsgidtest.frontend import (FakeWorker, FrontendHarness, endpoint,  # noqa: E402
+from wsgidtest import WorkerHarness, group_settings
+from wsgidtest import frames as F
+from wsgidtest.frontend import (FakeWorker, FrontendHarness, endpoint,
                                 frontend_settings, mount)
-from wsgidtest.testing import WSGI_APP, wait_for  # noqa: E402
+from wsgidtest.logs import log_problems
+from wsgidtest.testing import WSGI_APP
+from wsgidtest.wait import wait_for
 
 
 class FrontendTestCase(unittest.TestCase):
@@ -39,13 +38,12 @@ class FrontendTestCase(unittest.TestCase):
     def tearDown(self):
         for h in reversed(self.cleanup):
             log = h.log() if hasattr(h, 'log') else ''
-            bad = [line for line in log.splitlines()
-                   if '[alert]' in line or 'AddressSanitizer' in line or 'runtime error:' in line]
+            bad = log_problems(log)
             if os.environ.get('WSGID_SHOW_LOGS') == '1' and log:
                 print('--- log ---\n' + log)
             h.close()
             if bad:
-                self.fail('log has alert/sanitizer lines:\n' + '\n'.join(bad[:20]))
+                self.fail('log has problem lines:\n' + '\n'.join(bad[:20]))
 
     def worker(self, threads=4, **opts):
         w = WorkerHarness(group_settings('g', threads=threads, **opts))

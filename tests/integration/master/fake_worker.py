@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """A stand-in for wsgid-worker in the master's tests: speaks the child contract
-of BRIEF.md (fd 3 control channel, fd 4 the group's listening socket) without
+of protocol/PROTOCOL.md (fd 3 control channel, fd 4 the group's listening socket) without
 Python WSGI. Its behaviour depends on the group's name:
   *crash*   exits with status 3 before READY (an app that dies at import)
   *slowup*  waits 1 s before READY
@@ -19,8 +19,8 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import wsgidproto as P  # noqa: E402
+# wsgid runs this with the test's environment: PYTHONPATH holds tests/integration.
+from wsgidtest import frames as F
 
 ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 
@@ -32,16 +32,17 @@ send_lock = threading.Lock()
 
 def send(t, payload=b""):
     with send_lock:
-        control.sendall(P.frame(t, payload))
+        control.sendall(F.frame(t, 0, payload))
 
 
 send_frame = send
-send(P.HELLO, b"WSGD" + (1).to_bytes(4, "big"))
-reader = P.Reader(control.recv)
-t, _, p = reader.next()
-assert t == P.HELLO, t
-t, _, p = reader.next()
-assert t == P.SETTINGS, t
+with send_lock:
+    control.sendall(F.hello())
+reader = F.read_frames(control.recv)
+t, _, _, p = next(reader)
+assert t == F.HELLO, t
+t, _, _, p = next(reader)
+assert t == F.SETTINGS, t
 settings = json.loads(p)
 name = settings["group"]["name"]
 threads_n = 4
@@ -59,12 +60,12 @@ if "slowup" in name:
 
 
 def on_usr1(signum, frame):
-    threading.Thread(target=send, args=(P.REPLACE_ME, json.dumps({"reason": "signal USR1"}))).start()
+    threading.Thread(target=send, args=(F.REPLACE_ME, json.dumps({"reason": "signal USR1"}))).start()
 
 
 def on_term(signum, frame):
     try:
-        send(P.EXITING, json.dumps({"reason": "shutdown", "detail": "signal TERM"}))
+        send(F.EXITING, json.dumps({"reason": "shutdown", "detail": "signal TERM"}))
     finally:
         os._exit(0)
 
@@ -77,26 +78,21 @@ signal.signal(signal.SIGINT, on_term)
 def serve_conn(conn):
     global served, busy
     conn.setblocking(True)
-    r = P.Reader(conn.recv)
-    conn.sendall(P.hello())
+    conn.sendall(F.hello())
     uri = path_info = "/"
-    while True:
-        f = r.next()
-        if f is None:
-            break
-        t, rid, p = f
-        if t == P.REQUEST_HEAD:
-            env = dict(P.parse_pairs(p))
+    for t, _, rid, p in F.read_frames(conn.recv):
+        if t == F.REQUEST_HEAD:
+            env = dict(F.decode_pairs(p))
             uri = env.get("REQUEST_URI", "/")
             path_info = env.get("PATH_INFO", uri)
             with lock:
                 busy += 1
-        elif t == P.REQUEST_END:
+        elif t == F.REQUEST_END:
             if path_info.startswith("/sleep/"):
                 time.sleep(float(path_info.split("/")[2]))
             body = ("%d %s\n" % (os.getpid(), uri)).encode()
-            conn.sendall(P.frame(P.RESPONSE_HEAD, P.response_head(200, "OK", [("Content-Type", "text/plain")]), rid)
-                         + P.frame(P.RESPONSE_BODY, body, rid) + P.frame(P.RESPONSE_END, b"", rid))
+            conn.sendall(F.response_head(rid, 200, "OK", [("Content-Type", "text/plain")])
+                         + F.frame(F.RESPONSE_BODY, rid, body) + F.frame(F.RESPONSE_END, rid))
             with lock:
                 busy -= 1
                 served += 1
@@ -119,24 +115,21 @@ def accept_loop():
 workers = [threading.Thread(target=accept_loop, daemon=True) for _ in range(threads_n)]
 for w in workers:
     w.start()
-send(P.READY, b"{}")
+send(F.READY, b"{}")
 
-while True:
-    f = reader.next()
-    if f is None:
-        os._exit(0)
-    t, _, p = f
-    if t == P.STATE_QUERY:
+for t, _, _, p in reader:
+    if t == F.STATE_QUERY:
         with lock:
             st = {"requests": served, "busy": busy, "threads": threads_n, "current": [], "rss": 0}
-        send(P.STATE, json.dumps(st))
-    elif t == P.DRAIN:
+        send(F.STATE, json.dumps(st))
+    elif t == F.DRAIN:
         accepting = False
         os.write(wake_w, b"x" * threads_n)
         deadline = time.time() + json.loads(p).get("timeout", 15)
         for w in workers:
             w.join(max(0.0, deadline - time.time()))
-        send(P.EXITING, json.dumps({"reason": "drained", "detail": ""}))
+        send(F.EXITING, json.dumps({"reason": "drained", "detail": ""}))
         os._exit(0)
-    elif t == P.SETTINGS:
+    elif t == F.SETTINGS:
         settings = json.loads(p)
+os._exit(0)

@@ -20,16 +20,19 @@ import threading
 import time
 import unittest
 
+from wsgidtest.daemon import Daemon
+from wsgidtest.http_get import http_get
+from wsgidtest.load import HttpLoad
+from wsgidtest.procs import free_port, pid_alive
+from wsgidtest.testing import run_unittest, skip
+from wsgidtest.wait import wait_for
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import wsgidproto as P  # noqa: E402
-from harness import (Daemon, HttpLoad, free_port, http_get, pid_alive,  # noqa: E402
-                     run_unittest, skip, wait_for)
 
 
 @contextlib.contextmanager
 def daemon(wsgid, groups, **kw):
-    d = Daemon(wsgid, groups, **kw)
+    d = Daemon(groups, wsgid=wsgid, **kw)
     ok = False
     try:
         yield d
@@ -62,7 +65,7 @@ class Load:
     def run(self):
         while not self.stop_flag:
             try:
-                st, _ = self.d.request(self.group, self.uri, timeout=30)
+                st, _ = self.d.group_request(self.group, self.uri, timeout=30)
                 if st == 200:
                     self.ok += 1
                 else:
@@ -89,7 +92,7 @@ def test_sockets_before_children_and_start(wsgid):
             assert oct(st.st_mode & 0o777) == "0o600", oct(st.st_mode)
             if os.geteuid() == 0:
                 assert st.st_uid == pwd.getpwnam("www-data").pw_uid
-            status, body = d.request(g, "/hello")
+            status, body = d.group_request(g, "/hello")
             assert status == 200 and body.endswith(b" /hello\n"), (status, body)
         # Status carries requests served (kState).
         wait_for(lambda: sum(p["requests"] or 0 for p in d.group("sk1")["processes"]) >= 1,
@@ -114,7 +117,7 @@ def test_sigkill_one_worker_other_group_undisturbed(wsgid):
         wait_for(lambda: d.pids("kv1") and d.pids("kv1") != [victim] and d.all_running("kv1"),
                  what="kv1 replaced")
         # Serving again (poll: a deadline, not a speed assertion).
-        wait_for(lambda: d.request("kv1", "/again")[0] == 200, what="kv1 serving")
+        wait_for(lambda: d.group_request("kv1", "/again")[0] == 200, what="kv1 serving")
         print("   kv1 replaced and serving after %.2f s" % (time.time() - t0))
         time.sleep(0.3)
         load.stop()
@@ -133,7 +136,7 @@ def test_worker_usr1_rolling_no_failed_request(wsgid):
 
         def one(i):
             try:
-                results.append(d.request("ru1", "/sleep/1.5")[0])
+                results.append(d.group_request("ru1", "/sleep/1.5")[0])
             except Exception as e:  # noqa: BLE001
                 results.append(repr(e))
 
@@ -176,8 +179,8 @@ def test_reload_add_remove_change_keep(wsgid):
             wait_for(lambda: not pid_alive(p), what="rl_gone pid gone")
         wait_for(lambda: not os.path.exists(d.sock("rl_gone")), what="rl_gone socket unlinked")
         assert d.pids("rl_keep") == keep
-        assert d.request("rl_new", "/n")[0] == 200
-        assert d.request("rl_keep", "/k")[0] == 200
+        assert d.group_request("rl_new", "/n")[0] == 200
+        assert d.group_request("rl_keep", "/k")[0] == 200
         gen = d.group("rl_change")["generation"]
         assert gen == 2, gen
 
@@ -197,7 +200,7 @@ def test_reload_broken_config_changes_nothing(wsgid):
         assert r["ok"] is False and r["code"] == "failed" and r["errors"], r
         assert d.pids("rb1") == before
         assert d.group("rb2") is None
-        assert d.request("rb1", "/x")[0] == 200
+        assert d.group_request("rb1", "/x")[0] == 200
 
 
 def test_crash_at_import_backs_off_then_fatal(wsgid):
@@ -208,7 +211,7 @@ def test_crash_at_import_backs_off_then_fatal(wsgid):
         time.sleep(10)
         starts = d.log().count("group bo_crash worker 0: started pid")
         assert 2 <= starts <= 12, starts
-        assert d.request("bo_ok", "/fine")[0] == 200
+        assert d.group_request("bo_ok", "/fine")[0] == 200
         wait_for(lambda: d.group("bo_crash")["processes"][0]["state"] == "FATAL", 30,
                  "bo_crash FATAL")
         print("   %d starts in 10 s; FATAL after %.1f s" % (starts, time.time() - t0))
@@ -229,7 +232,7 @@ def test_term_graceful_with_request_in_flight(wsgid):
         kids = d.child_pids()
         assert len(kids) == 2, kids
         res = []
-        t = threading.Thread(target=lambda: res.append(d.request("tg1", "/sleep/2")))
+        t = threading.Thread(target=lambda: res.append(d.group_request("tg1", "/sleep/2")))
         t.start()
         time.sleep(0.5)
         d.signal(signal.SIGTERM)
@@ -257,7 +260,7 @@ def test_quit_immediate_and_second_int(wsgid):
         kids = d.child_pids()
         res = []
         t = threading.Thread(target=lambda: res.append(
-            _try(lambda: d.request("qi2", "/sleep/30"))))
+            _try(lambda: d.group_request("qi2", "/sleep/30"))))
         t.start()
         time.sleep(0.5)
         d.signal(signal.SIGINT)
@@ -617,7 +620,7 @@ def test_frontend_serves_and_is_replaced_alone(wsgid):
         fe_pid = d.status()["frontend"]["pid"]
         with open("/proc/%d/cmdline" % fe_pid, "rb") as f:
             assert f.read().startswith(b"wsgid: frontend")
-        if os.geteuid() == 0:  # DESIGN.md: without User, the front end runs as www-data
+        if os.geteuid() == 0:  # README.md: without User, the front end runs as www-data
             with open("/proc/%d/status" % fe_pid) as f:
                 uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
             assert all(int(u) == pwd.getpwnam("www-data").pw_uid for u in uids), uids
@@ -744,7 +747,7 @@ def _need_frontend(wsgid, real_worker=False):
 
 
 def _served_by(body):
-    """The pid the test app (harness.APP) reports."""
+    """The pid the test app (wsgidtest.daemon.APP) reports."""
     return int(body.split()[0])
 
 
@@ -947,7 +950,7 @@ def test_reload_changes_socket_prefix(wsgid):
         print("   %d requests during the move, %d failed %s"
               % (load.ok, len(load.failures), load.kinds()))
         assert load.failures == [], load.kinds()
-        assert d.request("rsp", "/direct")[0] == 200
+        assert d.group_request("rsp", "/direct")[0] == 200
 
 
 def test_usr1_reopens_logs_after_rotation(wsgid):
@@ -1215,11 +1218,11 @@ def test_exit_causes_logged_real_worker(wsgid):
         d.wait_running(*groups, timeout=60)
         mx, rt = d.pids("ec_max")[0], d.pids("ec_rt")[0]
         for i in range(2):
-            assert d.request("ec_max", "/m%d" % i)[0] == 200
+            assert d.group_request("ec_max", "/m%d" % i)[0] == 200
         d.wait_log("group ec_max worker 0: pid %d asks to be replaced (maximum-requests)" % mx)
         d.wait_log("group ec_max worker 0 pid %d (retired) exited with status 0: drained" % mx)
         wait_for(lambda: d.all_running("ec_max") and d.pids("ec_max") != [mx], 30, "ec_max replaced")
-        r = _try(lambda: d.request("ec_rt", "/sleep/5", timeout=60))
+        r = _try(lambda: d.group_request("ec_rt", "/sleep/5", timeout=60))
         # The worker asks to be replaced (rolling), logs the stuck request's
         # Python stack, and drains.
         d.wait_log("will replace pid %d once READY (request-timeout)" % rt)
@@ -1227,7 +1230,7 @@ def test_exit_causes_logged_real_worker(wsgid):
         d.wait_log("group ec_rt worker 0 pid %d (retired) exited with status 0: drained" % rt)
         wait_for(lambda: d.all_running("ec_rt") and d.pids("ec_rt") != [rt], 30, "ec_rt replaced")
         print("   the timed-out request got: %r" % (r[0] if isinstance(r, tuple) else r,))
-        assert d.request("ec_rt", "/fine")[0] == 200
+        assert d.group_request("ec_rt", "/fine")[0] == 200
 
 
 TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]

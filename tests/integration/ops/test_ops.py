@@ -23,7 +23,6 @@ are removed (WSGID_KEEP_TMP=1 keeps them). Run by hand:
   /usr/bin/python3 tests/integration/ops/test_ops.py -v
 (meson sets every WSGID_* variable this file reads: see meson.build here).
 """
-import contextlib
 import glob
 import http.client
 import json
@@ -35,10 +34,12 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
-import tempfile
 import time
 import unittest
+
+from wsgidtest.daemon import Daemon
+from wsgidtest.procs import pid_alive
+from wsgidtest.wait import wait_for
 
 BUILD = os.environ["WSGID_BUILD_DIR"]
 SRC = os.environ["WSGID_SOURCE_DIR"]
@@ -65,25 +66,6 @@ def application(environ, start_response):
                               ('Content-Length', str(len(body)))])
     return [body]
 """
-
-
-def wait_for(pred, timeout=60.0, what="condition", interval=0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out after %.0f s waiting for %s (last: %r)" % (timeout, what, last))
-
-
-def pid_alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def proc_table():
@@ -116,17 +98,6 @@ def group_pids(master, group):
     return children(master).get("(wsgi:%s)" % group, [])
 
 
-def kill_tree(master):
-    """Last-resort cleanup of a master this test started, and its children."""
-    if not master or not pid_alive(master):
-        return
-    kids = [p for p, (pp, _) in proc_table().items() if pp == master]
-    for p in [master] + kids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(p, signal.SIGKILL)
-    wait_for(lambda: not pid_alive(master), 10, "master %d gone" % master)
-
-
 def read(path):
     with open(path) as f:
         return f.read()
@@ -157,47 +128,24 @@ def http_get(port, path, timeout=30):
         c.close()
 
 
-class TempDir:
-    """A temp dir the workers (www-data when we are root) can read."""
-
-    def __init__(self, prefix):
-        self.path = tempfile.mkdtemp(prefix=prefix)
-        os.chmod(self.path, 0o755)
-
-    def join(self, *parts):
-        return os.path.join(self.path, *parts)
-
-    def write(self, name, text, mode=0o644):
-        p = self.join(name)
-        os.makedirs(os.path.dirname(p), exist_ok=True)
-        with open(p, "w") as f:
-            f.write(text)
-        os.chmod(p, mode)
-        return p
-
-    def cleanup(self):
-        if os.environ.get("WSGID_KEEP_TMP"):
-            print("kept", self.path, file=sys.stderr)
-            return
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
 def daemon_config(tmp, groups, extra="", listen="127.0.0.1:0"):
-    """groups: {name: options}; each gets /NAME -> its own script."""
+    """The config the launchers under test start: TMP/wsgid.conf in the
+    Daemon's temp dir, with a PidFile and an ErrorLog. groups: {name: options};
+    each gets /NAME -> its own script."""
     lines = [
         "LogLevel info",
-        "WSGIControlSocket %s" % tmp.join("control.sock"),
-        "WSGISocketPrefix %s" % tmp.join("wsgi"),
-        "PidFile %s" % tmp.join("wsgid.pid"),
-        "ErrorLog %s" % tmp.join("logs", "error.log"),
+        "WSGIControlSocket %s" % tmp.path("control.sock"),
+        "WSGISocketPrefix %s" % tmp.path("wsgi"),
+        "PidFile %s" % tmp.path("wsgid.pid"),
+        "ErrorLog %s" % tmp.path("logs", "error.log"),
         "Listen %s" % listen,
         "WSGIRestrictEmbedded On",
     ]
-    os.makedirs(tmp.join("logs"), exist_ok=True)
-    os.chmod(tmp.join("logs"), 0o755)
+    os.makedirs(tmp.path("logs"), exist_ok=True)
+    os.chmod(tmp.path("logs"), 0o755)
     for name, opts in groups.items():
         # Written once: a rewritten script restarts its group (WSGIScriptReloading).
-        script = tmp.join("%s.wsgi" % name)
+        script = tmp.path("%s.wsgi" % name)
         if not os.path.exists(script):
             tmp.write("%s.wsgi" % name, APP)
         lines.append("WSGIDaemonProcess %s display-name=%%{GROUP} %s" % (name, opts))
@@ -267,13 +215,14 @@ def man_pages():
 
 class UnitTest(unittest.TestCase):
     def setUp(self):
-        self.tmp = TempDir("wsgid-ops-unit-")
+        self.tmp = Daemon(prefix="wsgid-ops-unit-")
         self.proc = None
         self.sock = None
 
     def tearDown(self):
         if self.proc and self.proc.poll() is None:
-            kill_tree(self.proc.pid)
+            self.tmp.adopt(self.proc.pid)
+            self.tmp.stop()
             self.proc.wait(10)
         if self.sock:
             self.sock.close()
@@ -307,19 +256,19 @@ class UnitTest(unittest.TestCase):
         # Documentation=man:... is checked with man(1): stage the pages.
         for page in man_pages():
             section = page.rsplit(".", 1)[1]
-            os.makedirs(self.tmp.join("man", "man" + section), exist_ok=True)
-            shutil.copy(page, self.tmp.join("man", "man" + section))
+            os.makedirs(self.tmp.path("man", "man" + section), exist_ok=True)
+            shutil.copy(page, self.tmp.path("man", "man" + section))
         args = ["systemd-analyze", "verify", unit]
         if not os.path.exists(os.path.join(MAN_DIR, "wsgictl.8")):
             args.insert(2, "--man=no")  # wsgictl.8 not written yet
-        r = subprocess.run(args, env=clean_env(MANPATH=self.tmp.join("man")),
+        r = subprocess.run(args, env=clean_env(MANPATH=self.tmp.path("man")),
                            capture_output=True, text=True, timeout=60)
         self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
 
     def test_notify_sequence(self):
         conf = daemon_config(self.tmp, {"n1": "processes=2 threads=2", "n2": "threads=1"})
         unit = unit_values(unit_copy(self.tmp, conf))
-        ns = self.tmp.join("notify.sock")
+        ns = self.tmp.path("notify.sock")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(ns)
         self.sock.settimeout(60)
@@ -372,18 +321,18 @@ class UnitTest(unittest.TestCase):
 
 class InitScriptTest(unittest.TestCase):
     def setUp(self):
-        self.tmp = TempDir("wsgid-ops-init-")
-        self.pidfile = self.tmp.join("wsgid.pid")
+        self.tmp = Daemon(prefix="wsgid-ops-init-")
+        self.pidfile = self.tmp.path("wsgid.pid")
         self.masters = []
 
     def tearDown(self):
         for m in self.masters:
-            kill_tree(m)
+            self.tmp.adopt(m)
         self.tmp.cleanup()
 
     def run_init(self, *args, timeout=150):
-        env = clean_env(DAEMON=WSGID, CONFIG=self.tmp.join("wsgid.conf"), PIDFILE=self.pidfile,
-                        WSGID_DEFAULTS=self.tmp.join("no-defaults"), STOP_TIMEOUT="40")
+        env = clean_env(DAEMON=WSGID, CONFIG=self.tmp.path("wsgid.conf"), PIDFILE=self.pidfile,
+                        WSGID_DEFAULTS=self.tmp.path("no-defaults"), STOP_TIMEOUT="40")
         r = subprocess.run(["/bin/sh", INIT] + list(args), env=env, capture_output=True,
                            text=True, timeout=timeout)
         return r.returncode, r.stdout + r.stderr
@@ -407,10 +356,10 @@ class InitScriptTest(unittest.TestCase):
         self.assertTrue(m1 and pid_alive(m1), out)
         with open("/proc/%d/cmdline" % m1, "rb") as f:
             self.assertEqual(f.read().split(b"\0")[0].decode(),
-                             "wsgid: master -f %s" % self.tmp.join("wsgid.conf"))
+                             "wsgid: master -f %s" % self.tmp.path("wsgid.conf"))
         keep = self.wait_group(m1, "keep", 2)
         change = self.wait_group(m1, "change", 1)
-        port = listen_port(self.tmp.join("logs", "error.log"))
+        port = listen_port(self.tmp.path("logs", "error.log"))
         self.assertEqual(http_get(port, "/keep")[0], 200)
 
         self.assertEqual(self.run_init("status"), (0, "wsgid is running (pid %d)\n" % m1))
@@ -428,7 +377,7 @@ class InitScriptTest(unittest.TestCase):
         self.assertEqual(http_get(port, "/change")[0], 200)
 
         # a broken config: reload refuses (the check runs first), nothing changes.
-        good = read(self.tmp.join("wsgid.conf"))
+        good = read(self.tmp.path("wsgid.conf"))
         self.tmp.write("wsgid.conf", good + "WSGIDaemonProcess broken thread=2\n")
         rc, out = self.run_init("reload")
         self.assertEqual(rc, 1, out)
@@ -492,13 +441,13 @@ class InitScriptTest(unittest.TestCase):
         wait_for(lambda: not pid_alive(m), 10, "master %d gone" % m)
 
     def test_missing_daemon_and_config(self):
-        env = clean_env(DAEMON=self.tmp.join("nowhere"), WSGID_DEFAULTS="/nonexistent")
+        env = clean_env(DAEMON=self.tmp.path("nowhere"), WSGID_DEFAULTS="/nonexistent")
         run = lambda a: subprocess.run(["/bin/sh", INIT, a], env=env, capture_output=True,
                                        timeout=30).returncode
         self.assertEqual(run("start"), 5)
         self.assertEqual(run("stop"), 0)
         self.assertEqual(run("status"), 4)
-        env = clean_env(DAEMON=WSGID, CONFIG=self.tmp.join("none.conf"),
+        env = clean_env(DAEMON=WSGID, CONFIG=self.tmp.path("none.conf"),
                         PIDFILE=self.pidfile, WSGID_DEFAULTS="/nonexistent")
         self.assertEqual(subprocess.run(["/bin/sh", INIT, "start"], env=env, capture_output=True,
                                         timeout=30).returncode, 6)
@@ -510,21 +459,21 @@ class LogrotateTest(unittest.TestCase):
             self.skipTest("logrotate is not installed (Debian package logrotate)")
         if os.geteuid() != 0:
             self.skipTest("the shipped file creates logs owned by www-data: needs root")
-        self.tmp = TempDir("wsgid-ops-logrotate-")
+        self.tmp = Daemon(prefix="wsgid-ops-logrotate-")
         self.master = 0
 
     def tearDown(self):
-        kill_tree(self.master)
+        self.tmp.adopt(self.master)
         self.tmp.cleanup()
 
     def test_rotate_and_reopen(self):
-        logs = self.tmp.join("logs")
+        logs = self.tmp.path("logs")
         conf = daemon_config(self.tmp, {"lr": "threads=1"},
                              extra="CustomLog %s/access.log \"%%h %%U %%>s\"" % logs)
         r = subprocess.run([WSGID, "-d", "-f", conf], env=clean_env(), capture_output=True,
                            text=True, timeout=150)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.master = read_pidfile(self.tmp.join("wsgid.pid"))
+        self.master = read_pidfile(self.tmp.path("wsgid.pid"))
         self.assertTrue(pid_alive(self.master))
         port = listen_port(os.path.join(logs, "error.log"))
         self.assertEqual(http_get(port, "/lr/before")[0], 200)
@@ -537,9 +486,9 @@ class LogrotateTest(unittest.TestCase):
         self.assertIn("/var/log/wsgid/*.log", text)
         self.assertIn("/run/wsgid/wsgid.pid", text)
         text = text.replace("/var/log/wsgid/", logs + "/").replace(
-            "/run/wsgid/wsgid.pid", self.tmp.join("wsgid.pid"))
+            "/run/wsgid/wsgid.pid", self.tmp.path("wsgid.pid"))
         lr_conf = self.tmp.write("logrotate.conf", text)
-        state = self.tmp.join("logrotate.state")
+        state = self.tmp.path("logrotate.state")
 
         r = subprocess.run(["logrotate", "--debug", "-s", state, lr_conf], capture_output=True,
                            text=True, timeout=60)
@@ -599,13 +548,14 @@ class ManPageTest(unittest.TestCase):
 
 class InstallTest(unittest.TestCase):
     def setUp(self):
-        self.tmp = TempDir("wsgid-ops-install-")
-        self.destdir = self.tmp.join("root")
+        self.tmp = Daemon(prefix="wsgid-ops-install-")
+        self.destdir = self.tmp.path("root")
         self.master = None
 
     def tearDown(self):
         if self.master and self.master.poll() is None:
-            kill_tree(self.master.pid)
+            self.tmp.adopt(self.master.pid)
+            self.tmp.stop()
             self.master.wait(10)
         self.tmp.cleanup()
 
@@ -685,13 +635,13 @@ class InstallTest(unittest.TestCase):
 
         # The installed tree runs: wsgid finds the installed worker and front end.
         hello = self.dest(os.path.join(examples, "demo", "hello.wsgi"))
-        run = TempDir("wsgid-ops-run-")
+        run = Daemon(prefix="wsgid-ops-run-")
         self.addCleanup(run.cleanup)
         cfg = run.write("wsgid.conf", "\n".join([
             "LogLevel info",
-            "WSGIControlSocket %s" % run.join("control.sock"),
-            "WSGISocketPrefix %s" % run.join("wsgi"),
-            "ErrorLog %s" % run.join("error.log"),
+            "WSGIControlSocket %s" % run.path("control.sock"),
+            "WSGISocketPrefix %s" % run.path("wsgi"),
+            "ErrorLog %s" % run.path("error.log"),
             "Listen 127.0.0.1:0",
             "WSGIDaemonProcess inst threads=2 display-name=%{GROUP}",
             "WSGIProcessGroup inst",
@@ -699,7 +649,7 @@ class InstallTest(unittest.TestCase):
         ]) + "\n")
         self.master = subprocess.Popen([installed, "-f", cfg], env=clean_env(),
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port = listen_port(run.join("error.log"))
+        port = listen_port(run.path("error.log"))
         status, body = wait_for(lambda: _try_get(port, "/"), 60, "an answer from the demo")
         self.assertEqual(status, 200)
         self.assertIn("Hello from wsgid!", body)
@@ -749,14 +699,14 @@ class ExamplesTest(unittest.TestCase):
         files exist (stubs): no warning but the allowed ones."""
         for path in self.examples():
             with self.subTest(example=os.path.basename(path)):
-                tmp = TempDir("wsgid-ops-example-")
+                tmp = Daemon(prefix="wsgid-ops-example-")
                 self.addCleanup(tmp.cleanup)
                 with open(path) as f:
                     text = f.read()
-                text = re.sub(r"(?<![\w.])/(srv|home)/", tmp.path + r"/\1/", text)
+                text = re.sub(r"(?<![\w.])/(srv|home)/", tmp.dir + r"/\1/", text)
                 staged = tmp.write(os.path.basename(path), text)
                 if os.path.basename(path) == "demo.conf":
-                    shutil.copytree(os.path.join(SRC, "etc", "demo"), tmp.join("demo"))
+                    shutil.copytree(os.path.join(SRC, "etc", "demo"), tmp.path("demo"))
                 r = subprocess.run([WSGID, "--check", "--json", "-f", staged],
                                    capture_output=True, text=True, timeout=60, env=clean_env())
                 self.assertEqual(r.returncode, 0, r.stderr)
@@ -764,9 +714,9 @@ class ExamplesTest(unittest.TestCase):
                 scripts = [m["script"] for m in model["mounts"]] + \
                           [i["script"] for i in model["imports"]]
                 for s in scripts:
-                    self.assertTrue(s.startswith(tmp.path) or os.path.exists(s), s)
+                    self.assertTrue(s.startswith(tmp.dir) or os.path.exists(s), s)
                     if not os.path.exists(s):
-                        tmp.write(os.path.relpath(s, tmp.path), APP)
+                        tmp.write(os.path.relpath(s, tmp.dir), APP)
                 r = self.check(staged)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 warnings = [l for l in r.stderr.splitlines() if ": warning: " in l]

@@ -2,8 +2,12 @@
 
 A test-side implementation, written from the spec, of what protocol/frame.h and
 protocol/messages.h do in C++: 12-byte big-endian frame headers, HELLO, environ
-pairs, response heads, errors and JSON control messages. Used by the worker,
-master and front-end integration tests; no wsgid code is imported.
+pairs, response heads, errors and JSON control messages. The one Python codec of
+the tree: the worker, master, front-end and fault tests, the master tests' fake
+worker (tests/integration/master/fake_worker.py) and the frame fuzzer's corpus
+generator (tests/fuzz/make_frame_corpus.py) use it; no wsgid code is imported.
+Encoders can also write what the spec forbids (a reserved field, a length that
+is not the payload's), so that the corpus can hold malformed frames.
 """
 
 import json
@@ -41,13 +45,19 @@ class ProtocolError(Exception):
     pass
 
 
-def frame(ftype, request_id=0, payload=b'', flags=0):
-    """One whole frame as bytes."""
-    return HEADER.pack(ftype, flags, 0, request_id, len(payload)) + payload
+def frame(ftype, request_id=0, payload=b'', flags=0, reserved=0, length=None):
+    """One whole frame as bytes. payload: bytes, or str (UTF-8). reserved and
+    length (default: the payload's) exist to write malformed frames."""
+    if isinstance(payload, str):
+        payload = payload.encode('utf-8')
+    if length is None:
+        length = len(payload)
+    return HEADER.pack(ftype, flags, reserved, request_id, length) + payload
 
 
-def hello():
-    return frame(HELLO, 0, b'WSGD' + struct.pack('>I', VERSION))
+def hello(magic=b'WSGD', version=VERSION, extra=b''):
+    """HELLO; magic, version and extra bytes may be changed to write bad ones."""
+    return frame(HELLO, 0, magic + struct.pack('>I', version) + extra)
 
 
 def _b(s):
@@ -83,6 +93,16 @@ def request_head(request_id, environ):
     return frame(REQUEST_HEAD, request_id, encode_pairs(items))
 
 
+def encode_response_head(status, reason, headers):
+    """RESPONSE_HEAD payload: status u16, reason length u16, reason, header pairs."""
+    r = _b(reason)
+    return struct.pack('>HH', status, len(r)) + r + encode_pairs(headers)
+
+
+def response_head(request_id, status, reason, headers):
+    return frame(RESPONSE_HEAD, request_id, encode_response_head(status, reason, headers))
+
+
 def decode_response_head(payload):
     """-> (status, reason, [(name, value), ...])"""
     if len(payload) < 4:
@@ -93,7 +113,13 @@ def decode_response_head(payload):
 
 
 def encode_error(code, message):
-    return struct.pack('>H', code) + message.encode('utf-8')
+    """ERROR payload; message: str (UTF-8) or bytes."""
+    m = message if isinstance(message, bytes) else message.encode('utf-8')
+    return struct.pack('>H', code) + m
+
+
+def error(request_id, code, message):
+    return frame(ERROR, request_id, encode_error(code, message))
 
 
 def decode_error(payload):
@@ -111,9 +137,9 @@ def decode_hello(payload):
     return version
 
 
-def control(ftype, obj=None):
+def control(ftype, obj=None, separators=None):
     """A control frame with a JSON body (or empty, for STATE_QUERY)."""
-    return frame(ftype, 0, b'' if obj is None else json.dumps(obj).encode('utf-8'))
+    return frame(ftype, 0, b'' if obj is None else json.dumps(obj, separators=separators).encode('utf-8'))
 
 
 class FrameReader:
@@ -140,3 +166,19 @@ class FrameReader:
         payload = bytes(self.buf[HEADER_SIZE:HEADER_SIZE + length])
         del self.buf[:HEADER_SIZE + length]
         return ftype, flags, rid, payload
+
+
+def read_frames(recv):
+    """Whole frames from a blocking recv(n) callable (a socket's recv): yields
+    (type, flags, id, payload) until EOF. For code that blocks on one peer, as
+    the master tests' fake worker does."""
+    reader = FrameReader()
+    while True:
+        f = reader.next()
+        if f is not None:
+            yield f
+            continue
+        data = recv(65536)
+        if not data:
+            return
+        reader.feed(data)

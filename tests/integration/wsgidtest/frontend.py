@@ -27,16 +27,11 @@ import tempfile
 import time
 
 from . import frames as F
-from .harness import build_dir
-
-
-def frontend_binary():
-    return os.environ.get('WSGID_FRONTEND') or os.path.join(build_dir(), 'supervisor', 'frontend',
-                                                            'wsgid-frontend')
+from .paths import binary as build_file, harness_frontend_binary
 
 
 def fake_worker_binary():
-    return os.path.join(build_dir(), 'tests', 'unit', 'frontend', 'fake_worker')
+    return build_file('tests', 'unit', 'frontend', 'fake_worker')
 
 
 def endpoint(name, socket_path, processes=1, threads=4, connect_timeout=15, socket_timeout=60,
@@ -73,7 +68,7 @@ def frontend_settings(groups=(), mounts=(), aliases=(), custom_logs=(), limits=N
 class FrontendHarness:
     def __init__(self, settings, binary=None):
         self.settings = settings
-        self.binary = binary or frontend_binary()
+        self.binary = binary or harness_frontend_binary()
         self.tmp = tempfile.mkdtemp(prefix='wsgid-frontend-test-')
         os.chmod(self.tmp, 0o755)
         self.log_path = os.path.join(self.tmp, 'frontend.log')

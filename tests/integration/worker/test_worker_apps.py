@@ -6,13 +6,10 @@ article's `default` daemon), and wsgiref.validate around them."""
 import json
 import os
 import subprocess
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from wsgidtest import group_settings, make_environ  # noqa: E402
-from wsgidtest.testing import APPS, WorkerTestCase  # noqa: E402
+from wsgidtest import group_settings, make_environ
+from wsgidtest.testing import APPS, WorkerTestCase
 
 FLASK_APP = os.path.join(APPS, 'flask_app.wsgi')
 

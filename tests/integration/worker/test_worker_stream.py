@@ -1,18 +1,15 @@
 #!/usr/bin/python3
 """1 GiB streamed into and out of one wsgid-worker with its memory bounded
-(issue #3; DESIGN.md "Request path and protocol": bodies never sit in memory)."""
+(issue #3; protocol/PROTOCOL.md: bodies travel as frames and never sit in memory)."""
 
 import hashlib
 import json
 import os
-import sys
 import threading
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from wsgidtest import group_settings, make_environ, under_asan  # noqa: E402
-from wsgidtest.testing import WSGI_APP, WorkerTestCase  # noqa: E402
+from wsgidtest import group_settings, make_environ, under_asan
+from wsgidtest.testing import WSGI_APP, WorkerTestCase
 
 GIB = 1 << 30
 # The worker's RSS may grow by at most this much while 1 GiB passes through.

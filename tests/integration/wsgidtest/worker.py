@@ -21,7 +21,6 @@ deadlines; nothing blocks forever.
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,36 +29,7 @@ import time
 
 from . import frames as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def build_dir():
-    """The meson build dir: $WSGID_BUILD_DIR (set by meson test)."""
-    d = os.environ.get('WSGID_BUILD_DIR')
-    if not d:
-        raise RuntimeError('WSGID_BUILD_DIR is not set (run through meson test, or export it)')
-    return d
-
-
-def worker_binary():
-    return os.environ.get('WSGID_WORKER') or os.path.join(build_dir(), 'worker', 'wsgid-worker')
-
-
-def running_as_root():
-    return os.geteuid() == 0
-
-
-_asan = None
-
-
-def under_asan():
-    """True when the worker binary is built with AddressSanitizer."""
-    global _asan
-    if _asan is None:
-        with open(worker_binary(), 'rb') as f:
-            _asan = b'__asan_init' in f.read()
-    return _asan
-
+from .paths import harness_worker_binary
 
 # Defaults as `wsgid --check --json` prints a group (mod_wsgi's code defaults).
 _GROUP_DEFAULTS = {
@@ -274,7 +244,7 @@ class WorkerHarness:
             'preload': preload or [], 'log_level': log_level,
         }
         self.settings.update(extra_settings or {})
-        self.worker = worker or worker_binary()
+        self.worker = worker or harness_worker_binary()
         self.tmp = tempfile.mkdtemp(prefix='wsgid-worker-test-')
         os.chmod(self.tmp, 0o755)
         self.sock_path = os.path.join(self.tmp, 'group.sock')

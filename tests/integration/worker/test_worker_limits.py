@@ -1,18 +1,16 @@
 #!/usr/bin/python3
-"""wsgid-worker's limits (issue #3, reference/mod_wsgi.md 1c/1d): each fires and
+"""wsgid-worker's limits (issue #3; mod_wsgi's WSGIDaemonProcess options): each fires and
 is logged; plus preloads, service mode and rlimits."""
 
 import json
 import os
 import signal
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from wsgidtest import group_settings, make_environ, under_asan  # noqa: E402
-from wsgidtest.testing import APPS, WSGI_APP, WorkerTestCase, wait_for  # noqa: E402
+from wsgidtest import group_settings, make_environ, under_asan
+from wsgidtest.testing import APPS, WSGI_APP, WorkerTestCase
+from wsgidtest.wait import wait_for
 
 
 class RecycleTest(WorkerTestCase):
