@@ -673,8 +673,8 @@ def _try_get(port, path):
 
 
 class ExamplesTest(unittest.TestCase):
-    # Warnings an example may keep on purpose (Apache lines kept for Apache users).
-    ALLOWED_WARNINGS = [r"Require is an Apache directive wsgid does not implement; ignored"]
+    # Warnings an example may keep on purpose: none (Require all granted is accepted).
+    ALLOWED_WARNINGS = []
 
     def examples(self):
         files = sorted(glob.glob(os.path.join(SRC, "etc", "examples", "*.conf")))
