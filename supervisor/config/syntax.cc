@@ -73,6 +73,27 @@ std::vector<std::pair<size_t, size_t>> split_lines(std::string_view text) {
   return lines;
 }
 
+// Whether physical line `number` starts a comment: '#' as its first non-blank
+// character (after a BOM on line 1).
+bool starts_comment(std::string_view line, int number) {
+  size_t k = 0;
+  if (number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") k = 3;  // a BOM
+  while (k < line.size() && is_space(line[k])) ++k;
+  return k < line.size() && line[k] == '#';
+}
+
+// Appends part of physical line `number` to *out, each byte with its position.
+void append_physical(std::string_view kept, int number, LogicalLine* out) {
+  int col = 1;
+  for (size_t i = 0; i < kept.size();) {
+    size_t n = decode(kept, i).len;
+    for (size_t k = 0; k < n; ++k) out->pos.push_back(Pos{number, col});
+    out->text.append(kept.substr(i, n));
+    i += n;
+    ++col;
+  }
+}
+
 }  // namespace
 
 SourceLoc Reader::loc_of(const std::string& name, const LogicalLine& l, size_t begin,
@@ -132,12 +153,7 @@ bool Reader::next_logical_line(const std::string& name, std::string_view text,
     line_number = static_cast<int>(*index) + 1;
     ++*index;
     std::string_view line = text.substr(begin, end - begin);
-    if (first) {
-      size_t k = 0;
-      if (line_number == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") k = 3;  // a BOM
-      while (k < line.size() && is_space(line[k])) ++k;
-      comment = k < line.size() && line[k] == '#';
-    }
+    if (first) comment = starts_comment(line, line_number);
     if (!check_physical_line(name, line, line_number, comment)) out->bad = true;
     // httpd's code (not its comment) continues at any final backslash.
     bool cont = !line.empty() && line.back() == '\\';
@@ -145,14 +161,7 @@ bool Reader::next_logical_line(const std::string& name, std::string_view text,
     if (out->text.size() + kept.size() > kMaxLineLength) {
       too_long = true;
     } else {
-      int col = 1;
-      for (size_t i = 0; i < kept.size();) {
-        size_t n = decode(kept, i).len;
-        for (size_t k = 0; k < n; ++k) out->pos.push_back(Pos{line_number, col});
-        out->text.append(kept.substr(i, n));
-        i += n;
-        ++col;
-      }
+      append_physical(kept, line_number, out);
     }
     if (!cont) {
       size_t trimmed = line.size();

@@ -148,58 +148,76 @@ bool Reader::evaluate_if_version(const Directive& d) {
     return false;
   }
   std::string_view v = version.text;
-  bool match;
-  if (c == '~' || (c == '=' && !v.empty() && v[0] == '/')) {
-    std::string_view rx = v;
-    if (c == '=') {
-      if (v.size() < 2 || v.back() != '/') {
-        diags_->error(version.loc, "regular expression '" + version.text + "' in <" + d.name +
-                                       "> has no closing '/'",
-                      {"write /regex/, or use the ~ operator: ~ regex"});
-        return false;
-      }
-      rx = v.substr(1, v.size() - 2);
-    }
-    if (rx.size() > kMaxVersionRegex) {
-      diags_->error(version.loc, "regular expression in <" + d.name + "> longer than " +
-                                     std::to_string(kMaxVersionRegex) + " characters");
-      return false;
-    }
-    auto flags = std::regex::ECMAScript;
-#if defined(__GLIBCXX__)
-    flags |= std::regex_constants::__polynomial;
-#endif
-    try {
-      std::regex re(rx.begin(), rx.end(), flags);
-      match = std::regex_search(kHttpdVersionString, re);
-    } catch (const std::regex_error& e) {
-      diags_->error(version.loc, "invalid regular expression '" + std::string(rx) + "' in <" + d.name +
-                                     ">: " + regex_problem(e.code(), rx));
-      return false;
-    }
-  } else {
-    int cmp = 0;
-    if (!compare_version(v, &cmp)) {
-      std::vector<std::string> notes;
-      size_t glued = v.find_first_not_of("!=<>~");
-      if (d.args.size() == 1 && glued > 0 && glued != std::string_view::npos) {
-        notes.push_back("put a space between the operator and the version: '" +
-                        std::string(v.substr(0, glued)) + " " + std::string(v.substr(glued)) + "'");
-      }
-      diags_->error(version.loc, "invalid version '" + version.text + "' in <" + d.name +
-                                     ">: expected major[.minor[.patch]] in numbers, such as 2.4 or 2.4.57",
-                    notes);
-      return false;
-    }
-    if (c == '=') {
-      match = cmp == 0;
-    } else if (c == '<') {
-      match = cmp < 0 || (or_equal && cmp == 0);
-    } else {
-      match = cmp > 0 || (or_equal && cmp == 0);
-    }
-  }
+  bool match = false;
+  bool ok = c == '~' || (c == '=' && !v.empty() && v[0] == '/')
+                ? if_version_regex(d, version, c, &match)
+                : if_version_compare(d, version, c, or_equal, &match);
+  if (!ok) return false;
   return match != negate;
+}
+
+// <IfVersion>'s regular-expression form (after ~, or /regex/ after =):
+// searched in "2.4.57". Stores the result in *match; false (reported) when it
+// is unterminated, too long or not a regular expression.
+bool Reader::if_version_regex(const Directive& d, const Arg& version, char c, bool* match) {
+  std::string_view v = version.text;
+  std::string_view rx = v;
+  if (c == '=') {
+    if (v.size() < 2 || v.back() != '/') {
+      diags_->error(version.loc, "regular expression '" + version.text + "' in <" + d.name +
+                                     "> has no closing '/'",
+                    {"write /regex/, or use the ~ operator: ~ regex"});
+      return false;
+    }
+    rx = v.substr(1, v.size() - 2);
+  }
+  if (rx.size() > kMaxVersionRegex) {
+    diags_->error(version.loc, "regular expression in <" + d.name + "> longer than " +
+                                   std::to_string(kMaxVersionRegex) + " characters");
+    return false;
+  }
+  auto flags = std::regex::ECMAScript;
+#if defined(__GLIBCXX__)
+  flags |= std::regex_constants::__polynomial;
+#endif
+  try {
+    std::regex re(rx.begin(), rx.end(), flags);
+    *match = std::regex_search(kHttpdVersionString, re);
+  } catch (const std::regex_error& e) {
+    diags_->error(version.loc, "invalid regular expression '" + std::string(rx) + "' in <" + d.name +
+                                   ">: " + regex_problem(e.code(), rx));
+    return false;
+  }
+  return true;
+}
+
+// <IfVersion>'s version form: httpd's version compared with version by the
+// operator c ('=', '<' or '>', or_equal for <= and >=). Stores the result in
+// *match; false (reported) when version is not a version.
+bool Reader::if_version_compare(const Directive& d, const Arg& version, char c, bool or_equal,
+                                bool* match) {
+  std::string_view v = version.text;
+  int cmp = 0;
+  if (!compare_version(v, &cmp)) {
+    std::vector<std::string> notes;
+    size_t glued = v.find_first_not_of("!=<>~");
+    if (d.args.size() == 1 && glued > 0 && glued != std::string_view::npos) {
+      notes.push_back("put a space between the operator and the version: '" +
+                      std::string(v.substr(0, glued)) + " " + std::string(v.substr(glued)) + "'");
+    }
+    diags_->error(version.loc, "invalid version '" + version.text + "' in <" + d.name +
+                                   ">: expected major[.minor[.patch]] in numbers, such as 2.4 or 2.4.57",
+                  notes);
+    return false;
+  }
+  if (c == '=') {
+    *match = cmp == 0;
+  } else if (c == '<') {
+    *match = cmp < 0 || (or_equal && cmp == 0);
+  } else {
+    *match = cmp > 0 || (or_equal && cmp == 0);
+  }
+  return true;
 }
 
 // Define NAME [value] / UnDefine NAME, in reading order, as httpd's set_define
@@ -258,15 +276,7 @@ bool Reader::substitute(const std::string& name, LogicalLine* l, size_t from) {
     if (ref == s.size()) break;
     std::string var = s.substr(ref + 2, close - ref - 2);
     std::string value;
-    bool found = false;
-    if (auto it = vars_.find(var); it != vars_.end()) {
-      value = it->second;
-      found = true;
-    } else if (const char* env = std::getenv(var.c_str()); env) {
-      value = env;
-      found = true;
-    }
-    if (found) {
+    if (variable_value(var, &value)) {
       substituted_ += value.size();
       if (substituted_ > kMaxSubstituted) {
         if (!reported_substituted_) {
@@ -282,19 +292,7 @@ bool Reader::substitute(const std::string& name, LogicalLine* l, size_t from) {
       }
       out.text += value;
     } else {
-      if (var.find(':') == std::string::npos) {
-        SourceLoc loc = loc_of(name, *l, ref, close + 1);
-        if (variable_seen_.emplace(loc.file, loc.line, loc.col).second) {
-          std::vector<std::string> notes = {"define it with 'Define " + var +
-                                            " value' before this line, or set " + var +
-                                            " in wsgid's environment"};
-          if (var.compare(0, 7, "APACHE_") == 0) {
-            notes.push_back("Debian's apache2ctl sets APACHE_* variables from /etc/apache2/envvars; "
-                            "source that file in the shell that starts wsgid");
-          }
-          diags_->warning(loc, "config variable ${" + var + "} is not defined; it is left as written", notes);
-        }
-      }
+      if (var.find(':') == std::string::npos) warn_undefined(var, loc_of(name, *l, ref, close + 1));
       out.text.append(s, ref, close + 1 - ref);
       out.pos.insert(out.pos.end(), l->pos.begin() + static_cast<std::ptrdiff_t>(ref),
                      l->pos.begin() + static_cast<std::ptrdiff_t>(close + 1));
@@ -311,6 +309,32 @@ bool Reader::substitute(const std::string& name, LogicalLine* l, size_t from) {
   l->text = std::move(out.text);
   l->pos = std::move(out.pos);
   return true;
+}
+
+// ${NAME}'s value: from Define, else from the environment. False when neither has it.
+bool Reader::variable_value(const std::string& var, std::string* value) const {
+  if (auto it = vars_.find(var); it != vars_.end()) {
+    *value = it->second;
+    return true;
+  }
+  if (const char* env = std::getenv(var.c_str()); env) {
+    *value = env;
+    return true;
+  }
+  return false;
+}
+
+// An undefined ${var} at loc: one warning per position, with how to define it.
+void Reader::warn_undefined(const std::string& var, const SourceLoc& loc) {
+  if (!variable_seen_.emplace(loc.file, loc.line, loc.col).second) return;
+  std::vector<std::string> notes = {"define it with 'Define " + var +
+                                    " value' before this line, or set " + var +
+                                    " in wsgid's environment"};
+  if (var.compare(0, 7, "APACHE_") == 0) {
+    notes.push_back("Debian's apache2ctl sets APACHE_* variables from /etc/apache2/envvars; "
+                    "source that file in the shell that starts wsgid");
+  }
+  diags_->warning(loc, "config variable ${" + var + "} is not defined; it is left as written", notes);
 }
 
 }  // namespace syntax_detail

@@ -142,54 +142,13 @@ void Reader::read_file(const std::string& path, const SourceLoc& from, int depth
     }
     return;
   }
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    diags_->error(from, "could not open configuration file '" + path + "': " + std::strerror(errno));
-    return;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    diags_->error(from, "'" + path + "' is not a regular file");
-    return;
-  }
-  FileKey key{st.st_dev, st.st_ino};
-  for (size_t k = 0; k < chain_.size(); ++k) {
-    if (chain_[k].first == key) {
-      close(fd);
-      std::string message = "Include cycle: ";
-      for (size_t j = k; j < chain_.size(); ++j) message += chain_[j].second + " -> ";
-      message += path;
-      diags_->error(from, message);
-      return;
-    }
-  }
-  if (static_cast<size_t>(st.st_size) > kMaxFileSize) {
-    close(fd);
-    diags_->error(from, "'" + path + "' is larger than " + std::to_string(kMaxFileSize >> 20) + " MiB");
-    return;
-  }
+  FileKey key;
+  int fd = open_config_file(path, from, &key);
+  if (fd < 0) return;
   std::string text;
-  char buf[65536];
-  bool failed = false;
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      diags_->error(from, "read(" + path + "): " + std::strerror(errno));
-      failed = true;
-      break;
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxFileSize) {
-      diags_->error(from, "'" + path + "' is larger than " + std::to_string(kMaxFileSize >> 20) + " MiB");
-      failed = true;
-      break;
-    }
-  }
+  bool read_ok = read_config_bytes(fd, path, from, &text);
   close(fd);
-  if (failed) return;
+  if (!read_ok) return;
   total_bytes_ += text.size();
   if (total_bytes_ > kMaxTotalSize) {
     if (!reported_total_size_) {
@@ -204,6 +163,62 @@ void Reader::read_file(const std::string& path, const SourceLoc& from, int depth
   chain_.emplace_back(key, path);
   read_text(path, text, depth, nesting, out);
   chain_.pop_back();
+}
+
+// Opens path for read_file: a regular file, not one being read already (an
+// Include cycle), within kMaxFileSize. Returns the descriptor and sets *key, or
+// -1 (reported).
+int Reader::open_config_file(const std::string& path, const SourceLoc& from, FileKey* key) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    diags_->error(from, "could not open configuration file '" + path + "': " + std::strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    diags_->error(from, "'" + path + "' is not a regular file");
+    return -1;
+  }
+  *key = FileKey{st.st_dev, st.st_ino};
+  for (size_t k = 0; k < chain_.size(); ++k) {
+    if (chain_[k].first == *key) {
+      close(fd);
+      std::string message = "Include cycle: ";
+      for (size_t j = k; j < chain_.size(); ++j) message += chain_[j].second + " -> ";
+      message += path;
+      diags_->error(from, message);
+      return -1;
+    }
+  }
+  if (static_cast<size_t>(st.st_size) > kMaxFileSize) {
+    close(fd);
+    diags_->error(from, "'" + path + "' is larger than " + std::to_string(kMaxFileSize >> 20) + " MiB");
+    return -1;
+  }
+  return fd;
+}
+
+// Reads fd to its end into *text. False (reported) on a read error or past
+// kMaxFileSize (a file that grew). fd stays open.
+bool Reader::read_config_bytes(int fd, const std::string& path, const SourceLoc& from,
+                               std::string* text) {
+  char buf[65536];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      diags_->error(from, "read(" + path + "): " + std::strerror(errno));
+      return false;
+    }
+    if (n == 0) break;
+    text->append(buf, static_cast<size_t>(n));
+    if (text->size() > kMaxFileSize) {
+      diags_->error(from, "'" + path + "' is larger than " + std::to_string(kMaxFileSize >> 20) + " MiB");
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace wsgid::config::syntax_detail

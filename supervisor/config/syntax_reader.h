@@ -174,11 +174,18 @@ class Reader {
   void include_directory(const std::string& path, const SourceLoc& from, int depth, int nesting,
                          std::vector<Directive>* out);
   void handle_server_root(const Directive& d);
+  int open_config_file(const std::string& path, const SourceLoc& from, FileKey* key);
+  bool read_config_bytes(int fd, const std::string& path, const SourceLoc& from, std::string* text);
 
   // Conditions and variables (syntax_conditions.cc).
   bool evaluate_condition(const Directive& d);
   bool evaluate_if_version(const Directive& d);
+  bool if_version_regex(const Directive& d, const Arg& version, char c, bool* match);
+  bool if_version_compare(const Directive& d, const Arg& version, char c, bool or_equal,
+                          bool* match);
   bool substitute(const std::string& name, LogicalLine* l, size_t from);
+  bool variable_value(const std::string& var, std::string* value) const;
+  void warn_undefined(const std::string& var, const SourceLoc& loc);
   void handle_define(const Directive& d);
 
   const SyntaxOptions& options_;

@@ -74,15 +74,19 @@ const char* unicode_space_name(int32_t cp) {
   return nullptr;
 }
 
-// One warning per typographic quote (or Unicode space) in an argument, with the fix.
-void Reader::warn_typographic(const std::string& name, const LogicalLine& l, const Word& w) {
-  const std::string& s = l.text;
-  std::vector<std::pair<size_t, Char>> chars;  // the word's characters
-  for (size_t i = w.begin; i < w.end;) {
-    Char c = decode(s, i);
-    chars.emplace_back(i, c);
-    i += c.len;
-  }
+namespace {
+
+// What a word with typographic quotes meant: typographic quotes at its edges
+// (chars[0, first) and chars[last, end)) were meant as ASCII quotes (ascii)
+// around text.
+struct Meant {
+  size_t first, last;
+  std::string text;
+  char ascii;
+};
+
+// chars: the word's characters (offset in s, character).
+Meant meant_by(const std::string& s, const Word& w, const std::vector<std::pair<size_t, Char>>& chars) {
   // Typographic quotes at the word's edges were meant as quotes around the rest.
   size_t first = 0, last = chars.size();
   while (first < last && typographic_quote(chars[first].second.cp)) ++first;
@@ -104,11 +108,28 @@ void Reader::warn_typographic(const std::string& name, const LogicalLine& l, con
       if (typographic_quote(c.cp)) text_begin = i + c.len;
     }
   }
-  std::string meant = s.substr(text_begin, text_end - text_begin);
   char ascii = '"';
   if (opening || closing) {
     ascii = typographic_quote(chars[opening ? 0 : chars.size() - 1].second.cp)->ascii;
   }
+  return Meant{first, last, s.substr(text_begin, text_end - text_begin), ascii};
+}
+
+}  // namespace
+
+// One warning per typographic quote (or Unicode space) in an argument, with the fix.
+void Reader::warn_typographic(const std::string& name, const LogicalLine& l, const Word& w) {
+  const std::string& s = l.text;
+  std::vector<std::pair<size_t, Char>> chars;  // the word's characters
+  for (size_t i = w.begin; i < w.end;) {
+    Char c = decode(s, i);
+    chars.emplace_back(i, c);
+    i += c.len;
+  }
+  Meant m = meant_by(s, w, chars);
+  size_t first = m.first, last = m.last;
+  const std::string& meant = m.text;
+  char ascii = m.ascii;
   bool path = !meant.empty() && meant[0] == '/';
 
   for (size_t k = 0; k < chars.size(); ++k) {
