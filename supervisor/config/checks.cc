@@ -9,7 +9,10 @@
 
 #include <sys/stat.h>
 
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "supervisor/config/resolve.h"
 #include "supervisor/config/values.h"
@@ -44,6 +47,195 @@ void check_group_access(const Config& config, Diagnostics* diags, std::set<std::
                   {"declare the group at server level to share it between virtual hosts"});
 }
 
+// <Location> given twice for the same path with different groups, among blocks
+// (in Apache's merge order); each block from first_report on is reported once.
+void warn_duplicate_locations_in(const std::vector<const Block*>& blocks, size_t first_report,
+                                 Diagnostics* diags) {
+  for (size_t i = first_report; i < blocks.size(); ++i) {
+    const Block& later = *blocks[i];
+    if (!later.settings.process_group) continue;
+    for (size_t k = i; k-- > 0;) {
+      const Block& earlier = *blocks[k];
+      if (earlier.path != later.path || earlier.is_regex != later.is_regex ||
+          !earlier.settings.process_group)
+        continue;
+      if (*earlier.settings.process_group != *later.settings.process_group) {
+        std::string sec = later.is_regex ? "<LocationMatch " : "<Location ";
+        diags->warning(
+            later.loc,
+            sec + later.path + "> is given twice with different process groups: this block (line " +
+                std::to_string(later.loc.line) + ") selects '" + *later.settings.process_group +
+                "', the one at " + loc_text(earlier.loc) + " selects '" +
+                *earlier.settings.process_group + "'; the later block wins, so '" +
+                *later.settings.process_group + "' serves " + later.path,
+            {"Apache merges <Location> blocks for the same path in order: put both settings in "
+             "one block, or give each block its own path"});
+      }
+      break;
+    }
+  }
+}
+
+// Server-level blocks come before a vhost's (Apache's merge order): the
+// server's are checked once, then each vhost's after them.
+void warn_duplicate_locations(const Config& config, Diagnostics* diags) {
+  std::vector<const Block*> server_blocks;
+  for (const Block& b : config.server.locations) server_blocks.push_back(&b);
+  warn_duplicate_locations_in(server_blocks, 0, diags);
+  for (const VirtualHost& vh : config.vhosts) {
+    std::vector<const Block*> all = server_blocks;
+    for (const Block& b : vh.locations) all.push_back(&b);
+    warn_duplicate_locations_in(all, server_blocks.size(), diags);
+  }
+}
+
+bool is_dynamic_group(const std::optional<std::string>& group) {
+  return group && group->find("%{") != std::string::npos && *group != "%{GLOBAL}";
+}
+
+// True when some scope or alias selects its group through an expansion
+// (%{ENV:...}): then any group may be reached.
+bool has_dynamic_group(const Config& config) {
+  bool dynamic = false;
+  auto scan = [&](const VirtualHost& vh) {
+    if (is_dynamic_group(vh.settings.process_group)) dynamic = true;
+    for (const Block& b : vh.locations)
+      if (is_dynamic_group(b.settings.process_group)) dynamic = true;
+    for (const Block& b : vh.directories)
+      if (is_dynamic_group(b.settings.process_group)) dynamic = true;
+    for (const Mount& m : vh.mounts)
+      if (is_dynamic_group(m.process_group)) dynamic = true;
+  };
+  scan(config.server);
+  for (const VirtualHost& vh : config.vhosts) scan(vh);
+  return dynamic;
+}
+
+// What resolving the script aliases learns, across aliases.
+struct RouteScan {
+  const Config& config;
+  Diagnostics* diags;
+  Resolver resolver;
+  std::set<std::string> access_warned;  // group, host and URL already warned about
+  std::set<std::string> reached;        // daemon groups some request can reach
+};
+
+// The hosts a mount of the host at index serves: its own, or every host for a
+// server-level mount (index -1).
+std::vector<int> hosts_served(const Config& config, int index) {
+  std::vector<int> hosts;
+  if (index >= 0) {
+    hosts.push_back(index);
+  } else {
+    hosts.push_back(-1);
+    for (size_t i = 0; i < config.vhosts.size(); ++i) hosts.push_back(static_cast<int>(i));
+  }
+  return hosts;
+}
+
+// The URLs to resolve m at on host h: its own (first; "" for ...Match) and the
+// <Location> paths inside it. Groups that regex blocks (or <Directory> blocks a
+// directory alias may meet) select count as reached, unresolved.
+std::vector<std::string> urls_to_resolve(RouteScan* scan, const Mount& m, int h) {
+  const Config& config = scan->config;
+  std::vector<std::string> urls;
+  urls.push_back(m.is_match ? std::string() : m.url);
+  auto add_locs = [&](const VirtualHost& vh) {
+    for (const Block& b : vh.locations) {
+      if (!b.settings.process_group) continue;
+      if (b.is_regex || m.is_match) {
+        if (b.settings.process_group && config.find_group(*b.settings.process_group))
+          scan->reached.insert(*b.settings.process_group);
+        continue;
+      }
+      if (alias_match_length(m.url, b.path) > 0 || location_matches(b.path, m.url))
+        urls.push_back(b.path);
+    }
+    for (const Block& b : vh.directories)
+      if (b.settings.process_group && (b.is_regex || m.script.empty() || m.script.back() == '/'))
+        scan->reached.insert(*b.settings.process_group);
+  };
+  add_locs(config.server);
+  if (h >= 0) add_locs(config.vhosts[static_cast<size_t>(h)]);
+  return urls;
+}
+
+// Resolves one mount of the host at index on every host it serves: records the
+// groups reached, warns about groups used across virtual hosts. True when the
+// alias's own URL runs embedded on its own host.
+bool resolve_mount(RouteScan* scan, const Mount& m, int index) {
+  bool embedded_at_url = false;
+  for (int h : hosts_served(scan->config, index)) {
+    std::vector<std::string> urls = urls_to_resolve(scan, m, h);
+    for (size_t u = 0; u < urls.size(); ++u) {
+      Route r = scan->resolver.resolve(h, m, urls[u], m.script);
+      if (r.process_group) {
+        scan->reached.insert(*r.process_group);
+        check_group_access(scan->config, scan->diags, &scan->access_warned, *r.process_group, h, m,
+                           urls[u]);
+      } else if (u == 0 && (h == index || (index < 0 && h == -1))) {
+        embedded_at_url = true;
+      }
+    }
+  }
+  return embedded_at_url;
+}
+
+// An alias that runs embedded: an error under WSGIRestrictEmbedded On, else a
+// warning when daemon groups exist.
+void report_embedded(const Config& config, const Mount& m, Diagnostics* diags) {
+  std::string what = std::string(m.is_match ? "WSGIScriptAliasMatch " : "WSGIScriptAlias ") + m.url;
+  if (config.restrict_embedded) {
+    diags->error(m.loc, what + " would run embedded (in the front-end process), which "
+                                "WSGIRestrictEmbedded On forbids",
+                  {"select a daemon process group: add process-group=NAME to the alias, or "
+                   "'WSGIProcessGroup NAME' in a scope that covers it"});
+  } else if (!config.groups.empty()) {
+    diags->warning(m.loc, what + " runs embedded (in the front-end process, not in a daemon "
+                                  "process group) although daemon process groups are defined",
+                    {"no WSGIProcessGroup applies to " + m.url +
+                         " and the alias has no process-group= option; add one, or set "
+                         "'WSGIRestrictEmbedded On' to make this an error"});
+  }
+}
+
+// Why the <Location> blocks of vh that select group g reach nothing: a later
+// block for the same path overrides one, or its path cannot match. Appends to *notes.
+void explain_unreached(const VirtualHost& vh, const GroupSpec& g, std::vector<std::string>* notes) {
+  for (size_t i = 0; i < vh.locations.size(); ++i) {
+    const Block& b = vh.locations[i];
+    if (!b.settings.process_group || *b.settings.process_group != g.name) continue;
+    for (size_t k = i + 1; k < vh.locations.size(); ++k) {
+      const Block& later = vh.locations[k];
+      if (later.path == b.path && later.is_regex == b.is_regex &&
+          later.settings.process_group) {
+        notes->push_back("the <Location " + b.path + "> at " + loc_text(b.loc) +
+                         " that selects it is overridden by the later one at " +
+                         loc_text(later.loc));
+        break;
+      }
+    }
+    if (!b.is_regex && !b.path.empty() && b.path[0] != '/')
+      notes->push_back("the <Location " + b.path + "> at " + loc_text(b.loc) +
+                       " that selects it can match no request: its path does not begin "
+                       "with '/'");
+  }
+}
+
+// A warning for each daemon group no request reaches, with the reasons found.
+void warn_unreached_groups(const Config& config, const std::set<std::string>& reached,
+                           Diagnostics* diags) {
+  for (const GroupSpec& g : config.groups) {
+    if (reached.count(g.name)) continue;
+    std::vector<std::string> notes;
+    explain_unreached(config.server, g, &notes);
+    for (const VirtualHost& vh : config.vhosts) explain_unreached(vh, g, &notes);
+    diags->warning(g.loc, "daemon process group '" + g.name +
+                               "' serves no request: no script alias resolves to it",
+                    notes);
+  }
+}
+
 }  // namespace
 
 void check_group_refs(const Config& config,
@@ -61,156 +253,19 @@ void check_group_refs(const Config& config,
 }
 
 void check_routes(const Config& config, Diagnostics* diags) {
-  std::set<std::string> access_warned;  // group, host and URL already warned about
-  Resolver resolver(config);
-  std::set<std::string> reached;
-  bool dynamic = false;  // a %{ENV:...} group: any group may be reached
-
-  // <Location> given twice for the same path with different groups. Server-level
-  // blocks come before a vhost's (Apache's merge order); report each later block once.
-  auto dup_locations = [&](const std::vector<const Block*>& blocks, size_t first_report) {
-    for (size_t i = first_report; i < blocks.size(); ++i) {
-      const Block& later = *blocks[i];
-      if (!later.settings.process_group) continue;
-      for (size_t k = i; k-- > 0;) {
-        const Block& earlier = *blocks[k];
-        if (earlier.path != later.path || earlier.is_regex != later.is_regex ||
-            !earlier.settings.process_group)
-          continue;
-        if (*earlier.settings.process_group != *later.settings.process_group) {
-          std::string sec = later.is_regex ? "<LocationMatch " : "<Location ";
-          diags->warning(
-              later.loc,
-              sec + later.path + "> is given twice with different process groups: this block (line " +
-                  std::to_string(later.loc.line) + ") selects '" + *later.settings.process_group +
-                  "', the one at " + loc_text(earlier.loc) + " selects '" +
-                  *earlier.settings.process_group + "'; the later block wins, so '" +
-                  *later.settings.process_group + "' serves " + later.path,
-              {"Apache merges <Location> blocks for the same path in order: put both settings in "
-               "one block, or give each block its own path"});
-        }
-        break;
-      }
-    }
-  };
-  std::vector<const Block*> server_blocks;
-  for (const Block& b : config.server.locations) server_blocks.push_back(&b);
-  dup_locations(server_blocks, 0);
-  for (const VirtualHost& vh : config.vhosts) {
-    std::vector<const Block*> all = server_blocks;
-    for (const Block& b : vh.locations) all.push_back(&b);
-    dup_locations(all, server_blocks.size());
-  }
-
-  auto note_settings = [&](const ScopeSettings& s) {
-    if (s.process_group && s.process_group->find("%{") != std::string::npos &&
-        *s.process_group != "%{GLOBAL}")
-      dynamic = true;
-  };
-  auto scan = [&](const VirtualHost& vh) {
-    note_settings(vh.settings);
-    for (const Block& b : vh.locations) note_settings(b.settings);
-    for (const Block& b : vh.directories) note_settings(b.settings);
-    for (const Mount& m : vh.mounts)
-      if (m.process_group && m.process_group->find("%{") != std::string::npos &&
-          *m.process_group != "%{GLOBAL}")
-        dynamic = true;
-  };
-  scan(config.server);
-  for (const VirtualHost& vh : config.vhosts) scan(vh);
-  for (const ImportScript& is : config.imports) reached.insert(is.process_group);
-
+  warn_duplicate_locations(config, diags);
+  bool dynamic = has_dynamic_group(config);
+  RouteScan scan{config, diags, Resolver(config), {}, {}};
+  for (const ImportScript& is : config.imports) scan.reached.insert(is.process_group);
   auto check_mounts = [&](const VirtualHost& owner, int index) {
-    for (const Mount& m : owner.mounts) {
-      // The hosts this mount serves: its own, or every host for a server-level mount.
-      std::vector<int> hosts;
-      if (index >= 0) {
-        hosts.push_back(index);
-      } else {
-        hosts.push_back(-1);
-        for (size_t i = 0; i < config.vhosts.size(); ++i) hosts.push_back(static_cast<int>(i));
-      }
-      bool embedded_at_url = false;
-      for (int h : hosts) {
-        std::vector<std::string> urls;
-        urls.push_back(m.is_match ? std::string() : m.url);
-        auto add_locs = [&](const VirtualHost& vh) {
-          for (const Block& b : vh.locations) {
-            if (!b.settings.process_group) continue;
-            if (b.is_regex || m.is_match) {
-              if (b.settings.process_group && config.find_group(*b.settings.process_group))
-                reached.insert(*b.settings.process_group);
-              continue;
-            }
-            if (alias_match_length(m.url, b.path) > 0 || location_matches(b.path, m.url))
-              urls.push_back(b.path);
-          }
-          for (const Block& b : vh.directories)
-            if (b.settings.process_group && (b.is_regex || m.script.empty() || m.script.back() == '/'))
-              reached.insert(*b.settings.process_group);
-        };
-        add_locs(config.server);
-        if (h >= 0) add_locs(config.vhosts[static_cast<size_t>(h)]);
-        for (size_t u = 0; u < urls.size(); ++u) {
-          Route r = resolver.resolve(h, m, urls[u], m.script);
-          if (r.process_group) {
-            reached.insert(*r.process_group);
-            check_group_access(config, diags, &access_warned, *r.process_group, h, m, urls[u]);
-          } else if (u == 0 && (h == index || (index < 0 && h == -1))) {
-            embedded_at_url = true;
-          }
-        }
-      }
-      if (!embedded_at_url) continue;
-      std::string what = std::string(m.is_match ? "WSGIScriptAliasMatch " : "WSGIScriptAlias ") + m.url;
-      if (config.restrict_embedded) {
-        diags->error(m.loc, what + " would run embedded (in the front-end process), which "
-                                    "WSGIRestrictEmbedded On forbids",
-                      {"select a daemon process group: add process-group=NAME to the alias, or "
-                       "'WSGIProcessGroup NAME' in a scope that covers it"});
-      } else if (!config.groups.empty()) {
-        diags->warning(m.loc, what + " runs embedded (in the front-end process, not in a daemon "
-                                      "process group) although daemon process groups are defined",
-                        {"no WSGIProcessGroup applies to " + m.url +
-                             " and the alias has no process-group= option; add one, or set "
-                             "'WSGIRestrictEmbedded On' to make this an error"});
-      }
-    }
+    for (const Mount& m : owner.mounts)
+      if (resolve_mount(&scan, m, index)) report_embedded(config, m, diags);
   };
   check_mounts(config.server, -1);
   for (size_t i = 0; i < config.vhosts.size(); ++i)
     check_mounts(config.vhosts[i], static_cast<int>(i));
-
   if (dynamic) return;
-  for (const GroupSpec& g : config.groups) {
-    if (reached.count(g.name)) continue;
-    std::vector<std::string> notes;
-    auto overridden = [&](const VirtualHost& vh) {
-      for (size_t i = 0; i < vh.locations.size(); ++i) {
-        const Block& b = vh.locations[i];
-        if (!b.settings.process_group || *b.settings.process_group != g.name) continue;
-        for (size_t k = i + 1; k < vh.locations.size(); ++k) {
-          const Block& later = vh.locations[k];
-          if (later.path == b.path && later.is_regex == b.is_regex &&
-              later.settings.process_group) {
-            notes.push_back("the <Location " + b.path + "> at " + loc_text(b.loc) +
-                            " that selects it is overridden by the later one at " +
-                            loc_text(later.loc));
-            break;
-          }
-        }
-        if (!b.is_regex && !b.path.empty() && b.path[0] != '/')
-          notes.push_back("the <Location " + b.path + "> at " + loc_text(b.loc) +
-                          " that selects it can match no request: its path does not begin "
-                          "with '/'");
-      }
-    };
-    overridden(config.server);
-    for (const VirtualHost& vh : config.vhosts) overridden(vh);
-    diags->warning(g.loc, "daemon process group '" + g.name +
-                               "' serves no request: no script alias resolves to it",
-                    notes);
-  }
+  warn_unreached_groups(config, scan.reached, diags);
 }
 
 void check_files(const Config& config, Diagnostics* diags) {

@@ -61,7 +61,7 @@ std::string known_section(std::string_view name);
 std::vector<std::string_view> directive_suggestions();
 
 // The candidates for "did you mean" after an unknown section: the implemented
-// and the ignored sections, and <IfVersion> (evaluated by syntax.cc).
+// and the ignored sections, and <IfVersion> (evaluated by syntax_conditions.cc).
 std::vector<std::string_view> section_suggestions();
 
 // "at server level" or "inside <Location>": where a directive was found.

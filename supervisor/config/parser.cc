@@ -219,7 +219,7 @@ void Parser::section(const Directive& d, Scope& scope) {
     diags_->error(d.loc, "unknown section <" + d.name + ">", notes);
     return;
   }
-  if (name == "IfModule" || name == "IfDefine") {  // normally evaluated by syntax.cc
+  if (name == "IfModule" || name == "IfDefine") {  // normally evaluated by syntax_conditions.cc
     walk(d.children, scope);
     return;
   }

@@ -91,7 +91,7 @@ std::vector<Directive> read_config_text(const std::string& name, const std::stri
 
 // Module names that <IfModule> treats as loaded ("wsgi_module", "mod_wsgi.c", ...):
 // mod_wsgi and the httpd modules whose directives wsgid implements; the list and
-// why is in syntax.cc. Case-sensitive, as in httpd.
+// why is in syntax_conditions.cc. Case-sensitive, as in httpd.
 bool module_is_loaded(std::string_view name);
 
 }  // namespace wsgid::config

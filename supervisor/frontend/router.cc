@@ -232,8 +232,34 @@ const config::VirtualHost* Router::select_vhost(
 
 void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route* r) const {
   const VhostTables& t = tables_for(vh);
-  const config::VirtualHost& server = settings_.config.server;
   std::string_view path = req.path;
+  reset(vh, r);
+
+  // 2. Static aliases: first match.
+  if (match_static_alias(t, path, r)) return;
+
+  // 3. Script aliases: longest match.
+  size_t len = 0;
+  PathMatch m;
+  const CompiledMount* best = longest_mount(t, path, &len, &m);
+  if (!best) {
+    r->error = "no script alias matches";
+    return;
+  }
+  if (!map_script(*best, path, len, m, r)) return;
+
+  // 4. Settings: the merge of supervisor/config/resolve.h (shared with --check).
+  const config::VirtualHost& server = settings_.config.server;
+  int vh_index = vh == &server ? -1 : static_cast<int>(vh - settings_.config.vhosts.data());
+  config::Route cr = resolver_.resolve(vh_index, *best->mount, path, r->script_filename);
+  r->pass_authorization = cr.pass_authorization;
+  r->script_reloading = cr.script_reloading;
+  expand_names(vh, req, cr, r);
+  choose_group(cr, r);
+}
+
+// A Route that says "not found", for vh, reusing r's string capacity.
+void Router::reset(const config::VirtualHost* vh, Route* r) const {
   r->kind = Route::Kind::kNotFound;
   r->group = -1;
   r->group_name.clear();
@@ -247,31 +273,39 @@ void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route
   r->pass_authorization = false;
   r->script_reloading = settings_.config.script_reloading;
   r->vhost = vh;
+}
 
-  // 2. Static aliases: first match.
+// Step 2: the first Alias / AliasMatch that matches path makes r a kStatic
+// route to its file. False when none matches.
+bool Router::match_static_alias(const VhostTables& t, std::string_view path, Route* r) {
   for (const auto& a : t.aliases) {
     if (a.alias->is_match) {
-      std::match_results<std::string_view::const_iterator> m;
+      PathMatch m;
       if (std::regex_search(path.begin(), path.end(), m, a.re)) {
         r->kind = Route::Kind::kStatic;
         r->static_path = m.format(a.alias->path);
-        return;
+        return true;
       }
     } else if (size_t l = alias_matches(path, a.alias->url)) {
       r->kind = Route::Kind::kStatic;
       r->static_path = a.alias->path;
       r->static_path.append(path.substr(l));
-      return;
+      return true;
     }
   }
+  return false;
+}
 
-  // 3. Script aliases: longest match.
+// Step 3's choice: the script alias with the longest match (the first of equal
+// ones), its match length in *len and, for ...Match, its match in *m; nullptr
+// when none matches.
+const Router::CompiledMount* Router::longest_mount(const VhostTables& t, std::string_view path,
+                                                   size_t* len, PathMatch* best_m) {
   const CompiledMount* best = nullptr;
   size_t best_len = 0;
-  std::match_results<std::string_view::const_iterator> best_m;
   for (const auto& cm : t.mounts) {
     size_t l = 0;
-    std::match_results<std::string_view::const_iterator> m;
+    PathMatch m;
     if (cm.mount->is_match) {
       if (std::regex_search(path.begin(), path.end(), m, cm.re))
         l = static_cast<size_t>(m.position(0) + m.length(0));
@@ -282,88 +316,105 @@ void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route
     if (l > best_len) {
       best = &cm;
       best_len = l;
-      if (cm.mount->is_match) best_m = m;
+      if (cm.mount->is_match) *best_m = m;
     }
   }
-  if (!best) {
-    r->error = "no script alias matches";
-    return;
-  }
-  const config::Mount& mount = *best->mount;
-  std::string_view rest = path.substr(best_len);
-  if (mount.is_match) {
-    std::string filename = best_m.format(mount.script);
-    filename.append(rest);
-    // Apache's directory walk: the first existing regular file along the path.
-    size_t pos = 1;
-    for (;;) {
-      size_t slash = filename.find('/', pos);
-      size_t end = slash == std::string::npos ? filename.size() : slash;
-      std::string prefix = filename.substr(0, end);
-      struct stat st;
-      if (stat(prefix.c_str(), &st) != 0) {
-        r->error = "script '" + prefix + "' does not exist";
-        return;
-      }
-      if (S_ISREG(st.st_mode)) {
-        r->script_filename = prefix;
-        r->path_info = filename.substr(end);
-        break;
-      }
-      if (end == filename.size()) {
-        r->error = "script alias target '" + filename + "' is not a file";
-        return;
-      }
-      pos = end + 1;
-    }
-    if (path.size() >= r->path_info.size() &&
-        path.compare(path.size() - r->path_info.size(), r->path_info.size(), r->path_info) == 0)
-      r->script_name.assign(path.substr(0, path.size() - r->path_info.size()));
-    else
-      r->script_name.assign(path.substr(0, best_len));
-  } else if (best->is_dir) {
-    std::string_view rel = mount.url == "/" ? path : rest;
-    while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
-    size_t seg_end = rel.find('/');
-    std::string_view seg = rel.substr(0, seg_end);
-    if (seg.empty()) {
-      r->error = "script alias names a directory and the URL names no script in it";
-      return;
-    }
-    std::string_view dir = mount.script;
-    while (!dir.empty() && dir.back() == '/') dir.remove_suffix(1);
-    r->script_filename.assign(dir);
-    r->script_filename.push_back('/');
-    r->script_filename.append(seg);
-    struct stat st;
-    if (stat(r->script_filename.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-      r->error = "script '" + r->script_filename + "' does not exist";
-      return;
-    }
-    if (seg_end != std::string_view::npos) r->path_info.assign(rel.substr(seg_end));
-    r->script_name.assign(path.substr(0, path.size() - r->path_info.size()));
-  } else if (mount.url == "/") {
+  *len = best_len;
+  return best;
+}
+
+// Step 3's mapping: SCRIPT_FILENAME, SCRIPT_NAME and PATH_INFO of path under
+// the chosen alias, which matched its first len bytes (m: the match of a
+// ...Match alias). False, with r->error set, when the script does not exist.
+bool Router::map_script(const CompiledMount& cm, std::string_view path, size_t len,
+                        const PathMatch& m, Route* r) {
+  const config::Mount& mount = *cm.mount;
+  std::string_view rest = path.substr(len);
+  if (mount.is_match) return map_match_script(mount, path, len, m, r);
+  if (cm.is_dir) return map_directory_script(mount, path, rest, r);
+  if (mount.url == "/") {
     // mod_wsgi: filename = script + whole URI; SCRIPT_NAME "".
     r->script_filename = mount.script;
     r->path_info.assign(path);
-  } else {
-    if (!rest.empty() && rest.front() != '/') {
-      // mod_wsgi appends the rest to the file name: "/app/" -> "x.wsgifoo".
-      r->error = "script '" + mount.script + std::string(rest) + "' does not exist";
-      return;
-    }
-    r->script_filename = mount.script;
-    r->path_info.assign(rest);
-    r->script_name.assign(path.substr(0, best_len));
+    return true;
   }
+  if (!rest.empty() && rest.front() != '/') {
+    // mod_wsgi appends the rest to the file name: "/app/" -> "x.wsgifoo".
+    r->error = "script '" + mount.script + std::string(rest) + "' does not exist";
+    return false;
+  }
+  r->script_filename = mount.script;
+  r->path_info.assign(rest);
+  r->script_name.assign(path.substr(0, len));
+  return true;
+}
 
-  // 4. Settings: the merge of supervisor/config/resolve.h (shared with --check).
-  int vh_index = vh == &server ? -1 : static_cast<int>(vh - settings_.config.vhosts.data());
-  config::Route cr = resolver_.resolve(vh_index, mount, path, r->script_filename);
-  r->pass_authorization = cr.pass_authorization;
-  r->script_reloading = cr.script_reloading;
+// WSGIScriptAliasMatch: $N substituted into the target, then Apache's
+// directory walk: the first existing regular file along the path is the script.
+bool Router::map_match_script(const config::Mount& mount, std::string_view path, size_t len,
+                              const PathMatch& m, Route* r) {
+  std::string filename = m.format(mount.script);
+  filename.append(path.substr(len));
+  size_t pos = 1;
+  for (;;) {
+    size_t slash = filename.find('/', pos);
+    size_t end = slash == std::string::npos ? filename.size() : slash;
+    std::string prefix = filename.substr(0, end);
+    struct stat st;
+    if (stat(prefix.c_str(), &st) != 0) {
+      r->error = "script '" + prefix + "' does not exist";
+      return false;
+    }
+    if (S_ISREG(st.st_mode)) {
+      r->script_filename = prefix;
+      r->path_info = filename.substr(end);
+      break;
+    }
+    if (end == filename.size()) {
+      r->error = "script alias target '" + filename + "' is not a file";
+      return false;
+    }
+    pos = end + 1;
+  }
+  if (path.size() >= r->path_info.size() &&
+      path.compare(path.size() - r->path_info.size(), r->path_info.size(), r->path_info) == 0)
+    r->script_name.assign(path.substr(0, path.size() - r->path_info.size()));
+  else
+    r->script_name.assign(path.substr(0, len));
+  return true;
+}
 
-  // Expansions (UseCanonicalName Off: the port is the Host header's, else local).
+// A WSGIScriptAlias to a directory: the URL's next segment names the script in it.
+bool Router::map_directory_script(const config::Mount& mount, std::string_view path,
+                                  std::string_view rest, Route* r) {
+  std::string_view rel = mount.url == "/" ? path : rest;
+  while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
+  size_t seg_end = rel.find('/');
+  std::string_view seg = rel.substr(0, seg_end);
+  if (seg.empty()) {
+    r->error = "script alias names a directory and the URL names no script in it";
+    return false;
+  }
+  std::string_view dir = mount.script;
+  while (!dir.empty() && dir.back() == '/') dir.remove_suffix(1);
+  r->script_filename.assign(dir);
+  r->script_filename.push_back('/');
+  r->script_filename.append(seg);
+  struct stat st;
+  if (stat(r->script_filename.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    r->error = "script '" + r->script_filename + "' does not exist";
+    return false;
+  }
+  if (seg_end != std::string_view::npos) r->path_info.assign(rel.substr(seg_end));
+  r->script_name.assign(path.substr(0, path.size() - r->path_info.size()));
+  return true;
+}
+
+// Step 4's expansions of the application group, callable object and process
+// group (UseCanonicalName Off: the port is the Host header's, else local).
+void Router::expand_names(const config::VirtualHost* vh, const RouteRequest& req,
+                          const config::Route& cr, Route* r) const {
+  const config::VirtualHost& server = settings_.config.server;
   std::string host(host_only(req.host));
   for (char& c : host) c = lower(c);
   std::string server_name(host_only(vh->server_name.empty() ? server.server_name : vh->server_name));
@@ -390,6 +441,11 @@ void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route
                         ? config::expand_application_group(*cr.process_group, ctx)
                         : *cr.process_group;
   }
+}
+
+// Step 4's last word: embedded (unless WSGIRestrictEmbedded), or the daemon
+// group named, if WSGIRestrictProcess allows it and it exists; else kError.
+void Router::choose_group(const config::Route& cr, Route* r) const {
   r->kind = Route::Kind::kWsgi;
   if (r->group_name.empty()) {
     if (settings_.config.restrict_embedded) {

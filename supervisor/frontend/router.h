@@ -112,6 +112,22 @@ class Router {
   VhostTables build_tables(const config::VirtualHost* vh);
   const VhostTables& tables_for(const config::VirtualHost* vh) const;
 
+  // The steps of route(), in order; see router.cc.
+  using PathMatch = std::match_results<std::string_view::const_iterator>;
+  void reset(const config::VirtualHost* vh, Route* r) const;
+  static bool match_static_alias(const VhostTables& t, std::string_view path, Route* r);
+  static const CompiledMount* longest_mount(const VhostTables& t, std::string_view path,
+                                            size_t* len, PathMatch* m);
+  static bool map_script(const CompiledMount& cm, std::string_view path, size_t len,
+                         const PathMatch& m, Route* r);
+  static bool map_match_script(const config::Mount& mount, std::string_view path, size_t len,
+                               const PathMatch& m, Route* r);
+  static bool map_directory_script(const config::Mount& mount, std::string_view path,
+                                   std::string_view rest, Route* r);
+  void expand_names(const config::VirtualHost* vh, const RouteRequest& req,
+                    const config::Route& cr, Route* r) const;
+  void choose_group(const config::Route& cr, Route* r) const;
+
   Settings settings_;
   config::Resolver resolver_;  // points into settings_.config
   std::vector<VhostTables> tables_;  // [0] = server, [i+1] = vhosts[i]
