@@ -411,7 +411,8 @@ TEST_CASE("RewriteRule flags, back-references, conditions: the outcome per reque
                                   {"X-Forwarded-Proto", "http"},
                                   {"X-Level", "zz"}};
   for (const Case& c : cases) {
-    CAPTURE(c.what);
+    std::string what = c.what;
+    CAPTURE(what);
     std::vector<Directive> config = {{"RewriteEngine", {"On"}}};
     config.insert(config.end(), c.config.begin(), c.config.end());
     rw::RewriteRules rules = load(config);
