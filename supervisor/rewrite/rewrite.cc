@@ -241,6 +241,14 @@ bool RewriteRules::handles(std::string_view d) {
          iequals(d, "RewriteMap");
 }
 
+std::string RewriteRules::per_directory_refusal(std::string_view directive,
+                                                std::string_view section) {
+  return std::string(directive) + " in <" + std::string(section) +
+         ">: Apache would apply it in per-directory context, after the URL is mapped to a "
+         "file, matching the path relative to the directory; wsgid implements mod_rewrite "
+         "only at server and <VirtualHost> level";
+}
+
 Status RewriteRules::add(std::string_view directive, const std::vector<std::string>& args,
                          int tag) {
   if (iequals(directive, "RewriteEngine")) {

@@ -35,6 +35,15 @@
 // server it inherits from) is read. refusals() returns them then; each message
 // names the directive and says what Apache would have done.
 //
+// Flags accepted with no effect here, as in server context without internal
+// rewrites or sub-requests: NS, DPI, UNC, UnsafePrefixStat, END (same as L),
+// and NV on a RewriteCond (see Vary below).
+//
+// Rules in per-directory context (<Directory>, <Location>, .htaccess) are not
+// this class's: the caller refuses them with per_directory_refusal(), since
+// Apache runs them after the URL is mapped to a file, on the path relative to
+// the directory (https://httpd.apache.org/docs/2.4/rewrite/tech.html).
+//
 // Variables: %{HTTPS} ("on"/"off"), %{HTTP_HOST}, %{SERVER_NAME},
 // %{SERVER_PORT}, %{REQUEST_URI} (the decoded path, as mod_rewrite has it, no
 // query), %{REQUEST_METHOD}, %{QUERY_STRING}, %{REQUEST_SCHEME},
@@ -67,6 +76,11 @@ class RewriteRules {
   // RewriteEngine, RewriteOptions, RewriteCond, RewriteRule, RewriteBase,
   // RewriteMap.
   static bool handles(std::string_view directive);
+
+  // The refusal text for a mod_rewrite directive met inside <Directory>,
+  // <Location> or their Match forms: "RewriteRule in <Location>: Apache would
+  // apply it in per-directory context, ...".
+  static std::string per_directory_refusal(std::string_view directive, std::string_view section);
 
   // Parses one directive; see the contract above for the errors and refusals.
   Status add(std::string_view directive, const std::vector<std::string>& args, int tag = 0);

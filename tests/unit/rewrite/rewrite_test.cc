@@ -97,6 +97,10 @@ TEST_CASE("mod_rewrite directives: Apache's errors") {
     rw::RewriteRules rules;
     CHECK(rules.add(c.d.name, c.d.args).message() == c.error);
   }
+  CHECK(rw::RewriteRules::per_directory_refusal("RewriteRule", "Directory") ==
+        "RewriteRule in <Directory>: Apache would apply it in per-directory context, after the "
+        "URL is mapped to a file, matching the path relative to the directory; wsgid implements "
+        "mod_rewrite only at server and <VirtualHost> level");
   CHECK(rw::RewriteRules::handles("rewriterule"));
   CHECK(rw::RewriteRules::handles("RewriteMap"));
   CHECK_FALSE(rw::RewriteRules::handles("Redirect"));
