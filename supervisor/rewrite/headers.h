@@ -57,7 +57,12 @@ class HeaderRules {
  public:
   enum class Origin {
     kHandler,  // the application's response, or a static file's
-    kError,    // a response wsgid generated: an error, a redirect, a 403
+    // A response whose status and body wsgid writes itself: a redirect, 403,
+    // 404, and also 502/503/504 after a worker failed. Apache sends all of
+    // these through ap_send_error_response(), which drops the handler's output
+    // filters (so the onsuccess rules) and runs only the "always" ones
+    // (modules/http/http_protocol.c).
+    kError,
   };
 
   // True for "Header" and "RequestHeader" (case-insensitive).
