@@ -518,7 +518,10 @@ void RewriteRules::inherit_from(const RewriteRules& server) {
     merged.insert(merged.end(), server.rules_.begin(), server.rules_.end());
   }
   rules_ = std::move(merged);
-  refusals_.insert(refusals_.end(), server.refusals_.begin(), server.refusals_.end());
+  // With the server's engine on, the server reports its own refusals; with it
+  // off, they are this vhost's to report (it runs the inherited rules).
+  if (!server.engine_on_)
+    refusals_.insert(refusals_.end(), server.refusals_.begin(), server.refusals_.end());
 }
 
 std::vector<Refusal> RewriteRules::refusals() const {

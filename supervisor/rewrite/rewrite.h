@@ -87,8 +87,9 @@ class RewriteRules {
 
   // For a <VirtualHost>: takes the server's RewriteEngine state when the vhost
   // set none, and the server's rules when the vhost has RewriteOptions Inherit
-  // (after its own rules) or InheritBefore (before them). Call once, before
-  // refusals() and evaluate().
+  // (after its own rules) or InheritBefore (before them); the server's
+  // refusals come along when the server's engine is off (otherwise the server
+  // reports them itself). Call once, before refusals() and evaluate().
   void inherit_from(const RewriteRules& server);
 
   bool engine_on() const { return engine_on_; }

@@ -513,6 +513,22 @@ TEST_CASE("engine off, conditions without a rule, inheritance") {
     CHECK(vhost.evaluate(view(req, &headers)).kind == Kind::kForbidden);
   }
   {
+    // Inherited refusals: reported by the vhost only when the server's engine is off.
+    rw::RewriteRules refused_on = load({{"RewriteEngine", {"On"}}, {"RewriteRule", {"^/a", "/b"}}});
+    rw::RewriteRules refused_off = load({{"RewriteEngine", {"Off"}}, {"RewriteRule", {"^/a", "/b"}}});
+    rw::RewriteRules v1 = load({{"RewriteEngine", {"On"}}, {"RewriteOptions", {"Inherit"}}});
+    v1.inherit_from(refused_on);
+    CHECK(v1.refusals().empty());
+    CHECK(refused_on.refusals().size() == 1);
+    rw::RewriteRules v2 = load({{"RewriteEngine", {"On"}}, {"RewriteOptions", {"Inherit"}}});
+    v2.inherit_from(refused_off);
+    CHECK(v2.refusals().size() == 1);
+    CHECK(refused_off.refusals().empty());
+    rw::RewriteRules v3 = load({{"RewriteEngine", {"On"}}});
+    v3.inherit_from(refused_off);  // no Inherit: the server's rules do not come
+    CHECK(v3.refusals().empty());
+  }
+  {
     // A vhost's own RewriteEngine Off wins over the server's On.
     rw::RewriteRules vhost = load({{"RewriteEngine", {"Off"}}, {"RewriteRule", {"^/a", "/internal"}}});
     vhost.inherit_from(server);
