@@ -23,7 +23,7 @@
 //    the client holds kHighWater unsent bytes); HEAD responses lose their body, a
 //    response without Content-Length is sent chunked (HTTP/1.1) or closes the
 //    connection (HTTP/1.0);
-//  - a static Alias: static_file.h;
+//  - a static Alias: a StaticFile (static_file.h) writes the head and the body;
 //  - anything else: a local error response (404, 500, 503 with Retry-After).
 // A client that goes away cancels its request in the worker (kCancel, then the
 // worker connection is closed). Timeouts are checked by Server's sweep (tick()):
@@ -42,7 +42,10 @@
 #include <string_view>
 #include <vector>
 
+#include "supervisor/frontend/cgi_environ.h"
+#include "supervisor/frontend/request_headers.h"
 #include "supervisor/frontend/router.h"
+#include "supervisor/frontend/static_file.h"
 #include "supervisor/frontend/upstream.h"
 
 namespace wsgid::frontend {
@@ -92,9 +95,6 @@ class HttpConn final : public UpstreamClient {
 
  private:
   enum class Target { kNone, kUpstream, kLocal, kStatic };
-  struct Header {
-    uint32_t name_off, name_len, value_off, value_len;
-  };
 
   explicit HttpConn(Server* server);
   ~HttpConn() override;
@@ -107,6 +107,7 @@ class HttpConn final : public UpstreamClient {
   std::string_view header(std::string_view name) const;  // first value, "" if none
   static std::string_view header_thunk(const void* ctx, std::string_view name);
   std::string_view url() const { return {head_.data(), url_len_}; }
+  RequestHeaders request_headers() const { return {head_, headers_.data(), headers_.size()}; }
   bool build_request(std::string_view query, std::string_view host);
   void push_request();
   void set_upstream_deadline();
@@ -121,9 +122,8 @@ class HttpConn final : public UpstreamClient {
   void log_request();
   void abort_connection(std::string_view why);
   void detach_upstream(bool cancel);
-  void serve_static();  // static_file.cc
-  void pump_file();     // static_file.cc
-  void close_file();    // static_file.cc
+  void serve_static();
+  void pump_file();
 
   // Client output.
   void write_out();
@@ -154,7 +154,7 @@ class HttpConn final : public UpstreamClient {
   // Parsing state of the current request head.
   std::string head_;  // url, then header names and values, back to back
   uint32_t url_len_ = 0;
-  std::vector<Header> headers_;
+  std::vector<HeaderSpan> headers_;
   int last_cb_ = 0;  // 1 url, 2 field, 3 value
   const char* value_end_ = nullptr;  // end of the last value span in the current buffer
   bool value_at_buffer_end_ = false;
@@ -178,7 +178,8 @@ class HttpConn final : public UpstreamClient {
   bool head_method_ = false, http10_ = false, keep_alive_ = true;
   Route route_;
   std::string path_;
-  std::string scratch_, key_, joined_, body_scratch_;
+  EnvironScratch environ_scratch_;
+  std::string body_scratch_;
   UpstreamPool* pool_ = nullptr;
   UpstreamConn* upstream_ = nullptr;
   bool waiting_upstream_ = false, worker_took_ = false;
@@ -198,9 +199,8 @@ class HttpConn final : public UpstreamClient {
   std::string out_, inflight_;
   std::string log_note_;  // why a request failed, for the access/error log
 
-  // Static file being sent.
-  int file_fd_ = -1;
-  int64_t file_off_ = 0, file_end_ = 0;
+  // The static file being sent.
+  StaticFile file_;
 };
 
 }  // namespace wsgid::frontend
