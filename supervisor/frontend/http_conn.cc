@@ -72,6 +72,17 @@ std::string_view ip_text(const sockaddr_storage& ss, int* port, char* buf, size_
 
 }  // namespace
 
+// ------------------------------------------------------------------ phases
+
+void HttpConn::set_phase(Phase to) {
+  if (phase_move_allowed(phase_, to)) {
+    phase_ = to;
+    return;
+  }
+  log::bug(fmt::format("HttpConn: no phase move from {} to {}", phase_name(phase_), phase_name(to)),
+           __FILE__, __LINE__);
+}
+
 // ------------------------------------------------------------------ lifecycle
 
 HttpConn::HttpConn(Server* server) : server_(server) {
@@ -124,11 +135,11 @@ void HttpConn::update_reading() {
 
 void HttpConn::start_close() {
   if (closing_) return;
-  detach_upstream(in_message_ && !resp_done_);
+  detach_upstream(answering());
   file_.close();
   closing_ = true;
-  if (in_message_) {
-    in_message_ = false;
+  if (phase_ != Phase::kIdle) {
+    set_phase(Phase::kIdle);
     server_->request_finished();
   }
   server_->remove(this);
@@ -177,7 +188,7 @@ void HttpConn::tick(uint64_t now) {
       refuse(408, "timed out reading the request body (RequestReadTimeout body)");
       break;
     case kUpstream:
-      if (!resp_started_) {
+      if (!response_started()) {
         bool queued = !worker_took_;
         detach_upstream(true);
         keep_alive_ = false;
@@ -198,7 +209,7 @@ void HttpConn::tick(uint64_t now) {
 
 bool HttpConn::describe(std::string* method, std::string* uri, uint64_t* start_ms,
                         uint32_t* id) const {
-  if (!in_message_ || !head_done_) return false;
+  if (phase_ == Phase::kIdle || phase_ == Phase::kHead) return false;
   *method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   *uri = std::string(url());
   *start_ms = start_ms_;
@@ -211,7 +222,7 @@ bool HttpConn::describe(std::string* method, std::string* uri, uint64_t* start_m
 void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (closing_) return;
   if (nread < 0) {
-    if (in_message_ && !resp_done_) {
+    if (answering()) {
       log_note_ = "client closed the connection";
       // Keep the status for the log: 499-like, as nginx does; Apache logs what it had.
       if (!status_) status_ = 400;
@@ -227,7 +238,7 @@ void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   execute(buf->base, static_cast<size_t>(nread));
-  if (paused_ && !in_message_) resume_parsing();
+  if (paused_ && phase_ == Phase::kIdle) resume_parsing();
 }
 
 void HttpConn::execute(const char* data, size_t len) {
@@ -265,7 +276,7 @@ void HttpConn::execute(const char* data, size_t len) {
 }
 
 void HttpConn::resume_parsing() {
-  while (paused_ && !in_message_ && !closing_ && !close_after_flush_) {
+  while (paused_ && phase_ == Phase::kIdle && !closing_ && !close_after_flush_) {
     paused_ = false;
     if (upgrade_pause_) {
       upgrade_pause_ = false;
@@ -288,15 +299,15 @@ int HttpConn::on_message_begin() {
     router_ = server_->router();
     vhosts_ = router_->vhosts_for(local_ip_, local_port_);
   }
-  in_message_ = true;
-  head_done_ = body_done_ = false;
+  set_phase(Phase::kHead);
+  body_done_ = false;
   head_.clear();
   headers_.clear();
   url_len_ = 0;
   last_cb_ = 0;
   field_len_ = 0;
   target_ = Target::kNone;
-  resp_started_ = resp_done_ = chunked_ = no_body_ = false;
+  chunked_ = no_body_ = false;
   status_ = 0;
   resp_body_bytes_ = 0;
   resp_length_ = -1;
@@ -391,7 +402,7 @@ std::string_view HttpConn::header_thunk(const void* ctx, std::string_view name) 
 }
 
 int HttpConn::on_headers_complete() {
-  head_done_ = true;
+  set_phase(Phase::kWaiting);
   const auto& cfg = router_->settings().config;
   if (!headers_.empty() && last_cb_ == 2) {
     // A field without a value: check its name too.
@@ -557,7 +568,7 @@ int HttpConn::on_message_complete() {
 }
 
 void HttpConn::set_upstream_deadline() {
-  if (target_ != Target::kUpstream || resp_started_) return;
+  if (target_ != Target::kUpstream || response_started()) return;
   const GroupEndpoint& ep = pool_->endpoint();
   double t = ep.socket_timeout;
   if (!worker_took_ && ep.queue_timeout > 0) {
@@ -619,8 +630,8 @@ void HttpConn::upstream_flush() { write_out(); }
 
 void HttpConn::upstream_closed(bool notice, std::string_view why) {
   upstream_ = nullptr;
-  if (resp_done_) return;
-  if (!resp_started_) {
+  if (phase_ == Phase::kDone || phase_ == Phase::kIdle) return;
+  if (!response_started()) {
     // Every kept connection of a draining process may answer with the notice:
     // allow as many retries as the group has threads, plus one.
     const GroupEndpoint& ep = pool_->endpoint();
@@ -642,7 +653,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
   worker_took_ = true;
   switch (f.type) {
     case proto::FrameType::kResponseHead: {
-      if (resp_started_ || target_ != Target::kUpstream) {
+      if (response_started() || target_ != Target::kUpstream) {
         abort_connection("worker sent a second RESPONSE_HEAD");
         return;
       }
@@ -661,7 +672,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       return;
     }
     case proto::FrameType::kResponseBody:
-      if (!resp_started_) {
+      if (!response_started()) {
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
         send_local(502, "worker sent RESPONSE_BODY before RESPONSE_HEAD", false);
@@ -675,7 +686,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       refresh_write_deadline();
       return;
     case proto::FrameType::kResponseEnd:
-      if (!resp_started_) {
+      if (!response_started()) {
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
         send_local(502, "worker sent RESPONSE_END before RESPONSE_HEAD", false);
@@ -689,7 +700,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       int code = e ? static_cast<int>(e->code) : 502;
       upstream_->abort(false, request_id_);
       upstream_ = nullptr;
-      if (resp_started_) {
+      if (response_started()) {
         abort_connection("worker failed after the response head: " + msg);
         return;
       }
@@ -700,7 +711,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
     default:
       upstream_->abort(false, request_id_);
       upstream_ = nullptr;
-      if (resp_started_) abort_connection("unexpected frame from worker");
+      if (response_started()) abort_connection("unexpected frame from worker");
       else send_local(502, std::string("unexpected ") + std::string(proto::type_name(f.type)) + " frame from worker", false);
       return;
   }
@@ -723,7 +734,7 @@ void HttpConn::serve_static() {
   finish_head(true);
   if (no_body_ || !a.body) {
     file_.close();
-    resp_done_ = true;
+    set_phase(Phase::kDone);
     write_out();
     finish_request();
     return;
@@ -749,7 +760,7 @@ void HttpConn::pump_file() {
       abort_connection(why);
       return;
     case StaticFile::Pump::kDone:
-      resp_done_ = true;
+      set_phase(Phase::kDone);
       finish_request();
       return;
   }
@@ -786,7 +797,7 @@ void HttpConn::finish_head(bool has_length) {
   no_body_ = f.no_body;
   chunked_ = f.chunked;
   keep_alive_ = f.keep_alive;
-  resp_started_ = true;
+  set_phase(Phase::kStreaming);
 }
 
 void HttpConn::write_body(std::string_view data) {
@@ -801,7 +812,7 @@ void HttpConn::write_body(std::string_view data) {
 }
 
 void HttpConn::response_complete() {
-  resp_done_ = true;
+  set_phase(Phase::kDone);
   if (chunked_) append_last_chunk(&out_);
   if (upstream_) {
     if (body_done_) upstream_->release();
@@ -836,7 +847,7 @@ void HttpConn::emit_local() {
     out_.append(body_scratch_);
     resp_body_bytes_ = body_scratch_.size();
   }
-  resp_done_ = true;
+  set_phase(Phase::kDone);
   write_out();
   finish_request();
 }
@@ -844,21 +855,17 @@ void HttpConn::emit_local() {
 void HttpConn::refuse(int status, std::string_view why) {
   if (closing_) return;
   log::info("frontend: {}:{}: refused with {}: {}", remote_ip_, remote_port_, status, why);
-  detach_upstream(in_message_ && !resp_done_);
+  detach_upstream(answering());
   file_.close();
-  if (!resp_started_) {
+  if (!response_started()) {
     keep_alive_ = false;
     head_method_ = false;
     target_ = Target::kLocal;
     local_status_ = status;
     local_retry_after_ = false;
     log_note_.assign(why);
-    bool was = in_message_;
     body_done_ = true;  // nothing more will be read
     emit_local();
-    if (!was) {
-      // refused before a message began (cannot happen with llhttp) - keep counts right
-    }
   } else {
     abort_connection(why);
     return;
@@ -869,10 +876,8 @@ void HttpConn::refuse(int status, std::string_view why) {
 void HttpConn::abort_connection(std::string_view why) {
   log::info("frontend: {} {}: connection aborted: {}", remote_ip_, url(), why);
   if (log_note_.empty()) log_note_.assign(why);
-  detach_upstream(in_message_ && !resp_done_);
-  if (in_message_) {
-    log_request();
-  }
+  detach_upstream(answering());
+  if (phase_ != Phase::kIdle) log_request();
   start_close();
 }
 
@@ -903,9 +908,9 @@ void HttpConn::log_request() {
 }
 
 void HttpConn::finish_request() {
-  if (!in_message_) return;
+  if (phase_ == Phase::kIdle) return;
   log_request();
-  in_message_ = false;
+  set_phase(Phase::kIdle);
   server_->request_finished();
   ++requests_;
   file_.close();
@@ -958,7 +963,7 @@ void HttpConn::on_write_done(int status) {
     start_close();
     return;
   }
-  if (in_message_ && resp_started_) refresh_write_deadline();
+  if (phase_ == Phase::kStreaming || phase_ == Phase::kDone) refresh_write_deadline();
   write_out();
   if (!writing_) after_write();
 }

@@ -9,7 +9,10 @@
 // pipelined requests get their responses in request order and a slow response
 // never lets a client pile up work.
 //
-// Each request uses the Router current when it began (a reload applies to the
+// Each request moves through the phases of request_phase.h (head, waiting,
+// streaming, done) along its table; the environ comes from cgi_environ.h, the
+// response heads and local error pages from response_head.h. Each request uses
+// the Router current when it began (a reload applies to the
 // next request on a kept-alive connection). Per request: the head is parsed and checked against the limits
 // (LimitRequestLine -> 414, LimitRequestFieldSize / LimitRequestFields -> 400,
 // LimitRequestBody -> 413), refused shapes (Content-Length with
@@ -44,6 +47,7 @@
 
 #include "supervisor/frontend/cgi_environ.h"
 #include "supervisor/frontend/request_headers.h"
+#include "supervisor/frontend/request_phase.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/static_file.h"
 #include "supervisor/frontend/upstream.h"
@@ -66,7 +70,7 @@ class HttpConn final : public UpstreamClient {
   // Timeouts; now_ms is uv_now().
   void tick(uint64_t now_ms);
   // True between requests with nothing buffered (drain may close it).
-  bool idle() const { return !in_message_ && pending_.empty() && write_pending() == 0; }
+  bool idle() const { return phase_ == Phase::kIdle && pending_.empty() && write_pending() == 0; }
   // Closes at once (shutdown); an in-flight request is cancelled.
   void close_now();
   // The request in progress, for kState ("current"); false when idle.
@@ -132,6 +136,12 @@ class HttpConn final : public UpstreamClient {
   size_t write_pending() const { return out_.size() + inflight_.size(); }
   void close_after_flush();
   void start_close();
+  void set_phase(Phase to);  // aborts (log::bug) on a move not in request_phase.h's table
+  // The response head was written, or no request is in progress (nothing to answer:
+  // a refusal between requests closes the connection without a page).
+  bool response_started() const { return phase_ == Phase::kStreaming || phase_ == Phase::kDone || phase_ == Phase::kIdle; }
+  // A request is in progress and its response is not complete.
+  bool answering() const { return phase_ != Phase::kIdle && phase_ != Phase::kDone; }
 
   Server* server_;
   uv_tcp_t tcp_;
@@ -168,7 +178,8 @@ class HttpConn final : public UpstreamClient {
   std::string refuse_why_;
 
   // The current request.
-  bool in_message_ = false, head_done_ = false, body_done_ = false;
+  Phase phase_ = Phase::kIdle;  // request_phase.h
+  bool body_done_ = false;  // llhttp reported the end of the request message
   Target target_ = Target::kNone;
   uint32_t request_id_ = 0;
   std::string request_id_text_;
@@ -192,7 +203,7 @@ class HttpConn final : public UpstreamClient {
   bool local_retry_after_ = false;
 
   // The response.
-  bool resp_started_ = false, resp_done_ = false, chunked_ = false, no_body_ = false;
+  bool chunked_ = false, no_body_ = false;
   int status_ = 0;
   uint64_t resp_body_bytes_ = 0;
   int64_t resp_length_ = -1;  // Content-Length given by the app
