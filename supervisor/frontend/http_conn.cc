@@ -120,7 +120,7 @@ void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
 }
 
 void HttpConn::update_reading() {
-  bool want = !closing_ && (lingering_ || (!backpressure_ && pending_.size() < kMaxPending));
+  bool want = close_ != CloseStage::kClosed && (close_ == CloseStage::kLingering || (!backpressure_ && pending_.size() < kMaxPending));
   if (want == reading_) return;
   auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (want) {
@@ -134,10 +134,10 @@ void HttpConn::update_reading() {
 }
 
 void HttpConn::start_close() {
-  if (closing_) return;
+  if (close_ == CloseStage::kClosed) return;
   detach_upstream(answering());
   file_.close();
-  closing_ = true;
+  close_ = CloseStage::kClosed;
   if (phase_ != Phase::kIdle) {
     set_phase(Phase::kIdle);
     server_->request_finished();
@@ -150,21 +150,21 @@ void HttpConn::start_close() {
 void HttpConn::close_now() { start_close(); }
 
 void HttpConn::close_after_flush() {
-  close_after_flush_ = true;
-  if (write_pending() != 0 || closing_ || shutdown_started_ || file_.is_open()) return;
-  shutdown_started_ = true;
+  if (close_ == CloseStage::kOpen) close_ = CloseStage::kAfterFlush;
+  if (write_pending() != 0 || close_ >= CloseStage::kShutdownSent || file_.is_open()) return;
+  close_ = CloseStage::kShutdownSent;
   shutdown_req_.data = this;
   if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_),
                   [](uv_shutdown_t* req, int status) {
                     auto* self = static_cast<HttpConn*>(req->data);
-                    if (self->closing_) return;
+                    if (self->close_ == CloseStage::kClosed) return;
                     if (status < 0) {
                       self->start_close();
                       return;
                     }
                     // Lingering close: read and drop what the client still sends
                     // so that our response is not destroyed by a reset.
-                    self->lingering_ = true;
+                    self->close_ = CloseStage::kLingering;
                     self->deadline_ms_ = uv_now(self->server_->loop()) + 2000;
                     self->deadline_kind_ = kLinger;
                     self->update_reading();
@@ -173,7 +173,7 @@ void HttpConn::close_after_flush() {
 }
 
 void HttpConn::tick(uint64_t now) {
-  if (closing_ || deadline_kind_ == kNone || now < deadline_ms_) return;
+  if (close_ == CloseStage::kClosed || deadline_kind_ == kNone || now < deadline_ms_) return;
   int kind = deadline_kind_;
   deadline_kind_ = kNone;
   switch (kind) {
@@ -220,7 +220,7 @@ bool HttpConn::describe(std::string* method, std::string* uri, uint64_t* start_m
 // ---------------------------------------------------------------- reading
 
 void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
-  if (closing_) return;
+  if (close_ == CloseStage::kClosed) return;
   if (nread < 0) {
     if (answering()) {
       log_note_ = "client closed the connection";
@@ -231,7 +231,7 @@ void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   if (nread == 0) return;
-  if (lingering_) return;
+  if (close_ == CloseStage::kLingering) return;
   if (paused_) {
     pending_.append(buf->base, static_cast<size_t>(nread));
     update_reading();
@@ -248,7 +248,7 @@ void HttpConn::execute(const char* data, size_t len) {
   in_execute_ = true;
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   in_execute_ = false;
-  if (closing_ || close_after_flush_) return;
+  if (close_ != CloseStage::kOpen) return;
   if (refuse_status_) {
     int st = refuse_status_;
     refuse_status_ = 0;
@@ -276,7 +276,7 @@ void HttpConn::execute(const char* data, size_t len) {
 }
 
 void HttpConn::resume_parsing() {
-  while (paused_ && phase_ == Phase::kIdle && !closing_ && !close_after_flush_) {
+  while (paused_ && phase_ == Phase::kIdle && close_ == CloseStage::kOpen) {
     paused_ = false;
     if (upgrade_pause_) {
       upgrade_pause_ = false;
@@ -853,7 +853,7 @@ void HttpConn::emit_local() {
 }
 
 void HttpConn::refuse(int status, std::string_view why) {
-  if (closing_) return;
+  if (close_ == CloseStage::kClosed) return;
   log::info("frontend: {}:{}: refused with {}: {}", remote_ip_, remote_port_, status, why);
   detach_upstream(answering());
   file_.close();
@@ -934,7 +934,7 @@ void HttpConn::refresh_write_deadline() {
 // ---------------------------------------------------------------- writing
 
 void HttpConn::write_out() {
-  if (writing_ || out_.empty() || closing_) return;
+  if (writing_ || out_.empty() || close_ == CloseStage::kClosed) return;
   write_req_.data = this;
   int err = 0;
   switch (write_or_queue(reinterpret_cast<uv_stream_t*>(&tcp_), &out_, &inflight_, &write_req_,
@@ -958,7 +958,7 @@ void HttpConn::write_out() {
 void HttpConn::on_write_done(int status) {
   writing_ = false;
   inflight_.clear();
-  if (closing_) return;
+  if (close_ == CloseStage::kClosed) return;
   if (status < 0) {
     start_close();
     return;
@@ -970,10 +970,10 @@ void HttpConn::on_write_done(int status) {
 
 // Called when everything queued so far has been written.
 void HttpConn::after_write() {
-  if (closing_) return;
+  if (close_ == CloseStage::kClosed) return;
   if (upstream_ && write_pending() < kLowWater) upstream_->resume_reading();
   if (file_.is_open()) pump_file();
-  if (close_after_flush_ && write_pending() == 0 && !file_.is_open()) close_after_flush();
+  if (close_ != CloseStage::kOpen && write_pending() == 0 && !file_.is_open()) close_after_flush();
 }
 
 }  // namespace wsgid::frontend

@@ -152,8 +152,16 @@ class HttpConn final : public UpstreamClient {
   std::vector<const config::VirtualHost*> vhosts_;
   std::string local_ip_, remote_ip_;
   int local_port_ = 0, remote_port_ = 0;
-  bool closing_ = false, close_after_flush_ = false, shutdown_started_ = false;
-  bool lingering_ = false;
+  // How far the connection is in closing; only ever moves forward (start_close()
+  // jumps to kClosed from any stage):
+  //   kOpen          serving requests
+  //   kAfterFlush    close_after_flush(): stop parsing, send what is queued
+  //   kShutdownSent  everything was written; uv_shutdown (FIN) is under way
+  //   kLingering     FIN sent: read and drop what the client still sends, for a
+  //                  while, so that a reset does not destroy our response
+  //   kClosed        uv_close called; the object is deleted in its close callback
+  enum class CloseStage { kOpen, kAfterFlush, kShutdownSent, kLingering, kClosed };
+  CloseStage close_ = CloseStage::kOpen;
   bool reading_ = false, backpressure_ = false;
   bool writing_ = false;
   bool in_execute_ = false, upgrade_pause_ = false;
