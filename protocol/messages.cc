@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "common/log.h"
+#include "protocol/response_head_view.h"
 
 namespace wsgid::proto {
 namespace {
@@ -65,28 +66,6 @@ Status check_line_bytes(const ResponseHead& head) {
     if (size_t i = bad(value); i != std::string_view::npos)
       return Status::error(fmt::format("response head: header {} value contains byte 0x{:02x}",
                                        n, static_cast<unsigned char>(value[i])));
-  }
-  return Status::ok();
-}
-
-// The response head's header pairs, with for_each_pair's rules and order of
-// checks, offsets counted from the start of the whole payload (base).
-Status decode_header_pairs(std::string_view payload, size_t base, KeyValues* out) {
-  auto fail = [base](size_t at, std::string_view what) {
-    return Status::error(fmt::format("response head: {} at offset {}", what, base + at));
-  };
-  size_t pos = 0, pairs = 0;
-  const char* p = payload.data();
-  while (pos < payload.size()) {
-    if (payload.size() - pos < 6) return fail(pos, "truncated pair header");
-    const uint16_t klen = detail::get16(p + pos);
-    const uint32_t vlen = detail::get32(p + pos + 2);
-    if (klen == 0) return fail(pos, "empty key");
-    if (payload.size() - pos - 6 < klen || payload.size() - pos - 6 - klen < vlen)
-      return fail(pos, "pair longer than the payload");
-    if (++pairs > kMaxPairs) return fail(pos, "too many pairs");
-    out->emplace_back(std::string(p + pos + 6, klen), std::string(p + pos + 6 + klen, vlen));
-    pos += 6 + klen + vlen;
   }
   return Status::ok();
 }
@@ -190,22 +169,13 @@ void append_response_head(std::string* out, uint32_t request_id, const ResponseH
 }
 
 Result<ResponseHead> decode_response_head(std::string_view payload) {
-  if (payload.size() < 4)
-    return Status::error(fmt::format(
-        "response head: payload length {} is shorter than the 4-byte status and reason length",
-        payload.size()));
+  Result<ResponseHeadView> view = ResponseHeadView::parse(payload);
+  if (!view) return view.status();
   ResponseHead head;
-  head.status = detail::get16(payload.data());
-  if (head.status < kMinStatus || head.status > kMaxStatus)
-    return Status::error(fmt::format("response head: status {} is out of range {}..{}",
-                                     head.status, kMinStatus, kMaxStatus));
-  const uint16_t rlen = detail::get16(payload.data() + 2);
-  if (payload.size() - 4 < rlen)
-    return Status::error(fmt::format("response head: reason length {} exceeds the remaining {} bytes",
-                                     rlen, payload.size() - 4));
-  head.reason.assign(payload.data() + 4, rlen);
-  const size_t base = 4 + size_t{rlen};
-  if (Status st = decode_header_pairs(payload.substr(base), base, &head.headers); !st) return st;
+  head.status = view->status();
+  head.reason.assign(view->reason());
+  head.headers.reserve(view->header_count());
+  for (const auto& [name, value] : *view) head.headers.emplace_back(name, value);
   if (Status st = check_line_bytes(head); !st) return st;
   return head;
 }

@@ -116,6 +116,7 @@ struct ResponseHead {
 Status check_response_head(const ResponseHead& head);
 // head must pass check_response_head (else: bug, abort).
 void append_response_head(std::string* out, uint32_t request_id, const ResponseHead& head);
+// Copies; response_head_view.h reads the same payload in place (the front end).
 Result<ResponseHead> decode_response_head(std::string_view payload);
 
 struct ErrorMessage {

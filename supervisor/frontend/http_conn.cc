@@ -11,7 +11,10 @@
 
 #include "common/log.h"
 #include "protocol/messages.h"
+#include "protocol/response_head_view.h"
+#include "supervisor/frontend/cgi_environ.h"
 #include "supervisor/frontend/io_buffer.h"
+#include "supervisor/frontend/response_head.h"
 #include "supervisor/frontend/server.h"
 #include "supervisor/frontend/static_file.h"
 #include "supervisor/frontend/stream_write.h"
@@ -43,72 +46,10 @@ llhttp_settings_t make_settings() {
 
 const llhttp_settings_t g_settings = make_settings();
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 void append_num(std::string* out, uint64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out->append(buf, static_cast<size_t>(r.ptr - buf));
-}
-
-std::string_view reason_phrase(int status) {
-  switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request-URI Too Long";
-    case 416: return "Requested Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
-  }
-}
-
-std::string_view error_text(int status) {
-  switch (status) {
-    case 400: return "Your browser sent a request that this server could not understand.";
-    case 404: return "The requested URL was not found on this server.";
-    case 408: return "Server timeout waiting for the HTTP request from the client.";
-    case 413: return "The requested resource does not allow request data with this method, or the amount of data provided in the request exceeds the capacity limit.";
-    case 414: return "The requested URL's length exceeds the capacity limit for this server.";
-    case 500: return "The server encountered an internal error or misconfiguration and was unable to complete your request.";
-    case 502: return "The proxy server received an invalid response from an upstream server.";
-    case 503: return "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. Please try again later.";
-    case 504: return "The gateway did not receive a timely response from the upstream server or application.";
-    default: return "";
-  }
-}
-
-// Header names become HTTP_ keys; names with '_' are dropped (Apache 2.4 does so
-// that "X_Foo" cannot pose as "X-Foo"), as are names with other odd characters.
-bool env_name(std::string_view name, std::string* key) {
-  key->assign("HTTP_");
-  for (char c : name) {
-    if (c == '-') key->push_back('_');
-    else if ((c >= 'a' && c <= 'z')) key->push_back(static_cast<char>(c - 'a' + 'A'));
-    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) key->push_back(c);
-    else return false;
-  }
-  return true;
 }
 
 std::string_view ip_text(const sockaddr_storage& ss, int* port, char* buf, size_t n) {
@@ -131,6 +72,17 @@ std::string_view ip_text(const sockaddr_storage& ss, int* port, char* buf, size_
 
 }  // namespace
 
+// ------------------------------------------------------------------ phases
+
+void HttpConn::set_phase(Phase to) {
+  if (phase_move_allowed(phase_, to)) {
+    phase_ = to;
+    return;
+  }
+  log::bug(fmt::format("HttpConn: no phase move from {} to {}", phase_name(phase_), phase_name(to)),
+           __FILE__, __LINE__);
+}
+
 // ------------------------------------------------------------------ lifecycle
 
 HttpConn::HttpConn(Server* server) : server_(server) {
@@ -138,7 +90,7 @@ HttpConn::HttpConn(Server* server) : server_(server) {
   parser_.data = this;
 }
 
-HttpConn::~HttpConn() { close_file(); }
+HttpConn::~HttpConn() = default;
 
 void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
   auto* c = new HttpConn(server);
@@ -168,7 +120,7 @@ void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
 }
 
 void HttpConn::update_reading() {
-  bool want = !closing_ && (lingering_ || (!backpressure_ && pending_.size() < kMaxPending));
+  bool want = close_ != CloseStage::kClosed && (close_ == CloseStage::kLingering || (!backpressure_ && pending_.size() < kMaxPending));
   if (want == reading_) return;
   auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (want) {
@@ -182,12 +134,12 @@ void HttpConn::update_reading() {
 }
 
 void HttpConn::start_close() {
-  if (closing_) return;
-  detach_upstream(in_message_ && !resp_done_);
-  close_file();
-  closing_ = true;
-  if (in_message_) {
-    in_message_ = false;
+  if (close_ == CloseStage::kClosed) return;
+  detach_upstream(answering());
+  file_.close();
+  close_ = CloseStage::kClosed;
+  if (phase_ != Phase::kIdle) {
+    set_phase(Phase::kIdle);
     server_->request_finished();
   }
   server_->remove(this);
@@ -198,21 +150,21 @@ void HttpConn::start_close() {
 void HttpConn::close_now() { start_close(); }
 
 void HttpConn::close_after_flush() {
-  close_after_flush_ = true;
-  if (write_pending() != 0 || closing_ || shutdown_started_ || file_fd_ >= 0) return;
-  shutdown_started_ = true;
+  if (close_ == CloseStage::kOpen) close_ = CloseStage::kAfterFlush;
+  if (write_pending() != 0 || close_ >= CloseStage::kShutdownSent || file_.is_open()) return;
+  close_ = CloseStage::kShutdownSent;
   shutdown_req_.data = this;
   if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_),
                   [](uv_shutdown_t* req, int status) {
                     auto* self = static_cast<HttpConn*>(req->data);
-                    if (self->closing_) return;
+                    if (self->close_ == CloseStage::kClosed) return;
                     if (status < 0) {
                       self->start_close();
                       return;
                     }
                     // Lingering close: read and drop what the client still sends
                     // so that our response is not destroyed by a reset.
-                    self->lingering_ = true;
+                    self->close_ = CloseStage::kLingering;
                     self->deadline_ms_ = uv_now(self->server_->loop()) + 2000;
                     self->deadline_kind_ = kLinger;
                     self->update_reading();
@@ -221,7 +173,7 @@ void HttpConn::close_after_flush() {
 }
 
 void HttpConn::tick(uint64_t now) {
-  if (closing_ || deadline_kind_ == kNone || now < deadline_ms_) return;
+  if (close_ == CloseStage::kClosed || deadline_kind_ == kNone || now < deadline_ms_) return;
   int kind = deadline_kind_;
   deadline_kind_ = kNone;
   switch (kind) {
@@ -236,7 +188,7 @@ void HttpConn::tick(uint64_t now) {
       refuse(408, "timed out reading the request body (RequestReadTimeout body)");
       break;
     case kUpstream:
-      if (!resp_started_) {
+      if (!response_started()) {
         bool queued = !worker_took_;
         detach_upstream(true);
         keep_alive_ = false;
@@ -257,7 +209,7 @@ void HttpConn::tick(uint64_t now) {
 
 bool HttpConn::describe(std::string* method, std::string* uri, uint64_t* start_ms,
                         uint32_t* id) const {
-  if (!in_message_ || !head_done_) return false;
+  if (phase_ == Phase::kIdle || phase_ == Phase::kHead) return false;
   *method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   *uri = std::string(url());
   *start_ms = start_ms_;
@@ -268,9 +220,9 @@ bool HttpConn::describe(std::string* method, std::string* uri, uint64_t* start_m
 // ---------------------------------------------------------------- reading
 
 void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
-  if (closing_) return;
+  if (close_ == CloseStage::kClosed) return;
   if (nread < 0) {
-    if (in_message_ && !resp_done_) {
+    if (answering()) {
       log_note_ = "client closed the connection";
       // Keep the status for the log: 499-like, as nginx does; Apache logs what it had.
       if (!status_) status_ = 400;
@@ -279,14 +231,14 @@ void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   if (nread == 0) return;
-  if (lingering_) return;
+  if (close_ == CloseStage::kLingering) return;
   if (paused_) {
     pending_.append(buf->base, static_cast<size_t>(nread));
     update_reading();
     return;
   }
   execute(buf->base, static_cast<size_t>(nread));
-  if (paused_ && !in_message_) resume_parsing();
+  if (paused_ && phase_ == Phase::kIdle) resume_parsing();
 }
 
 void HttpConn::execute(const char* data, size_t len) {
@@ -296,7 +248,7 @@ void HttpConn::execute(const char* data, size_t len) {
   in_execute_ = true;
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   in_execute_ = false;
-  if (closing_ || close_after_flush_) return;
+  if (close_ != CloseStage::kOpen) return;
   if (refuse_status_) {
     int st = refuse_status_;
     refuse_status_ = 0;
@@ -324,7 +276,7 @@ void HttpConn::execute(const char* data, size_t len) {
 }
 
 void HttpConn::resume_parsing() {
-  while (paused_ && !in_message_ && !closing_ && !close_after_flush_) {
+  while (paused_ && phase_ == Phase::kIdle && close_ == CloseStage::kOpen) {
     paused_ = false;
     if (upgrade_pause_) {
       upgrade_pause_ = false;
@@ -347,15 +299,15 @@ int HttpConn::on_message_begin() {
     router_ = server_->router();
     vhosts_ = router_->vhosts_for(local_ip_, local_port_);
   }
-  in_message_ = true;
-  head_done_ = body_done_ = false;
+  set_phase(Phase::kHead);
+  body_done_ = false;
   head_.clear();
   headers_.clear();
   url_len_ = 0;
   last_cb_ = 0;
   field_len_ = 0;
   target_ = Target::kNone;
-  resp_started_ = resp_done_ = chunked_ = no_body_ = false;
+  chunked_ = no_body_ = false;
   status_ = 0;
   resp_body_bytes_ = 0;
   resp_length_ = -1;
@@ -423,7 +375,7 @@ int HttpConn::on_header_value(const char* at, size_t len) {
     bool contiguous = (value_end_ && at == value_end_) || (at == buf_begin_ && value_at_buffer_end_);
     if (!contiguous) return fail(400, "obsolete line folding (obs-fold) in a request header");
   } else {
-    Header& h = headers_.back();
+    HeaderSpan& h = headers_.back();
     if (h.name_len > 0) {
       char last = head_[h.name_off + h.name_len - 1];
       if (last == ' ' || last == '\t') return fail(400, "white space before the colon of a header field");
@@ -442,10 +394,7 @@ int HttpConn::on_header_value(const char* at, size_t len) {
 }
 
 std::string_view HttpConn::header(std::string_view name) const {
-  for (const Header& h : headers_)
-    if (iequals(std::string_view(head_.data() + h.name_off, h.name_len), name))
-      return std::string_view(head_.data() + h.value_off, h.value_len);
-  return {};
+  return request_headers().get(name);
 }
 
 std::string_view HttpConn::header_thunk(const void* ctx, std::string_view name) {
@@ -453,11 +402,11 @@ std::string_view HttpConn::header_thunk(const void* ctx, std::string_view name) 
 }
 
 int HttpConn::on_headers_complete() {
-  head_done_ = true;
+  set_phase(Phase::kWaiting);
   const auto& cfg = router_->settings().config;
   if (!headers_.empty() && last_cb_ == 2) {
     // A field without a value: check its name too.
-    const Header& h = headers_.back();
+    const HeaderSpan& h = headers_.back();
     char last = head_[h.name_off + h.name_len - 1];
     if (last == ' ' || last == '\t') return fail(400, "white space before the colon of a header field");
   }
@@ -474,12 +423,7 @@ int HttpConn::on_headers_complete() {
 
   // Host: exactly one in HTTP/1.1, at most one in HTTP/1.0.
   std::string_view host;
-  int hosts = 0;
-  for (const Header& h : headers_)
-    if (iequals(std::string_view(head_.data() + h.name_off, h.name_len), "host")) {
-      ++hosts;
-      host = std::string_view(head_.data() + h.value_off, h.value_len);
-    }
+  const int hosts = request_headers().count("host", &host);
   if (hosts > 1) return fail(400, "request has more than one Host header");
   if (hosts == 0 && !http10_) return fail(400, "HTTP/1.1 request without a Host header");
   if (parser_.method == HTTP_CONNECT) return fail(405, "CONNECT is not supported");
@@ -566,94 +510,21 @@ int HttpConn::on_headers_complete() {
 }
 
 bool HttpConn::build_request(std::string_view query, std::string_view host) {
-  const Settings& st = router_->settings();
-  proto::RequestHeadWriter w(&reqbuf_, request_id_);
-  w.add("REQUEST_METHOD", llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)));
-  w.add("SCRIPT_NAME", route_.script_name);
-  w.add("PATH_INFO", route_.path_info);
-  w.add("QUERY_STRING", query);
-  w.add("REQUEST_URI", url());
-  w.add("SERVER_PROTOCOL", http10_ ? "HTTP/1.0" : "HTTP/1.1");
-  w.add("SERVER_SOFTWARE", "wsgid");
-  w.add("GATEWAY_INTERFACE", "CGI/1.1");
-  w.add("REQUEST_SCHEME", "http");
-  // SERVER_NAME / SERVER_PORT as Apache with UseCanonicalName Off.
-  std::string_view hname = host, hport;
-  if (!hname.empty() && hname.front() == '[') {
-    size_t close = hname.find(']');
-    if (close != std::string_view::npos) {
-      if (close + 1 < hname.size() && hname[close + 1] == ':') hport = hname.substr(close + 2);
-      hname = hname.substr(0, close + 1);
-    }
-  } else if (size_t c = hname.rfind(':'); c != std::string_view::npos) {
-    hport = hname.substr(c + 1);
-    hname = hname.substr(0, c);
-  }
-  scratch_.clear();
-  if (hname.empty()) {
-    const config::VirtualHost* vh = route_.vhost;
-    scratch_ = vh && !vh->server_name.empty() ? vh->server_name : st.config.server.server_name;
-    if (scratch_.empty()) scratch_ = "localhost";
-  } else {
-    for (char c : hname) scratch_.push_back(lower(c));
-  }
-  w.add("SERVER_NAME", scratch_);
-  char num[24];
-  if (hport.empty()) {
-    auto r = std::to_chars(num, num + sizeof num, local_port_);
-    hport = std::string_view(num, static_cast<size_t>(r.ptr - num));
-  }
-  w.add("SERVER_PORT", hport);
-  w.add("SERVER_ADDR", local_ip_);
-  w.add("REMOTE_ADDR", remote_ip_);
-  {
-    char rp[8];
-    auto r = std::to_chars(rp, rp + sizeof rp, remote_port_);
-    w.add("REMOTE_PORT", std::string_view(rp, static_cast<size_t>(r.ptr - rp)));
-  }
-  w.add("SCRIPT_FILENAME", route_.script_filename);
-  // Headers; repeated names are joined with ", " as Apache does.
-  for (size_t i = 0; i < headers_.size(); ++i) {
-    const Header& h = headers_[i];
-    std::string_view name(head_.data() + h.name_off, h.name_len);
-    std::string_view value(head_.data() + h.value_off, h.value_len);
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; ++j)
-      seen = iequals(std::string_view(head_.data() + headers_[j].name_off, headers_[j].name_len), name);
-    if (seen) continue;
-    bool repeated = false;
-    for (size_t j = i + 1; j < headers_.size() && !repeated; ++j)
-      repeated = iequals(std::string_view(head_.data() + headers_[j].name_off, headers_[j].name_len), name);
-    if (repeated) {
-      joined_.assign(value);
-      for (size_t j = i + 1; j < headers_.size(); ++j)
-        if (iequals(std::string_view(head_.data() + headers_[j].name_off, headers_[j].name_len), name)) {
-          joined_.append(", ");
-          joined_.append(head_.data() + headers_[j].value_off, headers_[j].value_len);
-        }
-      value = joined_;
-    }
-    if (iequals(name, "content-type")) {
-      w.add("CONTENT_TYPE", value);
-      continue;
-    }
-    if (iequals(name, "content-length")) {
-      if (!(parser_.flags & F_CHUNKED)) w.add("CONTENT_LENGTH", value);
-      continue;
-    }
-    if (iequals(name, "authorization") && !route_.pass_authorization) continue;
-    if (iequals(name, "proxy")) continue;  // httpoxy
-    if (!env_name(name, &key_)) continue;
-    w.add(key_, value);
-  }
-  w.add("mod_wsgi.process_group", route_.group_name);
-  w.add("mod_wsgi.application_group", route_.application_group);
-  w.add("mod_wsgi.callable_object", route_.callable_object);
-  w.add("mod_wsgi.script_reloading", route_.script_reloading ? "1" : "0");
-  w.add("mod_wsgi.request_id", request_id_text_);
-  auto r = std::to_chars(num, num + sizeof num, request_start_us_);
-  w.add("wsgid.request_start", std::string_view(num, static_cast<size_t>(r.ptr - num)));
-  return w.finish();
+  EnvironInput in;
+  in.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+  in.request_uri = url();
+  in.query = query;
+  in.host = host;
+  in.http10 = http10_;
+  in.chunked = (parser_.flags & F_CHUNKED) != 0;
+  in.default_server_name = router_->settings().config.server.server_name;
+  in.local_ip = local_ip_;
+  in.remote_ip = remote_ip_;
+  in.local_port = local_port_;
+  in.remote_port = remote_port_;
+  in.request_id = request_id_text_;
+  in.request_start_us = request_start_us_;
+  return append_environ(in, request_headers(), route_, request_id_, &environ_scratch_, &reqbuf_);
 }
 
 int HttpConn::on_body(const char* at, size_t len) {
@@ -697,7 +568,7 @@ int HttpConn::on_message_complete() {
 }
 
 void HttpConn::set_upstream_deadline() {
-  if (target_ != Target::kUpstream || resp_started_) return;
+  if (target_ != Target::kUpstream || response_started()) return;
   const GroupEndpoint& ep = pool_->endpoint();
   double t = ep.socket_timeout;
   if (!worker_took_ && ep.queue_timeout > 0) {
@@ -759,8 +630,8 @@ void HttpConn::upstream_flush() { write_out(); }
 
 void HttpConn::upstream_closed(bool notice, std::string_view why) {
   upstream_ = nullptr;
-  if (resp_done_) return;
-  if (!resp_started_) {
+  if (phase_ == Phase::kDone || phase_ == Phase::kIdle) return;
+  if (!response_started()) {
     // Every kept connection of a draining process may answer with the notice:
     // allow as many retries as the group has threads, plus one.
     const GroupEndpoint& ep = pool_->endpoint();
@@ -782,61 +653,26 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
   worker_took_ = true;
   switch (f.type) {
     case proto::FrameType::kResponseHead: {
-      if (resp_started_ || target_ != Target::kUpstream) {
+      if (response_started() || target_ != Target::kUpstream) {
         abort_connection("worker sent a second RESPONSE_HEAD");
         return;
       }
-      std::string_view p = f.payload;
-      if (p.size() < 4) {
-        abort_connection("malformed RESPONSE_HEAD from worker");
-        return;
-      }
-      int status = proto::detail::get16(p.data());
-      size_t rlen = proto::detail::get16(p.data() + 2);
-      if (p.size() - 4 < rlen || status < 100 || status > 999) {
+      Result<proto::ResponseHeadView> head = proto::ResponseHeadView::parse(f.payload);
+      if (!head) {
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
-        send_local(502, "malformed RESPONSE_HEAD from worker", false);
+        send_local(502, "malformed RESPONSE_HEAD from worker: " + head.status().message(), false);
         return;
       }
-      std::string_view reason = p.substr(4, rlen);
-      start_response_head(status, reason.empty() ? reason_phrase(status) : reason);
-      bool has_length = false;
-      Status s = proto::for_each_pair(p.substr(4 + rlen), [&](std::string_view k, std::string_view v) {
-        if (iequals(k, "connection") || iequals(k, "keep-alive") ||
-            iequals(k, "transfer-encoding") || iequals(k, "proxy-connection") ||
-            iequals(k, "upgrade"))
-          return;
-        if (k.find_first_of("\r\n:") != std::string_view::npos ||
-            v.find_first_of("\r\n") != std::string_view::npos)
-          return;  // response splitting
-        if (iequals(k, "content-length")) {
-          int64_t n = -1;
-          auto r = std::from_chars(v.data(), v.data() + v.size(), n);
-          if (r.ec != std::errc() || r.ptr != v.data() + v.size() || n < 0) return;
-          if (has_length) return;
-          has_length = true;
-          resp_length_ = n;
-        }
-        out_.append(k);
-        out_.append(": ");
-        out_.append(v);
-        out_.append("\r\n");
-      });
-      if (!s.is_ok()) {
-        out_.clear();
-        resp_started_ = false;
-        upstream_->abort(false, request_id_);
-        upstream_ = nullptr;
-        send_local(502, "malformed RESPONSE_HEAD from worker: " + s.message(), false);
-        return;
-      }
-      finish_head(has_length);
+      const int status = head->status();
+      start_response_head(status, head->reason().empty() ? reason_phrase(status) : head->reason());
+      resp_length_ = append_worker_headers(&out_, *head);
+      finish_head(resp_length_ >= 0);
       refresh_write_deadline();
       return;
     }
     case proto::FrameType::kResponseBody:
-      if (!resp_started_) {
+      if (!response_started()) {
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
         send_local(502, "worker sent RESPONSE_BODY before RESPONSE_HEAD", false);
@@ -850,7 +686,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       refresh_write_deadline();
       return;
     case proto::FrameType::kResponseEnd:
-      if (!resp_started_) {
+      if (!response_started()) {
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
         send_local(502, "worker sent RESPONSE_END before RESPONSE_HEAD", false);
@@ -864,7 +700,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       int code = e ? static_cast<int>(e->code) : 502;
       upstream_->abort(false, request_id_);
       upstream_ = nullptr;
-      if (resp_started_) {
+      if (response_started()) {
         abort_connection("worker failed after the response head: " + msg);
         return;
       }
@@ -875,8 +711,57 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
     default:
       upstream_->abort(false, request_id_);
       upstream_ = nullptr;
-      if (resp_started_) abort_connection("unexpected frame from worker");
+      if (response_started()) abort_connection("unexpected frame from worker");
       else send_local(502, std::string("unexpected ") + std::string(proto::type_name(f.type)) + " frame from worker", false);
+      return;
+  }
+}
+
+// ---------------------------------------------------------------- static files
+
+void HttpConn::serve_static() {
+  StaticFile::Request req;
+  req.path = route_.static_path;
+  req.get_or_head = parser_.method == HTTP_GET || parser_.method == HTTP_HEAD;
+  req.if_modified_since = header("if-modified-since");
+  req.range = header("range");
+  StaticFile::Answer a = file_.open(req, &out_);
+  if (a.local) {
+    send_local(a.status, a.why, false);
+    return;
+  }
+  status_ = a.status;
+  finish_head(true);
+  if (no_body_ || !a.body) {
+    file_.close();
+    set_phase(Phase::kDone);
+    write_out();
+    finish_request();
+    return;
+  }
+  write_out();  // the head; after_write() starts pump_file()
+  if (!writing_ && file_.is_open() && out_.empty()) pump_file();
+}
+
+void HttpConn::pump_file() {
+  int sock = -1;
+  uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock);
+  const uint64_t before = resp_body_bytes_;
+  std::string why;
+  StaticFile::Pump r = file_.pump(sock, write_pending() == 0, &out_, &resp_body_bytes_, &why);
+  if (resp_body_bytes_ != before) refresh_write_deadline();
+  switch (r) {
+    case StaticFile::Pump::kWait:
+      return;  // after_write() calls back
+    case StaticFile::Pump::kQueued:
+      write_out();
+      return;
+    case StaticFile::Pump::kFailed:
+      abort_connection(why);
+      return;
+    case StaticFile::Pump::kDone:
+      set_phase(Phase::kDone);
+      finish_request();
       return;
   }
 }
@@ -896,28 +781,23 @@ void HttpConn::detach_upstream(bool cancel) {
 
 void HttpConn::start_response_head(int status, std::string_view reason) {
   status_ = status;
-  out_.append("HTTP/1.1 ");
-  append_num(&out_, static_cast<uint64_t>(status));
-  out_.push_back(' ');
-  out_.append(reason);
-  out_.append("\r\n");
+  append_status_line(&out_, status, reason);
 }
 
 void HttpConn::finish_head(bool has_length) {
-  no_body_ = head_method_ || status_ < 200 || status_ == 204 || status_ == 304;
-  if (!no_body_ && !has_length) {
-    if (!http10_) {
-      chunked_ = true;
-      out_.append("Transfer-Encoding: chunked\r\n");
-    } else {
-      keep_alive_ = false;
-    }
-  }
-  out_.append(server_->date_line());
-  if (!keep_alive_ || server_->draining()) out_.append("Connection: close\r\n");
-  else if (http10_) out_.append("Connection: keep-alive\r\n");
-  out_.append("\r\n");
-  resp_started_ = true;
+  HeadEnd end;
+  end.status = status_;
+  end.has_length = has_length;
+  end.head_method = head_method_;
+  end.http10 = http10_;
+  end.keep_alive = keep_alive_;
+  end.draining = server_->draining();
+  end.date_line = server_->date_line();
+  const Framing f = append_head_end(&out_, end);
+  no_body_ = f.no_body;
+  chunked_ = f.chunked;
+  keep_alive_ = f.keep_alive;
+  set_phase(Phase::kStreaming);
 }
 
 void HttpConn::write_body(std::string_view data) {
@@ -928,21 +808,12 @@ void HttpConn::write_body(std::string_view data) {
     if (data.empty()) return;
   }
   resp_body_bytes_ += data.size();
-  if (chunked_) {
-    char hex[20];
-    auto r = std::to_chars(hex, hex + sizeof hex, data.size(), 16);
-    out_.append(hex, static_cast<size_t>(r.ptr - hex));
-    out_.append("\r\n");
-    out_.append(data);
-    out_.append("\r\n");
-  } else {
-    out_.append(data);
-  }
+  append_body(&out_, data, chunked_);
 }
 
 void HttpConn::response_complete() {
-  resp_done_ = true;
-  if (chunked_) out_.append("0\r\n\r\n");
+  set_phase(Phase::kDone);
+  if (chunked_) append_last_chunk(&out_);
   if (upstream_) {
     if (body_done_) upstream_->release();
     else upstream_->abort(false, request_id_);
@@ -969,52 +840,32 @@ void HttpConn::send_local(int status, std::string_view why, bool retry_after) {
 void HttpConn::emit_local() {
   int status = local_status_;
   start_response_head(status, reason_phrase(status));
-  body_scratch_.clear();
-  if (status >= 400) {
-    body_scratch_.append("<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>");
-    append_num(&body_scratch_, static_cast<uint64_t>(status));
-    body_scratch_.push_back(' ');
-    body_scratch_.append(reason_phrase(status));
-    body_scratch_.append("</title>\n</head><body>\n<h1>");
-    body_scratch_.append(reason_phrase(status));
-    body_scratch_.append("</h1>\n<p>");
-    body_scratch_.append(error_text(status));
-    body_scratch_.append("</p>\n</body></html>\n");
-    out_.append("Content-Type: text/html; charset=iso-8859-1\r\n");
-  }
-  if (local_retry_after_) out_.append("Retry-After: 5\r\n");
-  if (status == 200 && parser_.method == HTTP_OPTIONS) out_.append("Allow: GET,HEAD,POST,OPTIONS\r\n");
-  out_.append("Content-Length: ");
-  append_num(&out_, body_scratch_.size());
-  out_.append("\r\n");
+  append_local_headers(&out_, &body_scratch_, status, local_retry_after_,
+                       parser_.method == HTTP_OPTIONS);
   finish_head(true);
   if (!no_body_) {
     out_.append(body_scratch_);
     resp_body_bytes_ = body_scratch_.size();
   }
-  resp_done_ = true;
+  set_phase(Phase::kDone);
   write_out();
   finish_request();
 }
 
 void HttpConn::refuse(int status, std::string_view why) {
-  if (closing_) return;
+  if (close_ == CloseStage::kClosed) return;
   log::info("frontend: {}:{}: refused with {}: {}", remote_ip_, remote_port_, status, why);
-  detach_upstream(in_message_ && !resp_done_);
-  close_file();
-  if (!resp_started_) {
+  detach_upstream(answering());
+  file_.close();
+  if (!response_started()) {
     keep_alive_ = false;
     head_method_ = false;
     target_ = Target::kLocal;
     local_status_ = status;
     local_retry_after_ = false;
     log_note_.assign(why);
-    bool was = in_message_;
     body_done_ = true;  // nothing more will be read
     emit_local();
-    if (!was) {
-      // refused before a message began (cannot happen with llhttp) - keep counts right
-    }
   } else {
     abort_connection(why);
     return;
@@ -1025,10 +876,8 @@ void HttpConn::refuse(int status, std::string_view why) {
 void HttpConn::abort_connection(std::string_view why) {
   log::info("frontend: {} {}: connection aborted: {}", remote_ip_, url(), why);
   if (log_note_.empty()) log_note_.assign(why);
-  detach_upstream(in_message_ && !resp_done_);
-  if (in_message_) {
-    log_request();
-  }
+  detach_upstream(answering());
+  if (phase_ != Phase::kIdle) log_request();
   start_close();
 }
 
@@ -1059,12 +908,12 @@ void HttpConn::log_request() {
 }
 
 void HttpConn::finish_request() {
-  if (!in_message_) return;
+  if (phase_ == Phase::kIdle) return;
   log_request();
-  in_message_ = false;
+  set_phase(Phase::kIdle);
   server_->request_finished();
   ++requests_;
-  close_file();
+  file_.close();
   if (!body_done_) keep_alive_ = false;
   if (!keep_alive_ || server_->draining()) {
     close_after_flush();
@@ -1085,7 +934,7 @@ void HttpConn::refresh_write_deadline() {
 // ---------------------------------------------------------------- writing
 
 void HttpConn::write_out() {
-  if (writing_ || out_.empty() || closing_) return;
+  if (writing_ || out_.empty() || close_ == CloseStage::kClosed) return;
   write_req_.data = this;
   int err = 0;
   switch (write_or_queue(reinterpret_cast<uv_stream_t*>(&tcp_), &out_, &inflight_, &write_req_,
@@ -1109,22 +958,22 @@ void HttpConn::write_out() {
 void HttpConn::on_write_done(int status) {
   writing_ = false;
   inflight_.clear();
-  if (closing_) return;
+  if (close_ == CloseStage::kClosed) return;
   if (status < 0) {
     start_close();
     return;
   }
-  if (in_message_ && resp_started_) refresh_write_deadline();
+  if (phase_ == Phase::kStreaming || phase_ == Phase::kDone) refresh_write_deadline();
   write_out();
   if (!writing_) after_write();
 }
 
 // Called when everything queued so far has been written.
 void HttpConn::after_write() {
-  if (closing_) return;
+  if (close_ == CloseStage::kClosed) return;
   if (upstream_ && write_pending() < kLowWater) upstream_->resume_reading();
-  if (file_fd_ >= 0) pump_file();
-  if (close_after_flush_ && write_pending() == 0 && file_fd_ < 0) close_after_flush();
+  if (file_.is_open()) pump_file();
+  if (close_ != CloseStage::kOpen && write_pending() == 0 && !file_.is_open()) close_after_flush();
 }
 
 }  // namespace wsgid::frontend

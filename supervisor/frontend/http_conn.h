@@ -9,7 +9,10 @@
 // pipelined requests get their responses in request order and a slow response
 // never lets a client pile up work.
 //
-// Each request uses the Router current when it began (a reload applies to the
+// Each request moves through the phases of request_phase.h (head, waiting,
+// streaming, done) along its table; the environ comes from cgi_environ.h, the
+// response heads and local error pages from response_head.h. Each request uses
+// the Router current when it began (a reload applies to the
 // next request on a kept-alive connection). Per request: the head is parsed and checked against the limits
 // (LimitRequestLine -> 414, LimitRequestFieldSize / LimitRequestFields -> 400,
 // LimitRequestBody -> 413), refused shapes (Content-Length with
@@ -23,7 +26,7 @@
 //    the client holds kHighWater unsent bytes); HEAD responses lose their body, a
 //    response without Content-Length is sent chunked (HTTP/1.1) or closes the
 //    connection (HTTP/1.0);
-//  - a static Alias: static_file.h;
+//  - a static Alias: a StaticFile (static_file.h) writes the head and the body;
 //  - anything else: a local error response (404, 500, 503 with Retry-After).
 // A client that goes away cancels its request in the worker (kCancel, then the
 // worker connection is closed). Timeouts are checked by Server's sweep (tick()):
@@ -42,7 +45,11 @@
 #include <string_view>
 #include <vector>
 
+#include "supervisor/frontend/cgi_environ.h"
+#include "supervisor/frontend/request_headers.h"
+#include "supervisor/frontend/request_phase.h"
 #include "supervisor/frontend/router.h"
+#include "supervisor/frontend/static_file.h"
 #include "supervisor/frontend/upstream.h"
 
 namespace wsgid::frontend {
@@ -63,7 +70,7 @@ class HttpConn final : public UpstreamClient {
   // Timeouts; now_ms is uv_now().
   void tick(uint64_t now_ms);
   // True between requests with nothing buffered (drain may close it).
-  bool idle() const { return !in_message_ && pending_.empty() && write_pending() == 0; }
+  bool idle() const { return phase_ == Phase::kIdle && pending_.empty() && write_pending() == 0; }
   // Closes at once (shutdown); an in-flight request is cancelled.
   void close_now();
   // The request in progress, for kState ("current"); false when idle.
@@ -92,9 +99,6 @@ class HttpConn final : public UpstreamClient {
 
  private:
   enum class Target { kNone, kUpstream, kLocal, kStatic };
-  struct Header {
-    uint32_t name_off, name_len, value_off, value_len;
-  };
 
   explicit HttpConn(Server* server);
   ~HttpConn() override;
@@ -107,6 +111,7 @@ class HttpConn final : public UpstreamClient {
   std::string_view header(std::string_view name) const;  // first value, "" if none
   static std::string_view header_thunk(const void* ctx, std::string_view name);
   std::string_view url() const { return {head_.data(), url_len_}; }
+  RequestHeaders request_headers() const { return {head_, headers_.data(), headers_.size()}; }
   bool build_request(std::string_view query, std::string_view host);
   void push_request();
   void set_upstream_deadline();
@@ -121,9 +126,8 @@ class HttpConn final : public UpstreamClient {
   void log_request();
   void abort_connection(std::string_view why);
   void detach_upstream(bool cancel);
-  void serve_static();  // static_file.cc
-  void pump_file();     // static_file.cc
-  void close_file();    // static_file.cc
+  void serve_static();
+  void pump_file();
 
   // Client output.
   void write_out();
@@ -132,6 +136,12 @@ class HttpConn final : public UpstreamClient {
   size_t write_pending() const { return out_.size() + inflight_.size(); }
   void close_after_flush();
   void start_close();
+  void set_phase(Phase to);  // aborts (log::bug) on a move not in request_phase.h's table
+  // The response head was written, or no request is in progress (nothing to answer:
+  // a refusal between requests closes the connection without a page).
+  bool response_started() const { return phase_ == Phase::kStreaming || phase_ == Phase::kDone || phase_ == Phase::kIdle; }
+  // A request is in progress and its response is not complete.
+  bool answering() const { return phase_ != Phase::kIdle && phase_ != Phase::kDone; }
 
   Server* server_;
   uv_tcp_t tcp_;
@@ -142,8 +152,16 @@ class HttpConn final : public UpstreamClient {
   std::vector<const config::VirtualHost*> vhosts_;
   std::string local_ip_, remote_ip_;
   int local_port_ = 0, remote_port_ = 0;
-  bool closing_ = false, close_after_flush_ = false, shutdown_started_ = false;
-  bool lingering_ = false;
+  // How far the connection is in closing; only ever moves forward (start_close()
+  // jumps to kClosed from any stage):
+  //   kOpen          serving requests
+  //   kAfterFlush    close_after_flush(): stop parsing, send what is queued
+  //   kShutdownSent  everything was written; uv_shutdown (FIN) is under way
+  //   kLingering     FIN sent: read and drop what the client still sends, for a
+  //                  while, so that a reset does not destroy our response
+  //   kClosed        uv_close called; the object is deleted in its close callback
+  enum class CloseStage { kOpen, kAfterFlush, kShutdownSent, kLingering, kClosed };
+  CloseStage close_ = CloseStage::kOpen;
   bool reading_ = false, backpressure_ = false;
   bool writing_ = false;
   bool in_execute_ = false, upgrade_pause_ = false;
@@ -154,7 +172,7 @@ class HttpConn final : public UpstreamClient {
   // Parsing state of the current request head.
   std::string head_;  // url, then header names and values, back to back
   uint32_t url_len_ = 0;
-  std::vector<Header> headers_;
+  std::vector<HeaderSpan> headers_;
   int last_cb_ = 0;  // 1 url, 2 field, 3 value
   const char* value_end_ = nullptr;  // end of the last value span in the current buffer
   bool value_at_buffer_end_ = false;
@@ -168,7 +186,8 @@ class HttpConn final : public UpstreamClient {
   std::string refuse_why_;
 
   // The current request.
-  bool in_message_ = false, head_done_ = false, body_done_ = false;
+  Phase phase_ = Phase::kIdle;  // request_phase.h
+  bool body_done_ = false;  // llhttp reported the end of the request message
   Target target_ = Target::kNone;
   uint32_t request_id_ = 0;
   std::string request_id_text_;
@@ -178,7 +197,8 @@ class HttpConn final : public UpstreamClient {
   bool head_method_ = false, http10_ = false, keep_alive_ = true;
   Route route_;
   std::string path_;
-  std::string scratch_, key_, joined_, body_scratch_;
+  EnvironScratch environ_scratch_;
+  std::string body_scratch_;
   UpstreamPool* pool_ = nullptr;
   UpstreamConn* upstream_ = nullptr;
   bool waiting_upstream_ = false, worker_took_ = false;
@@ -191,16 +211,15 @@ class HttpConn final : public UpstreamClient {
   bool local_retry_after_ = false;
 
   // The response.
-  bool resp_started_ = false, resp_done_ = false, chunked_ = false, no_body_ = false;
+  bool chunked_ = false, no_body_ = false;
   int status_ = 0;
   uint64_t resp_body_bytes_ = 0;
   int64_t resp_length_ = -1;  // Content-Length given by the app
   std::string out_, inflight_;
   std::string log_note_;  // why a request failed, for the access/error log
 
-  // Static file being sent.
-  int file_fd_ = -1;
-  int64_t file_off_ = 0, file_end_ = 0;
+  // The static file being sent.
+  StaticFile file_;
 };
 
 }  // namespace wsgid::frontend

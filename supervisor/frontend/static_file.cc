@@ -7,9 +7,11 @@
 
 #include <cerrno>
 #include <charconv>
+#include <algorithm>
 #include <cstring>
+#include <string>
 
-#include "supervisor/frontend/http_conn.h"
+#include "supervisor/frontend/response_head.h"
 
 namespace wsgid::frontend {
 
@@ -86,135 +88,125 @@ std::string_view content_type_for(std::string_view path) {
   return "application/octet-stream";
 }
 
-void HttpConn::close_file() {
-  if (file_fd_ >= 0) {
-    ::close(file_fd_);
-    file_fd_ = -1;
+void StaticFile::close() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
   }
 }
 
-void HttpConn::serve_static() {
-  if (parser_.method != HTTP_GET && parser_.method != HTTP_HEAD) {
-    send_local(405, "static files answer GET and HEAD only", false);
-    return;
+StaticFile::Answer StaticFile::open(const Request& req, std::string* out) {
+  close();
+  Answer a;
+  if (!req.get_or_head) {
+    a.status = 405;
+    a.local = true;
+    a.why = "static files answer GET and HEAD only";
+    return a;
   }
-  const std::string& path = route_.static_path;
+  const std::string path(req.path);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
-    send_local(err == EACCES ? 403 : 404, "open(" + path + "): " + std::strerror(err), false);
-    return;
+    a.status = err == EACCES ? 403 : 404;
+    a.local = true;
+    a.why = "open(" + path + "): " + std::strerror(err);
+    return a;
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    send_local(403, "'" + path + "' is not a regular file", false);
-    return;
+    a.status = 403;
+    a.local = true;
+    a.why = "'" + path + "' is not a regular file";
+    return a;
   }
-  std::string_view ims = header("if-modified-since");
-  if (!ims.empty()) {
-    time_t t = parse_http_date(ims);
+  char date[32];
+  if (!req.if_modified_since.empty()) {
+    time_t t = parse_http_date(req.if_modified_since);
     if (t >= 0 && st.st_mtime <= t) {
       ::close(fd);
-      start_response_head(304, "Not Modified");
-      char date[32];
-      out_.append("Last-Modified: ");
-      out_.append(date, format_http_date(st.st_mtime, date));
-      out_.append("\r\n");
-      finish_head(true);
-      resp_done_ = true;
-      write_out();
-      finish_request();
-      return;
+      a.status = 304;
+      append_status_line(out, 304, reason_phrase(304));
+      out->append("Last-Modified: ");
+      out->append(date, format_http_date(st.st_mtime, date));
+      out->append("\r\n");
+      return a;
     }
   }
   int64_t size = st.st_size, first = 0, last = size - 1;
-  int status = 200;
-  std::string_view range = header("range");
-  if (!range.empty()) {
-    int r = parse_range(range, size, &first, &last);
+  a.status = 200;
+  if (!req.range.empty()) {
+    int r = parse_range(req.range, size, &first, &last);
     if (r == 416) {
       ::close(fd);
-      start_response_head(416, "Requested Range Not Satisfiable");
-      out_.append("Content-Range: bytes */");
-      out_.append(std::to_string(size));
-      out_.append("\r\nContent-Length: 0\r\n");
-      finish_head(true);
-      resp_done_ = true;
-      write_out();
-      finish_request();
-      return;
+      a.status = 416;
+      append_status_line(out, 416, reason_phrase(416));
+      out->append("Content-Range: bytes */");
+      out->append(std::to_string(size));
+      out->append("\r\nContent-Length: 0\r\n");
+      return a;
     }
-    if (r == 206) status = 206;
+    if (r == 206) a.status = 206;
     else first = 0, last = size - 1;
   }
-  start_response_head(status, status == 206 ? "Partial Content" : "OK");
-  out_.append("Content-Type: ");
-  out_.append(content_type_for(path));
-  out_.append("\r\nContent-Length: ");
-  out_.append(std::to_string(size == 0 ? 0 : last - first + 1));
-  out_.append("\r\nAccept-Ranges: bytes\r\nLast-Modified: ");
-  char date[32];
-  out_.append(date, format_http_date(st.st_mtime, date));
-  out_.append("\r\n");
-  if (status == 206) {
-    out_.append("Content-Range: bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" +
-                std::to_string(size) + "\r\n");
+  append_status_line(out, a.status, reason_phrase(a.status));
+  out->append("Content-Type: ");
+  out->append(content_type_for(path));
+  out->append("\r\nContent-Length: ");
+  out->append(std::to_string(size == 0 ? 0 : last - first + 1));
+  out->append("\r\nAccept-Ranges: bytes\r\nLast-Modified: ");
+  out->append(date, format_http_date(st.st_mtime, date));
+  out->append("\r\n");
+  if (a.status == 206) {
+    out->append("Content-Range: bytes " + std::to_string(first) + "-" + std::to_string(last) +
+                "/" + std::to_string(size) + "\r\n");
   }
-  finish_head(true);
-  if (no_body_ || size == 0) {
+  if (size == 0) {
     ::close(fd);
-    resp_done_ = true;
-    write_out();
-    finish_request();
-    return;
+    return a;
   }
-  file_fd_ = fd;
-  file_off_ = first;
-  file_end_ = last + 1;
-  write_out();  // the head; after_write() starts pump_file()
-  if (!writing_ && file_fd_ >= 0 && out_.empty()) pump_file();
+  fd_ = fd;
+  off_ = first;
+  end_ = last + 1;
+  a.body = true;
+  return a;
 }
 
-void HttpConn::pump_file() {
-  int sock = -1;
-  uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock);
-  while (file_fd_ >= 0 && file_off_ < file_end_) {
-    if (write_pending() > 0) return;  // after_write() calls back
-    off_t off = file_off_;
-    size_t want = static_cast<size_t>(std::min<int64_t>(file_end_ - file_off_, 1 << 20));
-    ssize_t n = sendfile(sock, file_fd_, &off, want);
+StaticFile::Pump StaticFile::pump(int sock, bool can_write, std::string* out, uint64_t* sent,
+                                  std::string* why) {
+  while (fd_ >= 0 && off_ < end_) {
+    if (!can_write) return Pump::kWait;
+    off_t off = off_;
+    size_t want = static_cast<size_t>(std::min<int64_t>(end_ - off_, 1 << 20));
+    ssize_t n = sendfile(sock, fd_, &off, want);
     if (n > 0) {
-      file_off_ += n;
-      resp_body_bytes_ += static_cast<uint64_t>(n);
-      refresh_write_deadline();
+      off_ += n;
+      *sent += static_cast<uint64_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
       // Not writable now: queue one chunk through libuv, which waits for us.
-      size_t chunk = static_cast<size_t>(std::min<int64_t>(file_end_ - file_off_, 64 * 1024));
-      size_t base = out_.size();
-      out_.resize(base + chunk);
-      ssize_t r = pread(file_fd_, out_.data() + base, chunk, file_off_);
+      size_t chunk = static_cast<size_t>(std::min<int64_t>(end_ - off_, 64 * 1024));
+      size_t base = out->size();
+      out->resize(base + chunk);
+      ssize_t r = pread(fd_, out->data() + base, chunk, off_);
       if (r <= 0) {
-        out_.resize(base);
-        abort_connection("reading the static file failed");
-        return;
+        out->resize(base);
+        *why = "reading the static file failed";
+        return Pump::kFailed;
       }
-      out_.resize(base + static_cast<size_t>(r));
-      file_off_ += r;
-      resp_body_bytes_ += static_cast<uint64_t>(r);
-      write_out();
-      return;
+      out->resize(base + static_cast<size_t>(r));
+      off_ += r;
+      *sent += static_cast<uint64_t>(r);
+      return Pump::kQueued;
     }
-    abort_connection(n == 0 ? "static file shrank while being sent" : "sendfile() failed");
-    return;
+    *why = n == 0 ? "static file shrank while being sent" : "sendfile() failed";
+    return Pump::kFailed;
   }
-  if (file_fd_ < 0) return;
-  close_file();
-  resp_done_ = true;
-  finish_request();
+  close();
+  return Pump::kDone;
 }
 
 }  // namespace wsgid::frontend

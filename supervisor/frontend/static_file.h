@@ -1,5 +1,9 @@
-// Static files for Alias / AliasMatch, served by HttpConn (its serve_static(),
-// pump_file() and close_file() members live in static_file.cc).
+// StaticFile: one file answered for Alias / AliasMatch. HttpConn owns one per
+// connection and drives it on the loop thread: open() decides the answer and
+// writes the head's status and header lines, pump() sends the body. The object
+// owns the open file descriptor (closed by close(), the next open() or the
+// destructor); it never touches the socket but through the descriptor pump() is
+// given, and never writes the end of the head (HttpConn's framing does).
 //
 // GET and HEAD only (other methods: 405). The file is opened and stat'ed on the
 // loop thread (local files: page cache); a directory or an unreadable file is 403,
@@ -7,15 +11,62 @@
 // 304; one "bytes=" range (a-b, a-, -n) answers 206 with Content-Range, an
 // unsatisfiable one 416; several ranges are ignored (200, whole file). The body
 // goes with sendfile(2) whenever the socket is writable; when it is not, one
-// 64 KiB chunk is read and queued with uv_write, whose completion resumes
-// sendfile. The helpers below are pure and tested on their own.
+// 64 KiB chunk is read into the output buffer for uv_write, whose completion
+// resumes sendfile. The helpers at the end are pure and tested on their own.
 #pragma once
 
 #include <cstdint>
 #include <ctime>
+#include <string>
 #include <string_view>
 
 namespace wsgid::frontend {
+
+class StaticFile {
+ public:
+  StaticFile() = default;
+  StaticFile(const StaticFile&) = delete;
+  StaticFile& operator=(const StaticFile&) = delete;
+  ~StaticFile() { close(); }
+
+  // The request facts open() needs; "" for a header that is absent.
+  struct Request {
+    std::string_view path;  // the file (Route::static_path)
+    bool get_or_head = true;
+    std::string_view if_modified_since;
+    std::string_view range;
+  };
+  // What open() decided.
+  struct Answer {
+    // 200, 206, 304 or 416: the status line and header lines (Content-Length
+    // among them) were appended to *out. 403, 404 or 405 with local set: nothing
+    // was appended, the caller answers with an error page and logs why.
+    int status = 0;
+    bool local = false;
+    std::string why;
+    // A body follows: the file stays open for pump() (200/206 with bytes to send).
+    bool body = false;
+  };
+  Answer open(const Request& req, std::string* out);
+
+  enum class Pump {
+    kDone,    // the whole range was sent; the file is closed
+    kWait,    // the socket is busy (can_write false): call again once it is written
+    kQueued,  // the socket was full: one chunk was appended to *out, write it, then call again
+    kFailed,  // *why says what; the file stays open until close()
+  };
+  // Sends the rest of the range on socket fd sock with sendfile(2) while
+  // can_write (nothing of the caller's is queued on it); adds the bytes sent or
+  // queued to *sent.
+  Pump pump(int sock, bool can_write, std::string* out, uint64_t* sent, std::string* why);
+
+  bool is_open() const { return fd_ >= 0; }
+  void close();
+
+ private:
+  int fd_ = -1;
+  int64_t off_ = 0, end_ = 0;
+};
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (and the RFC 850 / asctime forms) -> time;
 // -1 when unparsable.

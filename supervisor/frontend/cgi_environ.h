@@ -1,0 +1,64 @@
+// The CGI/WSGI environ of one request routed to a process group (or to embedded
+// mode), written as proto::RequestHeadWriter pairs straight into the request
+// buffer: no libuv, no socket, no intermediate map. HttpConn calls it once per
+// request from on_headers_complete(); pure, any thread.
+//
+// What it writes, in this order (the keys an application under mod_wsgi gets from
+// Apache's ap_add_common_vars and ap_add_cgi_vars, server/util_script.c):
+//   REQUEST_METHOD, SCRIPT_NAME and PATH_INFO (the route's), QUERY_STRING,
+//   REQUEST_URI (the URL as received), SERVER_PROTOCOL, SERVER_SOFTWARE "wsgid",
+//   GATEWAY_INTERFACE "CGI/1.1", REQUEST_SCHEME "http";
+//   SERVER_NAME and SERVER_PORT as Apache with UseCanonicalName Off: the Host
+//   (lower-cased; "[v6]" kept in brackets) and its port, else the route's vhost
+//   ServerName (the main server's, then "localhost") and the local port;
+//   SERVER_ADDR, REMOTE_ADDR, REMOTE_PORT, SCRIPT_FILENAME;
+//   one pair per header name, at its first occurrence, repeated names joined
+//   with ", " as Apache does: Content-Type -> CONTENT_TYPE, Content-Length ->
+//   CONTENT_LENGTH (not for a chunked body), Authorization only with
+//   WSGIPassAuthorization On, Proxy never (httpoxy), other names -> HTTP_ + upper
+//   case with '-' as '_'; names with '_' or any byte but [A-Za-z0-9-] are dropped
+//   (Apache 2.4 does so that "X_Foo" cannot pose as "X-Foo");
+//   mod_wsgi.process_group, mod_wsgi.application_group, mod_wsgi.callable_object,
+//   mod_wsgi.script_reloading ("1"/"0"), mod_wsgi.request_id,
+//   wsgid.request_start (microseconds since the epoch).
+// HTTPS is never set: the front end speaks plain HTTP only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "supervisor/frontend/request_headers.h"
+#include "supervisor/frontend/router.h"
+
+namespace wsgid::frontend {
+
+// The request facts the environ is made of. Every view must stay valid for the
+// call only.
+struct EnvironInput {
+  std::string_view method;       // "GET"
+  std::string_view request_uri;  // the URL as received
+  std::string_view query;        // after '?', "" when none
+  std::string_view host;         // Host header, or the authority of an absolute URL
+  bool http10 = false;
+  bool chunked = false;          // Transfer-Encoding: chunked (no CONTENT_LENGTH then)
+  std::string_view default_server_name;  // the main server's ServerName
+  std::string_view local_ip, remote_ip;
+  int local_port = 0, remote_port = 0;
+  std::string_view request_id;   // "prefix-42"
+  int64_t request_start_us = 0;
+};
+
+// Buffers reused across requests so that building the environ does not allocate
+// once they have grown.
+struct EnvironScratch {
+  std::string server_name, key, joined;
+};
+
+// Appends one REQUEST_HEAD frame (request_id) with the environ to *out. Returns
+// false, with *out as before, when the head breaks the protocol's limits
+// (RequestHeadWriter::finish(): the caller answers 500).
+bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const Route& route,
+                    uint32_t request_id, EnvironScratch* scratch, std::string* out);
+
+}  // namespace wsgid::frontend
