@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -103,6 +104,10 @@ class Parser {
   void d_request_read_timeout(const Directive& d, Scope& s);
   void d_threads_per_child(const Directive& d, Scope& s);
   void d_alias(const Directive& d, Scope& s);
+  // mod_alias's Redirect*, mod_rewrite, mod_headers (rewrite_directives.cc)
+  void d_redirect(const Directive& d, Scope& s);
+  void d_rewrite(const Directive& d, Scope& s);
+  void d_header(const Directive& d, Scope& s);
 
  private:
   // The driver (parser.cc).
@@ -147,6 +152,11 @@ class Parser {
   std::set<std::string> socket_timeout_given_, response_socket_timeout_given_;
   std::vector<std::pair<std::string, SourceLoc>> group_refs_;  // WSGIProcessGroup values
   std::map<std::string, SourceLoc> listen_seen_;
+  // mod_rewrite's rule sets per context, read to the end before their refusals
+  // can be told (rewrite_directives.cc).
+  struct RewriteState;
+  std::shared_ptr<RewriteState> rewrite_;
+  void finish_rewrites();
 };
 
 }  // namespace wsgid::config::detail
