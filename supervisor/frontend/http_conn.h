@@ -128,6 +128,15 @@ class HttpConn final : public UpstreamClient {
   void detach_upstream(bool cancel);
   void serve_static();
   void pump_file();
+  // Redirects, rewrites and header rules (http_conn_rewrite.cc, rewrite_step.h):
+  // picks the request's Header rules and answers it when a rewrite or redirect
+  // decides (true: answered, do not route).
+  bool rewrite_request(const config::VirtualHost* vh, std::string_view host,
+                       std::string_view query);
+  // The headers the environ is built from: RequestHeader's edits, if any.
+  RequestHeaders environ_headers();
+  // The Header rules on the response head begun at head_start_ (header_edit.h).
+  void edit_head();
 
   // Client output.
   void write_out();
@@ -220,6 +229,14 @@ class HttpConn final : public UpstreamClient {
 
   // The static file being sent.
   StaticFile file_;
+
+  // Redirects, rewrites and header rules of the current request (rewrite_step.h).
+  const rewrite::HeaderRules* header_rules_ = nullptr;  // into router_'s, or header_scratch_
+  rewrite::HeaderRules header_scratch_;
+  size_t head_start_ = 0;          // where the response head begins in out_
+  std::string local_location_;     // a local redirect's Location
+  std::string edited_head_;        // RequestHeader's edited fields
+  std::vector<HeaderSpan> edited_spans_;
 };
 
 }  // namespace wsgid::frontend

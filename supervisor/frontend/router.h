@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "supervisor/config/resolve.h"
+#include "supervisor/frontend/rewrite_step.h"
 #include "supervisor/frontend/settings.h"
 
 namespace wsgid::frontend {
@@ -92,6 +93,8 @@ class Router {
   void route(const config::VirtualHost* vhost, const RouteRequest& req, Route* out) const;
 
   const Settings& settings() const { return settings_; }
+  // Redirects, rewrites and header rules of these settings (rewrite_step.h).
+  const RewriteStep& rewrites() const { return rewrites_; }
   int group_index(std::string_view name) const;
 
  private:
@@ -132,6 +135,7 @@ class Router {
   config::Resolver resolver_;  // points into settings_.config
   std::vector<VhostTables> tables_;  // [0] = server, [i+1] = vhosts[i]
   std::string hostname_;             // gethostname(), when ServerName is unset
+  RewriteStep rewrites_{settings_.config};
 };
 
 }  // namespace wsgid::frontend

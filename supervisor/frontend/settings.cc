@@ -20,10 +20,18 @@ json scope_json(const config::ScopeSettings& s) {
           {"restrict_process", s.restrict_process ? json(*s.restrict_process) : json(nullptr)}};
 }
 
+// Redirect*, Rewrite*, Header, RequestHeader as written (rewrite part).
+json rewrite_json(const std::vector<config::RewriteDirective>& list) {
+  json a = json::array();
+  for (const auto& r : list) a.push_back({{"name", r.name}, {"args", r.args}});
+  return a;
+}
+
 json blocks_json(const std::vector<config::Block>& blocks) {
   json a = json::array();
   for (const auto& b : blocks)
-    a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"settings", scope_json(b.settings)}});
+    a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"settings", scope_json(b.settings)},
+                 {"rewrite", rewrite_json(b.rewrite)}});
   return a;
 }
 
@@ -46,7 +54,7 @@ json vhost_json(const config::VirtualHost& v) {
           {"server_aliases", v.server_aliases}, {"settings", scope_json(v.settings)},
           {"mounts", mounts}, {"locations", blocks_json(v.locations)},
           {"directories", blocks_json(v.directories)}, {"aliases", aliases},
-          {"custom_logs", logs}};
+          {"custom_logs", logs}, {"rewrite", rewrite_json(v.rewrite)}};
 }
 
 // Decoding: each reader throws Bad with the key path; the entry point converts.
@@ -118,6 +126,21 @@ config::ScopeSettings scope_from(const json& j, const std::string& path) {
   return s;
 }
 
+std::vector<config::RewriteDirective> rewrite_from(const json& a, const std::string& path) {
+  std::vector<config::RewriteDirective> out;
+  for (size_t i = 0; i < a.size(); ++i) {
+    std::string p = path + "[" + std::to_string(i) + "].";
+    config::RewriteDirective r;
+    r.name = str(a[i], "name", p);
+    for (const auto& x : arr(a[i], "args", p)) {
+      if (!x.is_string()) throw Bad{"settings: '" + p + "args' must hold strings"};
+      r.args.push_back(x.get<std::string>());
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 std::vector<config::Block> blocks_from(const json& a, const std::string& path) {
   std::vector<config::Block> out;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -127,6 +150,7 @@ std::vector<config::Block> blocks_from(const json& a, const std::string& path) {
     b.is_regex = obool(a[i], "is_regex", p).value_or(false);
     auto it = a[i].find("settings");
     if (it != a[i].end()) b.settings = scope_from(*it, p + "settings");
+    b.rewrite = rewrite_from(arr(a[i], "rewrite", p), p + "rewrite");
     out.push_back(std::move(b));
   }
   return out;
@@ -181,6 +205,7 @@ config::VirtualHost vhost_from(const json& j, const std::string& path) {
     l.format = str(logs[i], "format", lp);
     v.custom_logs.push_back(std::move(l));
   }
+  v.rewrite = rewrite_from(arr(j, "rewrite", p), p + "rewrite");
   return v;
 }
 
