@@ -11,7 +11,7 @@
 
 #include <set>
 
-#include "supervisor/config/resolve.h"
+#include "model/resolve.h"
 #include "supervisor/config/values.h"
 
 namespace wsgid::config::detail {

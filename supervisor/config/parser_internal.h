@@ -25,7 +25,7 @@
 #include <utility>
 #include <vector>
 
-#include "supervisor/config/config.h"
+#include "supervisor/config/model_names.h"
 #include "supervisor/config/diagnostics.h"
 #include "supervisor/config/directives.h"
 #include "supervisor/config/parser.h"

@@ -139,7 +139,7 @@ class HttpConn final : public UpstreamClient {
   uv_shutdown_t shutdown_req_;
   llhttp_t parser_;
   std::shared_ptr<const Router> router_;
-  std::vector<const config::VirtualHost*> vhosts_;
+  std::vector<const model::VirtualHost*> vhosts_;
   std::string local_ip_, remote_ip_;
   int local_port_ = 0, remote_port_ = 0;
   bool closing_ = false, close_after_flush_ = false, shutdown_started_ = false;

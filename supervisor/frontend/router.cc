@@ -1,5 +1,5 @@
 // GCC 12 with -fsanitize=address reports a false -Wmaybe-uninitialized inside
-// libstdc++'s std::regex (as supervisor/config/resolve.cc notes); silence it here.
+// libstdc++'s std::regex (as model/resolve.cc notes); silence it here.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
@@ -147,9 +147,9 @@ Router::Router(const Settings& settings) : settings_(settings), resolver_(settin
   for (const auto& vh : settings_.config.vhosts) tables_.push_back(build_tables(&vh));
 }
 
-Router::VhostTables Router::build_tables(const config::VirtualHost* vh) {
+Router::VhostTables Router::build_tables(const model::VirtualHost* vh) {
   VhostTables t;
-  const config::VirtualHost* server = &settings_.config.server;
+  const model::VirtualHost* server = &settings_.config.server;
   auto regex_of = [](const std::string& s) {
     try {
       return std::regex(s, std::regex::ECMAScript);
@@ -158,7 +158,7 @@ Router::VhostTables Router::build_tables(const config::VirtualHost* vh) {
       return std::regex("$^");
     }
   };
-  auto add_mounts = [&](const config::VirtualHost* owner) {
+  auto add_mounts = [&](const model::VirtualHost* owner) {
     for (const auto& m : owner->mounts) {
       CompiledMount cm{&m, owner, {}, false};
       if (m.is_match) {
@@ -171,7 +171,7 @@ Router::VhostTables Router::build_tables(const config::VirtualHost* vh) {
       t.mounts.push_back(std::move(cm));
     }
   };
-  auto add_aliases = [&](const config::VirtualHost* owner) {
+  auto add_aliases = [&](const model::VirtualHost* owner) {
     for (const auto& a : owner->aliases)
       t.aliases.push_back({&a, a.is_match ? regex_of(a.url) : std::regex()});
   };
@@ -182,7 +182,7 @@ Router::VhostTables Router::build_tables(const config::VirtualHost* vh) {
   return t;
 }
 
-const Router::VhostTables& Router::tables_for(const config::VirtualHost* vh) const {
+const Router::VhostTables& Router::tables_for(const model::VirtualHost* vh) const {
   if (vh == &settings_.config.server) return tables_[0];
   size_t idx = static_cast<size_t>(vh - settings_.config.vhosts.data());
   WSGID_CHECK(idx < settings_.config.vhosts.size());
@@ -195,9 +195,9 @@ int Router::group_index(std::string_view name) const {
   return -1;
 }
 
-std::vector<const config::VirtualHost*> Router::vhosts_for(std::string_view local_ip,
+std::vector<const model::VirtualHost*> Router::vhosts_for(std::string_view local_ip,
                                                            int local_port) const {
-  std::vector<const config::VirtualHost*> exact, wild;
+  std::vector<const model::VirtualHost*> exact, wild;
   for (const auto& vh : settings_.config.vhosts) {
     bool e = false, w = false;
     for (const auto& a : vh.addrs) {
@@ -212,8 +212,8 @@ std::vector<const config::VirtualHost*> Router::vhosts_for(std::string_view loca
   return exact.empty() ? wild : exact;
 }
 
-const config::VirtualHost* Router::select_vhost(
-    const std::vector<const config::VirtualHost*>& cands, std::string_view host) const {
+const model::VirtualHost* Router::select_vhost(
+    const std::vector<const model::VirtualHost*>& cands, std::string_view host) const {
   if (cands.empty()) return &settings_.config.server;
   std::string h(host_only(host));
   for (char& c : h) c = lower(c);
@@ -230,9 +230,9 @@ const config::VirtualHost* Router::select_vhost(
   return cands.front();
 }
 
-void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route* r) const {
+void Router::route(const model::VirtualHost* vh, const RouteRequest& req, Route* r) const {
   const VhostTables& t = tables_for(vh);
-  const config::VirtualHost& server = settings_.config.server;
+  const model::VirtualHost& server = settings_.config.server;
   std::string_view path = req.path;
   r->kind = Route::Kind::kNotFound;
   r->group = -1;
@@ -289,7 +289,7 @@ void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route
     r->error = "no script alias matches";
     return;
   }
-  const config::Mount& mount = *best->mount;
+  const model::Mount& mount = *best->mount;
   std::string_view rest = path.substr(best_len);
   if (mount.is_match) {
     std::string filename = best_m.format(mount.script);
@@ -357,9 +357,9 @@ void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route
     r->script_name.assign(path.substr(0, best_len));
   }
 
-  // 4. Settings: the merge of supervisor/config/resolve.h (shared with --check).
+  // 4. Settings: the merge of model/resolve.h (shared with --check).
   int vh_index = vh == &server ? -1 : static_cast<int>(vh - settings_.config.vhosts.data());
-  config::Route cr = resolver_.resolve(vh_index, mount, path, r->script_filename);
+  model::Route cr = resolver_.resolve(vh_index, mount, path, r->script_filename);
   r->pass_authorization = cr.pass_authorization;
   r->script_reloading = cr.script_reloading;
 
@@ -370,7 +370,7 @@ void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route
   if (server_name.empty()) server_name = hostname_;
   std::string_view pstr = port_of(req.host);
   int port = pstr.empty() ? req.local_port : std::atoi(std::string(pstr).c_str());
-  config::ExpandContext ctx;
+  model::ExpandContext ctx;
   ctx.server_name = server_name;
   ctx.port = port;
   ctx.host = host;
@@ -380,14 +380,14 @@ void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route
     if (!v) return std::nullopt;
     return std::string(v);
   };
-  r->application_group = config::expand_application_group(cr.application_group, ctx);
+  r->application_group = model::expand_application_group(cr.application_group, ctx);
   r->callable_object = cr.callable_object.rfind("%{", 0) == 0
-                           ? config::expand_application_group(cr.callable_object, ctx)
+                           ? model::expand_application_group(cr.callable_object, ctx)
                            : cr.callable_object;
   if (r->callable_object.empty()) r->callable_object = "application";
   if (cr.process_group) {
     r->group_name = cr.process_group->find("%{") != std::string::npos
-                        ? config::expand_application_group(*cr.process_group, ctx)
+                        ? model::expand_application_group(*cr.process_group, ctx)
                         : *cr.process_group;
   }
   r->kind = Route::Kind::kWsgi;
