@@ -44,8 +44,8 @@ const char kFailClosed[] =
 
 bool in_location(const Scope& s) { return s.section == "Location" || s.section == "LocationMatch"; }
 
-RewriteDirective keep(const Directive& d, const char* name) {
-  RewriteDirective r;
+model::RewriteDirective keep(const Directive& d, const char* name) {
+  model::RewriteDirective r;
   r.loc = d.loc;
   r.name = name;
   for (const Arg& a : d.args) r.args.push_back(a.text);
@@ -64,7 +64,7 @@ void Parser::d_redirect(const Directive& d, Scope& s) {
                    "section"});
     return;
   }
-  RewriteDirective r = keep(d, name);
+  model::RewriteDirective r = keep(d, name);
   rewrite::RedirectList check;
   if (Status st = check.add(name, r.args); !st) {
     diags_->error(d.loc, st.message());
@@ -80,7 +80,7 @@ void Parser::d_rewrite(const Directive& d, Scope& s) {
     return;
   }
   if (!rewrite_) rewrite_ = std::make_shared<RewriteState>();
-  RewriteDirective r = keep(d, name);
+  model::RewriteDirective r = keep(d, name);
   int tag = static_cast<int>(rewrite_->tags.size());
   rewrite_->tags.push_back(d.loc);
   if (Status st = rewrite_->rules[s.vhost_index].add(name, r.args, tag); !st) {
@@ -100,7 +100,7 @@ void Parser::d_header(const Directive& d, Scope& s) {
                    "<VirtualHost>"});
     return;
   }
-  RewriteDirective r = keep(d, name);
+  model::RewriteDirective r = keep(d, name);
   rewrite::HeaderRules check;
   if (Status st = check.add(name, r.args); !st) {
     const std::string& m = st.message();

@@ -131,7 +131,7 @@ class HttpConn final : public UpstreamClient {
   // Redirects, rewrites and header rules (http_conn_rewrite.cc, rewrite_step.h):
   // picks the request's Header rules and answers it when a rewrite or redirect
   // decides (true: answered, do not route).
-  bool rewrite_request(const config::VirtualHost* vh, std::string_view host,
+  bool rewrite_request(const model::VirtualHost* vh, std::string_view host,
                        std::string_view query);
   // The headers the environ is built from: RequestHeader's edits, if any.
   RequestHeaders environ_headers();
@@ -158,7 +158,7 @@ class HttpConn final : public UpstreamClient {
   uv_shutdown_t shutdown_req_;
   llhttp_t parser_;
   std::shared_ptr<const Router> router_;
-  std::vector<const config::VirtualHost*> vhosts_;
+  std::vector<const model::VirtualHost*> vhosts_;
   std::string local_ip_, remote_ip_;
   int local_port_ = 0, remote_port_ = 0;
   // How far the connection is in closing; only ever moves forward (start_close()

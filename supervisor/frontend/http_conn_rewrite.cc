@@ -18,8 +18,8 @@ namespace {
 // Apache's SERVER_NAME and SERVER_PORT with UseCanonicalName Off: the Host
 // header's name (lower case) and its port, else the virtual host's ServerName
 // (the main server's, then "localhost") and the port the client connected to.
-void server_name_port(std::string_view host, const config::VirtualHost* vh,
-                      const config::Config& config, int local_port, std::string* name,
+void server_name_port(std::string_view host, const model::VirtualHost* vh,
+                      const model::Config& config, int local_port, std::string* name,
                       unsigned* port) {
   *port = static_cast<unsigned>(local_port);
   std::string_view h = host, p;
@@ -47,7 +47,7 @@ void server_name_port(std::string_view host, const config::VirtualHost* vh,
 
 }  // namespace
 
-bool HttpConn::rewrite_request(const config::VirtualHost* vh, std::string_view host,
+bool HttpConn::rewrite_request(const model::VirtualHost* vh, std::string_view host,
                                std::string_view query) {
   const RewriteStep& step = router_->rewrites();
   header_rules_ = step.headers_for(vh, path_, &header_scratch_);

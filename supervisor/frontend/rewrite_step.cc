@@ -1,13 +1,13 @@
 // Redirects, rewrites and header rules per virtual host; see rewrite_step.h.
 #include "supervisor/frontend/rewrite_step.h"
 
-#include "supervisor/config/resolve.h"
+#include "model/resolve.h"
 
 namespace wsgid::frontend {
 
-void RewriteStep::read(const std::vector<config::RewriteDirective>& list, Tables* t,
+void RewriteStep::read(const std::vector<model::RewriteDirective>& list, Tables* t,
                        rewrite::RedirectList* redirects) {
-  for (const config::RewriteDirective& d : list) {
+  for (const model::RewriteDirective& d : list) {
     // The parser has checked every directive; one that fails here is left out,
     // as it was reported (and refused) there.
     if (rewrite::RedirectList::handles(d.name)) {
@@ -20,8 +20,8 @@ void RewriteStep::read(const std::vector<config::RewriteDirective>& list, Tables
   }
 }
 
-void RewriteStep::read_locations(const std::vector<config::Block>& blocks, Tables* t) {
-  for (const config::Block& b : blocks) {
+void RewriteStep::read_locations(const std::vector<model::Block>& blocks, Tables* t) {
+  for (const model::Block& b : blocks) {
     if (b.rewrite.empty()) continue;
     LocationRules l{&b, std::nullopt, {}};
     if (b.is_regex) {
@@ -29,24 +29,24 @@ void RewriteStep::read_locations(const std::vector<config::Block>& blocks, Table
       if (!re) continue;  // reported by the parser
       l.regex = *re;
     }
-    for (const config::RewriteDirective& d : b.rewrite)
+    for (const model::RewriteDirective& d : b.rewrite)
       if (rewrite::HeaderRules::handles(d.name)) (void)l.headers.add(d.name, d.args);
     t->locations.push_back(std::move(l));
   }
 }
 
-RewriteStep::RewriteStep(const config::Config& config) : config_(config) {
-  const config::VirtualHost* server = &config.server;
+RewriteStep::RewriteStep(const model::Config& config) : config_(config) {
+  const model::VirtualHost* server = &config.server;
   Tables& st = tables_[server];
   read(server->rewrite, &st, &st.redirects);
   read_locations(server->locations, &st);
-  for (const config::VirtualHost& vh : config.vhosts) {
+  for (const model::VirtualHost& vh : config.vhosts) {
     Tables& t = tables_[&vh];
     // The server's header rules first; the vhost's own appended (merge order).
     t.headers.merge(st.headers);
     read(vh.rewrite, &t, &t.redirects);
     // mod_alias: the vhost's redirects, then the server's.
-    for (const config::RewriteDirective& d : server->rewrite)
+    for (const model::RewriteDirective& d : server->rewrite)
       if (rewrite::RedirectList::handles(d.name)) (void)t.redirects.add(d.name, d.args);
     t.rewrites.inherit_from(st.rewrites);
     t.locations = st.locations;
@@ -54,12 +54,12 @@ RewriteStep::RewriteStep(const config::Config& config) : config_(config) {
   }
 }
 
-const RewriteStep::Tables* RewriteStep::tables_for(const config::VirtualHost* vh) const {
+const RewriteStep::Tables* RewriteStep::tables_for(const model::VirtualHost* vh) const {
   auto it = tables_.find(vh ? vh : &config_.server);
   return it == tables_.end() ? nullptr : &it->second;
 }
 
-std::optional<RewriteAnswer> RewriteStep::decide(const config::VirtualHost* vh,
+std::optional<RewriteAnswer> RewriteStep::decide(const model::VirtualHost* vh,
                                                  const rewrite::RequestView& r) const {
   const Tables* t = tables_for(vh);
   if (!t) return std::nullopt;
@@ -98,12 +98,12 @@ std::optional<RewriteAnswer> RewriteStep::decide(const config::VirtualHost* vh,
   return a;
 }
 
-bool RewriteStep::reads_headers(const config::VirtualHost* vh) const {
+bool RewriteStep::reads_headers(const model::VirtualHost* vh) const {
   const Tables* t = tables_for(vh);
   return t && t->rewrites.engine_on() && t->rewrites.rule_count() > 0;
 }
 
-const rewrite::HeaderRules* RewriteStep::headers_for(const config::VirtualHost* vh,
+const rewrite::HeaderRules* RewriteStep::headers_for(const model::VirtualHost* vh,
                                                      std::string_view url_path,
                                                      rewrite::HeaderRules* scratch) const {
   const Tables* t = tables_for(vh);
@@ -111,7 +111,7 @@ const rewrite::HeaderRules* RewriteStep::headers_for(const config::VirtualHost* 
   bool merged = false;
   for (const LocationRules& l : t->locations) {
     bool match = l.regex ? l.regex->match(url_path)
-                         : config::location_matches(l.block->path, url_path);
+                         : model::location_matches(l.block->path, url_path);
     if (!match) continue;
     if (!merged) {
       *scratch = t->headers;

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "common/regex.h"
-#include "supervisor/config/config.h"
+#include "model/config.h"
 #include "supervisor/rewrite/headers.h"
 #include "supervisor/rewrite/redirect.h"
 #include "supervisor/rewrite/rewrite.h"
@@ -53,28 +53,28 @@ class RewriteStep {
   // config must outlive the RewriteStep (the Router's own copy): the tables are
   // keyed by the addresses of its VirtualHosts. Directives that do not read
   // (the parser has reported them) are left out.
-  explicit RewriteStep(const config::Config& config);
+  explicit RewriteStep(const model::Config& config);
   RewriteStep(const RewriteStep&) = delete;
   RewriteStep& operator=(const RewriteStep&) = delete;
 
   // Step 1 for a request to vh (the server or one of config's vhosts). nullopt:
   // go on to the aliases and the application.
-  std::optional<RewriteAnswer> decide(const config::VirtualHost* vh,
+  std::optional<RewriteAnswer> decide(const model::VirtualHost* vh,
                                       const rewrite::RequestView& r) const;
 
   // True when vh's mod_rewrite engine is on with rules: decide() then needs
   // the request's headers (RequestView::headers) for %{HTTP_HOST} and the like.
-  bool reads_headers(const config::VirtualHost* vh) const;
+  bool reads_headers(const model::VirtualHost* vh) const;
 
   // Step 2: the rules for a request to url_path (decoded, normalized) on vh;
   // nullptr when there are none. When <Location> rules apply, they are merged
   // into *scratch, which is returned; else the pointer is into this object.
-  const rewrite::HeaderRules* headers_for(const config::VirtualHost* vh, std::string_view url_path,
+  const rewrite::HeaderRules* headers_for(const model::VirtualHost* vh, std::string_view url_path,
                                           rewrite::HeaderRules* scratch) const;
 
  private:
   struct LocationRules {
-    const config::Block* block;
+    const model::Block* block;
     std::optional<Regex> regex;  // <LocationMatch>, <Location ~>
     rewrite::HeaderRules headers;
   };
@@ -84,13 +84,13 @@ class RewriteStep {
     rewrite::HeaderRules headers;            // server's, then the vhost's
     std::vector<LocationRules> locations;    // server's, then the vhost's
   };
-  static void read(const std::vector<config::RewriteDirective>& list, Tables* t,
+  static void read(const std::vector<model::RewriteDirective>& list, Tables* t,
                    rewrite::RedirectList* redirects);
-  static void read_locations(const std::vector<config::Block>& blocks, Tables* t);
-  const Tables* tables_for(const config::VirtualHost* vh) const;
+  static void read_locations(const std::vector<model::Block>& blocks, Tables* t);
+  const Tables* tables_for(const model::VirtualHost* vh) const;
 
-  const config::Config& config_;
-  std::map<const config::VirtualHost*, Tables> tables_;
+  const model::Config& config_;
+  std::map<const model::VirtualHost*, Tables> tables_;
 };
 
 }  // namespace wsgid::frontend

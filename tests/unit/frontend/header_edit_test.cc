@@ -87,13 +87,13 @@ TEST_CASE("edit_request_headers: RequestHeader's edits in a buffer of their own"
 }
 
 TEST_CASE("the settings JSON carries the rewrite directives of vhosts and <Location>s") {
-  config::Config c;
-  config::RewriteDirective r;
+  model::Config c;
+  model::RewriteDirective r;
   r.name = "RewriteRule";
   r.args = {"^/secret", "-", "[F]"};
   c.server.rewrite = {r};
-  config::VirtualHost vh;
-  config::Block loc;
+  model::VirtualHost vh;
+  model::Block loc;
   loc.path = "/app";
   r.name = "Header";
   r.args = {"always", "set", "X-A", "b c"};

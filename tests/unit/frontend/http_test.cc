@@ -61,7 +61,7 @@ class Fixture {
     REQUIRE(access(sock_.c_str(), F_OK) == 0);
 
     Settings s;
-    config::ListenAddr l;
+    model::ListenAddr l;
     l.host = "127.0.0.1";
     l.port = 0;
     s.config.listen = {l};
@@ -84,19 +84,19 @@ class Fixture {
     missing.name = "missing";
     missing.socket = dir_ + "/missing.sock";
     s.groups = {g, stopped, missing};
-    config::Mount root;
+    model::Mount root;
     root.url = "/";
     root.script = dir_ + "/app.wsgi";
-    config::Mount st = root;
+    model::Mount st = root;
     st.url = "/stopped";
     st.process_group = "stopped";
-    config::Mount mi = root;
+    model::Mount mi = root;
     mi.url = "/missing";
     mi.process_group = "missing";
     s.config.server.settings.process_group = "g";
     s.config.server.server_name = "localhost";
     s.config.server.mounts = {root, st, mi};
-    config::StaticAlias a;
+    model::StaticAlias a;
     a.url = "/static/";
     a.path = dir_ + "/static/";
     s.config.server.aliases = {a};
@@ -487,7 +487,7 @@ TEST_CASE("the environ the worker gets") {
 TEST_CASE("Redirect, RewriteRule, Header and RequestHeader on the wire") {
   Fixture f([](Settings* s) {
     auto d = [](const char* name, std::vector<std::string> args) {
-      config::RewriteDirective r;
+      model::RewriteDirective r;
       r.name = name;
       r.args = std::move(args);
       return r;
@@ -504,7 +504,7 @@ TEST_CASE("Redirect, RewriteRule, Header and RequestHeader on the wire") {
         d("Header", {"set", "X-Handler", "yes"}),
         d("RequestHeader", {"set", "X-Forwarded-Proto", "https"}),
     };
-    config::Block loc;
+    model::Block loc;
     loc.path = "/static";
     loc.rewrite = {d("Header", {"set", "X-Static", "1"})};
     s->config.server.locations = {loc};
