@@ -1,13 +1,11 @@
 // header_edit.h: mod_headers' rules on a response head already written (the
-// application's, a static file's, a local one) and on a request's fields; and
-// the settings JSON carrying the directives to the front end.
+// application's, a static file's, a local one) and on a request's fields.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
 #include "supervisor/frontend/header_edit.h"
-#include "supervisor/frontend/settings.h"
 
 using namespace wsgid;
 using namespace wsgid::frontend;
@@ -84,34 +82,4 @@ TEST_CASE("edit_request_headers: RequestHeader's edits in a buffer of their own"
   CHECK(out.get("accept") == "");
   CHECK(out.get("x-new") == "1");
   CHECK(in.get("x-forwarded-proto") == "http");  // the request's own buffer is untouched
-}
-
-TEST_CASE("the settings JSON carries the rewrite directives of vhosts and <Location>s") {
-  model::Config c;
-  model::RewriteDirective r;
-  r.name = "RewriteRule";
-  r.args = {"^/secret", "-", "[F]"};
-  c.server.rewrite = {r};
-  model::VirtualHost vh;
-  model::Block loc;
-  loc.path = "/app";
-  r.name = "Header";
-  r.args = {"always", "set", "X-A", "b c"};
-  loc.rewrite = {r};
-  vh.locations = {loc};
-  c.vhosts = {vh};
-  nlohmann::json j = frontend_settings_to_json(c, {}, {}, 1);
-  Result<Settings> s = frontend_settings_from_json(j);
-  REQUIRE(s.is_ok());
-  REQUIRE(s->config.server.rewrite.size() == 1);
-  CHECK(s->config.server.rewrite[0].name == "RewriteRule");
-  CHECK(s->config.server.rewrite[0].args == std::vector<std::string>{"^/secret", "-", "[F]"});
-  REQUIRE(s->config.vhosts.size() == 1);
-  REQUIRE(s->config.vhosts[0].locations.size() == 1);
-  CHECK(s->config.vhosts[0].locations[0].rewrite[0].args ==
-        std::vector<std::string>{"always", "set", "X-A", "b c"});
-  j["server"]["rewrite"][0]["args"] = {1};
-  Result<Settings> bad = frontend_settings_from_json(j);
-  REQUIRE(!bad.is_ok());
-  CHECK(bad.status().message() == "settings: 'server.rewrite[0].args' must hold strings");
 }
