@@ -9,7 +9,8 @@
 //
 // The handlers are split by subject: the driver, contexts and argument helpers
 // in parser.cc, the mod_wsgi directives in wsgi_directives.cc, WSGIDaemonProcess
-// in daemon_options.cc, the httpd server directives in server_directives.cc.
+// in daemon_options.cc, the httpd server directives in server_directives.cc,
+// mod_alias's redirects, mod_rewrite and mod_headers in rewrite_directives.cc.
 //
 // ServerRoot: relative paths (scripts, logs, pid file, WSGIImportScript) resolve
 // against root, which starts as ServerRoot's default (the main config file's

@@ -18,7 +18,11 @@
 // LimitRequestBody -> 413), refused shapes (Content-Length with
 // Transfer-Encoding, two Content-Lengths, bad chunk sizes, obs-fold, bare CR,
 // whitespace before a header colon, a missing or repeated Host in HTTP/1.1) get a
-// 400 and the connection is closed; then the Router picks the target:
+// 400 and the connection is closed; then, once the virtual host is known, the
+// redirects and rewrites of rewrite_step.h may answer at once (3xx with
+// Location, 403, 410; http_conn_rewrite.cc), and the request's Header and
+// RequestHeader rules are picked (header_edit.h edits every response head,
+// and the fields the environ is built from); then the Router picks the target:
 //  - a process group: the environ is written with proto::RequestHeadWriter
 //    straight into the request buffer, the body streams as kRequestBody frames
 //    (backpressure: reading stops while the worker connection holds kHighWater
