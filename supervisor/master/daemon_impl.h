@@ -26,6 +26,7 @@
 #include "supervisor/config/config.h"
 #include "supervisor/config/parser.h"
 #include "supervisor/master/child.h"
+#include "supervisor/master/control_commands.h"
 #include "supervisor/master/control_server.h"
 #include "supervisor/master/daemon.h"
 #include "supervisor/master/notify.h"
@@ -110,6 +111,21 @@ class Daemon : public GroupHost, public ChildHost {
   void finish();
   void check_settled();
   void on_control(const ControlRequest& r, std::shared_ptr<Responder> resp);
+  // The handlers of the control command table (control_commands.cc).
+  friend const std::vector<ControlCommand>& control_command_table();
+  void cmd_status(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_start(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_stop(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_restart(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_reload(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_check(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_reopen(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_pid(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_signal(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_tail(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_shutdown(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_version(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_help(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
   json status_json(const std::vector<std::string>& only);
   void update_watch();
   std::vector<ProcessGroup*> select_groups(const std::vector<std::string>& names,
