@@ -244,11 +244,7 @@ void Daemon::cmd_tail(const ControlRequest& r, const std::shared_ptr<Responder>&
 
 void Daemon::cmd_shutdown(const ControlRequest& r, const std::shared_ptr<Responder>& resp) {
   resp->finish({{"ok", true}});
-  if (phase_ == Phase::kRunning) {
-    begin_stop(r.now);
-  } else if (r.now && phase_ == Phase::kStopping) {
-    begin_stop(true);
-  }
+  request_stop(r.now ? StopRequest::kNow : StopRequest::kGraceful);
 }
 
 void Daemon::cmd_version(const ControlRequest&, const std::shared_ptr<Responder>& resp) {

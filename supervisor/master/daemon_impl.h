@@ -2,8 +2,8 @@
 // outside supervisor/master includes this header; daemon.h is the interface).
 //
 // Daemon is the whole master: daemon.cc runs it (start, ErrorLog and -d,
-// sockets first, the front end, signals, graceful and immediate stop, the
-// progress checks after every child change); reload.cc turns the config into
+// sockets first, the front end, signals, graceful and immediate stop by the
+// phase table of stop_phases.h, the progress checks after every child change); reload.cc turns the config into
 // worker settings and reloads by diff; control_commands.cc executes the control
 // socket's commands and keeps the `tail` rings; status.cc builds the status
 // reply. Loop thread only: every member runs on the thread that called
@@ -34,6 +34,7 @@
 #include "supervisor/master/script_watch.h"
 #include "supervisor/master/signals.h"
 #include "supervisor/master/sockets.h"
+#include "supervisor/master/stop_phases.h"
 #include "supervisor/master/spawn.h"
 
 namespace wsgid::master {
@@ -105,7 +106,12 @@ class Daemon : public GroupHost, public ChildHost {
   void push_frontend_settings(bool force);
   void on_signal(const SignalEntry& e);
   Status reload(const std::string& why, json* errors);
-  void begin_stop(bool now);
+  // The stop sequence (stop_phases.h): a request takes its row's step; entering a
+  // phase runs its entry, then the phase moves on as soon as its wait is over.
+  void request_stop(StopRequest r);
+  void enter_phase(StopPhase p);
+  bool stop_wait_over(StopWait w);
+  void advance_stop();
   void kill_everything();
   void check_progress();
   void finish();
@@ -149,10 +155,10 @@ class Daemon : public GroupHost, public ChildHost {
   ControlServer control_;
   ScriptWatch watch_;
   Notifier notify_;
-  enum class Phase { kRunning, kStopping, kStoppingNow, kDone } phase_ = Phase::kRunning;
-  bool groups_told_to_stop_ = false;
+  using Phase = StopPhase;  // the stop sequence: stop_phases.h
+  Phase phase_ = Phase::kRunning;
+  bool entering_phase_ = false;  // enter_phase() runs: the wait checks hold off
   bool ready_sent_ = false;
-  bool finishing_ = false;
   int interrupts_ = 0;
   int ready_fd_ = -1;  // -d: the parent waits on this pipe
   std::string pid_file_;
