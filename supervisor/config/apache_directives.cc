@@ -388,8 +388,10 @@ std::vector<ApacheRow> apache_rows() {
   };
   std::vector<ApacheRow> v;
   for (const Row& r : kRows) v.push_back({r.name, fate(r.kind), r.text});
-  for (const Row& r : kPrefixes) v.push_back({r.name, fate(r.kind), r.text});
-  for (const SectionRow& s : kSections) v.push_back({s.name, fate(s.kind), s.text});
+  for (const Row& r : kPrefixes)
+    v.push_back({std::string(r.name) + "*", fate(r.kind), r.text});
+  for (const SectionRow& s : kSections)
+    v.push_back({"<" + std::string(s.name) + ">", fate(s.kind), s.text});
   return v;
 }
 

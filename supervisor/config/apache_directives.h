@@ -44,10 +44,11 @@ std::optional<ApacheVerdict> apache_section(std::string_view name);
 std::vector<std::string_view> apache_directive_names();
 std::vector<std::string_view> apache_section_names();
 
-// Each row of the tables as the README prints it: name, "refused" / "warned" /
-// "depends on its arguments", and the reason. For the documentation test.
+// Each row of the tables as the README prints it: the name ("SSL*" for a family
+// of names, "<If>" for a section), "refused" / "warned" / "by its arguments",
+// and the reason. For the documentation test.
 struct ApacheRow {
-  std::string_view name;
+  std::string name;
   std::string_view fate;
   std::string_view reason;
 };
