@@ -1,6 +1,6 @@
-// EmbeddedPython: mod_wsgi's embedded mode in the front end (DESIGN.md
-// "Configuration": a script alias with no process group runs in the front-end
-// process on ThreadsPerChild threads).
+// EmbeddedPython: mod_wsgi's embedded mode in the front end (docs/decisions.md
+// 11: a script alias with no process group runs in the front-end process on
+// ThreadsPerChild threads).
 //
 // It reuses the worker's code (worker_lib) instead of a second WSGI
 // implementation: start() creates a private listening UNIX socket (in a fresh
