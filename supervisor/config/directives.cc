@@ -133,6 +133,12 @@ const DirectiveInfo kDirectives[] = {
     {"ThreadsPerChild", kServer, &Parser::d_threads_per_child, ""},
     {"Alias", kSV, &Parser::d_alias, ""},
     {"AliasMatch", kSV, &Parser::d_alias, ""},
+    // Handlers (handler_directives.cc).
+    {"SetHandler", kAll, &Parser::d_set_handler, ""},
+    {"AddHandler", kAll, &Parser::d_add_handler, ""},
+    {"Options", kAll, &Parser::d_options, ""},
+    {"DocumentRoot", kSV, &Parser::d_document_root, ""},
+    {"DirectoryIndex", kAll, &Parser::d_directory_index, ""},
 };
 const size_t kDirectiveCount = sizeof(kDirectives) / sizeof(kDirectives[0]);
 

@@ -164,6 +164,11 @@ const DirCase kDirCases[] = {
     {"ThreadsPerChild", "10", S, nullptr},
     {"Alias", "/static /srv/static", S | V, nullptr},
     {"AliasMatch", "^/s/(.*) /srv/static/$1", S | V, nullptr},
+    {"SetHandler", "wsgi-script", S | V | L | D, nullptr},
+    {"AddHandler", "wsgi-script .wsgi", S | V | L | D, nullptr},
+    {"Options", "+ExecCGI", S | V | L | D, nullptr},
+    {"DocumentRoot", "/srv/www", S | V, nullptr},
+    {"DirectoryIndex", "index.html", S | V | L | D, nullptr},
 };
 
 struct Ctx {
