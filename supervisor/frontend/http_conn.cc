@@ -472,6 +472,15 @@ int HttpConn::on_headers_complete() {
     case Route::Kind::kError:
       send_local(500, route_.error, false);
       return 0;
+    case Route::Kind::kForbidden:
+      send_local(403, route_.error, false);
+      return 0;
+    case Route::Kind::kRedirect:
+      // mod_dir's DirectorySlash: the slashed URL, query string kept.
+      local_location_ = route_.location;
+      if (!query.empty()) local_location_.append("?").append(query);
+      send_local(301, "directory URL without its trailing slash", false);
+      return 0;
     case Route::Kind::kStatic:
       target_ = Target::kStatic;
       break;
@@ -842,6 +851,10 @@ void HttpConn::emit_local() {
   start_response_head(status, reason_phrase(status));
   append_local_headers(&out_, &body_scratch_, status, local_retry_after_,
                        parser_.method == HTTP_OPTIONS);
+  if (!local_location_.empty()) {
+    out_.append("Location: ").append(local_location_).append("\r\n");
+    local_location_.clear();
+  }
   finish_head(true);
   if (!no_body_) {
     out_.append(body_scratch_);

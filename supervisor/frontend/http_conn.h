@@ -209,6 +209,7 @@ class HttpConn final : public UpstreamClient {
   pid_t worker_pid_ = 0;
   int local_status_ = 0;
   bool local_retry_after_ = false;
+  std::string local_location_;  // a local 301's Location (Route::Kind::kRedirect)
 
   // The response.
   bool chunked_ = false, no_body_ = false;

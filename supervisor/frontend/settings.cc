@@ -11,8 +11,17 @@ namespace {
 json opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
 json opt(const std::optional<bool>& v) { return v ? json(*v) : json(nullptr); }
 
+// The handlers part of a scope (issue 11, part 3).
+json handlers_json(const config::HandlerSettings& h) {
+  return {{"set_handler", opt(h.set_handler)},
+          {"wsgi_extensions", h.wsgi_extensions},
+          {"exec_cgi", opt(h.exec_cgi)},
+          {"directory_index", h.directory_index ? json(*h.directory_index) : json(nullptr)}};
+}
+
 json scope_json(const config::ScopeSettings& s) {
-  return {{"process_group", opt(s.process_group)},
+  return {{"handlers", handlers_json(s.handlers)},
+          {"process_group", opt(s.process_group)},
           {"application_group", opt(s.application_group)},
           {"callable_object", opt(s.callable_object)},
           {"pass_authorization", opt(s.pass_authorization)},
@@ -23,7 +32,8 @@ json scope_json(const config::ScopeSettings& s) {
 json blocks_json(const std::vector<config::Block>& blocks) {
   json a = json::array();
   for (const auto& b : blocks)
-    a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"settings", scope_json(b.settings)}});
+    a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"is_files", b.is_files},
+                {"settings", scope_json(b.settings)}});
   return a;
 }
 
@@ -46,7 +56,7 @@ json vhost_json(const config::VirtualHost& v) {
           {"server_aliases", v.server_aliases}, {"settings", scope_json(v.settings)},
           {"mounts", mounts}, {"locations", blocks_json(v.locations)},
           {"directories", blocks_json(v.directories)}, {"aliases", aliases},
-          {"custom_logs", logs}};
+          {"custom_logs", logs}, {"document_root", opt(v.document_root)}};
 }
 
 // Decoding: each reader throws Bad with the key path; the entry point converts.
@@ -96,6 +106,28 @@ const json& arr(const json& j, const char* key, const std::string& path) {
   return *it;
 }
 
+std::vector<std::string> strings(const json& j, const char* key, const std::string& path) {
+  std::vector<std::string> v;
+  for (const auto& e : arr(j, key, path)) {
+    if (!e.is_string()) throw Bad{"settings: '" + path + key + "' must be an array of strings"};
+    v.push_back(e.get<std::string>());
+  }
+  return v;
+}
+
+config::HandlerSettings handlers_from(const json& j, const std::string& path) {
+  config::HandlerSettings h;
+  if (j.is_null()) return h;
+  if (!j.is_object()) throw Bad{"settings: '" + path + "' must be an object"};
+  std::string p = path + ".";
+  h.set_handler = ostr(j, "set_handler", p);
+  h.wsgi_extensions = strings(j, "wsgi_extensions", p);
+  h.exec_cgi = obool(j, "exec_cgi", p);
+  auto di = j.find("directory_index");
+  if (di != j.end() && !di->is_null()) h.directory_index = strings(j, "directory_index", p);
+  return h;
+}
+
 config::ScopeSettings scope_from(const json& j, const std::string& path) {
   config::ScopeSettings s;
   if (j.is_null()) return s;
@@ -105,6 +137,7 @@ config::ScopeSettings scope_from(const json& j, const std::string& path) {
   s.callable_object = ostr(j, "callable_object", path + ".");
   s.pass_authorization = obool(j, "pass_authorization", path + ".");
   s.script_reloading = obool(j, "script_reloading", path + ".");
+  if (auto h = j.find("handlers"); h != j.end()) s.handlers = handlers_from(*h, path + ".handlers");
   auto rp = j.find("restrict_process");
   if (rp != j.end() && !rp->is_null()) {
     std::vector<std::string> names;
@@ -125,6 +158,7 @@ std::vector<config::Block> blocks_from(const json& a, const std::string& path) {
     config::Block b;
     b.path = str(a[i], "path", p);
     b.is_regex = obool(a[i], "is_regex", p).value_or(false);
+    b.is_files = obool(a[i], "is_files", p).value_or(false);
     auto it = a[i].find("settings");
     if (it != a[i].end()) b.settings = scope_from(*it, p + "settings");
     out.push_back(std::move(b));
@@ -143,6 +177,7 @@ config::VirtualHost vhost_from(const json& j, const std::string& path) {
     v.addrs.push_back(la);
   }
   v.server_name = ostr(j, "server_name", p).value_or("");
+  v.document_root = ostr(j, "document_root", p);
   for (const auto& a : arr(j, "server_aliases", p)) {
     if (!a.is_string()) throw Bad{"settings: '" + p + "server_aliases' must hold strings"};
     v.server_aliases.push_back(a.get<std::string>());
