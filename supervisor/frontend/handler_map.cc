@@ -57,7 +57,7 @@ std::vector<std::string> file_extensions(std::string_view file) {
   return exts;
 }
 
-bool is_wsgi_script(const config::HandlerSettings& h, std::string_view file) {
+bool is_wsgi_script(const model::HandlerSettings& h, std::string_view file) {
   if (h.set_handler && *h.set_handler == "wsgi-script") return true;
   if (h.wsgi_extensions.empty()) return false;
   for (const std::string& e : file_extensions(file))
@@ -67,7 +67,7 @@ bool is_wsgi_script(const config::HandlerSettings& h, std::string_view file) {
   return false;
 }
 
-std::vector<std::string> index_names(const config::HandlerSettings& h) {
+std::vector<std::string> index_names(const model::HandlerSettings& h) {
   if (h.directory_index) return *h.directory_index;
   return {"index.html"};
 }

@@ -4,7 +4,7 @@
 // rest of the path as PATH_INFO, or a directory) and the handler choice
 // (mod_wsgi's wsgi-script through SetHandler, or AddHandler on any of the file
 // name's extensions as mod_mime reads them). Pure functions over a path and the
-// merged HandlerSettings (config::Resolver::handlers); the only system calls are
+// merged HandlerSettings (model::Resolver::handlers); the only system calls are
 // stat(2) in walk_file(). The Router (router.h) drives them, loop thread; they
 // keep no state and are safe from any thread.
 #pragma once
@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "supervisor/config/config.h"
+#include "model/config.h"
 
 namespace wsgid::frontend {
 
@@ -44,10 +44,10 @@ std::vector<std::string> file_extensions(std::string_view file);
 // Whether file's handler is wsgi-script under h: SetHandler wsgi-script, or an
 // AddHandler wsgi-script extension that any of its extensions matches (SetHandler
 // None does not undo AddHandler, as in Apache: it only forces no handler).
-bool is_wsgi_script(const config::HandlerSettings& h, std::string_view file);
+bool is_wsgi_script(const model::HandlerSettings& h, std::string_view file);
 
 // The index file names a directory is answered with: DirectoryIndex's, else
 // mod_dir's default "index.html"; empty for DirectoryIndex disabled.
-std::vector<std::string> index_names(const config::HandlerSettings& h);
+std::vector<std::string> index_names(const model::HandlerSettings& h);
 
 }  // namespace wsgid::frontend

@@ -40,8 +40,8 @@ struct Tree {
   void mkdir(const std::string& rel) { REQUIRE(::mkdir((dir + "/" + rel).c_str(), 0755) == 0); }
 };
 
-config::Block block(std::string path, bool files = false) {
-  config::Block b;
+model::Block block(std::string path, bool files = false) {
+  model::Block b;
   b.path = std::move(path);
   b.is_files = files;
   return b;
@@ -140,7 +140,7 @@ TEST_CASE("file_extensions and is_wsgi_script read names as mod_mime does") {
     for (const std::string& e : file_extensions(c.file)) joined += (joined.empty() ? "" : " ") + e;
     CHECK(joined == c.exts);
   }
-  config::HandlerSettings h;
+  model::HandlerSettings h;
   h.wsgi_extensions = {".wsgi"};
   CHECK(is_wsgi_script(h, "/x/app.wsgi"));
   CHECK(is_wsgi_script(h, "/x/app.wsgi.bak"));  // Apache runs it too: never its source
@@ -149,7 +149,7 @@ TEST_CASE("file_extensions and is_wsgi_script read names as mod_mime does") {
   CHECK(is_wsgi_script(h, "/x/app.wsgi"));
   h.set_handler = "wsgi-script";
   CHECK(is_wsgi_script(h, "/x/style.css"));
-  CHECK(index_names(config::HandlerSettings{}) == std::vector<std::string>{"index.html"});
+  CHECK(index_names(model::HandlerSettings{}) == std::vector<std::string>{"index.html"});
 }
 
 TEST_CASE("Alias + SetHandler and DocumentRoot + AddHandler map as mod_wsgi does") {
@@ -165,35 +165,35 @@ TEST_CASE("Alias + SetHandler and DocumentRoot + AddHandler map as mod_wsgi does
   s.groups = {g};
   g.name = "site";
   s.groups.push_back(g);
-  config::VirtualHost& sv = s.config.server;
+  model::VirtualHost& sv = s.config.server;
   sv.document_root = t.dir + "/www";
-  config::StaticAlias identity;
+  model::StaticAlias identity;
   identity.url = "/identity";
   identity.path = t.dir + "/bin/keystone-wsgi-public";
-  config::StaticAlias src;  // the same files under another URL: same handlers
+  model::StaticAlias src;  // the same files under another URL: same handlers
   src.url = "/src/";
   src.path = t.dir + "/www/";
   sv.aliases = {identity, src};
   // Keystone's <Location /identity>.
-  config::Block loc = block("/identity");
+  model::Block loc = block("/identity");
   loc.settings.handlers.set_handler = "wsgi-script";
   loc.settings.handlers.exec_cgi = true;
   loc.settings.process_group = "keystone-public";
   // mod_wsgi's guidelines: <Directory> AddHandler wsgi-script .wsgi, Options ExecCGI.
-  config::Block www = block(t.dir + "/www");
+  model::Block www = block(t.dir + "/www");
   www.settings.handlers.wsgi_extensions = {".wsgi"};
   www.settings.handlers.exec_cgi = true;
   www.settings.process_group = "site";
-  config::Block noexec = block(t.dir + "/www/noexec");
+  model::Block noexec = block(t.dir + "/www/noexec");
   noexec.settings.handlers.exec_cgi = false;
-  config::Block idx = block(t.dir + "/www/idx");
+  model::Block idx = block(t.dir + "/www/idx");
   idx.settings.handlers.directory_index = std::vector<std::string>{"index.wsgi"};
-  config::Block plain = block(t.dir + "/www/plain");
+  model::Block plain = block(t.dir + "/www/plain");
   plain.settings.handlers.directory_index = std::vector<std::string>{};  // disabled
   // <Files "*.css"> SetHandler wsgi-script, then <Location /style.css> SetHandler None.
-  config::Block css = block("*.css", true);
+  model::Block css = block("*.css", true);
   css.settings.handlers.set_handler = "wsgi-script";
-  config::Block css_none = block("/style.css");
+  model::Block css_none = block("/style.css");
   css_none.settings.handlers.set_handler = "none";
   sv.directories = {www, noexec, idx, plain, css};
   sv.locations = {loc, css_none};
@@ -242,19 +242,19 @@ TEST_CASE("graphite's layout: SetHandler None under WSGIScriptAlias / serves the
   t.file("static/css/graphite.css");
   t.file("htdocs/index.html");
   Settings s;
-  config::VirtualHost& sv = s.config.server;
+  model::VirtualHost& sv = s.config.server;
   sv.document_root = t.dir + "/htdocs";  // loses to every alias
-  config::Mount m;
+  model::Mount m;
   m.url = "/";
   m.script = t.dir + "/graphite.wsgi";
   sv.mounts = {m};
-  config::StaticAlias st;
+  model::StaticAlias st;
   st.url = "/static/";
   st.path = t.dir + "/static/";
   sv.aliases = {st};
-  config::Block none = block("/static/");
+  model::Block none = block("/static/");
   none.settings.handlers.set_handler = "none";
-  config::Block all = block("/");  // SetHandler under the script alias changes nothing
+  model::Block all = block("/");  // SetHandler under the script alias changes nothing
   all.settings.handlers.set_handler = "wsgi-script";
   sv.locations = {all, none};
   Router r(s);
