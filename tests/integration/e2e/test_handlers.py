@@ -152,6 +152,23 @@ Alias /static/ {dir}/static/
         self.assert_never_source(s, ['/', '/graphite.wsgi', '/static/../graphite.wsgi'])
 
 
+class EmbeddedHandler(HandlerCase):
+    """No process group: the script runs embedded, in the front end's Python."""
+    BODY = """
+DocumentRoot {dir}/www
+<Directory {dir}/www>
+    AddHandler wsgi-script .wsgi
+    Options +ExecCGI
+</Directory>
+"""
+
+    def test_addhandler_without_a_group_runs_embedded(self):
+        s = self.daemon(self.BODY, {'www/app.wsgi': APP})
+        e = self.environ(s, '/app.wsgi/x')
+        self.assertEqual((e['SCRIPT_NAME'], e['PATH_INFO']), ('/app.wsgi', '/x'))
+        self.assertEqual(e['mod_wsgi.process_group'], '')
+
+
 class DebianConfigsCheck(unittest.TestCase):
     """Debian's shipped configs, verbatim but for their users and paths."""
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "supervisor/frontend/embedded.h"
 #include "supervisor/frontend/handler_map.h"
 #include "supervisor/frontend/router.h"
 
@@ -279,4 +280,32 @@ TEST_CASE("a directory URL's redirect escapes what is not safe in a URL path") {
   CHECK(got.kind == Route::Kind::kRedirect);
   CHECK(got.location == "/a%20b/");
   CHECK(route(r, "/").kind == Route::Kind::kForbidden);  // no index.html at the root
+}
+
+TEST_CASE("a handler scope without a process group may run embedded: Python starts") {
+  struct Case {
+    const char* what;
+    const char* scope_group;   // the handler block's WSGIProcessGroup, "" = unset
+    const char* server_group;  // the server's, "" = unset
+    bool restrict;
+    bool embedded;
+  } cases[] = {
+      {"no group anywhere", "", "", false, true},
+      {"the block names one", "site", "", false, false},
+      {"the server names one", "", "site", false, false},
+      {"%{GLOBAL} is embedded", "%{GLOBAL}", "", false, true},
+      {"WSGIRestrictEmbedded On", "", "", true, false},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    model::Config cfg;
+    model::Block b = block("/srv/www");
+    b.settings.handlers.wsgi_extensions = {".wsgi"};
+    if (*c.scope_group) b.settings.process_group = c.scope_group;
+    if (*c.server_group) cfg.server.settings.process_group = c.server_group;
+    cfg.server.directories = {b};
+    cfg.restrict_embedded = c.restrict;
+    CHECK(handler_may_run_embedded(cfg) == c.embedded);
+  }
+  CHECK_FALSE(handler_may_run_embedded(model::Config{}));
 }
