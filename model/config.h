@@ -116,6 +116,19 @@ struct ScopeSettings {
   HandlerSettings handlers;  // handlers part (issue 11, part 3)
 };
 
+// --- Redirects, rewrites and header edits (issue 11 point 4: mod_alias's
+// Redirect*, mod_rewrite, mod_headers). The directives as written (quotes
+// removed), in file order; the front end re-reads them into the engines of
+// supervisor/rewrite/ (rewrite_step.h). Kept as plain text so that a Config
+// stays a plain, copyable, JSON-able value; the parser has already checked that
+// every one of them reads (rewrite_directives.cc).
+struct RewriteDirective {
+  SourceLoc loc;
+  std::string name;               // canonical spelling: "RewriteRule", "Header" ...
+  std::vector<std::string> args;
+};
+// --- end of the rewrite part's block.
+
 // <Location>/<LocationMatch> (url) or <Directory>/<DirectoryMatch> (filesystem).
 struct Block {
   SourceLoc loc;
@@ -123,6 +136,7 @@ struct Block {
   bool is_regex = false;
   bool is_files = false;  // <Files>/<FilesMatch>: path matches the script's base name
   ScopeSettings settings;
+  std::vector<RewriteDirective> rewrite;  // Header / RequestHeader of a <Location> (rewrite part)
 };
 
 // One WSGIScriptAlias or WSGIScriptAliasMatch.
@@ -175,6 +189,7 @@ struct VirtualHost {
   // Handlers part (issue 11, part 3): DocumentRoot, resolved against ServerRoot,
   // without a trailing '/'; unset in a vhost = the server's.
   std::optional<std::string> document_root;
+  std::vector<RewriteDirective> rewrite;  // Redirect*, Rewrite*, Header, RequestHeader (rewrite part)
 };
 
 // WSGIImportScript: preload a script in a group's application group at start.

@@ -30,11 +30,18 @@ json scope_json(const ScopeSettings& s) {
           {"restrict_process", s.restrict_process ? json(*s.restrict_process) : json(nullptr)}};
 }
 
+// Redirect*, Rewrite*, Header, RequestHeader as written (the rewrite part).
+json rewrite_json(const std::vector<RewriteDirective>& list) {
+  json a = json::array();
+  for (const auto& r : list) a.push_back({{"name", r.name}, {"args", r.args}});
+  return a;
+}
+
 json blocks_json(const std::vector<Block>& blocks) {
   json a = json::array();
   for (const auto& b : blocks)
     a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"is_files", b.is_files},
-                {"settings", scope_json(b.settings)}});
+                 {"settings", scope_json(b.settings)}, {"rewrite", rewrite_json(b.rewrite)}});
   return a;
 }
 
@@ -57,7 +64,8 @@ json vhost_json(const VirtualHost& v) {
           {"server_aliases", v.server_aliases}, {"settings", scope_json(v.settings)},
           {"mounts", mounts}, {"locations", blocks_json(v.locations)},
           {"directories", blocks_json(v.directories)}, {"aliases", aliases},
-          {"custom_logs", logs}, {"document_root", opt(v.document_root)}};
+          {"custom_logs", logs}, {"rewrite", rewrite_json(v.rewrite)},
+          {"document_root", opt(v.document_root)}};
 }
 
 // Decoding: each reader returns a non-ok Status naming the key path
@@ -199,6 +207,25 @@ Status settings_of(const json& j, const std::string& p, ScopeSettings* s) {
   return scope_from(*it, p + "settings", s);
 }
 
+Status rewrite_from(const Reader& r, const std::string& path,
+                    std::vector<RewriteDirective>* out) {
+  const json* a = nullptr;
+  TRY(r.arr("rewrite", &a));
+  for (size_t i = 0; i < a->size(); ++i) {
+    Reader dr((*a)[i], item(path + "rewrite", i));
+    RewriteDirective d;
+    TRY(dr.str("name", &d.name));
+    const json* args = nullptr;
+    TRY(dr.arr("args", &args));
+    for (const auto& x : *args) {
+      if (!x.is_string()) return dr.bad_key("args", "must hold strings");
+      d.args.push_back(x.get<std::string>());
+    }
+    out->push_back(std::move(d));
+  }
+  return Status::ok();
+}
+
 Status blocks_from(const json& a, const std::string& path, std::vector<Block>* out) {
   for (size_t i = 0; i < a.size(); ++i) {
     std::string p = item(path, i);
@@ -208,6 +235,7 @@ Status blocks_from(const json& a, const std::string& path, std::vector<Block>* o
     TRY(r.boolean("is_regex", &b.is_regex));
     TRY(r.boolean("is_files", &b.is_files));
     TRY(settings_of(a[i], p, &b.settings));
+    TRY(rewrite_from(r, p, &b.rewrite));
     out->push_back(std::move(b));
   }
   return Status::ok();
@@ -269,6 +297,7 @@ Status vhost_from(const json& j, const std::string& path, VirtualHost* v) {
     TRY(lr.str("format", &l.format));
     v->custom_logs.push_back(std::move(l));
   }
+  TRY(rewrite_from(r, p, &v->rewrite));
   return Status::ok();
 }
 

@@ -31,10 +31,15 @@
 //            "mounts": [{"url": "/app", "script": "/srv/app.wsgi", "is_match": false,
 //                        "process_group": null, "application_group": null,
 //                        "callable_object": null, "pass_authorization": null}],
-//            "locations": [{"path": "/admin", "is_regex": false, "settings": SCOPE}],
+//            "locations": [{"path": "/admin", "is_regex": false, "settings": SCOPE,
+//                           "rewrite": REWRITE}],
 //            "directories": [{"path": "/srv", "is_regex": false, "settings": SCOPE}],
 //            "aliases": [{"url": "/static/", "path": "/srv/static/", "is_match": false}],
-//            "custom_logs": [{"path": "/var/log/wsgid/access.log", "format": "%h %l ..."}]}
+//            "custom_logs": [{"path": "/var/log/wsgid/access.log", "format": "%h %l ..."}],
+//            "rewrite": REWRITE}
+//   REWRITE = [{"name": "RewriteRule", "args": ["^/secret", "-", "[F]"]}, ...]
+//            (Redirect*, Rewrite*, Header, RequestHeader as written;
+//            supervisor/frontend/rewrite_step.h reads them)
 //   SCOPE = {"process_group": null | "site1" | "" (embedded) | "%{ENV:X}",
 //            "application_group": null | "%{GLOBAL}" | ..., "callable_object": null,
 //            "pass_authorization": null | bool, "script_reloading": null | bool,

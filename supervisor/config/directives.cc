@@ -1,6 +1,6 @@
 // The directive table, the Apache names wsgid skips, and the contexts; see
-// directives.h. The handlers live in wsgi_directives.cc, server_directives.cc
-// and daemon_options.cc.
+// directives.h. The handlers live in wsgi_directives.cc, server_directives.cc,
+// daemon_options.cc and rewrite_directives.cc.
 #include "supervisor/config/directives.h"
 
 #include <iterator>
@@ -139,6 +139,20 @@ const DirectiveInfo kDirectives[] = {
     {"Options", kAll, &Parser::d_options, ""},
     {"DocumentRoot", kSV, &Parser::d_document_root, ""},
     {"DirectoryIndex", kAll, &Parser::d_directory_index, ""},
+    // mod_alias's redirects, mod_rewrite, mod_headers (rewrite_directives.cc says
+    // in which sections each is implemented and refuses it elsewhere).
+    {"Redirect", kAll, &Parser::d_redirect, ""},
+    {"RedirectMatch", kAll, &Parser::d_redirect, ""},
+    {"RedirectPermanent", kAll, &Parser::d_redirect, ""},
+    {"RedirectTemp", kAll, &Parser::d_redirect, ""},
+    {"RewriteEngine", kAll, &Parser::d_rewrite, ""},
+    {"RewriteOptions", kAll, &Parser::d_rewrite, ""},
+    {"RewriteCond", kAll, &Parser::d_rewrite, ""},
+    {"RewriteRule", kAll, &Parser::d_rewrite, ""},
+    {"RewriteBase", kAll, &Parser::d_rewrite, ""},
+    {"RewriteMap", kAll, &Parser::d_rewrite, ""},
+    {"Header", kAll, &Parser::d_header, ""},
+    {"RequestHeader", kAll, &Parser::d_header, ""},
 };
 const size_t kDirectiveCount = sizeof(kDirectives) / sizeof(kDirectives[0]);
 

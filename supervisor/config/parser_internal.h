@@ -9,7 +9,8 @@
 //
 // The handlers are split by subject: the driver, contexts and argument helpers
 // in parser.cc, the mod_wsgi directives in wsgi_directives.cc, WSGIDaemonProcess
-// in daemon_options.cc, the httpd server directives in server_directives.cc.
+// in daemon_options.cc, the httpd server directives in server_directives.cc,
+// mod_alias's redirects, mod_rewrite and mod_headers in rewrite_directives.cc.
 //
 // ServerRoot: relative paths (scripts, logs, pid file, WSGIImportScript) resolve
 // against root, which starts as ServerRoot's default (the main config file's
@@ -19,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -110,6 +112,10 @@ class Parser {
   void d_options(const Directive& d, Scope& s);
   void d_document_root(const Directive& d, Scope& s);
   void d_directory_index(const Directive& d, Scope& s);
+  // mod_alias's Redirect*, mod_rewrite, mod_headers (rewrite_directives.cc)
+  void d_redirect(const Directive& d, Scope& s);
+  void d_rewrite(const Directive& d, Scope& s);
+  void d_header(const Directive& d, Scope& s);
 
  private:
   // The driver (parser.cc).
@@ -154,6 +160,11 @@ class Parser {
   std::set<std::string> socket_timeout_given_, response_socket_timeout_given_;
   std::vector<std::pair<std::string, SourceLoc>> group_refs_;  // WSGIProcessGroup values
   std::map<std::string, SourceLoc> listen_seen_;
+  // mod_rewrite's rule sets per context, read to the end before their refusals
+  // can be told (rewrite_directives.cc).
+  struct RewriteState;
+  std::shared_ptr<RewriteState> rewrite_;
+  void finish_rewrites();
 };
 
 }  // namespace wsgid::config::detail

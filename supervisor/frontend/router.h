@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "model/resolve.h"
+#include "supervisor/frontend/rewrite_step.h"
 #include "supervisor/frontend/settings.h"
 
 namespace wsgid::frontend {
@@ -106,6 +107,8 @@ class Router {
   void route(const model::VirtualHost* vhost, const RouteRequest& req, Route* out) const;
 
   const Settings& settings() const { return settings_; }
+  // Redirects, rewrites and header rules of these settings (rewrite_step.h).
+  const RewriteStep& rewrites() const { return rewrites_; }
   int group_index(std::string_view name) const;
 
  private:
@@ -149,6 +152,7 @@ class Router {
   model::Resolver resolver_;  // points into settings_.config
   std::vector<VhostTables> tables_;  // [0] = server, [i+1] = vhosts[i]
   std::string hostname_;             // gethostname(), when ServerName is unset
+  RewriteStep rewrites_{settings_.config};
 };
 
 }  // namespace wsgid::frontend
