@@ -39,6 +39,12 @@ std::optional<ApacheVerdict> apache_directive(std::string_view name,
 // the directives inside would be refused.
 std::optional<ApacheVerdict> apache_section(std::string_view name);
 
+// Options' fail-closed verdict (the Options handler, handler_directives.cc, asks
+// it before it records ExecCGI): refused for MultiViews and for option lists
+// that stop following symbolic links, warned for Indexes (wsgid never lists
+// directories), otherwise quiet.
+ApacheVerdict options_verdict(std::string_view name, const std::vector<std::string>& args);
+
 // The names of the Apache directives and sections the tables list (for "did you
 // mean" and for the README table test). Views into static storage.
 std::vector<std::string_view> apache_directive_names();
