@@ -164,6 +164,20 @@ const DirCase kDirCases[] = {
     {"ThreadsPerChild", "10", S, nullptr},
     {"Alias", "/static /srv/static", S | V, nullptr},
     {"AliasMatch", "^/s/(.*) /srv/static/$1", S | V, nullptr},
+    // Access control and authentication (access_directives.cc).
+    {"Require", "all granted", L | D, nullptr},
+    {"AuthMerging", "Or", L | D, nullptr},
+    {"AuthzSendForbiddenOnFailure", "On", L | D, nullptr},
+    {"AuthType", "None", L | D, nullptr},
+    {"AuthName", "\"Staff only\"", L | D, nullptr},
+    {"AllowMethods", "GET POST", L | D, nullptr},
+    {"Order", "deny,allow", L | D, nullptr},
+    {"Allow", "from 10.0.0.0/8", L | D, nullptr},
+    {"Deny", "from all", L | D, nullptr},
+    {"Satisfy", "All", L | D, nullptr},
+    {"AuthBasicProvider", "file", L | D, nullptr},
+    {"AuthUserFile", "/etc/wsgid/htpasswd", L | D, nullptr},
+    {"AuthGroupFile", "/etc/wsgid/groups", L | D, nullptr},
 };
 
 struct Ctx {
