@@ -49,6 +49,14 @@ void Parser::d_access(const Directive& d, Scope& s) {
                       "that way, and wsgid implements only AuthType Basic (fail closed)");
     return;
   }
+  size_t provider = !args.empty() && iequals(args[0], "not") ? 1 : 0;
+  if (name == "Require" && args.size() > provider && iequals(args[provider], "wsgi-group")) {
+    diags_->error(d.loc, "Require wsgi-group is refused: mod_wsgi would check it with "
+                         "WSGIAuthGroupScript's groups_for_user(), which wsgid does not "
+                         "implement (fail closed)",
+                  {"use 'Require group' with an AuthGroupFile"});
+    return;
+  }
   if (Status st = s.access->builder.directive(name, args); !st) {
     diags_->error(d.loc, st.message());
     return;

@@ -148,16 +148,12 @@ bool Resolver::block_matches(const Block& b, std::string_view subject) const {
   return false;
 }
 
-Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path,
-                        std::string_view script_file) const {
-  Route r;
-  r.script_reloading = config_->script_reloading;
+std::vector<const Block*> Resolver::sections(int vhost, std::string_view url_path,
+                                             std::string_view file) const {
   const VirtualHost* vh = (vhost >= 0 && static_cast<size_t>(vhost) < config_->vhosts.size())
                               ? &config_->vhosts[vhost]
                               : nullptr;
-  apply(config_->server.settings, &r);
-  if (vh) apply(vh->settings, &r);
-
+  std::vector<const Block*> out;
   // Directory sections: non-regex by depth (stable), then regex ones, then Files.
   std::vector<const Block*> dirs, regex_dirs, files;
   auto collect = [&](const VirtualHost& h) {
@@ -172,34 +168,49 @@ Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path
   };
   collect(config_->server);
   if (vh) collect(*vh);
-  std::stable_sort(dirs.begin(), dirs.end(), [](const Block* a, const Block* b) {
-    return component_count(a->path) < component_count(b->path);
-  });
-  for (const Block* b : dirs)
-    if (directory_matches(b->path, script_file)) apply(b->settings, &r);
-  std::string_view parent = parent_dir(script_file);
-  for (const Block* b : regex_dirs)
-    if (block_matches(*b, parent)) apply(b->settings, &r);
-  std::string_view base = base_name(script_file);
-  for (const Block* b : files) {
-    bool m;
-    if (b->is_regex) {
-      m = block_matches(*b, base);
-    } else {
-      std::string pat(b->path), subject(base);
-      m = fnmatch(pat.c_str(), subject.c_str(), 0) == 0;
+  if (!file.empty()) {
+    std::stable_sort(dirs.begin(), dirs.end(), [](const Block* a, const Block* b) {
+      return component_count(a->path) < component_count(b->path);
+    });
+    for (const Block* b : dirs)
+      if (directory_matches(b->path, file)) out.push_back(b);
+    std::string_view parent = parent_dir(file);
+    for (const Block* b : regex_dirs)
+      if (block_matches(*b, parent)) out.push_back(b);
+    std::string_view base = base_name(file);
+    for (const Block* b : files) {
+      bool m;
+      if (b->is_regex) {
+        m = block_matches(*b, base);
+      } else {
+        std::string pat(b->path), subject(base);
+        m = fnmatch(pat.c_str(), subject.c_str(), 0) == 0;
+      }
+      if (m) out.push_back(b);
     }
-    if (m) apply(b->settings, &r);
   }
-
   auto locations = [&](const VirtualHost& h) {
     for (const Block& b : h.locations) {
       bool m = b.is_regex ? block_matches(b, url_path) : location_matches(b.path, url_path);
-      if (m) apply(b.settings, &r);
+      if (m) out.push_back(&b);
     }
   };
   locations(config_->server);
   if (vh) locations(*vh);
+  return out;
+}
+
+Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path,
+                        std::string_view script_file) const {
+  Route r;
+  r.script_reloading = config_->script_reloading;
+  const VirtualHost* vh = (vhost >= 0 && static_cast<size_t>(vhost) < config_->vhosts.size())
+                              ? &config_->vhosts[vhost]
+                              : nullptr;
+  apply(config_->server.settings, &r);
+  if (vh) apply(vh->settings, &r);
+
+  for (const Block* b : sections(vhost, url_path, script_file)) apply(b->settings, &r);
 
   ScopeSettings own;
   own.process_group = mount.process_group;

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "supervisor/config/resolve.h"
+#include "supervisor/frontend/access_check.h"
 #include "supervisor/frontend/settings.h"
 
 namespace wsgid::frontend {
@@ -93,6 +94,9 @@ class Router {
 
   const Settings& settings() const { return settings_; }
   int group_index(std::string_view name) const;
+  // The access control of a routed request for path (access_check.h): the
+  // sections matching its file (script or static file) and URL, merged.
+  const AccessChain& access(const Route& r, std::string_view path) const;
 
  private:
   struct CompiledMount {
@@ -130,6 +134,7 @@ class Router {
 
   Settings settings_;
   config::Resolver resolver_;  // points into settings_.config
+  AccessPolicies access_;      // points into settings_.config and resolver_
   std::vector<VhostTables> tables_;  // [0] = server, [i+1] = vhosts[i]
   std::string hostname_;             // gethostname(), when ServerName is unset
 };

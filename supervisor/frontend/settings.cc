@@ -20,10 +20,26 @@ json scope_json(const config::ScopeSettings& s) {
           {"restrict_process", s.restrict_process ? json(*s.restrict_process) : json(nullptr)}};
 }
 
+// Access control of a block (issue 11): its lines as written, for the front end
+// to rebuild with authz::build_section(), and its password and group files.
+json access_json(const config::Block& b) {
+  if (b.access.empty()) return nullptr;
+  json lines = json::array();
+  for (const auto& l : b.access.lines) {
+    json line = json::array({l.name});
+    for (const auto& a : l.args) line.push_back(a);
+    lines.push_back(line);
+  }
+  return {{"lines", lines}, {"user_file", opt(b.access.user_file)},
+          {"group_file", opt(b.access.group_file)},
+          {"at", b.loc.file + ":" + std::to_string(b.loc.line)}};
+}
+
 json blocks_json(const std::vector<config::Block>& blocks) {
   json a = json::array();
   for (const auto& b : blocks)
-    a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"settings", scope_json(b.settings)}});
+    a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"is_files", b.is_files},
+                 {"settings", scope_json(b.settings)}, {"access", access_json(b)}});
   return a;
 }
 
@@ -118,6 +134,26 @@ config::ScopeSettings scope_from(const json& j, const std::string& path) {
   return s;
 }
 
+void access_from(const json& j, const std::string& path, config::Block* b) {
+  const std::string bad = "settings: '" + path + "' must be {\"lines\": [[name, arg...]...], ...}";
+  if (!j.is_object()) throw Bad{bad};
+  for (const auto& line : arr(j, "lines", path + ".")) {
+    if (!line.is_array() || line.empty()) throw Bad{bad};
+    config::AccessLine l;
+    for (size_t k = 0; k < line.size(); ++k) {
+      if (!line[k].is_string()) throw Bad{bad};
+      (k == 0 ? l.name : l.args.emplace_back()) = line[k].get<std::string>();
+    }
+    b->access.lines.push_back(std::move(l));
+  }
+  b->access.user_file = ostr(j, "user_file", path + ".");
+  b->access.group_file = ostr(j, "group_file", path + ".");
+  std::string at = ostr(j, "at", path + ".").value_or("");
+  size_t colon = at.rfind(':');
+  b->loc.file = at.substr(0, colon);
+  if (colon != std::string::npos) b->loc.line = std::atoi(at.c_str() + colon + 1);
+}
+
 std::vector<config::Block> blocks_from(const json& a, const std::string& path) {
   std::vector<config::Block> out;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -125,8 +161,11 @@ std::vector<config::Block> blocks_from(const json& a, const std::string& path) {
     config::Block b;
     b.path = str(a[i], "path", p);
     b.is_regex = obool(a[i], "is_regex", p).value_or(false);
+    b.is_files = obool(a[i], "is_files", p).value_or(false);
     auto it = a[i].find("settings");
     if (it != a[i].end()) b.settings = scope_from(*it, p + "settings");
+    if (auto ac = a[i].find("access"); ac != a[i].end() && !ac->is_null())
+      access_from(*ac, p + "access", &b);
     out.push_back(std::move(b));
   }
   return out;
