@@ -2,7 +2,7 @@
 #include "supervisor/check.h"
 
 #include "supervisor/check_unit.h"
-#include "supervisor/config/model_json.h"
+#include "model/model_json.h"
 #include "supervisor/config/parser.h"
 
 namespace wsgid {
@@ -14,15 +14,15 @@ namespace {
 struct Recommended {
   const char* key;
   double value;
-  double config::GroupSpec::*field;
+  double model::GroupSpec::*field;
   double left_off;  // the value that means "left off" (mod_wsgi's default)
 };
 
 const Recommended kRecommended[] = {
-    {"queue-timeout", 45, &config::GroupSpec::queue_timeout, 0},
-    {"request-timeout", 60, &config::GroupSpec::request_timeout, 0},
-    {"startup-timeout", 15, &config::GroupSpec::startup_timeout, 0},
-    {"deadlock-timeout", 60, &config::GroupSpec::deadlock_timeout, 300},
+    {"queue-timeout", 45, &model::GroupSpec::queue_timeout, 0},
+    {"request-timeout", 60, &model::GroupSpec::request_timeout, 0},
+    {"startup-timeout", 15, &model::GroupSpec::startup_timeout, 0},
+    {"deadlock-timeout", 60, &model::GroupSpec::deadlock_timeout, 300},
 };
 
 std::string fmt_number(double v) {
@@ -32,10 +32,10 @@ std::string fmt_number(double v) {
 
 }  // namespace
 
-std::string recommended_timeouts_note(const config::Config& config) {
+std::string recommended_timeouts_note(const model::Config& config) {
   std::vector<std::string> groups;
   std::vector<bool> missing(std::size(kRecommended), false);
-  for (const config::GroupSpec& g : config.groups) {
+  for (const model::GroupSpec& g : config.groups) {
     bool any = false;
     for (size_t i = 0; i < std::size(kRecommended); ++i) {
       if (g.*(kRecommended[i].field) == kRecommended[i].left_off) {
@@ -80,7 +80,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
   std::string note = recommended_timeouts_note(r.config);
   if (!note.empty()) err << note << "\n";
   if (options.json) {
-    out << config::config_to_json(r.config).dump(2) << "\n";
+    out << model::config_to_json(r.config).dump(2) << "\n";
   } else {
     err << "wsgid: " << options.config_path << " is valid\n";
   }

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/config/config.h"
+#include "model/config.h"
 
 namespace wsgid {
 
@@ -31,6 +31,6 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
 // "" when every group sets the recommended timeouts, else one line such as
 // "note: daemon groups 'a', 'b' leave off mod_wsgi-express's recommended timeouts:
 // queue-timeout=45 request-timeout=60 ..." (without a trailing newline).
-std::string recommended_timeouts_note(const config::Config& config);
+std::string recommended_timeouts_note(const model::Config& config);
 
 }  // namespace wsgid

@@ -16,7 +16,7 @@ namespace wsgid {
 
 namespace {
 
-using config::SourceLoc;
+using model::SourceLoc;
 using config::detail::seconds_text;
 
 struct UnitName {
@@ -152,12 +152,12 @@ Result<UnitSettings> read_unit(const std::string& path, config::Diagnostics* dia
   return u;
 }
 
-void lint_unit(const config::Config& config, const UnitSettings& unit, config::Diagnostics* diags) {
+void lint_unit(const model::Config& config, const UnitSettings& unit, config::Diagnostics* diags) {
   // Where a warning about a setting the unit leaves unset points: its [Service].
   SourceLoc service = unit.service_loc.line ? unit.service_loc : SourceLoc{unit.path, 0, 0, 1};
 
-  const config::GroupSpec* longest = nullptr;
-  for (const config::GroupSpec& g : config.groups)
+  const model::GroupSpec* longest = nullptr;
+  for (const model::GroupSpec& g : config.groups)
     if (!longest || g.graceful_timeout + g.shutdown_timeout >
                         longest->graceful_timeout + longest->shutdown_timeout)
       longest = &g;

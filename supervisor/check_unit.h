@@ -20,7 +20,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "supervisor/config/config.h"
+#include "model/config.h"
 #include "supervisor/config/diagnostics.h"
 
 namespace wsgid {
@@ -29,11 +29,11 @@ struct UnitSettings {
   std::string path;
   std::optional<double> timeout_stop;  // seconds; nullopt = systemd's default (90 s)
   bool timeout_stop_infinite = false;
-  config::SourceLoc timeout_stop_loc;  // line 0 when not set
+  model::SourceLoc timeout_stop_loc;  // line 0 when not set
   std::string kill_mode = "control-group";
-  config::SourceLoc kill_mode_loc;
+  model::SourceLoc kill_mode_loc;
   std::string type = "simple";
-  config::SourceLoc service_loc;  // the [Service] header, line 0 when none
+  model::SourceLoc service_loc;  // the [Service] header, line 0 when none
 };
 
 // systemd's DefaultTimeoutStopSec.
@@ -49,6 +49,6 @@ std::optional<double> parse_time_span(std::string_view text);
 Result<UnitSettings> read_unit(const std::string& path, config::Diagnostics* diags);
 
 // The warnings described above, for config run under unit.
-void lint_unit(const config::Config& config, const UnitSettings& unit, config::Diagnostics* diags);
+void lint_unit(const model::Config& config, const UnitSettings& unit, config::Diagnostics* diags);
 
 }  // namespace wsgid

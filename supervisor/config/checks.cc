@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/config/resolve.h"
+#include "model/resolve.h"
 #include "supervisor/config/values.h"
 
 namespace wsgid::config::detail {

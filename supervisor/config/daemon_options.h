@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "supervisor/config/config.h"
+#include "supervisor/config/model_names.h"
 #include "supervisor/config/diagnostics.h"
 
 namespace wsgid::config::detail {

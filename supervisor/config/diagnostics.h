@@ -17,14 +17,12 @@
 #include <string_view>
 #include <vector>
 
+#include "model/source_loc.h"
+
 namespace wsgid::config {
 
-struct SourceLoc {
-  std::string file;  // as the user named it (or the glob expansion), "" when none
-  int line = 0;      // 1-based; 0 = no position (whole-config facts)
-  int col = 0;       // 1-based, in characters
-  int len = 1;       // characters to underline
-};
+// The parser builds the model's types (model/config.h); it names them unqualified.
+using model::SourceLoc;
 
 enum class Severity { kError, kWarning, kNote };
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/config/config.h"
+#include "supervisor/config/model_names.h"
 #include "supervisor/config/diagnostics.h"
 #include "supervisor/config/syntax.h"
 

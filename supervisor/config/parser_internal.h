@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "supervisor/config/apache_directives.h"
-#include "supervisor/config/config.h"
+#include "supervisor/config/model_names.h"
 #include "supervisor/config/diagnostics.h"
 #include "supervisor/config/directives.h"
 #include "supervisor/config/parser.h"

@@ -12,7 +12,7 @@
 #include <regex>
 
 #include "supervisor/config/parser_internal.h"
-#include "supervisor/config/resolve.h"
+#include "model/resolve.h"
 #include "supervisor/config/values.h"
 
 namespace wsgid::config::detail {

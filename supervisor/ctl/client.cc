@@ -14,17 +14,11 @@
 #include <fmt/core.h>
 
 #include "supervisor/config/parser.h"
-#include "supervisor/master/sockets.h"
+#include "model/paths.h"
 
 namespace wsgid::ctl {
 
 namespace {
-
-std::string dir_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 Result<std::string> socket_of_file(const std::string& file, const Options& o) {
   if (access(file.c_str(), R_OK) != 0)
@@ -34,17 +28,13 @@ Result<std::string> socket_of_file(const std::string& file, const Options& o) {
   po.check_files = false;
   config::ParseResult r = config::parse_config_file(file, po);
   if (r.config.file.empty()) r.config.file = file;
-  return socket_from_config(r.config, master::default_runtime_dir());
+  return socket_from_config(r.config, model::default_runtime_dir());
 }
 
 }  // namespace
 
-std::string socket_from_config(const config::Config& c, const std::string& runtime_dir) {
-  if (!c.control_socket || c.control_socket->empty()) return runtime_dir + "/control.sock";
-  const std::string& p = *c.control_socket;
-  if (p[0] == '/') return p;
-  std::string base = c.server_root && !c.server_root->empty() ? *c.server_root : dir_of(c.file);
-  return base + "/" + p;
+std::string socket_from_config(const model::Config& c, const std::string& runtime_dir) {
+  return model::control_socket_path(c, runtime_dir);
 }
 
 Result<std::string> control_socket_path(const Options& o, const char* env_socket,
@@ -53,7 +43,7 @@ Result<std::string> control_socket_path(const Options& o, const char* env_socket
   if (!o.config.empty()) return socket_of_file(o.config, o);
   if (env_socket && *env_socket) return std::string(env_socket);
   if (access(default_config.c_str(), F_OK) == 0) return socket_of_file(default_config, o);
-  return master::default_runtime_dir() + "/control.sock";
+  return model::default_runtime_dir() + "/control.sock";
 }
 
 ControlClient::~ControlClient() {

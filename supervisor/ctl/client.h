@@ -16,15 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
-#include "supervisor/config/config.h"
+#include "model/config.h"
 #include "supervisor/ctl/ctl.h"
 
 namespace wsgid::ctl {
 
-// The socket a config names: WSGIControlSocket (a relative path is taken
-// relative to ServerRoot, else to the config file's directory, as the master
-// does), else the master's default RUNTIME_DIR/control.sock.
-std::string socket_from_config(const config::Config& config, const std::string& runtime_dir);
+// The socket a config names: model::control_socket_path(), the rule the master
+// uses (WSGIControlSocket relative to ServerRoot, else RUNTIME_DIR/control.sock).
+std::string socket_from_config(const model::Config& config, const std::string& runtime_dir);
 
 // Which socket to use: -s; else -f CONFIG's; else $WSGICTL_SOCKET (env_socket,
 // may be null); else that of /etc/wsgid/wsgid.conf when default_config exists;

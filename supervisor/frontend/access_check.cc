@@ -19,14 +19,14 @@ AccessAnswer refuse(int status, std::string reason, std::string challenge = {}) 
   return a;
 }
 
-bool holds(const std::vector<config::Block>& v, const config::Block* b) {
+bool holds(const std::vector<model::Block>& v, const model::Block* b) {
   return !v.empty() && b >= v.data() && b < v.data() + v.size();
 }
 
 // "<Location /admin> at site.conf:12": names a section in the merge's errors.
-std::string label(const config::Config& cfg, const config::Block& b) {
+std::string label(const model::Config& cfg, const model::Block& b) {
   bool location = holds(cfg.server.locations, &b);
-  for (const config::VirtualHost& vh : cfg.vhosts) location |= holds(vh.locations, &b);
+  for (const model::VirtualHost& vh : cfg.vhosts) location |= holds(vh.locations, &b);
   std::string kind = location ? "Location" : b.is_files ? "Files" : "Directory";
   if (b.is_regex) kind += "Match";
   return "<" + kind + " " + b.path + "> at " + b.loc.file + ":" + std::to_string(b.loc.line);
@@ -47,7 +47,7 @@ AccessAnswer answer(const authz::Decision& d, const std::string& challenge) {
 
 }  // namespace
 
-AccessPolicies::AccessPolicies(const config::Config& config, const config::Resolver& resolver)
+AccessPolicies::AccessPolicies(const model::Config& config, const model::Resolver& resolver)
     : config_(&config), resolver_(&resolver) {}
 
 std::shared_ptr<authn::UserFile> AccessPolicies::user_file(const std::string& path) const {
@@ -64,8 +64,8 @@ std::shared_ptr<authn::GroupFile> AccessPolicies::group_file(const std::string& 
 
 const AccessChain& AccessPolicies::chain(int vhost, std::string_view url_path,
                                          std::string_view file) const {
-  std::vector<const config::Block*> blocks = resolver_->sections(vhost, url_path, file);
-  std::erase_if(blocks, [](const config::Block* b) { return b->access.empty(); });
+  std::vector<const model::Block*> blocks = resolver_->sections(vhost, url_path, file);
+  std::erase_if(blocks, [](const model::Block* b) { return b->access.empty(); });
   auto it = chains_.find(blocks);
   if (it != chains_.end()) return *it->second;
 
@@ -73,11 +73,11 @@ const AccessChain& AccessPolicies::chain(int vhost, std::string_view url_path,
   c->any = !blocks.empty();
   std::vector<authz::SectionPolicy> policies;
   policies.reserve(blocks.size());
-  for (const config::Block* b : blocks) {
+  for (const model::Block* b : blocks) {
     if (b->access.user_file) c->user_file = user_file(*b->access.user_file);
     if (b->access.group_file) c->group_file = group_file(*b->access.group_file);
     std::vector<authz::Line> lines;
-    for (const config::AccessLine& l : b->access.lines) lines.push_back({l.name, l.args});
+    for (const model::AccessLine& l : b->access.lines) lines.push_back({l.name, l.args});
     Result<authz::SectionPolicy> p = authz::build_section(label(*config_, *b), lines);
     if (!p) {  // the parser checked these lines: only a bad kSettings gets here
       c->error = p.status();

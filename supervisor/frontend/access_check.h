@@ -4,7 +4,7 @@
 // supervisor/authn (Basic credentials, AuthUserFile, AuthGroupFile).
 //
 // AccessPolicies belongs to one Router (one set of settings). For a request it
-// lists the sections that apply (config::Resolver::sections(): Apache's merge
+// lists the sections that apply (model::Resolver::sections(): Apache's merge
 // order, <Directory> shortest first ... <Location> last, the server's before the
 // vhost's), rebuilds each section's policy from its lines (authz::build_section)
 // and merges them (authz::merge); the result is cached per distinct chain of
@@ -35,7 +35,7 @@
 #include "supervisor/authn/groupfile.h"
 #include "supervisor/authn/htpasswd.h"
 #include "supervisor/authz/policy.h"
-#include "supervisor/config/resolve.h"
+#include "model/resolve.h"
 
 namespace wsgid::frontend {
 
@@ -62,7 +62,7 @@ struct AccessAnswer {
 class AccessPolicies {
  public:
   // config and resolver must outlive this object (the Router owns all three).
-  AccessPolicies(const config::Config& config, const config::Resolver& resolver);
+  AccessPolicies(const model::Config& config, const model::Resolver& resolver);
 
   // The chain for a request to url_path mapped to file ("" when no file), in the
   // vhost with that index (-1 = main server). The reference stays valid for the
@@ -73,9 +73,9 @@ class AccessPolicies {
   std::shared_ptr<authn::UserFile> user_file(const std::string& path) const;
   std::shared_ptr<authn::GroupFile> group_file(const std::string& path) const;
 
-  const config::Config* config_;
-  const config::Resolver* resolver_;
-  mutable std::map<std::vector<const config::Block*>, std::unique_ptr<AccessChain>> chains_;
+  const model::Config* config_;
+  const model::Resolver* resolver_;
+  mutable std::map<std::vector<const model::Block*>, std::unique_ptr<AccessChain>> chains_;
   mutable std::map<std::string, std::shared_ptr<authn::UserFile>> user_files_;
   mutable std::map<std::string, std::shared_ptr<authn::GroupFile>> group_files_;
 };

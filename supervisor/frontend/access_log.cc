@@ -73,7 +73,7 @@ void AccessLog::open_file(File* f) {
   f->fd = fd;
 }
 
-void AccessLog::configure(const config::Config& config) {
+void AccessLog::configure(const model::Config& config) {
   flush();
   // Files whose path the new settings still name stay open: the front end runs
   // as User and may not be able to open a root-owned log again (a reload must
@@ -101,7 +101,7 @@ void AccessLog::configure(const config::Config& config) {
     files_.push_back(f);
     return f;
   };
-  auto add = [&](const config::VirtualHost* vh) {
+  auto add = [&](const model::VirtualHost* vh) {
     for (const auto& l : vh->custom_logs) {
       if (!l.path.empty() && l.path[0] == '|') continue;  // piped logs: not supported
       sinks_[vh].push_back({file_for(l.path), l.format});
@@ -116,12 +116,12 @@ void AccessLog::configure(const config::Config& config) {
   }
 }
 
-bool AccessLog::enabled_for(const config::VirtualHost* vhost) const {
+bool AccessLog::enabled_for(const model::VirtualHost* vhost) const {
   if (sinks_.count(vhost)) return true;
   return sinks_.count(server_) > 0;
 }
 
-void AccessLog::log(const config::VirtualHost* vhost, const LogRecord& r) {
+void AccessLog::log(const model::VirtualHost* vhost, const LogRecord& r) {
   auto it = sinks_.find(vhost);
   if (it == sinks_.end()) it = sinks_.find(server_);
   if (it == sinks_.end()) return;

@@ -52,10 +52,10 @@ class AccessLog {
 
   // (Re)builds sinks from the settings and opens the files. Errors name the file
   // and are logged; the other files still work.
-  void configure(const config::Config& config);
+  void configure(const model::Config& config);
   // True when vhost (or the server, for vhosts without their own) has a CustomLog.
-  bool enabled_for(const config::VirtualHost* vhost) const;
-  void log(const config::VirtualHost* vhost, const LogRecord& r);
+  bool enabled_for(const model::VirtualHost* vhost) const;
+  void log(const model::VirtualHost* vhost, const LogRecord& r);
   void flush();
   void reopen();
 
@@ -75,8 +75,8 @@ class AccessLog {
   void open_file(File* f);
 
   std::vector<File*> files_;
-  std::map<const config::VirtualHost*, std::vector<Sink>> sinks_;
-  const config::VirtualHost* server_ = nullptr;
+  std::map<const model::VirtualHost*, std::vector<Sink>> sinks_;
+  const model::VirtualHost* server_ = nullptr;
 };
 
 }  // namespace wsgid::frontend

@@ -94,7 +94,7 @@ bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const
   std::string& server_name = scratch->server_name;
   server_name.clear();
   if (hname.empty()) {
-    const config::VirtualHost* vh = route.vhost;
+    const model::VirtualHost* vh = route.vhost;
     if (vh && !vh->server_name.empty()) server_name = vh->server_name;
     else server_name = in.default_server_name;
     if (server_name.empty()) server_name = "localhost";

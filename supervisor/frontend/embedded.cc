@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/log.h"
-#include "supervisor/config/resolve.h"
+#include "model/resolve.h"
 #include "worker/interpreters.h"
 #include "worker/request_loop.h"
 #include "worker/settings.h"
@@ -18,11 +18,11 @@
 
 namespace wsgid::frontend {
 
-bool config_has_embedded(const config::Config& config) {
+bool config_has_embedded(const model::Config& config) {
   if (config.restrict_embedded) return false;
-  config::Resolver resolver(config);
-  auto embedded_in = [&](const config::VirtualHost& owner, int index) {
-    for (const config::Mount& m : owner.mounts) {
+  model::Resolver resolver(config);
+  auto embedded_in = [&](const model::VirtualHost& owner, int index) {
+    for (const model::Mount& m : owner.mounts) {
       std::vector<int> hosts;
       hosts.push_back(index);
       if (index < 0)
@@ -30,11 +30,11 @@ bool config_has_embedded(const config::Config& config) {
       for (int h : hosts) {
         std::vector<std::string> urls;
         urls.push_back(m.is_match ? std::string() : m.url);
-        auto add_locs = [&](const config::VirtualHost& vh) {
+        auto add_locs = [&](const model::VirtualHost& vh) {
           if (m.is_match) return;
-          for (const config::Block& b : vh.locations)
+          for (const model::Block& b : vh.locations)
             if (!b.is_regex && b.settings.process_group &&
-                (config::alias_match_length(m.url, b.path) > 0 || config::location_matches(b.path, m.url)))
+                (model::alias_match_length(m.url, b.path) > 0 || model::location_matches(b.path, m.url)))
               urls.push_back(b.path);
         };
         add_locs(config.server);
@@ -51,7 +51,7 @@ bool config_has_embedded(const config::Config& config) {
   return false;
 }
 
-Status EmbeddedPython::start(const config::Config& config) {
+Status EmbeddedPython::start(const model::Config& config) {
   if (attempted_) return status_;
   attempted_ = true;
   auto fail = [this](Status s) {

@@ -24,14 +24,14 @@
 #include <string>
 
 #include "common/status.h"
-#include "supervisor/config/config.h"
+#include "model/config.h"
 
 namespace wsgid::frontend {
 
 // Whether a script alias of config runs embedded at its own URL, or at the path
 // of a <Location> inside it (the same resolution `--check` applies). False when
 // WSGIRestrictEmbedded On (such aliases are refused, never run).
-bool config_has_embedded(const config::Config& config);
+bool config_has_embedded(const model::Config& config);
 
 class EmbeddedPython {
  public:
@@ -39,7 +39,7 @@ class EmbeddedPython {
   // WSGIPythonHome, WSGIPythonPath and LogLevel. Once: a later call returns the
   // first call's status. Errors name the call and the object, e.g.
   // "bind(/tmp/wsgid-embedded.XXXX/embedded.sock): ...", or Python's startup error.
-  Status start(const config::Config& config);
+  Status start(const model::Config& config);
   bool started() const { return started_; }
   // The status of the first start(), ok before it.
   const Status& status() const { return status_; }

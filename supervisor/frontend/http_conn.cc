@@ -467,7 +467,7 @@ int HttpConn::on_headers_complete() {
     send_local(st, st == 404 ? "encoded slash or NUL in the URL path" : "bad URL path", false);
     return 0;
   }
-  const config::VirtualHost* vh = router_->select_vhost(vhosts_, host);
+  const model::VirtualHost* vh = router_->select_vhost(vhosts_, host);
   router_->route(vh, RouteRequest{host, path_, local_port_}, &route_);
   saved_query_ = query;
   saved_host_ = host;
@@ -966,7 +966,7 @@ void HttpConn::abort_connection(std::string_view why) {
 }
 
 void HttpConn::log_request() {
-  const config::VirtualHost* vh = route_.vhost ? route_.vhost : &router_->settings().config.server;
+  const model::VirtualHost* vh = route_.vhost ? route_.vhost : &router_->settings().config.server;
   if (!server_->access_log().enabled_for(vh)) return;
   LogRecord r;
   r.remote_ip = remote_ip_;

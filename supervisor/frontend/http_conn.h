@@ -156,7 +156,7 @@ class HttpConn final : public UpstreamClient {
   uv_shutdown_t shutdown_req_;
   llhttp_t parser_;
   std::shared_ptr<const Router> router_;
-  std::vector<const config::VirtualHost*> vhosts_;
+  std::vector<const model::VirtualHost*> vhosts_;
   std::string local_ip_, remote_ip_;
   int local_port_ = 0, remote_port_ = 0;
   // How far the connection is in closing; only ever moves forward (start_close()

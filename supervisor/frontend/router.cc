@@ -1,5 +1,5 @@
 // GCC 12 with -fsanitize=address reports a false -Wmaybe-uninitialized inside
-// libstdc++'s std::regex (as supervisor/config/resolve.cc notes); silence it here.
+// libstdc++'s std::regex (as model/resolve.cc notes); silence it here.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
@@ -148,9 +148,9 @@ Router::Router(const Settings& settings)
   for (const auto& vh : settings_.config.vhosts) tables_.push_back(build_tables(&vh));
 }
 
-Router::VhostTables Router::build_tables(const config::VirtualHost* vh) {
+Router::VhostTables Router::build_tables(const model::VirtualHost* vh) {
   VhostTables t;
-  const config::VirtualHost* server = &settings_.config.server;
+  const model::VirtualHost* server = &settings_.config.server;
   auto regex_of = [](const std::string& s) {
     try {
       return std::regex(s, std::regex::ECMAScript);
@@ -159,7 +159,7 @@ Router::VhostTables Router::build_tables(const config::VirtualHost* vh) {
       return std::regex("$^");
     }
   };
-  auto add_mounts = [&](const config::VirtualHost* owner) {
+  auto add_mounts = [&](const model::VirtualHost* owner) {
     for (const auto& m : owner->mounts) {
       CompiledMount cm{&m, owner, {}, false};
       if (m.is_match) {
@@ -172,7 +172,7 @@ Router::VhostTables Router::build_tables(const config::VirtualHost* vh) {
       t.mounts.push_back(std::move(cm));
     }
   };
-  auto add_aliases = [&](const config::VirtualHost* owner) {
+  auto add_aliases = [&](const model::VirtualHost* owner) {
     for (const auto& a : owner->aliases)
       t.aliases.push_back({&a, a.is_match ? regex_of(a.url) : std::regex()});
   };
@@ -183,7 +183,7 @@ Router::VhostTables Router::build_tables(const config::VirtualHost* vh) {
   return t;
 }
 
-const Router::VhostTables& Router::tables_for(const config::VirtualHost* vh) const {
+const Router::VhostTables& Router::tables_for(const model::VirtualHost* vh) const {
   if (vh == &settings_.config.server) return tables_[0];
   size_t idx = static_cast<size_t>(vh - settings_.config.vhosts.data());
   WSGID_CHECK(idx < settings_.config.vhosts.size());
@@ -196,9 +196,9 @@ int Router::group_index(std::string_view name) const {
   return -1;
 }
 
-std::vector<const config::VirtualHost*> Router::vhosts_for(std::string_view local_ip,
+std::vector<const model::VirtualHost*> Router::vhosts_for(std::string_view local_ip,
                                                            int local_port) const {
-  std::vector<const config::VirtualHost*> exact, wild;
+  std::vector<const model::VirtualHost*> exact, wild;
   for (const auto& vh : settings_.config.vhosts) {
     bool e = false, w = false;
     for (const auto& a : vh.addrs) {
@@ -213,8 +213,8 @@ std::vector<const config::VirtualHost*> Router::vhosts_for(std::string_view loca
   return exact.empty() ? wild : exact;
 }
 
-const config::VirtualHost* Router::select_vhost(
-    const std::vector<const config::VirtualHost*>& cands, std::string_view host) const {
+const model::VirtualHost* Router::select_vhost(
+    const std::vector<const model::VirtualHost*>& cands, std::string_view host) const {
   if (cands.empty()) return &settings_.config.server;
   std::string h(host_only(host));
   for (char& c : h) c = lower(c);
@@ -231,7 +231,7 @@ const config::VirtualHost* Router::select_vhost(
   return cands.front();
 }
 
-void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route* r) const {
+void Router::route(const model::VirtualHost* vh, const RouteRequest& req, Route* r) const {
   const VhostTables& t = tables_for(vh);
   std::string_view path = req.path;
   reset(vh, r);
@@ -249,10 +249,10 @@ void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route
   }
   if (!map_script(*best, path, len, m, r)) return;
 
-  // 4. Settings: the merge of supervisor/config/resolve.h (shared with --check).
-  const config::VirtualHost& server = settings_.config.server;
+  // 4. Settings: the merge of model/resolve.h (shared with --check).
+  const model::VirtualHost& server = settings_.config.server;
   int vh_index = vh == &server ? -1 : static_cast<int>(vh - settings_.config.vhosts.data());
-  config::Route cr = resolver_.resolve(vh_index, *best->mount, path, r->script_filename);
+  model::Route cr = resolver_.resolve(vh_index, *best->mount, path, r->script_filename);
   r->pass_authorization = cr.pass_authorization;
   r->script_reloading = cr.script_reloading;
   expand_names(vh, req, cr, r);
@@ -260,7 +260,7 @@ void Router::route(const config::VirtualHost* vh, const RouteRequest& req, Route
 }
 
 // A Route that says "not found", for vh, reusing r's string capacity.
-void Router::reset(const config::VirtualHost* vh, Route* r) const {
+void Router::reset(const model::VirtualHost* vh, Route* r) const {
   r->kind = Route::Kind::kNotFound;
   r->group = -1;
   r->group_name.clear();
@@ -329,7 +329,7 @@ const Router::CompiledMount* Router::longest_mount(const VhostTables& t, std::st
 // ...Match alias). False, with r->error set, when the script does not exist.
 bool Router::map_script(const CompiledMount& cm, std::string_view path, size_t len,
                         const PathMatch& m, Route* r) {
-  const config::Mount& mount = *cm.mount;
+  const model::Mount& mount = *cm.mount;
   std::string_view rest = path.substr(len);
   if (mount.is_match) return map_match_script(mount, path, len, m, r);
   if (cm.is_dir) return map_directory_script(mount, path, rest, r);
@@ -352,7 +352,7 @@ bool Router::map_script(const CompiledMount& cm, std::string_view path, size_t l
 
 // WSGIScriptAliasMatch: $N substituted into the target, then Apache's
 // directory walk: the first existing regular file along the path is the script.
-bool Router::map_match_script(const config::Mount& mount, std::string_view path, size_t len,
+bool Router::map_match_script(const model::Mount& mount, std::string_view path, size_t len,
                               const PathMatch& m, Route* r) {
   std::string filename = m.format(mount.script);
   filename.append(path.substr(len));
@@ -386,7 +386,7 @@ bool Router::map_match_script(const config::Mount& mount, std::string_view path,
 }
 
 // A WSGIScriptAlias to a directory: the URL's next segment names the script in it.
-bool Router::map_directory_script(const config::Mount& mount, std::string_view path,
+bool Router::map_directory_script(const model::Mount& mount, std::string_view path,
                                   std::string_view rest, Route* r) {
   std::string_view rel = mount.url == "/" ? path : rest;
   while (!rel.empty() && rel.front() == '/') rel.remove_prefix(1);
@@ -413,16 +413,16 @@ bool Router::map_directory_script(const config::Mount& mount, std::string_view p
 
 // Step 4's expansions of the application group, callable object and process
 // group (UseCanonicalName Off: the port is the Host header's, else local).
-void Router::expand_names(const config::VirtualHost* vh, const RouteRequest& req,
-                          const config::Route& cr, Route* r) const {
-  const config::VirtualHost& server = settings_.config.server;
+void Router::expand_names(const model::VirtualHost* vh, const RouteRequest& req,
+                          const model::Route& cr, Route* r) const {
+  const model::VirtualHost& server = settings_.config.server;
   std::string host(host_only(req.host));
   for (char& c : host) c = lower(c);
   std::string server_name(host_only(vh->server_name.empty() ? server.server_name : vh->server_name));
   if (server_name.empty()) server_name = hostname_;
   std::string_view pstr = port_of(req.host);
   int port = pstr.empty() ? req.local_port : std::atoi(std::string(pstr).c_str());
-  config::ExpandContext ctx;
+  model::ExpandContext ctx;
   ctx.server_name = server_name;
   ctx.port = port;
   ctx.host = host;
@@ -432,21 +432,21 @@ void Router::expand_names(const config::VirtualHost* vh, const RouteRequest& req
     if (!v) return std::nullopt;
     return std::string(v);
   };
-  r->application_group = config::expand_application_group(cr.application_group, ctx);
+  r->application_group = model::expand_application_group(cr.application_group, ctx);
   r->callable_object = cr.callable_object.rfind("%{", 0) == 0
-                           ? config::expand_application_group(cr.callable_object, ctx)
+                           ? model::expand_application_group(cr.callable_object, ctx)
                            : cr.callable_object;
   if (r->callable_object.empty()) r->callable_object = "application";
   if (cr.process_group) {
     r->group_name = cr.process_group->find("%{") != std::string::npos
-                        ? config::expand_application_group(*cr.process_group, ctx)
+                        ? model::expand_application_group(*cr.process_group, ctx)
                         : *cr.process_group;
   }
 }
 
 // Step 4's last word: embedded (unless WSGIRestrictEmbedded), or the daemon
 // group named, if WSGIRestrictProcess allows it and it exists; else kError.
-void Router::choose_group(const config::Route& cr, Route* r) const {
+void Router::choose_group(const model::Route& cr, Route* r) const {
   r->kind = Route::Kind::kWsgi;
   if (r->group_name.empty()) {
     if (settings_.config.restrict_embedded) {
@@ -471,7 +471,7 @@ void Router::choose_group(const config::Route& cr, Route* r) const {
 }
 
 const AccessChain& Router::access(const Route& r, std::string_view path) const {
-  const config::VirtualHost& server = settings_.config.server;
+  const model::VirtualHost& server = settings_.config.server;
   int vh_index = !r.vhost || r.vhost == &server
                      ? -1
                      : static_cast<int>(r.vhost - settings_.config.vhosts.data());

@@ -19,7 +19,7 @@
 //     PATH_INFO the rest; a directory target takes the next segment as the script
 //     file; for ...Match, $N are substituted and the script file is the first
 //     existing regular file along the resulting path (Apache's directory walk).
-//  4. Settings: config::Resolver (supervisor/config/resolve.h, shared with
+//  4. Settings: model::Resolver (model/resolve.h, shared with
 //     `wsgid --check`) merges server < vhost < <Directory> < <Location> < the
 //     alias's own options; expand_application_group() expands %{GLOBAL},
 //     %{RESOURCE} ("ServerName[:port]|SCRIPT_NAME", port only when not 80/443),
@@ -35,7 +35,7 @@
 #include <string_view>
 #include <vector>
 
-#include "supervisor/config/resolve.h"
+#include "model/resolve.h"
 #include "supervisor/frontend/access_check.h"
 #include "supervisor/frontend/settings.h"
 
@@ -55,7 +55,7 @@ struct Route {
   bool script_reloading = true;
   std::string static_path;  // kStatic: the file
   std::string error;        // kError: why (a 500), kNotFound: why (a 404), for the log
-  const config::VirtualHost* vhost = nullptr;
+  const model::VirtualHost* vhost = nullptr;
 };
 
 // The request facts the router needs. host is the Host header as received
@@ -84,13 +84,13 @@ class Router {
 
   // The vhosts that may serve a connection to local_ip:local_port, in config
   // order; empty = the main server. Compute once per connection.
-  std::vector<const config::VirtualHost*> vhosts_for(std::string_view local_ip,
+  std::vector<const model::VirtualHost*> vhosts_for(std::string_view local_ip,
                                                      int local_port) const;
   // Step 1's name match within candidates; the main server when empty.
-  const config::VirtualHost* select_vhost(const std::vector<const config::VirtualHost*>& cands,
+  const model::VirtualHost* select_vhost(const std::vector<const model::VirtualHost*>& cands,
                                           std::string_view host) const;
   // Steps 2-4. Reuses *out's string capacity.
-  void route(const config::VirtualHost* vhost, const RouteRequest& req, Route* out) const;
+  void route(const model::VirtualHost* vhost, const RouteRequest& req, Route* out) const;
 
   const Settings& settings() const { return settings_; }
   int group_index(std::string_view name) const;
@@ -100,41 +100,41 @@ class Router {
 
  private:
   struct CompiledMount {
-    const config::Mount* mount;
-    const config::VirtualHost* owner;
+    const model::Mount* mount;
+    const model::VirtualHost* owner;
     std::regex re;
     bool is_dir = false;
   };
   struct CompiledAlias {
-    const config::StaticAlias* alias;
+    const model::StaticAlias* alias;
     std::regex re;
   };
   struct VhostTables {
     std::vector<CompiledMount> mounts;       // vhost's then server's
     std::vector<CompiledAlias> aliases;      // vhost's then server's
   };
-  VhostTables build_tables(const config::VirtualHost* vh);
-  const VhostTables& tables_for(const config::VirtualHost* vh) const;
+  VhostTables build_tables(const model::VirtualHost* vh);
+  const VhostTables& tables_for(const model::VirtualHost* vh) const;
 
   // The steps of route(), in order; see router.cc.
   using PathMatch = std::match_results<std::string_view::const_iterator>;
-  void reset(const config::VirtualHost* vh, Route* r) const;
+  void reset(const model::VirtualHost* vh, Route* r) const;
   static bool match_static_alias(const VhostTables& t, std::string_view path, Route* r);
   static const CompiledMount* longest_mount(const VhostTables& t, std::string_view path,
                                             size_t* len, PathMatch* m);
   static bool map_script(const CompiledMount& cm, std::string_view path, size_t len,
                          const PathMatch& m, Route* r);
-  static bool map_match_script(const config::Mount& mount, std::string_view path, size_t len,
+  static bool map_match_script(const model::Mount& mount, std::string_view path, size_t len,
                                const PathMatch& m, Route* r);
-  static bool map_directory_script(const config::Mount& mount, std::string_view path,
+  static bool map_directory_script(const model::Mount& mount, std::string_view path,
                                    std::string_view rest, Route* r);
-  void expand_names(const config::VirtualHost* vh, const RouteRequest& req,
-                    const config::Route& cr, Route* r) const;
-  void choose_group(const config::Route& cr, Route* r) const;
+  void expand_names(const model::VirtualHost* vh, const RouteRequest& req,
+                    const model::Route& cr, Route* r) const;
+  void choose_group(const model::Route& cr, Route* r) const;
 
   Settings settings_;
-  config::Resolver resolver_;  // points into settings_.config
-  AccessPolicies access_;      // points into settings_.config and resolver_
+  model::Resolver resolver_;  // points into settings_.config
+  AccessPolicies access_;     // points into settings_.config and resolver_
   std::vector<VhostTables> tables_;  // [0] = server, [i+1] = vhosts[i]
   std::string hostname_;             // gethostname(), when ServerName is unset
 };

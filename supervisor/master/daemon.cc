@@ -18,7 +18,7 @@
 #include <fmt/core.h>
 
 #include "common/log.h"
-#include "supervisor/frontend/settings.h"
+#include "model/frontend_settings.h"
 #include "supervisor/master/sockets.h"
 #include "supervisor/master/title.h"
 
@@ -26,21 +26,9 @@ namespace wsgid::master {
 
 namespace {
 
-std::string dir_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 Daemon* g_daemon = nullptr;  // the running daemon, for the log line hook
 
 }  // namespace
-
-std::string absolute_from(const config::Config& c, const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
-  std::string base = c.server_root && !c.server_root->empty() ? *c.server_root : dir_of(c.file);
-  return base + "/" + path;
-}
 
 // --- start and stop ---
 
@@ -54,7 +42,7 @@ Status Daemon::open_log() {
   const auto& el = config_.server.error_log;
   std::string path;
   if (el && !el->path.empty() && el->path[0] != '|') {
-    path = absolute_from(config_, el->path);
+    path = model::from_server_root(config_, el->path);
   } else if (opts_.daemonize) {
     path = geteuid() == 0 ? "/var/log/wsgid/error.log" : runtime_dir_ + "/error.log";
     if (geteuid() == 0) mkdir("/var/log/wsgid", 0755);
@@ -81,7 +69,7 @@ int Daemon::output_fd(const ProcessGroup& g) {
   if (v < 0 || static_cast<size_t>(v) >= config_.vhosts.size()) return -1;
   const auto& el = config_.vhosts[static_cast<size_t>(v)].error_log;
   if (!el || el->path.empty() || el->path[0] == '|') return -1;
-  std::string path = absolute_from(config_, el->path);
+  std::string path = model::from_server_root(config_, el->path);
   auto it = vhost_logs_.find(path);
   if (it != vhost_logs_.end()) return it->second;
   int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -184,7 +172,7 @@ int Daemon::run() {
   }
   config_ = std::move(pr.config);
   if (config_.file.empty()) config_.file = opts_.config_path;
-  runtime_dir_ = opts_.runtime_dir.empty() ? default_runtime_dir() : opts_.runtime_dir;
+  runtime_dir_ = opts_.runtime_dir.empty() ? model::default_runtime_dir() : opts_.runtime_dir;
   if (Status s = ensure_runtime_dir(runtime_dir_); !s) {
     std::fprintf(stderr, "wsgid: %s\n", s.message().c_str());
     return 1;
@@ -250,9 +238,7 @@ int Daemon::run() {
       sockets_[g.name] = gs.value();
     }
     if (!sockets_ok) break;
-    std::string control_path = config_.control_socket
-                                   ? absolute_from(config_, *config_.control_socket)
-                                   : runtime_dir_ + "/control.sock";
+    std::string control_path = model::control_socket_path(config_, runtime_dir_);
     if (Status s = control_.start(&loop_, control_path,
                                   [this](const ControlRequest& r, std::shared_ptr<Responder> p) {
                                     on_control(r, std::move(p));
@@ -262,8 +248,7 @@ int Daemon::run() {
       break;
     }
     if (config_.pid_file || opts_.daemonize) {
-      pid_file_ = config_.pid_file ? absolute_from(config_, *config_.pid_file)
-                                   : runtime_dir_ + "/wsgid.pid";
+      pid_file_ = model::pid_file_path(config_, runtime_dir_);
       std::string text = fmt::format("{}\n", static_cast<long>(getpid()));
       int fd = open(pid_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
@@ -479,7 +464,7 @@ double Daemon::graceful_timeout() {
 
 // --- sockets ---
 
-Status Daemon::open_listeners(const config::Config& c, std::vector<Listener>* out,
+Status Daemon::open_listeners(const model::Config& c, std::vector<Listener>* out,
                               const std::vector<Listener>& reuse) {
   std::vector<Listener> opened;
   for (const auto& addr : c.listen) {
@@ -503,7 +488,7 @@ Status Daemon::open_listeners(const config::Config& c, std::vector<Listener>* ou
   return Status::ok();
 }
 
-Result<GroupSocket> Daemon::open_group_socket(const config::Config& c, const config::GroupSpec& g) {
+Result<GroupSocket> Daemon::open_group_socket(const model::Config& c, const model::GroupSpec& g) {
   UnixSocketOptions o;
   o.backlog = g.listen_backlog;
   o.send_buffer = g.send_buffer_size.value_or(0);
@@ -517,7 +502,7 @@ Result<GroupSocket> Daemon::open_group_socket(const config::Config& c, const con
     if (!id.is_ok()) return Status::error(fmt::format("group {}: socket-user: {}", g.name, id.status().message()));
     o.owner = id.value();
   }
-  std::string path = group_socket_path(c, runtime_dir_, g.name);
+  std::string path = model::group_socket_path(c, runtime_dir_, g.name);
   auto fd = open_unix_listener(path, o);
   if (!fd.is_ok()) return fd.status();
   return GroupSocket{fd.value(), path, g.listen_backlog};
@@ -567,7 +552,7 @@ json Daemon::frontend_settings() {
       states[name] = "down";
     }
   }
-  json j = frontend::frontend_settings_to_json(config_, paths, states, frontend_generation_);
+  json j = model::frontend_settings_to_json(config_, paths, states, frontend_generation_);
   // DESIGN.md "Names and defaults": the front end never runs as root; without
   // User/Group it runs as www-data.
   if (geteuid() == 0) {

@@ -29,16 +29,12 @@
 // ErrorLog of the <VirtualHost> that declares their group when it has one, else
 // to the master's. SIGUSR1 reopens all of them and the front end's access logs.
 //
-// Front-end settings (kSettings, JSON), sent at start, on reload and whenever a
-// group's availability changes:
-//   {"role": "frontend", "generation": N,
-//    "config": <config_to_json(config): groups, mounts, listen, server settings>,
-//    "listen": ["127.0.0.1:8080", ...]   (fd 4 + i is listen[i], as configured),
-//    "bound": ["127.0.0.1:43567", ...]   (the address each fd is bound to),
-//    "groups": {"site1": {"socket": "/run/wsgid/wsgi.site1.sock",
-//                          "available": true}},   (false: stopped, or no worker
-//                                                  RUNNING: answer 503 at once)
-//    "user": "www-data"|null, "group": "www-data"|null, "log_level": "warn"}
+// Settings messages (kSettings, JSON; protocol/PROTOCOL.md specifies both field
+// by field): each worker gets model::worker_settings_to_json() of its group at
+// spawn (with its index and generation); the front end gets
+// model::frontend_settings_to_json() at start, on reload and whenever a group's
+// availability changes (a group stopped or without a RUNNING worker is sent as
+// "stopped" / "down", so the front end answers 503 at once).
 //
 // Thread: the caller's, which becomes the loop thread.
 #pragma once
@@ -48,7 +44,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "supervisor/config/config.h"
+#include "model/config.h"
 
 namespace wsgid::master {
 
@@ -60,7 +56,7 @@ struct DaemonOptions {
   // passed to main, captured at start by title.cc).
   int argc = 0;
   char** argv = nullptr;
-  std::string runtime_dir;      // "" = DESIGN.md default (sockets.h)
+  std::string runtime_dir;      // "" = model::default_runtime_dir()
 };
 
 // Runs the master until it stops. Returns the process exit status: 0 after a
@@ -78,12 +74,14 @@ struct ConfigDiff {
   std::vector<std::string> removed_listen;
   bool listen_changed() const { return !added_listen.empty() || !removed_listen.empty(); }
 };
-// Groups compare by worker_settings() (log_level excluded: it needs no restart)
-// and by socket path and listen-backlog.
-ConfigDiff diff_configs(const config::Config& old_config, const config::Config& new_config,
+// Groups compare by their typed worker settings (model::WorkerSettings, every
+// option of the table in model/group_options.h; log_level excluded: it needs no
+// restart) and by socket path.
+ConfigDiff diff_configs(const model::Config& old_config, const model::Config& new_config,
                         const std::string& runtime_dir);
 
-// The worker settings of BRIEF.md for `group`, without "index" and "generation".
-nlohmann::json worker_settings(const config::Config& config, const config::GroupSpec& group);
+// The worker settings message for `group` (model/worker_settings.h), without
+// "index" and "generation".
+nlohmann::json worker_settings(const model::Config& config, const model::GroupSpec& group);
 
 }  // namespace wsgid::master

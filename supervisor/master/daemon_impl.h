@@ -23,7 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
-#include "supervisor/config/config.h"
+#include "model/config.h"
 #include "supervisor/config/parser.h"
 #include "supervisor/master/child.h"
 #include "supervisor/master/control_server.h"
@@ -42,10 +42,8 @@ using nlohmann::json;
 inline constexpr const char* kVersion = "0.1.0";
 inline constexpr size_t kTailLines = 1000;  // lines kept per role for `tail`
 
-// path made absolute against ServerRoot, else the config file's directory.
-std::string absolute_from(const config::Config& c, const std::string& path);
 // Files to watch per group (reload.cc): see its definition.
-std::map<std::string, std::set<std::string>> script_files(const config::Config& c);
+std::map<std::string, std::set<std::string>> script_files(const model::Config& c);
 
 struct Listener {
   std::string text;   // as configured
@@ -95,9 +93,9 @@ class Daemon : public GroupHost, public ChildHost {
   void reopen_logs();
   Status daemonize();
   void report_ready_to_parent(const std::string& error);
-  Status open_listeners(const config::Config& c, std::vector<Listener>* out,
+  Status open_listeners(const model::Config& c, std::vector<Listener>* out,
                         const std::vector<Listener>& reuse);
-  Result<GroupSocket> open_group_socket(const config::Config& c, const config::GroupSpec& g);
+  Result<GroupSocket> open_group_socket(const model::Config& c, const model::GroupSpec& g);
   void close_group_socket(const GroupSocket& s);
   void start_frontend();
   json frontend_settings();
@@ -118,7 +116,7 @@ class Daemon : public GroupHost, public ChildHost {
   DaemonOptions opts_;
   uv_loop_t loop_{};
   bool loop_open_ = false;
-  config::Config config_;
+  model::Config config_;
   std::string runtime_dir_;
   Identity fe_id_{0, 0};
   std::string worker_path_, frontend_path_;

@@ -10,7 +10,7 @@
 
 namespace wsgid::master {
 
-ProcessGroup::ProcessGroup(GroupHost* host, config::GroupSpec spec, nlohmann::json settings,
+ProcessGroup::ProcessGroup(GroupHost* host, model::GroupSpec spec, nlohmann::json settings,
                            int socket_fd, std::string socket_path)
     : host_(host),
       spec_(std::move(spec)),
@@ -45,7 +45,7 @@ void ProcessGroup::restart(bool now, std::string_view reason) {
   }
 }
 
-void ProcessGroup::update(config::GroupSpec spec, nlohmann::json settings) {
+void ProcessGroup::update(model::GroupSpec spec, nlohmann::json settings) {
   spec_ = std::move(spec);
   settings_ = std::move(settings);
   ++generation_;

@@ -24,7 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "supervisor/config/config.h"
+#include "model/config.h"
 #include "supervisor/master/child.h"
 
 namespace wsgid::master {
@@ -47,12 +47,12 @@ class ProcessGroup : public ChildHost {
  public:
   // settings: the worker settings object of BRIEF.md without "index" and
   // "generation" (the group fills those in per spawn).
-  ProcessGroup(GroupHost* host, config::GroupSpec spec, nlohmann::json settings, int socket_fd,
+  ProcessGroup(GroupHost* host, model::GroupSpec spec, nlohmann::json settings, int socket_fd,
                std::string socket_path);
   ~ProcessGroup() override;
 
   const std::string& name() const { return spec_.name; }
-  const config::GroupSpec& spec() const { return spec_; }
+  const model::GroupSpec& spec() const { return spec_; }
   const nlohmann::json& settings() const { return settings_; }
   int socket_fd() const { return socket_fd_; }
   const std::string& socket_path() const { return socket_path_; }
@@ -64,11 +64,11 @@ class ProcessGroup : public ChildHost {
   void restart(bool now, std::string_view reason);
   // Reload with a changed spec: new settings, a new generation, the process count
   // adjusted, then a rolling restart of the processes kept.
-  void update(config::GroupSpec spec, nlohmann::json settings);
+  void update(model::GroupSpec spec, nlohmann::json settings);
   // Reload with an unchanged spec (diff_configs found nothing that needs a
   // restart): the settings given to processes spawned from now on (log_level)
   // are replaced; running processes and the generation stay.
-  void refresh(config::GroupSpec spec, nlohmann::json settings) {
+  void refresh(model::GroupSpec spec, nlohmann::json settings) {
     spec_ = std::move(spec);
     settings_ = std::move(settings);
   }
@@ -110,7 +110,7 @@ class ProcessGroup : public ChildHost {
   void reap_leaving();
 
   GroupHost* host_;
-  config::GroupSpec spec_;
+  model::GroupSpec spec_;
   nlohmann::json settings_;
   int socket_fd_;
   std::string socket_path_;

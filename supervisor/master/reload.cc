@@ -1,6 +1,6 @@
-// Configuration to worker settings (BRIEF.md's kSettings for a group), what a
-// reload changes (diff_configs: groups compare by their settings, socket path
-// and listen-backlog), the files script reloading watches, and
+// Configuration to worker settings (model/worker_settings.h), what a reload
+// changes (diff_configs: groups compare by their typed worker settings and
+// socket path), the files script reloading watches, and
 // Daemon::reload(): parse first, open every new socket, then commit (listeners,
 // log level and files, removed / changed / added groups, the front end).
 #include "supervisor/master/daemon_impl.h"
@@ -13,34 +13,25 @@
 #include <fmt/core.h>
 
 #include "common/log.h"
-#include "supervisor/config/model_json.h"
+#include "model/paths.h"
+#include "model/resolve.h"
+#include "model/worker_settings.h"
 #include "supervisor/master/sockets.h"
 
 namespace wsgid::master {
 
 namespace {
 
-json opt_string(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
-
-// Every mount of the config, server level first.
-std::vector<const config::Mount*> all_mounts(const config::Config& c) {
-  std::vector<const config::Mount*> v;
-  for (const auto& m : c.server.mounts) v.push_back(&m);
-  for (const auto& vh : c.vhosts)
-    for (const auto& m : vh.mounts) v.push_back(&m);
-  return v;
-}
-
-std::string expand_app_group(const std::string& ag) { return ag == "%{GLOBAL}" ? "" : ag; }
-
-json group_identity(const config::Config& c, const config::GroupSpec& g,
-                    const std::string& runtime_dir) {
-  json j = worker_settings(c, g);
-  j.erase("log_level");
-  // Where the group is written is not what it is: moving its line changes nothing.
-  if (j["group"].is_object()) j["group"].erase("defined_at");
-  j["_socket"] = group_socket_path(c, runtime_dir, g.name);
-  return j;
+// Groups restart when what their workers get changes, or their socket moves.
+// LogLevel needs no restart (refresh() hands it to later processes).
+bool same_group(const model::Config& a, const model::Config& b, const model::GroupSpec& ga,
+                const model::GroupSpec& gb, const std::string& runtime_dir) {
+  bool root = geteuid() == 0;
+  model::WorkerSettings wa = model::worker_settings_for(a, ga, root);
+  model::WorkerSettings wb = model::worker_settings_for(b, gb, root);
+  wb.log_level = wa.log_level;
+  return wa == wb && model::group_socket_path(a, runtime_dir, ga.name) ==
+                         model::group_socket_path(b, runtime_dir, gb.name);
 }
 
 }  // namespace
@@ -49,68 +40,42 @@ json group_identity(const config::Config& c, const config::GroupSpec& g,
 // WSGIScriptReloading is On for the alias (resolved per scope: server,
 // <VirtualHost>, <Directory>, <Location>, as mod_wsgi merges it), and its
 // WSGIImportScript files when it is On at server level.
-std::map<std::string, std::set<std::string>> script_files(const config::Config& c) {
+std::map<std::string, std::set<std::string>> script_files(const model::Config& c) {
   std::map<std::string, std::set<std::string>> files;
-  json model = config::config_to_json(c);
-  if (model.contains("mounts") && model["mounts"].is_array()) {
-    for (const auto& m : model["mounts"]) {
-      if (!m.is_object() || !m.contains("process_group") || !m["process_group"].is_string())
-        continue;
-      if (!m.contains("script") || !m["script"].is_string()) continue;
-      if (!m.value("script_reloading", true)) continue;
-      std::string script = m["script"];
-      std::string group = m["process_group"];
-      if (script.find('$') != std::string::npos || !c.find_group(group)) continue;
-      files[absolute_from(c, script)].insert(group);
+  model::Resolver resolver(c);
+  auto add_mounts = [&](const model::VirtualHost& vh, int index) {
+    for (const model::Mount& m : vh.mounts) {
+      // As `--check --json` resolves a mount: a regex alias with no URL.
+      model::Route r = resolver.resolve(index, m, m.is_match ? std::string() : m.url, m.script);
+      if (!r.process_group || !r.script_reloading) continue;
+      if (m.script.find('$') != std::string::npos || !c.find_group(*r.process_group)) continue;
+      files[model::from_server_root(c, m.script)].insert(*r.process_group);
     }
-  }
+  };
+  add_mounts(c.server, -1);
+  for (size_t i = 0; i < c.vhosts.size(); ++i) add_mounts(c.vhosts[i], static_cast<int>(i));
   for (const auto& imp : c.imports) {
-    if (c.script_reloading && c.find_group(imp.process_group)) files[absolute_from(c, imp.script)].insert(imp.process_group);
+    if (c.script_reloading && c.find_group(imp.process_group))
+      files[model::from_server_root(c, imp.script)].insert(imp.process_group);
   }
   return files;
 }
 
-json worker_settings(const config::Config& c, const config::GroupSpec& g) {
-  bool root = geteuid() == 0;
-  json j;
-  j["role"] = "worker";
-  j["group"] = config::group_to_json(g);
-  j["default_user"] = c.user ? json(*c.user) : root ? json("www-data") : json(nullptr);
-  j["default_group"] = c.group ? json(*c.group) : root ? json("www-data") : json(nullptr);
-  j["python_home"] = opt_string(c.python_home);
-  j["python_path"] = c.python_path;
-  json preload = json::array();
-  for (const auto& imp : c.imports) {
-    if (imp.process_group != g.name) continue;
-    preload.push_back({{"script", absolute_from(c, imp.script)},
-                       {"application_group", expand_app_group(imp.application_group)},
-                       {"callable_object", "application"},
-                       {"kind", "import"}});
-  }
-  for (const config::Mount* m : all_mounts(c)) {
-    if (!m->process_group || *m->process_group != g.name || !m->application_group) continue;
-    if (m->script.find('$') != std::string::npos) continue;
-    preload.push_back({{"script", absolute_from(c, m->script)},
-                       {"application_group", expand_app_group(*m->application_group)},
-                       {"callable_object", m->callable_object.value_or("application")},
-                       {"kind", "alias"}});
-  }
-  j["preload"] = preload;
-  j["log_level"] = c.log_level;
-  return j;
+json worker_settings(const model::Config& c, const model::GroupSpec& g) {
+  return model::worker_settings_to_json(model::worker_settings_for(c, g, geteuid() == 0));
 }
 
-ConfigDiff diff_configs(const config::Config& a, const config::Config& b,
+ConfigDiff diff_configs(const model::Config& a, const model::Config& b,
                         const std::string& runtime_dir) {
   ConfigDiff d;
-  std::map<std::string, const config::GroupSpec*> ga, gb;
+  std::map<std::string, const model::GroupSpec*> ga, gb;
   for (const auto& g : a.groups) ga[g.name] = &g;
   for (const auto& g : b.groups) gb[g.name] = &g;
   for (auto& [name, g] : gb) {
     auto it = ga.find(name);
     if (it == ga.end()) {
       d.added_groups.push_back(name);
-    } else if (group_identity(a, *it->second, runtime_dir) != group_identity(b, *g, runtime_dir)) {
+    } else if (!same_group(a, b, *it->second, *g, runtime_dir)) {
       d.changed_groups.push_back(name);
     } else {
       d.unchanged_groups.push_back(name);
@@ -151,7 +116,7 @@ Status Daemon::reload(const std::string& why, json* errors) {
     log::error("{}", m);
     return Status::error(m);
   }
-  config::Config next = std::move(pr.config);
+  model::Config next = std::move(pr.config);
   if (next.file.empty()) next.file = opts_.config_path;
   notify_.send("RELOADING=1\nSTATUS=reloading");
   ConfigDiff d = diff_configs(config_, next, runtime_dir_);
@@ -177,13 +142,13 @@ Status Daemon::reload(const std::string& why, json* errors) {
   };
   std::vector<std::string> need_socket = d.added_groups;
   for (const auto& name : d.changed_groups) {
-    if (group_socket_path(next, runtime_dir_, name) != sockets_[name].path) need_socket.push_back(name);
+    if (model::group_socket_path(next, runtime_dir_, name) != sockets_[name].path) need_socket.push_back(name);
   }
   for (const auto& name : need_socket) {
     // A group removed earlier and still draining keeps its socket: take it over.
     auto rit = std::find_if(removed_.begin(), removed_.end(), [&](const RemovedGroup& r) {
       return r.group && r.group->name() == name && !r.socket_taken &&
-             r.socket.path == group_socket_path(next, runtime_dir_, name);
+             r.socket.path == model::group_socket_path(next, runtime_dir_, name);
     });
     if (rit != removed_.end()) {
       new_sockets[name] = rit->socket;
@@ -211,12 +176,12 @@ Status Daemon::reload(const std::string& why, json* errors) {
     if (std::none_of(old_listeners.begin(), old_listeners.end(), [&](const Listener& x) { return x.fd == l.fd; }))
       log::notice("reload: listening on {}", l.bound);
   }
-  config::Config old = std::move(config_);
+  model::Config old = std::move(config_);
   config_ = std::move(next);
   log::Level lv;
   if (log::parse_level(config_.log_level, &lv)) log::set_level(lv);
-  auto log_file = [](const config::Config& c) {
-    return c.server.error_log ? absolute_from(c, c.server.error_log->path) : std::string();
+  auto log_file = [](const model::Config& c) {
+    return c.server.error_log ? model::from_server_root(c, c.server.error_log->path) : std::string();
   };
   if (log_file(old) != log_file(config_)) {
     if (Status s = open_log(); !s) log::error("reload: ErrorLog: {}", s.message());
@@ -235,7 +200,7 @@ Status Daemon::reload(const std::string& why, json* errors) {
     removed_.push_back(std::move(r));
   }
   for (const auto& name : d.changed_groups) {
-    const config::GroupSpec& spec = *config_.find_group(name);
+    const model::GroupSpec& spec = *config_.find_group(name);
     ProcessGroup* g = groups_[name].get();
     auto ns = new_sockets.find(name);
     if (ns != new_sockets.end()) {
@@ -253,7 +218,7 @@ Status Daemon::reload(const std::string& why, json* errors) {
     g->update(spec, worker_settings(config_, spec));
   }
   for (const auto& name : d.added_groups) {
-    const config::GroupSpec& spec = *config_.find_group(name);
+    const model::GroupSpec& spec = *config_.find_group(name);
     sockets_[name] = new_sockets[name];
     log::notice("reload: group {} added", name);
     auto pg = std::make_unique<ProcessGroup>(this, spec, worker_settings(config_, spec),
@@ -265,7 +230,7 @@ Status Daemon::reload(const std::string& why, json* errors) {
   for (const auto& name : d.unchanged_groups) {
     // Nothing that needs a restart changed, but what does not (LogLevel, where
     // the directive is written) reaches the processes spawned from now on.
-    const config::GroupSpec& spec = *config_.find_group(name);
+    const model::GroupSpec& spec = *config_.find_group(name);
     groups_[name]->refresh(spec, worker_settings(config_, spec));
   }
   if (!d.unchanged_groups.empty())

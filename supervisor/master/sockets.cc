@@ -71,12 +71,6 @@ Status mkdirs(const std::string& dir, mode_t mode) {
 
 }  // namespace
 
-std::string default_runtime_dir() {
-  if (geteuid() == 0) return "/run/wsgid";
-  if (const char* x = getenv("XDG_RUNTIME_DIR"); x && *x) return std::string(x) + "/wsgid";
-  return fmt::format("/tmp/wsgid-{}", static_cast<unsigned>(getuid()));
-}
-
 Status ensure_runtime_dir(const std::string& dir) {
   bool root = geteuid() == 0;
   mode_t mode = root ? 0755 : 0700;
@@ -91,24 +85,7 @@ Status ensure_runtime_dir(const std::string& dir) {
   return Status::ok();
 }
 
-std::string group_socket_path(const config::Config& config, const std::string& runtime_dir,
-                              const std::string& group) {
-  std::string prefix;
-  if (config.socket_prefix && !config.socket_prefix->empty()) {
-    prefix = *config.socket_prefix;
-    if (prefix[0] != '/') {
-      std::string base = config.server_root && !config.server_root->empty()
-                             ? *config.server_root
-                             : dirname_of(config.file);
-      prefix = base + "/" + prefix;
-    }
-  } else {
-    prefix = runtime_dir + "/wsgi";
-  }
-  return prefix + "." + group + ".sock";
-}
-
-Result<Identity> frontend_identity(const config::Config& config) {
+Result<Identity> frontend_identity(const model::Config& config) {
   if (geteuid() != 0) return Identity{geteuid(), getegid()};
   gid_t primary = 0;
   auto uid = lookup_user(config.user.value_or("www-data"), &primary);
@@ -129,7 +106,7 @@ Result<Identity> user_identity(const std::string& user) {
   return Identity{uid.value(), primary};
 }
 
-Result<int> open_tcp_listener(const config::ListenAddr& addr, int backlog) {
+Result<int> open_tcp_listener(const model::ListenAddr& addr, int backlog) {
   std::string text = addr.text();
   struct addrinfo hints;
   std::memset(&hints, 0, sizeof hints);

@@ -17,22 +17,15 @@
 #include <string>
 
 #include "common/status.h"
-#include "supervisor/config/config.h"
+#include "model/config.h"
+#include "model/paths.h"  // default_runtime_dir, group_socket_path
 
 namespace wsgid::master {
 
-// DESIGN.md "Names and defaults": /run/wsgid as root; $XDG_RUNTIME_DIR/wsgid, else
-// /tmp/wsgid-UID, otherwise.
-std::string default_runtime_dir();
 // Creates dir (and missing parents) if needed; mode 0755 as root (the front end,
 // running as User, must reach the group sockets), 0700 otherwise. Fails when dir
 // exists and is not a directory, or (not root) is owned by someone else.
 Status ensure_runtime_dir(const std::string& dir);
-
-// The group socket path for `group` (see above). A relative WSGISocketPrefix is
-// taken relative to ServerRoot, else to the config file's directory.
-std::string group_socket_path(const config::Config& config, const std::string& runtime_dir,
-                              const std::string& group);
 
 // Who owns the group sockets and runs the front end: User/Group (default
 // www-data) as root; the current ids otherwise. Fails naming an unknown user.
@@ -40,13 +33,13 @@ struct Identity {
   uid_t uid;
   gid_t gid;
 };
-Result<Identity> frontend_identity(const config::Config& config);
+Result<Identity> frontend_identity(const model::Config& config);
 // A user name or #uid with its primary group (socket-user=). Fails naming it.
 Result<Identity> user_identity(const std::string& user);
 
 // socket + SO_REUSEADDR + bind + listen. Errors name the call and the address:
 // "bind(127.0.0.1:8080): Address already in use".
-Result<int> open_tcp_listener(const config::ListenAddr& addr, int backlog);
+Result<int> open_tcp_listener(const model::ListenAddr& addr, int backlog);
 // The "host:port" a TCP listener is bound to (resolves port 0).
 std::string bound_address(int fd);
 

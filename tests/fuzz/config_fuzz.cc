@@ -7,11 +7,12 @@
 #include <cstdlib>
 #include <string>
 
-#include "supervisor/config/model_json.h"
+#include "model/model_json.h"
+#include "model/resolve.h"
 #include "supervisor/config/parser.h"
-#include "supervisor/config/resolve.h"
 
 using namespace wsgid::config;
+using namespace wsgid::model;
 
 namespace {
 

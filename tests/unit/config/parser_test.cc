@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/config/model_json.h"
+#include "model/model_json.h"
 #include "supervisor/config/parser.h"
 
 using namespace wsgid::config;

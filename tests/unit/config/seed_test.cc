@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "supervisor/check.h"
-#include "supervisor/config/model_json.h"
+#include "model/model_json.h"
 #include "supervisor/config/parser.h"
 
 using namespace wsgid::config;

@@ -65,7 +65,7 @@ TEST_CASE("configure() keeps a file open when its path stays, opens only new pat
   REQUIRE(mkdtemp(tmpl) != nullptr);
   std::string dir = tmpl;
   std::string a = dir + "/a.log", b = dir + "/b.log";
-  wsgid::config::Config c;
+  wsgid::model::Config c;
   c.server.custom_logs.push_back({{}, a, "%s %U"});
   AccessLog log;
   log.configure(c);
@@ -78,7 +78,7 @@ TEST_CASE("configure() keeps a file open when its path stays, opens only new pat
   // reload that keeps the path keeps the open file. Unlinking the file shows it:
   // a kept descriptor writes into the unlinked file, a reopen would create a.log.
   REQUIRE(::unlink(a.c_str()) == 0);
-  wsgid::config::Config c2;
+  wsgid::model::Config c2;
   c2.server.custom_logs.push_back({{}, a, "%s %U"});
   c2.server.custom_logs.push_back({{}, b, "%U"});
   log.configure(c2);

@@ -193,7 +193,7 @@ TEST_CASE("SERVER_NAME and SERVER_PORT as UseCanonicalName Off") {
     EnvironInput in = base_input();
     in.host = c.host;
     in.default_server_name = c.default_name;
-    config::VirtualHost vh;
+    model::VirtualHost vh;
     vh.server_name = c.vhost_name;
     Route route = base_route();
     route.vhost = c.vhost_name.empty() ? nullptr : &vh;

@@ -59,7 +59,7 @@ class Fixture {
     REQUIRE(access(sock_.c_str(), F_OK) == 0);
 
     Settings s;
-    config::ListenAddr l;
+    model::ListenAddr l;
     l.host = "127.0.0.1";
     l.port = 0;
     s.config.listen = {l};
@@ -82,19 +82,19 @@ class Fixture {
     missing.name = "missing";
     missing.socket = dir_ + "/missing.sock";
     s.groups = {g, stopped, missing};
-    config::Mount root;
+    model::Mount root;
     root.url = "/";
     root.script = dir_ + "/app.wsgi";
-    config::Mount st = root;
+    model::Mount st = root;
     st.url = "/stopped";
     st.process_group = "stopped";
-    config::Mount mi = root;
+    model::Mount mi = root;
     mi.url = "/missing";
     mi.process_group = "missing";
     s.config.server.settings.process_group = "g";
     s.config.server.server_name = "localhost";
     s.config.server.mounts = {root, st, mi};
-    config::StaticAlias a;
+    model::StaticAlias a;
     a.url = "/static/";
     a.path = dir_ + "/static/";
     s.config.server.aliases = {a};

@@ -16,16 +16,16 @@ using namespace wsgid::frontend;
 
 namespace {
 
-config::Mount mount(std::string url, std::string script, bool match = false) {
-  config::Mount m;
+model::Mount mount(std::string url, std::string script, bool match = false) {
+  model::Mount m;
   m.url = std::move(url);
   m.script = std::move(script);
   m.is_match = match;
   return m;
 }
 
-config::Block block(std::string path, std::string group, bool regex = false) {
-  config::Block b;
+model::Block block(std::string path, std::string group, bool regex = false) {
+  model::Block b;
   b.path = std::move(path);
   b.is_regex = regex;
   b.settings.process_group = std::move(group);
@@ -261,12 +261,12 @@ TEST_CASE("application group expansion") {
 
 TEST_CASE("virtual hosts: ServerName, ServerAlias wildcards, default vhost per address") {
   Settings s = base();
-  config::ListenAddr any80;
+  model::ListenAddr any80;
   any80.port = 80;
-  config::ListenAddr local8080;
+  model::ListenAddr local8080;
   local8080.host = "127.0.0.1";
   local8080.port = 8080;
-  config::VirtualHost a, b, c;
+  model::VirtualHost a, b, c;
   a.addrs = {any80};
   a.server_name = "a.example.com";
   a.mounts = {mount("/", "/srv/a.wsgi")};
@@ -308,10 +308,10 @@ TEST_CASE("virtual hosts: ServerName, ServerAlias wildcards, default vhost per a
 TEST_CASE("static Alias wins over WSGIScriptAlias and maps the rest of the path") {
   Settings s = base();
   s.config.server.mounts = {mount("/", "/srv/root.wsgi")};
-  config::StaticAlias a;
+  model::StaticAlias a;
   a.url = "/static/";
   a.path = "/srv/static/";
-  config::StaticAlias m;
+  model::StaticAlias m;
   m.is_match = true;
   m.url = "^/img/(.*)\\.png$";
   m.path = "/srv/images/$1.png";

@@ -16,7 +16,7 @@ using namespace wsgid::master;
 
 namespace {
 
-config::Config parse(const std::string& text) {
+model::Config parse(const std::string& text) {
   config::ParseOptions o;
   o.check_files = false;
   auto r = config::parse_config_text("/etc/wsgid/test.conf", text, o);

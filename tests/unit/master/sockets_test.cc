@@ -28,27 +28,6 @@ struct TempDir {
 
 }  // namespace
 
-TEST_CASE("group socket paths") {
-  config::Config c;
-  c.file = "/etc/wsgid/wsgid.conf";
-  CHECK(group_socket_path(c, "/run/wsgid", "site1") == "/run/wsgid/wsgi.site1.sock");
-  c.socket_prefix = "/var/run/wsgi";
-  CHECK(group_socket_path(c, "/run/wsgid", "site1") == "/var/run/wsgi.site1.sock");
-  c.socket_prefix = "run/wsgi";
-  CHECK(group_socket_path(c, "/run/wsgid", "a") == "/etc/wsgid/run/wsgi.a.sock");
-  c.server_root = "/srv/root";
-  CHECK(group_socket_path(c, "/run/wsgid", "a") == "/srv/root/run/wsgi.a.sock");
-}
-
-TEST_CASE("the default runtime dir") {
-  if (geteuid() == 0) {
-    CHECK(default_runtime_dir() == "/run/wsgid");
-  } else {
-    setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
-    CHECK(default_runtime_dir() == "/run/user/1000/wsgid");
-  }
-}
-
 TEST_CASE("unix listener: mode 0600, stale socket replaced, live one refused") {
   TempDir d;
   std::string p = d.path + "/wsgi.g.sock";
@@ -87,7 +66,7 @@ TEST_CASE("unix listener: errors") {
 }
 
 TEST_CASE("tcp listener: port 0 is resolved, a busy port names the address") {
-  config::ListenAddr addr;
+  model::ListenAddr addr;
   addr.host = "127.0.0.1";
   addr.port = 0;
   auto a = open_tcp_listener(addr, 16);
@@ -95,7 +74,7 @@ TEST_CASE("tcp listener: port 0 is resolved, a busy port names the address") {
   std::string bound = bound_address(a.value());
   CHECK(bound.rfind("127.0.0.1:", 0) == 0);
   CHECK(bound != "127.0.0.1:0");
-  config::ListenAddr again = addr;
+  model::ListenAddr again = addr;
   again.port = std::stoi(bound.substr(10));
   auto b = open_tcp_listener(again, 16);
   REQUIRE_FALSE(b.is_ok());

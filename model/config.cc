@@ -1,7 +1,7 @@
 // The small methods of the plain config structs (config.h).
-#include "supervisor/config/config.h"
+#include "model/config.h"
 
-namespace wsgid::config {
+namespace wsgid::model {
 
 std::string GroupSpec::title() const {
   if (!display_name) return "wsgid-worker " + name;
@@ -31,4 +31,4 @@ const GroupSpec* Config::find_group(std::string_view name) const {
   return nullptr;
 }
 
-}  // namespace wsgid::config
+}  // namespace wsgid::model

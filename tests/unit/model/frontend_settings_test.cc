@@ -2,44 +2,44 @@
 // error of each malformed value.
 #include <doctest/doctest.h>
 
-#include "supervisor/frontend/settings.h"
+#include "model/frontend_settings.h"
 
 using namespace wsgid;
-using namespace wsgid::frontend;
+using namespace wsgid::model;
 using nlohmann::json;
 
 TEST_CASE("settings round trip from a Config") {
-  config::Config c;
-  config::ListenAddr l;
+  model::Config c;
+  model::ListenAddr l;
   l.host = "127.0.0.1";
   l.port = 8080;
   c.listen = {l};
   c.user = "www-data";
   c.limit_request_body = 1234;
   c.keep_alive_timeout = 7;
-  config::GroupSpec g;
+  model::GroupSpec g;
   g.name = "site1";
   g.processes = 2;
   g.threads = 4;
   g.queue_timeout = 45;
   c.groups = {g};
-  config::Mount m;
+  model::Mount m;
   m.url = "/";
   m.script = "/srv/a.wsgi";
   m.process_group = "site1";
   c.server.mounts = {m};
-  config::VirtualHost vh;
-  config::ListenAddr any;
+  model::VirtualHost vh;
+  model::ListenAddr any;
   any.port = 80;
   vh.addrs = {any};
   vh.server_name = "example.com";
   vh.server_aliases = {"*.example.com"};
-  config::Block b;
+  model::Block b;
   b.path = "/admin";
   b.settings.process_group = "site1";
   b.settings.pass_authorization = true;
   vh.locations = {b};
-  config::LogFile lf;
+  model::LogFile lf;
   lf.path = "/tmp/access.log";
   lf.format = "%h %>s";
   vh.custom_logs = {lf};
@@ -118,13 +118,13 @@ TEST_CASE("listen addresses") {
   };
   for (const auto& c : cases) {
     CAPTURE(std::string(c.text));
-    config::ListenAddr a;
+    model::ListenAddr a;
     CHECK(parse_listen_text(c.text, &a) == c.ok);
     if (!c.ok) continue;
     CHECK(a.host == c.host);
     CHECK(a.port == c.port);
   }
-  config::ListenAddr v6;
+  model::ListenAddr v6;
   v6.host = "::1";
   v6.port = 80;
   CHECK(listen_text(v6) == "[::1]:80");

@@ -2,10 +2,11 @@
 // are named, config_to_json holds the named keys.
 #include <doctest/doctest.h>
 
-#include "supervisor/config/model_json.h"
+#include "model/model_json.h"
 #include "supervisor/config/parser.h"
 
 using namespace wsgid::config;
+using namespace wsgid::model;
 using nlohmann::json;
 
 namespace {

@@ -1,10 +1,12 @@
 // The resolved configuration: plain structs, the single model every part uses.
 //
-// The parser (parser.h) builds a Config from directives; the master diffs two of
-// them on reload; model_json.h turns a GroupSpec into the settings a worker gets
-// over its control channel and the whole Config into `wsgid --check --json`.
-// Values are mod_wsgi's: option defaults are mod_wsgi's code defaults
-// (reference/mod_wsgi.md section 1), durations are seconds (double), sizes bytes.
+// The parser (supervisor/config/parser.h) builds a Config from directives; the
+// master diffs two of them on reload (through worker_settings.h); model_json.h
+// turns the whole Config into `wsgid --check --json`, worker_settings.h and
+// frontend_settings.h into the settings each child gets over its control channel.
+// Values are mod_wsgi's: option defaults are mod_wsgi's code defaults (see
+// https://modwsgi.readthedocs.io/en/develop/configuration-directives/WSGIDaemonProcess.html),
+// durations are seconds (double), sizes bytes.
 // std::nullopt means "not set" (null in JSON). Plain values: copy freely.
 #pragma once
 
@@ -14,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/config/diagnostics.h"
+#include "model/source_loc.h"
 
-namespace wsgid::config {
+namespace wsgid::model {
 
 // One WSGIDaemonProcess: a named process group and every option it takes.
 // Field names follow the option names (maximum-requests -> maximum_requests).
@@ -81,7 +83,7 @@ struct GroupSpec {
   // 1g. observability
   bool server_metrics = false;
 
-  // mod_wsgi's flags (reference/mod_wsgi.md section 2).
+  // mod_wsgi's wsgi.multithread / wsgi.multiprocess / wsgi.run_once.
   bool multithread() const { return threads != 1; }
   bool multiprocess() const { return processes_given; }
   bool run_once() const { return threads == 1 && maximum_requests == 1; }
@@ -226,4 +228,4 @@ struct Config {
   const GroupSpec* find_group(std::string_view name) const;
 };
 
-}  // namespace wsgid::config
+}  // namespace wsgid::model

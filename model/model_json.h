@@ -1,22 +1,23 @@
-// Config <-> JSON: `wsgid --check --json`, and the settings the master sends
-// each child over its control channel (protocol/PROTOCOL.md, kSettings).
+// Config <-> JSON: `wsgid --check --json`, and the group object of the worker
+// settings message (worker_settings.h; protocol/PROTOCOL.md 7.3).
 //
 // Keys are spelled as in mod_wsgi ("maximum-requests"), durations are seconds
 // (numbers), sizes bytes, unset values null. A group object holds "name",
 // "processes", "threads", "multithread", "multiprocess", "run_once",
-// "display_name" (the expanded title) and every WSGIDaemonProcess option with its
-// default applied. Pure functions; any thread.
+// "display_name" (the expanded title), "defined_at" and every WSGIDaemonProcess
+// option with its default applied, through the option table (group_options.h).
+// Pure functions; any thread.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
-#include "supervisor/config/config.h"
+#include "model/config.h"
 
-namespace wsgid::config {
+namespace wsgid::model {
 
 nlohmann::json group_to_json(const GroupSpec& group);
-// The inverse of group_to_json (unknown keys are ignored, missing keys keep
+// The inverse of group_to_json (unknown keys are ignored, missing keys and null keep
 // their defaults); fails naming the key whose value has the wrong type.
 Result<GroupSpec> group_from_json(const nlohmann::json& j);
 
@@ -25,4 +26,4 @@ Result<GroupSpec> group_from_json(const nlohmann::json& j);
 // ...server settings}.
 nlohmann::json config_to_json(const Config& config);
 
-}  // namespace wsgid::config
+}  // namespace wsgid::model

@@ -4,13 +4,13 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-#include "supervisor/config/resolve.h"
+#include "model/resolve.h"
 
 #include <fnmatch.h>
 
 #include <algorithm>
 
-namespace wsgid::config {
+namespace wsgid::model {
 
 namespace {
 
@@ -305,4 +305,4 @@ std::string expand_application_group(std::string_view tmpl, const ExpandContext&
   return expand(tmpl, ctx, true);
 }
 
-}  // namespace wsgid::config
+}  // namespace wsgid::model

@@ -4,10 +4,11 @@
 
 #include <map>
 
+#include "model/resolve.h"
 #include "supervisor/config/parser.h"
-#include "supervisor/config/resolve.h"
 
 using namespace wsgid::config;
+using namespace wsgid::model;
 
 namespace {
 

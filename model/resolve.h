@@ -25,9 +25,9 @@
 #include <string_view>
 #include <vector>
 
-#include "supervisor/config/config.h"
+#include "model/config.h"
 
-namespace wsgid::config {
+namespace wsgid::model {
 
 // What one request runs with. Templates are not expanded: call
 // expand_application_group() with the request's values for application_group,
@@ -128,4 +128,4 @@ std::string expand_application_group(std::string_view tmpl, const ExpandContext&
 // True when template is a whole-value expansion mod_wsgi knows (the five above).
 bool is_known_expansion(std::string_view tmpl);
 
-}  // namespace wsgid::config
+}  // namespace wsgid::model

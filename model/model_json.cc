@@ -1,0 +1,150 @@
+// Config <-> JSON; see model_json.h. A group's options go through the option
+// table (group_options.h), the one place that maps a GroupSpec field to its key.
+#include "model/model_json.h"
+
+#include "model/group_options.h"
+#include "model/resolve.h"
+
+namespace wsgid::model {
+
+using nlohmann::json;
+
+namespace {
+
+std::string loc_text(const SourceLoc& l) {
+  if (l.file.empty()) return "";
+  return l.file + ":" + std::to_string(l.line);
+}
+
+template <class T>
+json opt(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+json group_to_json(const GroupSpec& g) {
+  json j = json::object();
+  j["name"] = g.name;
+  j["processes"] = g.processes;
+  j["threads"] = g.threads;
+  j["multithread"] = g.multithread();
+  j["multiprocess"] = g.multiprocess();
+  j["run_once"] = g.run_once();
+  j["display_name"] = g.title();
+  write_group_options(g, &j);
+  j["defined_at"] = loc_text(g.loc);
+  return j;
+}
+
+Result<GroupSpec> group_from_json(const json& j) {
+  if (!j.is_object()) return Status::error("group settings: expected a JSON object");
+  GroupSpec g;
+  auto it = j.find("name");
+  if (it == j.end() || !it->is_string())
+    return Status::error("group settings: 'name' must be a string");
+  g.name = it->get<std::string>();
+  if (std::optional<OptionError> e = read_group_options(j, &g))
+    return Status::error(std::string("group settings: '") + e->key + "' has the wrong type: " +
+                         j.at(e->key).dump());
+  auto mp = j.find("multiprocess");
+  if (mp != j.end()) {
+    if (!mp->is_boolean())
+      return Status::error("group settings: 'multiprocess' has the wrong type: " + mp->dump());
+    g.processes_given = mp->get<bool>();
+  }
+  return g;
+}
+
+json config_to_json(const Config& c) {
+  json j = json::object();
+  j["groups"] = json::array();
+  for (const GroupSpec& g : c.groups) j["groups"].push_back(group_to_json(g));
+
+  Resolver resolver(c);
+  j["mounts"] = json::array();
+  auto add_mounts = [&](const VirtualHost& vh, int index) {
+    for (const Mount& m : vh.mounts) {
+      std::string url = m.is_match ? std::string() : m.url;
+      Route r = resolver.resolve(index, m, url, m.script);
+      json o = json::object();
+      o["url"] = m.url;
+      o["match"] = m.is_match;
+      o["script"] = m.script;
+      o["process_group"] = opt(r.process_group);
+      o["application_group"] = r.application_group;
+      o["callable_object"] = r.callable_object;
+      o["pass_authorization"] = r.pass_authorization;
+      o["script_reloading"] = r.script_reloading;
+      o["virtual_host"] = index < 0 || vh.server_name.empty() ? json(nullptr) : json(vh.server_name);
+      o["defined_at"] = loc_text(m.loc);
+      j["mounts"].push_back(o);
+    }
+  };
+  add_mounts(c.server, -1);
+  for (size_t i = 0; i < c.vhosts.size(); ++i) add_mounts(c.vhosts[i], static_cast<int>(i));
+
+  j["listen"] = json::array();
+  for (const ListenAddr& l : c.listen) j["listen"].push_back(l.text());
+
+  j["virtual_hosts"] = json::array();
+  for (const VirtualHost& vh : c.vhosts) {
+    json o = json::object();
+    o["addresses"] = json::array();
+    for (const ListenAddr& a : vh.addrs) o["addresses"].push_back(a.text());
+    o["server_name"] = vh.server_name.empty() ? json(nullptr) : json(vh.server_name);
+    o["server_aliases"] = vh.server_aliases;
+    o["error_log"] = vh.error_log ? json(vh.error_log->path) : json(nullptr);
+    o["defined_at"] = loc_text(vh.loc);
+    j["virtual_hosts"].push_back(o);
+  }
+
+  j["imports"] = json::array();
+  for (const ImportScript& s : c.imports)
+    j["imports"].push_back({{"script", s.script},
+                            {"process_group", s.process_group},
+                            {"application_group", s.application_group}});
+
+  j["aliases"] = json::array();
+  auto add_aliases = [&](const VirtualHost& vh) {
+    for (const StaticAlias& a : vh.aliases)
+      j["aliases"].push_back({{"url", a.url}, {"path", a.path}, {"match", a.is_match},
+                              {"virtual_host", vh.server_name.empty() ? json(nullptr)
+                                                                      : json(vh.server_name)}});
+  };
+  add_aliases(c.server);
+  for (const VirtualHost& vh : c.vhosts) add_aliases(vh);
+
+  json s = json::object();
+  s["server_name"] = c.server.server_name.empty() ? json(nullptr) : json(c.server.server_name);
+  s["server_root"] = opt(c.server_root);
+  s["user"] = opt(c.user);
+  s["group"] = opt(c.group);
+  s["pid_file"] = opt(c.pid_file);
+  s["error_log"] = c.server.error_log ? json(c.server.error_log->path) : json(nullptr);
+  s["custom_logs"] = json::array();
+  for (const LogFile& l : c.server.custom_logs)
+    s["custom_logs"].push_back({{"path", l.path}, {"format", l.format}});
+  s["log_level"] = c.log_level;
+  s["timeout"] = c.timeout;
+  s["keep_alive"] = c.keep_alive;
+  s["keep_alive_timeout"] = c.keep_alive_timeout;
+  s["max_keep_alive_requests"] = c.max_keep_alive_requests;
+  s["limit_request_line"] = c.limit_request_line;
+  s["limit_request_field_size"] = c.limit_request_field_size;
+  s["limit_request_fields"] = c.limit_request_fields;
+  s["limit_request_body"] = c.limit_request_body;
+  s["request_read_header_timeout"] = c.request_read_header_timeout;
+  s["request_read_body_timeout"] = c.request_read_body_timeout;
+  s["threads_per_child"] = c.threads_per_child;
+  s["socket_prefix"] = opt(c.socket_prefix);
+  s["control_socket"] = opt(c.control_socket);
+  s["restrict_embedded"] = c.restrict_embedded;
+  s["script_reloading"] = c.script_reloading;
+  s["python_home"] = opt(c.python_home);
+  s["python_path"] = c.python_path;
+  j["server"] = s;
+  return j;
+}
+
+}  // namespace wsgid::model
