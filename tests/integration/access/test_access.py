@@ -32,6 +32,9 @@ APP = """
 def application(environ, start_response):
     body = 'user=%s type=%s authz=%s' % (environ.get('REMOTE_USER'), environ.get('AUTH_TYPE'),
                                          'HTTP_AUTHORIZATION' in environ)
+    if environ['REQUEST_METHOD'] == 'POST':
+        n = int(environ.get('CONTENT_LENGTH') or 0)
+        body += ' body=%s' % environ['wsgi.input'].read(n).decode()
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [body.encode()]
 """
@@ -148,6 +151,27 @@ class AccessControl(unittest.TestCase):
         wait_for(lambda: 'md5user "GET /app/private' in text(), 10, 'the user in the access log')
         self.assertIn('127.0.0.1 bcryptuser "GET /app/private HTTP/1.1" 200', text())
         self.assertIn('127.0.0.1 - "GET /app/private HTTP/1.1" 401', text())
+
+    def test_body_and_keep_alive_survive_the_password_check(self):
+        # The parser waits while the thread pool checks the password: the body
+        # sent with the head, and a second request on the same connection, are
+        # parsed afterwards.
+        c = http.client.HTTPConnection('127.0.0.1', self.port, timeout=30)
+        try:
+            payload = 'x' * 100000
+            c.request('POST', '/app/private', body=payload, headers=basic('md5user', 'md5-pw'))
+            r = c.getresponse()
+            self.assertEqual((r.status, r.read()),
+                             (200, ('user=md5user type=Basic authz=False body=' + payload).encode()))
+            c.request('POST', '/app/private', body='abc', headers=basic('md5user', 'bad'))
+            r = c.getresponse()
+            self.assertEqual(r.status, 401)
+            r.read()
+            c.request('GET', '/app/private', headers=basic('bcryptuser', 'bcrypt-pw'))
+            r = c.getresponse()
+            self.assertEqual((r.status, r.read()), (200, b'user=bcryptuser type=Basic authz=False'))
+        finally:
+            c.close()
 
     def test_log_has_no_problems(self):
         self.assertEqual(self.s.log_problems(), [])
