@@ -525,12 +525,13 @@ void HttpConn::password_checked(const AccessChain& chain, const std::string& use
   AccessAnswer a = access_finish(chain, areq, user, res);
   paused_ = false;
   llhttp_resume(&parser_);
-  if (a.kind == AccessAnswer::Kind::kRefuse) {
+  // The user the client named, as Apache's r->user: in the environ when
+  // allowed, and in the access log (%u) either way, a 401 included.
+  remote_user_ = user;
+  if (a.kind == AccessAnswer::Kind::kRefuse)
     refuse_access(a);
-  } else {
-    remote_user_ = user;
+  else
     dispatch();
-  }
   if (close_ != CloseStage::kOpen) return;
   parse_buf_.swap(pending_);
   pending_.clear();

@@ -18,7 +18,12 @@
 // LimitRequestBody -> 413), refused shapes (Content-Length with
 // Transfer-Encoding, two Content-Lengths, bad chunk sizes, obs-fold, bare CR,
 // whitespace before a header colon, a missing or repeated Host in HTTP/1.1) get a
-// 400 and the connection is closed; then the Router picks the target:
+// 400 and the connection is closed; then the Router picks the target and the
+// access phase (access_check.h) answers 401/403/405/500 or lets it through:
+// while a Basic password is checked on the thread pool, on_headers_complete()
+// has returned HPE_PAUSED and the bytes that arrive wait in pending_; the
+// check's callback (password_checked) answers or dispatches, then parses them.
+// The targets:
 //  - a process group: the environ is written with proto::RequestHeadWriter
 //    straight into the request buffer, the body streams as kRequestBody frames
 //    (backpressure: reading stops while the worker connection holds kHighWater

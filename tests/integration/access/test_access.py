@@ -151,6 +151,8 @@ class AccessControl(unittest.TestCase):
         wait_for(lambda: 'md5user "GET /app/private' in text(), 10, 'the user in the access log')
         self.assertIn('127.0.0.1 bcryptuser "GET /app/private HTTP/1.1" 200', text())
         self.assertIn('127.0.0.1 - "GET /app/private HTTP/1.1" 401', text())
+        # As Apache's r->user: the user a wrong password was sent for is logged.
+        self.assertIn('127.0.0.1 bcryptuser "GET /app/private HTTP/1.1" 401', text())
 
     def test_body_and_keep_alive_survive_the_password_check(self):
         # The parser waits while the thread pool checks the password: the body
