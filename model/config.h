@@ -103,6 +103,18 @@ struct ScopeSettings {
   std::optional<std::vector<std::string>> restrict_process;  // WSGIRestrictProcess
 };
 
+// --- Redirects, rewrites and header edits (issue 11 point 4: mod_alias's
+// Redirect*, mod_rewrite, mod_headers). The directives as written (quotes
+// removed), in file order; the front end re-reads them into the engines of
+// supervisor/rewrite/ (rewrite_step.h). Kept as plain text so that a Config
+// stays a plain, copyable, JSON-able value; the parser has already checked that
+// every one of them reads (rewrite_directives.cc).
+struct RewriteDirective {
+  SourceLoc loc;
+  std::string name;               // canonical spelling: "RewriteRule", "Header" ...
+  std::vector<std::string> args;
+};
+// --- end of the rewrite part's block.
 // --- Access control and authentication (issue 11 points 1 and 2;
 // access_directives.cc parses them, supervisor/frontend/access_check.h enforces).
 // One access control line of a section as written: a directive of
@@ -130,6 +142,7 @@ struct Block {
   bool is_regex = false;
   bool is_files = false;  // <Files>/<FilesMatch>: path matches the script's base name
   ScopeSettings settings;
+  std::vector<RewriteDirective> rewrite;  // Header / RequestHeader of a <Location> (rewrite part)
   BlockAccess access;  // access control and authentication (issue 11)
 };
 
@@ -180,6 +193,7 @@ struct VirtualHost {
   std::vector<StaticAlias> aliases;
   std::optional<LogFile> error_log;
   std::vector<LogFile> custom_logs;
+  std::vector<RewriteDirective> rewrite;  // Redirect*, Rewrite*, Header, RequestHeader (rewrite part)
 };
 
 // WSGIImportScript: preload a script in a group's application group at start.

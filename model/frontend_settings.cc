@@ -22,6 +22,13 @@ json scope_json(const ScopeSettings& s) {
           {"restrict_process", s.restrict_process ? json(*s.restrict_process) : json(nullptr)}};
 }
 
+// Redirect*, Rewrite*, Header, RequestHeader as written (the rewrite part).
+json rewrite_json(const std::vector<RewriteDirective>& list) {
+  json a = json::array();
+  for (const auto& r : list) a.push_back({{"name", r.name}, {"args", r.args}});
+  return a;
+}
+
 // Access control of a block (issue 11): its lines as written, for the front end
 // to rebuild with authz::build_section(), and its password and group files.
 json access_json(const Block& b) {
@@ -41,7 +48,8 @@ json blocks_json(const std::vector<Block>& blocks) {
   json a = json::array();
   for (const auto& b : blocks)
     a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"is_files", b.is_files},
-                 {"settings", scope_json(b.settings)}, {"access", access_json(b)}});
+                 {"settings", scope_json(b.settings)}, {"rewrite", rewrite_json(b.rewrite)},
+                 {"access", access_json(b)}});
   return a;
 }
 
@@ -64,7 +72,7 @@ json vhost_json(const VirtualHost& v) {
           {"server_aliases", v.server_aliases}, {"settings", scope_json(v.settings)},
           {"mounts", mounts}, {"locations", blocks_json(v.locations)},
           {"directories", blocks_json(v.directories)}, {"aliases", aliases},
-          {"custom_logs", logs}};
+          {"custom_logs", logs}, {"rewrite", rewrite_json(v.rewrite)}};
 }
 
 // Decoding: each reader returns a non-ok Status naming the key path
@@ -177,6 +185,25 @@ Status settings_of(const json& j, const std::string& p, ScopeSettings* s) {
   return scope_from(*it, p + "settings", s);
 }
 
+Status rewrite_from(const Reader& r, const std::string& path,
+                    std::vector<RewriteDirective>* out) {
+  const json* a = nullptr;
+  TRY(r.arr("rewrite", &a));
+  for (size_t i = 0; i < a->size(); ++i) {
+    Reader dr((*a)[i], item(path + "rewrite", i));
+    RewriteDirective d;
+    TRY(dr.str("name", &d.name));
+    const json* args = nullptr;
+    TRY(dr.arr("args", &args));
+    for (const auto& x : *args) {
+      if (!x.is_string()) return dr.bad_key("args", "must hold strings");
+      d.args.push_back(x.get<std::string>());
+    }
+    out->push_back(std::move(d));
+  }
+  return Status::ok();
+}
+
 Status access_from(const json& j, const std::string& path, Block* b) {
   const char* shape = "must be {\"lines\": [[name, arg...], ...], \"user_file\": ..., ...}";
   if (!j.is_object()) return Reader::bad(path, shape);
@@ -213,6 +240,7 @@ Status blocks_from(const json& a, const std::string& path, std::vector<Block>* o
     TRY(r.boolean("is_regex", &b.is_regex));
     TRY(r.boolean("is_files", &b.is_files));
     TRY(settings_of(a[i], p, &b.settings));
+    TRY(rewrite_from(r, p, &b.rewrite));
     if (auto ac = a[i].find("access"); ac != a[i].end() && !ac->is_null())
       TRY(access_from(*ac, p + "access", &b));
     out->push_back(std::move(b));
@@ -275,6 +303,7 @@ Status vhost_from(const json& j, const std::string& path, VirtualHost* v) {
     TRY(lr.str("format", &l.format));
     v->custom_logs.push_back(std::move(l));
   }
+  TRY(rewrite_from(r, p, &v->rewrite));
   return Status::ok();
 }
 

@@ -2,8 +2,9 @@
 // `wsgid-worker --control-fd=3 --listen-fd=4` (team BRIEF "Child process
 // contract"). main() receives its settings over the control channel, sets its
 // title and identity, starts Python, runs the preloads, starts the request,
-// monitor and probe threads, sends READY, and then serves the control channel
-// and signals (through a signalfd) on the main thread until it exits.
+// monitor and probe threads, sends READY (startup()), and then serves the control
+// channel and signals (through a signalfd, worker/signals.h) on the main thread
+// until it exits (ControlLoop).
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -18,6 +19,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -31,6 +33,7 @@
 #include "worker/request_io.h"
 #include "worker/request_loop.h"
 #include "worker/settings.h"
+#include "worker/signals.h"
 #include "worker/worker_state.h"
 #include "worker/wsgi_app.h"
 
@@ -108,7 +111,19 @@ void interrupt_service() {
   PyThreadState_SetAsyncExc(ident, PyExc_SystemExit);
 }
 
-int run(int argc, char** argv) {
+// What startup() hands to the control loop.
+struct Started {
+  WorkerSettings* settings;
+  WorkerState* state;
+  int sig_fd;
+};
+
+// Startup, in order: arguments, signals blocked (every thread inherits the mask)
+// and read through a signalfd, the settings handshake, title, limits, identity
+// and environment, Python, the monitor, the preloads and the request threads (or
+// the service thread), then READY. A failure after the handshake exits with
+// kExiting "startup-failure"; *exit_code is set when run() must return at once.
+bool startup(int argc, char** argv, Started* out, int* exit_code) {
   int control_fd = 3, listen_fd = 4;
   for (int i = 1; i < argc; ++i) {
     std::string_view a(argv[i]);
@@ -116,31 +131,32 @@ int run(int argc, char** argv) {
     else if (a.substr(0, 12) == "--listen-fd=") listen_fd = std::atoi(argv[i] + 12);
     else if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
-      return 0;
+      *exit_code = 0;
+      return false;
     } else {
       std::fprintf(stderr, "wsgid-worker: unknown argument '%s'\n%s", argv[i], kUsage);
-      return 2;
+      *exit_code = 2;
+      return false;
     }
   }
+  *exit_code = 1;
   proctitle_init(argc, argv);
   pid_t parent = getppid();
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   signal(SIGPIPE, SIG_IGN);
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int sig : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP, SIGXCPU}) sigaddset(&mask, sig);
+  sigset_t mask = worker_signal_mask();
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);  // every thread inherits this mask
   int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   log::init("worker");
   if (sig_fd < 0) {
     log::error("{}", Status::sys("signalfd", "worker signals").message());
-    return 1;
+    return false;
   }
 
   Status s = g_control.open(control_fd);
   if (!s) {
     log::error("{}", s.message());
-    return 1;
+    return false;
   }
   Result<std::string> text = g_control.handshake(30000);
   if (!text) {
@@ -183,101 +199,134 @@ int run(int argc, char** argv) {
   if (!(s = g_control.send(proto::FrameType::kReady, nlohmann::json::object())))
     log::warn("cannot send READY: {}", s.message());
   log::notice("ready: {} threads, generation {}, index {}", settings.threads, settings.generation, settings.index);
+  *out = Started{&settings, &state, sig_fd};
+  return true;
+}
 
-  bool replace_sent = false;
-  bool stop_active = false;
-  std::string stop_reason, stop_detail;
-  int64_t stop_deadline = 0;
-  auto replace = [&](const std::string& reason, const std::string& detail) {
-    if (replace_sent || stop_active) {
-      log::info("replacement already requested; not asking again for {}", reason);
-      return;
-    }
-    replace_sent = true;
-    log::notice("asking the master for a replacement: {}{}{}", reason, detail.empty() ? "" : ": ", detail);
-    Status r = g_control.send(proto::FrameType::kReplaceMe, {{"reason", reason}});
-    if (!r) log::warn("cannot send REPLACE_ME: {}", r.message());
-  };
-  auto begin_stop = [&](const std::string& reason, const std::string& detail, double timeout) {
-    int64_t deadline = monotonic_ms() + static_cast<int64_t>(timeout * 1000);
-    if (stop_active) {
-      if (deadline < stop_deadline) stop_deadline = deadline;
-      return;
-    }
-    stop_active = true;
-    stop_reason = reason;
-    stop_detail = detail;
-    stop_deadline = deadline;
-    log::notice("stopping ({}): no new requests; {} in flight, up to {} s to finish", reason, state.busy.load(), timeout);
-    state.stop_accepting();
-    if (settings.threads == 0) interrupt_service();
-  };
+// The main thread after READY: serves the control channel, the signals (as
+// Events, worker/signals.h) and the events other threads post, until the worker
+// exits. Two things can be under way: a replacement request (sent once) and a
+// stop (no new requests; exits when every thread is done or at the deadline,
+// which a later, shorter stop may move closer).
+class ControlLoop {
+ public:
+  explicit ControlLoop(const Started& st) : settings_(*st.settings), state_(*st.state), sig_fd_(st.sig_fd) {}
 
-  for (;;) {
-    if (stop_active) {
-      int64_t now = monotonic_ms();
-      if (state.live_threads.load() == 0 && state.busy.load() == 0) exit_with(stop_reason, stop_detail, 0);
-      if (now >= stop_deadline) {
-        int busy = state.busy.load();
-        bool stuck = false;
-        for (auto& slot : state.slots) stuck = stuck || (slot->busy.load() && slot->timed_out.load());
-        std::string detail = fmt::format("{} request(s) still running when the time to finish ran out", busy);
-        if (busy == 0 && state.live_threads.load() > 0) detail = "the service script did not stop in time";
-        exit_with(stuck ? "request-timeout" : stop_reason, detail, stuck ? 1 : 0);
+  [[noreturn]] void run() {
+    for (;;) {
+      if (stop_active_) check_stop();
+      struct pollfd p[3] = {{g_control.fd(), POLLIN, 0}, {sig_fd_, POLLIN, 0}, {state_.events_fd(), POLLIN, 0}};
+      int r = ::poll(p, 3, stop_active_ ? 20 : 1000);
+      if (r < 0 && errno != EINTR) {
+        log::error("{}", Status::sys("poll", "control channel").message());
+        _exit(1);
       }
-    }
-    struct pollfd p[3] = {{g_control.fd(), POLLIN, 0}, {sig_fd, POLLIN, 0}, {state.events_fd(), POLLIN, 0}};
-    int r = ::poll(p, 3, stop_active ? 20 : 1000);
-    if (r < 0 && errno != EINTR) {
-      log::error("{}", Status::sys("poll", "control channel").message());
-      _exit(1);
-    }
-    if (p[0].revents) {
-      for (;;) {
-        proto::Frame f;
-        FrameChannel::Read rr = g_control.channel().read(&f, 0);
-        if (rr == FrameChannel::Read::kTimeout) break;
-        if (rr == FrameChannel::Read::kEof) {
-          log::notice("control channel closed by the master: exiting now");
-          _exit(0);
-        }
-        if (rr != FrameChannel::Read::kFrame) {
-          log::error("control channel: {}: exiting now", g_control.channel().error());
-          _exit(1);
-        }
-        if (f.type == proto::FrameType::kStateQuery) {
-          Status ss = g_control.send(proto::FrameType::kState, state_json(settings, state));
-          if (!ss) log::warn("cannot send STATE: {}", ss.message());
-        } else if (f.type == proto::FrameType::kDrain) {
-          double timeout = settings.graceful_timeout;
-          nlohmann::json j = nlohmann::json::parse(f.payload, nullptr, false);
-          if (j.is_object() && j.contains("timeout") && j["timeout"].is_number()) timeout = j["timeout"].get<double>();
-          begin_stop("drained", "", timeout);
-        } else if (f.type == proto::FrameType::kSettings) {
-          log::notice("new settings received: they apply to this worker's replacement, not to it");
-        } else {
-          log::warn("control channel: ignoring unexpected {} frame", proto::type_name(f.type));
-        }
-      }
-    }
-    if (p[1].revents) {
-      struct signalfd_siginfo si;
-      while (::read(sig_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        int sig = static_cast<int>(si.ssi_signo);
-        if (sig == SIGUSR1) replace("signal USR1", "");
-        else if (sig == SIGXCPU) replace("cpu-time-limit", "the CPU time limit was reached");
-        else if (sig == SIGTERM || sig == SIGINT)
-          begin_stop("shutdown", fmt::format("signal {}", sig == SIGTERM ? "TERM" : "INT"), settings.shutdown_timeout);
-        else log::info("signal {} ignored", strsignal(sig));
-      }
-    }
-    if (p[2].revents) {
-      for (Event& e : state.take_events()) {
-        if (e.kind == Event::Kind::kReplaceMe) replace(e.reason, e.detail);
-        else begin_stop(e.reason, e.detail, e.timeout);
+      if (p[0].revents) read_control();
+      if (p[1].revents) read_signals();
+      if (p[2].revents) {
+        for (Event& e : state_.take_events()) handle(e);
       }
     }
   }
+
+ private:
+  void handle(const Event& e) {
+    if (e.kind == Event::Kind::kReplaceMe) replace(e.reason, e.detail);
+    else begin_stop(e.reason, e.detail, e.timeout);
+  }
+
+  void replace(const std::string& reason, const std::string& detail) {
+    if (replace_sent_ || stop_active_) {
+      log::info("replacement already requested; not asking again for {}", reason);
+      return;
+    }
+    replace_sent_ = true;
+    log::notice("asking the master for a replacement: {}{}{}", reason, detail.empty() ? "" : ": ", detail);
+    Status r = g_control.send(proto::FrameType::kReplaceMe, {{"reason", reason}});
+    if (!r) log::warn("cannot send REPLACE_ME: {}", r.message());
+  }
+
+  void begin_stop(const std::string& reason, const std::string& detail, double timeout) {
+    int64_t deadline = monotonic_ms() + static_cast<int64_t>(timeout * 1000);
+    if (stop_active_) {
+      if (deadline < stop_deadline_) stop_deadline_ = deadline;
+      return;
+    }
+    stop_active_ = true;
+    stop_reason_ = reason;
+    stop_detail_ = detail;
+    stop_deadline_ = deadline;
+    log::notice("stopping ({}): no new requests; {} in flight, up to {} s to finish", reason, state_.busy.load(), timeout);
+    state_.stop_accepting();
+    if (settings_.threads == 0) interrupt_service();
+  }
+
+  // Exits when every thread is done, or when the time to finish ran out.
+  void check_stop() {
+    int64_t now = monotonic_ms();
+    if (state_.live_threads.load() == 0 && state_.busy.load() == 0) exit_with(stop_reason_, stop_detail_, 0);
+    if (now < stop_deadline_) return;
+    int busy = state_.busy.load();
+    bool stuck = false;
+    for (auto& slot : state_.slots) stuck = stuck || (slot->busy.load() && slot->timed_out.load());
+    std::string detail = fmt::format("{} request(s) still running when the time to finish ran out", busy);
+    if (busy == 0 && state_.live_threads.load() > 0) detail = "the service script did not stop in time";
+    exit_with(stuck ? "request-timeout" : stop_reason_, detail, stuck ? 1 : 0);
+  }
+
+  void read_control() {
+    for (;;) {
+      proto::Frame f;
+      FrameChannel::Read rr = g_control.channel().read(&f, 0);
+      if (rr == FrameChannel::Read::kTimeout) return;
+      if (rr == FrameChannel::Read::kEof) {
+        log::notice("control channel closed by the master: exiting now");
+        _exit(0);
+      }
+      if (rr != FrameChannel::Read::kFrame) {
+        log::error("control channel: {}: exiting now", g_control.channel().error());
+        _exit(1);
+      }
+      if (f.type == proto::FrameType::kStateQuery) {
+        Status ss = g_control.send(proto::FrameType::kState, state_json(settings_, state_));
+        if (!ss) log::warn("cannot send STATE: {}", ss.message());
+      } else if (f.type == proto::FrameType::kDrain) {
+        double timeout = settings_.graceful_timeout;
+        nlohmann::json j = nlohmann::json::parse(f.payload, nullptr, false);
+        if (j.is_object() && j.contains("timeout") && j["timeout"].is_number()) timeout = j["timeout"].get<double>();
+        begin_stop("drained", "", timeout);
+      } else if (f.type == proto::FrameType::kSettings) {
+        log::notice("new settings received: they apply to this worker's replacement, not to it");
+      } else {
+        log::warn("control channel: ignoring unexpected {} frame", proto::type_name(f.type));
+      }
+    }
+  }
+
+  void read_signals() {
+    struct signalfd_siginfo si;
+    while (::read(sig_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      int sig = static_cast<int>(si.ssi_signo);
+      std::optional<Event> e = signal_event(sig, settings_.shutdown_timeout);
+      if (e) handle(*e);
+      else log::info("signal {} ignored", strsignal(sig));
+    }
+  }
+
+  const WorkerSettings& settings_;
+  WorkerState& state_;
+  int sig_fd_;
+  bool replace_sent_ = false;
+  bool stop_active_ = false;
+  std::string stop_reason_, stop_detail_;
+  int64_t stop_deadline_ = 0;
+};
+
+int run(int argc, char** argv) {
+  Started started{};
+  int exit_code = 0;
+  if (!startup(argc, argv, &started, &exit_code)) return exit_code;
+  ControlLoop(started).run();
 }
 
 }  // namespace

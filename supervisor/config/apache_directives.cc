@@ -149,10 +149,6 @@ const Row kRows[] = {
     {"DirectoryIndex", Kind::kRefuse, "answer a directory's URL with this index file"},
     {"FallbackResource", Kind::kRefuse, "answer URLs that map to no file with this resource"},
     {"ErrorDocument", Kind::kWarn, "wsgid answers errors with its own short pages"},
-    {"Redirect", Kind::kRefuse, "redirect this URL path elsewhere"},
-    {"RedirectMatch", Kind::kRefuse, "redirect the URLs this pattern matches elsewhere"},
-    {"RedirectPermanent", Kind::kRefuse, "redirect this URL path elsewhere (301)"},
-    {"RedirectTemp", Kind::kRefuse, "redirect this URL path elsewhere (302)"},
     {"Options", Kind::kArgs, "refused for MultiViews and for options that stop following "
                              "symbolic links; Indexes warned (wsgid never lists directories)",
      check_options},
@@ -163,13 +159,6 @@ const Row kRows[] = {
     {"XSendFile", Kind::kArgs, "Off accepted; On refused", check_on_off},
     {"XSendFilePath", Kind::kWarn, "it only matters with XSendFile On, which wsgid refuses"},
     {"Dav", Kind::kArgs, "Off accepted; anything else refused", check_on_off},
-    // mod_rewrite.
-    {"RewriteEngine", Kind::kWarn, "the RewriteRule and RewriteMap it would enable are refused"},
-    {"RewriteOptions", Kind::kWarn, "the RewriteRule it would configure are refused"},
-    {"RewriteRule", Kind::kRefuse, "rewrite, redirect or forbid the URLs this rule matches"},
-    {"RewriteCond", Kind::kRefuse, "apply the following RewriteRule under this condition"},
-    {"RewriteMap", Kind::kRefuse, "map URLs through this table or program"},
-    {"RewriteBase", Kind::kRefuse, "rewrite relative to this base"},
     // mod_proxy.
     {"ProxyPass", Kind::kRefuse, "forward this path to another server"},
     {"ProxyPassMatch", Kind::kRefuse, "forward the paths this pattern matches to another server"},
@@ -214,8 +203,6 @@ const Row kRows[] = {
     {"BrowserMatch", Kind::kWarn, "the access rules that could read its variables are refused"},
     {"BrowserMatchNoCase", Kind::kWarn,
      "the access rules that could read its variables are refused"},
-    {"Header", Kind::kWarn, "response headers are not edited yet"},
-    {"RequestHeader", Kind::kWarn, "request headers are not edited yet"},
     // Content types, charsets, encodings, languages, filters (mod_mime & co).
     {"AddType", Kind::kWarn, "wsgid picks static files' types by its own table"},
     {"RemoveType", Kind::kWarn, "wsgid picks static files' types by its own table"},

@@ -1,6 +1,6 @@
 // The directive table, the Apache names wsgid skips, and the contexts; see
 // directives.h. The handlers live in wsgi_directives.cc, server_directives.cc,
-// daemon_options.cc and access_directives.cc.
+// daemon_options.cc, rewrite_directives.cc and access_directives.cc.
 #include "supervisor/config/directives.h"
 
 #include <iterator>
@@ -136,6 +136,20 @@ const DirectiveInfo kDirectives[] = {
     {"ThreadsPerChild", kServer, &Parser::d_threads_per_child, ""},
     {"Alias", kSV, &Parser::d_alias, ""},
     {"AliasMatch", kSV, &Parser::d_alias, ""},
+    // mod_alias's redirects, mod_rewrite, mod_headers (rewrite_directives.cc says
+    // in which sections each is implemented and refuses it elsewhere).
+    {"Redirect", kAll, &Parser::d_redirect, ""},
+    {"RedirectMatch", kAll, &Parser::d_redirect, ""},
+    {"RedirectPermanent", kAll, &Parser::d_redirect, ""},
+    {"RedirectTemp", kAll, &Parser::d_redirect, ""},
+    {"RewriteEngine", kAll, &Parser::d_rewrite, ""},
+    {"RewriteOptions", kAll, &Parser::d_rewrite, ""},
+    {"RewriteCond", kAll, &Parser::d_rewrite, ""},
+    {"RewriteRule", kAll, &Parser::d_rewrite, ""},
+    {"RewriteBase", kAll, &Parser::d_rewrite, ""},
+    {"RewriteMap", kAll, &Parser::d_rewrite, ""},
+    {"Header", kAll, &Parser::d_header, ""},
+    {"RequestHeader", kAll, &Parser::d_header, ""},
     // Access control and authentication (access_directives.cc): per-directory
     // sections only, as in Apache (elsewhere Apache says "not allowed here").
     {"Require", kDir, &Parser::d_access, ""},

@@ -10,6 +10,7 @@
 // The handlers are split by subject: the driver, contexts and argument helpers
 // in parser.cc, the mod_wsgi directives in wsgi_directives.cc, WSGIDaemonProcess
 // in daemon_options.cc, the httpd server directives in server_directives.cc,
+// mod_alias's redirects, mod_rewrite and mod_headers in rewrite_directives.cc,
 // access control and authentication in access_directives.cc.
 //
 // ServerRoot: relative paths (scripts, logs, pid file, WSGIImportScript) resolve
@@ -20,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -114,6 +116,10 @@ class Parser {
   void d_request_read_timeout(const Directive& d, Scope& s);
   void d_threads_per_child(const Directive& d, Scope& s);
   void d_alias(const Directive& d, Scope& s);
+  // mod_alias's Redirect*, mod_rewrite, mod_headers (rewrite_directives.cc)
+  void d_redirect(const Directive& d, Scope& s);
+  void d_rewrite(const Directive& d, Scope& s);
+  void d_header(const Directive& d, Scope& s);
   // Access control and authentication (access_directives.cc).
   void d_access(const Directive& d, Scope& s);
   void d_auth_basic_provider(const Directive& d, Scope& s);
@@ -169,6 +175,11 @@ class Parser {
   std::set<std::string> socket_timeout_given_, response_socket_timeout_given_;
   std::vector<std::pair<std::string, SourceLoc>> group_refs_;  // WSGIProcessGroup values
   std::map<std::string, SourceLoc> listen_seen_;
+  // mod_rewrite's rule sets per context, read to the end before their refusals
+  // can be told (rewrite_directives.cc).
+  struct RewriteState;
+  std::shared_ptr<RewriteState> rewrite_;
+  void finish_rewrites();
 };
 
 }  // namespace wsgid::config::detail

@@ -36,6 +36,7 @@
 #include "supervisor/frontend/io_buffer.h"
 #include "supervisor/frontend/server.h"
 #include "supervisor/frontend/settings.h"
+#include "supervisor/frontend/signals.h"
 
 namespace wsgid::frontend {
 namespace {
@@ -258,7 +259,6 @@ int run(int argc, char** argv) {
       return 2;
     }
   }
-  std::signal(SIGPIPE, SIG_IGN);
   log::init("frontend");
   if (!level.empty()) {
     log::Level lv;
@@ -267,30 +267,29 @@ int run(int argc, char** argv) {
   uv_loop_t* loop = uv_default_loop();
   Server server(loop);
 
-  uv_signal_t sig_term, sig_int, sig_usr1, sig_hup;
-  uv_signal_init(loop, &sig_term);
-  uv_signal_init(loop, &sig_int);
-  uv_signal_init(loop, &sig_usr1);
-  uv_signal_init(loop, &sig_hup);
-  sig_term.data = sig_int.data = sig_usr1.data = &server;
-  auto stop_cb = [](uv_signal_t* h, int) {
-    auto* srv = static_cast<Server*>(h->data);
-    double timeout = srv->settings().config.timeout;
-    if (g_control) {
-      g_control->stop_gracefully(timeout, "shutdown");
-    } else {
-      srv->drain(timeout, [srv] {
-        srv->cleanup_embedded();
-        std::_Exit(0);
-      });
+  static FrontendSignals signals;
+  signals.start(loop, [&server](const FrontendSignal& sig) {
+    switch (sig.action) {
+      case FrontendSignalAction::kGracefulStop: {
+        double timeout = server.settings().config.timeout;
+        if (g_control) {
+          g_control->stop_gracefully(timeout, "shutdown");
+        } else {
+          Server* srv = &server;
+          srv->drain(timeout, [srv] {
+            srv->cleanup_embedded();
+            std::_Exit(0);
+          });
+        }
+        break;
+      }
+      case FrontendSignalAction::kReopenLogs:
+        server.access_log().reopen();
+        break;
+      case FrontendSignalAction::kIgnore:
+        break;
     }
-  };
-  uv_signal_start(&sig_term, stop_cb, SIGTERM);
-  uv_signal_start(&sig_int, stop_cb, SIGINT);
-  uv_signal_start(&sig_usr1, [](uv_signal_t* h, int) {
-    static_cast<Server*>(h->data)->access_log().reopen();
-  }, SIGUSR1);
-  uv_signal_start(&sig_hup, [](uv_signal_t*, int) {}, SIGHUP);
+  });
 
   if (!settings_file.empty()) {
     std::ifstream in(settings_file);

@@ -303,6 +303,8 @@ int HttpConn::on_message_begin() {
   }
   set_phase(Phase::kHead);
   body_done_ = false;
+  header_rules_ = nullptr;
+  local_location_.clear();
   head_.clear();
   headers_.clear();
   url_len_ = 0;
@@ -468,6 +470,7 @@ int HttpConn::on_headers_complete() {
     return 0;
   }
   const model::VirtualHost* vh = router_->select_vhost(vhosts_, host);
+  if (rewrite_request(vh, host, query)) return 0;
   router_->route(vh, RouteRequest{host, path_, local_port_}, &route_);
   saved_query_ = query;
   saved_host_ = host;
@@ -607,7 +610,7 @@ bool HttpConn::build_request(std::string_view query, std::string_view host) {
   in.request_start_us = request_start_us_;
   in.remote_user = remote_user_;
   in.auth_type = remote_user_.empty() ? std::string_view() : std::string_view("Basic");
-  return append_environ(in, request_headers(), route_, request_id_, &environ_scratch_, &reqbuf_);
+  return append_environ(in, environ_headers(), route_, request_id_, &environ_scratch_, &reqbuf_);
 }
 
 int HttpConn::on_body(const char* at, size_t len) {
@@ -808,6 +811,7 @@ void HttpConn::serve_static() {
   req.get_or_head = parser_.method == HTTP_GET || parser_.method == HTTP_HEAD;
   req.if_modified_since = header("if-modified-since");
   req.range = header("range");
+  head_start_ = out_.size();
   StaticFile::Answer a = file_.open(req, &out_);
   if (a.local) {
     send_local(a.status, a.why, false);
@@ -864,10 +868,12 @@ void HttpConn::detach_upstream(bool cancel) {
 
 void HttpConn::start_response_head(int status, std::string_view reason) {
   status_ = status;
+  head_start_ = out_.size();
   append_status_line(&out_, status, reason);
 }
 
 void HttpConn::finish_head(bool has_length) {
+  if (header_rules_) edit_head();
   HeadEnd end;
   end.status = status_;
   end.has_length = has_length;
@@ -925,6 +931,7 @@ void HttpConn::emit_local() {
   start_response_head(status, reason_phrase(status));
   append_local_headers(&out_, &body_scratch_, status, local_retry_after_,
                        parser_.method == HTTP_OPTIONS);
+  if (!local_location_.empty()) out_.append("Location: " + local_location_ + "\r\n");
   if (status == 401 && !local_challenge_.empty())
     out_.append("WWW-Authenticate: ").append(local_challenge_).append("\r\n");
   finish_head(true);

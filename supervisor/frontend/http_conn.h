@@ -18,12 +18,16 @@
 // LimitRequestBody -> 413), refused shapes (Content-Length with
 // Transfer-Encoding, two Content-Lengths, bad chunk sizes, obs-fold, bare CR,
 // whitespace before a header colon, a missing or repeated Host in HTTP/1.1) get a
-// 400 and the connection is closed; then the Router picks the target and the
-// access phase (access_check.h) answers 401/403/405/500 or lets it through:
-// while a Basic password is checked on the thread pool, on_headers_complete()
-// has returned HPE_PAUSED and the bytes that arrive wait in pending_; the
-// check's callback (password_checked) answers or dispatches, then parses them.
-// The targets:
+// 400 and the connection is closed; then, once the virtual host is known, the
+// redirects and rewrites of rewrite_step.h may answer at once (3xx with
+// Location, 403, 410; http_conn_rewrite.cc), and the request's Header and
+// RequestHeader rules are picked (header_edit.h edits every response head,
+// and the fields the environ is built from); then the Router picks the target
+// and the access phase (access_check.h) answers 401/403/405/500 or lets it
+// through: while a Basic password is checked on the thread pool,
+// on_headers_complete() has returned HPE_PAUSED and the bytes that arrive wait
+// in pending_; the check's callback (password_checked) answers or dispatches,
+// then parses them. The targets:
 //  - a process group: the environ is written with proto::RequestHeadWriter
 //    straight into the request buffer, the body streams as kRequestBody frames
 //    (backpressure: reading stops while the worker connection holds kHighWater
@@ -140,6 +144,15 @@ class HttpConn final : public UpstreamClient {
   void detach_upstream(bool cancel);
   void serve_static();
   void pump_file();
+  // Redirects, rewrites and header rules (http_conn_rewrite.cc, rewrite_step.h):
+  // picks the request's Header rules and answers it when a rewrite or redirect
+  // decides (true: answered, do not route).
+  bool rewrite_request(const model::VirtualHost* vh, std::string_view host,
+                       std::string_view query);
+  // The headers the environ is built from: RequestHeader's edits, if any.
+  RequestHeaders environ_headers();
+  // The Header rules on the response head begun at head_start_ (header_edit.h).
+  void edit_head();
 
   // Client output.
   void write_out();
@@ -239,6 +252,14 @@ class HttpConn final : public UpstreamClient {
 
   // The static file being sent.
   StaticFile file_;
+
+  // Redirects, rewrites and header rules of the current request (rewrite_step.h).
+  const rewrite::HeaderRules* header_rules_ = nullptr;  // into router_'s, or header_scratch_
+  rewrite::HeaderRules header_scratch_;
+  size_t head_start_ = 0;          // where the response head begins in out_
+  std::string local_location_;     // a local redirect's Location
+  std::string edited_head_;        // RequestHeader's edited fields
+  std::vector<HeaderSpan> edited_spans_;
 };
 
 }  // namespace wsgid::frontend

@@ -18,7 +18,9 @@ void append_num(std::string* out, uint64_t v) {
 std::string_view error_text(int status) {
   switch (status) {
     case 400: return "Your browser sent a request that this server could not understand.";
+    case 403: return "You don't have permission to access this resource.";
     case 404: return "The requested URL was not found on this server.";
+    case 410: return "The requested resource is no longer available on this server and there is no forwarding address. Please remove all references to this resource.";
     case 408: return "Server timeout waiting for the HTTP request from the client.";
     case 413: return "The requested resource does not allow request data with this method, or the amount of data provided in the request exceeds the capacity limit.";
     case 414: return "The requested URL's length exceeds the capacity limit for this server.";
@@ -44,12 +46,18 @@ std::string_view reason_phrase(int status) {
     case 200: return "OK";
     case 204: return "No Content";
     case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
     case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 410: return "Gone";
     case 413: return "Request Entity Too Large";
     case 414: return "Request-URI Too Long";
     case 416: return "Requested Range Not Satisfiable";

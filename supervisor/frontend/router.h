@@ -37,6 +37,7 @@
 
 #include "model/resolve.h"
 #include "supervisor/frontend/access_check.h"
+#include "supervisor/frontend/rewrite_step.h"
 #include "supervisor/frontend/settings.h"
 
 namespace wsgid::frontend {
@@ -93,6 +94,8 @@ class Router {
   void route(const model::VirtualHost* vhost, const RouteRequest& req, Route* out) const;
 
   const Settings& settings() const { return settings_; }
+  // Redirects, rewrites and header rules of these settings (rewrite_step.h).
+  const RewriteStep& rewrites() const { return rewrites_; }
   int group_index(std::string_view name) const;
   // The access control of a routed request for path (access_check.h): the
   // sections matching its file (script or static file) and URL, merged.
@@ -137,6 +140,7 @@ class Router {
   AccessPolicies access_;     // points into settings_.config and resolver_
   std::vector<VhostTables> tables_;  // [0] = server, [i+1] = vhosts[i]
   std::string hostname_;             // gethostname(), when ServerName is unset
+  RewriteStep rewrites_{settings_.config};
 };
 
 }  // namespace wsgid::frontend

@@ -32,11 +32,19 @@ const std::vector<Transition> kTransitions = {
     {S::kStarting, E::kStopNow,     G::kAlways,     S::kStopping, A::kTerminate, "immediate stop"},
     {S::kStarting, E::kRestartNow,  G::kAlways,     S::kStopping, A::kTerminate, "restart: stop, then spawn on exit"},
 
+    {S::kStarting, E::kReplace,     G::kAlways,     S::kStopping, A::kTerminate, "not READY yet: replace at once (stop, then spawn on exit)"},
+
+    {S::kRunning,  E::kExit,        G::kHasSuccessor,S::kStarting,A::kTakeOver,  "died while its successor starts: the successor takes over"},
     {S::kRunning,  E::kExit,        G::kExpected,   S::kStarting, A::kSpawn,     "recycled or long-lived: respawn at once"},
     {S::kRunning,  E::kExit,        G::kUnexpected, S::kBackoff,  A::kArmBackoff,"crashed soon after READY: back off"},
     {S::kRunning,  E::kStop,        G::kAlways,     S::kStopping, A::kDrain,     "graceful stop: finish in-flight requests"},
     {S::kRunning,  E::kStopNow,     G::kAlways,     S::kStopping, A::kTerminate, "immediate stop"},
     {S::kRunning,  E::kRestartNow,  G::kAlways,     S::kStopping, A::kTerminate, "restart --now: stop, then spawn on exit"},
+    {S::kRunning,  E::kReplace,     G::kAlways,     S::kRunning,  A::kSpawnSuccessor, "rolling: a successor starts beside the serving process"},
+    {S::kRunning,  E::kSuccessorReady, G::kAlways,  S::kRunning,  A::kPromote,   "successor READY: it serves, the old process drains"},
+    {S::kRunning,  E::kSuccessorExit, G::kRetry,    S::kRunning,  A::kArmSuccessorRetry, "successor died before READY: try another later"},
+    {S::kRunning,  E::kSuccessorExit, G::kGiveUp,   S::kRunning,  A::kKeepCurrent, "successors keep failing: keep the serving process"},
+    {S::kRunning,  E::kTimer,       G::kAlways,     S::kRunning,  A::kSpawnSuccessor, "retry time over: another successor"},
 
     {S::kStopping, E::kExit,        G::kWantUp,     S::kStarting, A::kSpawn,     "restart: spawn the new process"},
     {S::kStopping, E::kExit,        G::kWantDown,   S::kExited,   A::kNone,      "stopped"},
@@ -48,11 +56,13 @@ const std::vector<Transition> kTransitions = {
     {S::kBackoff,  E::kTimer,       G::kWantUp,     S::kStarting, A::kSpawn,     "backoff over: spawn"},
     {S::kBackoff,  E::kStart,       G::kAlways,     S::kStarting, A::kSpawn,     "explicit start skips the wait"},
     {S::kBackoff,  E::kRestartNow,  G::kAlways,     S::kStarting, A::kSpawn,     "explicit restart skips the wait"},
+    {S::kBackoff,  E::kReplace,     G::kAlways,     S::kStarting, A::kSpawn,     "replacement asked: skip the wait"},
     {S::kBackoff,  E::kStop,        G::kAlways,     S::kExited,   A::kCancelTimer,"stopped while waiting"},
     {S::kBackoff,  E::kStopNow,     G::kAlways,     S::kExited,   A::kCancelTimer,"stopped while waiting"},
 
     {S::kFatal,    E::kStart,       G::kAlways,     S::kStarting, A::kSpawn,     "explicit start clears FATAL"},
     {S::kFatal,    E::kRestartNow,  G::kAlways,     S::kStarting, A::kSpawn,     "explicit restart clears FATAL"},
+    {S::kFatal,    E::kReplace,     G::kAlways,     S::kStarting, A::kSpawn,     "replacement asked (restart, reload): clears FATAL"},
     {S::kFatal,    E::kStop,        G::kAlways,     S::kExited,   A::kNone,      "stopped"},
     {S::kFatal,    E::kStopNow,     G::kAlways,     S::kExited,   A::kNone,      "stopped"},
 };
@@ -66,6 +76,7 @@ bool guard_holds(Guard g, const Facts& f) {
     case G::kUnexpected: return f.want_up && !f.expected_exit;
     case G::kRetry: return f.want_up && f.start_failures < kMaxStartFailures;
     case G::kGiveUp: return f.want_up && f.start_failures >= kMaxStartFailures;
+    case G::kHasSuccessor: return f.want_up && f.has_successor;
   }
   return false;
 }
@@ -105,6 +116,9 @@ std::string_view event_name(ChildEvent e) {
     case E::kExit: return "exit";
     case E::kSpawnFailed: return "spawn-failed";
     case E::kTimer: return "timer";
+    case E::kReplace: return "replace";
+    case E::kSuccessorReady: return "successor-ready";
+    case E::kSuccessorExit: return "successor-exit";
   }
   return "?";
 }
@@ -164,35 +178,59 @@ void Child::handle(ChildEvent event) {
   Facts f;
   f.want_up = want_up_;
   f.start_failures = start_failures_;
+  f.has_successor = successor_ != nullptr;
   if (state_ == S::kStarting && (event == E::kExit || event == E::kSpawnFailed))
     f.start_failures = start_failures_ + 1;
+  if (event == E::kSuccessorExit) f.start_failures = successor_failures_ + 1;
+  handle(event, f);
+}
+
+bool Child::handle(ChildEvent event, const Facts& f) {
   const Transition* t = find_transition(state_, event, f);
-  if (!t) return;
+  if (!t) return false;
   if (state_ == S::kStarting && (event == E::kExit || event == E::kSpawnFailed) && want_up_)
     ++start_failures_;
+  if (event == E::kSuccessorExit) ++successor_failures_;
   if ((state_ == S::kFatal || state_ == S::kExited || state_ == S::kBackoff) &&
-      (event == E::kStart || event == E::kRestartNow)) {
+      (event == E::kStart || event == E::kRestartNow || event == E::kReplace)) {
+    want_up_ = true;
     start_failures_ = 0;
     failures_ = 0;
   }
   run(*t, event);
+  return true;
 }
 
 void Child::run(const Transition& t, ChildEvent event) {
+  std::string label = host_->child_label(*this);
   ChildState from = state_;
+  if (event == E::kReplace && t.action == A::kTerminate) {
+    log::notice("{}: replacing pid {} at once ({}; it is not READY yet)", label, pid(),
+                pending_replace_reason_);
+  } else if (event == E::kReplace && t.action == A::kSpawn) {
+    log::notice("{}: starting ({})", label, pending_replace_reason_);
+  }
   state_ = t.to;
   if (from != t.to) {
-    log::info("{}: {} -> {} on {} ({})", host_->child_label(*this), state_name(from),
-              state_name(t.to), event_name(event), t.why);
+    log::info("{}: {} -> {} on {} ({})", label, state_name(from), state_name(t.to),
+              event_name(event), t.why);
   }
   if (t.to == S::kFatal) {
     log::error("{}: FATAL: failed to reach READY {} times in a row; not restarting until "
-               "`wsgictl start`", host_->child_label(*this), start_failures_);
+               "`wsgictl start`", label, start_failures_);
   }
-  // Stopping the child also ends a replacement in progress.
-  if ((event == E::kStop || event == E::kStopNow || event == E::kRestartNow) && successor_) {
-    retire(successor_, true);
-    successor_ = nullptr;
+  // A successor lives only in RUNNING: leaving it ends a replacement in progress
+  // (the takeover makes the successor current instead), and the timer, if armed,
+  // was the successor retry's.
+  if (from == S::kRunning && t.to != S::kRunning && t.action != A::kTakeOver) {
+    if (successor_) {
+      retire(successor_, true);
+      successor_ = nullptr;
+    }
+    if (timer_armed_) {
+      uv_timer_stop(timer_);
+      timer_armed_ = false;
+    }
   }
   switch (t.action) {
     case A::kNone:
@@ -209,13 +247,35 @@ void Child::run(const Transition& t, ChildEvent event) {
     case A::kArmBackoff: {
       int n = std::max(from == S::kStarting ? start_failures_ : failures_, 1);
       double d = backoff_.delay(n);
-      log::notice("{}: restarting in {:.2f} s", host_->child_label(*this), d);
+      log::notice("{}: restarting in {:.2f} s", label, d);
       arm_timer(d);
       break;
     }
     case A::kCancelTimer:
       uv_timer_stop(timer_);
       timer_armed_ = false;
+      break;
+    case A::kSpawnSuccessor:
+      spawn_successor();
+      break;
+    case A::kPromote:
+      promote();
+      break;
+    case A::kTakeOver:
+      current_ = successor_;
+      successor_ = nullptr;
+      if (current_) log::notice("{}: pid {} takes over", label, current_->pid());
+      break;
+    case A::kArmSuccessorRetry: {
+      double d = backoff_.delay(successor_failures_);
+      log::notice("{}: trying the replacement again in {:.2f} s", label, d);
+      arm_timer(d);
+      break;
+    }
+    case A::kKeepCurrent:
+      log::error("{}: the replacement failed to reach READY {} times; keeping pid {}", label,
+                 successor_failures_, pid());
+      successor_failures_ = 0;
       break;
   }
   host_->child_changed(*this);
@@ -253,55 +313,48 @@ void Child::arm_timer(double seconds) {
 void Child::on_timer(uv_timer_t* t) {
   auto* c = static_cast<Child*>(t->data);
   c->timer_armed_ = false;
-  if (c->successor_timer_) {
-    c->successor_timer_ = false;
-    if (c->state_ == S::kRunning && c->current_ && !c->successor_) {
-      std::string reason = c->pending_replace_reason_;
-      c->replace(reason);
-    }
-    c->host_->child_changed(*c);
-    return;
-  }
   c->handle(E::kTimer);
 }
 
 void Child::replace(std::string_view reason) {
+  pending_replace_reason_ = std::string(reason);
+  handle(E::kReplace);
+}
+
+void Child::spawn_successor() {
   std::string label = host_->child_label(*this);
-  switch (state_) {
-    case S::kRunning:
-      break;
-    case S::kStarting:
-      log::notice("{}: replacing pid {} at once ({}; it is not READY yet)", label, pid(), reason);
-      handle(E::kRestartNow);
-      return;
-    case S::kBackoff:
-    case S::kFatal:
-      log::notice("{}: starting ({})", label, reason);
-      handle(E::kStart);
-      return;
-    case S::kStopping:
-    case S::kExited:
-      return;
-  }
   if (successor_) {
     // The successor may carry old settings: start over.
     retire(successor_, true);
     successor_ = nullptr;
   }
-  if (timer_armed_ && successor_timer_) {
+  if (timer_armed_) {  // a successor retry: this spawn is it
     uv_timer_stop(timer_);
     timer_armed_ = false;
-    successor_timer_ = false;
   }
-  pending_replace_reason_ = std::string(reason);
   Process* p = nullptr;
   if (!start_process(&p)) {
     log::error("{}: could not start a replacement for pid {}; keeping it", label, pid());
     return;
   }
-  log::notice("{}: pid {} will replace pid {} once READY ({})", label, p->pid(), pid(), reason);
+  log::notice("{}: pid {} will replace pid {} once READY ({})", label, p->pid(), pid(),
+              pending_replace_reason_);
   successor_ = p;
-  host_->child_changed(*this);
+}
+
+void Child::promote() {
+  Process* old = current_;
+  current_ = successor_;
+  successor_ = nullptr;
+  ready_at_ = now_s(host_->loop());
+  start_failures_ = 0;
+  successor_failures_ = 0;
+  state_json_ = nlohmann::json();
+  if (old) {
+    log::notice("{}: pid {} is READY; draining pid {}", host_->child_label(*this),
+                current_->pid(), old->pid());
+    retire(old, false);
+  }
 }
 
 void Child::retire(Process* p, bool now) {
@@ -337,19 +390,7 @@ void Child::on_frame(Process* p, const proto::Frame& frame) {
         start_failures_ = 0;
         handle(E::kReady);
       } else if (p == successor_) {
-        Process* old = current_;
-        current_ = successor_;
-        successor_ = nullptr;
-        ready_at_ = now_s(host_->loop());
-        start_failures_ = 0;
-        successor_failures_ = 0;
-        state_json_ = nlohmann::json();
-        if (old) {
-          log::notice("{}: pid {} is READY; draining pid {}", label, current_->pid(), old->pid());
-          retire(old, false);
-        }
-        if (state_ != S::kRunning) handle(E::kReady);
-        host_->child_changed(*this);
+        handle(E::kSuccessorReady);
       }
       break;
     case proto::FrameType::kState:
@@ -416,8 +457,10 @@ void Child::on_exit(Process* p, const ExitInfo& info) {
     log_exit(p, info, "replacement");
     successor_ = nullptr;
     p->destroy();
-    on_successor_exit(info);
-    host_->child_changed(*this);
+    Facts f;
+    f.want_up = want_up_;
+    f.start_failures = successor_failures_ + 1;
+    if (!handle(E::kSuccessorExit, f)) host_->child_changed(*this);
     return;
   }
   if (p != current_) {
@@ -428,48 +471,20 @@ void Child::on_exit(Process* p, const ExitInfo& info) {
   current_ = nullptr;
   p->destroy();
   state_json_ = nlohmann::json();
-  if (successor_ && want_up_ && state_ == S::kRunning) {
-    // The old process died while its replacement starts: the replacement takes over.
-    current_ = successor_;
-    successor_ = nullptr;
-    state_ = S::kStarting;
-    log::notice("{}: pid {} takes over", host_->child_label(*this), current_->pid());
-    host_->child_changed(*this);
-    return;
-  }
   double ran = state_ == S::kRunning ? now_s(host_->loop()) - ready_at_ : 0;
   bool announced = !info.reason.empty() && !is_failure_reason(info.reason);
   bool expected = announced || ran >= kMinUptime;
-  if (state_ == S::kRunning) {
-    failures_ = expected ? 0 : failures_ + 1;
-  }
   // Feed the table (a hand-made Facts: expected_exit is known only here).
   Facts f;
   f.want_up = want_up_;
   f.expected_exit = expected;
   f.start_failures = state_ == S::kStarting ? start_failures_ + 1 : start_failures_;
-  const Transition* t = find_transition(state_, E::kExit, f);
-  if (!t) {
-    host_->child_changed(*this);
-    return;
+  f.has_successor = successor_ != nullptr;
+  // A death while a successor starts is a takeover, not a failure of the slot.
+  if (state_ == S::kRunning && !(f.want_up && f.has_successor)) {
+    failures_ = expected ? 0 : failures_ + 1;
   }
-  if (state_ == S::kStarting && want_up_) ++start_failures_;
-  run(*t, E::kExit);
-}
-
-void Child::on_successor_exit(const ExitInfo&) {
-  ++successor_failures_;
-  std::string label = host_->child_label(*this);
-  if (successor_failures_ >= kMaxStartFailures || state_ != S::kRunning || !current_) {
-    log::error("{}: the replacement failed to reach READY {} times; keeping pid {}", label,
-               successor_failures_, pid());
-    successor_failures_ = 0;
-    return;
-  }
-  double d = backoff_.delay(successor_failures_);
-  log::notice("{}: trying the replacement again in {:.2f} s", label, d);
-  successor_timer_ = true;
-  arm_timer(d);
+  if (!handle(E::kExit, f)) host_->child_changed(*this);
 }
 
 nlohmann::json Child::status_json() const {

@@ -15,11 +15,13 @@
 //   FATAL     it failed to reach READY kMaxStartFailures times in a row; no more
 //             spawns until a start event (wsgictl start) clears it
 //
-// Rolling replacement (a new process READY before the old one drains) is not part
-// of this table: the Child starts a "successor" process beside the current one and
-// swaps them when the successor reports kReady (see Child::replace()). The old
-// process is then "retiring": it gets kDrain and is killed past its timeouts; its
-// exit is logged and never causes a respawn.
+// Rolling replacement (a new process READY before the old one drains) goes through
+// the same table, as RUNNING's events kReplace, kSuccessorReady, kSuccessorExit and
+// kTimer: the Child starts a "successor" process beside the current one and swaps
+// them when the successor reports kReady. The old process is then "retiring": it
+// gets kDrain and is killed past its timeouts; its exit is logged and never causes
+// a respawn. A successor exists only in RUNNING: every row that leaves RUNNING
+// (but the takeover, which makes the successor current) ends the replacement.
 //
 // Loop thread only. A Child owns its processes (current, successor, retiring) and
 // its backoff timer; its host (ChildHost, a ProcessGroup or the daemon) must
@@ -50,7 +52,10 @@ enum class ChildEvent {
   kReady,        // the process sent kReady
   kExit,         // the process exited (its cause in ExitInfo)
   kSpawnFailed,  // fork/exec failed
-  kTimer,        // the backoff timer fired
+  kTimer,        // the timer fired: the backoff's, or (RUNNING) the successor retry's
+  kReplace,      // want a rolling replacement (wsgictl restart, reload, kReplaceMe, USR2)
+  kSuccessorReady,  // the successor sent kReady
+  kSuccessorExit,   // the successor exited before kReady
 };
 enum class Guard {
   kAlways,
@@ -61,6 +66,7 @@ enum class Guard {
   kUnexpected,  // a crash soon after READY: back off
   kRetry,       // failed to reach READY, fewer than kMaxStartFailures times in a row
   kGiveUp,      // failed to reach READY kMaxStartFailures times in a row
+  kHasSuccessor,  // wanted up and a successor is starting
 };
 enum class Action {
   kNone,
@@ -69,6 +75,12 @@ enum class Action {
   kTerminate,    // SIGTERM; SIGKILL past shutdown-timeout + 1 s
   kArmBackoff,   // start the backoff timer (Backoff::delay)
   kCancelTimer,  // stop the backoff timer
+  kSpawnSuccessor,     // spawn a successor beside the current process (one that is
+                       // starting is replaced: it may carry old settings)
+  kPromote,            // the successor becomes current; the old process drains
+  kTakeOver,           // the current process died: the successor becomes current
+  kArmSuccessorRetry,  // start the timer for another successor (Backoff::delay)
+  kKeepCurrent,        // stop trying successors; the current process serves on
 };
 
 struct Transition {
@@ -85,6 +97,8 @@ struct Facts {
   bool want_up = false;
   bool expected_exit = false;  // see Guard::kExpected
   int start_failures = 0;      // consecutive failures to reach READY, this one included
+                               // (for kSuccessorExit: the successors')
+  bool has_successor = false;
 };
 
 constexpr int kMaxStartFailures = 6;
@@ -136,11 +150,12 @@ class Child : public ProcessObserver {
   // Feeds an event through the table (kStart, kStop, kStopNow, kRestartNow from
   // outside; the others arrive from the processes and the timer).
   void handle(ChildEvent event);
-  // Rolling replacement: spawn a successor now; when it is READY, the current
-  // process drains. A replace() while a successor is starting restarts the
-  // successor (it may have old settings). Does nothing unless RUNNING or STARTING;
-  // when STARTING (no READY yet) the current process is replaced at once.
-  // reason goes to the log ("signal USR1", "script changed", "reload").
+  // Rolling replacement: feeds kReplace. RUNNING: spawn a successor now; when it
+  // is READY, the current process drains; a replace() while a successor is
+  // starting restarts the successor (it may have old settings). STARTING (no
+  // READY yet): the current process is replaced at once. BACKOFF, FATAL: start
+  // now. STOPPING, EXITED: nothing. reason goes to the log ("signal USR1",
+  // "script changed", "reload").
   void replace(std::string_view reason);
   // Sends SIGKILL to every process this Child holds (the second INT).
   void kill_all();
@@ -172,12 +187,15 @@ class Child : public ProcessObserver {
   void set_backoff(Backoff b) { backoff_ = b; }
 
  private:
+  // The table step with facts already known; false when no row matched.
+  bool handle(ChildEvent event, const Facts& facts);
   void run(const Transition& t, ChildEvent event);
   void do_spawn();
+  void spawn_successor();
+  void promote();
   bool start_process(Process** out);
   void arm_timer(double seconds);
   void retire(Process* p, bool now);
-  void on_successor_exit(const ExitInfo& info);
   void log_exit(Process* p, const ExitInfo& info, std::string_view role);
   static void on_timer(uv_timer_t* t);
 
@@ -189,8 +207,7 @@ class Child : public ProcessObserver {
   Process* successor_ = nullptr;
   std::vector<Process*> retiring_;
   uv_timer_t* timer_ = nullptr;  // backoff timer; closed in the destructor
-  bool timer_armed_ = false;
-  bool successor_timer_ = false;  // the timer respawns a successor, not current_
+  bool timer_armed_ = false;  // in RUNNING: a successor retry; else: the backoff
   Backoff backoff_;
   int failures_ = 0;        // consecutive unexpected deaths (backoff level)
   int start_failures_ = 0;  // consecutive failures to reach READY

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "supervisor/config/diagnostics.h"
+#include "supervisor/master/control_commands.h"
 #include "supervisor/master/sockets.h"
 
 namespace wsgid::master {
@@ -15,10 +16,12 @@ namespace wsgid::master {
 constexpr size_t kMaxRequest = 64 * 1024;
 
 const std::vector<std::string>& control_commands() {
-  static const std::vector<std::string> kCommands = {
-      "status", "start",  "stop", "restart",  "reload",  "check", "reopen",
-      "pid",    "signal", "tail", "shutdown", "version", "help"};
-  return kCommands;
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> v;
+    for (const ControlCommand& c : control_command_table()) v.emplace_back(c.name);
+    return v;
+  }();
+  return kNames;
 }
 
 nlohmann::json control_error(std::string_view code, std::string_view message) {
@@ -33,8 +36,9 @@ Result<ControlRequest> parse_control_request(std::string_view line) {
   if (!j.contains("command")) return Status::error("'command' is missing");
   if (!j["command"].is_string()) return Status::error("'command' must be a string");
   r.command = j["command"].get<std::string>();
-  const auto& known = control_commands();
-  if (std::find(known.begin(), known.end(), r.command) == known.end()) {
+  const ControlCommand* command = find_control_command(r.command);
+  if (!command) {
+    const auto& known = control_commands();
     std::vector<std::string_view> cands(known.begin(), known.end());
     std::string_view near = config::closest(r.command, cands);
     if (!near.empty())
@@ -60,10 +64,20 @@ Result<ControlRequest> parse_control_request(std::string_view line) {
       return Status::error("'lines' must be an integer from 0 to 100000");
     r.lines = static_cast<int>(l.get<int64_t>());
   }
-  if (r.command == "signal" && r.args.size() < 2)
-    return Status::error("signal needs a signal name and at least one group");
-  if (r.command == "tail" && r.args.size() != 1)
-    return Status::error("tail takes one group name or 'master'");
+  switch (command->args) {
+    case CommandArgs::kNone:
+    case CommandArgs::kOptionalGroups:
+    case CommandArgs::kGroups:  // checked against the groups when it runs
+      break;
+    case CommandArgs::kSignalAndGroups:
+      if (r.args.size() < 2)
+        return Status::error(fmt::format("{} needs a signal name and at least one group", r.command));
+      break;
+    case CommandArgs::kOneName:
+      if (r.args.size() != 1)
+        return Status::error(fmt::format("{} takes one group name or 'master'", r.command));
+      break;
+  }
   return r;
 }
 

@@ -342,23 +342,15 @@ void Daemon::on_signal(const SignalEntry& e) {
   log::notice("signal {} received: {}", e.name, e.meaning);
   switch (e.action) {
     case SignalAction::kGracefulStop:
-      if (phase_ == Phase::kRunning) begin_stop(false);
+      request_stop(StopRequest::kGraceful);
       break;
     case SignalAction::kInterrupt:
-      if (++interrupts_ == 1 && phase_ == Phase::kRunning) {
-        begin_stop(false);
-      } else if (phase_ == Phase::kStopping) {
-        begin_stop(true);
-      } else if (phase_ == Phase::kStoppingNow) {
-        kill_everything();
-      }
+      // The first INT stops gracefully; an INT during a stop hurries it.
+      request_stop(++interrupts_ == 1 && phase_ == Phase::kRunning ? StopRequest::kGraceful
+                                                                  : StopRequest::kEscalate);
       break;
     case SignalAction::kImmediateStop:
-      if (phase_ == Phase::kStoppingNow) {
-        kill_everything();
-      } else if (phase_ != Phase::kDone) {
-        begin_stop(true);
-      }
+      request_stop(StopRequest::kEscalate);
       break;
     case SignalAction::kReload: {
       json errors;
@@ -375,21 +367,83 @@ void Daemon::on_signal(const SignalEntry& e) {
   }
 }
 
-void Daemon::begin_stop(bool now) {
-  phase_ = now ? Phase::kStoppingNow : Phase::kStopping;
-  notify_.send(now ? "STOPPING=1\nSTATUS=stopping now" : "STOPPING=1\nSTATUS=stopping gracefully");
-  log::notice("{} stop", now ? "immediate" : "graceful");
-  if (now) {
-    if (frontend_) frontend_->handle(ChildEvent::kStopNow);
-    for (auto& [name, g] : groups_) g->stop(true);
-    for (auto& r : removed_) r.group->stop(true);
-    groups_told_to_stop_ = true;
-  } else if (frontend_) {
-    // The front end first: it stops accepting and finishes its requests while
-    // the workers still serve them.
-    frontend_->handle(ChildEvent::kStop);
+void Daemon::request_stop(StopRequest r) {
+  switch (stop_step(phase_, r)) {
+    case StopStep::kNone:
+      break;
+    case StopStep::kGraceful:
+      enter_phase(Phase::kFrontendDrain);
+      break;
+    case StopStep::kNow:
+      enter_phase(Phase::kStopNow);
+      break;
+    case StopStep::kKill:
+      kill_everything();
+      break;
   }
-  check_progress();
+}
+
+void Daemon::enter_phase(StopPhase p) {
+  phase_ = p;
+  entering_phase_ = true;  // the children's changes below must not move the phase yet
+  switch (stop_phase(p).entry) {
+    case StopEntry::kNone:
+    case StopEntry::kFinish:
+      break;
+    case StopEntry::kStopFrontend:
+      notify_.send("STOPPING=1\nSTATUS=stopping gracefully");
+      log::notice("graceful stop");
+      // The front end first: it stops accepting and finishes its requests while
+      // the workers still serve them.
+      if (frontend_) frontend_->handle(ChildEvent::kStop);
+      break;
+    case StopEntry::kStopGroups:
+      // Nothing reaches the TCP listeners any more: close them so clients get a
+      // refusal, not a hang.
+      for (auto& l : listeners_) close(l.fd);
+      listeners_.clear();
+      for (auto& [name, g] : groups_) g->stop(false);
+      for (auto& r : removed_) r.group->stop(false);
+      break;
+    case StopEntry::kStopEverything:
+      notify_.send("STOPPING=1\nSTATUS=stopping now");
+      log::notice("immediate stop");
+      if (frontend_) frontend_->handle(ChildEvent::kStopNow);
+      for (auto& [name, g] : groups_) g->stop(true);
+      for (auto& r : removed_) r.group->stop(true);
+      break;
+    case StopEntry::kScheduleFinish:
+      defer(&loop_, [this] { finish(); });
+      break;
+  }
+  entering_phase_ = false;
+  advance_stop();
+}
+
+bool Daemon::stop_wait_over(StopWait w) {
+  bool fe_done = !frontend_ || (frontend_->idle() && frontend_->state() != ChildState::kStopping &&
+                                frontend_->state() != ChildState::kRunning &&
+                                frontend_->state() != ChildState::kStarting);
+  switch (w) {
+    case StopWait::kStopRequest:
+    case StopWait::kFinish:
+    case StopWait::kNothing:
+      return false;
+    case StopWait::kFrontendGone:
+      return fe_done;
+    case StopWait::kAllIdle: {
+      bool all_idle = fe_done && removed_.empty();
+      for (auto& [name, g] : groups_) all_idle = all_idle && g->idle();
+      return all_idle;
+    }
+  }
+  return false;
+}
+
+void Daemon::advance_stop() {
+  if (entering_phase_) return;
+  const StopPhaseRow& row = stop_phase(phase_);
+  if (stop_wait_over(row.waits_for)) enter_phase(row.next);
 }
 
 void Daemon::kill_everything() {
@@ -410,25 +464,8 @@ void Daemon::check_progress() {
     }
   }
   std::erase_if(removed_, [](const RemovedGroup& r) { return !r.group; });
-  if (phase_ == Phase::kStopping || phase_ == Phase::kStoppingNow) {
-    bool fe_done = !frontend_ || (frontend_->idle() && frontend_->state() != ChildState::kStopping &&
-                                  frontend_->state() != ChildState::kRunning &&
-                                  frontend_->state() != ChildState::kStarting);
-    if (fe_done && !groups_told_to_stop_) {
-      // Nothing reaches the TCP listeners any more: close them so clients get a
-      // refusal, not a hang.
-      for (auto& l : listeners_) close(l.fd);
-      listeners_.clear();
-      for (auto& [name, g] : groups_) g->stop(false);
-      for (auto& r : removed_) r.group->stop(false);
-      groups_told_to_stop_ = true;
-    }
-    bool all_idle = fe_done && removed_.empty();
-    for (auto& [name, g] : groups_) all_idle = all_idle && g->idle();
-    if (all_idle && groups_told_to_stop_ && !finishing_) {
-      finishing_ = true;
-      defer(&loop_, [this] { finish(); });
-    }
+  if (phase_ != Phase::kRunning) {
+    advance_stop();
     return;
   }
   push_frontend_settings(false);

@@ -2,8 +2,8 @@
 // outside supervisor/master includes this header; daemon.h is the interface).
 //
 // Daemon is the whole master: daemon.cc runs it (start, ErrorLog and -d,
-// sockets first, the front end, signals, graceful and immediate stop, the
-// progress checks after every child change); reload.cc turns the config into
+// sockets first, the front end, signals, graceful and immediate stop by the
+// phase table of stop_phases.h, the progress checks after every child change); reload.cc turns the config into
 // worker settings and reloads by diff; control_commands.cc executes the control
 // socket's commands and keeps the `tail` rings; status.cc builds the status
 // reply. Loop thread only: every member runs on the thread that called
@@ -26,6 +26,7 @@
 #include "model/config.h"
 #include "supervisor/config/parser.h"
 #include "supervisor/master/child.h"
+#include "supervisor/master/control_commands.h"
 #include "supervisor/master/control_server.h"
 #include "supervisor/master/daemon.h"
 #include "supervisor/master/notify.h"
@@ -33,6 +34,7 @@
 #include "supervisor/master/script_watch.h"
 #include "supervisor/master/signals.h"
 #include "supervisor/master/sockets.h"
+#include "supervisor/master/stop_phases.h"
 #include "supervisor/master/spawn.h"
 
 namespace wsgid::master {
@@ -102,12 +104,32 @@ class Daemon : public GroupHost, public ChildHost {
   void push_frontend_settings(bool force);
   void on_signal(const SignalEntry& e);
   Status reload(const std::string& why, json* errors);
-  void begin_stop(bool now);
+  // The stop sequence (stop_phases.h): a request takes its row's step; entering a
+  // phase runs its entry, then the phase moves on as soon as its wait is over.
+  void request_stop(StopRequest r);
+  void enter_phase(StopPhase p);
+  bool stop_wait_over(StopWait w);
+  void advance_stop();
   void kill_everything();
   void check_progress();
   void finish();
   void check_settled();
   void on_control(const ControlRequest& r, std::shared_ptr<Responder> resp);
+  // The handlers of the control command table (control_commands.cc).
+  friend const std::vector<ControlCommand>& control_command_table();
+  void cmd_status(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_start(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_stop(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_restart(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_reload(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_check(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_reopen(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_pid(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_signal(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_tail(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_shutdown(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_version(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
+  void cmd_help(const ControlRequest& r, const std::shared_ptr<Responder>& resp);
   json status_json(const std::vector<std::string>& only);
   void update_watch();
   std::vector<ProcessGroup*> select_groups(const std::vector<std::string>& names,
@@ -131,10 +153,10 @@ class Daemon : public GroupHost, public ChildHost {
   ControlServer control_;
   ScriptWatch watch_;
   Notifier notify_;
-  enum class Phase { kRunning, kStopping, kStoppingNow, kDone } phase_ = Phase::kRunning;
-  bool groups_told_to_stop_ = false;
+  using Phase = StopPhase;  // the stop sequence: stop_phases.h
+  Phase phase_ = Phase::kRunning;
+  bool entering_phase_ = false;  // enter_phase() runs: the wait checks hold off
   bool ready_sent_ = false;
-  bool finishing_ = false;
   int interrupts_ = 0;
   int ready_fd_ = -1;  // -d: the parent waits on this pipe
   std::string pid_file_;

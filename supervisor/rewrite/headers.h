@@ -84,6 +84,7 @@ class HeaderRules {
   HeaderList apply_response(HeaderList headers, Origin origin) const;
 
   bool empty() const { return request_.empty() && onsuccess_.empty() && always_.empty(); }
+  bool has_request_rules() const { return !request_.empty(); }
 
  private:
   enum class Action { kSet, kSetIfEmpty, kAdd, kAppend, kMerge, kUnset, kEdit, kEditAll };

@@ -66,6 +66,10 @@ struct DirCase {
   unsigned contexts;
   const char* no_effect_why;  // nullptr: implemented; refused: what mod_wsgi would do
   bool refused = false;       // an error wherever it appears (fail closed)
+  // Outside its contexts, the start of the handler's own refusal instead of the
+  // table's "cannot appear" (the directives of rewrite_directives.cc, which say
+  // what Apache would have done there; their texts: rewrite_directives_test.cc).
+  const char* elsewhere = nullptr;
 };
 
 const DirCase kDirCases[] = {
@@ -164,6 +168,20 @@ const DirCase kDirCases[] = {
     {"ThreadsPerChild", "10", S, nullptr},
     {"Alias", "/static /srv/static", S | V, nullptr},
     {"AliasMatch", "^/s/(.*) /srv/static/$1", S | V, nullptr},
+    {"Redirect", "/a http://x/", S | V, nullptr, false, "Redirect is refused inside <"},
+    {"RedirectMatch", "^/a http://x/", S | V, nullptr, false, "RedirectMatch is refused inside <"},
+    {"RedirectPermanent", "/a http://x/", S | V, nullptr, false,
+     "RedirectPermanent is refused inside <"},
+    {"RedirectTemp", "/a http://x/", S | V, nullptr, false, "RedirectTemp is refused inside <"},
+    {"RewriteEngine", "On", S | V, nullptr, false, "RewriteEngine in <"},
+    {"RewriteOptions", "Inherit", S | V, nullptr, false, "RewriteOptions in <"},
+    {"RewriteCond", "%{HTTPS} off", S | V, nullptr, false, "RewriteCond in <"},
+    {"RewriteRule", "^/a - [F]", S | V, nullptr, false, "RewriteRule in <"},
+    {"RewriteBase", "/", 0, nullptr, false, "RewriteBase"},
+    {"RewriteMap", "m txt:/x", S | V, nullptr, false, "RewriteMap in <"},
+    {"Header", "set X-A b", S | V | L, nullptr, false, "Header is refused inside <Directory>"},
+    {"RequestHeader", "set X-A b", S | V | L, nullptr, false,
+     "RequestHeader is refused inside <Directory>"},
     // Access control and authentication (access_directives.cc).
     {"Require", "all granted", L | D, nullptr},
     {"AuthMerging", "Or", L | D, nullptr},
@@ -236,6 +254,10 @@ TEST_CASE("every directive is accepted in its contexts and refused outside them"
             if (d.severity == Severity::kWarning && d.message == want) found = true;
           CHECK(found);
         }
+      } else if (c.elsewhere) {
+        std::vector<std::string> e = errors(r);
+        REQUIRE(e.size() == 1);
+        CHECK(e[0].find(c.elsewhere) == 0);
       } else {
         std::string want =
             std::string(c.name) + " cannot appear " + ctx.where + "; " + belongs(c.contexts);

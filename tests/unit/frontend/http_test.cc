@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,7 +38,8 @@ uint64_t now_ms() {
 
 class Fixture {
  public:
-  Fixture() {
+  // edit, when given, changes the settings before the server takes them.
+  explicit Fixture(const std::function<void(Settings*)>& edit = {}) {
     char tmpl[] = "/tmp/wsgid-http-XXXXXX";
     REQUIRE(mkdtemp(tmpl) != nullptr);
     dir_ = tmpl;
@@ -98,6 +100,7 @@ class Fixture {
     a.url = "/static/";
     a.path = dir_ + "/static/";
     s.config.server.aliases = {a};
+    if (edit) edit(&s);
 
     uv_loop_init(&loop_);
     server_ = new Server(&loop_);
@@ -476,4 +479,69 @@ TEST_CASE("the environ the worker gets") {
   CHECK(env.find("HTTP_X_UNDER") == std::string::npos);
   CHECK(env.find("HTTP_PROXY") == std::string::npos);
   CHECK(env.find("HTTP_CONTENT_TYPE") == std::string::npos);
+}
+
+// Issue 11 point 4: redirects and rewrites before any alias, Header on every
+// kind of response (always also on the front end's own), RequestHeader in the
+// environ.
+TEST_CASE("Redirect, RewriteRule, Header and RequestHeader on the wire") {
+  Fixture f([](Settings* s) {
+    auto d = [](const char* name, std::vector<std::string> args) {
+      model::RewriteDirective r;
+      r.name = name;
+      r.args = std::move(args);
+      return r;
+    };
+    s->config.server.rewrite = {
+        d("RewriteEngine", {"On"}),
+        d("RewriteCond", {"%{HTTPS}", "off"}),
+        d("RewriteCond", {"%{REQUEST_URI}", "^/tls"}),
+        d("RewriteRule", {"(.*)", "https://%{HTTP_HOST}%{REQUEST_URI}"}),
+        d("RewriteRule", {"^/secret", "-", "[F]"}),
+        d("RewriteRule", {"^/static/gone", "-", "[G]"}),
+        d("Redirect", {"permanent", "/old", "/new"}),
+        d("Header", {"always", "set", "Strict-Transport-Security", "max-age=63072000"}),
+        d("Header", {"set", "X-Handler", "yes"}),
+        d("RequestHeader", {"set", "X-Forwarded-Proto", "https"}),
+    };
+    model::Block loc;
+    loc.path = "/static";
+    loc.rewrite = {d("Header", {"set", "X-Static", "1"})};
+    s->config.server.locations = {loc};
+  });
+  struct Case {
+    const char* request_line;
+    const char* status;
+    std::vector<const char*> has;    // substrings of the response
+    std::vector<const char*> hasnt;
+  } cases[] = {
+      {"GET /tls/x?q=1", "HTTP/1.1 302 Found\r\n",
+       {"Location: https://a:81/tls/x?q=1\r\n", "Strict-Transport-Security: max-age=63072000\r\n"},
+       {"X-Handler"}},
+      {"GET /secret/file", "HTTP/1.1 403 Forbidden\r\n",
+       {"Strict-Transport-Security: max-age=63072000\r\n"}, {"Location:", "Hello", "X-Handler"}},
+      {"GET /static/gone", "HTTP/1.1 410 Gone\r\n", {"Strict-Transport-Security"}, {"X-Static"}},
+      {"GET /old/a?b=1", "HTTP/1.1 301 Moved Permanently\r\n",
+       {"Location: http://a:81/new/a?b=1\r\n"}, {}},
+      {"GET /oldest", "HTTP/1.1 200 OK\r\n", {"X-Handler: yes\r\n"}, {"Location:"}},
+      {"GET /some/environ", "HTTP/1.1 200 OK\r\n",
+       {"Strict-Transport-Security: max-age=63072000\r\n", "X-Handler: yes\r\n",
+        "HTTP_X_FORWARDED_PROTO=https\n"},
+       {}},
+      {"GET /static/file.txt", "HTTP/1.1 200 OK\r\n",
+       {"Strict-Transport-Security: max-age=63072000\r\n", "X-Handler: yes\r\n",
+        "X-Static: 1\r\n", "Content-Length: 16\r\n"},
+       {}},
+      {"GET /static/none.txt", "HTTP/1.1 404 Not Found\r\n",
+       {"Strict-Transport-Security: max-age=63072000\r\n"}, {"X-Handler", "X-Static"}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(std::string(c.request_line));
+    std::string r = roundtrip(f, std::string(c.request_line) +
+                                     " HTTP/1.1\r\nHost: a:81\r\nConnection: close\r\n\r\n");
+    CAPTURE(r);
+    CHECK(r.rfind(c.status, 0) == 0);
+    for (const char* h : c.has) CHECK(r.find(h) != std::string::npos);
+    for (const char* h : c.hasnt) CHECK(r.find(h) == std::string::npos);
+  }
 }

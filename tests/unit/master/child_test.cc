@@ -99,7 +99,7 @@ TEST_CASE("the state table has no duplicate (state, event, guard) rows") {
                                static_cast<int>(t.guard));
     CHECK(seen.insert(key).second);
   }
-  CHECK(transitions().size() == 28);
+  CHECK(transitions().size() == 37);
 }
 
 TEST_CASE("every state can be left and FATAL only by an explicit start or stop") {
@@ -113,8 +113,103 @@ TEST_CASE("every state can be left and FATAL only by an explicit start or stop")
   for (const Transition& t : transitions()) {
     if (t.from == S::kFatal) {
       CHECK((t.event == E::kStart || t.event == E::kRestartNow || t.event == E::kStop ||
-             t.event == E::kStopNow));
+             t.event == E::kStopNow || t.event == E::kReplace));
     }
+  }
+}
+
+TEST_CASE("the state table: rolling replacement") {
+  struct RCase {
+    S from;
+    E event;
+    bool has_successor;
+    int start_failures;  // kSuccessorExit: the successors' failures, this one included
+    bool matches;
+    S to;
+    Action action;
+  };
+  const RCase cases[] = {
+      {S::kRunning, E::kReplace, false, 0, true, S::kRunning, Action::kSpawnSuccessor},
+      {S::kRunning, E::kReplace, true, 0, true, S::kRunning, Action::kSpawnSuccessor},
+      {S::kRunning, E::kSuccessorReady, true, 0, true, S::kRunning, Action::kPromote},
+      {S::kRunning, E::kSuccessorExit, false, 1, true, S::kRunning, Action::kArmSuccessorRetry},
+      {S::kRunning, E::kSuccessorExit, false, kMaxStartFailures - 1, true, S::kRunning,
+       Action::kArmSuccessorRetry},
+      {S::kRunning, E::kSuccessorExit, false, kMaxStartFailures, true, S::kRunning,
+       Action::kKeepCurrent},
+      {S::kRunning, E::kTimer, false, 0, true, S::kRunning, Action::kSpawnSuccessor},
+      {S::kRunning, E::kExit, true, 0, true, S::kStarting, Action::kTakeOver},
+      {S::kStarting, E::kReplace, false, 0, true, S::kStopping, Action::kTerminate},
+      {S::kBackoff, E::kReplace, false, 0, true, S::kStarting, Action::kSpawn},
+      {S::kFatal, E::kReplace, false, 0, true, S::kStarting, Action::kSpawn},
+      {S::kStopping, E::kReplace, false, 0, false, S::kStopping, Action::kNone},
+      {S::kExited, E::kReplace, false, 0, false, S::kExited, Action::kNone},
+      {S::kStarting, E::kSuccessorReady, false, 0, false, S::kStarting, Action::kNone},
+      {S::kStopping, E::kSuccessorExit, false, 1, false, S::kStopping, Action::kNone},
+  };
+  for (const RCase& c : cases) {
+    Facts f;
+    f.want_up = true;
+    f.has_successor = c.has_successor;
+    f.start_failures = c.start_failures;
+    const Transition* t = find_transition(c.from, c.event, f);
+    CAPTURE(state_name(c.from));
+    CAPTURE(event_name(c.event));
+    CAPTURE(c.has_successor);
+    CAPTURE(c.start_failures);
+    REQUIRE((t != nullptr) == c.matches);
+    if (!t) continue;
+    CHECK(state_name(t->to) == state_name(c.to));
+    CHECK(static_cast<int>(t->action) == static_cast<int>(c.action));
+    CHECK(std::string(t->why).size() > 0);
+  }
+}
+
+TEST_CASE("a successor lives only in RUNNING") {
+  for (const Transition& t : transitions()) {
+    CAPTURE(state_name(t.from));
+    CAPTURE(event_name(t.event));
+    switch (t.action) {
+      case Action::kSpawnSuccessor:
+      case Action::kPromote:
+      case Action::kArmSuccessorRetry:
+      case Action::kKeepCurrent:
+        // Started, promoted, retried and given up on without leaving RUNNING.
+        CHECK(t.from == S::kRunning);
+        CHECK(t.to == S::kRunning);
+        break;
+      case Action::kTakeOver:
+        // The old process died: the successor is the one now STARTING.
+        CHECK(t.from == S::kRunning);
+        CHECK(t.event == E::kExit);
+        CHECK(t.to == S::kStarting);
+        CHECK(t.guard == Guard::kHasSuccessor);
+        break;
+      default:
+        break;
+    }
+    if (t.event == E::kSuccessorReady || t.event == E::kSuccessorExit) CHECK(t.from == S::kRunning);
+    if (t.guard == Guard::kHasSuccessor) CHECK(t.from == S::kRunning);
+  }
+  // The takeover row comes before the RUNNING exit rows that would respawn or
+  // back off, so a death during a replacement never costs a second process.
+  Facts f;
+  f.want_up = true;
+  f.has_successor = true;
+  for (bool expected : {false, true}) {
+    f.expected_exit = expected;
+    const Transition* t = find_transition(S::kRunning, E::kExit, f);
+    REQUIRE(t);
+    CHECK(t->action == Action::kTakeOver);
+  }
+  // A replacement request never stops a child for good: it keeps, restarts or
+  // starts it, and means nothing to a child that stops or was stopped.
+  for (const Transition& t : transitions()) {
+    if (t.event != E::kReplace) continue;
+    CAPTURE(state_name(t.from));
+    CHECK(t.from != S::kStopping);
+    CHECK(t.from != S::kExited);
+    CHECK((t.to == S::kRunning || t.to == S::kStarting || t.to == S::kStopping));
   }
 }
 
@@ -127,6 +222,9 @@ TEST_CASE("names") {
   CHECK(state_name(S::kFatal) == "FATAL");
   CHECK(event_name(E::kRestartNow) == "restart-now");
   CHECK(event_name(E::kSpawnFailed) == "spawn-failed");
+  CHECK(event_name(E::kReplace) == "replace");
+  CHECK(event_name(E::kSuccessorReady) == "successor-ready");
+  CHECK(event_name(E::kSuccessorExit) == "successor-exit");
 }
 
 TEST_CASE("backoff: exponential from base, capped") {

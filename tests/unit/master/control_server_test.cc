@@ -1,8 +1,10 @@
-// The control socket's request parser (control_server.h): every error text.
+// The control socket's request parser (control_server.h): every error text; the
+// command table (control_commands.h) it validates with.
 #include <doctest/doctest.h>
 
 #include <string>
 
+#include "supervisor/master/control_commands.h"
 #include "supervisor/master/control_server.h"
 
 using namespace wsgid::master;
@@ -64,4 +66,51 @@ TEST_CASE("control requests: accepted") {
 TEST_CASE("control errors carry a code") {
   auto j = control_error("no-such-group", "no such group 'x'");
   CHECK(j.dump() == R"({"code":"no-such-group","error":"no such group 'x'","ok":false})");
+}
+
+TEST_CASE("control command table: one row per command, validation from its args") {
+  const auto& table = control_command_table();
+  REQUIRE(table.size() == control_commands().size());
+  for (size_t i = 0; i < table.size(); ++i) {
+    CAPTURE(table[i].name);
+    CHECK(table[i].name == control_commands()[i]);
+    CHECK(find_control_command(table[i].name) == &table[i]);
+    CHECK(table[i].handler != nullptr);
+    std::string name(table[i].name);
+    bool bare_ok = parse_control_request("{\"command\": \"" + name + "\"}").is_ok();
+    bool one_ok = parse_control_request("{\"command\": \"" + name + "\", \"args\": [\"a\"]}").is_ok();
+    bool two_ok =
+        parse_control_request("{\"command\": \"" + name + "\", \"args\": [\"a\", \"b\"]}").is_ok();
+    switch (table[i].args) {
+      case CommandArgs::kNone:
+      case CommandArgs::kOptionalGroups:
+      case CommandArgs::kGroups:
+        CHECK(bare_ok);
+        CHECK(one_ok);
+        CHECK(two_ok);
+        break;
+      case CommandArgs::kSignalAndGroups:
+        CHECK_FALSE(bare_ok);
+        CHECK_FALSE(one_ok);
+        CHECK(two_ok);
+        break;
+      case CommandArgs::kOneName:
+        CHECK_FALSE(bare_ok);
+        CHECK(one_ok);
+        CHECK_FALSE(two_ok);
+        break;
+    }
+  }
+  CHECK(find_control_command("bogus") == nullptr);
+  // What the daemon still answers while it stops.
+  for (const char* n : {"status", "pid", "tail", "shutdown", "version", "help"}) {
+    CAPTURE(n);
+    REQUIRE(find_control_command(n));
+    CHECK(find_control_command(n)->while_stopping);
+  }
+  for (const char* n : {"start", "stop", "restart", "reload", "check", "reopen", "signal"}) {
+    CAPTURE(n);
+    REQUIRE(find_control_command(n));
+    CHECK_FALSE(find_control_command(n)->while_stopping);
+  }
 }

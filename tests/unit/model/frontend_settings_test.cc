@@ -76,6 +76,34 @@ TEST_CASE("settings round trip from a Config") {
   CHECK(again->config.server.settings.restrict_process == std::optional<std::vector<std::string>>(std::vector<std::string>{"site1"}));
 }
 
+TEST_CASE("settings carry the rewrite directives of the server, vhosts and <Location>s") {
+  model::Config c;
+  model::RewriteDirective r;
+  r.name = "RewriteRule";
+  r.args = {"^/secret", "-", "[F]"};
+  c.server.rewrite = {r};
+  model::VirtualHost vh;
+  model::Block loc;
+  loc.path = "/app";
+  r.name = "Header";
+  r.args = {"always", "set", "X-A", "b c"};
+  loc.rewrite = {r};
+  vh.locations = {loc};
+  vh.rewrite = {r, r};
+  c.vhosts = {vh};
+  auto s = frontend_settings_from_json(frontend_settings_to_json(c, {}, {}, 1));
+  REQUIRE(s.is_ok());
+  REQUIRE(s->config.server.rewrite.size() == 1);
+  CHECK(s->config.server.rewrite[0].name == "RewriteRule");
+  CHECK(s->config.server.rewrite[0].args == std::vector<std::string>{"^/secret", "-", "[F]"});
+  REQUIRE(s->config.vhosts.size() == 1);
+  CHECK(s->config.vhosts[0].rewrite.size() == 2);
+  REQUIRE(s->config.vhosts[0].locations.size() == 1);
+  REQUIRE(s->config.vhosts[0].locations[0].rewrite.size() == 1);
+  CHECK(s->config.vhosts[0].locations[0].rewrite[0].args ==
+        std::vector<std::string>{"always", "set", "X-A", "b c"});
+}
+
 TEST_CASE("settings errors name the key") {
   struct Case {
     const char* text;
@@ -95,6 +123,11 @@ TEST_CASE("settings errors name the key") {
        "settings: 'vhosts[0].settings.process_group' must be a string or null"},
       {R"({"server": {"settings": {"restrict_process": "a"}}})",
        "settings: 'server.settings.restrict_process' must be an array of strings"},
+      {R"({"server": {"rewrite": [{"args": []}]}})", "settings: 'server.rewrite[0].name' is missing"},
+      {R"({"server": {"rewrite": [{"name": "Header", "args": [1]}]}})",
+       "settings: 'server.rewrite[0].args' must hold strings"},
+      {R"({"vhosts": [{"locations": [{"path": "/a", "rewrite": {}}]}]})",
+       "settings: 'vhosts[0].locations[0].rewrite' must be an array"},
   };
   for (const auto& c : cases) {
     CAPTURE(std::string(c.text));
