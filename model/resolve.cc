@@ -200,18 +200,27 @@ std::vector<const Block*> Resolver::sections(int vhost, std::string_view url_pat
   return out;
 }
 
-Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path,
-                        std::string_view script_file) const {
-  Route r;
-  r.script_reloading = config_->script_reloading;
+void Resolver::walk_scopes(int vhost, std::string_view url_path, std::string_view file,
+                           const std::function<void(const ScopeSettings&)>& visit) const {
   const VirtualHost* vh = (vhost >= 0 && static_cast<size_t>(vhost) < config_->vhosts.size())
                               ? &config_->vhosts[vhost]
                               : nullptr;
-  apply(config_->server.settings, &r);
-  if (vh) apply(vh->settings, &r);
+  visit(config_->server.settings);
+  if (vh) visit(vh->settings);
+  for (const Block* b : sections(vhost, url_path, file)) visit(b->settings);
+}
 
-  for (const Block* b : sections(vhost, url_path, script_file)) apply(b->settings, &r);
+Route Resolver::resolve_file(int vhost, std::string_view url_path,
+                             std::string_view script_file) const {
+  Route r;
+  r.script_reloading = config_->script_reloading;
+  walk_scopes(vhost, url_path, script_file, [&](const ScopeSettings& s) { apply(s, &r); });
+  return r;
+}
 
+Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path,
+                        std::string_view script_file) const {
+  Route r = resolve_file(vhost, url_path, script_file);
   ScopeSettings own;
   own.process_group = mount.process_group;
   own.application_group = mount.application_group;
@@ -219,6 +228,20 @@ Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path
   own.pass_authorization = mount.pass_authorization;
   apply(own, &r);
   return r;
+}
+
+HandlerSettings Resolver::handlers(int vhost, std::string_view url_path,
+                                   std::string_view file) const {
+  HandlerSettings h;
+  walk_scopes(vhost, url_path, file, [&](const ScopeSettings& s) {
+    const HandlerSettings& in = s.handlers;
+    if (in.set_handler) h.set_handler = in.set_handler;
+    h.wsgi_extensions.insert(h.wsgi_extensions.end(), in.wsgi_extensions.begin(),
+                             in.wsgi_extensions.end());
+    if (in.exec_cgi) h.exec_cgi = in.exec_cgi;
+    if (in.directory_index) h.directory_index = in.directory_index;
+  });
+  return h;
 }
 
 std::optional<ScriptSplit> Resolver::split(const Mount& mount, std::string_view url) const {

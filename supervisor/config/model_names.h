@@ -16,6 +16,7 @@ using model::BlockAccess;
 using model::Config;
 using model::ExpandContext;
 using model::GroupSpec;
+using model::HandlerSettings;
 using model::ImportScript;
 using model::ListenAddr;
 using model::LogFile;
