@@ -128,6 +128,25 @@ struct RewriteDirective {
   std::vector<std::string> args;
 };
 // --- end of the rewrite part's block.
+// --- Access control and authentication (issue 11 points 1 and 2;
+// access_directives.cc parses them, supervisor/frontend/access_check.h enforces).
+// One access control line of a section as written: a directive of
+// supervisor/authz/directives.h ("Require", {"ip", "10.0.0.0/8"}) or a nested
+// section's start ("<RequireAll", "<Limit" with its methods) or end
+// ("</RequireAll"), in file order: authz::build_section() rebuilds the
+// section's policy from them in the front end. The parser has checked them.
+struct AccessLine {
+  std::string name;
+  std::vector<std::string> args;
+};
+// What one section says about access (empty = it inherits everything).
+struct BlockAccess {
+  std::vector<AccessLine> lines;
+  std::optional<std::string> user_file;   // AuthUserFile, absolute
+  std::optional<std::string> group_file;  // AuthGroupFile, absolute
+  bool empty() const { return lines.empty() && !user_file && !group_file; }
+};
+// --- end of the access control block.
 
 // <Location>/<LocationMatch> (url) or <Directory>/<DirectoryMatch> (filesystem).
 struct Block {
@@ -137,6 +156,7 @@ struct Block {
   bool is_files = false;  // <Files>/<FilesMatch>: path matches the script's base name
   ScopeSettings settings;
   std::vector<RewriteDirective> rewrite;  // Header / RequestHeader of a <Location> (rewrite part)
+  BlockAccess access;  // access control and authentication (issue 11)
 };
 
 // One WSGIScriptAlias or WSGIScriptAliasMatch.

@@ -2,6 +2,7 @@
 #include "model/frontend_settings.h"
 
 #include <charconv>
+#include <cstdlib>
 
 namespace wsgid::model {
 
@@ -37,11 +38,27 @@ json rewrite_json(const std::vector<RewriteDirective>& list) {
   return a;
 }
 
+// Access control of a block (issue 11): its lines as written, for the front end
+// to rebuild with authz::build_section(), and its password and group files.
+json access_json(const Block& b) {
+  if (b.access.empty()) return nullptr;
+  json lines = json::array();
+  for (const auto& l : b.access.lines) {
+    json line = json::array({l.name});
+    for (const auto& a : l.args) line.push_back(a);
+    lines.push_back(line);
+  }
+  return {{"lines", lines}, {"user_file", opt(b.access.user_file)},
+          {"group_file", opt(b.access.group_file)},
+          {"at", b.loc.file + ":" + std::to_string(b.loc.line)}};
+}
+
 json blocks_json(const std::vector<Block>& blocks) {
   json a = json::array();
   for (const auto& b : blocks)
     a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"is_files", b.is_files},
-                 {"settings", scope_json(b.settings)}, {"rewrite", rewrite_json(b.rewrite)}});
+                 {"settings", scope_json(b.settings)}, {"rewrite", rewrite_json(b.rewrite)},
+                 {"access", access_json(b)}});
   return a;
 }
 
@@ -226,6 +243,33 @@ Status rewrite_from(const Reader& r, const std::string& path,
   return Status::ok();
 }
 
+Status access_from(const json& j, const std::string& path, Block* b) {
+  const char* shape = "must be {\"lines\": [[name, arg...], ...], \"user_file\": ..., ...}";
+  if (!j.is_object()) return Reader::bad(path, shape);
+  Reader r(j, path + ".");
+  const json* lines = nullptr;
+  TRY(r.arr("lines", &lines));
+  for (const auto& line : *lines) {
+    if (!line.is_array() || line.empty()) return Reader::bad(path + ".lines", shape);
+    AccessLine l;
+    for (size_t k = 0; k < line.size(); ++k) {
+      if (!line[k].is_string()) return Reader::bad(path + ".lines", shape);
+      (k == 0 ? l.name : l.args.emplace_back()) = line[k].get<std::string>();
+    }
+    b->access.lines.push_back(std::move(l));
+  }
+  TRY(r.ostr("user_file", &b->access.user_file));
+  TRY(r.ostr("group_file", &b->access.group_file));
+  std::optional<std::string> at;
+  TRY(r.ostr("at", &at));
+  if (at) {  // "file:line": names the section in the merge's messages
+    size_t colon = at->rfind(':');
+    b->loc.file = at->substr(0, colon);
+    if (colon != std::string::npos) b->loc.line = std::atoi(at->c_str() + colon + 1);
+  }
+  return Status::ok();
+}
+
 Status blocks_from(const json& a, const std::string& path, std::vector<Block>* out) {
   for (size_t i = 0; i < a.size(); ++i) {
     std::string p = item(path, i);
@@ -236,6 +280,8 @@ Status blocks_from(const json& a, const std::string& path, std::vector<Block>* o
     TRY(r.boolean("is_files", &b.is_files));
     TRY(settings_of(a[i], p, &b.settings));
     TRY(rewrite_from(r, p, &b.rewrite));
+    if (auto ac = a[i].find("access"); ac != a[i].end() && !ac->is_null())
+      TRY(access_from(*ac, p + "access", &b));
     out->push_back(std::move(b));
   }
   return Status::ok();

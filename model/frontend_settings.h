@@ -32,14 +32,18 @@
 //                        "process_group": null, "application_group": null,
 //                        "callable_object": null, "pass_authorization": null}],
 //            "locations": [{"path": "/admin", "is_regex": false, "settings": SCOPE,
-//                           "rewrite": REWRITE}],
-//            "directories": [{"path": "/srv", "is_regex": false, "settings": SCOPE}],
+//                           "rewrite": REWRITE, "access": ACCESS}],
+//            "directories": [{"path": "/srv", "is_regex": false, "is_files": false,
+//                             "settings": SCOPE, "access": ACCESS}],
 //            "aliases": [{"url": "/static/", "path": "/srv/static/", "is_match": false}],
 //            "custom_logs": [{"path": "/var/log/wsgid/access.log", "format": "%h %l ..."}],
 //            "rewrite": REWRITE}
 //   REWRITE = [{"name": "RewriteRule", "args": ["^/secret", "-", "[F]"]}, ...]
 //            (Redirect*, Rewrite*, Header, RequestHeader as written;
 //            supervisor/frontend/rewrite_step.h reads them)
+//   ACCESS = null | {"lines": [["Require", "ip", "10.0.0.0/8"], ["<RequireAll"], ...],
+//             "user_file": null | path, "group_file": null | path, "at": "site.conf:12"}
+//            (config.h BlockAccess: the access control lines as written, issue 11)
 //   SCOPE = {"process_group": null | "site1" | "" (embedded) | "%{ENV:X}",
 //            "application_group": null | "%{GLOBAL}" | ..., "callable_object": null,
 //            "pass_authorization": null | bool, "script_reloading": null | bool,

@@ -148,14 +148,12 @@ bool Resolver::block_matches(const Block& b, std::string_view subject) const {
   return false;
 }
 
-void Resolver::walk_scopes(int vhost, std::string_view url_path, std::string_view file,
-                           const std::function<void(const ScopeSettings&)>& visit) const {
+std::vector<const Block*> Resolver::sections(int vhost, std::string_view url_path,
+                                             std::string_view file) const {
   const VirtualHost* vh = (vhost >= 0 && static_cast<size_t>(vhost) < config_->vhosts.size())
                               ? &config_->vhosts[vhost]
                               : nullptr;
-  visit(config_->server.settings);
-  if (vh) visit(vh->settings);
-
+  std::vector<const Block*> out;
   // Directory sections: non-regex by depth (stable), then regex ones, then Files.
   std::vector<const Block*> dirs, regex_dirs, files;
   auto collect = [&](const VirtualHost& h) {
@@ -170,34 +168,46 @@ void Resolver::walk_scopes(int vhost, std::string_view url_path, std::string_vie
   };
   collect(config_->server);
   if (vh) collect(*vh);
-  std::stable_sort(dirs.begin(), dirs.end(), [](const Block* a, const Block* b) {
-    return component_count(a->path) < component_count(b->path);
-  });
-  for (const Block* b : dirs)
-    if (directory_matches(b->path, file)) visit(b->settings);
-  std::string_view parent = parent_dir(file);
-  for (const Block* b : regex_dirs)
-    if (block_matches(*b, parent)) visit(b->settings);
-  std::string_view base = base_name(file);
-  for (const Block* b : files) {
-    bool m;
-    if (b->is_regex) {
-      m = block_matches(*b, base);
-    } else {
-      std::string pat(b->path), subject(base);
-      m = fnmatch(pat.c_str(), subject.c_str(), 0) == 0;
+  if (!file.empty()) {
+    std::stable_sort(dirs.begin(), dirs.end(), [](const Block* a, const Block* b) {
+      return component_count(a->path) < component_count(b->path);
+    });
+    for (const Block* b : dirs)
+      if (directory_matches(b->path, file)) out.push_back(b);
+    std::string_view parent = parent_dir(file);
+    for (const Block* b : regex_dirs)
+      if (block_matches(*b, parent)) out.push_back(b);
+    std::string_view base = base_name(file);
+    for (const Block* b : files) {
+      bool m;
+      if (b->is_regex) {
+        m = block_matches(*b, base);
+      } else {
+        std::string pat(b->path), subject(base);
+        m = fnmatch(pat.c_str(), subject.c_str(), 0) == 0;
+      }
+      if (m) out.push_back(b);
     }
-    if (m) visit(b->settings);
   }
-
   auto locations = [&](const VirtualHost& h) {
     for (const Block& b : h.locations) {
       bool m = b.is_regex ? block_matches(b, url_path) : location_matches(b.path, url_path);
-      if (m) visit(b.settings);
+      if (m) out.push_back(&b);
     }
   };
   locations(config_->server);
   if (vh) locations(*vh);
+  return out;
+}
+
+void Resolver::walk_scopes(int vhost, std::string_view url_path, std::string_view file,
+                           const std::function<void(const ScopeSettings&)>& visit) const {
+  const VirtualHost* vh = (vhost >= 0 && static_cast<size_t>(vhost) < config_->vhosts.size())
+                              ? &config_->vhosts[vhost]
+                              : nullptr;
+  visit(config_->server.settings);
+  if (vh) visit(vh->settings);
+  for (const Block* b : sections(vhost, url_path, file)) visit(b->settings);
 }
 
 Route Resolver::resolve_file(int vhost, std::string_view url_path,

@@ -66,6 +66,14 @@ class Resolver {
   Route resolve(int vhost, const Mount& mount, std::string_view url_path,
                 std::string_view script_file) const;
 
+  // The <Directory>, <DirectoryMatch>, <Files>/<FilesMatch>, <Location>/
+  // <LocationMatch> sections that apply to a request for url_path mapped to
+  // file (a script or a static file; "" = no file: Location sections only), in
+  // the merge order above (a later one overrides an earlier one). Used for the
+  // WSGI settings (resolve()) and for access control. Pointers into the Config.
+  std::vector<const Block*> sections(int vhost, std::string_view url_path,
+                                     std::string_view file) const;
+
   // The same merge without a script alias (a file reached through Alias or
   // DocumentRoot whose handler is wsgi-script): no alias options apply.
   Route resolve_file(int vhost, std::string_view url_path, std::string_view script_file) const;

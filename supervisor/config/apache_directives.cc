@@ -135,34 +135,11 @@ ApacheVerdict options_verdict(std::string_view name, const std::vector<std::stri
 
 namespace {
 
-// Require all granted: with every rule that could deny refused, it grants what
-// wsgid grants anyway (no rule at all grants, in Apache as in wsgid).
-ApacheVerdict check_require(std::string_view name, const std::vector<std::string>& args) {
-  if (args.size() == 2 && lower(args[0]) == "all" && lower(args[1]) == "granted") return quiet();
-  std::string rule;
-  for (const std::string& a : args) rule += " " + a;
-  return refuse(name, "allow or deny requests to this path by the rule '" + std::string(name) +
-                          rule + "'");
-}
-
 // The Apache directives wsgid does not implement, by module.
 const Row kRows[] = {
     // mod_authz_core, mod_authz_host, mod_authz_user, mod_authz_groupfile,
-    // mod_access_compat: who may reach a path.
-    {"Require", Kind::kArgs, "'Require all granted' accepted; every other rule refused",
-     check_require},
-    {"Order", Kind::kRefuse, "evaluate the Allow and Deny rules of this path in this order"},
-    {"Allow", Kind::kRefuse, "let only the listed clients reach this path"},
-    {"Deny", Kind::kRefuse, "keep the listed clients out of this path"},
-    {"Satisfy", Kind::kRefuse, "combine host and user access rules of this path"},
-    {"AllowMethods", Kind::kRefuse, "answer 405 to the methods it does not list"},
-    // mod_auth_basic, mod_authn_*: who the client is.
-    {"AuthType", Kind::kRefuse, "ask clients of this path to authenticate"},
-    {"AuthName", Kind::kRefuse, "ask clients of this path to authenticate in this realm"},
-    {"AuthBasicProvider", Kind::kRefuse, "check passwords of this path with this provider"},
-    {"AuthUserFile", Kind::kRefuse, "check passwords of this path against this file"},
-    {"AuthGroupFile", Kind::kRefuse, "check group membership for this path against this file"},
-    {"AuthMerging", Kind::kRefuse, "combine the access rules of this section with those above"},
+    // mod_access_compat, mod_auth_basic, mod_authn_file: implemented
+    // (access_directives.cc), but for the rows below.
     {"CGIPassAuth", Kind::kWarn, "wsgid runs no CGI scripts"},
     // Handlers and mappings (core, mod_mime, mod_actions, mod_alias, mod_dir).
     {"RemoveHandler", Kind::kRefuse, "stop answering files with these extensions with the "
@@ -309,11 +286,6 @@ const SectionRow kSections[] = {
     {"ElseIf", Kind::kRefuse, "apply the directives inside only to requests that match the "
                               "expression"},
     {"Else", Kind::kRefuse, "apply the directives inside to requests no <If> matched"},
-    {"Limit", Kind::kRefuse, "apply the access rules inside to these methods"},
-    {"LimitExcept", Kind::kRefuse, "apply the access rules inside to all other methods"},
-    {"RequireAll", Kind::kRefuse, "grant access only when every rule inside grants it"},
-    {"RequireAny", Kind::kRefuse, "grant access when one rule inside grants it"},
-    {"RequireNone", Kind::kRefuse, "deny access when one rule inside grants it"},
     {"AuthnProviderAlias", Kind::kRefuse, "define an authentication provider"},
     {"AuthzProviderAlias", Kind::kRefuse, "define an authorization provider"},
     {"Proxy", Kind::kWarn, "wsgid forwards nothing to other servers (ProxyPass is refused)"},

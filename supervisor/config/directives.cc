@@ -1,6 +1,6 @@
 // The directive table, the Apache names wsgid skips, and the contexts; see
 // directives.h. The handlers live in wsgi_directives.cc, server_directives.cc,
-// daemon_options.cc and rewrite_directives.cc.
+// daemon_options.cc, rewrite_directives.cc and access_directives.cc.
 #include "supervisor/config/directives.h"
 
 #include <iterator>
@@ -15,7 +15,10 @@ namespace {
 
 const char* const kSections[] = {"VirtualHost", "Location", "LocationMatch", "Directory",
                                  "DirectoryMatch", "Files", "FilesMatch",
-                                 "WSGIInterpreterOptions", "IfModule", "IfDefine"};
+                                 "WSGIInterpreterOptions", "IfModule", "IfDefine",
+                                 // access control (access_directives.cc)
+                                 "RequireAll", "RequireAny", "RequireNone", "Limit",
+                                 "LimitExcept"};
 
 // Names syntax.cc consumes before the Parser sees them: never dispatched here,
 // only offered as "did you mean" after a misspelling. The order of the
@@ -153,6 +156,21 @@ const DirectiveInfo kDirectives[] = {
     {"RewriteMap", kAll, &Parser::d_rewrite, ""},
     {"Header", kAll, &Parser::d_header, ""},
     {"RequestHeader", kAll, &Parser::d_header, ""},
+    // Access control and authentication (access_directives.cc): per-directory
+    // sections only, as in Apache (elsewhere Apache says "not allowed here").
+    {"Require", kDir, &Parser::d_access, ""},
+    {"AuthMerging", kDir, &Parser::d_access, ""},
+    {"AuthzSendForbiddenOnFailure", kDir, &Parser::d_access, ""},
+    {"AuthType", kDir, &Parser::d_access, ""},
+    {"AuthName", kDir, &Parser::d_access, ""},
+    {"AllowMethods", kDir, &Parser::d_access, ""},
+    {"Order", kDir, &Parser::d_access, ""},
+    {"Allow", kDir, &Parser::d_access, ""},
+    {"Deny", kDir, &Parser::d_access, ""},
+    {"Satisfy", kDir, &Parser::d_access, ""},
+    {"AuthBasicProvider", kDir, &Parser::d_auth_basic_provider, ""},
+    {"AuthUserFile", kDir, &Parser::d_auth_file, ""},
+    {"AuthGroupFile", kDir, &Parser::d_auth_file, ""},
 };
 const size_t kDirectiveCount = sizeof(kDirectives) / sizeof(kDirectives[0]);
 

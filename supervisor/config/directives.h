@@ -18,6 +18,7 @@
 namespace wsgid::config::detail {
 
 class Parser;
+struct AccessScope;  // access_directives.cc
 
 // Where a directive is: a bit set, so a directive's allowed contexts are an OR.
 enum Ctx : unsigned { kServer = 1, kVHost = 2, kDir = 4, kInterp = 8 };
@@ -33,6 +34,9 @@ struct Scope {
   VirtualHost* vh = nullptr;       // the server or the current vhost
   int vhost_index = -1;
   ScopeSettings* settings = nullptr;
+  // The access control section being read (a per-directory section, or a
+  // <Limit>/<Require*> inside one); nullptr elsewhere ("not allowed here").
+  AccessScope* access = nullptr;
 };
 
 using Handler = void (Parser::*)(const Directive&, Scope&);

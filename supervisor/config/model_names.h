@@ -10,7 +10,9 @@
 
 namespace wsgid::config {
 
+using model::AccessLine;
 using model::Block;
+using model::BlockAccess;
 using model::Config;
 using model::ExpandContext;
 using model::GroupSpec;

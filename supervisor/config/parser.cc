@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "supervisor/authz/directives.h"
 #include "supervisor/config/apache_directives.h"
 #include "supervisor/config/checks.h"
 #include "supervisor/config/daemon_options.h"
@@ -157,6 +158,18 @@ void Parser::refuse_inside(const std::vector<Directive>& list, const std::string
       continue;
     }
     const DirectiveInfo* info = find_directive(c.name);
+    // Access rules are implemented only where wsgid reads them; in a skipped
+    // section they would be lost, so they are refused (but for the one that
+    // grants what no rule grants anyway).
+    std::vector<std::string> texts = arg_texts(c);
+    bool grants_all = iequals(c.name, "Require") && texts.size() == 2 &&
+                      iequals(texts[0], "all") && iequals(texts[1], "granted");
+    if (info && info->handler && access_directive(*info) && !grants_all) {
+      diags_->error(c.loc, std::string(info->name) +
+                               " is refused: it restricts who may reach a path (inside " +
+                               section + ", which wsgid skips)");
+      continue;
+    }
     if (info && !info->handler && info->refused) {
       diags_->error(c.loc, std::string(info->name) + " is refused: " + info->why +
                                " (inside " + section + ", which wsgid skips)");
@@ -221,6 +234,10 @@ void Parser::section(const Directive& d, Scope& scope) {
   }
   if (name == "IfModule" || name == "IfDefine") {  // normally evaluated by syntax_conditions.cc
     walk(d.children, scope);
+    return;
+  }
+  if (authz::find_directive(name)) {  // <RequireAll>, <Limit>, ...: access_directives.cc
+    access_section(d, scope);
     return;
   }
   Scope inner = scope;
@@ -340,9 +357,13 @@ void Parser::section(const Directive& d, Scope& scope) {
   ScopeSettings settings;
   inner.ctx = kDir;
   inner.settings = &settings;
+  AccessScope access("<" + name + " " + b.path + "> at " + d.loc.file + ":" +
+                     std::to_string(d.loc.line));
+  inner.access = &access;
   walk(d.children, inner);
   // inner may have appended nested <Files> to the same vector: index stays valid.
   list[index].settings = settings;
+  list[index].access = end_access(d, &access);
 }
 
 // ---------------------------------------------------------------------------

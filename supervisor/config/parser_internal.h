@@ -10,7 +10,8 @@
 // The handlers are split by subject: the driver, contexts and argument helpers
 // in parser.cc, the mod_wsgi directives in wsgi_directives.cc, WSGIDaemonProcess
 // in daemon_options.cc, the httpd server directives in server_directives.cc,
-// mod_alias's redirects, mod_rewrite and mod_headers in rewrite_directives.cc.
+// mod_alias's redirects, mod_rewrite and mod_headers in rewrite_directives.cc,
+// access control and authentication in access_directives.cc.
 //
 // ServerRoot: relative paths (scripts, logs, pid file, WSGIImportScript) resolve
 // against root, which starts as ServerRoot's default (the main config file's
@@ -33,6 +34,7 @@
 #include "supervisor/config/directives.h"
 #include "supervisor/config/parser.h"
 #include "supervisor/config/syntax.h"
+#include "supervisor/authz/policy.h"
 
 namespace wsgid::config::detail {
 
@@ -41,6 +43,15 @@ struct KeyValue {
   std::string key, value;
   SourceLoc key_loc, value_loc;
   bool has_eq = false;
+};
+
+// The access control of one per-directory section while it is read: the
+// authz builder that checks each line as Apache would, and the lines kept for
+// the Config (BlockAccess). Lives on section()'s stack (access_directives.cc).
+struct AccessScope {
+  explicit AccessScope(std::string label) : builder(std::move(label)) {}
+  authz::SectionBuilder builder;
+  BlockAccess access;
 };
 
 class Parser {
@@ -116,6 +127,17 @@ class Parser {
   void d_redirect(const Directive& d, Scope& s);
   void d_rewrite(const Directive& d, Scope& s);
   void d_header(const Directive& d, Scope& s);
+  // Access control and authentication (access_directives.cc).
+  void d_access(const Directive& d, Scope& s);
+  void d_auth_basic_provider(const Directive& d, Scope& s);
+  void d_auth_file(const Directive& d, Scope& s);
+  // <RequireAll>, <RequireAny>, <RequireNone>, <Limit>, <LimitExcept>.
+  void access_section(const Directive& d, Scope& s);
+  // The end of a per-directory section d whose body was walked with a: checks
+  // the section as a whole and returns what the Block keeps.
+  BlockAccess end_access(const Directive& d, AccessScope* a);
+  // Whether info is one of the directives above (refused inside a skipped section).
+  static bool access_directive(const DirectiveInfo& info);
 
  private:
   // The driver (parser.cc).

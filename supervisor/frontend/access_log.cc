@@ -183,7 +183,11 @@ void AccessLog::format_line(std::string_view fmt, const LogRecord& r, std::strin
       case '%': out->push_back('%'); break;
       case 'a': case 'h': append_or_dash(out, r.remote_ip); break;
       case 'A': append_or_dash(out, r.local_ip); break;
-      case 'l': case 'u': out->push_back('-'); break;
+      case 'l': out->push_back('-'); break;
+      case 'u':
+        if (r.user.empty()) out->push_back('-');
+        else append_escaped(out, r.user);
+        break;
       case 't': append_time(out, r.start); break;
       case 'r':
         append_escaped(out, r.method);

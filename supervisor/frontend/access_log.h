@@ -37,6 +37,7 @@ struct LogRecord {
   time_t start = 0;
   pid_t worker_pid = 0;
   std::string_view request_id, group, application_group, error;
+  std::string_view user;  // %u: the authenticated user, "" = none ('-')
   // Request header lookup (case-insensitive name -> first value, "" if absent).
   std::string_view (*header)(const void* ctx, std::string_view name) = nullptr;
   const void* header_ctx = nullptr;

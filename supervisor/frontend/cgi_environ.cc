@@ -115,6 +115,10 @@ bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const
     auto r = std::to_chars(rp, rp + sizeof rp, in.remote_port);
     w.add("REMOTE_PORT", std::string_view(rp, static_cast<size_t>(r.ptr - rp)));
   }
+  if (!in.remote_user.empty()) {
+    w.add("REMOTE_USER", in.remote_user);
+    w.add("AUTH_TYPE", in.auth_type);
+  }
   w.add("SCRIPT_FILENAME", route.script_filename);
   add_headers(&w, headers, route, in.chunked, scratch);
   w.add("mod_wsgi.process_group", route.group_name);

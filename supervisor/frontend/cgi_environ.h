@@ -11,7 +11,8 @@
 //   SERVER_NAME and SERVER_PORT as Apache with UseCanonicalName Off: the Host
 //   (lower-cased; "[v6]" kept in brackets) and its port, else the route's vhost
 //   ServerName (the main server's, then "localhost") and the local port;
-//   SERVER_ADDR, REMOTE_ADDR, REMOTE_PORT, SCRIPT_FILENAME;
+//   SERVER_ADDR, REMOTE_ADDR, REMOTE_PORT, REMOTE_USER and AUTH_TYPE (after
+//   authentication, access_check.h), SCRIPT_FILENAME;
 //   one pair per header name, at its first occurrence, repeated names joined
 //   with ", " as Apache does: Content-Type -> CONTENT_TYPE, Content-Length ->
 //   CONTENT_LENGTH (not for a chunked body), Authorization only with
@@ -47,6 +48,8 @@ struct EnvironInput {
   int local_port = 0, remote_port = 0;
   std::string_view request_id;   // "prefix-42"
   int64_t request_start_us = 0;
+  std::string_view remote_user;  // REMOTE_USER after authentication, "" = none
+  std::string_view auth_type;    // AUTH_TYPE ("Basic"), "" = none
 };
 
 // Buffers reused across requests so that building the environ does not allocate

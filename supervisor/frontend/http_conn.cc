@@ -90,7 +90,9 @@ HttpConn::HttpConn(Server* server) : server_(server) {
   parser_.data = this;
 }
 
-HttpConn::~HttpConn() = default;
+HttpConn::~HttpConn() {
+  if (password_check_) password_check_->cancel();  // it frees itself when its thread is done
+}
 
 void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
   auto* c = new HttpConn(server);
@@ -319,6 +321,8 @@ int HttpConn::on_message_begin() {
   replayable_ = true;
   worker_pid_ = 0;
   local_status_ = 0;
+  local_challenge_.clear();
+  remote_user_.clear();
   log_note_.clear();
   retries_ = 0;
   worker_took_ = false;
@@ -468,6 +472,83 @@ int HttpConn::on_headers_complete() {
   const model::VirtualHost* vh = router_->select_vhost(vhosts_, host);
   if (rewrite_request(vh, host, query)) return 0;
   router_->route(vh, RouteRequest{host, path_, local_port_}, &route_);
+  saved_query_ = query;
+  saved_host_ = host;
+  send_continue_ = send_continue;
+  has_body_ = has_body;
+  if (route_.kind != Route::Kind::kError) {
+    // The access phase (access_check.h), before any handler: Apache's order.
+    const AccessChain& chain = router_->access(route_, path_);
+    authz::Request areq = access_request();
+    AccessAnswer a = access_begin(chain, areq, header("authorization"));
+    if (a.kind == AccessAnswer::Kind::kRefuse) {
+      refuse_access(a);
+      return 0;
+    }
+    if (a.kind == AccessAnswer::Kind::kCheckPassword) {
+      std::string why;
+      std::string user = a.user;
+      password_check_ = PasswordCheck::start(
+          server_->loop(), chain, std::move(a.user), std::move(a.password),
+          [this, &chain, user](const PasswordResult& res) { password_checked(chain, user, res); },
+          &why);
+      if (!password_check_) {
+        send_local(500, why, false);
+        return 0;
+      }
+      return HPE_PAUSED;  // the rest of the request waits in pending_
+    }
+  }
+  return dispatch();
+}
+
+authz::Request HttpConn::access_request() const {
+  authz::Request r;
+  if (auto a = authz::Address::parse(remote_ip_)) r.client = *a;
+  if (auto a = authz::Address::parse(local_ip_)) r.server = *a;
+  r.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+  return r;
+}
+
+void HttpConn::refuse_access(const AccessAnswer& a) {
+  local_challenge_ = a.challenge;
+  if (a.status < 500) log::info("frontend: {} {} -> {}: {}", llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)), url(), a.status, a.reason);
+  send_local(a.status, a.reason, false);
+}
+
+// On the loop thread, when the thread pool has checked the credentials: the
+// parser was paused at the end of the head (on_headers_complete returned
+// HPE_PAUSED); the answer is made, then the bytes that came meanwhile (the
+// body, a pipelined request) are parsed.
+void HttpConn::password_checked(const AccessChain& chain, const std::string& user,
+                                const PasswordResult& res) {
+  password_check_ = nullptr;
+  if (close_ != CloseStage::kOpen) return;
+  authz::Request areq = access_request();
+  AccessAnswer a = access_finish(chain, areq, user, res);
+  paused_ = false;
+  llhttp_resume(&parser_);
+  // The user the client named, as Apache's r->user: in the environ when
+  // allowed, and in the access log (%u) either way, a 401 included.
+  remote_user_ = user;
+  if (a.kind == AccessAnswer::Kind::kRefuse)
+    refuse_access(a);
+  else
+    dispatch();
+  if (close_ != CloseStage::kOpen) return;
+  parse_buf_.swap(pending_);
+  pending_.clear();
+  execute(parse_buf_.data(), parse_buf_.size());
+  parse_buf_.clear();
+  if (paused_ && phase_ == Phase::kIdle) resume_parsing();
+  update_reading();
+}
+
+// The handler of a routed request that passed the access phase.
+int HttpConn::dispatch() {
+  const auto& cfg = router_->settings().config;
+  std::string_view query = saved_query_, host = saved_host_;
+  const bool send_continue = send_continue_, has_body = has_body_;
   switch (route_.kind) {
     case Route::Kind::kNotFound:
       send_local(404, route_.error, false);
@@ -536,6 +617,8 @@ bool HttpConn::build_request(std::string_view query, std::string_view host) {
   in.remote_port = remote_port_;
   in.request_id = request_id_text_;
   in.request_start_us = request_start_us_;
+  in.remote_user = remote_user_;
+  in.auth_type = remote_user_.empty() ? std::string_view() : std::string_view("Basic");
   return append_environ(in, environ_headers(), route_, request_id_, &environ_scratch_, &reqbuf_);
 }
 
@@ -858,6 +941,8 @@ void HttpConn::emit_local() {
   append_local_headers(&out_, &body_scratch_, status, local_retry_after_,
                        parser_.method == HTTP_OPTIONS);
   if (!local_location_.empty()) out_.append("Location: " + local_location_ + "\r\n");
+  if (status == 401 && !local_challenge_.empty())
+    out_.append("WWW-Authenticate: ").append(local_challenge_).append("\r\n");
   finish_head(true);
   if (!no_body_) {
     out_.append(body_scratch_);
@@ -918,6 +1003,7 @@ void HttpConn::log_request() {
   r.group = target_ == Target::kUpstream ? std::string_view(route_.group_name) : std::string_view();
   r.application_group = route_.application_group;
   r.error = log_note_;
+  r.user = remote_user_;
   r.header = &HttpConn::header_thunk;
   r.header_ctx = this;
   server_->access_log().log(vh, r);

@@ -22,7 +22,12 @@
 // redirects and rewrites of rewrite_step.h may answer at once (3xx with
 // Location, 403, 410; http_conn_rewrite.cc), and the request's Header and
 // RequestHeader rules are picked (header_edit.h edits every response head,
-// and the fields the environ is built from); then the Router picks the target:
+// and the fields the environ is built from); then the Router picks the target
+// and the access phase (access_check.h) answers 401/403/405/500 or lets it
+// through: while a Basic password is checked on the thread pool,
+// on_headers_complete() has returned HPE_PAUSED and the bytes that arrive wait
+// in pending_; the check's callback (password_checked) answers or dispatches,
+// then parses them. The targets:
 //  - a process group: the environ is written with proto::RequestHeadWriter
 //    straight into the request buffer, the body streams as kRequestBody frames
 //    (backpressure: reading stops while the worker connection holds kHighWater
@@ -49,6 +54,7 @@
 #include <string_view>
 #include <vector>
 
+#include "supervisor/frontend/access_check.h"
 #include "supervisor/frontend/cgi_environ.h"
 #include "supervisor/frontend/request_headers.h"
 #include "supervisor/frontend/request_phase.h"
@@ -117,6 +123,12 @@ class HttpConn final : public UpstreamClient {
   std::string_view url() const { return {head_.data(), url_len_}; }
   RequestHeaders request_headers() const { return {head_, headers_.data(), headers_.size()}; }
   bool build_request(std::string_view query, std::string_view host);
+  // The access phase and what follows it (access_check.h).
+  authz::Request access_request() const;
+  void refuse_access(const AccessAnswer& a);
+  void password_checked(const AccessChain& chain, const std::string& user,
+                        const PasswordResult& res);
+  int dispatch();
   void push_request();
   void set_upstream_deadline();
   void refresh_write_deadline();
@@ -222,6 +234,13 @@ class HttpConn final : public UpstreamClient {
   pid_t worker_pid_ = 0;
   int local_status_ = 0;
   bool local_retry_after_ = false;
+  std::string local_challenge_;  // a local 401's WWW-Authenticate value
+  // The access phase (access_check.h): the head's facts dispatch() needs after
+  // a password check (views into head_), the check in flight, the user.
+  std::string_view saved_query_, saved_host_;
+  bool send_continue_ = false, has_body_ = false;
+  PasswordCheck* password_check_ = nullptr;
+  std::string remote_user_;
 
   // The response.
   bool chunked_ = false, no_body_ = false;

@@ -140,7 +140,8 @@ size_t alias_matches(std::string_view uri, std::string_view alias) {
   return u;
 }
 
-Router::Router(const Settings& settings) : settings_(settings), resolver_(settings_.config) {
+Router::Router(const Settings& settings)
+    : settings_(settings), resolver_(settings_.config), access_(settings_.config, resolver_) {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) == 0) hostname_ = buf;
   if (hostname_.empty()) hostname_ = "localhost";
@@ -577,6 +578,17 @@ void Router::choose_group(const model::Route& cr, Route* r) const {
     r->kind = Route::Kind::kError;
     r->error = "No WSGI daemon process called '" + r->group_name + "' has been configured";
   }
+}
+
+const AccessChain& Router::access(const Route& r, std::string_view path) const {
+  const model::VirtualHost& server = settings_.config.server;
+  int vh_index = !r.vhost || r.vhost == &server
+                     ? -1
+                     : static_cast<int>(r.vhost - settings_.config.vhosts.data());
+  std::string_view file = r.kind == Route::Kind::kStatic ? std::string_view(r.static_path)
+                          : r.kind == Route::Kind::kWsgi ? std::string_view(r.script_filename)
+                                                         : std::string_view();
+  return access_.chain(vh_index, path, file);
 }
 
 }  // namespace wsgid::frontend

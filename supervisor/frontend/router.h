@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "model/resolve.h"
+#include "supervisor/frontend/access_check.h"
 #include "supervisor/frontend/rewrite_step.h"
 #include "supervisor/frontend/settings.h"
 
@@ -110,6 +111,9 @@ class Router {
   // Redirects, rewrites and header rules of these settings (rewrite_step.h).
   const RewriteStep& rewrites() const { return rewrites_; }
   int group_index(std::string_view name) const;
+  // The access control of a routed request for path (access_check.h): the
+  // sections matching its file (script or static file) and URL, merged.
+  const AccessChain& access(const Route& r, std::string_view path) const;
 
  private:
   struct CompiledMount {
@@ -150,6 +154,7 @@ class Router {
 
   Settings settings_;
   model::Resolver resolver_;  // points into settings_.config
+  AccessPolicies access_;     // points into settings_.config and resolver_
   std::vector<VhostTables> tables_;  // [0] = server, [i+1] = vhosts[i]
   std::string hostname_;             // gethostname(), when ServerName is unset
   RewriteStep rewrites_{settings_.config};

@@ -187,6 +187,20 @@ const DirCase kDirCases[] = {
     {"Header", "set X-A b", S | V | L, nullptr, false, "Header is refused inside <Directory>"},
     {"RequestHeader", "set X-A b", S | V | L, nullptr, false,
      "RequestHeader is refused inside <Directory>"},
+    // Access control and authentication (access_directives.cc).
+    {"Require", "all granted", L | D, nullptr},
+    {"AuthMerging", "Or", L | D, nullptr},
+    {"AuthzSendForbiddenOnFailure", "On", L | D, nullptr},
+    {"AuthType", "None", L | D, nullptr},
+    {"AuthName", "\"Staff only\"", L | D, nullptr},
+    {"AllowMethods", "GET POST", L | D, nullptr},
+    {"Order", "deny,allow", L | D, nullptr},
+    {"Allow", "from 10.0.0.0/8", L | D, nullptr},
+    {"Deny", "from all", L | D, nullptr},
+    {"Satisfy", "All", L | D, nullptr},
+    {"AuthBasicProvider", "file", L | D, nullptr},
+    {"AuthUserFile", "/etc/wsgid/htpasswd", L | D, nullptr},
+    {"AuthGroupFile", "/etc/wsgid/groups", L | D, nullptr},
 };
 
 struct Ctx {

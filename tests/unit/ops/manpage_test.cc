@@ -217,7 +217,8 @@ TEST_CASE("the checker finds what is missing or misplaced") {
        "directive WSGISocketRotation has no effect but is documented in SERVER DIRECTIVES"},
       {"an Apache name dropped", "LoadFile, LoadModule,", "LoadFile,",
        "name LoadModule is not in the page"},
-      {"a section dropped", "<RequireNone>, ", "", "section <RequireNone> is not in the page"},
+      {"a section dropped", "<AuthnProviderAlias>, ", "",
+       "section <AuthnProviderAlias> is not in the page"},
   };
   for (const Case& c : cases) {
     std::string what = c.what;

@@ -1,0 +1,126 @@
+// Access control and authentication directives (access_directives.cc): where
+// Apache allows them, the lines a section keeps for the front end, and every
+// error with its exact text.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "supervisor/config/parser.h"
+
+using namespace wsgid::config;
+
+namespace {
+
+ParseResult parse(const std::string& text) {
+  ParseOptions o;
+  o.syntax.allow_include = false;
+  o.syntax.server_root = "/srv/root";
+  o.check_files = false;
+  return parse_config_text("t.conf", text, o);
+}
+
+std::vector<std::string> errors(const ParseResult& r) {
+  std::vector<std::string> v;
+  for (const Diagnostic& d : r.diags.all())
+    if (d.severity == Severity::kError) v.push_back(std::to_string(d.loc.line) + ": " + d.message);
+  return v;
+}
+
+std::string lines_of(const Block& b) {
+  std::string s;
+  for (const AccessLine& l : b.access.lines) {
+    s += l.name;
+    for (const std::string& a : l.args) s += " " + a;
+    s += "|";
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a section keeps its access lines as written, nested sections included") {
+  struct Case {
+    const char* text;
+    const char* lines;
+  } cases[] = {
+      {"<Location /a>\nRequire ip 10.0.0.0/8\n</Location>\n", "Require ip 10.0.0.0/8|"},
+      {"<Location /a>\n<RequireAll>\nRequire all granted\nRequire not ip 10.0.0.1\n</RequireAll>\n"
+       "</Location>\n",
+       "<RequireAll|Require all granted|Require not ip 10.0.0.1|</RequireAll|"},
+      {"<Location /a>\n<Limit POST PUT>\nRequire all denied\n</Limit>\n</Location>\n",
+       "<Limit POST PUT|Require all denied|</Limit|"},
+      {"<Location /a>\norder deny,allow\ndeny from all\nallow from 10.1\n</Location>\n",
+       "Order deny,allow|Deny from all|Allow from 10.1|"},
+      {"<Location /a>\nAuthType Basic\nAuthName \"Staff only\"\nRequire valid-user\n</Location>\n",
+       "AuthType Basic|AuthName Staff only|Require valid-user|"},
+      {"<Location /a>\nWSGIApplicationGroup %{GLOBAL}\n</Location>\n", ""},
+  };
+  for (const Case& c : cases) {
+    INFO(c.text);
+    ParseResult r = parse(c.text);
+    CHECK(errors(r).empty());
+    REQUIRE(r.config.server.locations.size() == 1);
+    CHECK(lines_of(r.config.server.locations[0]) == c.lines);
+  }
+}
+
+TEST_CASE("AuthUserFile and AuthGroupFile resolve against ServerRoot") {
+  ParseResult r = parse("<Directory /srv>\nAuthUserFile users\nAuthGroupFile /etc/groups\n"
+                        "</Directory>\n<Files x.py>\nRequire all denied\n</Files>\n");
+  CHECK(errors(r).empty());
+  REQUIRE(r.config.server.directories.size() == 2);
+  const Block& d = r.config.server.directories[0];
+  CHECK(d.access.user_file == "/srv/root/users");
+  CHECK(d.access.group_file == "/etc/groups");
+  CHECK(d.access.lines.empty());
+  CHECK(!d.access.empty());
+  CHECK(r.config.server.directories[1].is_files);
+  CHECK(lines_of(r.config.server.directories[1]) == "Require all denied|");
+}
+
+TEST_CASE("access directives: Apache's errors and wsgid's refusals, exact text") {
+  struct Case {
+    const char* text;
+    std::vector<std::string> want;
+  } cases[] = {
+      {"Require all denied\n",
+       {"1: Require cannot appear at server level; it belongs in <Location>, <Directory> or "
+        "<Files>"}},
+      {"<VirtualHost *:80>\nAuthType Basic\n</VirtualHost>\n",
+       {"2: AuthType cannot appear inside <VirtualHost>; it belongs in <Location>, <Directory> or "
+        "<Files>"}},
+      {"<RequireAll>\n</RequireAll>\n",
+       {"1: <RequireAll> cannot appear at server level; it belongs in <Location>, <Directory> or "
+        "<Files>"}},
+      {"<Location /a>\nRequire not ip 10.0.0.1\n</Location>\n",
+       {"2: negative Require directive has no effect in <RequireAny> directive",
+        "1: <Directory>, <Location>, or similar directive contains only negative authorization "
+        "directives"}},
+      {"<Location /a>\nAuthType Digest\nRequire valid-user\n</Location>\n",
+       {"2: AuthType Digest is refused: Apache would ask the clients of this path to "
+        "authenticate that way, and wsgid implements only AuthType Basic (fail closed)"}},
+      {"<Location /a>\nAuthBasicProvider ldap\n</Location>\n",
+       {"2: AuthBasicProvider ldap is refused: Apache would check the passwords of this path "
+        "with the 'ldap' provider, and wsgid implements only 'file' (fail closed)"}},
+      {"<Location /a>\nAuthBasicProvider wsgi\n</Location>\n",
+       {"2: AuthBasicProvider wsgi is refused: mod_wsgi would check the passwords of this path "
+        "with WSGIAuthUserScript's check_password(), which wsgid does not implement (fail "
+        "closed)"}},
+      {"<Location /a>\nRequire wsgi-group staff\n</Location>\n",
+       {"2: Require wsgi-group is refused: mod_wsgi would check it with WSGIAuthGroupScript's "
+        "groups_for_user(), which wsgid does not implement (fail closed)"}},
+      {"<Location /a>\nAuthUserFile\n</Location>\n",
+       {"2: AuthUserFile takes one argument, not 0"}},
+      {"<Location /a>\n<Limit GET>\nOrder allow,deny\n</Limit>\n<RequireAll>\nAllow from all\n"
+       "Require all granted\n</RequireAll>\n</Location>\n",
+       {"6: Allow not allowed here"}},
+  };
+  for (const Case& c : cases) {
+    ParseResult r = parse(c.text);
+    INFO(c.text);
+    std::vector<std::string> got = errors(r);
+    REQUIRE(got.size() == c.want.size());
+    for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == c.want[i]);
+  }
+}
