@@ -10,6 +10,8 @@
 
 #include <algorithm>
 
+#include "common/paths.h"
+
 namespace wsgid::model {
 
 namespace {
@@ -23,13 +25,6 @@ int component_count(std::string_view path) {
   for (char c : path)
     if (c == '/') ++n;
   return n;
-}
-
-std::string_view parent_dir(std::string_view file) {
-  size_t slash = file.rfind('/');
-  if (slash == std::string_view::npos) return {};
-  if (slash == 0) return "/";
-  return file.substr(0, slash);
 }
 
 std::string_view base_name(std::string_view file) {
@@ -88,7 +83,7 @@ bool location_matches(std::string_view location, std::string_view url_path) {
 }
 
 bool directory_matches(std::string_view dir, std::string_view script_file) {
-  std::string_view parent = parent_dir(script_file);
+  std::string_view parent = directory_of(script_file);
   if (dir.empty() || parent.empty()) return false;
   while (dir.size() > 1 && dir.back() == '/') dir.remove_suffix(1);
   if (dir == "/") return true;
@@ -177,7 +172,7 @@ Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path
   });
   for (const Block* b : dirs)
     if (directory_matches(b->path, script_file)) apply(b->settings, &r);
-  std::string_view parent = parent_dir(script_file);
+  std::string_view parent = directory_of(script_file);
   for (const Block* b : regex_dirs)
     if (block_matches(*b, parent)) apply(b->settings, &r);
   std::string_view base = base_name(script_file);
