@@ -92,6 +92,18 @@ struct GroupSpec {
   std::string title() const;
 };
 
+// Handlers (issue 11, part 3): what SetHandler, AddHandler, Options ExecCGI and
+// DirectoryIndex set in one scope; unset = inherit. The only handler wsgid knows
+// is mod_wsgi's wsgi-script; "none" is Apache's default handler (static file).
+struct HandlerSettings {
+  std::optional<std::string> set_handler;  // "wsgi-script" or "none" (lower case)
+  // AddHandler wsgi-script: the extensions (".wsgi", lower case) this scope adds.
+  std::vector<std::string> wsgi_extensions;
+  std::optional<bool> exec_cgi;  // Options ExecCGI (+ExecCGI / -ExecCGI / a plain list)
+  // DirectoryIndex: file names tried in order; empty vector = "disabled".
+  std::optional<std::vector<std::string>> directory_index;
+};
+
 // What WSGI* directives set in one scope (server, <VirtualHost>, <Location>,
 // <LocationMatch>, <Directory>, <DirectoryMatch>, <Files>); unset = inherit.
 struct ScopeSettings {
@@ -101,6 +113,7 @@ struct ScopeSettings {
   std::optional<bool> pass_authorization;
   std::optional<bool> script_reloading;
   std::optional<std::vector<std::string>> restrict_process;  // WSGIRestrictProcess
+  HandlerSettings handlers;  // handlers part (issue 11, part 3)
 };
 
 // --- Redirects, rewrites and header edits (issue 11 point 4: mod_alias's
@@ -173,6 +186,9 @@ struct VirtualHost {
   std::vector<StaticAlias> aliases;
   std::optional<LogFile> error_log;
   std::vector<LogFile> custom_logs;
+  // Handlers part (issue 11, part 3): DocumentRoot, resolved against ServerRoot,
+  // without a trailing '/'; unset in a vhost = the server's.
+  std::optional<std::string> document_root;
   std::vector<RewriteDirective> rewrite;  // Redirect*, Rewrite*, Header, RequestHeader (rewrite part)
 };
 

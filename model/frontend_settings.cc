@@ -12,8 +12,17 @@ namespace {
 json opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
 json opt(const std::optional<bool>& v) { return v ? json(*v) : json(nullptr); }
 
+// The handlers part of a scope (issue 11, part 3).
+json handlers_json(const HandlerSettings& h) {
+  return {{"set_handler", opt(h.set_handler)},
+          {"wsgi_extensions", h.wsgi_extensions},
+          {"exec_cgi", opt(h.exec_cgi)},
+          {"directory_index", h.directory_index ? json(*h.directory_index) : json(nullptr)}};
+}
+
 json scope_json(const ScopeSettings& s) {
-  return {{"process_group", opt(s.process_group)},
+  return {{"handlers", handlers_json(s.handlers)},
+          {"process_group", opt(s.process_group)},
           {"application_group", opt(s.application_group)},
           {"callable_object", opt(s.callable_object)},
           {"pass_authorization", opt(s.pass_authorization)},
@@ -31,8 +40,8 @@ json rewrite_json(const std::vector<RewriteDirective>& list) {
 json blocks_json(const std::vector<Block>& blocks) {
   json a = json::array();
   for (const auto& b : blocks)
-    a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"settings", scope_json(b.settings)},
-                 {"rewrite", rewrite_json(b.rewrite)}});
+    a.push_back({{"path", b.path}, {"is_regex", b.is_regex}, {"is_files", b.is_files},
+                 {"settings", scope_json(b.settings)}, {"rewrite", rewrite_json(b.rewrite)}});
   return a;
 }
 
@@ -55,7 +64,8 @@ json vhost_json(const VirtualHost& v) {
           {"server_aliases", v.server_aliases}, {"settings", scope_json(v.settings)},
           {"mounts", mounts}, {"locations", blocks_json(v.locations)},
           {"directories", blocks_json(v.directories)}, {"aliases", aliases},
-          {"custom_logs", logs}, {"rewrite", rewrite_json(v.rewrite)}};
+          {"custom_logs", logs}, {"rewrite", rewrite_json(v.rewrite)},
+          {"document_root", opt(v.document_root)}};
 }
 
 // Decoding: each reader returns a non-ok Status naming the key path
@@ -140,6 +150,33 @@ std::string item(const std::string& path, size_t i) {
   return path + "[" + std::to_string(i) + "].";
 }
 
+// An array of strings (empty when missing or null).
+Status strings_from(const Reader& r, const char* key, std::vector<std::string>* out) {
+  const json* a = nullptr;
+  TRY(r.arr(key, &a));
+  for (const auto& e : *a) {
+    if (!e.is_string()) return r.bad_key(key, "must be an array of strings");
+    out->push_back(e.get<std::string>());
+  }
+  return Status::ok();
+}
+
+Status handlers_from(const json& j, const std::string& path, HandlerSettings* h) {
+  if (j.is_null()) return Status::ok();
+  if (!j.is_object()) return Reader::bad(path, "must be an object");
+  Reader r(j, path + ".");
+  TRY(r.ostr("set_handler", &h->set_handler));
+  TRY(strings_from(r, "wsgi_extensions", &h->wsgi_extensions));
+  TRY(r.obool("exec_cgi", &h->exec_cgi));
+  auto di = j.find("directory_index");
+  if (di != j.end() && !di->is_null()) {
+    std::vector<std::string> names;
+    TRY(strings_from(r, "directory_index", &names));
+    h->directory_index = std::move(names);
+  }
+  return Status::ok();
+}
+
 Status scope_from(const json& j, const std::string& path, ScopeSettings* s) {
   if (j.is_null()) return Status::ok();
   if (!j.is_object()) return Reader::bad(path, "must be an object");
@@ -149,6 +186,8 @@ Status scope_from(const json& j, const std::string& path, ScopeSettings* s) {
   TRY(r.ostr("callable_object", &s->callable_object));
   TRY(r.obool("pass_authorization", &s->pass_authorization));
   TRY(r.obool("script_reloading", &s->script_reloading));
+  if (auto h = j.find("handlers"); h != j.end())
+    TRY(handlers_from(*h, path + ".handlers", &s->handlers));
   auto rp = j.find("restrict_process");
   if (rp != j.end() && !rp->is_null()) {
     std::vector<std::string> names;
@@ -194,6 +233,7 @@ Status blocks_from(const json& a, const std::string& path, std::vector<Block>* o
     Block b;
     TRY(r.str("path", &b.path));
     TRY(r.boolean("is_regex", &b.is_regex));
+    TRY(r.boolean("is_files", &b.is_files));
     TRY(settings_of(a[i], p, &b.settings));
     TRY(rewrite_from(r, p, &b.rewrite));
     out->push_back(std::move(b));
@@ -216,6 +256,7 @@ Status vhost_from(const json& j, const std::string& path, VirtualHost* v) {
   std::optional<std::string> name;
   TRY(r.ostr("server_name", &name));
   v->server_name = name.value_or("");
+  TRY(r.ostr("document_root", &v->document_root));
   TRY(r.arr("server_aliases", &a));
   for (const auto& e : *a) {
     if (!e.is_string()) return r.bad_key("server_aliases", "must hold strings");

@@ -95,6 +95,7 @@ json config_to_json(const Config& c) {
     o["server_name"] = vh.server_name.empty() ? json(nullptr) : json(vh.server_name);
     o["server_aliases"] = vh.server_aliases;
     o["error_log"] = vh.error_log ? json(vh.error_log->path) : json(nullptr);
+    o["document_root"] = opt(vh.document_root);  // handlers part (issue 11, part 3)
     o["defined_at"] = loc_text(vh.loc);
     j["virtual_hosts"].push_back(o);
   }
@@ -121,6 +122,7 @@ json config_to_json(const Config& c) {
   s["user"] = opt(c.user);
   s["group"] = opt(c.group);
   s["pid_file"] = opt(c.pid_file);
+  s["document_root"] = opt(c.server.document_root);  // handlers part (issue 11, part 3)
   s["error_log"] = c.server.error_log ? json(c.server.error_log->path) : json(nullptr);
   s["custom_logs"] = json::array();
   for (const LogFile& l : c.server.custom_logs)

@@ -27,11 +27,6 @@ int component_count(std::string_view path) {
   return n;
 }
 
-std::string_view base_name(std::string_view file) {
-  size_t slash = file.rfind('/');
-  return slash == std::string_view::npos ? file : file.substr(slash + 1);
-}
-
 void apply(const ScopeSettings& s, Route* r) {
   if (s.process_group) {
     if (s.process_group->empty() || *s.process_group == "%{GLOBAL}")
@@ -143,15 +138,13 @@ bool Resolver::block_matches(const Block& b, std::string_view subject) const {
   return false;
 }
 
-Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path,
-                        std::string_view script_file) const {
-  Route r;
-  r.script_reloading = config_->script_reloading;
+void Resolver::walk_scopes(int vhost, std::string_view url_path, std::string_view file,
+                           const std::function<void(const ScopeSettings&)>& visit) const {
   const VirtualHost* vh = (vhost >= 0 && static_cast<size_t>(vhost) < config_->vhosts.size())
                               ? &config_->vhosts[vhost]
                               : nullptr;
-  apply(config_->server.settings, &r);
-  if (vh) apply(vh->settings, &r);
+  visit(config_->server.settings);
+  if (vh) visit(vh->settings);
 
   // Directory sections: non-regex by depth (stable), then regex ones, then Files.
   std::vector<const Block*> dirs, regex_dirs, files;
@@ -171,11 +164,11 @@ Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path
     return component_count(a->path) < component_count(b->path);
   });
   for (const Block* b : dirs)
-    if (directory_matches(b->path, script_file)) apply(b->settings, &r);
-  std::string_view parent = directory_of(script_file);
+    if (directory_matches(b->path, file)) visit(b->settings);
+  std::string_view parent = directory_of(file);
   for (const Block* b : regex_dirs)
-    if (block_matches(*b, parent)) apply(b->settings, &r);
-  std::string_view base = base_name(script_file);
+    if (block_matches(*b, parent)) visit(b->settings);
+  std::string_view base = base_name(file);
   for (const Block* b : files) {
     bool m;
     if (b->is_regex) {
@@ -184,18 +177,30 @@ Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path
       std::string pat(b->path), subject(base);
       m = fnmatch(pat.c_str(), subject.c_str(), 0) == 0;
     }
-    if (m) apply(b->settings, &r);
+    if (m) visit(b->settings);
   }
 
   auto locations = [&](const VirtualHost& h) {
     for (const Block& b : h.locations) {
       bool m = b.is_regex ? block_matches(b, url_path) : location_matches(b.path, url_path);
-      if (m) apply(b.settings, &r);
+      if (m) visit(b.settings);
     }
   };
   locations(config_->server);
   if (vh) locations(*vh);
+}
 
+Route Resolver::resolve_file(int vhost, std::string_view url_path,
+                             std::string_view script_file) const {
+  Route r;
+  r.script_reloading = config_->script_reloading;
+  walk_scopes(vhost, url_path, script_file, [&](const ScopeSettings& s) { apply(s, &r); });
+  return r;
+}
+
+Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path,
+                        std::string_view script_file) const {
+  Route r = resolve_file(vhost, url_path, script_file);
   ScopeSettings own;
   own.process_group = mount.process_group;
   own.application_group = mount.application_group;
@@ -203,6 +208,20 @@ Route Resolver::resolve(int vhost, const Mount& mount, std::string_view url_path
   own.pass_authorization = mount.pass_authorization;
   apply(own, &r);
   return r;
+}
+
+HandlerSettings Resolver::handlers(int vhost, std::string_view url_path,
+                                   std::string_view file) const {
+  HandlerSettings h;
+  walk_scopes(vhost, url_path, file, [&](const ScopeSettings& s) {
+    const HandlerSettings& in = s.handlers;
+    if (in.set_handler) h.set_handler = in.set_handler;
+    h.wsgi_extensions.insert(h.wsgi_extensions.end(), in.wsgi_extensions.begin(),
+                             in.wsgi_extensions.end());
+    if (in.exec_cgi) h.exec_cgi = in.exec_cgi;
+    if (in.directory_index) h.directory_index = in.directory_index;
+  });
+  return h;
 }
 
 std::optional<ScriptSplit> Resolver::split(const Mount& mount, std::string_view url) const {

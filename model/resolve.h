@@ -66,6 +66,17 @@ class Resolver {
   Route resolve(int vhost, const Mount& mount, std::string_view url_path,
                 std::string_view script_file) const;
 
+  // The same merge without a script alias (a file reached through Alias or
+  // DocumentRoot whose handler is wsgi-script): no alias options apply.
+  Route resolve_file(int vhost, std::string_view url_path, std::string_view script_file) const;
+
+  // The handler settings (SetHandler, AddHandler, Options ExecCGI,
+  // DirectoryIndex) in force for file reached at url_path, merged over the same
+  // scopes in the same order: SetHandler, ExecCGI and DirectoryIndex of a later
+  // scope override, AddHandler extensions add up (mod_mime merges them). For a
+  // directory, pass it with a trailing '/' so its own <Directory> applies.
+  HandlerSettings handlers(int vhost, std::string_view url_path, std::string_view file) const;
+
   // Whether mount serves url_path and how the URL splits; nullopt when it does
   // not match. A prefix alias matches as Apache's Alias does (at a path-segment
   // boundary, runs of '/' in the URL match one '/' of the alias); a
@@ -79,6 +90,9 @@ class Resolver {
 
  private:
   bool block_matches(const Block& b, std::string_view subject) const;
+  // Calls visit with each scope that applies to file at url_path, in merge order.
+  void walk_scopes(int vhost, std::string_view url_path, std::string_view file,
+                   const std::function<void(const ScopeSettings&)>& visit) const;
   const std::regex* regex_for(const void* key) const;
 
   const Config* config_;

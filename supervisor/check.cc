@@ -10,7 +10,9 @@ namespace wsgid {
 namespace {
 
 // mod_wsgi-express's recommended values for the timeouts mod_wsgi leaves off (or
-// at a long default) for backward compatibility (reference/mod_wsgi.md section 1).
+// at a long default) for backward compatibility (mod_wsgi's WSGIDaemonProcess
+// documentation:
+// https://modwsgi.readthedocs.io/en/master/configuration-directives/WSGIDaemonProcess.html).
 struct Recommended {
   const char* key;
   double value;

@@ -1,5 +1,5 @@
 // ControlChannel: the worker's end of its control channel to the master (fd 3,
-// team BRIEF "Child process contract"): hello, settings, READY, state, drain,
+// protocol/PROTOCOL.md 7.1 and 7.2): hello, settings, READY, state, drain,
 // replace-me and exiting messages as JSON frames (protocol/frame.h).
 //
 // Reads happen on the main thread only. send() may be called from any thread

@@ -1,6 +1,8 @@
 // Identity and process environment of a worker, applied in main() after the
-// settings arrive and before Python starts (mod_wsgi's order, reference/mod_wsgi.md
-// 4.1): resource limits, group, supplementary groups (setgroups, else initgroups),
+// settings arrive and before Python starts (mod_wsgi's order for a daemon
+// process; its options:
+// https://modwsgi.readthedocs.io/en/master/configuration-directives/WSGIDaemonProcess.html):
+// resource limits, group, supplementary groups (setgroups, else initgroups),
 // user; then umask, cpu priority, working directory, LANG/LC_ALL, PYTHON_EGG_CACHE.
 //
 // Main thread only, before any other thread exists. A worker never runs as root:

@@ -130,6 +130,7 @@ Status Interpreters::start(const WorkerSettings& settings) {
   if (PyStatus_Exception(st))
     return Status::error(fmt::format("Python initialisation failed: {}", st.err_msg ? st.err_msg : "unknown error"));
   // pybind11 2.10 must see the main interpreter before any sub-interpreter exists.
+  // The only pybind11 call in the tree (docs/decisions.md 21 says why it could go).
   pybind11::detail::get_internals();
   g_main = new Interp;
   g_main->state = PyInterpreterState_Main();

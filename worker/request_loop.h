@@ -1,7 +1,8 @@
 // RequestLoop: the worker's `threads` request threads. Each idle thread polls
 // (group listening socket, wake fd) and accept4()s the shared non-blocking
-// socket, so only idle threads take connections (team BRIEF "Request path
-// contract"); it then serves that connection, one request at a time, until EOF.
+// socket, so only idle threads take connections (docs/decisions.md 9, mod_wsgi's
+// LIFO acceptor); it then serves that connection, one request at a time, until
+// EOF.
 // Once WorkerState::stop_accepting() is called, idle threads exit, and kept
 // connections are closed between requests after a kError(0, 503, "connection
 // closing"). The listening socket is never shut down: it is shared by the group.

@@ -1,6 +1,6 @@
 // wsgid-worker: one process of a WSGI process group, exec'd by the master as
-// `wsgid-worker --control-fd=3 --listen-fd=4` (team BRIEF "Child process
-// contract"). main() receives its settings over the control channel, sets its
+// `wsgid-worker --control-fd=3 --listen-fd=4` (protocol/PROTOCOL.md
+// 7.1). main() receives its settings over the control channel, sets its
 // title and identity, starts Python, runs the preloads, starts the request,
 // monitor and probe threads, sends READY (startup()), and then serves the control
 // channel and signals (through a signalfd, worker/signals.h) on the main thread

@@ -1,5 +1,5 @@
 // The WSGI environ of one request, from the kRequestHead pairs the front end sent
-// (team BRIEF "Request path contract").
+// (protocol/PROTOCOL.md 5.2 and 6).
 //
 // scan_request_head() is pure (any thread, no Python): it finds the values the
 // worker itself needs before entering an interpreter. build_environ() runs with

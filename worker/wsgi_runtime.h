@@ -1,8 +1,9 @@
 // The WSGI runtime inside each interpreter: a small Python module (the source is
-// in wsgi_runtime.cc) defining wsgi.input (Input), wsgi.errors (Errors),
-// start_response/write (_Response), wsgi.file_wrapper (FileWrapper), mod_wsgi's
-// script loading (module "_mod_wsgi_" + md5(path), one per script path, loaded
-// under a lock) and handle(), the per-request driver; plus the C functions it
+// worker/wsgi_runtime.py, embedded in the executable at build time) defining
+// wsgi.input (Input), wsgi.errors (Errors), start_response/write (_Response),
+// wsgi.file_wrapper (FileWrapper), mod_wsgi's script loading (module
+// "_mod_wsgi_" + md5(path), one per script path, loaded under a lock) and
+// handle(), the per-request driver; plus the C functions it
 // calls (module "_wsgid"), which bridge to the request's RequestIo.
 //
 // Everything here is created per interpreter (plain module functions, Python

@@ -89,9 +89,11 @@ ApacheVerdict check_on_off(std::string_view name, const std::vector<std::string>
                       "its body");
 }
 
+}  // namespace
+
 // Options: wsgid never lists directories, runs no CGI or SSI, negotiates no
 // content, and follows symbolic links when it serves a static file.
-ApacheVerdict check_options(std::string_view name, const std::vector<std::string>& args) {
+ApacheVerdict options_verdict(std::string_view name, const std::vector<std::string>& args) {
   bool follow_off = false, multiviews = false, indexes = false, any_plain = false;
   for (const std::string& raw : args) {
     std::string a = lower(raw);
@@ -131,6 +133,8 @@ ApacheVerdict check_options(std::string_view name, const std::vector<std::string
   return quiet();
 }
 
+namespace {
+
 // Require all granted: with every rule that could deny refused, it grants what
 // wsgid grants anyway (no rule at all grants, in Apache as in wsgid).
 ApacheVerdict check_require(std::string_view name, const std::vector<std::string>& args) {
@@ -161,20 +165,14 @@ const Row kRows[] = {
     {"AuthMerging", Kind::kRefuse, "combine the access rules of this section with those above"},
     {"CGIPassAuth", Kind::kWarn, "wsgid runs no CGI scripts"},
     // Handlers and mappings (core, mod_mime, mod_actions, mod_alias, mod_dir).
-    {"SetHandler", Kind::kRefuse, "answer this path with the named handler"},
-    {"AddHandler", Kind::kRefuse, "answer files with these extensions with the named handler"},
-    {"RemoveHandler", Kind::kWarn, "it only undoes AddHandler, which wsgid refuses"},
+    {"RemoveHandler", Kind::kRefuse, "stop answering files with these extensions with the "
+                                      "handler AddHandler gave them (a wsgi-script file would "
+                                      "be sent as its source)"},
     {"Action", Kind::kRefuse, "answer these requests with the named CGI script"},
     {"ScriptAlias", Kind::kRefuse, "run the files under this URL as CGI scripts"},
     {"ScriptAliasMatch", Kind::kRefuse, "run the files under these URLs as CGI scripts"},
-    {"DocumentRoot", Kind::kRefuse, "serve the files under this directory for every URL no alias "
-                                    "maps"},
-    {"DirectoryIndex", Kind::kRefuse, "answer a directory's URL with this index file"},
     {"FallbackResource", Kind::kRefuse, "answer URLs that map to no file with this resource"},
     {"ErrorDocument", Kind::kWarn, "wsgid answers errors with its own short pages"},
-    {"Options", Kind::kArgs, "refused for MultiViews and for options that stop following "
-                             "symbolic links; Indexes warned (wsgid never lists directories)",
-     check_options},
     {"AllowOverride", Kind::kArgs, "None accepted (wsgid reads no .htaccess); anything else "
                                    "refused", check_allow_override},
     {"AllowOverrideList", Kind::kArgs, "None accepted; anything else refused",
@@ -388,8 +386,10 @@ std::vector<ApacheRow> apache_rows() {
   };
   std::vector<ApacheRow> v;
   for (const Row& r : kRows) v.push_back({r.name, fate(r.kind), r.text});
-  for (const Row& r : kPrefixes) v.push_back({r.name, fate(r.kind), r.text});
-  for (const SectionRow& s : kSections) v.push_back({s.name, fate(s.kind), s.text});
+  for (const Row& r : kPrefixes)
+    v.push_back({std::string(r.name) + "*", fate(r.kind), r.text});
+  for (const SectionRow& s : kSections)
+    v.push_back({"<" + std::string(s.name) + ">", fate(s.kind), s.text});
   return v;
 }
 

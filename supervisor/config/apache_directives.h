@@ -39,15 +39,22 @@ std::optional<ApacheVerdict> apache_directive(std::string_view name,
 // the directives inside would be refused.
 std::optional<ApacheVerdict> apache_section(std::string_view name);
 
+// Options' fail-closed verdict (the Options handler, handler_directives.cc, asks
+// it before it records ExecCGI): refused for MultiViews and for option lists
+// that stop following symbolic links, warned for Indexes (wsgid never lists
+// directories), otherwise quiet.
+ApacheVerdict options_verdict(std::string_view name, const std::vector<std::string>& args);
+
 // The names of the Apache directives and sections the tables list (for "did you
 // mean" and for the README table test). Views into static storage.
 std::vector<std::string_view> apache_directive_names();
 std::vector<std::string_view> apache_section_names();
 
-// Each row of the tables as the README prints it: name, "refused" / "warned" /
-// "depends on its arguments", and the reason. For the documentation test.
+// Each row of the tables as the README prints it: the name ("SSL*" for a family
+// of names, "<If>" for a section), "refused" / "warned" / "by its arguments",
+// and the reason. For the documentation test.
 struct ApacheRow {
-  std::string_view name;
+  std::string name;
   std::string_view fate;
   std::string_view reason;
 };

@@ -222,6 +222,28 @@ void explain_unreached(const VirtualHost& vh, const GroupSpec& g, std::vector<st
   }
 }
 
+// Handlers (issue 11, part 3): when some scope gives files the wsgi-script
+// handler (SetHandler / AddHandler), any group a scope names may serve them;
+// which files exist is only known per request, so all of them count as reached.
+void mark_handler_groups(const Config& config, std::set<std::string>* reached) {
+  bool handlers = false;
+  std::vector<const ScopeSettings*> scopes;
+  auto host = [&](const VirtualHost& vh) {
+    scopes.push_back(&vh.settings);
+    for (const Block& b : vh.locations) scopes.push_back(&b.settings);
+    for (const Block& b : vh.directories) scopes.push_back(&b.settings);
+  };
+  host(config.server);
+  for (const VirtualHost& vh : config.vhosts) host(vh);
+  for (const ScopeSettings* s : scopes)
+    if ((s->handlers.set_handler && *s->handlers.set_handler == "wsgi-script") ||
+        !s->handlers.wsgi_extensions.empty())
+      handlers = true;
+  if (!handlers) return;
+  for (const ScopeSettings* s : scopes)
+    if (s->process_group) reached->insert(*s->process_group);
+}
+
 // A warning for each daemon group no request reaches, with the reasons found.
 void warn_unreached_groups(const Config& config, const std::set<std::string>& reached,
                            Diagnostics* diags) {
@@ -265,6 +287,7 @@ void check_routes(const Config& config, Diagnostics* diags) {
   for (size_t i = 0; i < config.vhosts.size(); ++i)
     check_mounts(config.vhosts[i], static_cast<int>(i));
   if (dynamic) return;
+  mark_handler_groups(config, &scan.reached);
   warn_unreached_groups(config, scan.reached, diags);
 }
 

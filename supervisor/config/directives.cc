@@ -133,6 +133,12 @@ const DirectiveInfo kDirectives[] = {
     {"ThreadsPerChild", kServer, &Parser::d_threads_per_child, ""},
     {"Alias", kSV, &Parser::d_alias, ""},
     {"AliasMatch", kSV, &Parser::d_alias, ""},
+    // Handlers (handler_directives.cc).
+    {"SetHandler", kAll, &Parser::d_set_handler, ""},
+    {"AddHandler", kAll, &Parser::d_add_handler, ""},
+    {"Options", kAll, &Parser::d_options, ""},
+    {"DocumentRoot", kSV, &Parser::d_document_root, ""},
+    {"DirectoryIndex", kAll, &Parser::d_directory_index, ""},
     // mod_alias's redirects, mod_rewrite, mod_headers (rewrite_directives.cc says
     // in which sections each is implemented and refuses it elsewhere).
     {"Redirect", kAll, &Parser::d_redirect, ""},

@@ -14,6 +14,7 @@ using model::Block;
 using model::Config;
 using model::ExpandContext;
 using model::GroupSpec;
+using model::HandlerSettings;
 using model::ImportScript;
 using model::ListenAddr;
 using model::LogFile;

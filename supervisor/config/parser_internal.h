@@ -105,6 +105,13 @@ class Parser {
   void d_request_read_timeout(const Directive& d, Scope& s);
   void d_threads_per_child(const Directive& d, Scope& s);
   void d_alias(const Directive& d, Scope& s);
+  // handlers: SetHandler, AddHandler, Options, DocumentRoot, DirectoryIndex
+  // (handler_directives.cc)
+  void d_set_handler(const Directive& d, Scope& s);
+  void d_add_handler(const Directive& d, Scope& s);
+  void d_options(const Directive& d, Scope& s);
+  void d_document_root(const Directive& d, Scope& s);
+  void d_directory_index(const Directive& d, Scope& s);
   // mod_alias's Redirect*, mod_rewrite, mod_headers (rewrite_directives.cc)
   void d_redirect(const Directive& d, Scope& s);
   void d_rewrite(const Directive& d, Scope& s);

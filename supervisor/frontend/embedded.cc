@@ -48,6 +48,30 @@ bool config_has_embedded(const model::Config& config) {
   if (embedded_in(config.server, -1)) return true;
   for (size_t i = 0; i < config.vhosts.size(); ++i)
     if (embedded_in(config.vhosts[i], static_cast<int>(i))) return true;
+  return handler_may_run_embedded(config);
+}
+
+bool handler_may_run_embedded(const model::Config& config) {
+  if (config.restrict_embedded) return false;
+  auto names_group = [](const model::ScopeSettings& s) {
+    return s.process_group && !s.process_group->empty() && *s.process_group != "%{GLOBAL}";
+  };
+  auto is_handler = [](const model::ScopeSettings& s) {
+    return (s.handlers.set_handler && *s.handlers.set_handler == "wsgi-script") ||
+           !s.handlers.wsgi_extensions.empty();
+  };
+  auto host = [&](const model::VirtualHost& vh, bool outer_group) {
+    bool group = outer_group || names_group(vh.settings);
+    if (is_handler(vh.settings) && !group) return true;
+    for (const auto* list : {&vh.locations, &vh.directories})
+      for (const model::Block& b : *list)
+        if (is_handler(b.settings) && !group && !names_group(b.settings)) return true;
+    return false;
+  };
+  bool server_group = names_group(config.server.settings);
+  if (host(config.server, false)) return true;
+  for (const model::VirtualHost& vh : config.vhosts)
+    if (host(vh, server_group)) return true;
   return false;
 }
 

@@ -1,6 +1,6 @@
-// EmbeddedPython: mod_wsgi's embedded mode in the front end (DESIGN.md
-// "Configuration": a script alias with no process group runs in the front-end
-// process on ThreadsPerChild threads).
+// EmbeddedPython: mod_wsgi's embedded mode in the front end (docs/decisions.md
+// 11: a script alias with no process group runs in the front-end process on
+// ThreadsPerChild threads).
 //
 // It reuses the worker's code (worker_lib) instead of a second WSGI
 // implementation: start() creates a private listening UNIX socket (in a fresh
@@ -31,7 +31,14 @@ namespace wsgid::frontend {
 // Whether a script alias of config runs embedded at its own URL, or at the path
 // of a <Location> inside it (the same resolution `--check` applies). False when
 // WSGIRestrictEmbedded On (such aliases are refused, never run).
+// Also true when handler_may_run_embedded().
 bool config_has_embedded(const model::Config& config);
+
+// Whether a SetHandler / AddHandler wsgi-script scope (issue 11, part 3) names
+// no process group, nor does its vhost or the server: its files may run
+// embedded. An over-estimate (another scope may name the group): Python then
+// starts without being used, which costs memory, never a refused request.
+bool handler_may_run_embedded(const model::Config& config);
 
 class EmbeddedPython {
  public:

@@ -1,9 +1,9 @@
-// wsgid-frontend: the HTTP front end process (DESIGN.md "Processes and ownership").
+// wsgid-frontend: the HTTP front end process (docs/architecture.md, "Processes and who owns what").
 //
-// Normally exec'd by the master: fd 3 is the control channel (BRIEF "Child process
-// contract"), fds 4.. are the Listen sockets in the order of the settings' "listen"
-// array. The front end sends kHello, waits for kSettings (settings.h defines the
-// JSON), adopts the listeners, drops to User/Group when it runs as root, and sends
+// Normally exec'd by the master: fd 3 is the control channel (protocol/PROTOCOL.md
+// 7.1), fds 4.. are the Listen sockets in the order of the settings' "listen"
+// array. The front end sends kHello, waits for kSettings (model/frontend_settings.h
+// decodes it), adopts the listeners, drops to User/Group when it runs as root, and sends
 // kReady; then it serves until kDrain (finish in-flight requests, kExiting
 // "drained", exit 0), TERM/INT (the same, with the settings' Timeout as the
 // limit, kExiting "shutdown"), or EOF on fd 3 (exit at once: the master is gone).

@@ -475,6 +475,15 @@ int HttpConn::on_headers_complete() {
     case Route::Kind::kError:
       send_local(500, route_.error, false);
       return 0;
+    case Route::Kind::kForbidden:
+      send_local(403, route_.error, false);
+      return 0;
+    case Route::Kind::kRedirect:
+      // mod_dir's DirectorySlash: the slashed URL, query string kept.
+      local_location_ = route_.location;
+      if (!query.empty()) local_location_.append("?").append(query);
+      send_local(301, "directory URL without its trailing slash", false);
+      return 0;
     case Route::Kind::kStatic:
       target_ = Target::kStatic;
       break;

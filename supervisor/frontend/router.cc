@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "supervisor/frontend/handler_map.h"
 
 namespace wsgid::frontend {
 
@@ -227,23 +228,131 @@ void Router::route(const model::VirtualHost* vh, const RouteRequest& req, Route*
   std::string_view path = req.path;
   reset(vh, r);
 
-  // 2. Static aliases: first match.
-  if (match_static_alias(t, path, r)) return;
+  // 2. Aliases: first match; the handler step decides what answers.
+  if (match_static_alias(t, path, r)) {
+    std::string file = std::move(r->static_path);
+    r->static_path.clear();
+    map_file(vh, req, path, file, 0, r);
+    return;
+  }
 
   // 3. Script aliases: longest match.
   size_t len = 0;
   PathMatch m;
   const CompiledMount* best = longest_mount(t, path, &len, &m);
   if (!best) {
+    // DocumentRoot: an Alias / of lowest priority.
+    const model::VirtualHost& server = settings_.config.server;
+    const std::optional<std::string>& root = vh->document_root ? vh->document_root
+                                                               : server.document_root;
+    if (root) {
+      std::string file = *root == "/" ? std::string() : *root;
+      file.append(path);
+      map_file(vh, req, path, file, 0, r);
+      return;
+    }
     r->error = "no script alias matches";
     return;
   }
   if (!map_script(*best, path, len, m, r)) return;
 
   // 4. Settings: the merge of model/resolve.h (shared with --check).
+  model::Route cr =
+      resolver_.resolve(vhost_index(vh), *best->mount, path, r->script_filename);
+  r->pass_authorization = cr.pass_authorization;
+  r->script_reloading = cr.script_reloading;
+  expand_names(vh, req, cr, r);
+  choose_group(cr, r);
+}
+
+int Router::vhost_index(const model::VirtualHost* vh) const {
   const model::VirtualHost& server = settings_.config.server;
-  int vh_index = vh == &server ? -1 : static_cast<int>(vh - settings_.config.vhosts.data());
-  model::Route cr = resolver_.resolve(vh_index, *best->mount, path, r->script_filename);
+  return vh == &server ? -1 : static_cast<int>(vh - settings_.config.vhosts.data());
+}
+
+// The handler step for path, which an Alias or DocumentRoot mapped to file: see
+// router.h. depth counts DirectoryIndex hops (one is enough: an index file that
+// is itself a directory is not followed further).
+void Router::map_file(const model::VirtualHost* vh, const RouteRequest& req,
+                      std::string_view path, std::string_view file, int depth,
+                      Route* r) const {
+  FileWalk w = walk_file(file);
+  const int vi = vhost_index(vh);
+  switch (w.kind) {
+    case FileWalk::Kind::kMissing:
+      r->kind = Route::Kind::kNotFound;
+      r->error = "'" + w.file + "' does not exist";
+      return;
+    case FileWalk::Kind::kDenied:
+      r->kind = Route::Kind::kForbidden;
+      r->error = "stat(" + w.file + "): Permission denied";
+      return;
+    case FileWalk::Kind::kDirectory: {
+      if (path.empty() || path.back() != '/') {
+        // mod_dir's DirectorySlash On.
+        r->kind = Route::Kind::kRedirect;
+        static const char kHex[] = "0123456789ABCDEF";
+        for (unsigned char c : path) {
+          if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("/-._~!$&'()*+,;=:@").find(static_cast<char>(c)) !=
+                  std::string_view::npos) {
+            r->location.push_back(static_cast<char>(c));
+          } else {
+            r->location.push_back('%');
+            r->location.push_back(kHex[c >> 4]);
+            r->location.push_back(kHex[c & 15]);
+          }
+        }
+        r->location.push_back('/');
+        return;
+      }
+      model::HandlerSettings h = resolver_.handlers(vi, path, w.file + "/");
+      if (depth == 0) {
+        for (const std::string& name : index_names(h)) {
+          std::string index = w.file == "/" ? "/" + name : w.file + "/" + name;
+          struct stat st;
+          if (stat(index.c_str(), &st) != 0 || S_ISDIR(st.st_mode)) continue;
+          std::string url(path);
+          url.append(name);
+          map_file(vh, req, url, index, depth + 1, r);
+          return;
+        }
+      }
+      r->kind = Route::Kind::kForbidden;
+      r->error = "'" + w.file + "' is a directory without an index file, and wsgid never lists "
+                 "directories";
+      return;
+    }
+    case FileWalk::Kind::kFile:
+      break;
+  }
+  model::HandlerSettings h = resolver_.handlers(vi, path, w.file);
+  if (!is_wsgi_script(h, w.file)) {
+    if (!w.rest.empty()) {
+      // The default handler takes no PATH_INFO (AcceptPathInfo Default).
+      r->kind = Route::Kind::kNotFound;
+      r->error = "'" + w.file + "' is a file and the URL goes on past it ('" + w.rest + "')";
+      return;
+    }
+    r->kind = Route::Kind::kStatic;
+    r->static_path = w.file;
+    return;
+  }
+  if (!h.exec_cgi.value_or(false)) {
+    // mod_wsgi's own refusal, word for word.
+    r->kind = Route::Kind::kForbidden;
+    r->error = "Options ExecCGI is off in this directory: " + w.file;
+    return;
+  }
+  // mod_wsgi: SCRIPT_NAME is the URL of the script file, PATH_INFO the rest.
+  r->script_filename = w.file;
+  r->path_info = w.rest;
+  if (path.size() >= w.rest.size() &&
+      path.compare(path.size() - w.rest.size(), w.rest.size(), w.rest) == 0)
+    r->script_name.assign(path.substr(0, path.size() - w.rest.size()));
+  else
+    r->script_name.assign(path);
+  model::Route cr = resolver_.resolve_file(vi, path, r->script_filename);
   r->pass_authorization = cr.pass_authorization;
   r->script_reloading = cr.script_reloading;
   expand_names(vh, req, cr, r);
@@ -262,6 +371,7 @@ void Router::reset(const model::VirtualHost* vh, Route* r) const {
   r->callable_object.clear();
   r->static_path.clear();
   r->error.clear();
+  r->location.clear();
   r->pass_authorization = false;
   r->script_reloading = settings_.config.script_reloading;
   r->vhost = vh;

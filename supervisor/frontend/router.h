@@ -11,14 +11,25 @@
 //     ServerName or ServerAlias (wildcards * ?, case-insensitive) matches the Host
 //     header (port stripped); else the first of them (the default vhost for that
 //     address); no vhost for the address -> the main server.
-//  2. Alias / AliasMatch (static files) win over script aliases (mod_alias runs
-//     before mod_wsgi's translate hook); first match in config order, vhost first.
+//  2. Alias / AliasMatch win over script aliases (mod_alias runs before
+//     mod_wsgi's translate hook); first match in config order, vhost first. The
+//     mapped path goes through the handler step below.
 //  3. WSGIScriptAlias / WSGIScriptAliasMatch: the longest match wins (ties: config
 //     order, vhost before server). URL prefixes match segment-wise as mod_alias's
 //     alias_matches() does. SCRIPT_NAME is the matched prefix ("" for "/") and
 //     PATH_INFO the rest; a directory target takes the next segment as the script
 //     file; for ...Match, $N are substituted and the script file is the first
 //     existing regular file along the resulting path (Apache's directory walk).
+//     No script alias matches: DocumentRoot (the vhost's, else the server's) maps
+//     the whole URL, like an Alias / of lowest priority, through the handler step.
+//  Handler step (handler_map.h): Apache's directory walk finds the file; when
+//     its handler is wsgi-script (SetHandler / AddHandler) it runs as a WSGI
+//     script (403 without Options ExecCGI), SCRIPT_NAME the URL of the file and
+//     PATH_INFO the rest, as mod_wsgi sets them; otherwise it is a static file
+//     (404 when a path follows the file). Such a file is never sent as bytes. A
+//     directory URL without its trailing slash gets mod_dir's 301 to it; with it,
+//     the first DirectoryIndex file (default index.html) is mapped the same way,
+//     and without one the answer is 403: wsgid never lists directories.
 //  4. Settings: model::Resolver (model/resolve.h, shared with
 //     `wsgid --check`) merges server < vhost < <Directory> < <Location> < the
 //     alias's own options; expand_application_group() expands %{GLOBAL},
@@ -42,7 +53,9 @@
 namespace wsgid::frontend {
 
 struct Route {
-  enum class Kind { kNotFound, kWsgi, kStatic, kError };
+  // kForbidden: 403 (error says why, for the log); kRedirect: 301 to location
+  // (the caller appends the query string).
+  enum class Kind { kNotFound, kWsgi, kStatic, kError, kForbidden, kRedirect };
   Kind kind = Kind::kNotFound;
   int group = -1;         // index in Settings::groups; -1 = embedded (kWsgi)
   std::string group_name; // "" = embedded
@@ -54,7 +67,8 @@ struct Route {
   bool pass_authorization = false;
   bool script_reloading = true;
   std::string static_path;  // kStatic: the file
-  std::string error;        // kError: why (a 500), kNotFound: why (a 404), for the log
+  std::string error;        // kError: why (a 500), kNotFound/kForbidden: why, for the log
+  std::string location;     // kRedirect: the URL path to redirect to
   const model::VirtualHost* vhost = nullptr;
 };
 
@@ -119,6 +133,7 @@ class Router {
   using PathMatch = std::match_results<std::string_view::const_iterator>;
   void reset(const model::VirtualHost* vh, Route* r) const;
   static bool match_static_alias(const VhostTables& t, std::string_view path, Route* r);
+  int vhost_index(const model::VirtualHost* vh) const;
   static const CompiledMount* longest_mount(const VhostTables& t, std::string_view path,
                                             size_t* len, PathMatch* m);
   static bool map_script(const CompiledMount& cm, std::string_view path, size_t len,
@@ -127,6 +142,8 @@ class Router {
                                const PathMatch& m, Route* r);
   static bool map_directory_script(const model::Mount& mount, std::string_view path,
                                    std::string_view rest, Route* r);
+  void map_file(const model::VirtualHost* vh, const RouteRequest& req, std::string_view path,
+                std::string_view file, int depth, Route* r) const;
   void expand_names(const model::VirtualHost* vh, const RouteRequest& req,
                     const model::Route& cr, Route* r) const;
   void choose_group(const model::Route& cr, Route* r) const;

@@ -89,7 +89,7 @@ class Server {
     ++served_;
     maybe_drained();
   }
-  // kState JSON (BRIEF child contract).
+  // kState JSON (protocol/PROTOCOL.md 7.2).
   nlohmann::json state_json();
   size_t connection_count() const { return conn_count_; }
 

@@ -1,5 +1,5 @@
-// Upstream: the front end's client side of the request protocol (BRIEF "Request
-// path contract"), one UpstreamPool per process group.
+// Upstream: the front end's client side of the request protocol (protocol/PROTOCOL.md
+// 5), one UpstreamPool per process group.
 //
 // A pool owns the connections to its group's UNIX socket. A request asks for a
 // connection with acquire(); it gets one at once from the idle list, or when a new

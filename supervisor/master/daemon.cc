@@ -593,8 +593,8 @@ json Daemon::frontend_settings() {
     }
   }
   json j = model::frontend_settings_to_json(config_, paths, states, frontend_generation_);
-  // DESIGN.md "Names and defaults": the front end never runs as root; without
-  // User/Group it runs as www-data.
+  // The front end never runs as root (README.md, "Running"); without User/Group
+  // it runs as www-data.
   if (geteuid() == 0) {
     if (j["user"].is_null()) j["user"] = "www-data";
     if (j["group"].is_null()) j["group"] = "www-data";

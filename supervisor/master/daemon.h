@@ -1,4 +1,4 @@
-// The master daemon: `wsgid -f CONFIG` (DESIGN.md "Processes and ownership").
+// The master daemon: `wsgid -f CONFIG` (docs/architecture.md, "Processes and who owns what").
 //
 // run_daemon() parses the configuration, opens every listening socket, starts the
 // front end (when the wsgid-frontend binary exists) and each group's workers,

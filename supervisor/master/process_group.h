@@ -45,8 +45,8 @@ class GroupHost {
 
 class ProcessGroup : public ChildHost {
  public:
-  // settings: the worker settings object of BRIEF.md without "index" and
-  // "generation" (the group fills those in per spawn).
+  // settings: the worker settings object (protocol/PROTOCOL.md 7.3) without
+  // "index" and "generation" (the group fills those in per spawn).
   ProcessGroup(GroupHost* host, model::GroupSpec spec, nlohmann::json settings, int socket_fd,
                std::string socket_path);
   ~ProcessGroup() override;

@@ -1,7 +1,8 @@
 // Process: one exec'd child of the master with its control channel and captured
 // output; Reaper: the SIGCHLD watcher that collects every child's wait status.
 //
-// Process::start() forks and execs spec.path with the child contract of BRIEF.md:
+// Process::start() forks and execs spec.path with the process contract of
+// protocol/PROTOCOL.md 7.1:
 // fd 0 = /dev/null, fds 1 and 2 = a pipe the master reads (each line is logged with
 // the child's role and pid), fd 3 = the child's end of an AF_UNIX SOCK_STREAM
 // socketpair (the control channel), fds 4.. = spec.fds in order (a worker's group

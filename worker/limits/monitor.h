@@ -1,5 +1,7 @@
-// Monitor: the worker's limits that need a clock (reference/mod_wsgi.md 1c, 1d,
-// 4.6), on two threads of their own.
+// Monitor: the worker's limits that need a clock (the timeouts of mod_wsgi's
+// WSGIDaemonProcess:
+// https://modwsgi.readthedocs.io/en/master/configuration-directives/WSGIDaemonProcess.html),
+// on two threads of their own.
 //
 // The monitor thread wakes every 200 ms and checks: restart-interval and
 // inactivity-timeout (post a replacement request, like USR1), request-timeout

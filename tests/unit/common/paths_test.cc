@@ -23,3 +23,18 @@ TEST_CASE("directory_of is the part before the last slash") {
     CHECK(wsgid::directory_of(c.path, c.if_none) == c.dir);
   }
 }
+
+TEST_CASE("base_name is the part after the last slash") {
+  struct Case { std::string_view path, base; };
+  const Case cases[] = {
+      {"/srv/app.wsgi", "app.wsgi"},
+      {"app.wsgi", "app.wsgi"},
+      {"/app.wsgi", "app.wsgi"},
+      {"a/b/", ""},
+      {"", ""},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.path);
+    CHECK(wsgid::base_name(c.path) == c.base);
+  }
+}

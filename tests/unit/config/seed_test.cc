@@ -185,7 +185,7 @@ TEST_CASE("the article's last example, verbatim: every fact, with the quotes' co
                 "does not begin with '/'"});
 }
 
-TEST_CASE("the last example with ASCII quotes: exactly the three facts of DESIGN.md") {
+TEST_CASE("the last example with ASCII quotes: exactly three diagnostics") {
   ParseResult r = parse_file("bad/separate-groups-ascii.conf", false);
   std::vector<std::string> got = msgs(r);
   INFO(joined(got));

@@ -306,24 +306,34 @@ TEST_CASE("virtual hosts: ServerName, ServerAlias wildcards, default vhost per a
 }
 
 TEST_CASE("static Alias wins over WSGIScriptAlias and maps the rest of the path") {
+  std::string dir = make_tmpdir();
+  REQUIRE(mkdir((dir + "/static").c_str(), 0755) == 0);
+  REQUIRE(mkdir((dir + "/static/css").c_str(), 0755) == 0);
+  REQUIRE(mkdir((dir + "/images").c_str(), 0755) == 0);
+  std::ofstream(dir + "/static/css/site.css") << "";
+  std::ofstream(dir + "/images/logo.png") << "";
   Settings s = base();
   s.config.server.mounts = {mount("/", "/srv/root.wsgi")};
   model::StaticAlias a;
   a.url = "/static/";
-  a.path = "/srv/static/";
+  a.path = dir + "/static/";
   model::StaticAlias m;
   m.is_match = true;
   m.url = "^/img/(.*)\\.png$";
-  m.path = "/srv/images/$1.png";
+  m.path = dir + "/images/$1.png";
   s.config.server.aliases = {a, m};
   Router r(s);
   Route st = route(r, "/static/css/site.css");
   CHECK(st.kind == Route::Kind::kStatic);
-  CHECK(st.static_path == "/srv/static/css/site.css");
+  CHECK(st.static_path == dir + "/static/css/site.css");
   Route im = route(r, "/img/logo.png");
   CHECK(im.kind == Route::Kind::kStatic);
-  CHECK(im.static_path == "/srv/images/logo.png");
+  CHECK(im.static_path == dir + "/images/logo.png");
   CHECK(route(r, "/staticx").kind == Route::Kind::kWsgi);
+  // The alias's file must exist: Apache's directory walk answers 404 before any handler.
+  CHECK(route(r, "/static/missing.css").kind == Route::Kind::kNotFound);
+  std::string cmd = "rm -rf " + dir;
+  CHECK(std::system(cmd.c_str()) == 0);
 }
 
 TEST_CASE("directory targets and WSGIScriptAliasMatch find the script file on disk") {

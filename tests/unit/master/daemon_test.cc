@@ -95,7 +95,7 @@ TEST_CASE("diff: what makes a group changed") {
   }
 }
 
-TEST_CASE("worker settings follow BRIEF.md") {
+TEST_CASE("worker settings follow protocol/PROTOCOL.md 7.3") {
   auto c = parse(
       "User nobody\n"
       "WSGIPythonHome /opt/venv\n"

@@ -162,3 +162,32 @@ TEST_CASE("listen addresses") {
   v6.port = 80;
   CHECK(listen_text(v6) == "[::1]:80");
 }
+
+TEST_CASE("settings carry the handlers part: DocumentRoot, SetHandler, AddHandler, <Files>") {
+  model::Config c;
+  c.server.document_root = "/srv/www";
+  model::Block files;
+  files.path = "*.wsgi";
+  files.is_files = true;
+  files.settings.handlers.set_handler = "wsgi-script";
+  files.settings.handlers.exec_cgi = true;
+  model::Block dir;
+  dir.path = "/srv/www";
+  dir.settings.handlers.wsgi_extensions = {".wsgi", ".py"};
+  dir.settings.handlers.directory_index = std::vector<std::string>{};
+  c.server.directories = {files, dir};
+  auto s = frontend_settings_from_json(frontend_settings_to_json(c, {}, {}, 1));
+  REQUIRE(s.is_ok());
+  const model::VirtualHost& sv = s->config.server;
+  CHECK(sv.document_root == std::optional<std::string>("/srv/www"));
+  REQUIRE(sv.directories.size() == 2);
+  CHECK(sv.directories[0].is_files);
+  CHECK(sv.directories[0].settings.handlers.set_handler == std::optional<std::string>("wsgi-script"));
+  CHECK(sv.directories[0].settings.handlers.exec_cgi == std::optional<bool>(true));
+  CHECK_FALSE(sv.directories[1].is_files);
+  CHECK(sv.directories[1].settings.handlers.wsgi_extensions ==
+        std::vector<std::string>{".wsgi", ".py"});
+  CHECK(sv.directories[1].settings.handlers.directory_index ==
+        std::optional<std::vector<std::string>>(std::vector<std::string>{}));
+  CHECK_FALSE(sv.directories[1].settings.handlers.exec_cgi.has_value());
+}

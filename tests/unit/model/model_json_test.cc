@@ -129,3 +129,15 @@ TEST_CASE("config_to_json: groups, mounts, listen, server") {
   CHECK(j["server"]["threads_per_child"] == 25);
   CHECK(j["virtual_hosts"][0]["addresses"] == json::array({"*:8080"}));
 }
+
+TEST_CASE("config_to_json: DocumentRoot of the server and of each vhost (null when unset)") {
+  Config c;
+  c.server.document_root = "/srv/www";
+  VirtualHost a, b;
+  a.document_root = "/srv/a";
+  c.vhosts = {a, b};
+  json j = config_to_json(c);
+  CHECK(j["server"]["document_root"] == "/srv/www");
+  CHECK(j["virtual_hosts"][0]["document_root"] == "/srv/a");
+  CHECK(j["virtual_hosts"][1]["document_root"].is_null());
+}

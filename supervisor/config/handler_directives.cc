@@ -1,0 +1,122 @@
+// The handler directives (issue 11, part 3): SetHandler, AddHandler, Options,
+// DocumentRoot and DirectoryIndex, as Apache's core, mod_mime and mod_dir give
+// them their meaning (https://httpd.apache.org/docs/2.4/mod/core.html,
+// mod_mime.html, mod_dir.html) and as mod_wsgi uses them ("Configuration
+// Guidelines": SetHandler / AddHandler wsgi-script with Options ExecCGI). The
+// only handler wsgid knows is wsgi-script; "None" is Apache's default handler
+// (the file itself). Any other handler name is an error: wsgid cannot answer a
+// path the way that handler would. Parser handlers; see parser_internal.h and
+// the table in directives.cc; the front end's router (supervisor/frontend/
+// handler_map.h) applies what they record.
+#include "supervisor/config/parser_internal.h"
+#include "supervisor/config/values.h"
+
+namespace wsgid::config::detail {
+
+namespace {
+
+// Why a handler other than wsgi-script / None is refused, by name.
+std::string unknown_handler(std::string_view directive, const std::string& name) {
+  std::string n = lower(name);
+  std::string why;
+  if (n == "server-status" || n == "server-info" || n == "balancer-manager")
+    why = "Apache would answer this path with its " + n +
+          " page; wsgid's status and metrics handlers come with its observability work";
+  else if (n == "cgi-script")
+    why = "Apache would run these files as CGI programs; wsgid runs WSGI scripts only";
+  else
+    why = "Apache would answer this path with the handler '" + name +
+          "', which wsgid does not have";
+  return std::string(directive) + " " + name + " is refused: " + why +
+         " (fail closed: wsgid knows only the handlers wsgi-script and None)";
+}
+
+}  // namespace
+
+void Parser::d_set_handler(const Directive& d, Scope& s) {
+  if (!nargs(d, "SetHandler", 1, 1)) return;
+  std::string h = lower(d.args[0].text);
+  if (h != "wsgi-script" && h != "none") {
+    diags_->error(d.args[0].loc, unknown_handler("SetHandler", d.args[0].text));
+    return;
+  }
+  s.settings->handlers.set_handler = h;
+}
+
+void Parser::d_add_handler(const Directive& d, Scope& s) {
+  if (!nargs(d, "AddHandler", 2, SIZE_MAX)) return;
+  if (!iequals(d.args[0].text, "wsgi-script")) {
+    diags_->error(d.args[0].loc, unknown_handler("AddHandler", d.args[0].text));
+    return;
+  }
+  for (size_t i = 1; i < d.args.size(); ++i) {
+    std::string ext = lower(d.args[i].text);
+    // mod_mime takes the extension with or without its dot.
+    if (ext.empty() || ext == ".") {
+      diags_->error(d.args[i].loc, "AddHandler expects file extensions such as .wsgi, not '" +
+                                       d.args[i].text + "'");
+      continue;
+    }
+    if (ext[0] != '.') ext.insert(0, ".");
+    s.settings->handlers.wsgi_extensions.push_back(ext);
+  }
+}
+
+void Parser::d_options(const Directive& d, Scope& s) {
+  std::vector<std::string> args = arg_texts(d);
+  // The fail-closed part (MultiViews, symbolic links, Indexes) is the Apache
+  // table's (apache_directives.h); this handler records ExecCGI.
+  ApacheVerdict v = options_verdict("Options", args);
+  report(d.loc, v);
+  if (v.fate == Fate::kRefuse) return;
+  std::optional<bool> exec;
+  bool plain = false;
+  for (const Arg& a : d.args) {
+    std::string o = lower(a.text);
+    char sign = 0;
+    if (!o.empty() && (o[0] == '+' || o[0] == '-')) {
+      sign = o[0];
+      o.erase(0, 1);
+    } else {
+      plain = true;
+    }
+    if (o == "execcgi" || o == "all") exec = sign != '-';
+    if (o == "none") exec = false;
+  }
+  // A list without signs replaces the inherited options: ExecCGI only if listed.
+  if (plain && !exec) exec = false;
+  if (exec) s.settings->handlers.exec_cgi = *exec;
+}
+
+void Parser::d_document_root(const Directive& d, Scope& s) {
+  if (!nargs(d, "DocumentRoot", 1, 1)) return;
+  std::string root = resolve_path(d.args[0].text);
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  s.vh->document_root = root;
+}
+
+void Parser::d_directory_index(const Directive& d, Scope& s) {
+  if (!nargs(d, "DirectoryIndex", 1, SIZE_MAX)) return;
+  std::vector<std::string> names;
+  for (const Arg& a : d.args) {
+    if (iequals(a.text, "disabled")) {
+      if (d.args.size() > 1)
+        diags_->error(a.loc, "DirectoryIndex disabled takes no other argument");
+      names.clear();
+      break;
+    }
+    // Apache also takes a URL (/cgi-bin/index.pl) and answers it by an internal
+    // redirect; wsgid maps the index as a file of the directory only.
+    if (a.text.empty() || a.text.find('/') != std::string::npos) {
+      diags_->error(a.loc, "DirectoryIndex " + a.text +
+                               " is refused: Apache would answer the directory's URL with this "
+                               "URL, and wsgid takes index file names only (index.html) "
+                               "(fail closed: the URL's answer could differ from Apache's)");
+      return;
+    }
+    names.push_back(a.text);
+  }
+  s.settings->handlers.directory_index = std::move(names);
+}
+
+}  // namespace wsgid::config::detail

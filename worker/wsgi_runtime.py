@@ -1,0 +1,282 @@
+# The Python half of wsgid-worker's WSGI runtime (worker/wsgi_runtime.h), embedded
+# in the executable at build time and exec'd in every interpreter with `_c` bound
+# to that interpreter's "_wsgid" module of C functions (worker/wsgi_runtime.cc).
+# Not importable on its own: `_c` exists only inside the worker.
+
+import hashlib, sys, threading, traceback, types
+
+_ERROR, _WARN, _INFO = 3, 4, 6
+_lock = threading.RLock()
+_apps = {}
+_missing = object()
+
+
+class FileWrapper:
+    """wsgi.file_wrapper: iterates a file-like object in blocks."""
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, 'close'):
+            self.close = filelike.close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+
+class Input:
+    """wsgi.input: the request body as it streams in; never reads past it."""
+
+    __slots__ = ('_ctx', '_buf')
+
+    def __init__(self, ctx):
+        self._ctx = ctx
+        self._buf = b''
+
+    def read(self, size=-1):
+        buf = self._buf
+        self._buf = b''
+        if size is None or size < 0:
+            chunks = [buf]
+            while True:
+                chunk = _c.read(self._ctx, 1 << 20)
+                if not chunk:
+                    return b''.join(chunks)
+                chunks.append(chunk)
+        if len(buf) >= size:
+            self._buf = buf[size:]
+            return buf[:size]
+        chunks = [buf]
+        n = len(buf)
+        while n < size:
+            chunk = _c.read(self._ctx, size - n)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            n += len(chunk)
+        return b''.join(chunks)
+
+    def readline(self, size=-1):
+        if size is None:
+            size = -1
+        buf = self._buf
+        start = 0
+        while True:
+            i = buf.find(b'\n', start)
+            if i >= 0 and (size < 0 or i < size):
+                self._buf = buf[i + 1:]
+                return buf[:i + 1]
+            if 0 <= size <= len(buf):
+                self._buf = buf[size:]
+                return buf[:size]
+            start = len(buf)
+            chunk = _c.read(self._ctx, 65536)
+            if not chunk:
+                self._buf = b''
+                return buf
+            buf += chunk
+
+    def readlines(self, hint=-1):
+        lines = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                return lines
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+class Errors:
+    """wsgi.errors: lines go to the group's log, tagged with the request id."""
+
+    __slots__ = ('_rid', '_buf')
+
+    def __init__(self, rid):
+        self._rid = rid
+        self._buf = ''
+
+    def write(self, s):
+        if type(s) is not str:
+            raise TypeError('wsgi.errors.write() argument must be str, not %s' % type(s).__name__)
+        buf = self._buf + s
+        if '\n' in buf:
+            lines = buf.split('\n')
+            buf = lines.pop()
+            for line in lines:
+                _c.log(_ERROR, self._rid, line)
+        self._buf = buf
+
+    def writelines(self, seq):
+        for s in seq:
+            self.write(s)
+
+    def flush(self):
+        if self._buf:
+            _c.log(_ERROR, self._rid, self._buf)
+            self._buf = ''
+
+
+class _Response:
+    """start_response and write for one request (PEP 3333's exc_info rules)."""
+
+    __slots__ = ('ctx', 'status', 'headers', 'sent')
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.status = None
+        self.headers = None
+        self.sent = False
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.status is not None:
+            raise AssertionError('start_response() called a second time without exc_info')
+        if type(status) is not str:
+            raise TypeError('status must be str, not %s' % type(status).__name__)
+        if type(headers) is not list:
+            raise TypeError('response headers must be a list, not %s' % type(headers).__name__)
+        self.status = status
+        self.headers = headers
+        return self.write
+
+    def write(self, data):
+        if self.status is None:
+            raise AssertionError('write() called before start_response()')
+        if self.sent:
+            _c.send(self.ctx, None, None, data, True)
+        else:
+            self.sent = True
+            _c.send(self.ctx, self.status, self.headers, data, True)
+
+
+def module_name(path):
+    return '_mod_wsgi_' + hashlib.md5(path.encode('utf-8', 'surrogateescape')).hexdigest()
+
+
+# Scripts whose code has run to the end. sys.modules holds a script's module
+# while its code still runs (so that it can import itself, as Python's import
+# does), so another request thread must wait for the lock, as mod_wsgi makes
+# it wait, instead of taking a half-loaded module from sys.modules.
+_loaded = {}
+
+
+def load_script(path):
+    name = module_name(path)
+    module = _loaded.get(name)
+    if module is not None:
+        return module
+    with _lock:
+        module = _loaded.get(name)
+        if module is not None:
+            return module
+        module = sys.modules.get(name)
+        if module is not None:
+            return module  # this thread is running the script's code right now
+        with open(path, 'rb') as f:
+            source = f.read()
+        code = compile(source, path, 'exec', dont_inherit=True)
+        module = types.ModuleType(name)
+        module.__file__ = path
+        sys.modules[name] = module
+        try:
+            exec(code, module.__dict__)
+        except BaseException:
+            sys.modules.pop(name, None)
+            raise
+        _loaded[name] = module
+        return module
+
+
+def find_app(script, name):
+    app = _apps.get((script, name))
+    if app is None:
+        loaded = module_name(script) in _loaded
+        if not loaded:
+            _c.startup(1)
+        module = load_script(script)
+        if not loaded:
+            _c.startup(0)
+        app = getattr(module, name, _missing)
+        if app is _missing:
+            return None
+        _apps[(script, name)] = app
+    return app
+
+
+def log_exception(rid, script):
+    _c.log(_ERROR, rid, "Exception occurred processing WSGI script '%s'." % script)
+    for line in traceback.format_exc().rstrip('\n').split('\n'):
+        _c.log(_ERROR, rid, line)
+
+
+def handle(environ, ctx, rid, script, name):
+    errors = Errors(rid)
+    environ['wsgi.input'] = Input(ctx)
+    environ['wsgi.errors'] = errors
+    response = _Response(ctx)
+    try:
+        try:
+            app = find_app(script, name)
+        except BaseException:
+            _c.log(_ERROR, rid, "Failed to exec Python script file '%s'." % script)
+            log_exception(rid, script)
+            _c.fail(ctx, 500, 'Internal Server Error')
+            return
+        if app is None:
+            _c.log(_ERROR, rid, "Target WSGI script '%s' does not contain WSGI application '%s'."
+                   % (script, name))
+            _c.fail(ctx, 404, 'Not Found')
+            return
+        result = app(environ, response.start_response)
+        try:
+            flush = type(result) is not list and type(result) is not tuple
+            for data in result:
+                if response.status is None:
+                    raise AssertionError('the application yielded data before calling start_response()')
+                if data:
+                    if response.sent:
+                        _c.send(ctx, None, None, data, flush)
+                    else:
+                        response.sent = True
+                        _c.send(ctx, response.status, response.headers, data, flush)
+            if response.status is None:
+                raise AssertionError('the application returned without calling start_response()')
+            if not response.sent:
+                response.sent = True
+                _c.send(ctx, response.status, response.headers, b'', False)
+            _c.finish(ctx)
+        finally:
+            close = getattr(result, 'close', None)
+            if close is not None:
+                close()
+    except BaseException:
+        if _c.gone(ctx):
+            _c.log(_INFO, rid, "client went away before the response of '%s' was complete" % script)
+        else:
+            log_exception(rid, script)
+        _c.fail(ctx, 500, 'Internal Server Error')
+    finally:
+        errors.flush()
