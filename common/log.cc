@@ -50,17 +50,25 @@ void set_fd(int fd) { g_fd.store(fd); }
 void set_line_hook(LineHook hook) { g_hook.store(hook); }
 int fd() { return g_fd.load(); }
 
-void write_line(Level lv, std::string_view message) {
-  struct timeval tv;
-  gettimeofday(&tv, nullptr);
+std::string timestamp(int64_t seconds, int64_t microseconds) {
+  time_t t = static_cast<time_t>(seconds);
   struct tm tm;
-  localtime_r(&tv.tv_sec, &tm);
+  localtime_r(&t, &tm);
   char stamp[32];
   strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+  return fmt::format("{}.{:03d}", stamp, static_cast<int>(microseconds / 1000));
+}
+
+std::string timestamp() {
+  struct timeval tv;
+  gettimeofday(&tv, nullptr);
+  return timestamp(tv.tv_sec, tv.tv_usec);
+}
+
+void write_line(Level lv, std::string_view message) {
   long pid = g_pid ? g_pid : static_cast<long>(getpid());
-  std::string line = fmt::format("{}.{:03d} [{}] [{} {}] {}\n", stamp,
-                                 static_cast<int>(tv.tv_usec / 1000), level_name(lv),
-                                 g_role, pid, message);
+  std::string line =
+      fmt::format("{} [{}] [{} {}] {}\n", timestamp(), level_name(lv), g_role, pid, message);
   const char* p = line.data();
   size_t left = line.size();
   int fd = g_fd.load();

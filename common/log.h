@@ -10,6 +10,7 @@
 
 #include <fmt/core.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,13 @@ Level level();
 // Lines are written to fd from now on (the caller keeps it open). Default 2.
 void set_fd(int fd);
 int fd();
+
+// The time stamp that starts every line, local time to the millisecond:
+// "2026-11-27 13:45:00.123". The first form formats the given time (seconds since
+// the epoch and microseconds), the second the current time. The master uses it too
+// for the lines it wraps around a child's unformatted output.
+std::string timestamp(int64_t seconds, int64_t microseconds);
+std::string timestamp();
 
 // Writes one formatted line if level <= the current level.
 void write_line(Level level, std::string_view message);

@@ -5,21 +5,14 @@
 
 #include <cstdlib>
 
+#include "common/paths.h"
+
 namespace wsgid::model {
-
-namespace {
-
-std::string dir_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-}  // namespace
 
 std::string from_server_root(const Config& c, const std::string& path) {
   if (path.empty() || path[0] == '/') return path;
-  std::string base = c.server_root && !c.server_root->empty() ? *c.server_root : dir_of(c.file);
+  std::string base = c.server_root && !c.server_root->empty() ? *c.server_root
+                                                               : std::string(directory_of(c.file, "."));
   return base + "/" + path;
 }
 

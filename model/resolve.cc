@@ -10,6 +10,8 @@
 
 #include <algorithm>
 
+#include "common/paths.h"
+
 namespace wsgid::model {
 
 namespace {
@@ -23,18 +25,6 @@ int component_count(std::string_view path) {
   for (char c : path)
     if (c == '/') ++n;
   return n;
-}
-
-std::string_view parent_dir(std::string_view file) {
-  size_t slash = file.rfind('/');
-  if (slash == std::string_view::npos) return {};
-  if (slash == 0) return "/";
-  return file.substr(0, slash);
-}
-
-std::string_view base_name(std::string_view file) {
-  size_t slash = file.rfind('/');
-  return slash == std::string_view::npos ? file : file.substr(slash + 1);
 }
 
 void apply(const ScopeSettings& s, Route* r) {
@@ -88,7 +78,7 @@ bool location_matches(std::string_view location, std::string_view url_path) {
 }
 
 bool directory_matches(std::string_view dir, std::string_view script_file) {
-  std::string_view parent = parent_dir(script_file);
+  std::string_view parent = directory_of(script_file);
   if (dir.empty() || parent.empty()) return false;
   while (dir.size() > 1 && dir.back() == '/') dir.remove_suffix(1);
   if (dir == "/") return true;
@@ -174,7 +164,7 @@ std::vector<const Block*> Resolver::sections(int vhost, std::string_view url_pat
     });
     for (const Block* b : dirs)
       if (directory_matches(b->path, file)) out.push_back(b);
-    std::string_view parent = parent_dir(file);
+    std::string_view parent = directory_of(file);
     for (const Block* b : regex_dirs)
       if (block_matches(*b, parent)) out.push_back(b);
     std::string_view base = base_name(file);

@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "common/version.h"
 #include "supervisor/check.h"
 #include "supervisor/master/daemon.h"
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
 constexpr const char* kDefaultConfig = "/etc/wsgid/wsgid.conf";
 
 struct Args {
@@ -67,7 +67,7 @@ int parse_args(int argc, char** argv, Args* a) {
       usage(stdout);
       return 0;
     } else if (s == "--version" || s == "-v") {
-      std::printf("wsgid %s\n", kVersion);
+      std::printf("wsgid %s\n", wsgid::kVersion);
       return 0;
     } else if (s == "--check" || s == "-t") {
       a->check = true;

@@ -24,12 +24,12 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/proctitle.h"
 #include "protocol/frame.h"
 #include "worker/control_channel.h"
 #include "worker/identity.h"
 #include "worker/interpreters.h"
 #include "worker/limits/monitor.h"
-#include "worker/proctitle.h"
 #include "worker/request_io.h"
 #include "worker/request_loop.h"
 #include "worker/settings.h"

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/strings.h"
 #include "supervisor/authn/base64.h"
 
 namespace wsgid::authn {
@@ -14,17 +15,6 @@ std::string hex(unsigned char c) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "0x%02X", c);
   return buf;
-}
-
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 std::string_view trim_ows(std::string_view s) {
@@ -41,7 +31,7 @@ Result<BasicCredentials> parse_basic_credentials(std::string_view header_value) 
   size_t sp = 0;
   while (sp < v.size() && !is_ows(v[sp])) ++sp;
   std::string_view scheme = v.substr(0, sp);
-  if (!iequals_ascii(scheme, "Basic")) {
+  if (!iequals(scheme, "Basic")) {
     return Status::error("authentication scheme '" + std::string(scheme) + "' is not Basic");
   }
   Result<std::string> decoded = decode_base64(trim_ows(v.substr(sp)));

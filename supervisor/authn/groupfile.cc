@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/strings.h"
 #include "supervisor/authn/cfg_lines.h"
 
 namespace wsgid::authn {
@@ -10,13 +11,6 @@ namespace {
 
 // mod_authz_groupfile reads lines into a varbuf of at most 16 MiB.
 constexpr size_t kMaxLine = 16 * 1024 * 1024;
-
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 }  // namespace
 
@@ -62,7 +56,7 @@ std::vector<std::string> GroupTable::groups_of(std::string_view user) const {
 
 bool Groups::contains(std::string_view group) const {
   return std::any_of(names.begin(), names.end(),
-                     [&](const std::string& n) { return iequals_ascii(n, group); });
+                     [&](const std::string& n) { return iequals(n, group); });
 }
 
 GroupFile::GroupFile(std::string path) : file_(std::move(path), &GroupTable::parse) {}

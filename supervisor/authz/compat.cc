@@ -1,16 +1,8 @@
 #include "supervisor/authz/compat.h"
 
-#include <strings.h>
+#include "common/strings.h"
 
 namespace wsgid::authz {
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-}  // namespace
-
 Status CompatRules::set_order(const std::vector<std::string>& args, const MethodSet& limited) {
   if (args.size() != 1) {
     return Status::error("Order takes one argument, 'allow,deny', 'deny,allow', or "

@@ -1,18 +1,13 @@
 #include "supervisor/authz/policy.h"
 
-#include <strings.h>
-
 #include <set>
 #include <utility>
 
+#include "common/strings.h"
 #include "supervisor/authz/directives.h"
 
 namespace wsgid::authz {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 bool is_require_container(std::string_view name) {
   return iequals(name, "RequireAll") || iequals(name, "RequireAny") ||

@@ -1,16 +1,12 @@
 #include "supervisor/authz/require.h"
 
-#include <strings.h>
-
 #include <array>
 #include <utility>
 
+#include "common/strings.h"
+
 namespace wsgid::authz {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 std::string join(const std::vector<std::string>& words, std::size_t from) {
   std::string out;

@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/paths.h"
+#include "common/strings.h"
 #include "common/utf8.h"
 #include "supervisor/config/syntax_reader.h"
 
@@ -29,16 +31,6 @@ namespace syntax_detail {
 using utf8::Char;
 using utf8::decode;
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 namespace {
 
@@ -492,15 +484,9 @@ void Reader::close_at_end_of_file(FileRead* f, const LogicalLine& last, size_t l
 
 namespace {
 
-std::string directory_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return "";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 std::string base_dir_for(const std::string& main, const SyntaxOptions& options) {
-  std::string base = options.server_root.empty() ? directory_of(main) : options.server_root;
+  std::string base =
+      options.server_root.empty() ? std::string(directory_of(main)) : options.server_root;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   return base;
 }

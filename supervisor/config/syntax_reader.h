@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/strings.h"
 #include "supervisor/config/diagnostics.h"
 #include "supervisor/config/syntax.h"
 
@@ -50,9 +51,6 @@ inline constexpr size_t kMaxVersionRegex = 256;      // an <IfVersion> regular e
 inline bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
-
-// ASCII case-insensitive equality (syntax.cc).
-bool iequals(std::string_view a, std::string_view b);
 
 // Typographic quotes: characters people paste from word processors and web
 // pages instead of ASCII quotes (syntax_typographic.cc).

@@ -10,14 +10,6 @@
 
 namespace wsgid::config::detail {
 
-std::string lower(std::string_view s) {
-  std::string o(s);
-  for (char& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return o;
-}
-
-bool iequals(std::string_view a, std::string_view b) { return lower(a) == lower(b); }
-
 std::string loc_text(const SourceLoc& l) { return l.file + ":" + std::to_string(l.line); }
 
 bool parse_int(std::string_view s, int64_t* out) {

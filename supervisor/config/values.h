@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/strings.h"
 #include "supervisor/config/diagnostics.h"
 
 namespace wsgid::config::detail {
@@ -19,10 +20,6 @@ namespace wsgid::config::detail {
 // far enough from INT64_MAX that sums and conversions cannot overflow.
 constexpr int64_t kMaxSeconds = 100LL * 365 * 24 * 3600;
 constexpr int64_t kMaxBytes = INT64_MAX / 2;
-
-// ASCII lower case of s.
-std::string lower(std::string_view s);
-bool iequals(std::string_view a, std::string_view b);
 
 // "file:line" of l, as the "first given at ..." notes print it.
 std::string loc_text(const SourceLoc& l);

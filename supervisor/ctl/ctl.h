@@ -18,10 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "common/version.h"
 
 namespace wsgid::ctl {
 
-inline constexpr const char* kVersion = "0.1.0";
 inline constexpr const char* kDefaultConfig = "/etc/wsgid/wsgid.conf";
 
 // LSB exit statuses (init-script conventions, as `status` uses them).

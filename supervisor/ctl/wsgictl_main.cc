@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/version.h"
 #include "supervisor/ctl/ctl.h"
 #include "supervisor/ctl/run.h"
 
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (opts->version) {
-    std::printf("wsgictl %s\n", kVersion);
+    std::printf("wsgictl %s\n", wsgid::kVersion);
     return kExitOk;
   }
   Session s;

@@ -3,12 +3,11 @@
 
 #include <charconv>
 
+#include "common/strings.h"
 #include "protocol/messages.h"
 
 namespace wsgid::frontend {
 namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Header names become HTTP_ keys; names with '_' are dropped (Apache 2.4 does so
 // that "X_Foo" cannot pose as "X-Foo"), as are names with other odd characters.

@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/proctitle.h"
 #include "protocol/frame.h"
 #include "protocol/messages.h"
 #include "supervisor/frontend/io_buffer.h"
@@ -41,16 +42,9 @@
 namespace wsgid::frontend {
 namespace {
 
-constexpr char kTitle[] = "wsgid: frontend";
-
-void set_title(int argc, char** argv) {
-  prctl(PR_SET_NAME, "wsgid: fronten", 0, 0, 0);  // comm holds 15 bytes
-  if (argc < 1) return;
-  char* start = argv[0];
-  char* end = argv[argc - 1] + std::strlen(argv[argc - 1]);
-  size_t room = static_cast<size_t>(end - start);
-  std::memset(start, 0, room);
-  std::memcpy(start, kTitle, std::min(room, sizeof kTitle - 1));
+// Command line "wsgid: frontend", short name "wsgid: fronten" (15 bytes).
+void set_title() {
+  if (Status s = set_proctitle("wsgid: frontend"); !s) log::warn("frontend: {}", s.message());
 }
 
 Status drop_privileges(const Settings& s) {
@@ -259,6 +253,7 @@ int run(int argc, char** argv) {
       return 2;
     }
   }
+  proctitle_init(argc, argv);  // before any thread (libuv's pool) reads environ
   log::init("frontend");
   if (!level.empty()) {
     log::Level lv;
@@ -313,11 +308,11 @@ int run(int argc, char** argv) {
     server.enable_embedded();
     for (int p : ports) std::printf("listening %d\n", p);
     std::fflush(stdout);
-    set_title(argc, argv);
+    set_title();
   } else {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() == 1) return 0;  // the master died before we got here
-    set_title(argc, argv);
+    set_title();
     static Control control(loop, &server, control_fd);
     g_control = &control;
     Status st = control.start();

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/paths.h"
+
 namespace wsgid::frontend {
 
 FileWalk walk_file(std::string_view path) {
@@ -42,8 +44,7 @@ FileWalk walk_file(std::string_view path) {
 }
 
 std::vector<std::string> file_extensions(std::string_view file) {
-  size_t slash = file.rfind('/');
-  std::string_view base = slash == std::string_view::npos ? file : file.substr(slash + 1);
+  std::string_view base = base_name(file);
   std::vector<std::string> exts;
   size_t dot = base.find('.', 1);  // a leading dot is part of the name
   while (dot != std::string_view::npos) {

@@ -2,19 +2,6 @@
 #include "supervisor/frontend/request_headers.h"
 
 namespace wsgid::frontend {
-namespace {
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-}  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 std::string_view RequestHeaders::get(std::string_view wanted) const {
   for (size_t i = 0; i < count_; ++i)
     if (iequals(name(i), wanted)) return value(i);

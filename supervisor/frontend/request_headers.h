@@ -11,10 +11,9 @@
 #include <cstdint>
 #include <string_view>
 
-namespace wsgid::frontend {
+#include "common/strings.h"
 
-// ASCII case-insensitive comparison (header names, URL schemes, tokens).
-bool iequals(std::string_view a, std::string_view b);
+namespace wsgid::frontend {
 
 // Where one field's name and value lie in the head buffer.
 struct HeaderSpan {

@@ -13,6 +13,7 @@
 #include <cstdlib>
 
 #include "common/log.h"
+#include "common/strings.h"
 #include "supervisor/frontend/handler_map.h"
 
 namespace wsgid::frontend {
@@ -28,15 +29,6 @@ int hexval(char c) {
 
 bool has_wildcard(std::string_view s) {
   return s.find_first_of("*?[") != std::string_view::npos;
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
 }
 
 // "host:port" / "[v6]:port" / "host" -> host without port.

@@ -18,9 +18,9 @@
 #include <fmt/core.h>
 
 #include "common/log.h"
+#include "common/proctitle.h"
 #include "model/frontend_settings.h"
 #include "supervisor/master/sockets.h"
-#include "supervisor/master/title.h"
 
 namespace wsgid::master {
 
@@ -205,7 +205,10 @@ int Daemon::run() {
     if (d.severity == config::Severity::kWarning)
       log::warn("{}:{}:{}: {}", d.loc.file, d.loc.line, d.loc.col, d.message);
   }
-  set_process_title(opts_.argc, opts_.argv, "wsgid: master -f " + opts_.config_path);
+  proctitle_init(opts_.argc, opts_.argv);
+  // The short name stays "wsgid" (pgrep -x wsgid); the command line names the config.
+  if (Status s = set_proctitle("wsgid: master -f " + opts_.config_path, "wsgid"); !s)
+    log::warn("{}", s.message());
 
   uv_loop_init(&loop_);
   loop_open_ = true;

@@ -53,7 +53,7 @@ struct DaemonOptions {
   bool daemonize = false;       // -d: detach, write PidFile, parent exits once up
   std::vector<std::string> defines;  // -D NAME, for <IfDefine> (kept for reloads)
   // For the process title "wsgid: master -f CONFIG" (nullptr: the argv glibc
-  // passed to main, captured at start by title.cc).
+  // passed to main, captured at start by common/proctitle.cc).
   int argc = 0;
   char** argv = nullptr;
   std::string runtime_dir;      // "" = model::default_runtime_dir()

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "common/version.h"
 #include "model/config.h"
 #include "supervisor/config/parser.h"
 #include "supervisor/master/child.h"
@@ -41,7 +42,6 @@ namespace wsgid::master {
 
 using nlohmann::json;
 
-inline constexpr const char* kVersion = "0.1.0";
 inline constexpr size_t kTailLines = 1000;  // lines kept per role for `tail`
 
 // Files to watch per group (reload.cc): see its definition.

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/paths.h"
 
 namespace wsgid::master {
 
@@ -36,8 +37,7 @@ void ScriptWatch::set(const std::map<std::string, std::set<std::string>>& files)
     if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
       dirs.insert(path);
     } else {
-      size_t slash = path.rfind('/');
-      dirs.insert(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
+      dirs.insert(std::string(directory_of(path, ".")));
     }
   }
   for (const std::string& d : dirs) {

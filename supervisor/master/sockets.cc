@@ -17,15 +17,10 @@
 
 #include <fmt/core.h>
 
+#include "common/paths.h"
+
 namespace wsgid::master {
 namespace {
-
-std::string dirname_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 Result<uid_t> lookup_user(const std::string& name, gid_t* primary) {
   if (!name.empty() && name[0] == '#') {
@@ -60,7 +55,7 @@ Status mkdirs(const std::string& dir, mode_t mode) {
     if (!S_ISDIR(st.st_mode)) return Status::error(fmt::format("{}: not a directory", dir));
     return Status::ok();
   }
-  std::string parent = dirname_of(dir);
+  std::string parent(directory_of(dir, "."));
   if (parent != dir && parent != "/" && parent != ".") {
     Status s = mkdirs(parent, 0755);
     if (!s) return s;

@@ -7,9 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/paths.h"
 #include "protocol/messages.h"
 
 namespace wsgid::master {
@@ -83,14 +82,7 @@ void write_captured(const std::string& role, pid_t pid, std::string_view text, i
   if (looks_like_log_line(text)) {
     line.assign(text);
   } else {
-    struct timeval tv;
-    gettimeofday(&tv, nullptr);
-    struct tm tm;
-    localtime_r(&tv.tv_sec, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
-    line = fmt::format("{}.{:03d} [error] [{} {}] {}", stamp,
-                       static_cast<int>(tv.tv_usec / 1000), role, pid, text);
+    line = fmt::format("{} [error] [{} {}] {}", log::timestamp(), role, pid, text);
   }
   if (g_tap) g_tap(role, line);
   line += '\n';
@@ -532,8 +524,7 @@ std::string self_dir() {
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) return "";
   std::string p(buf, static_cast<size_t>(n));
-  size_t slash = p.rfind('/');
-  return slash == std::string::npos ? "" : p.substr(0, slash);
+  return std::string(directory_of(p));
 }
 
 std::string find_program(const char* env_name, const std::vector<std::string>& candidates) {

@@ -6,21 +6,13 @@
 // appends ", value" to the first).
 #include "supervisor/rewrite/headers.h"
 
-#include <strings.h>
-
 #include <cctype>
 #include <cstring>
 
+#include "common/strings.h"
+
 namespace wsgid::rewrite {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-bool istarts(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
 
 // parse_format_string(): literal text with \\ \r \n \t escapes, "%%" and a
 // final "%"; any other tag is an error (Apache's text for unknown tags).
@@ -213,7 +205,7 @@ Status HeaderRules::add(std::string_view directive, const std::vector<std::strin
       return Status::error(std::string(directive) +
                            " ... early: Apache would apply it before the request is mapped; "
                            "wsgid does not implement early headers");
-    if (istarts(e, "env=") || istarts(e, "expr="))
+    if (istarts_with(e, "env=") || istarts_with(e, "expr="))
       return Status::error(std::string(directive) + " ... " + e +
                            ": Apache would apply the rule only when the condition holds; "
                            "wsgid does not implement env= and expr= conditions");
@@ -224,7 +216,7 @@ Status HeaderRules::add(std::string_view directive, const std::vector<std::strin
 
   if (rule.action != Action::kUnset) {
     std::string_view fmt = edit ? std::string_view(*subs) : std::string_view(*value);
-    if (istarts(fmt, "expr="))
+    if (istarts_with(fmt, "expr="))
       return Status::error(std::string(directive) + " " + rule.name +
                            " expr=...: Apache would compute the value from an expression; "
                            "wsgid does not implement value expressions");

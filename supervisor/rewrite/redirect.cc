@@ -3,19 +3,14 @@
 // try_alias_list, translate_alias_redir), server/util.c (ap_pregsub).
 #include "supervisor/rewrite/redirect.h"
 
-#include <strings.h>
-
 #include <cctype>
 #include <cstdlib>
 
+#include "common/strings.h"
 #include "supervisor/rewrite/url.h"
 
 namespace wsgid::rewrite {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 bool is_redirect_status(int s) { return s >= 300 && s <= 399; }
 

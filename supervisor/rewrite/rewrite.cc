@@ -11,20 +11,11 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "common/strings.h"
 #include "supervisor/rewrite/url.h"
 
 namespace wsgid::rewrite {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // The captures of the last matched rule pattern ($N) or condition (%N).
 struct BackRef {

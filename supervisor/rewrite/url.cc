@@ -3,18 +3,10 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/strings.h"
+
 namespace wsgid::rewrite {
 namespace {
-
-bool starts_with_nocase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) !=
-        std::tolower(static_cast<unsigned char>(prefix[i])))
-      return false;
-  }
-  return true;
-}
 
 struct Scheme {
   const char* prefix;
@@ -51,12 +43,12 @@ size_t absolute_url_prefix(std::string_view url, bool* supports_query) {
   if (supports_query != nullptr) *supports_query = false;
   if (url.empty() || url[0] == '/' || url.size() <= 5) return 0;
   for (const Scheme& s : kSchemes) {
-    if (starts_with_nocase(url, s.prefix)) {
+    if (istarts_with(url, s.prefix)) {
       if (supports_query != nullptr) *supports_query = s.query;
       return std::strlen(s.prefix);
     }
   }
-  if (starts_with_nocase(url, "unix:")) {
+  if (istarts_with(url, "unix:")) {
     if (supports_query != nullptr) *supports_query = true;
     return (url.size() > 6 && url[5] == '/' && url[6] == '/') ? 7 : 5;
   }

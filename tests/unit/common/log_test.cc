@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <string>
 
 #include "common/log.h"
@@ -49,4 +52,28 @@ TEST_CASE("a log line has time, level, role, pid and message, filtered by level"
   REQUIRE(line.size() > tail.size());
   CHECK(line.substr(line.size() - tail.size()) == tail);
   CHECK(line[4] == '-');  // 2026-11-27 ...
+}
+
+TEST_CASE("timestamp is local time to the millisecond") {
+  const char* old_tz = std::getenv("TZ");
+  std::string saved = old_tz ? old_tz : "";
+  setenv("TZ", "UTC", 1);
+  tzset();
+  struct Case { int64_t seconds, microseconds; const char* text; };
+  const Case cases[] = {
+      {0, 0, "1970-01-01 00:00:00.000"},
+      {0, 999, "1970-01-01 00:00:00.000"},          // microseconds are cut, not rounded
+      {1795873500, 123456, "2026-11-28 13:45:00.123"},
+      {1795873500, 999999, "2026-11-28 13:45:00.999"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.seconds);
+    CHECK(log::timestamp(c.seconds, c.microseconds) == c.text);
+  }
+  setenv("TZ", "CET", 1);
+  tzset();
+  CHECK(log::timestamp(0, 0) == "1970-01-01 01:00:00.000");
+  if (old_tz) setenv("TZ", saved.c_str(), 1); else unsetenv("TZ");
+  tzset();
+  CHECK(log::timestamp().size() == 23);
 }
