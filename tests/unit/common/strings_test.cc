@@ -6,6 +6,7 @@
 #include "common/strings.h"
 
 using namespace std::string_literals;
+using namespace std::string_view_literals;
 
 TEST_CASE("iequals ignores ASCII case only") {
   struct Case { std::string_view a, b; bool equal; };
@@ -20,8 +21,8 @@ TEST_CASE("iequals ignores ASCII case only") {
       {"@", "`", false},                        // 0x40 and 0x60: no folding outside A-Z
       {"[", "{", false},                        // 0x5B and 0x7B
       {"\xc3\x89", "\xc3\xa9", false},          // UTF-8 É and é: bytes, not letters
-      {"a\0b"s, "A\0B"s, true},                 // NUL compared like any byte
-      {"a\0b"s, "a\0c"s, false},                // (strncasecmp would stop at the NUL)
+      {"a\0b"sv, "A\0B"sv, true},                 // NUL compared like any byte
+      {"a\0b"sv, "a\0c"sv, false},                // (strncasecmp would stop at the NUL)
   };
   for (const Case& c : cases) {
     CAPTURE(c.a);
