@@ -14,6 +14,9 @@
 
 namespace wsgid::model {
 
+// The configuration wsgid and wsgictl read when no -f/-c names one.
+inline constexpr const char* kDefaultConfig = "/etc/wsgid/wsgid.conf";
+
 // path as written in the configuration, made absolute: unchanged when empty or
 // absolute; else relative to ServerRoot when it is set and not empty, else to
 // the directory of the main configuration file (Config::file), as Apache's

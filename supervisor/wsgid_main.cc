@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "common/version.h"
+#include "model/paths.h"
 #include "supervisor/check.h"
 #include "supervisor/master/daemon.h"
 
 namespace {
 
-constexpr const char* kDefaultConfig = "/etc/wsgid/wsgid.conf";
+using wsgid::model::kDefaultConfig;
 
 struct Args {
   std::string config = kDefaultConfig;

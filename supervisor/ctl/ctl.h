@@ -19,10 +19,11 @@
 
 #include "common/status.h"
 #include "common/version.h"
+#include "model/paths.h"
 
 namespace wsgid::ctl {
 
-inline constexpr const char* kDefaultConfig = "/etc/wsgid/wsgid.conf";
+using model::kDefaultConfig;  // model/paths.h
 
 // LSB exit statuses (init-script conventions, as `status` uses them).
 enum Exit : int {
