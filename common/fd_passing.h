@@ -3,7 +3,7 @@
 //
 // The master opens the front end's CustomLog files (as root, as Apache's parent
 // does) and hands them over with send_fds(); the front end takes them with
-// receive_fds() (protocol/PROTOCOL.md 7.5). The kernel gives the receiver its own
+// receive_fds() (protocol/PROTOCOL.md 7.6). The kernel gives the receiver its own
 // descriptors (close-on-exec); the sender keeps and still owns its own.
 // Both calls are non-blocking and never wait; any thread.
 #pragma once

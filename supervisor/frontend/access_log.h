@@ -10,7 +10,7 @@
 //
 // Who opens the files: under the master (exec'd with --log-fd), the master opens
 // every CustomLog file as root and passes the descriptors (take_passed(), from
-// the descriptor channel, protocol/PROTOCOL.md 7.5); configure() and reopen()
+// the descriptor channel, protocol/PROTOCOL.md 7.6); configure() and reopen()
 // then use those and never open a path themselves, so a log in a root-owned
 // directory works after a reload that adds it. A path the master sent no
 // descriptor for keeps its open file when it had one, else logs nothing (the

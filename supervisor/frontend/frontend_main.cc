@@ -7,7 +7,7 @@
 // kReady; then it serves until kDrain (finish in-flight requests, kExiting
 // "drained", exit 0), TERM/INT (the same, with the settings' Timeout as the
 // limit, kExiting "shutdown"), or EOF on fd 3 (exit at once: the master is gone).
-// With --log-fd=N, fd N is the descriptor channel (protocol/PROTOCOL.md 7.5): the
+// With --log-fd=N, fd N is the descriptor channel (protocol/PROTOCOL.md 7.6): the
 // master opens the CustomLog files and sends their descriptors there before
 // each full kSettings and each {"reopen_logs": true}; the front end takes the
 // newest set before it applies the frame and never opens a CustomLog path

@@ -5,7 +5,7 @@
 // does the same: the master opens each distinct CustomLog path (server and
 // <VirtualHost>) O_WRONLY|O_APPEND|O_CREAT, mode 0640, and hands the descriptors
 // to the front end over its descriptor channel (common/fd_passing.h,
-// protocol/PROTOCOL.md 7.5) at start, after every reload and on USR1. The front
+// protocol/PROTOCOL.md 7.6) at start, after every reload and on USR1. The front
 // end never opens a CustomLog file itself when it has the channel.
 //
 // Loop thread only. An AccessLogFiles owns its descriptors (closed by the
@@ -44,7 +44,7 @@ class AccessLogFiles {
   Status reopen();
 
   // {"paths": [path, ...]} with one descriptor per path, in the same order
-  // (protocol/PROTOCOL.md 7.5); the descriptors stay this object's.
+  // (protocol/PROTOCOL.md 7.6); the descriptors stay this object's.
   std::string message_text() const;
   std::vector<int> fds() const;
   size_t size() const { return files_.size(); }
