@@ -162,6 +162,12 @@ class WsgictlTest(unittest.TestCase):
         self.assertTrue(j["ok"])
         self.assertEqual([g["name"] for g in j["groups"]], ["api"])
         self.assertEqual(j["master"]["pid"], self.d.proc.pid)
+        # Global options after the command, as people type them (git, systemctl).
+        out, _ = self.run_ok("status", "api", "--json")
+        self.assertEqual([g["name"] for g in json.loads(out)["groups"]], ["api"])
+        rc, out, err = ctl("status", "site1", "-s", self.d.control)
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(sorted(parse_status(out)), ["site1:0", "site1:1"])
 
     def test_02_status_current_request_and_requests(self):
         # A slow request shows in CURRENT; REQS counts served requests.
