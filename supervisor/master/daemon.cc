@@ -621,7 +621,9 @@ void Daemon::push_frontend_settings(bool force) {
   std::string s = frontend_settings().dump();
   if (!force && s == frontend_sent_) return;
   frontend_sent_ = s;
-  if (force) send_access_logs();
+  // Every full kSettings carries the current files: a front end that was still
+  // starting during a reload got the old set at spawn.
+  send_access_logs();
   frontend_->send_to_current(proto::FrameType::kSettings, s);
 }
 
