@@ -229,6 +229,7 @@ void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
       log_note_ = "client closed the connection";
       // Keep the status for the log: 499-like, as nginx does; Apache logs what it had.
       if (!status_) status_ = 400;
+      log_request(true);  // Apache logs a request its client left, with %X "X"
     }
     start_close();
     return;

@@ -6,7 +6,7 @@ front end.
   checked against the exact byte counts, and every other field against what the
   request and response were (a Basic user, a status condition, cookies, the
   response's Set-Cookie and Content-Type, the frontend's pid, the request id the
-  app saw...).
+  app saw...); then a client that leaves before its response (%X is X).
 - A HUP that adds a <VirtualHost> whose CustomLog sits in a root-owned 0755
   directory: the front end runs as www-data and could not open it; the master
   opens it and passes the descriptor, so the file fills (as root only).
@@ -33,6 +33,9 @@ HTPASSWD = '/usr/bin/htpasswd'
 
 APP = """
 def application(environ, start_response):
+    if environ['PATH_INFO'] == '/sleep':
+        import time
+        time.sleep(3)
     body = environ['mod_wsgi.request_id'].encode()
     status = '501 Not Implemented' if environ['PATH_INFO'] == '/boom' else '200 OK'
     start_response(status, [('Content-Type', 'text/plain; charset=utf-8'),
@@ -151,6 +154,15 @@ class EveryDirective(unittest.TestCase):
         }
         for k, v in want2.items():
             self.assertEqual(two[k], v, 'second request, %s: %r' % (k, two))
+        # A client that leaves before its response: logged, with %X "X".
+        gone = socket.create_connection(('127.0.0.1', port), timeout=30)
+        gone.sendall(('GET /app/sleep HTTP/1.1\r\nHost: logs.example\r\n'
+                      'Authorization: Basic %s\r\n\r\n' % auth).encode())
+        time.sleep(0.5)
+        gone.close()
+        wait_for(lambda: open(log).read().count('\n') == 3, 30, 'the third access line')
+        three = dict(f.split('=', 1) for f in open(log).read().splitlines()[2].split('\t'))
+        self.assertEqual((three['U'], three['X'], three['k']), ('/app/sleep', 'X', '0'), three)
         s.check_log_clean()
 
 
