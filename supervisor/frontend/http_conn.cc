@@ -1015,7 +1015,9 @@ void HttpConn::log_request(bool aborted) {
   r.target = url();
   r.path = path_;
   r.protocol = http10_ ? "HTTP/1.0" : "HTTP/1.1";
-  r.server_name = vh->server_name;
+  // A <VirtualHost> without ServerName has the main server's, as in Apache.
+  r.server_name = !vh->server_name.empty() ? std::string_view(vh->server_name)
+                                           : std::string_view(router_->settings().config.server.server_name);
   r.host = saved_host_;
   r.status = status_;
   r.body_bytes = resp_body_bytes_;

@@ -173,7 +173,8 @@ class RootOwnedLogAfterReload(unittest.TestCase):
     def test_hup_adds_vhost_with_log_in_root_owned_dir(self):
         if os.geteuid() != 0:
             self.skipTest('needs root: the front end must run as another user')
-        s = Daemon(body='WSGIDaemonProcess rl processes=1 threads=2\n'
+        s = Daemon(body='ServerName main.example\n'
+                        'WSGIDaemonProcess rl processes=1 threads=2\n'
                         'WSGIScriptAlias /app {dir}/app/app.wsgi process-group=rl\n',
                    prefix='wsgid-logs-')
         self.addCleanup(lambda: s.cleanup(failed=test_failed(self)))
@@ -188,11 +189,17 @@ class RootOwnedLogAfterReload(unittest.TestCase):
         self.assertNotEqual(fe_uid, 0)
         self.assertEqual(s.request('GET', '/app/before', headers={'Host': 'site.example'})[0], 200)
         site_log = os.path.join(logs, 'site.log')
+        default_log = os.path.join(logs, 'default.log')
+        script = s.path('app', 'app.wsgi')
         with open(s.conf, 'a') as f:
-            f.write('<VirtualHost *>\n  ServerName site.example\n'
+            # The first <VirtualHost> answers names no other one has; without a
+            # ServerName it has the main server's (%v).
+            f.write('<VirtualHost *>\n  WSGIScriptAlias /app %s process-group=rl\n'
+                    '  CustomLog %s "%%v %%V %%U %%>s"\n</VirtualHost>\n'
+                    '<VirtualHost *>\n  ServerName site.example\n'
                     '  WSGIScriptAlias /app %s process-group=rl\n'
                     '  CustomLog %s "%%V %%U %%>s"\n</VirtualHost>\n'
-                    % (s.path('app', 'app.wsgi'), site_log))
+                    % (script, default_log, script, site_log))
         mark = s.log_mark()
         s.signal(signal.SIGHUP)
         s.wait_log('reload: 0 added, 0 removed', since=mark)
@@ -205,6 +212,10 @@ class RootOwnedLogAfterReload(unittest.TestCase):
                  open(site_log).read().count('\n') == 3, 30, 'three lines in site.log')
         self.assertEqual(open(site_log).read().splitlines(),
                          ['site.example /app/after-%d 200' % i for i in range(3)])
+        self.assertEqual(s.request('GET', '/app/other', headers={'Host': 'other.example'})[0], 200)
+        wait_for(lambda: os.path.exists(default_log) and open(default_log).read(), 30,
+                 'a line in default.log')
+        self.assertEqual(open(default_log).read(), 'main.example other.example /app/other 200\n')
         st = os.stat(site_log)
         self.assertEqual((st.st_uid, st.st_mode & 0o777), (0, 0o640))
         self.assertNotIn('Permission denied', s.log())
