@@ -244,6 +244,23 @@ void Parser::d_custom_log(const Directive& d, Scope& s) {
   s.vh->custom_logs.push_back(l);
 }
 
+// mod_log_config's TransferLog: a CustomLog in the last LogFormat given without a
+// nickname, else Apache's DEFAULT_LOG_FORMAT (CLF, with %b).
+void Parser::d_transfer_log(const Directive& d, Scope& s) {
+  if (!nargs(d, "TransferLog", 1, 1)) return;
+  if (!d.args[0].text.empty() && d.args[0].text[0] == '|') {
+    diags_->error(d.args[0].loc, "piped logs are refused: wsgid writes TransferLog to files only",
+                  {"write a file path and rotate it with logrotate (etc/logrotate.d/wsgid)"});
+    return;
+  }
+  LogFile l;
+  l.loc = d.loc;
+  auto it = log_formats_.find("\001" "default");
+  l.format = it != log_formats_.end() ? it->second : "%h %l %u %t \"%r\" %>s %b";
+  l.path = resolve_path(d.args[0].text);
+  s.vh->custom_logs.push_back(l);
+}
+
 void Parser::d_log_level(const Directive& d, Scope& s) {
   if (!nargs(d, "LogLevel", 1, SIZE_MAX)) return;
   bool level_set = false;

@@ -155,6 +155,7 @@ const DirCase kDirCases[] = {
     {"ErrorLog", "logs/error.log", S | V, nullptr},
     {"CustomLog", "logs/access.log combined", S | V, nullptr},
     {"LogFormat", "\"%h %r\" short", S | V, nullptr},
+    {"TransferLog", "logs/transfer.log", S | V, nullptr},
     {"LogLevel", "info", S | V | L | D, nullptr},  // outside server level: a warning
     {"Timeout", "30", S | V, nullptr},
     {"KeepAlive", "Off", S | V, nullptr},
@@ -767,6 +768,15 @@ TEST_CASE("LogFormat errors point at the directive's column and say what to writ
     REQUIRE(d.notes.size() == 1);
     CHECK(d.notes[0].rfind(c.note_start, 0) == 0);
   }
+  // TransferLog: the last LogFormat without a nickname, else Apache's CLF (%b).
+  ParseResult t = parse("TransferLog a.log\nLogFormat \"%h %U\"\nTransferLog b.log\n"
+                        "TransferLog \"|/usr/bin/logger\"\n");
+  REQUIRE(t.config.server.custom_logs.size() == 2);
+  CHECK(t.config.server.custom_logs[0].path == "/srv/root/a.log");
+  CHECK(t.config.server.custom_logs[0].format == "%h %l %u %t \"%r\" %>s %b");
+  CHECK(t.config.server.custom_logs[1].format == "%h %U");
+  CHECK(errors(t) == std::vector<std::string>{
+                         "piped logs are refused: wsgid writes TransferLog to files only"});
   // A bad LogFormat defines no nickname, and a CustomLog refused logs nothing.
   ParseResult r = parse("LogFormat \"%Z\" odd\nCustomLog a.log \"%Z\"\nCustomLog |x common\n");
   CHECK(errors(r).size() == 3);
