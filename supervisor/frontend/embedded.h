@@ -25,20 +25,9 @@
 
 #include "common/status.h"
 #include "model/config.h"
+#include "model/embedded.h"  // config_has_embedded(): when start() is called
 
 namespace wsgid::frontend {
-
-// Whether a script alias of config runs embedded at its own URL, or at the path
-// of a <Location> inside it (the same resolution `--check` applies). False when
-// WSGIRestrictEmbedded On (such aliases are refused, never run).
-// Also true when handler_may_run_embedded().
-bool config_has_embedded(const model::Config& config);
-
-// Whether a SetHandler / AddHandler wsgi-script scope (issue 11, part 3) names
-// no process group, nor does its vhost or the server: its files may run
-// embedded. An over-estimate (another scope may name the group): Python then
-// starts without being used, which costs memory, never a refused request.
-bool handler_may_run_embedded(const model::Config& config);
 
 class EmbeddedPython {
  public:
