@@ -15,7 +15,9 @@
 // Driven by the Server on the loop thread: start() once, when the settings first
 // hold an embedded alias (at start or on a reload) and after the process dropped
 // its privileges. Python cannot be unloaded, so once started the pool stays for
-// the process's life, also when a reload removes every embedded alias. It owns
+// the process's life, also when a reload removes every embedded alias; a new
+// pool is a new front end process (the master's supervisor/master/embedded_pool.h),
+// and a touched script is re-imported by the pool itself (worker/wsgi_runtime.py). It owns
 // the socket, its directory and the request threads; cleanup() removes the
 // socket and the directory just before the process exits.
 #pragma once
