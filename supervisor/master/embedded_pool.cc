@@ -36,6 +36,11 @@ void EmbeddedPool::configure(const model::Config& config) {
   threads_ = config.threads_per_child > 0 ? config.threads_per_child : 25;
   auto files = model::embedded_scripts(config);
   scripts_.assign(files.begin(), files.end());
+  // A script a reload adds runs in the running pool from now on, as the file is
+  // now; one a reload removes no longer runs there.
+  std::erase_if(spawned_, [&](const auto& kv) { return !files.count(kv.first); });
+  for (const std::string& s : scripts_)
+    if (!spawned_.count(s)) spawned_[s] = mtime_ns(s);
 }
 
 void EmbeddedPool::spawned() {

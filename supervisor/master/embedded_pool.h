@@ -32,6 +32,8 @@ namespace wsgid::master {
 class EmbeddedPool {
  public:
   // The configuration the master runs from now on (at start, after each reload).
+  // A script the reload added is compared from now on with its mtime now; one it
+  // removed is no longer compared.
   void configure(const model::Config& config);
   // The running configuration has a script alias (or wsgi-script handler) that
   // runs embedded (model::config_has_embedded).

@@ -111,6 +111,23 @@ TEST_CASE("replace_reason: scripts are compared with the front end's last spawn"
   CHECK(pool.replace_reason(c, c) == "script " + sd.script + " changed");
 }
 
+TEST_CASE("replace_reason: a script a reload added is compared from the reload on") {
+  ScriptDir sd;
+  model::Config without = parse("Listen 127.0.0.1:8080\nWSGIDaemonProcess site\n"
+                                "WSGIScriptAlias /site /srv/site.wsgi process-group=site\n");
+  model::Config with = parse(config_text(sd.script, ""));
+  EmbeddedPool pool;
+  pool.configure(without);
+  pool.spawned();
+  pool.configure(with);  // the running front end starts Python for it
+  CHECK(pool.replace_reason(with, with) == "");
+  sd.write();
+  CHECK(pool.replace_reason(with, with) == "script " + sd.script + " changed");
+  pool.configure(without);  // removed: no longer compared
+  pool.configure(with);     // added again: as the file is now
+  CHECK(pool.replace_reason(with, with) == "");
+}
+
 TEST_CASE("no embedded alias: no pool, never replaced, never named") {
   model::Config a = parse("Listen 127.0.0.1:8080\nWSGIDaemonProcess site\n"
                           "WSGIScriptAlias /site /srv/site.wsgi process-group=site\n");
