@@ -168,13 +168,10 @@ void append_value(std::string* out, const Item& it, const LogRecord& r) {
     case Field::kLogname: out->push_back('-'); break;
     case Field::kLogId: append_or_dash(out, r.log_id); break;
     case Field::kMethod: append_or_dash(out, r.method); break;
-    case Field::kPort: {
-      int port = r.local_port;
-      if (it.port == PortForm::kRemote) port = r.remote_port;
-      else if (it.port == PortForm::kCanonical && r.canonical_port > 0) port = r.canonical_port;
-      append_num(out, static_cast<uint64_t>(port));
+    case Field::kPort:
+      append_num(out, static_cast<uint64_t>(it.port == PortForm::kRemote ? r.remote_port
+                                                                         : r.local_port));
       break;
-    }
     case Field::kPid:
       if (it.pid == PidForm::kPid) {
         append_num(out, static_cast<uint64_t>(r.pid > 0 ? r.pid : getpid()));

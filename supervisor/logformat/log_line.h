@@ -6,7 +6,8 @@
 //   %a %{c}a %h %{c}h  the client's address (no HostnameLookups, no mod_remoteip:
 //                      the peer and the client are one)
 //   %A %p %{local}p %{remote}p  local address, local port, client port; %p and
-//                      %{canonical}p: the vhost's ServerName port, else the local one
+//                      %{canonical}p log the local port too (wsgid keeps no port
+//                      from ServerName)
 //   %b %B              response body bytes: "-" or "0" when none was sent
 //   %I %O %S           bytes received (request line, headers and body), bytes sent
 //                      (status line, headers and body), their sum (mod_logio)
@@ -64,7 +65,6 @@ class Sources {
 struct LogRecord {
   std::string_view remote_ip, local_ip;
   int remote_port = 0, local_port = 0;
-  int canonical_port = 0;        // the ServerName's port; 0: the local port
   std::string_view method, target, protocol;  // target: the URL as received
   std::string_view path;         // %U: decoded path ("" = the target's path)
   std::string_view server_name, host;
