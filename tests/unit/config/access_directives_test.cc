@@ -102,14 +102,22 @@ TEST_CASE("access directives: Apache's errors and wsgid's refusals, exact text")
         "authenticate that way, and wsgid implements only AuthType Basic (fail closed)"}},
       {"<Location /a>\nAuthBasicProvider ldap\n</Location>\n",
        {"2: AuthBasicProvider ldap is refused: Apache would check the passwords of this path "
-        "with the 'ldap' provider, and wsgid implements only 'file' (fail closed)"}},
-      {"<Location /a>\nAuthBasicProvider wsgi\n</Location>\n",
-       {"2: AuthBasicProvider wsgi is refused: mod_wsgi would check the passwords of this path "
-        "with WSGIAuthUserScript's check_password(), which wsgid does not implement (fail "
+        "with the 'ldap' provider, and wsgid implements only 'file' and mod_wsgi's 'wsgi' (fail "
         "closed)"}},
-      {"<Location /a>\nRequire wsgi-group staff\n</Location>\n",
-       {"2: Require wsgi-group is refused: mod_wsgi would check it with WSGIAuthGroupScript's "
-        "groups_for_user(), which wsgid does not implement (fail closed)"}},
+      {"<Location /a>\nAuthBasicProvider file wsgi\nWSGIAuthUserScript /a.wsgi\n"
+       "Require wsgi-group staff\nWSGIAuthGroupScript /g.wsgi\n</Location>\n",
+       {}},
+      {"<Location /a>\nWSGIAuthUserScript /a.wsgi process-group=site1\n</Location>\n",
+       {"2: unknown option 'process-group' to WSGIAuthUserScript"}},
+      {"<Location /a>\nWSGIAccessScript /a.wsgi application-grup=x\n</Location>\n",
+       {"2: unknown option 'application-grup' to WSGIAccessScript"}},
+      {"<Location /a>\nWSGIAuthGroupScript /a.wsgi application-group=\n</Location>\n",
+       {"2: WSGIAuthGroupScript application-group= needs a name"}},
+      {"<Location /a>\nWSGIAuthUserScript\n</Location>\n",
+       {"2: WSGIAuthUserScript takes at least one argument, not 0"}},
+      {"WSGIAuthUserScript /a.wsgi\n",
+       {"1: WSGIAuthUserScript cannot appear at server level; it belongs in <Location>, "
+        "<Directory> or <Files>"}},
       {"<Location /a>\nAuthUserFile\n</Location>\n",
        {"2: AuthUserFile takes one argument, not 0"}},
       {"<Location /a>\n<Limit GET>\nOrder allow,deny\n</Limit>\n<RequireAll>\nAllow from all\n"
