@@ -99,7 +99,6 @@ Status EmbeddedPython::start_python(const model::Config& config) {
   settings.python_path = config.python_path;
   settings.socket_timeout = config.timeout;
   settings.log_level = config.log_level;
-  log::notice("frontend: starting embedded Python");
   Status s = worker::Interpreters::start(settings);
   if (!s) {
     python_status_ = Status::error("embedded Python: " + s.message());
@@ -145,6 +144,8 @@ Status EmbeddedPython::start(const model::Config& config) {
     return fail(s);
   }
 
+  int threads = config.threads_per_child > 0 ? config.threads_per_child : 25;
+  log::notice("frontend: starting embedded Python: {} threads on {}", threads, path);
   Status s = start_python(config);
   if (!s) {
     ::close(fd);
@@ -153,7 +154,6 @@ Status EmbeddedPython::start(const model::Config& config) {
   worker::WorkerSettings& settings = embedded_settings();
   threads_ = settings.threads;
   static worker::WorkerState state(settings.threads);
-  log::notice("frontend: starting {} embedded request threads on {}", settings.threads, path);
   s = worker::start_request_threads(settings, &state, fd);
   if (!s) {
     ::close(fd);

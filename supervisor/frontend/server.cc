@@ -69,6 +69,7 @@ void Server::start_auth_python() {
   const model::Config& cfg = router_->settings().config;
   auth_scripts_.set_reloading(cfg.script_reloading);
   if (!embedded_enabled_ || embedded_.python_started() || !config_has_auth_scripts(cfg)) return;
+  log::notice("frontend: starting Python for mod_wsgi's auth scripts");
   Status st = embedded_.start_python(cfg);
   if (!st) log::error("frontend: mod_wsgi's auth scripts: {}", st.message());
 }
