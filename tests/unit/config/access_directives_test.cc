@@ -132,3 +132,51 @@ TEST_CASE("access directives: Apache's errors and wsgid's refusals, exact text")
     for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == c.want[i]);
   }
 }
+
+// mod_wsgi's provider scripts: what a section keeps (paths resolved against
+// ServerRoot, the option as written), and an error's file:line:col, line and
+// caret, with what to write instead.
+TEST_CASE("WSGIAuthUserScript, WSGIAuthGroupScript, WSGIAccessScript and AuthBasicProvider kept") {
+  ParseResult r = parse(
+      "<Location /a>\n"
+      "AuthBasicProvider File WSGI\n"
+      "WSGIAuthUserScript auth.wsgi application-group=%{SERVER}\n"
+      "WSGIAuthGroupScript /srv/groups.wsgi\n"
+      "WSGIAccessScript /srv/access.wsgi application-group=site\n"
+      "</Location>\n"
+      "<Location /b>\nRequire all granted\n</Location>\n");
+  REQUIRE(errors(r).empty());
+  REQUIRE(r.config.server.locations.size() == 2);
+  const BlockAccess& a = r.config.server.locations[0].access;
+  CHECK(a.basic_providers == std::vector<std::string>{"file", "wsgi"});
+  REQUIRE(a.auth_user_script);
+  CHECK(a.auth_user_script->path == "/srv/root/auth.wsgi");
+  CHECK(a.auth_user_script->application_group == "%{SERVER}");
+  REQUIRE(a.auth_group_script);
+  CHECK(a.auth_group_script->path == "/srv/groups.wsgi");
+  CHECK(!a.auth_group_script->application_group);
+  REQUIRE(a.access_script);
+  CHECK(a.access_script->application_group == "site");
+  const BlockAccess& b = r.config.server.locations[1].access;
+  CHECK(!b.basic_providers);
+  CHECK(!b.auth_user_script);
+  // A refused provider leaves the section's providers unset, never "file" alone.
+  ParseResult bad = parse("<Location /a>\nAuthBasicProvider file ldap\n</Location>\n");
+  REQUIRE(errors(bad).size() == 1);
+  CHECK(!bad.config.server.locations[0].access.basic_providers);
+}
+
+TEST_CASE("a script option error names file:line:col, shows the line and says what to write") {
+  ParseResult r = parse("<Location /a>\n  WSGIAuthUserScript /a.wsgi process-group=site1\n</Location>\n");
+  REQUIRE(r.diags.all().size() == 1);
+  const Diagnostic& d = r.diags.all()[0];
+  CHECK(d.loc.file == "t.conf");
+  CHECK(d.loc.line == 2);
+  CHECK(d.loc.col == 30);
+  std::string text = r.diags.render(d);
+  INFO(text);
+  CHECK(text.find("t.conf:2:30: error: unknown option 'process-group' to WSGIAuthUserScript") !=
+        std::string::npos);
+  CHECK(text.find("  WSGIAuthUserScript /a.wsgi process-group=site1") != std::string::npos);
+  CHECK(text.find("takes only application-group=") != std::string::npos);
+}
