@@ -2,7 +2,7 @@
 // (WSGIAuthUserScript's check_password(), WSGIAuthGroupScript's
 // groups_for_user(), WSGIAccessScript's allow_access()) run in the front end's
 // embedded Python, where mod_wsgi runs them: in the Apache child, never in a
-// daemon process group (docs/decisions.md 11 and 25).
+// daemon process group (docs/decisions.md 11 and 26).
 //
 // It implements access_check.h's ScriptRunner on top of the worker's
 // Interpreters, which EmbeddedPython::start_python() has started (the same

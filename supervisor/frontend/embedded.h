@@ -15,7 +15,7 @@
 // Driven by the Server on the loop thread: start() once, when the settings first
 // hold an embedded alias (at start or on a reload) and after the process dropped
 // its privileges; start_python() alone when they hold only mod_wsgi's auth
-// scripts (docs/decisions.md 25). Python cannot be unloaded, so once started the pool stays for
+// scripts (docs/decisions.md 26). Python cannot be unloaded, so once started the pool stays for
 // the process's life, also when a reload removes every embedded alias; a new
 // pool is a new front end process (the master's supervisor/master/embedded_pool.h),
 // and a touched script is re-imported by the pool itself (worker/wsgi_runtime.py). It owns

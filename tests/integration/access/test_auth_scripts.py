@@ -1,4 +1,4 @@
-"""mod_wsgi's Python auth providers (issue #11 point 2, docs/decisions.md 25),
+"""mod_wsgi's Python auth providers (issue #11 point 2, docs/decisions.md 26),
 over HTTP against the real wsgid (master, front end, a Python worker), with a
 real auth.wsgi (check_password and groups_for_user) and real access scripts:
 
