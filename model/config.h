@@ -139,12 +139,28 @@ struct AccessLine {
   std::string name;
   std::vector<std::string> args;
 };
+// One of mod_wsgi's Python providers (WSGIAuthUserScript, WSGIAuthGroupScript,
+// WSGIAccessScript): the script and its application-group= (as written, "%{GLOBAL}"
+// or "%{SERVER}" or "%{HOST}" expanded per request; unset = "", the main
+// interpreter, as mod_wsgi's wsgi_server_group() gives for these scripts).
+struct AuthScript {
+  std::string path;  // absolute
+  std::optional<std::string> application_group;
+};
 // What one section says about access (empty = it inherits everything).
 struct BlockAccess {
   std::vector<AccessLine> lines;
   std::optional<std::string> user_file;   // AuthUserFile, absolute
   std::optional<std::string> group_file;  // AuthGroupFile, absolute
-  bool empty() const { return lines.empty() && !user_file && !group_file; }
+  // AuthBasicProvider, lower case, in order ("file", "wsgi"); unset = "file".
+  std::optional<std::vector<std::string>> basic_providers;
+  std::optional<AuthScript> auth_user_script;   // check_password()
+  std::optional<AuthScript> auth_group_script;  // groups_for_user()
+  std::optional<AuthScript> access_script;      // allow_access()
+  bool empty() const {
+    return lines.empty() && !user_file && !group_file && !basic_providers && !auth_user_script &&
+           !auth_group_script && !access_script;
+  }
 };
 // --- end of the access control block.
 

@@ -48,8 +48,17 @@ json access_json(const Block& b) {
     for (const auto& a : l.args) line.push_back(a);
     lines.push_back(line);
   }
+  auto script = [](const std::optional<AuthScript>& s) -> json {
+    if (!s) return nullptr;
+    return {{"path", s->path}, {"application_group", opt(s->application_group)}};
+  };
   return {{"lines", lines}, {"user_file", opt(b.access.user_file)},
           {"group_file", opt(b.access.group_file)},
+          {"basic_providers",
+           b.access.basic_providers ? json(*b.access.basic_providers) : json(nullptr)},
+          {"auth_user_script", script(b.access.auth_user_script)},
+          {"auth_group_script", script(b.access.auth_group_script)},
+          {"access_script", script(b.access.access_script)},
           {"at", b.loc.file + ":" + std::to_string(b.loc.line)}};
 }
 
@@ -260,6 +269,27 @@ Status access_from(const json& j, const std::string& path, Block* b) {
   }
   TRY(r.ostr("user_file", &b->access.user_file));
   TRY(r.ostr("group_file", &b->access.group_file));
+  if (auto p = j.find("basic_providers"); p != j.end() && !p->is_null()) {
+    if (!p->is_array()) return r.bad_key("basic_providers", "must be an array of strings");
+    std::vector<std::string> names;
+    for (const auto& x : *p) {
+      if (!x.is_string()) return r.bad_key("basic_providers", "must be an array of strings");
+      names.push_back(x.get<std::string>());
+    }
+    b->access.basic_providers = std::move(names);
+  }
+  for (auto [key, slot] : {std::pair{"auth_user_script", &b->access.auth_user_script},
+                           std::pair{"auth_group_script", &b->access.auth_group_script},
+                           std::pair{"access_script", &b->access.access_script}}) {
+    auto s = j.find(key);
+    if (s == j.end() || s->is_null()) continue;
+    if (!s->is_object()) return r.bad_key(key, "must be {\"path\": ..., \"application_group\": ...}");
+    Reader sr(*s, path + "." + key + ".");
+    AuthScript script;
+    TRY(sr.str("path", &script.path));
+    TRY(sr.ostr("application_group", &script.application_group));
+    *slot = std::move(script);
+  }
   std::optional<std::string> at;
   TRY(r.ostr("at", &at));
   if (at) {  // "file:line": names the section in the merge's messages

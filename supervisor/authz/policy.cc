@@ -218,7 +218,7 @@ MergedPolicy merge(std::span<const SectionPolicy* const> sections) {
   return merged;
 }
 
-Decision decide(const MergedPolicy& p, const Request& r) {
+Decision decide_host(const MergedPolicy& p, const Request& r) {
   // mod_allowmethods runs first of the access checkers (APR_HOOK_REALLY_FIRST).
   if (p.allow_methods && p.allow_methods->enforce && !p.allow_methods->allowed.contains(r.method)) {
     return answer(Verdict::kMethodNotAllowed, 405,
@@ -227,6 +227,11 @@ Decision decide(const MergedPolicy& p, const Request& r) {
   if (p.compat && !p.compat->admits(r.client, r.method)) {
     return answer(Verdict::kForbidden, 403, "client denied by server configuration");
   }
+  return answer(Verdict::kAllow, 0, "access checkers: granted");
+}
+
+Decision decide(const MergedPolicy& p, const Request& r) {
+  if (Decision d = decide_host(p, r); d.verdict != Verdict::kAllow) return d;
   bool auth_type = has_auth_type(p);
   if (!p.require) {
     if (auth_type) {

@@ -156,4 +156,10 @@ struct Decision {
 // user gets 401, or 403 with AuthzSendForbiddenOnFailure On.
 Decision decide(const MergedPolicy& policy, const Request& r);
 
+// The first part of decide(): Apache's access checkers of this library
+// (AllowMethods: 405; the 2.2 rules: 403), which run before any other access
+// checker (mod_wsgi's WSGIAccessScript) and before Require. kAllow when they
+// pass; decide() repeats them.
+Decision decide_host(const MergedPolicy& policy, const Request& r);
+
 }  // namespace wsgid::authz

@@ -2,7 +2,8 @@
 // Parser handlers for Require and its containers, <Limit>/<LimitExcept>,
 // Order/Allow/Deny/Satisfy, AllowMethods, AuthMerging,
 // AuthzSendForbiddenOnFailure, AuthType, AuthName, AuthBasicProvider,
-// AuthUserFile and AuthGroupFile.
+// AuthUserFile, AuthGroupFile, and mod_wsgi's WSGIAuthUserScript,
+// WSGIAuthGroupScript and WSGIAccessScript.
 //
 // Apache allows them only in per-directory sections (<Directory>,
 // <DirectoryMatch>, <Files>, <FilesMatch>, <Location>, <LocationMatch>, and
@@ -11,10 +12,12 @@
 // Inside a section every line goes to supervisor/authz's
 // SectionBuilder, which answers with Apache's error for it, and is kept as
 // written in the Block (config.h BlockAccess) for the front end to rebuild the
-// same policy (supervisor/frontend/access_check.h). What wsgid does not
-// implement is refused, fail closed: AuthType Digest and Form, and every
-// authentication provider but `file` (mod_wsgi's `wsgi` included, whose
-// WSGIAuthUserScript is refused too).
+// same policy (supervisor/frontend/access_check.h). The providers and the
+// scripts are kept as values beside the lines. What wsgid does not implement is
+// refused, fail closed: AuthType Digest and Form, and every authentication
+// provider but `file` and mod_wsgi's `wsgi`. As in Apache, a script no provider
+// or Require names is accepted and does nothing (WSGIAuthUserScript without
+// `AuthBasicProvider wsgi`: the passwords are checked by `file`).
 #include <string>
 #include <vector>
 
@@ -49,14 +52,6 @@ void Parser::d_access(const Directive& d, Scope& s) {
                       "that way, and wsgid implements only AuthType Basic (fail closed)");
     return;
   }
-  size_t provider = !args.empty() && iequals(args[0], "not") ? 1 : 0;
-  if (name == "Require" && args.size() > provider && iequals(args[provider], "wsgi-group")) {
-    diags_->error(d.loc, "Require wsgi-group is refused: mod_wsgi would check it with "
-                         "WSGIAuthGroupScript's groups_for_user(), which wsgid does not "
-                         "implement (fail closed)",
-                  {"use 'Require group' with an AuthGroupFile"});
-    return;
-  }
   if (Status st = s.access->builder.directive(name, args); !st) {
     diags_->error(d.loc, st.message());
     return;
@@ -70,21 +65,74 @@ void Parser::d_auth_basic_provider(const Directive& d, Scope& s) {
     return;
   }
   if (!nargs(d, "AuthBasicProvider", 1, SIZE_MAX)) return;
+  std::vector<std::string> names;
+  bool ok = true;
   for (const Arg& a : d.args) {
-    if (iequals(a.text, "file")) continue;
-    if (iequals(a.text, "wsgi")) {
-      diags_->error(a.loc,
-                    "AuthBasicProvider wsgi is refused: mod_wsgi would check the passwords of "
-                    "this path with WSGIAuthUserScript's check_password(), which wsgid does not "
-                    "implement (fail closed)",
-                    {"use 'AuthBasicProvider file' with an AuthUserFile made by htpasswd"});
+    if (iequals(a.text, "file") || iequals(a.text, "wsgi")) {
+      names.push_back(iequals(a.text, "file") ? "file" : "wsgi");
       continue;
     }
+    ok = false;
     diags_->error(a.loc, "AuthBasicProvider " + a.text +
                              " is refused: Apache would check the passwords of this path with "
                              "the '" + a.text +
-                             "' provider, and wsgid implements only 'file' (fail closed)");
+                             "' provider, and wsgid implements only 'file' and mod_wsgi's "
+                             "'wsgi' (fail closed)");
   }
+  if (ok) s.access->access.basic_providers = std::move(names);
+}
+
+void Parser::d_auth_script(const Directive& d, Scope& s) {
+  const char* name = iequals(d.name, "WSGIAuthUserScript")    ? "WSGIAuthUserScript"
+                     : iequals(d.name, "WSGIAuthGroupScript") ? "WSGIAuthGroupScript"
+                                                              : "WSGIAccessScript";
+  if (!s.access) {
+    diags_->error(d.loc, no_access_scope(name, s));
+    return;
+  }
+  if (!nargs(d, name, 1, SIZE_MAX)) return;
+  AuthScript script;
+  script.path = resolve_path(d.args[0].text);
+  bool ok = true;
+  for (const KeyValue& kv : key_values(d, 1)) {
+    if (kv.has_eq && kv.key == "application-group") {
+      if (kv.value.empty()) {
+        diags_->error(kv.value_loc, std::string(name) + " application-group= needs a name",
+                      {"write application-group=%{GLOBAL} for the main interpreter"});
+        ok = false;
+        continue;
+      }
+      // mod_wsgi's wsgi_server_group(): only these three expand for these scripts.
+      if (kv.value.size() > 2 && kv.value[0] == '%' && kv.value[1] == '{' &&
+          kv.value != "%{GLOBAL}" && kv.value != "%{SERVER}" && kv.value != "%{HOST}") {
+        std::vector<std::string_view> known = {"%{GLOBAL}", "%{SERVER}", "%{HOST}"};
+        std::string_view near = closest(kv.value, known);
+        std::vector<std::string> notes;
+        if (!near.empty()) notes.push_back("did you mean '" + std::string(near) + "'?");
+        diags_->warning(kv.value_loc,
+                        "'" + kv.value + "' is not an expansion mod_wsgi knows for " + name +
+                            " (only %{GLOBAL}, %{SERVER} and %{HOST}); it names an "
+                            "application group literally",
+                        notes);
+      }
+      script.application_group = kv.value;
+      continue;
+    }
+    std::vector<std::string_view> keys = {"application-group"};
+    std::string_view near = closest(kv.key, keys);
+    std::vector<std::string> notes;
+    if (!near.empty()) notes.push_back("did you mean 'application-group'?");
+    notes.push_back("mod_wsgi runs " + std::string(name) +
+                    " in the front end's Python and takes only application-group=");
+    diags_->error(kv.key_loc, "unknown option '" + kv.key + "' to " + name, notes);
+    ok = false;
+  }
+  if (!ok) return;
+  BlockAccess& a = s.access->access;
+  std::string_view n(name);
+  (n == "WSGIAuthUserScript"    ? a.auth_user_script
+   : n == "WSGIAuthGroupScript" ? a.auth_group_script
+                                : a.access_script) = std::move(script);
 }
 
 void Parser::d_auth_file(const Directive& d, Scope& s) {
@@ -126,7 +174,7 @@ BlockAccess Parser::end_access(const Directive& d, AccessScope* a) {
 
 bool Parser::access_directive(const DirectiveInfo& info) {
   return info.handler == &Parser::d_access || info.handler == &Parser::d_auth_basic_provider ||
-         info.handler == &Parser::d_auth_file;
+         info.handler == &Parser::d_auth_file || info.handler == &Parser::d_auth_script;
 }
 
 }  // namespace wsgid::config::detail

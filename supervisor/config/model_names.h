@@ -11,6 +11,7 @@
 namespace wsgid::config {
 
 using model::AccessLine;
+using model::AuthScript;
 using model::Block;
 using model::BlockAccess;
 using model::Config;

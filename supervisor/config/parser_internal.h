@@ -131,6 +131,8 @@ class Parser {
   void d_access(const Directive& d, Scope& s);
   void d_auth_basic_provider(const Directive& d, Scope& s);
   void d_auth_file(const Directive& d, Scope& s);
+  // WSGIAuthUserScript, WSGIAuthGroupScript, WSGIAccessScript PATH [application-group=G].
+  void d_auth_script(const Directive& d, Scope& s);
   // <RequireAll>, <RequireAny>, <RequireNone>, <Limit>, <LimitExcept>.
   void access_section(const Directive& d, Scope& s);
   // The end of a per-directory section d whose body was walked with a: checks

@@ -17,6 +17,39 @@
 
 namespace wsgid::frontend {
 
+namespace {
+
+// The worker's settings for a group named "": lives as long as the threads.
+worker::WorkerSettings& embedded_settings() {
+  static worker::WorkerSettings settings;
+  return settings;
+}
+
+}  // namespace
+
+Status EmbeddedPython::start_python(const model::Config& config) {
+  if (python_attempted_) return python_status_;
+  python_attempted_ = true;
+  worker::WorkerSettings& settings = embedded_settings();
+  settings.name = "";
+  settings.threads = config.threads_per_child > 0 ? config.threads_per_child : 25;
+  settings.processes = 1;
+  settings.multithread = settings.threads != 1;
+  settings.multiprocess = false;  // processes= not given: one front-end process
+  settings.run_once = false;
+  settings.python_home = config.python_home;
+  settings.python_path = config.python_path;
+  settings.socket_timeout = config.timeout;
+  settings.log_level = config.log_level;
+  Status s = worker::Interpreters::start(settings);
+  if (!s) {
+    python_status_ = Status::error("embedded Python: " + s.message());
+    return python_status_;
+  }
+  python_started_ = true;
+  return python_status_;
+}
+
 Status EmbeddedPython::start(const model::Config& config) {
   if (attempted_) return status_;
   attempted_ = true;
@@ -53,27 +86,16 @@ Status EmbeddedPython::start(const model::Config& config) {
     return fail(s);
   }
 
-  // The worker's settings for a group named "": lives as long as the threads.
-  static worker::WorkerSettings settings;
-  settings.name = "";
-  settings.threads = config.threads_per_child > 0 ? config.threads_per_child : 25;
-  settings.processes = 1;
-  settings.multithread = settings.threads != 1;
-  settings.multiprocess = false;  // processes= not given: one front-end process
-  settings.run_once = false;
-  settings.python_home = config.python_home;
-  settings.python_path = config.python_path;
-  settings.socket_timeout = config.timeout;
-  settings.log_level = config.log_level;
-  threads_ = settings.threads;
-
-  static worker::WorkerState state(settings.threads);
-  log::notice("frontend: starting embedded Python: {} threads on {}", settings.threads, path);
-  Status s = worker::Interpreters::start(settings);
+  int threads = config.threads_per_child > 0 ? config.threads_per_child : 25;
+  log::notice("frontend: starting embedded Python: {} threads on {}", threads, path);
+  Status s = start_python(config);
   if (!s) {
     ::close(fd);
-    return fail(Status::error("embedded Python: " + s.message()));
+    return fail(s);
   }
+  worker::WorkerSettings& settings = embedded_settings();
+  threads_ = settings.threads;
+  static worker::WorkerState state(settings.threads);
   s = worker::start_request_threads(settings, &state, fd);
   if (!s) {
     ::close(fd);

@@ -14,7 +14,8 @@
 //
 // Driven by the Server on the loop thread: start() once, when the settings first
 // hold an embedded alias (at start or on a reload) and after the process dropped
-// its privileges. Python cannot be unloaded, so once started the pool stays for
+// its privileges; start_python() alone when they hold only mod_wsgi's auth
+// scripts (docs/decisions.md 26). Python cannot be unloaded, so once started the pool stays for
 // the process's life, also when a reload removes every embedded alias; a new
 // pool is a new front end process (the master's supervisor/master/embedded_pool.h),
 // and a touched script is re-imported by the pool itself (worker/wsgi_runtime.py). It owns
@@ -33,6 +34,12 @@ namespace wsgid::frontend {
 
 class EmbeddedPython {
  public:
+  // Starts Python only (WSGIPythonHome, WSGIPythonPath, LogLevel), without the
+  // socket and the request threads: what mod_wsgi's Python auth providers need
+  // (auth_scripts.h) when no alias runs embedded. Once: a later call returns the
+  // first call's status; start() calls it first.
+  Status start_python(const model::Config& config);
+  bool python_started() const { return python_started_; }
   // Starts the socket, Python and the threads from config's ThreadsPerChild,
   // WSGIPythonHome, WSGIPythonPath and LogLevel. Once: a later call returns the
   // first call's status. Errors name the call and the object, e.g.
@@ -47,6 +54,9 @@ class EmbeddedPython {
   void cleanup();
 
  private:
+  bool python_attempted_ = false;
+  bool python_started_ = false;
+  Status python_status_ = Status::ok();
   bool attempted_ = false;
   bool started_ = false;
   Status status_ = Status::ok();

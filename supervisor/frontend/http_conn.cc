@@ -93,7 +93,7 @@ HttpConn::HttpConn(Server* server) : server_(server) {
 }
 
 HttpConn::~HttpConn() {
-  if (password_check_) password_check_->cancel();  // it frees itself when its thread is done
+  if (access_job_) access_job_->cancel();  // it frees itself when its thread is done
 }
 
 void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
@@ -507,14 +507,12 @@ int HttpConn::on_headers_complete() {
       refuse_access(a);
       return 0;
     }
-    if (a.kind == AccessAnswer::Kind::kCheckPassword) {
+    if (a.kind == AccessAnswer::Kind::kBlocking) {
       std::string why;
-      std::string user = a.user;
-      password_check_ = PasswordCheck::start(
-          server_->loop(), chain, std::move(a.user), std::move(a.password),
-          [this, &chain, user](const PasswordResult& res) { password_checked(chain, user, res); },
-          &why);
-      if (!password_check_) {
+      access_job_ = AccessJob::start(
+          server_->loop(), chain, server_->auth_scripts(), access_job_input(chain),
+          [this](const AccessAnswer& answer) { access_done(answer); }, &why);
+      if (!access_job_) {
         send_local(500, why, false);
         return 0;
       }
@@ -538,21 +536,55 @@ void HttpConn::refuse_access(const AccessAnswer& a) {
   send_local(a.status, a.reason, false);
 }
 
-// On the loop thread, when the thread pool has checked the credentials: the
+// What the access job copies: the thread reads nothing of the connection's.
+// The environ (the REQUEST_HEAD pairs an application would get) is made only
+// when a mod_wsgi script may need it.
+AccessJob::Input HttpConn::access_job_input(const AccessChain& chain) {
+  AccessJob::Input in;
+  authz::Request r = access_request();
+  in.client = r.client;
+  in.server = r.server;
+  in.method = std::string(r.method);
+  in.authorization = std::string(header("authorization"));
+  in.host = remote_ip_;  // HostnameLookups Off: mod_wsgi then passes the address
+  in.request_id = request_id_;
+  if (chain.has_scripts()) {
+    EnvironInput e;
+    e.method = r.method;
+    e.request_uri = url();
+    e.query = saved_query_;
+    e.host = saved_host_;
+    e.http10 = http10_;
+    e.chunked = (parser_.flags & F_CHUNKED) != 0;
+    e.default_server_name = router_->settings().config.server.server_name;
+    e.local_ip = local_ip_;
+    e.remote_ip = remote_ip_;
+    e.local_port = local_port_;
+    e.remote_port = remote_port_;
+    e.request_id = request_id_text_;
+    e.request_start_us = request_start_us_;
+    std::string frame;
+    EnvironScratch scratch;
+    if (append_environ(e, environ_headers(), route_, request_id_, &scratch, &frame) &&
+        frame.size() >= proto::kHeaderSize)
+      in.environ = frame.substr(proto::kHeaderSize);
+  }
+  return in;
+}
+
+// On the loop thread, when the thread pool has finished the access phase: the
 // parser was paused at the end of the head (on_headers_complete returned
 // HPE_PAUSED); the answer is made, then the bytes that came meanwhile (the
 // body, a pipelined request) are parsed.
-void HttpConn::password_checked(const AccessChain& chain, const std::string& user,
-                                const PasswordResult& res) {
-  password_check_ = nullptr;
+void HttpConn::access_done(const AccessAnswer& a) {
+  access_job_ = nullptr;
   if (close_ != CloseStage::kOpen) return;
-  authz::Request areq = access_request();
-  AccessAnswer a = access_finish(chain, areq, user, res);
   paused_ = false;
   llhttp_resume(&parser_);
-  // The user the client named, as Apache's r->user: in the environ when
-  // allowed, and in the access log (%u) either way, a 401 included.
-  remote_user_ = user;
+  // The user the client named (or check_password() renamed), as Apache's
+  // r->user: in the environ when allowed, and in the access log (%u) either
+  // way, a 401 included.
+  remote_user_ = a.user;
   if (a.kind == AccessAnswer::Kind::kRefuse)
     refuse_access(a);
   else

@@ -24,10 +24,10 @@
 // RequestHeader rules are picked (header_edit.h edits every response head,
 // and the fields the environ is built from); then the Router picks the target
 // and the access phase (access_check.h) answers 401/403/405/500 or lets it
-// through: while a Basic password is checked on the thread pool,
-// on_headers_complete() has returned HPE_PAUSED and the bytes that arrive wait
-// in pending_; the check's callback (password_checked) answers or dispatches,
-// then parses them. The targets:
+// through: while a Basic password or one of mod_wsgi's auth scripts is checked
+// on the thread pool (AccessJob), on_headers_complete() has returned HPE_PAUSED
+// and the bytes that arrive wait in pending_; the job's callback (access_done)
+// answers or dispatches, then parses them. The targets:
 //  - a process group: the environ is written with proto::RequestHeadWriter
 //    straight into the request buffer, the body streams as kRequestBody frames
 //    (backpressure: reading stops while the worker connection holds kHighWater
@@ -125,8 +125,8 @@ class HttpConn final : public UpstreamClient {
   // The access phase and what follows it (access_check.h).
   authz::Request access_request() const;
   void refuse_access(const AccessAnswer& a);
-  void password_checked(const AccessChain& chain, const std::string& user,
-                        const PasswordResult& res);
+  AccessJob::Input access_job_input(const AccessChain& chain);
+  void access_done(const AccessAnswer& a);
   int dispatch();
   void push_request();
   void set_upstream_deadline();
@@ -249,7 +249,7 @@ class HttpConn final : public UpstreamClient {
   // a password check (views into head_), the check in flight, the user.
   std::string_view saved_query_, saved_host_;
   bool send_continue_ = false, has_body_ = false;
-  PasswordCheck* password_check_ = nullptr;
+  AccessJob* access_job_ = nullptr;
   std::string remote_user_;
 
   // The response.

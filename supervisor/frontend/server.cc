@@ -62,6 +62,20 @@ void Server::apply(const Settings& settings) {
     Status st = start_embedded();
     if (!st) log::error("frontend: {}", st.message());
   }
+  start_auth_python();
+}
+
+void Server::start_auth_python() {
+  const model::Config& cfg = router_->settings().config;
+  auth_scripts_.set_reloading(cfg.script_reloading);
+  if (!embedded_enabled_ || embedded_.python_started() || !config_has_auth_scripts(cfg)) return;
+  log::notice("frontend: starting Python for mod_wsgi's auth scripts");
+  Status st = embedded_.start_python(cfg);
+  if (!st) log::error("frontend: mod_wsgi's auth scripts: {}", st.message());
+}
+
+ScriptRunner* Server::auth_scripts() {
+  return embedded_.python_started() ? &auth_scripts_ : nullptr;
 }
 
 Status Server::start_embedded() {
@@ -84,6 +98,7 @@ void Server::enable_embedded() {
     Status st = start_embedded();
     if (!st) log::error("frontend: {}", st.message());
   }
+  start_auth_python();
 }
 
 UpstreamPool* Server::embedded_pool(std::string* error) {

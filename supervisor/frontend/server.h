@@ -4,7 +4,7 @@
 // standalone mode), the current Router (replaced on each kSettings; connections
 // keep the one they started with through a shared_ptr), one UpstreamPool per
 // group (kept for the life of the process so a connection never outlives its
-// pool), the access log, the list of live HttpConns, the periodic sweep timer
+// pool), mod_wsgi's auth scripts, the access log, the list of live HttpConns, the periodic sweep timer
 // (timeouts, idle worker connections) and the cached Date header. Loop thread
 // only; created and destroyed by frontend_main (or by a test fixture).
 #pragma once
@@ -24,6 +24,7 @@
 
 #include "common/status.h"
 #include "supervisor/frontend/access_log.h"
+#include "supervisor/frontend/auth_scripts.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/settings.h"
 #include "supervisor/frontend/embedded.h"
@@ -71,6 +72,11 @@ class Server {
   // nullptr with *error set (start failure, WSGIRestrictEmbedded On).
   void enable_embedded();
   UpstreamPool* embedded_pool(std::string* error);
+  // mod_wsgi's Python auth providers (auth_scripts.h): from enable_embedded() on,
+  // Python starts when the settings name one of their scripts, also under
+  // WSGIRestrictEmbedded On. nullptr while Python is not running (the scripts'
+  // requests then get mod_wsgi's answer for a missing interpreter).
+  ScriptRunner* auth_scripts();
   // Removes the embedded socket and its directory: call just before exiting.
   void cleanup_embedded() { embedded_.cleanup(); }
   AccessLog& access_log() { return access_log_; }
@@ -99,6 +105,7 @@ class Server {
   void maybe_drained();
   Status listen_handle(uv_tcp_t* h, const std::string& what);
   Status start_embedded();
+  void start_auth_python();
 
   uv_loop_t* loop_;
   std::shared_ptr<const Router> router_;
@@ -108,6 +115,7 @@ class Server {
   EmbeddedPython embedded_;
   std::unique_ptr<UpstreamPool> embedded_pool_;
   bool embedded_enabled_ = false;
+  AuthScripts auth_scripts_;
   AccessLog access_log_;
   std::vector<uv_tcp_t*> listeners_;
   uv_timer_t sweep_timer_;

@@ -102,14 +102,22 @@ TEST_CASE("access directives: Apache's errors and wsgid's refusals, exact text")
         "authenticate that way, and wsgid implements only AuthType Basic (fail closed)"}},
       {"<Location /a>\nAuthBasicProvider ldap\n</Location>\n",
        {"2: AuthBasicProvider ldap is refused: Apache would check the passwords of this path "
-        "with the 'ldap' provider, and wsgid implements only 'file' (fail closed)"}},
-      {"<Location /a>\nAuthBasicProvider wsgi\n</Location>\n",
-       {"2: AuthBasicProvider wsgi is refused: mod_wsgi would check the passwords of this path "
-        "with WSGIAuthUserScript's check_password(), which wsgid does not implement (fail "
+        "with the 'ldap' provider, and wsgid implements only 'file' and mod_wsgi's 'wsgi' (fail "
         "closed)"}},
-      {"<Location /a>\nRequire wsgi-group staff\n</Location>\n",
-       {"2: Require wsgi-group is refused: mod_wsgi would check it with WSGIAuthGroupScript's "
-        "groups_for_user(), which wsgid does not implement (fail closed)"}},
+      {"<Location /a>\nAuthBasicProvider file wsgi\nWSGIAuthUserScript /a.wsgi\n"
+       "Require wsgi-group staff\nWSGIAuthGroupScript /g.wsgi\n</Location>\n",
+       {}},
+      {"<Location /a>\nWSGIAuthUserScript /a.wsgi process-group=site1\n</Location>\n",
+       {"2: unknown option 'process-group' to WSGIAuthUserScript"}},
+      {"<Location /a>\nWSGIAccessScript /a.wsgi application-grup=x\n</Location>\n",
+       {"2: unknown option 'application-grup' to WSGIAccessScript"}},
+      {"<Location /a>\nWSGIAuthGroupScript /a.wsgi application-group=\n</Location>\n",
+       {"2: WSGIAuthGroupScript application-group= needs a name"}},
+      {"<Location /a>\nWSGIAuthUserScript\n</Location>\n",
+       {"2: WSGIAuthUserScript takes at least one argument, not 0"}},
+      {"WSGIAuthUserScript /a.wsgi\n",
+       {"1: WSGIAuthUserScript cannot appear at server level; it belongs in <Location>, "
+        "<Directory> or <Files>"}},
       {"<Location /a>\nAuthUserFile\n</Location>\n",
        {"2: AuthUserFile takes one argument, not 0"}},
       {"<Location /a>\n<Limit GET>\nOrder allow,deny\n</Limit>\n<RequireAll>\nAllow from all\n"
@@ -123,4 +131,52 @@ TEST_CASE("access directives: Apache's errors and wsgid's refusals, exact text")
     REQUIRE(got.size() == c.want.size());
     for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == c.want[i]);
   }
+}
+
+// mod_wsgi's provider scripts: what a section keeps (paths resolved against
+// ServerRoot, the option as written), and an error's file:line:col, line and
+// caret, with what to write instead.
+TEST_CASE("WSGIAuthUserScript, WSGIAuthGroupScript, WSGIAccessScript and AuthBasicProvider kept") {
+  ParseResult r = parse(
+      "<Location /a>\n"
+      "AuthBasicProvider File WSGI\n"
+      "WSGIAuthUserScript auth.wsgi application-group=%{SERVER}\n"
+      "WSGIAuthGroupScript /srv/groups.wsgi\n"
+      "WSGIAccessScript /srv/access.wsgi application-group=site\n"
+      "</Location>\n"
+      "<Location /b>\nRequire all granted\n</Location>\n");
+  REQUIRE(errors(r).empty());
+  REQUIRE(r.config.server.locations.size() == 2);
+  const BlockAccess& a = r.config.server.locations[0].access;
+  CHECK(a.basic_providers == std::vector<std::string>{"file", "wsgi"});
+  REQUIRE(a.auth_user_script);
+  CHECK(a.auth_user_script->path == "/srv/root/auth.wsgi");
+  CHECK(a.auth_user_script->application_group == "%{SERVER}");
+  REQUIRE(a.auth_group_script);
+  CHECK(a.auth_group_script->path == "/srv/groups.wsgi");
+  CHECK(!a.auth_group_script->application_group);
+  REQUIRE(a.access_script);
+  CHECK(a.access_script->application_group == "site");
+  const BlockAccess& b = r.config.server.locations[1].access;
+  CHECK(!b.basic_providers);
+  CHECK(!b.auth_user_script);
+  // A refused provider leaves the section's providers unset, never "file" alone.
+  ParseResult bad = parse("<Location /a>\nAuthBasicProvider file ldap\n</Location>\n");
+  REQUIRE(errors(bad).size() == 1);
+  CHECK(!bad.config.server.locations[0].access.basic_providers);
+}
+
+TEST_CASE("a script option error names file:line:col, shows the line and says what to write") {
+  ParseResult r = parse("<Location /a>\n  WSGIAuthUserScript /a.wsgi process-group=site1\n</Location>\n");
+  REQUIRE(r.diags.all().size() == 1);
+  const Diagnostic& d = r.diags.all()[0];
+  CHECK(d.loc.file == "t.conf");
+  CHECK(d.loc.line == 2);
+  CHECK(d.loc.col == 30);
+  std::string text = r.diags.render(d);
+  INFO(text);
+  CHECK(text.find("t.conf:2:30: error: unknown option 'process-group' to WSGIAuthUserScript") !=
+        std::string::npos);
+  CHECK(text.find("  WSGIAuthUserScript /a.wsgi process-group=site1") != std::string::npos);
+  CHECK(text.find("takes only application-group=") != std::string::npos);
 }

@@ -104,6 +104,48 @@ TEST_CASE("settings carry the rewrite directives of the server, vhosts and <Loca
         std::vector<std::string>{"always", "set", "X-A", "b c"});
 }
 
+TEST_CASE("settings carry mod_wsgi's auth providers: AuthBasicProvider and the three scripts") {
+  model::Config c;
+  model::Block loc;
+  loc.path = "/app";
+  loc.access.lines = {{"Require", {"wsgi-group", "staff"}}};
+  loc.access.basic_providers = std::vector<std::string>{"file", "wsgi"};
+  loc.access.auth_user_script = model::AuthScript{"/srv/auth.wsgi", "%{GLOBAL}"};
+  loc.access.auth_group_script = model::AuthScript{"/srv/groups.wsgi", std::nullopt};
+  loc.access.access_script = model::AuthScript{"/srv/access.wsgi", "site"};
+  model::Block plain;
+  plain.path = "/plain";
+  plain.access.lines = {{"Require", {"all", "granted"}}};
+  c.server.locations = {loc, plain};
+  auto s = frontend_settings_from_json(frontend_settings_to_json(c, {}, {}, 1));
+  REQUIRE(s.is_ok());
+  REQUIRE(s->config.server.locations.size() == 2);
+  const model::BlockAccess& a = s->config.server.locations[0].access;
+  CHECK(a.basic_providers == std::vector<std::string>{"file", "wsgi"});
+  REQUIRE(a.auth_user_script);
+  CHECK(a.auth_user_script->path == "/srv/auth.wsgi");
+  CHECK(a.auth_user_script->application_group == "%{GLOBAL}");
+  REQUIRE(a.auth_group_script);
+  CHECK(a.auth_group_script->path == "/srv/groups.wsgi");
+  CHECK(!a.auth_group_script->application_group);
+  REQUIRE(a.access_script);
+  CHECK(a.access_script->application_group == "site");
+  const model::BlockAccess& b = s->config.server.locations[1].access;
+  CHECK(!b.basic_providers);
+  CHECK(!b.auth_user_script);
+  CHECK(!b.access_script);
+  // A block with a script and no line is not "empty": it travels.
+  model::Config only;
+  model::Block sb;
+  sb.path = "/s";
+  sb.access.access_script = model::AuthScript{"/srv/access.wsgi", std::nullopt};
+  only.server.locations = {sb};
+  auto t = frontend_settings_from_json(frontend_settings_to_json(only, {}, {}, 1));
+  REQUIRE(t.is_ok());
+  REQUIRE(t->config.server.locations.size() == 1);
+  CHECK(t->config.server.locations[0].access.access_script);
+}
+
 TEST_CASE("settings errors name the key") {
   struct Case {
     const char* text;
@@ -128,6 +170,10 @@ TEST_CASE("settings errors name the key") {
        "settings: 'server.rewrite[0].args' must hold strings"},
       {R"({"vhosts": [{"locations": [{"path": "/a", "rewrite": {}}]}]})",
        "settings: 'vhosts[0].locations[0].rewrite' must be an array"},
+      {R"({"server": {"locations": [{"path": "/a", "access": {"lines": [], "basic_providers": "wsgi"}}]}})",
+       "settings: 'server.locations[0].access.basic_providers' must be an array of strings"},
+      {R"({"server": {"locations": [{"path": "/a", "access": {"lines": [], "access_script": {}}}]}})",
+       "settings: 'server.locations[0].access.access_script.path' is missing"},
   };
   for (const auto& c : cases) {
     CAPTURE(std::string(c.text));
