@@ -61,6 +61,7 @@ const Row kRows[] = {
     {"restart-interval", &GroupSpec::restart_interval},
     {"inactivity-timeout", &GroupSpec::inactivity_timeout},
     {"startup-timeout", &GroupSpec::startup_timeout},
+    {"startup-retries", &GroupSpec::startup_retries},
     {"graceful-timeout", &GroupSpec::graceful_timeout},
     {"eviction-timeout", &GroupSpec::eviction_timeout},
     {"shutdown-timeout", &GroupSpec::shutdown_timeout},

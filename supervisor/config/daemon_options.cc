@@ -174,6 +174,14 @@ const DaemonOption kDaemonOptions[] = {
     SECONDS("restart-interval", restart_interval),
     SECONDS("inactivity-timeout", inactivity_timeout),
     SECONDS("startup-timeout", startup_timeout),
+    // wsgid's own (mod_wsgi retries a failing daemon forever): give up for good.
+    {"startup-retries", "an integer >= 0 (the retries before giving up; leave it out to retry forever)",
+     [](Parser&, GroupSpec& g, const std::string& v, const SourceLoc&) {
+       int n = 0;
+       if (!set_int_field(&n, v, 0, 1000000)) return false;
+       g.startup_retries = n;
+       return true;
+     }},
     SECONDS("graceful-timeout", graceful_timeout),
     SECONDS("eviction-timeout", eviction_timeout),
     SECONDS("shutdown-timeout", shutdown_timeout),
