@@ -258,8 +258,11 @@ void Child::run(const Transition& t, ChildEvent event) {
       if (current_) current_->terminate(host_->shutdown_timeout());
       break;
     case A::kArmBackoff: {
+      // A failed start waits delay(1) = 1 s first. A crash soon after READY is
+      // respawned at once the first time, as mod_wsgi restarts a dead daemon
+      // process; only a second one in a row waits (1 s, then doubling).
       int n = std::max(from == S::kStarting ? start_failures_ : failures_, 1);
-      double d = backoff_.delay(n);
+      double d = backoff_.delay(from == S::kStarting ? n : n - 1);
       log::notice("{}: restarting in {:.2f} s ({} failure{} in a row)", label, d, n,
                   n == 1 ? "" : "s");
       arm_timer(d);

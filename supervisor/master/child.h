@@ -12,7 +12,8 @@
 //             and has not exited yet
 //   EXITED    no process, on purpose (never started, or stopped)
 //   BACKOFF   the process died; a timer runs before the next spawn (1 s, doubling,
-//             capped at 60 s: retried forever, as mod_wsgi restarts its daemons)
+//             capped at 60 s: retried forever, as mod_wsgi restarts its daemons;
+//             the first crash soon after READY waits 0 s)
 //   FATAL     only when the host sets a limit (ChildHost::give_up_after, a group's
 //             startup-retries=N): it failed to reach READY that many times in a
 //             row; no more spawns until a start event (wsgictl start) clears it
