@@ -781,7 +781,7 @@ def test_http_sigkill_worker_while_other_group_under_load(wsgid):
         load = HttpLoad(port, "/hk_busy/load", clients=4, max_seconds=120)
         wait_for(lambda: load.ok >= 100, 60, "load under way")
         # A worker that served past kMinUptime (5 s, child.h) is respawned at
-        # once; one that dies sooner is backed off (0.25 s first).
+        # once; one that dies sooner too the first time, then backs off (1 s).
         wait_for(lambda: (d.group("hk_victim")["processes"][0]["uptime"] or 0) >= 5.5, 30,
                  "the victim up for 5.5 s")
         before = load.ok
