@@ -44,7 +44,7 @@ const std::vector<CommandInfo>& commands() {
        "Asks the daemon to parse its configuration file as `reload` would, without\n"
        "applying it, and prints the diagnostics. Exit status 1 when it has errors."},
       {"reopen", "", "reopen the log files (after logrotate)",
-       "Reopens ErrorLog and tells the front end to reopen its access and error logs."},
+       "Reopens ErrorLog and the CustomLog files, and hands the front end the new access logs."},
       {"pid", "[GROUP...|all]", "print the master's pid, or the pids of GROUP's processes",
        "Without GROUP: the master's pid. With one GROUP: its processes' pids, one a\n"
        "line. With several (or 'all'): one line per group, 'GROUP: PID PID...'."},

@@ -163,6 +163,10 @@ Status Daemon::reload(const std::string& why, json* errors) {
     if (!gs.is_ok()) return rollback(gs.status());
     new_sockets[name] = gs.value();
   }
+  // The access logs, as root (Apache reopens them on every restart); a file that
+  // cannot be opened fails the reload, as a missing socket does.
+  AccessLogFiles new_access_logs;
+  if (Status s = new_access_logs.open(next); !s) return rollback(s);
   for (auto& r : removed_) {
     auto it = new_sockets.find(r.group ? r.group->name() : "");
     if (it != new_sockets.end() && it->second.fd == r.socket.fd) r.socket_taken = true;
@@ -183,6 +187,7 @@ Status Daemon::reload(const std::string& why, json* errors) {
   }
   model::Config old = std::move(config_);
   config_ = std::move(next);
+  access_logs_ = std::move(new_access_logs);
   embedded_.configure(config_);
   log::Level lv;
   if (log::parse_level(config_.log_level, &lv)) log::set_level(lv);
