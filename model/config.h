@@ -58,6 +58,9 @@ struct GroupSpec {
   double restart_interval = 0;
   double inactivity_timeout = 0;
   double startup_timeout = 0;
+  // wsgid's own: FATAL after N + 1 failures in a row to reach READY (N retries);
+  // unset = retry forever with the backoff, as mod_wsgi restarts its daemons.
+  std::optional<int> startup_retries;
   double graceful_timeout = 15;
   double eviction_timeout = 0;
   double shutdown_timeout = 5;

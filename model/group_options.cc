@@ -95,6 +95,10 @@ const Row kRows[] = {
     {"restart-interval", &GroupSpec::restart_interval, Text::kSeconds, kSeconds},
     {"inactivity-timeout", &GroupSpec::inactivity_timeout, Text::kSeconds, kSeconds},
     {"startup-timeout", &GroupSpec::startup_timeout, Text::kSeconds, kSeconds},
+    // wsgid's own (mod_wsgi retries a daemon that fails to start forever): give up.
+    {"startup-retries", &GroupSpec::startup_retries, Text::kInt,
+     "an integer >= 0 (the retries before giving up; leave it out to retry forever)", 0,
+     1000000},
     {"graceful-timeout", &GroupSpec::graceful_timeout, Text::kSeconds, kSeconds},
     {"eviction-timeout", &GroupSpec::eviction_timeout, Text::kSeconds, kSeconds, 0, 0, 0,
      "a graceful restart always waits up to graceful-timeout"},

@@ -122,7 +122,8 @@ struct Started {
 // and read through a signalfd, the settings handshake, title, limits, identity
 // and environment, Python, the monitor, the preloads and the request threads (or
 // the service thread), then READY. A failure after the handshake exits with
-// kExiting "startup-failure"; *exit_code is set when run() must return at once.
+// kExiting "startup-failure", but a failed preload, which is only logged;
+// *exit_code is set when run() must return at once.
 bool startup(int argc, char** argv, Started* out, int* exit_code) {
   int control_fd = 3, listen_fd = 4;
   for (int i = 1; i < argc; ++i) {
@@ -188,8 +189,12 @@ bool startup(int argc, char** argv, Started* out, int* exit_code) {
   if (!(s = start_monitor(settings, &state, &g_control))) exit_with("startup-failure", s.message(), 1);
 
   if (settings.threads > 0) {
+    // As mod_wsgi's daemons: a preload that fails is logged with its traceback
+    // and the process serves on; a request to the script loads it again
+    // (wsgi_runtime.py's load_script), so a fixed cause heals at the next one.
     for (const Preload& p : settings.preload) {
-      if (!(s = preload_script(p))) exit_with("startup-failure", s.message(), 1);
+      if (!(s = preload_script(p)))
+        log::error("{}; serving anyway: each request to this script retries it", s.message());
     }
     if (!(s = start_request_threads(settings, &state, listen_fd))) exit_with("startup-failure", s.message(), 1);
   } else {

@@ -1,6 +1,8 @@
 // Calling applications: one request through the runtime's handle() in the
 // request's interpreter, and the preloads (WSGIImportScript, aliases naming both
-// process-group and application-group) that must succeed before READY.
+// process-group and application-group) run before READY. A preload that fails
+// is logged and not fatal (worker_main.cc): as in mod_wsgi, the script is loaded
+// again by the next request that needs it, until it loads.
 //
 // Request threads call run_request() without the GIL; it takes the GIL in the
 // interpreter of the request's application group for the duration of the call
@@ -24,7 +26,8 @@ void run_request(RequestIo* io, std::string_view head, const RequestInfo& info);
 
 // Imports a script in its application group (mod_wsgi's module naming). Errors:
 // "preload of '/x.wsgi' in application group 'g' failed: <exception line>" (the
-// traceback is logged).
+// traceback is logged). A failed load leaves nothing behind: the next request
+// to the script (run_request) executes it again.
 Status preload_script(const Preload& preload);
 
 }  // namespace wsgid::worker

@@ -16,13 +16,15 @@ const std::vector<CommandInfo>& commands() {
        "One line per process: NAME (group:index, frontend, or %{GLOBAL} for the\n"
        "embedded pool, the front end's own Python), STATE, PID, UPTIME\n"
        "(H:MM:SS), REQS (requests served), CURRENT (age of the oldest request in\n"
-       "progress), RSS, LAST EXIT (how the previous process of that slot ended).\n"
+       "progress), RSS, LAST EXIT (how the previous process of that slot ended; in\n"
+       "BACKOFF, the cause of a failed start and the next try).\n"
        "The processes of a stopped group show as STOPPED. Exit status 3 when a\n"
        "process shown is not RUNNING, else 0."},
       {"start", "GROUP...|all", "start stopped groups (also clears FATAL)",
        "Starts the processes of each GROUP (or of every group with 'all') that were\n"
-       "stopped with `stop`, or gave up starting (FATAL). Returns once the master\n"
-       "has accepted the request; `status` shows the progress."},
+       "stopped with `stop`, or gave up starting (FATAL, with startup-retries=N);\n"
+       "a group in BACKOFF starts now instead of at its next try. Returns once\n"
+       "the master has accepted the request; `status` shows the progress."},
       {"stop", "[--now] GROUP...|all", "stop groups (graceful; --now: SIGTERM)",
        "Stops each GROUP: its processes finish their requests and exit (graceful,\n"
        "within graceful-timeout), or get SIGTERM at once with --now. The group's\n"

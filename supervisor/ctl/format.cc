@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 
 #include <fmt/core.h>
 
@@ -68,6 +69,16 @@ double number(const json& j, const char* key, double dflt) {
   return j[key].get<double>();
 }
 
+// " at 21:55:03" (local time) for a Unix time in j[key]; "" when absent.
+std::string clock_time(const json& j, const char* key) {
+  double t = number(j, key, -1);
+  if (t < 0) return "";
+  std::time_t secs = static_cast<std::time_t>(std::llround(t));
+  std::tm tm{};
+  if (!localtime_r(&secs, &tm)) return "";
+  return fmt::format(" at {:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
 std::vector<std::string> process_row(const std::string& name, const json& p,
                                      const std::string& group_state) {
   std::string state = p.value("state", std::string("?"));
@@ -87,6 +98,9 @@ std::vector<std::string> process_row(const std::string& name, const json& p,
   std::string last = "-";
   if (p.contains("last_exit") && p["last_exit"].is_string()) last = p["last_exit"].get<std::string>();
   std::vector<std::string> notes;
+  if (p.contains("next_try_in") && p["next_try_in"].is_number())
+    notes.push_back(fmt::format("next try in {}", format_age(number(p, "next_try_in", 0))) +
+                    clock_time(p, "next_try_at"));
   if (p.contains("successor_pid") && p["successor_pid"].is_number())
     notes.push_back(fmt::format("replacement pid {} starting", p["successor_pid"].get<int64_t>()));
   if (p.contains("retiring") && p["retiring"].is_array() && !p["retiring"].empty()) {

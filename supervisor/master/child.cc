@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 
 #include <algorithm>
 #include <cmath>
@@ -25,7 +26,7 @@ const std::vector<Transition> kTransitions = {
     {S::kStarting, E::kReady,       G::kAlways,     S::kRunning,  A::kNone,      "READY seen: serving"},
     {S::kStarting, E::kExit,        G::kWantDown,   S::kExited,   A::kNone,      "stopped before READY"},
     {S::kStarting, E::kExit,        G::kRetry,      S::kBackoff,  A::kArmBackoff,"died before READY: retry later"},
-    {S::kStarting, E::kExit,        G::kGiveUp,     S::kFatal,    A::kNone,      "never reached READY: give up"},
+    {S::kStarting, E::kExit,        G::kGiveUp,     S::kFatal,    A::kNone,      "never reached READY startup-retries + 1 times: give up"},
     {S::kStarting, E::kSpawnFailed, G::kRetry,      S::kBackoff,  A::kArmBackoff,"exec failed: retry later"},
     {S::kStarting, E::kSpawnFailed, G::kGiveUp,     S::kFatal,    A::kNone,      "exec keeps failing: give up"},
     {S::kStarting, E::kStop,        G::kAlways,     S::kStopping, A::kTerminate, "not serving yet: no drain needed"},
@@ -74,8 +75,10 @@ bool guard_holds(Guard g, const Facts& f) {
     case G::kWantDown: return !f.want_up;
     case G::kExpected: return f.want_up && f.expected_exit;
     case G::kUnexpected: return f.want_up && !f.expected_exit;
-    case G::kRetry: return f.want_up && f.start_failures < kMaxStartFailures;
-    case G::kGiveUp: return f.want_up && f.start_failures >= kMaxStartFailures;
+    case G::kRetry:
+      return f.want_up && (f.give_up_after <= 0 || f.start_failures < f.give_up_after);
+    case G::kGiveUp:
+      return f.want_up && f.give_up_after > 0 && f.start_failures >= f.give_up_after;
     case G::kHasSuccessor: return f.want_up && f.has_successor;
   }
   return false;
@@ -158,6 +161,10 @@ Child::~Child() {
   }
 }
 
+bool Child::retrying() const {
+  return retrying_ && (state_ == S::kBackoff || state_ == S::kStarting);
+}
+
 bool Child::idle() const {
   return !current_ && !successor_ && retiring_.empty() && !timer_armed_;
 }
@@ -179,9 +186,13 @@ void Child::handle(ChildEvent event) {
   f.want_up = want_up_;
   f.start_failures = start_failures_;
   f.has_successor = successor_ != nullptr;
+  f.give_up_after = host_->give_up_after();
   if (state_ == S::kStarting && (event == E::kExit || event == E::kSpawnFailed))
     f.start_failures = start_failures_ + 1;
-  if (event == E::kSuccessorExit) f.start_failures = successor_failures_ + 1;
+  if (event == E::kSuccessorExit) {
+    f.start_failures = successor_failures_ + 1;
+    f.give_up_after = kMaxSuccessorFailures;
+  }
   handle(event, f);
 }
 
@@ -211,13 +222,15 @@ void Child::run(const Transition& t, ChildEvent event) {
     log::notice("{}: starting ({})", label, pending_replace_reason_);
   }
   state_ = t.to;
+  if (t.to == S::kBackoff) retrying_ = true;
+  if (t.to == S::kRunning || t.to == S::kExited || t.to == S::kFatal) retrying_ = false;
   if (from != t.to) {
     log::info("{}: {} -> {} on {} ({})", label, state_name(from), state_name(t.to),
               event_name(event), t.why);
   }
   if (t.to == S::kFatal) {
     log::error("{}: FATAL: failed to reach READY {} times in a row; not restarting until "
-               "`wsgictl start`", label, start_failures_);
+               "`wsgictl start` or a reload", label, start_failures_);
   }
   // A successor lives only in RUNNING: leaving it ends a replacement in progress
   // (the takeover makes the successor current instead), and the timer, if armed,
@@ -245,10 +258,15 @@ void Child::run(const Transition& t, ChildEvent event) {
       if (current_) current_->terminate(host_->shutdown_timeout());
       break;
     case A::kArmBackoff: {
+      // A failed start waits delay(1) = 1 s first. A crash soon after READY is
+      // respawned at once the first time, as mod_wsgi restarts a dead daemon
+      // process; only a second one in a row waits (1 s, then doubling).
       int n = std::max(from == S::kStarting ? start_failures_ : failures_, 1);
-      double d = backoff_.delay(n);
-      log::notice("{}: restarting in {:.2f} s", label, d);
+      double d = backoff_.delay(from == S::kStarting ? n : n - 1);
+      log::notice("{}: restarting in {:.2f} s ({} failure{} in a row)", label, d, n,
+                  n == 1 ? "" : "s");
       arm_timer(d);
+      next_try_at_ = now_s(host_->loop()) + d;
       break;
     }
     case A::kCancelTimer:
@@ -437,7 +455,9 @@ void Child::on_frame(Process* p, const proto::Frame& frame) {
 
 void Child::log_exit(Process* p, const ExitInfo& info, std::string_view role) {
   std::string label = host_->child_label(*this);
-  std::string what = describe_exit(info);
+  // A death before READY that nobody asked for says what the process said last.
+  std::string what =
+      info.ready || p->stopping() ? describe_exit(info) : describe_failed_start(info);
   std::string line = role.empty() ? fmt::format("{} pid {} {}", label, p->pid(), what)
                                   : fmt::format("{} pid {} ({}) {}", label, p->pid(), role, what);
   last_exit_ = what;
@@ -465,6 +485,7 @@ void Child::on_exit(Process* p, const ExitInfo& info) {
     Facts f;
     f.want_up = want_up_;
     f.start_failures = successor_failures_ + 1;
+    f.give_up_after = kMaxSuccessorFailures;
     if (!handle(E::kSuccessorExit, f)) host_->child_changed(*this);
     return;
   }
@@ -484,6 +505,7 @@ void Child::on_exit(Process* p, const ExitInfo& info) {
   f.want_up = want_up_;
   f.expected_exit = expected;
   f.start_failures = state_ == S::kStarting ? start_failures_ + 1 : start_failures_;
+  f.give_up_after = host_->give_up_after();
   f.has_successor = successor_ != nullptr;
   // A death while a successor starts is a takeover, not a failure of the slot.
   if (state_ == S::kRunning && !(f.want_up && f.has_successor)) {
@@ -519,6 +541,13 @@ nlohmann::json Child::status_json() const {
   }
   j["last_exit"] = last_exit_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_exit_);
   j["start_failures"] = start_failures_;
+  j["next_try_in"] = nullptr;
+  j["next_try_at"] = nullptr;
+  if (state_ == S::kBackoff && timer_armed_) {
+    double in = std::max(0.0, next_try_at_ - now_s(host_->loop()));
+    j["next_try_in"] = std::round(in * 10) / 10;
+    j["next_try_at"] = std::round((static_cast<double>(std::time(nullptr)) + in) * 10) / 10;
+  }
   j["successor_pid"] = successor_ ? nlohmann::json(successor_->pid()) : nlohmann::json(nullptr);
   nlohmann::json r = nlohmann::json::array();
   for (Process* p : retiring_) r.push_back(p->pid());

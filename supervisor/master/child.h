@@ -11,9 +11,12 @@
 //   STOPPING  the process was told to go (kDrain, or SIGTERM for an immediate stop)
 //             and has not exited yet
 //   EXITED    no process, on purpose (never started, or stopped)
-//   BACKOFF   the process died; a timer runs before the next spawn
-//   FATAL     it failed to reach READY kMaxStartFailures times in a row; no more
-//             spawns until a start event (wsgictl start) clears it
+//   BACKOFF   the process died; a timer runs before the next spawn (1 s, doubling,
+//             capped at 60 s: retried forever, as mod_wsgi restarts its daemons;
+//             the first crash soon after READY waits 0 s)
+//   FATAL     only when the host sets a limit (ChildHost::give_up_after, a group's
+//             startup-retries=N): it failed to reach READY that many times in a
+//             row; no more spawns until a start event (wsgictl start) clears it
 //
 // Rolling replacement (a new process READY before the old one drains) goes through
 // the same table, as RUNNING's events kReplace, kSuccessorReady, kSuccessorExit and
@@ -64,8 +67,8 @@ enum class Guard {
   kExpected,    // the exit was announced (kExiting with a non-failure reason) or the
                 // process ran at least kMinUptime after READY: respawn at once
   kUnexpected,  // a crash soon after READY: back off
-  kRetry,       // failed to reach READY, fewer than kMaxStartFailures times in a row
-  kGiveUp,      // failed to reach READY kMaxStartFailures times in a row
+  kRetry,       // failed to reach READY, and no limit, or fewer times in a row than it
+  kGiveUp,      // failed to reach READY as many times in a row as the limit says
   kHasSuccessor,  // wanted up and a successor is starting
 };
 enum class Action {
@@ -98,10 +101,13 @@ struct Facts {
   bool expected_exit = false;  // see Guard::kExpected
   int start_failures = 0;      // consecutive failures to reach READY, this one included
                                // (for kSuccessorExit: the successors')
+  int give_up_after = 0;       // the failures in a row that give up (kGiveUp); 0 = never
   bool has_successor = false;
 };
 
-constexpr int kMaxStartFailures = 6;
+// A rolling replacement whose new process fails to reach READY this many times
+// in a row is abandoned; the serving process serves on.
+constexpr int kMaxSuccessorFailures = 6;
 constexpr double kMinUptime = 5.0;  // seconds after READY that make a death "not quick"
 
 // The table itself (for tests and `wsgid --states`-like docs).
@@ -114,10 +120,11 @@ std::string_view state_name(ChildState s);  // "STARTING", ...
 std::string_view event_name(ChildEvent e);  // "start", ...
 
 // Exponential backoff with a cap: delay(n) = min(cap, base * 2^(n-1)) for the n-th
-// consecutive failure (n >= 1); delay(0) = 0.
+// consecutive failure (n >= 1); delay(0) = 0. The defaults are mod_wsgi-like: a
+// first retry after about a second, then no more than one start a minute.
 struct Backoff {
-  double base = 0.25;
-  double cap = 32.0;
+  double base = 1.0;
+  double cap = 60.0;
   double delay(int failures) const;
 };
 
@@ -136,6 +143,9 @@ class ChildHost {
   virtual std::string child_label(const class Child& child) = 0;
   virtual double graceful_timeout() = 0;
   virtual double shutdown_timeout() = 0;
+  // The failures in a row to reach READY after which the child goes FATAL; 0 =
+  // never (retry forever with the backoff). Asked at every failure.
+  virtual int give_up_after() { return 0; }
   // Called after every state change and whenever a retiring process ends.
   virtual void child_changed(class Child& child) = 0;
 };
@@ -178,10 +188,17 @@ class Child : public ProcessObserver {
   // Pids of every live process (current, successor, retiring).
   std::vector<int> pids() const;
   // {"index", "state", "pid", "uptime", "requests", "busy", "current", "rss",
-  //  "last_exit", "start_failures", "successor_pid", "retiring": [pids]}
+  //  "last_exit", "start_failures", "next_try_in", "next_try_at",
+  //  "successor_pid", "retiring": [pids]}. next_try_*: in BACKOFF, the seconds
+  // until the next spawn and its wall-clock time (Unix seconds); else null.
+  // last_exit of a process that died before READY reads "exited with status 3
+  // during start-up: <its last output line>" (describe_failed_start).
   nlohmann::json status_json() const;
   const std::string& last_exit() const { return last_exit_; }
   int start_failures() const { return start_failures_; }
+  // It died since its last READY (or never reached it) and is being retried:
+  // BACKOFF, or STARTING again after BACKOFF (until READY, a stop or FATAL).
+  bool retrying() const;
 
   // ProcessObserver
   void on_frame(Process* p, const proto::Frame& frame) override;
@@ -219,6 +236,8 @@ class Child : public ProcessObserver {
   std::string pending_replace_reason_;
   std::string last_exit_;
   double ready_at_ = 0;     // loop time (s) of the current process's kReady
+  double next_try_at_ = 0;  // loop time (s) the backoff timer fires
+  bool retrying_ = false;   // went through BACKOFF since the last READY (retrying())
   nlohmann::json state_json_;  // the last kState of the current process
 };
 

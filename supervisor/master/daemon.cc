@@ -493,7 +493,7 @@ void Daemon::check_settled() {
     if (!g->settled()) return;
   }
   if (frontend_ && frontend_->want_up() && frontend_->state() != ChildState::kRunning &&
-      frontend_->state() != ChildState::kFatal)
+      frontend_->state() != ChildState::kFatal && !frontend_->retrying())
     return;
   ready_sent_ = true;
   int running = 0, fatal = 0;

@@ -91,7 +91,7 @@ bool ProcessGroup::idle() const {
 
 bool ProcessGroup::settled() const {
   for (auto& c : children_) {
-    if (!c->want_up()) continue;
+    if (!c->want_up() || c->retrying()) continue;
     if (c->state() != ChildState::kRunning && c->state() != ChildState::kFatal) return false;
   }
   return true;
@@ -101,8 +101,8 @@ bool ProcessGroup::down() const {
   if (stopped()) return false;
   for (auto& c : children_) {
     ChildState s = c->state();
-    if (s != ChildState::kBackoff && s != ChildState::kFatal && s != ChildState::kExited)
-      return false;
+    if (c->retrying() || s == ChildState::kFatal || s == ChildState::kExited) continue;
+    return false;
   }
   return true;
 }

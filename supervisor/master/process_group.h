@@ -4,8 +4,9 @@
 // update to a changed spec on reload, signal, status.
 //
 // Restart policy lives in the Children's table (child.cc): respawn at once after
-// an expected death, exponential backoff after quick deaths, FATAL after
-// kMaxStartFailures failures to reach READY. A rolling restart replaces every
+// an expected death, exponential backoff after quick deaths (1 s doubling to
+// 60 s, forever, as mod_wsgi restarts its daemons), FATAL only with the group's
+// startup-retries=N, after N + 1 failures in a row to reach READY. A rolling restart replaces every
 // process through Child::replace(): each slot's new process reaches READY before
 // the old one is sent kDrain, so the group never has zero capacity (for a moment
 // it runs up to twice its processes). A worker's kReplaceMe (its USR1, maximum-
@@ -85,10 +86,12 @@ class ProcessGroup : public ChildHost {
 
   // Every child EXITED and without processes (after stop()).
   bool idle() const;
-  // Every wanted child is RUNNING or FATAL: the group is "up" for readiness.
+  // Every wanted child is RUNNING, FATAL or retrying after a failure: the
+  // group has come as far as it will for readiness (a crash-looping group does
+  // not hold up the daemon's READY, as a failing daemon does not hold up Apache).
   bool settled() const;
-  // Wanted up, yet no live worker: every child in BACKOFF, FATAL or EXITED (the
-  // front end answers 503 at once).
+  // Wanted up, yet no live worker: every child in BACKOFF, FATAL or EXITED, or
+  // STARTING again after a failure (the front end answers 503 at once).
   bool down() const;
   // No child is wanted up (wsgictl stop).
   bool stopped() const;
@@ -104,6 +107,9 @@ class ProcessGroup : public ChildHost {
   std::string child_label(const Child& child) override;
   double graceful_timeout() override { return spec_.graceful_timeout; }
   double shutdown_timeout() override { return spec_.shutdown_timeout; }
+  int give_up_after() override {
+    return spec_.startup_retries ? *spec_.startup_retries + 1 : 0;
+  }
   void child_changed(Child& child) override;
 
  private:

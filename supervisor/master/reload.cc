@@ -24,13 +24,16 @@ namespace wsgid::master {
 namespace {
 
 // Groups restart when what their workers get changes, or their socket moves.
-// LogLevel needs no restart (refresh() hands it to later processes).
+// LogLevel needs no restart (refresh() hands it to later processes), nor
+// startup-retries (the master's own: refresh() hands it to the children, which
+// read it at their next failure).
 bool same_group(const model::Config& a, const model::Config& b, const model::GroupSpec& ga,
                 const model::GroupSpec& gb, const std::string& runtime_dir) {
   bool root = geteuid() == 0;
   model::WorkerSettings wa = model::worker_settings_for(a, ga, root);
   model::WorkerSettings wb = model::worker_settings_for(b, gb, root);
   wb.log_level = wa.log_level;
+  wb.group.startup_retries = wa.group.startup_retries;
   return wa == wb && model::group_socket_path(a, runtime_dir, ga.name) ==
                          model::group_socket_path(b, runtime_dir, gb.name);
 }

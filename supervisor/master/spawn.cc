@@ -75,6 +75,15 @@ bool looks_like_log_line(std::string_view s) {
   return true;
 }
 
+// The message of a line the child formatted with common/log.h ("STAMP [level]
+// [role pid] message"); any other line as it is.
+std::string_view log_message(std::string_view s) {
+  if (!looks_like_log_line(s)) return s;
+  size_t roles = s.find("] [");
+  size_t end = roles == std::string_view::npos ? roles : s.find("] ", roles + 3);
+  return end == std::string_view::npos ? s : s.substr(end + 2);
+}
+
 std::function<void(const std::string&, const std::string&)> g_tap;
 
 void write_captured(const std::string& role, pid_t pid, std::string_view text, int out_fd) {
@@ -125,6 +134,19 @@ std::string describe_exit(const ExitInfo& info) {
     s += ": ";
     s += info.reason;
     if (!info.detail.empty()) s += fmt::format(" ({})", info.detail);
+  }
+  return s;
+}
+
+std::string describe_failed_start(const ExitInfo& info) {
+  ExitInfo plain = info;
+  plain.reason.clear();
+  std::string s = describe_exit(plain) + " during start-up";
+  if (!info.reason.empty()) {
+    s += ": " + info.reason;
+    if (!info.detail.empty()) s += fmt::format(" ({})", info.detail);
+  } else if (!info.last_line.empty()) {
+    s += ": " + info.last_line;
   }
   return s;
 }
@@ -382,6 +404,7 @@ void Process::handle_output_bytes(const char* data, size_t n, bool flush) {
     if (nl == std::string::npos) break;
     std::string_view line(line_buf_.data() + start, nl - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    note_line(line);
     write_captured(role_, pid_, line, output_fd_);
     start = nl + 1;
   }
@@ -391,9 +414,16 @@ void Process::handle_output_bytes(const char* data, size_t n, bool flush) {
     line_buf_.erase(0, kMaxLine);
   }
   if (flush && !line_buf_.empty()) {
+    note_line(line_buf_);
     write_captured(role_, pid_, line_buf_, output_fd_);
     line_buf_.clear();
   }
+}
+
+void Process::note_line(std::string_view line) {
+  std::string_view m = log_message(line);
+  if (m.find_first_not_of(" \t") == std::string_view::npos) return;
+  last_line_.assign(m.substr(0, 400));
 }
 
 // Reads what is left in a pipe right now (the child is dead: everything it wrote
@@ -448,6 +478,7 @@ void Process::maybe_finish() {
   info.detail = exit_detail_;
   info.uptime = loop_seconds(loop_) - started_at_;
   info.ready = ready_;
+  info.last_line = last_line_;
   if (observer_) observer_->on_exit(this, info);
 }
 

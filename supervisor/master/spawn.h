@@ -70,11 +70,18 @@ struct ExitInfo {
   std::string detail;       // from kExiting
   double uptime = 0;        // seconds since start
   bool ready = false;       // it had sent kReady
+  // The last non-blank line it wrote on its output, without the log prefix
+  // ("2026-12-04 21:50:00.123 [error] [worker site1 4711] "), at most 400 bytes.
+  std::string last_line;
 };
 
 // "exited with status 1", "exited on signal 11 (core dumped)", then
 // ": maximum-requests (detail)" when the child announced a reason.
 std::string describe_exit(const ExitInfo& info);
+// A process that died before kReady: "exited with status 3 during start-up: " and
+// the announced reason (as describe_exit), else its last output line:
+// "exited on signal 11 during start-up: Fatal Python error: ...".
+std::string describe_failed_start(const ExitInfo& info);
 
 class Process;
 
@@ -135,6 +142,7 @@ class Process {
   void drain_fd(uv_pipe_t* pipe, bool control);
   void handle_control_bytes(const char* data, size_t n);
   void handle_output_bytes(const char* data, size_t n, bool flush);
+  void note_line(std::string_view line);  // keeps last_line_
   void maybe_finish();
   void close_handle(uv_handle_t* h);
   static void on_control_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
@@ -162,6 +170,7 @@ class Process {
   int wait_status_ = 0;
   proto::FrameReader reader_;
   std::string line_buf_;
+  std::string last_line_;  // ExitInfo::last_line
   int output_fd_ = -1;  // SpawnSpec::output_fd
   int fd_channel_ = -1;  // the master's end of SpawnSpec::fd_channel
   std::string exit_reason_, exit_detail_;

@@ -206,25 +206,34 @@ def test_reload_broken_config_changes_nothing(wsgid):
         assert d.group_request("rb1", "/x")[0] == 200
 
 
-def test_crash_at_import_backs_off_then_fatal(wsgid):
-    with daemon(wsgid, {"bo_crash": "threads=1", "bo_ok": "threads=2"}) as d:
+def test_crash_at_import_backs_off_then_fatal_with_startup_retries(wsgid):
+    """Issue 12: a crash loop is retried forever (bo_crash), 1 s, then 2, 4 ...
+    s apart; startup-retries=2 gives up after two retries (bo_fatal_crash)."""
+    groups = {"bo_crash": "threads=1", "bo_fatal_crash": "threads=1 startup-retries=2",
+              "bo_ok": "threads=2"}
+    with daemon(wsgid, groups) as d:
         d.start()
         d.wait_running("bo_ok")
         t0 = time.time()
-        time.sleep(10)
+        wait_for(lambda: d.group("bo_fatal_crash")["processes"][0]["state"] == "FATAL", 30,
+                 "bo_fatal_crash FATAL")
+        # Starts at 0, 1 and 3 s: FATAL at the third failure.
+        assert d.log().count("group bo_fatal_crash worker 0: started pid") == 3
+        time.sleep(max(0.0, 8 - (time.time() - t0)))
         starts = d.log().count("group bo_crash worker 0: started pid")
-        assert 2 <= starts <= 12, starts
+        assert 3 <= starts <= 5, starts  # 0, 1, 3, 7 s
         assert d.group_request("bo_ok", "/fine")[0] == 200
-        wait_for(lambda: d.group("bo_crash")["processes"][0]["state"] == "FATAL", 30,
-                 "bo_crash FATAL")
-        print("   %d starts in 10 s; FATAL after %.1f s" % (starts, time.time() - t0))
-        d.wait_log("group bo_crash worker 0 pid")
-        assert "exited with status 3" in d.log()
-        assert d.group("bo_crash")["state"] == "FATAL"
+        print("   bo_crash: %d starts in %.1f s, still %s" % (
+            starts, time.time() - t0, d.group("bo_crash")["state"]))
+        wait_for(lambda: d.group("bo_crash")["state"] == "BACKOFF", 10, "bo_crash BACKOFF")
+        assert "bo_crash worker 0 pid" in d.log()
+        assert "exited with status 3 during start-up" in d.log()
+        assert d.log().count("group bo_fatal_crash worker 0: started pid") == 3
+        assert d.group("bo_fatal_crash")["state"] == "FATAL"
         # A later start clears FATAL (it fails again, but it was tried).
-        n = d.log().count("group bo_crash worker 0: started pid")
-        assert d.ctl("start", ["bo_crash"])["ok"]
-        wait_for(lambda: d.log().count("group bo_crash worker 0: started pid") > n,
+        n = d.log().count("group bo_fatal_crash worker 0: started pid")
+        assert d.ctl("start", ["bo_fatal_crash"])["ok"]
+        wait_for(lambda: d.log().count("group bo_fatal_crash worker 0: started pid") > n,
                  what="restart after start")
 
 
@@ -772,7 +781,7 @@ def test_http_sigkill_worker_while_other_group_under_load(wsgid):
         load = HttpLoad(port, "/hk_busy/load", clients=4, max_seconds=120)
         wait_for(lambda: load.ok >= 100, 60, "load under way")
         # A worker that served past kMinUptime (5 s, child.h) is respawned at
-        # once; one that dies sooner is backed off (0.25 s first).
+        # once; one that dies sooner too the first time, then backs off (1 s).
         wait_for(lambda: (d.group("hk_victim")["processes"][0]["uptime"] or 0) >= 5.5, 30,
                  "the victim up for 5.5 s")
         before = load.ok
@@ -840,8 +849,8 @@ def test_http_frontend_sigkill_under_load_workers_keep_pids(wsgid):
 
 def test_http_crash_at_import_backs_off_while_others_serve(wsgid):
     """A group whose app kills its process at import backs off (at most 12
-    starts in 10 s) while another group serves HTTP without a failure; once
-    FATAL, its requests get 503 at once."""
+    starts in 10 s) while another group serves HTTP without a failure; in
+    BACKOFF, its requests get 503 at once."""
     fe = _need_frontend(wsgid, real_worker=True)
     groups = {"hb_crash": "threads=1", "hb_ok": "processes=2 threads=2"}
     with daemon(wsgid, groups, frontend=fe) as d:
@@ -863,10 +872,10 @@ def test_http_crash_at_import_backs_off_while_others_serve(wsgid):
         assert load.ok > 0 and load.failures == [], load.kinds()
         assert d.pids("hb_ok") == ok_pids
         assert "exited with status 3" in d.log()
-        wait_for(lambda: d.group("hb_crash")["state"] == "FATAL", 60, "hb_crash FATAL")
+        wait_for(lambda: d.group("hb_crash")["state"] == "BACKOFF", 60, "hb_crash BACKOFF")
         t0 = time.time()
         st, _, _ = http_get(port, "/hb_crash/x", timeout=60)
-        print("   FATAL group answered %d after %.3f s" % (st, time.time() - t0))
+        print("   group in BACKOFF answered %d after %.3f s" % (st, time.time() - t0))
         assert st == 503, st
         assert http_get(port, "/hb_ok/x")[0] == 200
 

@@ -171,18 +171,30 @@ class PreloadTest(WorkerTestCase):
         r = json.loads(self.get(h, '/identity', app_group='pre').body)
         self.assertEqual(r['loaded_at'], ident['loaded_at'])
 
-    def test_preload_failure(self):
-        broken = os.path.join(APPS, 'broken.wsgi')
+    def test_preload_failure_is_logged_and_heals_at_a_request(self):
+        """Issue 12 point 3, as mod_wsgi: a failing WSGIImportScript is logged
+        with its traceback and the worker serves; each request to the script
+        loads it again (500 while it fails), so a fix serves the next one."""
         h = self.worker(start=False, group=group_settings(threads=1),
-                        preload=[{'script': broken, 'application_group': '', 'callable_object': 'application',
+                        preload=[{'script': None, 'application_group': '', 'callable_object': 'application',
                                   'kind': 'import'}])
-        h.start(wait_ready=False)
-        self.assertEqual(h.wait_exit(20), 1)
-        self.assertEqual(h.exiting(), {
-            'reason': 'startup-failure',
-            'detail': "preload of '%s' in application group '' failed: ImportError: broken on purpose" % broken})
-        self.assertNotIn('READY', [n for n, _ in h.control_frames])
-        self.assertIn("Failed to exec Python script file '%s'." % broken, h.log())
+        h.writable_dir('heal')
+        script = h.write('heal/app.wsgi', "raise ImportError('broken on purpose')\n")
+        h.settings['preload'][0]['script'] = script
+        h.start()  # READY despite the failed preload
+        failed = "Failed to exec Python script file '%s'." % script
+        self.assertIn(failed, h.log())
+        self.assertIn("preload of '%s' in application group '' failed: ImportError: broken on purpose; "
+                      "serving anyway: each request to this script retries it" % script, h.log())
+        r = self.get(h, '/', script=script)
+        self.assertEqual(r.error, (500, 'Internal Server Error'))
+        wait_for(lambda: h.log().count(failed) == 2, 10, 'the request loading the script again')
+        h.write('heal/app.wsgi', "def application(environ, start_response):\n"
+                                 "    start_response('200 OK', [])\n"
+                                 "    return [b'healed']\n")
+        r = self.get(h, '/', script=script)
+        self.assertEqual(r.body, b'healed')
+        self.assertIsNone(h.exiting())
 
     def test_service_mode(self):
         h = self.worker(start=False, group=group_settings(threads=0),

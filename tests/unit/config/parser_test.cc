@@ -395,6 +395,8 @@ const OptCase kOptCases[] = {
     {"restart-interval", "3600", 3600.0, 0.0, "1.5", "a whole number of seconds >= 0"},
     {"inactivity-timeout", "300", 300.0, 0.0, "x", "a whole number of seconds >= 0"},
     {"startup-timeout", "15", 15.0, 0.0, "-1", "a whole number of seconds >= 0"},
+    {"startup-retries", "5", 5, nullptr, "-1",
+     "an integer >= 0 (the retries before giving up; leave it out to retry forever)"},
     {"graceful-timeout", "30", 30.0, 15.0, "30s", "a whole number of seconds >= 0"},
     {"eviction-timeout", "10", 10.0, 0.0, "", "a whole number of seconds >= 0"},
     {"shutdown-timeout", "10", 10.0, 5.0, "ten", "a whole number of seconds >= 0"},

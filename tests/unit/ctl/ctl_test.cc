@@ -3,6 +3,8 @@
 // each command sends, the status table, and reply -> exit status.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -283,6 +285,25 @@ TEST_CASE("format_status: the table, STOPPED, and whether all run") {
   j["groups"][0]["processes"][0]["current"].push_back({{"id", 10}, {"age", 2.5}});
   t = format_status(j, false, &running);
   CHECK(t.find(" 2.5s(2) ") != std::string::npos);
+}
+
+TEST_CASE("format_status: a group in BACKOFF shows its last cause and the next try") {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  json j = json::parse(R"({"ok": true, "groups": [
+    {"name": "graphite", "state": "BACKOFF", "processes": [
+      {"index": 0, "state": "BACKOFF", "pid": null, "uptime": null, "requests": null,
+       "current": null, "rss": null, "start_failures": 3,
+       "last_exit": "exited with status 3 during start-up: ImportError: no module named x",
+       "next_try_in": 3.5, "next_try_at": 1796421303.2, "successor_pid": null,
+       "retiring": []}]}]})");
+  bool running = true;
+  std::string t = format_status(j, false, &running);
+  CHECK(t ==
+        "NAME        STATE    PID  UPTIME  REQS  CURRENT  RSS  LAST EXIT\n"
+        "graphite:0  BACKOFF  -    -       -     -        -    exited with status 3 during "
+        "start-up: ImportError: no module named x; next try in 3.5s at 21:55:03\n");
+  CHECK_FALSE(running);
 }
 
 TEST_CASE("render_reply: words and exit statuses") {

@@ -21,6 +21,7 @@ struct Case {
   bool matches;  // false: the event is ignored in that state
   S to;
   Action action;
+  int give_up_after = 0;  // 0: no startup-retries (retry forever)
 };
 
 }  // namespace
@@ -30,11 +31,19 @@ TEST_CASE("the state table: every documented transition") {
       // STARTING
       {S::kStarting, E::kReady, true, false, 0, true, S::kRunning, Action::kNone},
       {S::kStarting, E::kExit, true, false, 1, true, S::kBackoff, Action::kArmBackoff},
-      {S::kStarting, E::kExit, true, false, kMaxStartFailures - 1, true, S::kBackoff, Action::kArmBackoff},
-      {S::kStarting, E::kExit, true, false, kMaxStartFailures, true, S::kFatal, Action::kNone},
+      // No limit: a thousand failures in a row still back off (issue 12: forever).
+      {S::kStarting, E::kExit, true, false, 1000, true, S::kBackoff, Action::kArmBackoff},
+      {S::kStarting, E::kSpawnFailed, true, false, 1000, true, S::kBackoff, Action::kArmBackoff},
+      // startup-retries=2: FATAL at the third failure in a row, not before.
+      {S::kStarting, E::kExit, true, false, 2, true, S::kBackoff, Action::kArmBackoff, 3},
+      {S::kStarting, E::kExit, true, false, 3, true, S::kFatal, Action::kNone, 3},
+      {S::kStarting, E::kSpawnFailed, true, false, 2, true, S::kBackoff, Action::kArmBackoff, 3},
+      {S::kStarting, E::kSpawnFailed, true, false, 3, true, S::kFatal, Action::kNone, 3},
+      // startup-retries=0: the first failure gives up.
+      {S::kStarting, E::kExit, true, false, 1, true, S::kFatal, Action::kNone, 1},
       {S::kStarting, E::kExit, false, false, 1, true, S::kExited, Action::kNone},
+      {S::kStarting, E::kExit, false, false, 3, true, S::kExited, Action::kNone, 3},
       {S::kStarting, E::kSpawnFailed, true, false, 1, true, S::kBackoff, Action::kArmBackoff},
-      {S::kStarting, E::kSpawnFailed, true, false, kMaxStartFailures, true, S::kFatal, Action::kNone},
       {S::kStarting, E::kStop, false, false, 0, true, S::kStopping, Action::kTerminate},
       {S::kStarting, E::kStopNow, false, false, 0, true, S::kStopping, Action::kTerminate},
       {S::kStarting, E::kRestartNow, true, false, 0, true, S::kStopping, Action::kTerminate},
@@ -79,11 +88,13 @@ TEST_CASE("the state table: every documented transition") {
     f.want_up = c.want_up;
     f.expected_exit = c.expected_exit;
     f.start_failures = c.start_failures;
+    f.give_up_after = c.give_up_after;
     const Transition* t = find_transition(c.from, c.event, f);
     CAPTURE(state_name(c.from));
     CAPTURE(event_name(c.event));
     CAPTURE(c.want_up);
     CAPTURE(c.start_failures);
+    CAPTURE(c.give_up_after);
     REQUIRE((t != nullptr) == c.matches);
     if (!t) continue;
     CHECK(state_name(t->to) == state_name(c.to));
@@ -100,6 +111,27 @@ TEST_CASE("the state table has no duplicate (state, event, guard) rows") {
     CHECK(seen.insert(key).second);
   }
   CHECK(transitions().size() == 37);
+}
+
+TEST_CASE("without startup-retries nothing leads to FATAL (issue 12: retried forever)") {
+  for (S s : {S::kStarting, S::kRunning, S::kStopping, S::kExited, S::kBackoff, S::kFatal}) {
+    for (const Transition& row : transitions()) {
+      if (row.from != s) continue;
+      for (int failures : {0, 1, 6, 7, 100, 100000}) {
+        for (bool expected : {false, true}) {
+          Facts f;
+          f.want_up = true;
+          f.expected_exit = expected;
+          f.start_failures = failures;
+          const Transition* t = find_transition(s, row.event, f);
+          CAPTURE(state_name(s));
+          CAPTURE(event_name(row.event));
+          CAPTURE(failures);
+          if (t && row.event != E::kSuccessorExit) CHECK(t->to != S::kFatal);
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("every state can be left and FATAL only by an explicit start or stop") {
@@ -133,9 +165,9 @@ TEST_CASE("the state table: rolling replacement") {
       {S::kRunning, E::kReplace, true, 0, true, S::kRunning, Action::kSpawnSuccessor},
       {S::kRunning, E::kSuccessorReady, true, 0, true, S::kRunning, Action::kPromote},
       {S::kRunning, E::kSuccessorExit, false, 1, true, S::kRunning, Action::kArmSuccessorRetry},
-      {S::kRunning, E::kSuccessorExit, false, kMaxStartFailures - 1, true, S::kRunning,
+      {S::kRunning, E::kSuccessorExit, false, kMaxSuccessorFailures - 1, true, S::kRunning,
        Action::kArmSuccessorRetry},
-      {S::kRunning, E::kSuccessorExit, false, kMaxStartFailures, true, S::kRunning,
+      {S::kRunning, E::kSuccessorExit, false, kMaxSuccessorFailures, true, S::kRunning,
        Action::kKeepCurrent},
       {S::kRunning, E::kTimer, false, 0, true, S::kRunning, Action::kSpawnSuccessor},
       {S::kRunning, E::kExit, true, 0, true, S::kStarting, Action::kTakeOver},
@@ -152,6 +184,7 @@ TEST_CASE("the state table: rolling replacement") {
     f.want_up = true;
     f.has_successor = c.has_successor;
     f.start_failures = c.start_failures;
+    f.give_up_after = kMaxSuccessorFailures;  // as Child::on_exit sets it for successors
     const Transition* t = find_transition(c.from, c.event, f);
     CAPTURE(state_name(c.from));
     CAPTURE(event_name(c.event));
@@ -228,10 +261,10 @@ TEST_CASE("names") {
 }
 
 TEST_CASE("backoff: exponential from base, capped") {
-  Backoff b;  // 0.25 s doubling, cap 32 s
-  const std::pair<int, double> table[] = {{0, 0},   {1, 0.25}, {2, 0.5},  {3, 1},   {4, 2},
-                                          {5, 4},   {6, 8},    {7, 16},   {8, 32},  {9, 32},
-                                          {50, 32}, {-1, 0}};
+  Backoff b;  // 1 s doubling, cap 60 s (mod_wsgi-like)
+  const std::pair<int, double> table[] = {{0, 0},   {1, 1},   {2, 2},   {3, 4},  {4, 8},
+                                          {5, 16},  {6, 32},  {7, 60},  {8, 60}, {9, 60},
+                                          {50, 60}, {-1, 0}};
   for (auto [n, d] : table) {
     CAPTURE(n);
     CHECK(b.delay(n) == doctest::Approx(d));
@@ -242,18 +275,22 @@ TEST_CASE("backoff: exponential from base, capped") {
   CHECK(small.delay(3) == doctest::Approx(3.0));
 }
 
-TEST_CASE("backoff: a crash loop stays under a dozen starts in ten seconds") {
-  // Starts at t = 0 and after each delay until FATAL.
+TEST_CASE("backoff: a crash loop starts 4 times in ten seconds, then once a minute") {
+  // Starts at t = 0 and after each delay, forever.
   Backoff b;
-  double t = 0;
-  int starts = 1;
-  for (int failures = 1; failures < kMaxStartFailures; ++failures) {
-    t += b.delay(failures);
-    if (t > 10) break;
-    ++starts;
-  }
-  CHECK(starts <= 12);
-  CHECK(starts == kMaxStartFailures);
+  auto starts_within = [&](double seconds) {
+    double t = 0;
+    int starts = 1;
+    for (int failures = 1;; ++failures) {
+      t += b.delay(failures);
+      if (t > seconds) return starts;
+      ++starts;
+    }
+  };
+  CHECK(starts_within(10) == 4);   // t = 0, 1, 3, 7
+  CHECK(starts_within(60) == 6);   // then 15, 31
+  // 63 s of doubling (1 + 2 + ... + 32), then 60 s apart.
+  CHECK(starts_within(3600) == 6 + (3600 - 63) / 60 + 1);
 }
 
 TEST_CASE("failure reasons") {

@@ -65,6 +65,12 @@ void write_all(int fd, const std::string& s) {
   }
   std::string out;
   proto::append_hello(&out);
+  if (std::strcmp(mode, "diesoon") == 0) {  // dies before READY, as a failed import
+    write_all(3, out);
+    write_all(2, "starting\n2026-12-04 21:50:00.123 [error] [worker test 99] "
+                 "ImportError: no module named x\n  \n");
+    _exit(3);
+  }
   proto::append_frame(&out, proto::FrameType::kReady, 0, "{\"fd4\": " + std::string(have4 ? "true" : "false") + "}");
   proto::append_frame(&out, proto::FrameType::kReplaceMe, 0, settings);  // echo the settings
   if (std::strcmp(mode, "exit7") == 0) {
@@ -154,6 +160,33 @@ TEST_CASE("describe_exit: codes, signals, core dumps, announced reasons") {
   for (const auto& [info, text] : cases) CHECK(describe_exit(info) == text);
 }
 
+TEST_CASE("describe_failed_start: the reason announced, else the last output line") {
+  const std::pair<ExitInfo, const char*> cases[] = {
+      {{3 << 8, "", "", 0, false, "ImportError: no module named x"},
+       "exited with status 3 during start-up: ImportError: no module named x"},
+      {{SIGSEGV | 0x80, "", "", 0, false, "Fatal Python error: Segmentation fault"},
+       "exited on signal 11 (core dumped) during start-up: Fatal Python error: Segmentation fault"},
+      {{1 << 8, "", "", 0, false, ""}, "exited with status 1 during start-up"},
+      {{1 << 8, "startup-failure", "python-home: no such directory", 0, false, "exiting: ..."},
+       "exited with status 1 during start-up: startup-failure (python-home: no such directory)"},
+  };
+  for (const auto& [info, text] : cases) CHECK(describe_failed_start(info) == text);
+}
+
+TEST_CASE("spawn: a death before READY keeps the last output line, without its log prefix") {
+  LoopFixture fx;
+  Recorder rec;
+  auto r = Process::start(&fx.loop, helper_spec("diesoon"), &rec);
+  unsetenv("WSGID_SPAWN_HELPER");
+  REQUIRE(r.is_ok());
+  fx.run_until(rec.exited);
+  REQUIRE(rec.exited);
+  CHECK_FALSE(rec.info.ready);
+  CHECK(rec.info.last_line == "ImportError: no module named x");
+  CHECK(describe_failed_start(rec.info) ==
+        "exited with status 3 during start-up: ImportError: no module named x");
+}
+
 TEST_CASE("spawn: fds, hello, settings, frames, kExiting, captured output, exit status") {
   LoopFixture fx;
   std::vector<std::string> captured;
@@ -174,6 +207,7 @@ TEST_CASE("spawn: fds, hello, settings, frames, kExiting, captured output, exit 
   CHECK(describe_exit(rec.info) ==
         "exited with status 7: maximum-requests (after 3 requests)");
   CHECK(rec.info.ready);
+  CHECK(rec.info.last_line == "no newline at the end");
   REQUIRE(rec.frames.size() == 2);
   CHECK(rec.frames[0].first == proto::FrameType::kReady);
   CHECK(rec.frames[0].second == "{\"fd4\": true}");

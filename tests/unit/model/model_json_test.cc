@@ -32,7 +32,7 @@ TEST_CASE("group_from_json inverts group_to_json") {
       "user=#1000 group=#1000 supplementary-groups=#5,#6 umask=0027 home=/srv lang=C.UTF-8 "
       "locale=C.UTF-8 chroot=/j cpu-priority=-3 stack-size=1048576 socket-user=x script-user=y "
       "python-home=/v python-path=/a:/b python-eggs=/e switch-interval=0.002 restart-interval=1 "
-      "inactivity-timeout=2 startup-timeout=3 graceful-timeout=4 eviction-timeout=5 "
+      "inactivity-timeout=2 startup-timeout=3 startup-retries=0 graceful-timeout=4 eviction-timeout=5 "
       "shutdown-timeout=6 cpu-time-limit=7 memory-limit=8 virtual-memory-limit=9 "
       "request-timeout=10 interrupt-timeout=11 deadlock-timeout=12 listen-backlog=13 "
       "connect-timeout=14 socket-timeout=15 queue-timeout=16 response-socket-timeout=17 "

@@ -93,6 +93,7 @@ TEST_CASE("groups compare by their options, not by where they are written") {
       "WSGIDaemonProcess g threads=4 listen-backlog=50\n",
       "WSGIDaemonProcess g threads=4 response-flush-delay=10\n",
       "WSGIDaemonProcess g threads=4 server-metrics=On\n",
+      "WSGIDaemonProcess g threads=4 startup-retries=3\n",
   };
   for (const char* text : changed) {
     CAPTURE(text);
