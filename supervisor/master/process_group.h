@@ -87,9 +87,11 @@ class ProcessGroup : public ChildHost {
   bool idle() const;
   // Every wanted child is RUNNING or FATAL: the group is "up" for readiness.
   bool settled() const;
-  // Wanted up, yet no live worker: every child in BACKOFF, FATAL or EXITED (the
-  // front end answers 503 at once).
+  // Wanted up, yet no live worker: every child in BACKOFF, FATAL or EXITED.
   bool down() const;
+  // down(), and a child's backoff ends within `seconds`: a replacement will
+  // soon accept what waits in the socket's backlog (docs/decisions.md 15).
+  bool back_within(double seconds) const;
   // No child is wanted up (wsgictl stop).
   bool stopped() const;
   std::vector<int> pids() const;

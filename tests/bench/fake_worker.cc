@@ -68,7 +68,7 @@ void respond(std::string* out, uint32_t id, int status, const std::string& body,
 
 void serve(int fd) {
   std::string out;
-  proto::append_hello(&out);
+  proto::append_hello(&out, static_cast<uint32_t>(getpid()));
   if (!write_all(fd, out)) return;
   proto::FrameReader reader;
   std::vector<char> buf(64 * 1024);
