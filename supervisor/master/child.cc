@@ -123,8 +123,8 @@ std::string_view event_name(ChildEvent e) {
   return "?";
 }
 
-double Child::backoff_left() const {
-  if (state_ != S::kBackoff || !timer_armed_) return -1;
+double Child::replacement_due_in() const {
+  if (state_ != S::kBackoff || !timer_armed_ || start_failures_ > 0) return -1;
   return static_cast<double>(uv_timer_get_due_in(timer_)) / 1000.0;
 }
 

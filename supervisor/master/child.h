@@ -167,8 +167,9 @@ class Child : public ProcessObserver {
   ChildState state() const { return state_; }
   int index() const { return index_; }
   bool want_up() const { return want_up_; }
-  // BACKOFF: seconds until the backoff timer spawns the next process; else -1.
-  double backoff_left() const;
+  // BACKOFF after a crash of a process that had reached READY (not a failure
+  // to start): seconds until the backoff timer spawns its replacement; else -1.
+  double replacement_due_in() const;
   // No process of any kind and no timer armed: safe to destroy.
   bool idle() const;
   // The pid of the current process, 0 when none.

@@ -110,7 +110,7 @@ bool ProcessGroup::down() const {
 bool ProcessGroup::back_within(double seconds) const {
   if (!down()) return false;
   for (auto& c : children_) {
-    double left = c->backoff_left();
+    double left = c->replacement_due_in();
     if (left >= 0 && left <= seconds) return true;
   }
   return false;

@@ -89,8 +89,9 @@ class ProcessGroup : public ChildHost {
   bool settled() const;
   // Wanted up, yet no live worker: every child in BACKOFF, FATAL or EXITED.
   bool down() const;
-  // down(), and a child's backoff ends within `seconds`: a replacement will
-  // soon accept what waits in the socket's backlog (docs/decisions.md 15).
+  // down(), and a child that crashed after READY gets its replacement within
+  // `seconds`: it will soon accept what waits in the socket's backlog
+  // (docs/decisions.md 15). A group failing to start is not "back within".
   bool back_within(double seconds) const;
   // No child is wanted up (wsgictl stop).
   bool stopped() const;
