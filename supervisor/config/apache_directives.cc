@@ -188,7 +188,6 @@ const Row kRows[] = {
     {"Protocols", Kind::kWarn, "wsgid speaks HTTP/1.1"},
     {"KeepAliveRequests", Kind::kWarn, "use MaxKeepAliveRequests"},
     {"LimitXMLRequestBody", Kind::kWarn, "it applies to mod_dav's XML bodies only"},
-    {"TransferLog", Kind::kWarn, "use CustomLog"},
     {"ErrorLogFormat", Kind::kWarn, "wsgid writes its own error-log line format"},
     {"NameVirtualHost", Kind::kWarn, "it has had no effect since Apache 2.3.11"},
     {"Mutex", Kind::kWarn, "wsgid has no Apache mutexes"},

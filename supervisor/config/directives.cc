@@ -123,6 +123,7 @@ const DirectiveInfo kDirectives[] = {
     {"ErrorLog", kSV, &Parser::d_error_log, ""},
     {"CustomLog", kSV, &Parser::d_custom_log, ""},
     {"LogFormat", kSV, &Parser::d_log_format, ""},
+    {"TransferLog", kSV, &Parser::d_transfer_log, ""},
     {"LogLevel", kAll, &Parser::d_log_level, ""},
     {"Timeout", kSV, &Parser::d_timeout, ""},
     {"KeepAlive", kSV, &Parser::d_keep_alive, ""},

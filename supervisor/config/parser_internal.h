@@ -102,7 +102,10 @@ class Parser {
   void d_server_root(const Directive& d, Scope& s);
   void d_error_log(const Directive& d, Scope& s);
   void d_custom_log(const Directive& d, Scope& s);
+  void d_transfer_log(const Directive& d, Scope& s);
   void d_log_format(const Directive& d, Scope& s);
+  // Compiles format (arg's text, or a nickname's format); false after an error.
+  bool check_log_format(const Arg& arg, const std::string& format);
   void d_log_level(const Directive& d, Scope& s);
   void d_timeout(const Directive& d, Scope& s);
   void d_keep_alive(const Directive& d, Scope& s);

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "supervisor/config/parser_internal.h"
 #include "supervisor/config/values.h"
+#include "supervisor/logformat/log_format.h"
 
 namespace wsgid::config::detail {
 
@@ -158,8 +159,33 @@ void Parser::d_error_log(const Directive& d, Scope& s) {
     s.vh->error_log = LogFile{l.loc, resolve_path(l.path), ""};
 }
 
+// A LogFormat string is compiled here (supervisor/logformat) so that a directive
+// wsgid does not know is an error at --check, never a "-" in the log. arg is
+// where the format was written; the error's column counts the quote and every
+// '"' that was written as \".
+bool Parser::check_log_format(const Arg& arg, const std::string& format) {
+  logformat::Compiled c = logformat::compile(format);
+  if (!c.error) return true;
+  SourceLoc loc = arg.loc;
+  if (&format == &arg.text) {
+    size_t at = c.error->offset;
+    int col = arg.loc.col + (arg.quoted ? 1 : 0);
+    for (size_t i = 0; i < at && i < format.size(); ++i) {
+      unsigned char ch = static_cast<unsigned char>(format[i]);
+      if ((ch & 0xc0) == 0x80) continue;  // a UTF-8 continuation byte: same column
+      col += (arg.quoted && ch == '"') ? 2 : 1;
+    }
+    loc.col = col;
+    loc.len = static_cast<int>(c.error->length);
+  }
+  diags_->error(loc, c.error->message, {c.error->hint});
+  return false;
+}
+
 void Parser::d_log_format(const Directive& d, Scope&) {
   if (!nargs(d, "LogFormat", 1, 2)) return;
+  // Apache compiles a format when it is defined; a bad one defines nothing.
+  if (!check_log_format(d.args[0], d.args[0].text)) return;
   if (d.args.size() == 2) log_formats_[d.args[1].text] = d.args[0].text;
   else log_formats_["\001" "default"] = d.args[0].text;
 }
@@ -169,10 +195,12 @@ void Parser::d_custom_log(const Directive& d, Scope& s) {
   LogFile l;
   l.loc = d.loc;
   l.path = d.args[0].text;
+  bool ok = true;
   if (d.args.size() >= 2) {
     const std::string& f = d.args[1].text;
     if (f.find('%') != std::string::npos) {
       l.format = f;
+      ok = check_log_format(d.args[1], f);
     } else if (auto it = log_formats_.find(f); it != log_formats_.end()) {
       l.format = it->second;
     } else {
@@ -186,19 +214,50 @@ void Parser::d_custom_log(const Directive& d, Scope& s) {
                                          "': Apache would log it as literal text",
                       notes);
       l.format = f;
+      ok = check_log_format(d.args[1], f);
     }
   } else {
     auto it = log_formats_.find("\001" "default");
     l.format = it != log_formats_.end() ? it->second : log_formats_["common"];
   }
-  if (d.args.size() == 3)
-    diags_->warning(d.args[2].loc, "conditional logging ('" + d.args[2].text +
-                                       "') is not supported by wsgid; every request is logged");
+  if (d.args.size() == 3) {
+    // mod_log_config's env=VAR / env=!VAR (and 2.4's expr=): nothing in wsgid sets
+    // a variable (SetEnv, SetEnvIf and BrowserMatch are skipped with a warning), so
+    // a condition would log everything or nothing where Apache logs some requests.
+    diags_->error(d.args[2].loc,
+                  "CustomLog condition '" + d.args[2].text +
+                      "' is refused: wsgid sets no environment variables (SetEnv, SetEnvIf and "
+                      "BrowserMatch are not implemented), so it cannot pick the requests Apache "
+                      "would log",
+                  {"remove '" + d.args[2].text + "' to log every request"});
+    ok = false;
+  }
   if (!l.path.empty() && l.path[0] == '|') {
-    diags_->warning(d.args[0].loc, "piped logs are not supported by wsgid; CustomLog is ignored");
+    diags_->error(d.args[0].loc,
+                  "piped logs are refused: wsgid writes CustomLog to files only",
+                  {"write a file path, for example CustomLog /var/log/wsgid/access.log combined, "
+                   "and rotate it with logrotate (etc/logrotate.d/wsgid)"});
     return;
   }
+  if (!ok) return;
   l.path = resolve_path(l.path);
+  s.vh->custom_logs.push_back(l);
+}
+
+// mod_log_config's TransferLog: a CustomLog in the last LogFormat given without a
+// nickname, else Apache's DEFAULT_LOG_FORMAT (CLF, with %b).
+void Parser::d_transfer_log(const Directive& d, Scope& s) {
+  if (!nargs(d, "TransferLog", 1, 1)) return;
+  if (!d.args[0].text.empty() && d.args[0].text[0] == '|') {
+    diags_->error(d.args[0].loc, "piped logs are refused: wsgid writes TransferLog to files only",
+                  {"write a file path and rotate it with logrotate (etc/logrotate.d/wsgid)"});
+    return;
+  }
+  LogFile l;
+  l.loc = d.loc;
+  auto it = log_formats_.find("\001" "default");
+  l.format = it != log_formats_.end() ? it->second : "%h %l %u %t \"%r\" %>s %b";
+  l.path = resolve_path(d.args[0].text);
   s.vh->custom_logs.push_back(l);
 }
 

@@ -1,47 +1,37 @@
-// AccessLog: Apache's CustomLog / LogFormat for the front end.
+// AccessLog: Apache's CustomLog for the front end: which files, which formats,
+// and the buffered writes.
 //
 // Built from the settings' custom_logs (server level and per vhost; a vhost
-// without its own CustomLog uses the server's, as in Apache). Formats are Apache's
-// (the config parser has already turned a nickname such as "combined" into its
-// format string). Supported directives: %% %a %h %l %u %t %r %s %>s %b %B %D %T %m
-// %U %q %H %v %V %p %P %L (request id), %{Header}i, and %{VAR}e for the environ
-// values the front end knows: mod_wsgi.process_group, mod_wsgi.application_group,
-// mod_wsgi.request_id, wsgid.worker_pid (the worker that served the request),
-// wsgid.error (why the front end failed the request, "-" when it did not);
-// %{X}o, %X and any other directive log "-".
+// without its own CustomLog uses the server's, as in Apache). Each format is
+// compiled once per settings (supervisor/logformat/log_format.h; the config
+// parser has already refused any format that does not compile, and turned
+// nicknames such as "combined" into their format strings); a request's line is
+// rendered by logformat::render(), which says what every directive logs.
+//
+// Who opens the files: under the master (exec'd with --log-fd), the master opens
+// every CustomLog file as root and passes the descriptors (take_passed(), from
+// the descriptor channel, protocol/PROTOCOL.md 7.6); configure() and reopen()
+// then use those and never open a path themselves, so a log in a root-owned
+// directory works after a reload that adds it. A path the master sent no
+// descriptor for keeps its open file when it had one, else logs nothing (the
+// master has logged why). Standalone (tests, --settings-file), the front end
+// opens the files itself, keeps a file open across configure() while its path
+// stays, and reopens every path on reopen().
 //
 // Lines are buffered and written with one write(2) per file per loop iteration
-// (flush(), called by the Server), or when a buffer passes 64 KiB. reopen()
-// reopens every file (logrotate). Loop thread only.
+// (flush(), called by the Server), or when a buffer passes 64 KiB. Loop thread
+// only.
 #pragma once
 
-#include <sys/types.h>
-
-#include <cstdint>
-#include <ctime>
 #include <map>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "supervisor/frontend/settings.h"
+#include "supervisor/logformat/log_format.h"
+#include "supervisor/logformat/log_line.h"
 
 namespace wsgid::frontend {
-
-struct LogRecord {
-  std::string_view remote_ip, local_ip, method, url, protocol, server_name, host;
-  int local_port = 0, remote_port = 0;
-  int status = 0;
-  uint64_t body_bytes = 0;
-  uint64_t duration_us = 0;
-  time_t start = 0;
-  pid_t worker_pid = 0;
-  std::string_view request_id, group, application_group, error;
-  std::string_view user;  // %u: the authenticated user, "" = none ('-')
-  // Request header lookup (case-insensitive name -> first value, "" if absent).
-  std::string_view (*header)(const void* ctx, std::string_view name) = nullptr;
-  const void* header_ctx = nullptr;
-};
 
 class AccessLog {
  public:
@@ -50,17 +40,20 @@ class AccessLog {
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
-  // (Re)builds sinks from the settings and opens the files. Errors name the file
-  // and are logged; the other files still work.
+  // The master's descriptors: text is {"paths": [...]}, fds one per path, owned
+  // from now on (the previous set is closed). Switches to "the master opens".
+  // Errors (a malformed text: the fds are closed): "fd message: ...".
+  Status take_passed(const std::string& text, std::vector<int> fds);
+  // (Re)builds sinks from the settings and takes each file's descriptor (see
+  // above). Errors name the file and are logged; the other files still work.
   void configure(const model::Config& config);
   // True when vhost (or the server, for vhosts without their own) has a CustomLog.
   bool enabled_for(const model::VirtualHost* vhost) const;
-  void log(const model::VirtualHost* vhost, const LogRecord& r);
+  void log(const model::VirtualHost* vhost, const logformat::LogRecord& r);
   void flush();
+  // Every file takes its passed descriptor again (after take_passed() with the
+  // master's reopened files), or, standalone, is opened again by path.
   void reopen();
-
-  // Formats one line (without the newline) into *out; exposed for tests.
-  static void format_line(std::string_view format, const LogRecord& r, std::string* out);
 
  private:
   struct File {
@@ -70,13 +63,17 @@ class AccessLog {
   };
   struct Sink {
     File* file;
-    std::string format;
+    logformat::Format format;
   };
   void open_file(File* f);
+  // A copy of the passed descriptor of f->path into f->fd; false when none.
+  bool use_passed(File* f);
 
   std::vector<File*> files_;
   std::map<const model::VirtualHost*, std::vector<Sink>> sinks_;
   const model::VirtualHost* server_ = nullptr;
+  bool master_opens_ = false;
+  std::map<std::string, int> passed_;  // path -> descriptor from the master
 };
 
 }  // namespace wsgid::frontend

@@ -7,14 +7,18 @@
 // kReady; then it serves until kDrain (finish in-flight requests, kExiting
 // "drained", exit 0), TERM/INT (the same, with the settings' Timeout as the
 // limit, kExiting "shutdown"), or EOF on fd 3 (exit at once: the master is gone).
-// USR1 reopens the access logs, as does every kSettings. Embedded Python
+// With --log-fd=N, fd N is the descriptor channel (protocol/PROTOCOL.md 7.6): the
+// master opens the CustomLog files and sends their descriptors there before
+// each full kSettings and each {"reopen_logs": true}; the front end takes the
+// newest set before it applies the frame and never opens a CustomLog path
+// itself. USR1 reopens the access logs, as does every kSettings. Embedded Python
 // (embedded.h) starts after the privilege drop, only when an alias runs embedded.
 //
 // Standalone (tests, benchmarks): `wsgid-frontend --settings-file=FILE` reads the
 // settings from FILE, binds every "listen" address itself and prints
 // "listening PORT" per listener on stdout.
 //
-//   usage: wsgid-frontend [--control-fd=3] [--settings-file=FILE] [--log-level=LEVEL]
+//   usage: wsgid-frontend [--control-fd=3] [--log-fd=N] [--settings-file=FILE] [--log-level=LEVEL]
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -30,6 +34,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/fd_passing.h"
 #include "common/log.h"
 #include "common/proctitle.h"
 #include "protocol/frame.h"
@@ -79,7 +84,8 @@ Status drop_privileges(const Settings& s) {
 
 class Control {
  public:
-  Control(uv_loop_t* loop, Server* server, int fd) : loop_(loop), server_(server), fd_(fd) {
+  Control(uv_loop_t* loop, Server* server, int fd, int log_fd)
+      : loop_(loop), server_(server), fd_(fd), log_fd_(log_fd) {
     uv_pipe_init(loop_, &pipe_, 0);
     pipe_.data = this;
   }
@@ -172,6 +178,7 @@ class Control {
         return;
       }
       case proto::FrameType::kSettings: {
+        take_log_fds();
         nlohmann::json j = nlohmann::json::parse(f.payload, nullptr, false);
         if (j.is_object() && j.size() == 1 && j.value("reopen_logs", false)) {
           server_->access_log().reopen();
@@ -226,9 +233,33 @@ class Control {
     }
   }
 
+  // The newest descriptor message waiting on the channel goes to the access log
+  // (older ones are closed: each message holds every file).
+  void take_log_fds() {
+    if (log_fd_ < 0) return;
+    FdMessage newest;
+    bool have = false;
+    for (;;) {
+      FdMessage m;
+      bool got = false;
+      if (Status st = receive_fds(log_fd_, "log fd channel", &m, &got); !st) {
+        log::error("frontend: {}", st.message());
+        break;
+      }
+      if (!got) break;
+      close_fds(&newest);
+      newest = std::move(m);
+      have = true;
+    }
+    if (!have) return;
+    if (Status st = server_->access_log().take_passed(newest.text, std::move(newest.fds)); !st)
+      log::error("frontend: log fd channel: {}", st.message());
+  }
+
   uv_loop_t* loop_;
   Server* server_;
   int fd_;
+  int log_fd_;
   uv_pipe_t pipe_;
   proto::FrameReader reader_;
   bool ready_ = false;
@@ -238,15 +269,16 @@ class Control {
 Control* g_control = nullptr;
 
 int run(int argc, char** argv) {
-  int control_fd = 3;
+  int control_fd = 3, log_fd = -1;
   std::string settings_file, level;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--control-fd=", 0) == 0) control_fd = std::atoi(a.c_str() + 13);
+    else if (a.rfind("--log-fd=", 0) == 0) log_fd = std::atoi(a.c_str() + 9);
     else if (a.rfind("--settings-file=", 0) == 0) settings_file = a.substr(16);
     else if (a.rfind("--log-level=", 0) == 0) level = a.substr(12);
     else if (a == "--help" || a == "-h") {
-      std::printf("usage: wsgid-frontend [--control-fd=3] [--settings-file=FILE] [--log-level=LEVEL]\n");
+      std::printf("usage: wsgid-frontend [--control-fd=3] [--log-fd=N] [--settings-file=FILE] [--log-level=LEVEL]\n");
       return 0;
     } else {
       std::fprintf(stderr, "wsgid-frontend: unknown argument '%s'\n", a.c_str());
@@ -313,7 +345,7 @@ int run(int argc, char** argv) {
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (getppid() == 1) return 0;  // the master died before we got here
     set_title();
-    static Control control(loop, &server, control_fd);
+    static Control control(loop, &server, control_fd, log_fd);
     g_control = &control;
     Status st = control.start();
     if (!st) {

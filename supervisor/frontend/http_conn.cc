@@ -14,6 +14,7 @@
 #include "protocol/response_head_view.h"
 #include "supervisor/frontend/cgi_environ.h"
 #include "supervisor/frontend/io_buffer.h"
+#include "supervisor/frontend/log_sources.h"
 #include "supervisor/frontend/resend_rule.h"
 #include "supervisor/frontend/response_head.h"
 #include "supervisor/frontend/server.h"
@@ -233,6 +234,7 @@ void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
       log_note_ = "client closed the connection";
       // Keep the status for the log: 499-like, as nginx does; Apache logs what it had.
       if (!status_) status_ = 400;
+      log_request(true);  // Apache logs a request its client left, with %X "X"
     }
     start_close();
     return;
@@ -319,6 +321,12 @@ int HttpConn::on_message_begin() {
   chunked_ = no_body_ = false;
   status_ = 0;
   resp_body_bytes_ = 0;
+  resp_head_bytes_ = 0;
+  resp_extra_bytes_ = 0;
+  resp_head_.clear();
+  path_.clear();
+  saved_host_ = {};
+  route_ = Route();
   resp_length_ = -1;
   body_bytes_ = 0;
   reqbuf_.clear();
@@ -407,10 +415,6 @@ int HttpConn::on_header_value(const char* at, size_t len) {
 
 std::string_view HttpConn::header(std::string_view name) const {
   return request_headers().get(name);
-}
-
-std::string_view HttpConn::header_thunk(const void* ctx, std::string_view name) {
-  return static_cast<const HttpConn*>(ctx)->header(name);
 }
 
 int HttpConn::on_headers_complete() {
@@ -599,7 +603,9 @@ int HttpConn::dispatch() {
   }
   if (target_ == Target::kUpstream) {
     if (send_continue) {
-      out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+      constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      out_.append(kContinue);
+      resp_extra_bytes_ += kContinue.size();
       write_out();
     }
     waiting_upstream_ = true;
@@ -925,6 +931,8 @@ void HttpConn::finish_head(bool has_length) {
   end.draining = server_->draining();
   end.date_line = server_->date_line();
   const Framing f = append_head_end(&out_, end);
+  resp_head_bytes_ = out_.size() - head_start_;
+  resp_head_.assign(out_, head_start_, resp_head_bytes_);  // for %{NAME}o
   no_body_ = f.no_body;
   chunked_ = f.chunked;
   keep_alive_ = f.keep_alive;
@@ -939,12 +947,18 @@ void HttpConn::write_body(std::string_view data) {
     if (data.empty()) return;
   }
   resp_body_bytes_ += data.size();
+  const size_t before = out_.size();
   append_body(&out_, data, chunked_);
+  resp_extra_bytes_ += out_.size() - before - data.size();  // chunk framing
 }
 
 void HttpConn::response_complete() {
   set_phase(Phase::kDone);
-  if (chunked_) append_last_chunk(&out_);
+  if (chunked_) {
+    const size_t before = out_.size();
+    append_last_chunk(&out_);
+    resp_extra_bytes_ += out_.size() - before;
+  }
   if (upstream_) {
     if (body_done_) upstream_->release();
     else upstream_->abort(false, request_id_);
@@ -1011,40 +1025,61 @@ void HttpConn::abort_connection(std::string_view why) {
   log::info("frontend: {} {}: connection aborted: {}", remote_ip_, url(), why);
   if (log_note_.empty()) log_note_.assign(why);
   detach_upstream(answering());
-  if (phase_ != Phase::kIdle) log_request();
+  if (phase_ != Phase::kIdle) log_request(true);
   start_close();
 }
 
-void HttpConn::log_request() {
+void HttpConn::log_request(bool aborted) {
   const model::VirtualHost* vh = route_.vhost ? route_.vhost : &router_->settings().config.server;
   if (!server_->access_log().enabled_for(vh)) return;
-  LogRecord r;
+  const RequestHeaders headers = request_headers();
+  RequestLogSources src(headers, resp_head_);
+  src.group = target_ == Target::kUpstream ? std::string_view(route_.group_name) : std::string_view();
+  src.application_group = route_.application_group;
+  src.request_id = request_id_text_;
+  src.error = log_note_;
+  src.worker_pid = worker_pid_;
+  logformat::LogRecord r;
   r.remote_ip = remote_ip_;
   r.local_ip = local_ip_;
   r.remote_port = remote_port_;
   r.local_port = local_port_;
   r.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
-  r.url = url();
+  r.target = url();
+  r.path = path_;
   r.protocol = http10_ ? "HTTP/1.0" : "HTTP/1.1";
-  r.server_name = vh->server_name;
+  // A <VirtualHost> without ServerName has the main server's, as in Apache.
+  r.server_name = !vh->server_name.empty() ? std::string_view(vh->server_name)
+                                           : std::string_view(router_->settings().config.server.server_name);
+  r.host = saved_host_;
   r.status = status_;
   r.body_bytes = resp_body_bytes_;
-  r.duration_us = (uv_hrtime() - start_hr_) / 1000;
-  r.start = static_cast<time_t>(request_start_us_ / 1000000);
-  r.worker_pid = worker_pid_;
-  r.request_id = request_id_text_;
-  r.group = target_ == Target::kUpstream ? std::string_view(route_.group_name) : std::string_view();
-  r.application_group = route_.application_group;
-  r.error = log_note_;
-  r.user = remote_user_;
-  r.header = &HttpConn::header_thunk;
-  r.header_ctx = this;
+  // mod_logio's %I: the request line and fields as `Name: value` lines (what was
+  // received, up to the spacing around each colon) and the body; %O: the
+  // response head, the body and its chunk framing, a 100 Continue.
+  uint64_t in = r.method.size() + 1 + r.target.size() + 1 + r.protocol.size() + 2 + 2 + body_bytes_;
+  for (size_t i = 0; i < headers.size(); ++i) in += headers.name(i).size() + 2 + headers.value(i).size() + 2;
+  r.bytes_in = in;
+  r.bytes_out = resp_head_bytes_ + resp_body_bytes_ + resp_extra_bytes_;
+  r.start_us = request_start_us_;
+  r.end_us = request_start_us_ + static_cast<int64_t>((uv_hrtime() - start_hr_) / 1000);
+  r.keepalives = requests_;
+  r.conn_status = aborted ? 'X' : keep_alive_ && body_done_ && !server_->draining() ? '+' : '-';
+  if (route_.kind == Route::Kind::kWsgi && (target_ == Target::kUpstream || worker_pid_ > 0)) {
+    r.filename = route_.script_filename;
+    r.handler = "wsgi-script";
+  } else if (target_ == Target::kStatic) {
+    r.filename = route_.static_path;
+  }
+  r.log_id = request_id_text_;
+  if (!remote_user_.empty()) r.user = remote_user_;
+  r.sources = &src;
   server_->access_log().log(vh, r);
 }
 
 void HttpConn::finish_request() {
   if (phase_ == Phase::kIdle) return;
-  log_request();
+  log_request(false);
   set_phase(Phase::kIdle);
   server_->request_finished();
   ++requests_;

@@ -120,7 +120,6 @@ class HttpConn final : public UpstreamClient {
   int fail(int status, std::string_view why);  // from a parser callback: refuse after it
   void refuse(int status, std::string_view why);  // error response, then close
   std::string_view header(std::string_view name) const;  // first value, "" if none
-  static std::string_view header_thunk(const void* ctx, std::string_view name);
   std::string_view url() const { return {head_.data(), url_len_}; }
   RequestHeaders request_headers() const { return {head_, headers_.data(), headers_.size()}; }
   bool build_request(std::string_view query, std::string_view host);
@@ -140,7 +139,8 @@ class HttpConn final : public UpstreamClient {
   void write_body(std::string_view data);
   void response_complete();
   void finish_request();
-  void log_request();
+  // One access-log line; aborted: the response did not complete (%X logs X).
+  void log_request(bool aborted);
   void abort_connection(std::string_view why);
   void detach_upstream(bool cancel);
   void serve_static();
@@ -250,6 +250,9 @@ class HttpConn final : public UpstreamClient {
   bool chunked_ = false, no_body_ = false;
   int status_ = 0;
   uint64_t resp_body_bytes_ = 0;
+  uint64_t resp_head_bytes_ = 0;   // the head as sent (%O)
+  uint64_t resp_extra_bytes_ = 0;  // chunk framing and a 100 Continue (%O)
+  std::string resp_head_;          // a copy of the head, for %{NAME}o
   int64_t resp_length_ = -1;  // Content-Length given by the app
   std::string out_, inflight_;
   std::string log_note_;  // why a request failed, for the access/error log

@@ -382,6 +382,11 @@ void Child::send_to_current(proto::FrameType type, std::string_view payload) {
   if (current_) current_->send(type, payload);
 }
 
+Status Child::send_fds_to_current(std::string_view text, const std::vector<int>& fds) {
+  if (!current_) return Status::error("no current process");
+  return current_->send_fds(text, fds);
+}
+
 void Child::query_state() {
   if (current_ && state_ == S::kRunning) current_->send(proto::FrameType::kStateQuery, "");
 }

@@ -161,6 +161,10 @@ class Child : public ProcessObserver {
   void kill_all();
   // Sends one frame to the current process (front-end settings updates).
   void send_to_current(proto::FrameType type, std::string_view payload);
+  // Sends descriptors on the current process's descriptor channel (the front
+  // end's log files), ahead of any frame sent after it. Errors: no current
+  // process, and Process::send_fds()'s.
+  Status send_fds_to_current(std::string_view text, const std::vector<int>& fds);
   // Sends kStateQuery to the running process (its answer updates state_json()).
   void query_state();
 

@@ -84,8 +84,11 @@ int Daemon::output_fd(const ProcessGroup& g) {
 }
 
 void Daemon::reopen_logs() {
-  if (frontend_ && frontend_->state() == ChildState::kRunning)
+  if (Status s = access_logs_.reopen(); !s) log::error("reopen: CustomLog: {}", s.message());
+  if (frontend_ && frontend_->state() == ChildState::kRunning) {
+    send_access_logs();
     frontend_->send_to_current(proto::FrameType::kSettings, R"({"reopen_logs": true})");
+  }
   for (auto& [path, fd] : vhost_logs_) {
     int nfd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (nfd < 0) {
@@ -172,6 +175,7 @@ int Daemon::run() {
   }
   config_ = std::move(pr.config);
   if (config_.file.empty()) config_.file = opts_.config_path;
+  embedded_.configure(config_);
   runtime_dir_ = opts_.runtime_dir.empty() ? model::default_runtime_dir() : opts_.runtime_dir;
   if (Status s = ensure_runtime_dir(runtime_dir_); !s) {
     std::fprintf(stderr, "wsgid: %s\n", s.message().c_str());
@@ -241,6 +245,12 @@ int Daemon::run() {
       sockets_[g.name] = gs.value();
     }
     if (!sockets_ok) break;
+    // The access logs too, as root, before any child (Apache exits when one of
+    // its log files cannot be opened).
+    if (Status s = access_logs_.open(config_); !s) {
+      code = fail_start(s.message());
+      break;
+    }
     std::string control_path = model::control_socket_path(config_, runtime_dir_);
     if (Status s = control_.start(&loop_, control_path,
                                   [this](const ControlRequest& r, std::shared_ptr<Responder> p) {
@@ -336,6 +346,7 @@ void Daemon::finish() {
   sockets_.clear();
   for (auto& [path, fd] : vhost_logs_) close(fd);
   vhost_logs_.clear();
+  access_logs_ = AccessLogFiles();
   Reaper::uninstall();
   if (!pid_file_.empty()) unlink(pid_file_.c_str());
   report_ready_to_parent("stopped during start");
@@ -366,6 +377,7 @@ void Daemon::on_signal(const SignalEntry& e) {
     case SignalAction::kRollingRestart:
       if (phase_ != Phase::kRunning) break;
       for (auto& [name, g] : groups_) g->restart(false, "SIGUSR2");
+      if (frontend_ && embedded_.present()) frontend_->replace("SIGUSR2: embedded pool");
       break;
   }
 }
@@ -572,12 +584,17 @@ void Daemon::start_frontend() {
 SpawnSpec Daemon::spawn_spec(const Child&) {
   SpawnSpec s;
   s.path = frontend_path_;
-  s.argv = {"wsgid-frontend", "--control-fd=3"};
+  s.argv = {"wsgid-frontend", "--control-fd=3",
+            fmt::format("--log-fd={}", 4 + listeners_.size())};
   for (const auto& l : listeners_) s.fds.push_back(l.fd);
+  s.fd_channel = true;
+  s.first_fds.text = access_logs_.message_text();
+  s.first_fds.fds = access_logs_.fds();
   ++frontend_generation_;
   json j = frontend_settings();
   s.settings = j.dump();
   frontend_sent_ = s.settings;
+  embedded_.spawned();
   s.role = "frontend";
   return s;
 }
@@ -612,7 +629,16 @@ void Daemon::push_frontend_settings(bool force) {
   std::string s = frontend_settings().dump();
   if (!force && s == frontend_sent_) return;
   frontend_sent_ = s;
+  // Every full kSettings carries the current files: a front end that was still
+  // starting during a reload got the old set at spawn.
+  send_access_logs();
   frontend_->send_to_current(proto::FrameType::kSettings, s);
+}
+
+void Daemon::send_access_logs() {
+  if (!frontend_) return;
+  if (Status s = frontend_->send_fds_to_current(access_logs_.message_text(), access_logs_.fds()); !s)
+    log::error("frontend: CustomLog files: {}", s.message());
 }
 
 int run_daemon(const DaemonOptions& options) {

@@ -27,7 +27,9 @@
 // Logs: the master's lines go to ErrorLog (stderr without one) and to a ring
 // for `wsgictl tail [-f] master`; the workers' captured output goes to the
 // ErrorLog of the <VirtualHost> that declares their group when it has one, else
-// to the master's. SIGUSR1 reopens all of them and the front end's access logs.
+// to the master's. The master also opens the front end's CustomLog files (as
+// root, as Apache's parent does) and hands them over at start, after every
+// reload and on SIGUSR1 (access_log_files.h). SIGUSR1 reopens all of them.
 //
 // Settings messages (kSettings, JSON; protocol/PROTOCOL.md specifies both field
 // by field): each worker gets model::worker_settings_to_json() of its group at

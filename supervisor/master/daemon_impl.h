@@ -26,10 +26,12 @@
 #include "common/version.h"
 #include "model/config.h"
 #include "supervisor/config/parser.h"
+#include "supervisor/master/access_log_files.h"
 #include "supervisor/master/child.h"
 #include "supervisor/master/control_commands.h"
 #include "supervisor/master/control_server.h"
 #include "supervisor/master/daemon.h"
+#include "supervisor/master/embedded_pool.h"
 #include "supervisor/master/notify.h"
 #include "supervisor/master/process_group.h"
 #include "supervisor/master/script_watch.h"
@@ -102,6 +104,8 @@ class Daemon : public GroupHost, public ChildHost {
   void start_frontend();
   json frontend_settings();
   void push_frontend_settings(bool force);
+  // Sends access_logs_ on the front end's descriptor channel (before a kSettings).
+  void send_access_logs();
   void on_signal(const SignalEntry& e);
   Status reload(const std::string& why, json* errors);
   // The stop sequence (stop_phases.h): a request takes its row's step; entering a
@@ -147,6 +151,7 @@ class Daemon : public GroupHost, public ChildHost {
   std::map<std::string, std::unique_ptr<ProcessGroup>> groups_;
   std::vector<RemovedGroup> removed_;
   std::unique_ptr<Child> frontend_;
+  EmbeddedPool embedded_;  // the scripts the front end runs embedded
   int frontend_generation_ = 0;
   std::string frontend_sent_;
   Signals signals_;
@@ -167,6 +172,9 @@ class Daemon : public GroupHost, public ChildHost {
   // ErrorLog files of <VirtualHost>s that declare groups: path -> fd (kept open
   // until the end, reopened in place on USR1).
   std::map<std::string, int> vhost_logs_;
+  // The front end's CustomLog files, opened here as Apache's parent opens them
+  // (access_log_files.h); handed to the front end with every full kSettings.
+  AccessLogFiles access_logs_;
   std::map<std::string, std::vector<std::shared_ptr<Responder>>> followers_;
 };
 

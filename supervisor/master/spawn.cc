@@ -144,9 +144,23 @@ Result<Process*> Process::start(uv_loop_t* loop, const SpawnSpec& spec, ProcessO
     close(sv[0]); close(sv[1]); close(out[0]); close(out[1]);
     return s;
   }
+  int fdc[2] = {-1, -1};
+  if (spec.fd_channel) {
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fdc) < 0) {
+      Status s = Status::sys("socketpair", spec.role + " fd channel");
+      close(sv[0]); close(sv[1]); close(out[0]); close(out[1]); close(errp[0]); close(errp[1]);
+      return s;
+    }
+    // Queued now: the child finds it before the kSettings frame sent below.
+    if (Status s = wsgid::send_fds(fdc[0], spec.role + " fd channel", spec.first_fds.text,
+                            spec.first_fds.fds);
+        !s)
+      log::error("{}: {}", spec.role, s.message());
+  }
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   std::vector<int> src = {devnull, out[1], out[1], sv[1]};
   for (int fd : spec.fds) src.push_back(fd);
+  if (fdc[1] >= 0) src.push_back(fdc[1]);
   std::vector<char*> argv;
   for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -164,9 +178,11 @@ Result<Process*> Process::start(uv_loop_t* loop, const SpawnSpec& spec, ProcessO
   close(errp[1]);
   close(out[1]);
   close(sv[1]);
+  if (fdc[1] >= 0) close(fdc[1]);
   if (devnull >= 0) close(devnull);
   if (pid < 0) {
     close(errp[0]); close(out[0]); close(sv[0]);
+    if (fdc[0] >= 0) close(fdc[0]);
     return Status::sys("fork", spec.role, fork_err);
   }
   int child_err = 0;
@@ -181,6 +197,7 @@ Result<Process*> Process::start(uv_loop_t* loop, const SpawnSpec& spec, ProcessO
     }
     close(out[0]);
     close(sv[0]);
+    if (fdc[0] >= 0) close(fdc[0]);
     return Status::sys("execv", spec.path, child_err);
   }
 
@@ -190,6 +207,7 @@ Result<Process*> Process::start(uv_loop_t* loop, const SpawnSpec& spec, ProcessO
   p->pid_ = pid;
   p->role_ = spec.role;
   p->output_fd_ = spec.output_fd;
+  p->fd_channel_ = fdc[0];
   p->started_at_ = loop_seconds(loop);
   uv_pipe_init(loop, &p->control_, 0);
   uv_pipe_init(loop, &p->output_, 0);
@@ -224,6 +242,12 @@ void Process::send(proto::FrameType type, std::string_view payload) {
   std::string data;
   proto::append_frame(&data, type, 0, payload);
   send_raw(std::move(data));
+}
+
+Status Process::send_fds(std::string_view text, const std::vector<int>& fds) {
+  if (fd_channel_ < 0) return Status::error(role_ + ": no descriptor channel");
+  if (exited_) return Status::error(role_ + ": exited");
+  return wsgid::send_fds(fd_channel_, role_ + " fd channel", text, fds);
 }
 
 void Process::send_raw(std::string data) {
@@ -441,6 +465,10 @@ void Process::destroy() {
   destroying_ = true;
   observer_ = nullptr;
   if (!exited_) Reaper::remove(this);
+  if (fd_channel_ >= 0) {
+    close(fd_channel_);
+    fd_channel_ = -1;
+  }
   if (control_open_) {
     control_open_ = false;
     close_handle(reinterpret_cast<uv_handle_t*>(&control_));

@@ -6,7 +6,10 @@
 // fd 0 = /dev/null, fds 1 and 2 = a pipe the master reads (each line is logged with
 // the child's role and pid), fd 3 = the child's end of an AF_UNIX SOCK_STREAM
 // socketpair (the control channel), fds 4.. = spec.fds in order (a worker's group
-// socket, the front end's Listen sockets). The child runs in its own session
+// socket, the front end's Listen sockets), then, with spec.fd_channel, one end of
+// an AF_UNIX SOCK_SEQPACKET socketpair for descriptors (the front end's log files,
+// common/fd_passing.h), on which spec.first_fds is queued before the child
+// starts. The child runs in its own session
 // (setsid, as UV_PROCESS_DETACHED), with every signal disposition reset to default
 // and an empty signal mask; it sets PR_SET_PDEATHSIG itself after exec. Between
 // fork and exec only async-signal-safe calls run; an exec failure is reported
@@ -38,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/fd_passing.h"
 #include "common/status.h"
 #include "protocol/frame.h"
 
@@ -53,6 +57,10 @@ struct SpawnSpec {
   // else an fd the caller keeps open as long as the process runs (a vhost's
   // ErrorLog for a group declared inside that <VirtualHost>).
   int output_fd = -1;
+  // A descriptor channel as the child's fd 4 + fds.size() (the front end's
+  // --log-fd); first_fds is sent on it at once (its fds stay the caller's).
+  bool fd_channel = false;
+  FdMessage first_fds;
 };
 
 // How a process ended.
@@ -98,6 +106,10 @@ class Process {
 
   // Queues one frame on the control channel (dropped after the channel closed).
   void send(proto::FrameType type, std::string_view payload);
+  // Sends text and fds on the descriptor channel (SpawnSpec::fd_channel) at once,
+  // before any frame queued after this call. Errors: no channel, the child's
+  // exit, or send_fds()'s (a child that stopped reading).
+  Status send_fds(std::string_view text, const std::vector<int>& fds);
   // Sends a signal to the process (SIGKILL goes to its whole process group);
   // does nothing once it has exited.
   void signal(int signum);
@@ -151,6 +163,7 @@ class Process {
   proto::FrameReader reader_;
   std::string line_buf_;
   int output_fd_ = -1;  // SpawnSpec::output_fd
+  int fd_channel_ = -1;  // the master's end of SpawnSpec::fd_channel
   std::string exit_reason_, exit_detail_;
   char read_buf_[65536];
 };

@@ -4,7 +4,7 @@ other back to back, and every request is counted at the client.
 
 The load: GETs on kept-alive connections and GETs on a new connection each
 (loadgen --close) to both groups, and a few POSTs. The rule it checks
-(README, "What a client sees when something fails"; docs/decisions.md 23):
+(README, "What a client sees when something fails"; docs/decisions.md 26):
 no GET fails, whatever the fault; a POST fails only when it was in flight on
 a SIGKILLed worker (502, at most one per POST client per kill). A worker
 SIGKILLed less than 5 s after READY counts as a crash and its slot backs off,

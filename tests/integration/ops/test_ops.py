@@ -25,6 +25,7 @@ are removed (WSGID_KEEP_TMP=1 keeps them). Run by hand:
 """
 import glob
 import http.client
+import grp
 import json
 import os
 import re
@@ -458,7 +459,7 @@ class LogrotateTest(unittest.TestCase):
         if not shutil.which("logrotate"):
             self.skipTest("logrotate is not installed (Debian package logrotate)")
         if os.geteuid() != 0:
-            self.skipTest("the shipped file creates logs owned by www-data: needs root")
+            self.skipTest("the shipped file creates logs owned by root:adm: needs root")
         self.tmp = Daemon(prefix="wsgid-ops-logrotate-")
         self.master = 0
 
@@ -506,6 +507,12 @@ class LogrotateTest(unittest.TestCase):
         error = os.path.join(logs, "error.log")
         wait_for(lambda: "reopened %s" % error in read_or_empty(error), 30,
                  "the master's 'reopened' line in the new error.log")
+        # The new access.log is logrotate's `create 0640 root adm`, as Debian's
+        # apache2: the front end (www-data) could not open it; the master does
+        # and hands it over...
+        st = os.stat(access)
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777),
+                         (0, grp.getgrnam("adm").gr_gid, 0o640))
         # ... and the front end writes its access lines to the new file.
         self.assertEqual(http_get(port, "/lr/after")[0], 200)
         wait_for(lambda: "/lr/after 200" in read_or_empty(access), 30,

@@ -155,6 +155,7 @@ const DirCase kDirCases[] = {
     {"ErrorLog", "logs/error.log", S | V, nullptr},
     {"CustomLog", "logs/access.log combined", S | V, nullptr},
     {"LogFormat", "\"%h %r\" short", S | V, nullptr},
+    {"TransferLog", "logs/transfer.log", S | V, nullptr},
     {"LogLevel", "info", S | V | L | D, nullptr},  // outside server level: a warning
     {"Timeout", "30", S | V, nullptr},
     {"KeepAlive", "Off", S | V, nullptr},
@@ -667,8 +668,17 @@ TEST_CASE("directive argument errors") {
       {"CustomLog logs/a.log combinded\n",
        "1: warning: unknown LogFormat nickname 'combinded': Apache would log it as literal text"},
       {"CustomLog logs/a.log common env=!x\n",
-       "1: warning: conditional logging ('env=!x') is not supported by wsgid; every request is "
-       "logged"},
+       "1: error: CustomLog condition 'env=!x' is refused: wsgid sets no environment variables "
+       "(SetEnv, SetEnvIf and BrowserMatch are not implemented), so it cannot pick the requests "
+       "Apache would log"},
+      {"CustomLog \"|/usr/bin/rotatelogs /var/log/a.%Y 86400\" common\n",
+       "1: error: piped logs are refused: wsgid writes CustomLog to files only"},
+      {"CustomLog \"||/usr/bin/logger\" common\n",
+       "1: error: piped logs are refused: wsgid writes CustomLog to files only"},
+      {"LogFormat \"%h %Z\" odd\n", "1: error: unknown LogFormat directive '%Z'"},
+      {"CustomLog logs/a.log \"%h %{ms}Q\"\n", "1: error: unknown LogFormat directive '%Q'"},
+      {"CustomLog logs/a.log \"%h %\"\n", "1: error: '%' at the end of the format"},
+      {"CustomLog logs/a.log \"%{min}T\"\n", "1: error: unknown unit 'min' in %{min}T"},
       {"AliasMatch ( /a\n", "1: error: invalid regular expression '(' in AliasMatch: "},
   };
   for (const Case& c : cases) {
@@ -732,6 +742,46 @@ TEST_CASE("server directives fill the model") {
   CHECK(c.python_path == std::vector<std::string>{"/a", "/b"});
   CHECK(c.restrict_embedded);
   CHECK_FALSE(c.script_reloading);
+}
+
+TEST_CASE("LogFormat errors point at the directive's column and say what to write") {
+  struct Case {
+    const char* text;
+    int col, len;
+    const char* note_start;
+  } cases[] = {
+      {"LogFormat \"%h %Z\" odd\n", 16, 1, "wsgid knows %% %a %A"},
+      {"LogFormat %h%Z odd\n", 14, 1, "wsgid knows"},
+      {"LogFormat \"\\\"%r\\\" %Z\" odd\n", 20, 1, "wsgid knows"},
+      {"CustomLog a.log \"%h %{min}T\"\n", 23, 3, "write %{s}T, %{ms}T or %{us}T"},
+      {"CustomLog a.log \"%{Referer i\"\n", 19, 10, "close the argument"},
+  };
+  for (const auto& c : cases) {
+    ParseResult r = parse(c.text);
+    INFO(c.text << joined(msgs(r)));
+    REQUIRE(r.diags.all().size() >= 1);
+    const Diagnostic& d = r.diags.all()[0];
+    CHECK(d.severity == Severity::kError);
+    CHECK(d.loc.line == 1);
+    CHECK(d.loc.col == c.col);
+    CHECK(d.loc.len == c.len);
+    REQUIRE(d.notes.size() == 1);
+    CHECK(d.notes[0].rfind(c.note_start, 0) == 0);
+  }
+  // TransferLog: the last LogFormat without a nickname, else Apache's CLF (%b).
+  ParseResult t = parse("TransferLog a.log\nLogFormat \"%h %U\"\nTransferLog b.log\n"
+                        "TransferLog \"|/usr/bin/logger\"\n");
+  REQUIRE(t.config.server.custom_logs.size() == 2);
+  CHECK(t.config.server.custom_logs[0].path == "/srv/root/a.log");
+  CHECK(t.config.server.custom_logs[0].format == "%h %l %u %t \"%r\" %>s %b");
+  CHECK(t.config.server.custom_logs[1].format == "%h %U");
+  CHECK(errors(t) == std::vector<std::string>{
+                         "piped logs are refused: wsgid writes TransferLog to files only"});
+  // A bad LogFormat defines no nickname, and a CustomLog refused logs nothing.
+  ParseResult r = parse("LogFormat \"%Z\" odd\nCustomLog a.log \"%Z\"\nCustomLog |x common\n");
+  CHECK(errors(r).size() == 3);
+  CHECK(r.config.server.custom_logs.empty());
+  CHECK(parse("CustomLog a.log combined\n").config.server.custom_logs.size() == 1);
 }
 
 TEST_CASE("Listen given twice is an error with a note") {

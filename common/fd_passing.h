@@ -1,0 +1,42 @@
+// FdMessage: a short text and open file descriptors, sent together over an
+// AF_UNIX SOCK_SEQPACKET socket (SCM_RIGHTS), one message per send.
+//
+// The master opens the front end's CustomLog files (as root, as Apache's parent
+// does) and hands them over with send_fds(); the front end takes them with
+// receive_fds() (protocol/PROTOCOL.md 7.6). The kernel gives the receiver its own
+// descriptors (close-on-exec); the sender keeps and still owns its own.
+// Both calls are non-blocking and never wait; any thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace wsgid {
+
+// At most this many descriptors travel in one message (Linux's SCM_MAX_FD is 253).
+constexpr size_t kMaxPassedFds = 250;
+// The text travels in one datagram of at most this many bytes.
+constexpr size_t kMaxFdMessageText = 60000;
+
+struct FdMessage {
+  std::string text;
+  std::vector<int> fds;  // owned by whoever holds the message
+};
+
+// Sends text and fds as one message. Errors: "sendmsg(WHAT): ..." (EAGAIN when the
+// peer has not read earlier messages), "fd message: N descriptors, at most 250",
+// "fd message: N bytes of text, at most 60000".
+Status send_fds(int sock, std::string_view what, std::string_view text, const std::vector<int>& fds);
+
+// Receives one message. *got is false when none is waiting (EAGAIN); on success
+// the caller owns out->fds. Errors: "recvmsg(WHAT): ...", "recvmsg(WHAT): message
+// truncated" (its descriptors are closed), "recvmsg(WHAT): end of file".
+Status receive_fds(int sock, std::string_view what, FdMessage* out, bool* got);
+
+// Closes every descriptor of m and clears it.
+void close_fds(FdMessage* m);
+
+}  // namespace wsgid
