@@ -767,7 +767,8 @@ void HttpConn::upstream_closed(bool notice, std::string_view why) {
         app_started_ = false;
         ++retries_;
         waiting_upstream_ = true;
-        pool_->acquire(this);
+        if (notice) pool_->acquire(this);
+        else pool_->acquire_after_death(this);
         return;
       case ResendVerdict::kUnavailable:
         send_local(503, why, true);

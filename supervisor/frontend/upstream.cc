@@ -150,7 +150,16 @@ void UpstreamConn::write_failed(int err) {
   }
   why += hello_seen_ ? fmt::format(" (worker pid {}, no closing notice)", worker_pid_)
                      : std::string(" (no worker had taken the connection)");
+  worker_died();
   close(false, why);
+}
+
+void UpstreamConn::worker_died() {
+  // Its other connections lead to a dead process too (or one about to exit):
+  // hand none of them out again.
+  if (!hello_seen_ || worker_pid_ <= 0 || state_ == State::kClosing) return;
+  pool_->mark_draining(worker_pid_);
+  pool_->close_idle_to(worker_pid_);
 }
 
 void UpstreamConn::pause_reading() {
@@ -175,6 +184,7 @@ void UpstreamConn::resume_reading() {
 void UpstreamConn::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
   if (nread < 0) {
+    worker_died();
     close(false, nread == UV_EOF ? std::string("worker closed the connection")
                                  : std::string("read from worker: ") + uv_strerror(static_cast<int>(nread)));
     return;
@@ -304,6 +314,49 @@ void UpstreamConn::pipe_closed(UpstreamConn* self) {
 UpstreamPool::UpstreamPool(uv_loop_t* loop, GroupEndpoint endpoint)
     : loop_(loop), ep_(std::move(endpoint)) {}
 
+UpstreamPool::~UpstreamPool() { close_delay_timer(); }
+
+// The timer lives only while a request waits in delayed_, so that a pool holds
+// no libuv handle otherwise (a loop can close once its connections are gone).
+void UpstreamPool::close_delay_timer() {
+  if (!delay_timer_) return;
+  delay_timer_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  delay_timer_ = nullptr;
+}
+
+void UpstreamPool::acquire_after_death(UpstreamClient* client) {
+  if (!delay_timer_) {
+    delay_timer_ = new uv_timer_t;
+    uv_timer_init(loop_, delay_timer_);
+  }
+  delayed_.emplace_back(client, uv_now(loop_) + kResendDelayMs);
+  if (delayed_.size() == 1) {
+    delay_timer_->data = this;
+    uv_timer_start(delay_timer_, [](uv_timer_t* t) {
+      if (t->data) static_cast<UpstreamPool*>(t->data)->run_delayed();
+    }, kResendDelayMs, 0);
+  }
+}
+
+void UpstreamPool::run_delayed() {
+  uint64_t now = uv_now(loop_);
+  while (!delayed_.empty() && delayed_.front().second <= now) {
+    UpstreamClient* c = delayed_.front().first;
+    delayed_.pop_front();
+    acquire(c);
+  }
+  if (delayed_.empty()) {
+    close_delay_timer();
+    return;
+  }
+  if (!delay_timer_) return;  // an acquire() above ended in a cancel() that closed it
+  uv_timer_start(delay_timer_, [](uv_timer_t* t) {
+    if (t->data) static_cast<UpstreamPool*>(t->data)->run_delayed();
+  }, delayed_.front().second - now, 0);
+}
+
 size_t UpstreamPool::capacity() const {
   long c = static_cast<long>(std::max(1, ep_.processes)) * std::max(1, ep_.threads);
   return static_cast<size_t>(c);
@@ -393,6 +446,8 @@ void UpstreamPool::forget_unaccepted(UpstreamConn* conn) {
 void UpstreamPool::cancel(UpstreamClient* client) {
   auto it = std::find(waiters_.begin(), waiters_.end(), client);
   if (it != waiters_.end()) waiters_.erase(it);
+  std::erase_if(delayed_, [client](const auto& d) { return d.first == client; });
+  if (delayed_.empty()) close_delay_timer();
   for (UpstreamConn* c : connecting_)
     if (c->client_ == client) c->client_ = nullptr;
 }

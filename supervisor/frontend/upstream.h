@@ -21,7 +21,11 @@
 // draining and will send it on every other: the pool remembers its pid (at most
 // kMaxDraining pids, each forgotten when no connection to it is left), closes
 // its idle connections, and closes its busy ones when they are released instead
-// of handing them out again.
+// of handing them out again. A worker whose connection ends without the notice
+// (it died) is remembered the same way, and a request sent again after such a
+// death waits kResendDelayMs first (acquire_after_death): when every worker of a
+// group is killed at once, the others' deaths are seen before the request is
+// sent to one of them.
 //
 // An UpstreamConn carries one request at a time for its client: send() appends
 // frames and writes them (uv_try_write first); response frames arrive through
@@ -107,6 +111,8 @@ class UpstreamConn {
   void on_write_done(int status);
   // A write failed: a "connection closing" notice still unread counts as one.
   void write_failed(int err);
+  // The connection ended without the closing notice: its worker is gone.
+  void worker_died();
   void flush();
   void close(bool closing_notice, std::string_view why);
   void handle_frames();
@@ -139,13 +145,17 @@ class UpstreamConn {
 class UpstreamPool {
  public:
   static constexpr uint64_t kIdleCloseMs = 2000;
+  static constexpr uint64_t kResendDelayMs = 100;
   static constexpr size_t kMaxDraining = 64;
   UpstreamPool(uv_loop_t* loop, GroupEndpoint endpoint);
+  ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
   // Calls client->upstream_ready() or ->upstream_failed(), now or later.
   void acquire(UpstreamClient* client);
+  // acquire() after kResendDelayMs: for a request whose worker died.
+  void acquire_after_death(UpstreamClient* client);
   // The client went away before upstream_ready(): forget it.
   void cancel(UpstreamClient* client);
   // Closes connections idle for longer than kIdleCloseMs (or all with force).
@@ -188,6 +198,10 @@ class UpstreamPool {
   std::deque<UpstreamClient*> waiters_;
   std::vector<std::pair<pid_t, size_t>> conns_by_pid_;  // open conns whose HELLO named the pid
   std::deque<pid_t> draining_;                          // oldest first, at most kMaxDraining
+  std::deque<std::pair<UpstreamClient*, uint64_t>> delayed_;  // acquire_after_death: client, due ms
+  uv_timer_t* delay_timer_ = nullptr;  // created on first use; freed in its close callback
+  void run_delayed();
+  void close_delay_timer();
 };
 
 }  // namespace wsgid::frontend

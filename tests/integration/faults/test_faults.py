@@ -345,7 +345,11 @@ class HungAndGil(SystemCase):
         self.assertEqual(st, 502)
         self.assertLess(took, 30.0)
         self.assertIn('the Python GIL was not released for 2 s (deadlock-timeout)', log)
-        self.assertEqual(len(set(old) - set(new)), 1, (old, new))
+        # The wedged process is replaced. When another request had started on it
+        # before the GIL was last seen free, the death cannot be pinned on one
+        # request: each GET is sent once more (docs/decisions.md 26), so the
+        # GIL holder may wedge the group's other process too, and no third.
+        self.assertIn(len(set(old) - set(new)), (1, 2), (old, new))
         self.assertEqual(after, [200] * 20)
         self.assertEqual(ro['failed'], 0, summary(ro))
         # In the same group only a request that the wedged process's other
