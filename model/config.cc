@@ -31,4 +31,9 @@ const GroupSpec* Config::find_group(std::string_view name) const {
   return nullptr;
 }
 
+bool Config::traces(const VirtualHost* vh) const {
+  if (vh && vh->trace_enable) return *vh->trace_enable;
+  return server.trace_enable.value_or(true);
+}
+
 }  // namespace wsgid::model

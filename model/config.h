@@ -210,6 +210,10 @@ struct VirtualHost {
   // without a trailing '/'; unset in a vhost = the server's.
   std::optional<std::string> document_root;
   std::vector<RewriteDirective> rewrite;  // Redirect*, Rewrite*, Header, RequestHeader (rewrite part)
+  // TraceEnable (core, server config and <VirtualHost>): unset in a vhost = the
+  // server's; unset at server level = On, Apache's default. On: the front end
+  // answers TRACE itself with the request echoed (message/http); Off: 405.
+  std::optional<bool> trace_enable;
 };
 
 // WSGIImportScript: preload a script in a group's application group at start.
@@ -256,6 +260,8 @@ struct Config {
   std::vector<VirtualHost> vhosts;
 
   const GroupSpec* find_group(std::string_view name) const;
+  // TraceEnable for requests to vh (nullptr or &server = the main server).
+  bool traces(const VirtualHost* vh) const;
 };
 
 }  // namespace wsgid::model

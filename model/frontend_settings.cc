@@ -82,7 +82,7 @@ json vhost_json(const VirtualHost& v) {
           {"mounts", mounts}, {"locations", blocks_json(v.locations)},
           {"directories", blocks_json(v.directories)}, {"aliases", aliases},
           {"custom_logs", logs}, {"rewrite", rewrite_json(v.rewrite)},
-          {"document_root", opt(v.document_root)}};
+          {"document_root", opt(v.document_root)}, {"trace_enable", opt(v.trace_enable)}};
 }
 
 // Decoding: each reader returns a non-ok Status naming the key path
@@ -303,6 +303,7 @@ Status vhost_from(const json& j, const std::string& path, VirtualHost* v) {
   TRY(r.ostr("server_name", &name));
   v->server_name = name.value_or("");
   TRY(r.ostr("document_root", &v->document_root));
+  TRY(r.obool("trace_enable", &v->trace_enable));
   TRY(r.arr("server_aliases", &a));
   for (const auto& e : *a) {
     if (!e.is_string()) return r.bad_key("server_aliases", "must hold strings");

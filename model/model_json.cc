@@ -21,6 +21,63 @@ json opt(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+// The handlers a scope sets (SetHandler, AddHandler, Options ExecCGI,
+// DirectoryIndex); null for what it leaves to inherit.
+json handlers_to_json(const HandlerSettings& h) {
+  return {{"set_handler", opt(h.set_handler)},
+          {"wsgi_extensions", h.wsgi_extensions},
+          {"exec_cgi", opt(h.exec_cgi)},
+          {"directory_index", opt(h.directory_index)}};
+}
+
+// Redirect*, Rewrite*, Header and RequestHeader, as written, where written.
+json directives_to_json(const std::vector<RewriteDirective>& list) {
+  json a = json::array();
+  for (const RewriteDirective& d : list)
+    a.push_back({{"directive", d.name}, {"args", d.args}, {"defined_at", loc_text(d.loc)}});
+  return a;
+}
+
+// One access line as the config says it: "Require ip 10.0.0.0/8", "<RequireAll>",
+// "<Limit POST>", "</Limit>".
+std::string access_line_text(const AccessLine& l) {
+  std::string out = l.name;
+  for (const std::string& a : l.args)
+    out += " " + (a.find_first_of(" \t\"") == std::string::npos ? a : "\"" + a + "\"");
+  if (!out.empty() && out[0] == '<') out += ">";
+  return out;
+}
+
+json access_to_json(const BlockAccess& a) {
+  if (a.empty()) return nullptr;
+  json rules = json::array();
+  for (const AccessLine& l : a.lines) rules.push_back(access_line_text(l));
+  return {{"rules", rules}, {"auth_user_file", opt(a.user_file)},
+          {"auth_group_file", opt(a.group_file)}};
+}
+
+// The per-directory sections of a host, as the front end enforces them.
+void add_sections(const VirtualHost& vh, int index, json* out) {
+  json host = index < 0 || vh.server_name.empty() ? json(nullptr) : json(vh.server_name);
+  auto add = [&](const Block& b, bool location) {
+    std::string kind = location ? "Location" : b.is_files ? "Files" : "Directory";
+    if (b.is_regex) kind += "Match";
+    json o = json::object();
+    o["section"] = kind;
+    o["path"] = b.path;
+    o["virtual_host"] = host;
+    o["access"] = access_to_json(b.access);
+    o["handlers"] = handlers_to_json(b.settings.handlers);
+    o["process_group"] = opt(b.settings.process_group);
+    o["application_group"] = opt(b.settings.application_group);
+    o["directives"] = directives_to_json(b.rewrite);
+    o["defined_at"] = loc_text(b.loc);
+    out->push_back(o);
+  };
+  for (const Block& b : vh.directories) add(b, false);
+  for (const Block& b : vh.locations) add(b, true);
+}
+
 }  // namespace
 
 json group_to_json(const GroupSpec& g) {
@@ -96,6 +153,9 @@ json config_to_json(const Config& c) {
     o["server_aliases"] = vh.server_aliases;
     o["error_log"] = vh.error_log ? json(vh.error_log->path) : json(nullptr);
     o["document_root"] = opt(vh.document_root);  // handlers part (issue 11, part 3)
+    o["handlers"] = handlers_to_json(vh.settings.handlers);
+    o["directives"] = directives_to_json(vh.rewrite);
+    o["trace_enable"] = c.traces(&vh);
     o["defined_at"] = loc_text(vh.loc);
     j["virtual_hosts"].push_back(o);
   }
@@ -116,6 +176,14 @@ json config_to_json(const Config& c) {
   add_aliases(c.server);
   for (const VirtualHost& vh : c.vhosts) add_aliases(vh);
 
+  // Access rules, authentication, handlers and the section-level directives:
+  // what the front end will enforce, per section (the server's, then each
+  // <VirtualHost>'s; within a host <Directory>/<Files> before <Location>).
+  j["sections"] = json::array();
+  add_sections(c.server, -1, &j["sections"]);
+  for (size_t i = 0; i < c.vhosts.size(); ++i)
+    add_sections(c.vhosts[i], static_cast<int>(i), &j["sections"]);
+
   json s = json::object();
   s["server_name"] = c.server.server_name.empty() ? json(nullptr) : json(c.server.server_name);
   s["server_root"] = opt(c.server_root);
@@ -123,6 +191,9 @@ json config_to_json(const Config& c) {
   s["group"] = opt(c.group);
   s["pid_file"] = opt(c.pid_file);
   s["document_root"] = opt(c.server.document_root);  // handlers part (issue 11, part 3)
+  s["handlers"] = handlers_to_json(c.server.settings.handlers);
+  s["directives"] = directives_to_json(c.server.rewrite);
+  s["trace_enable"] = c.traces(nullptr);
   s["error_log"] = c.server.error_log ? json(c.server.error_log->path) : json(nullptr);
   s["custom_logs"] = json::array();
   for (const LogFile& l : c.server.custom_logs)

@@ -23,7 +23,16 @@ Result<GroupSpec> group_from_json(const nlohmann::json& j);
 
 // {"groups": [...], "mounts": [{"url", "script", "process_group" (null when
 // embedded), "application_group", "virtual_host"}], "listen": ["127.0.0.1:8080"],
-// ...server settings}.
+// "virtual_hosts", "aliases", "sections", "server"}. What the front end
+// enforces is shown where it is written: "server" and each virtual host carry
+// "directives" (Redirect*, Rewrite*, Header, RequestHeader as written, each with
+// "defined_at"), "handlers" (set_handler, wsgi_extensions, exec_cgi,
+// directory_index; null = inherited) and "trace_enable"; "sections" lists every
+// <Directory>/<DirectoryMatch>/<Files>/<FilesMatch>/<Location>/<LocationMatch>
+// with "section", "path", "virtual_host", "access" (null, or "rules": its
+// access-control lines as written, "auth_user_file", "auth_group_file"),
+// "handlers", "process_group", "application_group", "directives",
+// "defined_at".
 nlohmann::json config_to_json(const Config& config);
 
 }  // namespace wsgid::model

@@ -191,7 +191,6 @@ void MergedPolicy::apply(const SectionPolicy& later) {
     } else if (later.merging == AuthMerging::kOff || later.merging == AuthMerging::kUnset ||
                !(require || later.require)) {
       require = later.require;
-      require_from = later.require ? later.label : std::string();
     } else if (require && later.require) {
       RequireNode both;
       both.op = later.merging == AuthMerging::kAnd ? RequireNode::Op::kAnd : RequireNode::Op::kOr;
@@ -200,38 +199,22 @@ void MergedPolicy::apply(const SectionPolicy& later) {
       both.children.push_back(std::move(*require));
       both.children.push_back(*later.require);
       require = std::move(both);
-      require_from = later.label;
     } else if (later.require) {
       require = later.require;
-      require_from = later.label;
     }
     if (later.forbidden_on_failure) forbidden_on_failure = later.forbidden_on_failure;
   }
   // mod_access_compat has no merger: the later config replaces the earlier.
-  if (later.compat) {
-    compat = later.compat;
-    compat_from = later.label;
-  }
+  if (later.compat) compat = later.compat;
   // merge_authn_core_dir_config; am_merge_conf.
   if (later.auth_type) auth_type = later.auth_type;
   if (later.auth_name) auth_name = later.auth_name;
   if (later.allow_methods) allow_methods = later.allow_methods;
 }
 
-Status MergedPolicy::check() const {
-  if (!require || !compat || !compat->has_rules()) return Status::ok();
-  return Status::error(
-      compat_from + " has Apache 2.2 access rules (Order, Allow, Deny) and " + require_from +
-      " has Apache 2.4 rules (Require) for the same requests: Apache 2.4 would enforce both, "
-      "and a client must pass each; wsgid refuses the mix: write the 2.2 rules as Require "
-      "(Order allow,deny + Allow from all is Require all granted, Deny from all is "
-      "Require all denied, Allow from 10.0.0.0/8 is Require ip 10.0.0.0/8)");
-}
-
-Result<MergedPolicy> merge(std::span<const SectionPolicy* const> sections) {
+MergedPolicy merge(std::span<const SectionPolicy* const> sections) {
   MergedPolicy merged;
   for (const SectionPolicy* s : sections) merged.apply(*s);
-  if (Status st = merged.check(); !st) return st;
   return merged;
 }
 

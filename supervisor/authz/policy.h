@@ -25,10 +25,15 @@
 // `AuthMerging Off` alone clears them. mod_access_compat has no merger: a later
 // section with any of its directives replaces its rules whole. AuthType and
 // AuthName: the later one set wins. AllowMethods: the later one set wins.
-// check() refuses a merged path where both Apache 2.2 rules (Order/Allow/Deny)
-// and 2.4 rules (Require) apply, naming the two sections: Apache's "Upgrading to
-// 2.4 from 2.2" calls the mix "technically possible but discouraged" and shows
-// two such configs whose results surprise (note "Mixing old and new directives").
+// Apache 2.2 rules (Order/Allow/Deny) and 2.4 rules (Require) on one path, in
+// one section or merged from several, are both enforced, as httpd 2.4 does:
+// each module merges its own settings, then ap_process_request_internal runs
+// mod_access_compat's access checker (403 unless it admits) before
+// mod_authz_core's Require (server/request.c, Satisfy All). Apache's "Upgrading
+// to 2.4 from 2.2" ("Mixing old and new directives") discourages the mix and
+// shows two examples; Apache 2.4.71 answers 403 to both, as the code says and
+// this library does (the second example's "200" in that page is not what
+// httpd does).
 //
 // decide() is the access part of ap_process_request_internal (Satisfy All):
 // AllowMethods (405), then the 2.2 rules (403), then Require without a user
@@ -116,19 +121,13 @@ struct MergedPolicy {
   std::optional<std::string> auth_type;
   std::optional<std::string> auth_name;
   std::optional<AllowMethods> allow_methods;
-  std::string require_from;  // the label of the (last) section the Require rules come from
-  std::string compat_from;   // the label of the section the 2.2 rules come from
 
   // One merge step: `later` over *this.
   void apply(const SectionPolicy& later);
-  // The 2.2/2.4 mix refusal: "<Location /a> at x.conf:9 has Apache 2.2 access
-  // rules (Order/Allow/Deny) and <Directory /> at y.conf:1 has Apache 2.4 rules
-  // (Require) for the same requests; ..."
-  Status check() const;
 };
 
-// Every step over `sections` (Apache's order, first = most general), then check().
-Result<MergedPolicy> merge(std::span<const SectionPolicy* const> sections);
+// Every step over `sections` (Apache's order, first = most general).
+MergedPolicy merge(std::span<const SectionPolicy* const> sections);
 
 enum class Verdict {
   kAllow,             // go on to the handler

@@ -184,7 +184,6 @@ const Row kRows[] = {
     {"EnableMMAP", Kind::kWarn, "a file-serving tuning"},
     {"EnableSendfile", Kind::kWarn, "a file-serving tuning"},
     {"FileETag", Kind::kWarn, "a caching header detail"},
-    {"TraceEnable", Kind::kWarn, "TRACE requests reach the application, as mod_wsgi passes them"},
     {"Protocols", Kind::kWarn, "wsgid speaks HTTP/1.1"},
     {"KeepAliveRequests", Kind::kWarn, "use MaxKeepAliveRequests"},
     {"LimitXMLRequestBody", Kind::kWarn, "it applies to mod_dav's XML bodies only"},

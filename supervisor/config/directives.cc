@@ -127,6 +127,7 @@ const DirectiveInfo kDirectives[] = {
     {"LogLevel", kAll, &Parser::d_log_level, ""},
     {"Timeout", kSV, &Parser::d_timeout, ""},
     {"KeepAlive", kSV, &Parser::d_keep_alive, ""},
+    {"TraceEnable", kSV, &Parser::d_trace_enable, ""},
     {"KeepAliveTimeout", kSV, &Parser::d_keep_alive_timeout, ""},
     {"MaxKeepAliveRequests", kSV, &Parser::d_max_keep_alive_requests, ""},
     {"LimitRequestLine", kSV, &Parser::d_limit, ""},

@@ -37,6 +37,9 @@ struct Scope {
   // The access control section being read (a per-directory section, or a
   // <Limit>/<Require*> inside one); nullptr elsewhere ("not allowed here").
   AccessScope* access = nullptr;
+  // The Header/RequestHeader/Redirect* lines of the per-directory section being
+  // read (its Block::rewrite once the section ends); nullptr elsewhere.
+  std::vector<model::RewriteDirective>* section_rewrite = nullptr;
 };
 
 using Handler = void (Parser::*)(const Directive&, Scope&);

@@ -360,10 +360,13 @@ void Parser::section(const Directive& d, Scope& scope) {
   AccessScope access("<" + name + " " + b.path + "> at " + d.loc.file + ":" +
                      std::to_string(d.loc.line));
   inner.access = &access;
+  std::vector<model::RewriteDirective> kept;
+  inner.section_rewrite = &kept;
   walk(d.children, inner);
   // inner may have appended nested <Files> to the same vector: index stays valid.
   list[index].settings = settings;
   list[index].access = end_access(d, &access);
+  list[index].rewrite = std::move(kept);
 }
 
 // ---------------------------------------------------------------------------

@@ -109,6 +109,7 @@ class Parser {
   void d_log_level(const Directive& d, Scope& s);
   void d_timeout(const Directive& d, Scope& s);
   void d_keep_alive(const Directive& d, Scope& s);
+  void d_trace_enable(const Directive& d, Scope& s);
   void d_keep_alive_timeout(const Directive& d, Scope& s);
   void d_max_keep_alive_requests(const Directive& d, Scope& s);
   void d_limit(const Directive& d, Scope& s);

@@ -8,15 +8,20 @@
 // end to read again (supervisor/frontend/rewrite_step.h).
 //
 // Where they are implemented:
-//  - Redirect* and the mod_rewrite directives: at server level and in
-//    <VirtualHost>. Inside <Location>, <Directory>, <Files> and their Match forms
-//    Apache runs them per directory, after the URL is mapped (mod_rewrite on a
-//    path relative to the directory, mod_alias's Redirect in its fixup hook, with
-//    a form of its own without a URL-path); wsgid refuses them there.
-//  - Header and RequestHeader: at server level, in <VirtualHost>, and in
-//    <Location>/<LocationMatch> (for the requests whose URL the section
-//    matches). In <Directory> and <Files> sections they are refused: the front
-//    end does not match response headers to files.
+//  - Redirect*: at server level, in <VirtualHost>, and in <Location>,
+//    <Directory>, <Files> and their Match forms with mod_alias's per-directory
+//    meaning (supervisor/rewrite/section_redirect.h: the form without a
+//    URL-path, `Redirect [status] URL`, evaluated before access control in a
+//    <Location> and after it elsewhere; the URL-path forms in mod_alias's fixup
+//    hook, after access control).
+//  - The mod_rewrite directives: at server level and in <VirtualHost>. Inside
+//    per-directory sections Apache runs them after the URL is mapped, on a path
+//    relative to the directory; wsgid refuses them there.
+//  - Header and RequestHeader: at server level, in <VirtualHost>, and in every
+//    per-directory section (<Location>, <Directory>, <Files> and their Match
+//    forms): the section's rules apply to the requests whose URL, or whose
+//    mapped file (a static file, a WSGI script), the section matches, appended
+//    to the less specific ones in Apache's merge order (rewrite_step.h).
 // mod_rewrite's refusals (an internal rewrite, [P], RewriteMap ...) only count
 // while RewriteEngine is On, which is known at the end of the configuration
 // (a <VirtualHost> inherits the server's engine state): finish_rewrites() tells
@@ -28,6 +33,7 @@
 #include "supervisor/rewrite/headers.h"
 #include "supervisor/rewrite/redirect.h"
 #include "supervisor/rewrite/rewrite.h"
+#include "supervisor/rewrite/section_redirect.h"
 
 namespace wsgid::config::detail {
 
@@ -37,12 +43,6 @@ struct Parser::RewriteState {
 };
 
 namespace {
-
-const char kFailClosed[] =
-    ", and wsgid does not implement it there (fail closed: ignoring it could serve this site "
-    "differently from Apache)";
-
-bool in_location(const Scope& s) { return s.section == "Location" || s.section == "LocationMatch"; }
 
 model::RewriteDirective keep(const Directive& d, const char* name) {
   model::RewriteDirective r;
@@ -56,15 +56,17 @@ model::RewriteDirective keep(const Directive& d, const char* name) {
 
 void Parser::d_redirect(const Directive& d, Scope& s) {
   const char* name = find_directive(d.name)->name;
+  model::RewriteDirective r = keep(d, name);
   if (s.ctx == kDir) {
-    diags_->error(d.loc, std::string(name) + " is refused " + where(s) +
-                             ": Apache would redirect the requests this section matches, in its "
-                             "per-directory form" + kFailClosed,
-                  {"write it at server level or in <VirtualHost>, with the URL-path of the "
-                   "section"});
+    // mod_alias's per-directory forms (section_redirect.h).
+    rewrite::SectionRedirects check;
+    if (Status st = check.add(name, r.args); !st) {
+      diags_->error(d.loc, st.message());
+      return;
+    }
+    s.section_rewrite->push_back(std::move(r));
     return;
   }
-  model::RewriteDirective r = keep(d, name);
   rewrite::RedirectList check;
   if (Status st = check.add(name, r.args); !st) {
     diags_->error(d.loc, st.message());
@@ -92,14 +94,6 @@ void Parser::d_rewrite(const Directive& d, Scope& s) {
 
 void Parser::d_header(const Directive& d, Scope& s) {
   const char* name = find_directive(d.name)->name;
-  if (s.ctx == kDir && !in_location(s)) {
-    diags_->error(d.loc, std::string(name) + " is refused " + where(s) +
-                             ": Apache would edit the headers of the requests this section "
-                             "matches" + kFailClosed,
-                  {"put it in a <Location> section for the same URLs, or at server level or in "
-                   "<VirtualHost>"});
-    return;
-  }
   model::RewriteDirective r = keep(d, name);
   rewrite::HeaderRules check;
   if (Status st = check.add(name, r.args); !st) {
@@ -108,9 +102,7 @@ void Parser::d_header(const Directive& d, Scope& s) {
     return;
   }
   if (s.ctx == kDir) {
-    // The Block of this section is the last one of the vhost's locations: the
-    // handler runs while the section is walked (parser.cc).
-    s.vh->locations.back().rewrite.push_back(std::move(r));
+    s.section_rewrite->push_back(std::move(r));  // set by section() for every kDir scope
     return;
   }
   s.vh->rewrite.push_back(std::move(r));

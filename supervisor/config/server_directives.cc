@@ -301,6 +301,30 @@ void Parser::d_keep_alive(const Directive& d, Scope& s) {
   if (v && server_level_only_value(d, "KeepAlive", s)) config_.keep_alive = *v;
 }
 
+// core's set_trace_enable (server/core.c): On (the default), Off, extended. On
+// and Off are implemented per virtual host (the front end answers TRACE itself,
+// as Apache's ap_send_http_trace does; it never reaches the application).
+// extended would echo a TRACE request's body back, a proxy's debugging aid:
+// refused, since it changes what answers such a request.
+void Parser::d_trace_enable(const Directive& d, Scope& s) {
+  if (!nargs(d, "TraceEnable", 1, 1)) return;
+  const Arg& a = d.args[0];
+  if (iequals(a.text, "extended")) {
+    diags_->error(a.loc,
+                  "TraceEnable extended is refused: Apache would answer a TRACE request that "
+                  "has a body by echoing the body back, and wsgid answers such a request 413 "
+                  "as TraceEnable On does (fail closed)",
+                  {"write TraceEnable On (the default) or TraceEnable Off"});
+    return;
+  }
+  if (!iequals(a.text, "on") && !iequals(a.text, "off")) {
+    diags_->error(a.loc, "TraceEnable must be one of 'on', 'off', or 'extended'",
+                  {"write TraceEnable On (the default) or TraceEnable Off"});
+    return;
+  }
+  s.vh->trace_enable = iequals(a.text, "on");
+}
+
 void Parser::d_keep_alive_timeout(const Directive& d, Scope& s) {
   if (!nargs(d, "KeepAliveTimeout", 1, 1)) return;
   std::string t = d.args[0].text;

@@ -88,11 +88,7 @@ const AccessChain& AccessPolicies::chain(int vhost, std::string_view url_path,
   if (c->error.is_ok()) {
     std::vector<const authz::SectionPolicy*> ptrs;
     for (const authz::SectionPolicy& p : policies) ptrs.push_back(&p);
-    Result<authz::MergedPolicy> m = authz::merge(ptrs);
-    if (m)
-      c->merged = std::move(*m);
-    else
-      c->error = m.status();
+    c->merged = authz::merge(ptrs);
   }
   const AccessChain& ref = *c;
   chains_.emplace(std::move(blocks), std::move(c));

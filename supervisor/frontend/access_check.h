@@ -17,8 +17,9 @@
 // the loop) and finish(). Outcomes, Apache's: allow; 403; 405 (AllowMethods);
 // 401 with `WWW-Authenticate: Basic realm="..."` (no, malformed or wrong
 // credentials, or a user the rules refuse); 500 (AuthType without Require,
-// AuthType without AuthName, a password file that cannot be read, 2.2 and 2.4
-// rules merged on one path, AuthType Basic without AuthUserFile).
+// AuthType without AuthName, a password file that cannot be read, AuthType
+// Basic without AuthUserFile). Apache 2.2 and 2.4 rules on one path are both
+// enforced, as in Apache (authz/policy.h).
 #pragma once
 
 #include <uv.h>
@@ -42,7 +43,7 @@ namespace wsgid::frontend {
 // The merged access settings of one chain of sections.
 struct AccessChain {
   bool any = false;  // some section of the chain has access settings
-  Status error;      // the merge failed (a 500 for every request of the chain)
+  Status error;      // a section did not build (a 500 for every request of the chain)
   authz::MergedPolicy merged;
   std::shared_ptr<authn::UserFile> user_file;    // the last AuthUserFile set, or null
   std::shared_ptr<authn::GroupFile> group_file;  // the last AuthGroupFile set, or null

@@ -20,6 +20,7 @@
 #include "supervisor/frontend/server.h"
 #include "supervisor/frontend/static_file.h"
 #include "supervisor/frontend/stream_write.h"
+#include "supervisor/frontend/trace.h"
 
 namespace wsgid::frontend {
 
@@ -335,6 +336,7 @@ int HttpConn::on_message_begin() {
   worker_pid_ = 0;
   local_status_ = 0;
   local_challenge_.clear();
+  local_type_.clear();
   remote_user_.clear();
   log_note_.clear();
   retries_ = 0;
@@ -481,7 +483,23 @@ int HttpConn::on_headers_complete() {
   }
   const model::VirtualHost* vh = router_->select_vhost(vhosts_, host);
   if (rewrite_request(vh, host, query)) return 0;
+  if (parser_.method == HTTP_TRACE) {
+    // Apache's core answers TRACE itself, before access control and aliases.
+    std::string line = std::string(llhttp_method_name(HTTP_TRACE)) + " " + std::string(url()) +
+                       (http10_ ? " HTTP/1.0" : " HTTP/1.1");
+    TraceAnswer t = trace_answer(cfg.traces(vh), has_body, line, request_headers());
+    if (t.status == 413) return fail(413, t.why);
+    if (t.status == 200) {
+      local_type_ = "message/http";
+      body_scratch_ = std::move(t.body);
+    }
+    send_local(t.status, t.why, false);
+    return 0;
+  }
   router_->route(vh, RouteRequest{host, path_, local_port_}, &route_);
+  // Now that the URL maps to a file, the Header rules of its <Directory> and
+  // <Files> sections join those of the <Location> sections (rewrite_step.h).
+  header_rules_ = router_->header_rules(route_, path_, &header_scratch_);
   saved_query_ = query;
   saved_host_ = host;
   send_continue_ = send_continue;
@@ -559,6 +577,8 @@ int HttpConn::dispatch() {
   const auto& cfg = router_->settings().config;
   std::string_view query = saved_query_, host = saved_host_;
   const bool send_continue = send_continue_, has_body = has_body_;
+  // mod_alias's fixup hook: a section's Redirect, before any handler.
+  if (route_.kind != Route::Kind::kError && section_redirect()) return 0;
   switch (route_.kind) {
     case Route::Kind::kNotFound:
       send_local(404, route_.error, false);
@@ -986,8 +1006,14 @@ void HttpConn::send_local(int status, std::string_view why, bool retry_after) {
 void HttpConn::emit_local() {
   int status = local_status_;
   start_response_head(status, reason_phrase(status));
-  append_local_headers(&out_, &body_scratch_, status, local_retry_after_,
-                       parser_.method == HTTP_OPTIONS);
+  if (local_type_.empty()) {
+    append_local_headers(&out_, &body_scratch_, status, local_retry_after_,
+                         parser_.method == HTTP_OPTIONS);
+  } else {
+    out_.append("Content-Type: ").append(local_type_).append("\r\nContent-Length: ");
+    append_num(&out_, body_scratch_.size());
+    out_.append("\r\n");
+  }
   if (!local_location_.empty()) out_.append("Location: " + local_location_ + "\r\n");
   if (status == 401 && !local_challenge_.empty())
     out_.append("WWW-Authenticate: ").append(local_challenge_).append("\r\n");

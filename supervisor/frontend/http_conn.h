@@ -150,6 +150,13 @@ class HttpConn final : public UpstreamClient {
   // decides (true: answered, do not route).
   bool rewrite_request(const model::VirtualHost* vh, std::string_view host,
                        std::string_view query);
+  // mod_alias's redirects of <Location>, <Directory> and <Files> sections, once
+  // the request is mapped and passed the access phase (true: answered).
+  bool section_redirect();
+  rewrite::RequestView rewrite_view(const model::VirtualHost* vh, std::string_view host,
+                                    std::string_view query, bool with_headers, std::string* name,
+                                    rewrite::HeaderList* headers) const;
+  void answer_rewrite(RewriteAnswer a);
   // The headers the environ is built from: RequestHeader's edits, if any.
   RequestHeaders environ_headers();
   // The Header rules on the response head begun at head_start_ (header_edit.h).
@@ -239,6 +246,9 @@ class HttpConn final : public UpstreamClient {
   int local_status_ = 0;
   bool local_retry_after_ = false;
   std::string local_challenge_;  // a local 401's WWW-Authenticate value
+  // A local answer with a body of its own (TRACE's message/http echo, trace.h)
+  // in body_scratch_: its Content-Type; "" for the error pages.
+  std::string local_type_;
   // The access phase (access_check.h): the head's facts dispatch() needs after
   // a password check (views into head_), the check in flight, the user.
   std::string_view saved_query_, saved_host_;

@@ -47,36 +47,60 @@ void server_name_port(std::string_view host, const model::VirtualHost* vh,
 
 }  // namespace
 
-bool HttpConn::rewrite_request(const model::VirtualHost* vh, std::string_view host,
-                               std::string_view query) {
-  const RewriteStep& step = router_->rewrites();
-  header_rules_ = step.headers_for(vh, path_, &header_scratch_);
-
-  std::string name;
+rewrite::RequestView HttpConn::rewrite_view(const model::VirtualHost* vh, std::string_view host,
+                                            std::string_view query, bool with_headers,
+                                            std::string* name,
+                                            rewrite::HeaderList* headers) const {
   unsigned port = 0;
-  server_name_port(host, vh, router_->settings().config, local_port_, &name, &port);
-  rewrite::HeaderList headers;
-  if (step.reads_headers(vh)) headers = header_list(request_headers());
+  server_name_port(host, vh, router_->settings().config, local_port_, name, &port);
+  if (with_headers) *headers = header_list(request_headers());
   rewrite::RequestView r;
   r.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   r.path = path_;
   r.query = query;
   r.has_query = url().find('?') != std::string_view::npos;
   r.https = false;  // the front end speaks plain HTTP only
-  r.server_name = name;
+  r.server_name = *name;
   r.server_port = port;
   r.remote_addr = remote_ip_;
   r.protocol = http10_ ? "HTTP/1.0" : "HTTP/1.1";
-  r.headers = &headers;
+  r.headers = headers;
+  return r;
+}
+
+void HttpConn::answer_rewrite(RewriteAnswer a) {
+  if (a.location.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+    // A Location that would split the response: never written.
+    send_local(500, a.why + ": the Location would hold a line break", false);
+    return;
+  }
+  local_location_ = std::move(a.location);
+  send_local(a.status, a.why, false);
+}
+
+bool HttpConn::rewrite_request(const model::VirtualHost* vh, std::string_view host,
+                               std::string_view query) {
+  const RewriteStep& step = router_->rewrites();
+  header_rules_ = step.headers_for(vh, path_, &header_scratch_);
+  std::string name;
+  rewrite::HeaderList headers;
+  bool with_headers = step.reads_headers(vh) || step.has_section_redirects();
+  rewrite::RequestView r = rewrite_view(vh, host, query, with_headers, &name, &headers);
   std::optional<RewriteAnswer> a = step.decide(vh, r);
   if (!a) return false;
-  if (a->location.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-    // A Location that would split the response: never written.
-    send_local(500, a->why + ": the Location would hold a line break", false);
-    return true;
-  }
-  local_location_ = std::move(a->location);
-  send_local(a->status, a->why, false);
+  answer_rewrite(std::move(*a));
+  return true;
+}
+
+bool HttpConn::section_redirect() {
+  if (!router_->rewrites().has_section_redirects()) return false;
+  std::string name;
+  rewrite::HeaderList headers;
+  rewrite::RequestView r =
+      rewrite_view(route_.vhost, saved_host_, saved_query_, true, &name, &headers);
+  std::optional<RewriteAnswer> a = router_->section_redirect(route_, path_, r);
+  if (!a) return false;
+  answer_rewrite(std::move(*a));
   return true;
 }
 

@@ -35,7 +35,26 @@ void RewriteStep::read_locations(const std::vector<model::Block>& blocks, Tables
   }
 }
 
+void RewriteStep::read_blocks(const std::vector<model::Block>& blocks) {
+  for (const model::Block& b : blocks) {
+    rewrite::HeaderRules rules;
+    for (const model::RewriteDirective& d : b.rewrite)
+      if (rewrite::HeaderRules::handles(d.name)) (void)rules.add(d.name, d.args);
+    if (!rules.empty()) block_headers_.emplace(&b, std::move(rules));
+    rewrite::SectionRedirects redirects;
+    for (const model::RewriteDirective& d : b.rewrite)
+      if (rewrite::RedirectList::handles(d.name)) (void)redirects.add(d.name, d.args);
+    if (!redirects.empty()) block_redirects_.emplace(&b, std::move(redirects));
+  }
+}
+
 RewriteStep::RewriteStep(const model::Config& config) : config_(config) {
+  read_blocks(config.server.locations);
+  read_blocks(config.server.directories);
+  for (const model::VirtualHost& vh : config.vhosts) {
+    read_blocks(vh.locations);
+    read_blocks(vh.directories);
+  }
   const model::VirtualHost* server = &config.server;
   Tables& st = tables_[server];
   read(server->rewrite, &st, &st.redirects);
@@ -59,16 +78,61 @@ const RewriteStep::Tables* RewriteStep::tables_for(const model::VirtualHost* vh)
   return it == tables_.end() ? nullptr : &it->second;
 }
 
+namespace {
+
+std::optional<RewriteAnswer> answer(rewrite::Outcome o, const char* by);
+
+}  // namespace
+
 std::optional<RewriteAnswer> RewriteStep::decide(const model::VirtualHost* vh,
                                                  const rewrite::RequestView& r) const {
   const Tables* t = tables_for(vh);
   if (!t) return std::nullopt;
   rewrite::Outcome o = t->rewrites.evaluate(r);
   const char* by = "RewriteRule";
+  if (o.kind == rewrite::Outcome::Kind::kNone && !block_redirects_.empty()) {
+    // The own redirect of the last matching <Location> with one.
+    const rewrite::SectionRedirects* own = nullptr;
+    for (const LocationRules& l : t->locations) {
+      auto it = block_redirects_.find(l.block);
+      if (it == block_redirects_.end() || !it->second.has_own()) continue;
+      bool match = l.regex ? l.regex->match(r.path) : model::location_matches(l.block->path, r.path);
+      if (match) own = &it->second;
+    }
+    if (own) {
+      o = own->evaluate_own(r);
+      by = "Redirect in <Location>";
+    }
+  }
   if (o.kind == rewrite::Outcome::Kind::kNone) {
     o = t->redirects.evaluate(r);
     by = "Redirect";
   }
+  return answer(std::move(o), by);
+}
+
+std::optional<RewriteAnswer> RewriteStep::fixup(const model::VirtualHost*,
+                                                const std::vector<const model::Block*>& sections,
+                                                const rewrite::RequestView& r) const {
+  if (block_redirects_.empty()) return std::nullopt;
+  const rewrite::SectionRedirects* own = nullptr;
+  for (const model::Block* b : sections) {
+    auto it = block_redirects_.find(b);
+    if (it != block_redirects_.end() && it->second.has_own()) own = &it->second;
+  }
+  if (own) return answer(own->evaluate_own(r), "Redirect in a section");
+  for (auto b = sections.rbegin(); b != sections.rend(); ++b) {
+    auto it = block_redirects_.find(*b);
+    if (it == block_redirects_.end()) continue;
+    rewrite::Outcome o = it->second.list().evaluate(r);
+    if (o.kind != rewrite::Outcome::Kind::kNone) return answer(std::move(o), "Redirect in a section");
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<RewriteAnswer> answer(rewrite::Outcome o, const char* by) {
   RewriteAnswer a;
   switch (o.kind) {
     case rewrite::Outcome::Kind::kNone:
@@ -98,6 +162,8 @@ std::optional<RewriteAnswer> RewriteStep::decide(const model::VirtualHost* vh,
   return a;
 }
 
+}  // namespace
+
 bool RewriteStep::reads_headers(const model::VirtualHost* vh) const {
   const Tables* t = tables_for(vh);
   return t && t->rewrites.engine_on() && t->rewrites.rule_count() > 0;
@@ -118,6 +184,25 @@ const rewrite::HeaderRules* RewriteStep::headers_for(const model::VirtualHost* v
       merged = true;
     }
     scratch->merge(l.headers);
+  }
+  if (merged) return scratch;
+  return t->headers.empty() ? nullptr : &t->headers;
+}
+
+const rewrite::HeaderRules* RewriteStep::section_headers(
+    const model::VirtualHost* vh, const std::vector<const model::Block*>& sections,
+    rewrite::HeaderRules* scratch) const {
+  const Tables* t = tables_for(vh);
+  if (!t) return nullptr;
+  bool merged = false;
+  for (const model::Block* b : sections) {
+    auto it = block_headers_.find(b);
+    if (it == block_headers_.end()) continue;
+    if (!merged) {
+      *scratch = t->headers;
+      merged = true;
+    }
+    scratch->merge(it->second);
   }
   if (merged) return scratch;
   return t->headers.empty() ? nullptr : &t->headers;

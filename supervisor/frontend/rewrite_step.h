@@ -12,7 +12,10 @@
 // Per request, in Apache's order (mod_rewrite's and mod_alias's translate hooks
 // run before any alias maps the URL, https://httpd.apache.org/docs/2.4/mod/mod_alias.html):
 //  1. decide(): the virtual host's mod_rewrite rules (with the server's engine
-//     state, and its rules under RewriteOptions Inherit), then its Redirect*
+//     state, and its rules under RewriteOptions Inherit), then the own redirect
+//     (`Redirect [status] URL`, no URL-path) of the last <Location>/<LocationMatch>
+//     matching the URL that has one (Apache's location walk runs before
+//     translate_name, whose try_redirect() sees it), then its Redirect*
 //     entries followed by the server's (mod_alias's merge puts the vhost's
 //     first). The first that answers decides: a redirect (301, 302, 303, 307,
 //     308 with Location), 403 ([F]), 410 ([G], Redirect gone), another status
@@ -21,7 +24,19 @@
 //  2. headers_for(): the Header and RequestHeader rules of the server, then of
 //     the virtual host, then of each <Location>/<LocationMatch> that matches the
 //     URL path, server-level sections first (mod_headers appends the rules of a
-//     more specific context to the less specific ones).
+//     more specific context to the less specific ones). That is what Apache has
+//     before the URL is mapped (its location walk runs before translate_name),
+//     for the answers of step 1. Once the Router has mapped the URL to a file,
+//     section_headers() gives the rules of every section that applies, in
+//     Apache's merge order (model::Resolver::sections(): <Directory> shortest
+//     first, <DirectoryMatch>, <Files>/<FilesMatch>, then <Location>), so a
+//     <Directory> or <Files> section's rules edit the responses served from its
+//     files: static files and WSGI scripts.
+//  1b. fixup(): once the URL is mapped and the access phase has passed, as
+//     mod_alias's fixup_redir(): the own redirect of the last section with one
+//     (a <Directory> or <Files> one: a <Location>'s answered in step 1), then
+//     the URL-path and regex entries of the sections, the last section's first
+//     (merge_alias_dir_config appends the earlier sections' after the later's).
 //  3. header_edit.h applies the RequestHeader rules to a copy of the request's
 //     header fields before the environ is built (so that the application sees
 //     them as HTTP_*), and the Header rules to the response head.
@@ -38,6 +53,7 @@
 #include "supervisor/rewrite/headers.h"
 #include "supervisor/rewrite/redirect.h"
 #include "supervisor/rewrite/rewrite.h"
+#include "supervisor/rewrite/section_redirect.h"
 
 namespace wsgid::frontend {
 
@@ -62,6 +78,17 @@ class RewriteStep {
   std::optional<RewriteAnswer> decide(const model::VirtualHost* vh,
                                       const rewrite::RequestView& r) const;
 
+  // Step 1b for a request to vh, with the sections that apply to it
+  // (model::Resolver::sections(), merge order). nullopt: go on to the handler.
+  std::optional<RewriteAnswer> fixup(const model::VirtualHost* vh,
+                                     const std::vector<const model::Block*>& sections,
+                                     const rewrite::RequestView& r) const;
+  // Whether any section holds Header/RequestHeader rules, or Redirect*: when
+  // not, section_headers() adds nothing to headers_for() and fixup() answers
+  // nullopt, and the caller need not list the sections.
+  bool has_section_headers() const { return !block_headers_.empty(); }
+  bool has_section_redirects() const { return !block_redirects_.empty(); }
+
   // True when vh's mod_rewrite engine is on with rules: decide() then needs
   // the request's headers (RequestView::headers) for %{HTTP_HOST} and the like.
   bool reads_headers(const model::VirtualHost* vh) const;
@@ -71,6 +98,13 @@ class RewriteStep {
   // into *scratch, which is returned; else the pointer is into this object.
   const rewrite::HeaderRules* headers_for(const model::VirtualHost* vh, std::string_view url_path,
                                           rewrite::HeaderRules* scratch) const;
+
+  // Step 2 once the URL is mapped: vh's rules, then those of each of sections
+  // (pointers into config, in merge order; blocks without rules are skipped).
+  // Same return and scratch rules as headers_for().
+  const rewrite::HeaderRules* section_headers(const model::VirtualHost* vh,
+                                              const std::vector<const model::Block*>& sections,
+                                              rewrite::HeaderRules* scratch) const;
 
  private:
   struct LocationRules {
@@ -87,10 +121,15 @@ class RewriteStep {
   static void read(const std::vector<model::RewriteDirective>& list, Tables* t,
                    rewrite::RedirectList* redirects);
   static void read_locations(const std::vector<model::Block>& blocks, Tables* t);
+  void read_blocks(const std::vector<model::Block>& blocks);
   const Tables* tables_for(const model::VirtualHost* vh) const;
 
   const model::Config& config_;
   std::map<const model::VirtualHost*, Tables> tables_;
+  // The Header/RequestHeader rules of every section that has some.
+  std::map<const model::Block*, rewrite::HeaderRules> block_headers_;
+  // The Redirect* of every section that has some.
+  std::map<const model::Block*, rewrite::SectionRedirects> block_redirects_;
 };
 
 }  // namespace wsgid::frontend

@@ -572,15 +572,38 @@ void Router::choose_group(const model::Route& cr, Route* r) const {
   }
 }
 
+namespace {
+
+// The file a routed request is served from ("" when none) and its vhost's index.
+std::string_view routed_file(const Route& r) {
+  return r.kind == Route::Kind::kStatic ? std::string_view(r.static_path)
+         : r.kind == Route::Kind::kWsgi ? std::string_view(r.script_filename)
+                                        : std::string_view();
+}
+
+int routed_vhost(const model::Config& c, const Route& r) {
+  return !r.vhost || r.vhost == &c.server ? -1 : static_cast<int>(r.vhost - c.vhosts.data());
+}
+
+}  // namespace
+
 const AccessChain& Router::access(const Route& r, std::string_view path) const {
-  const model::VirtualHost& server = settings_.config.server;
-  int vh_index = !r.vhost || r.vhost == &server
-                     ? -1
-                     : static_cast<int>(r.vhost - settings_.config.vhosts.data());
-  std::string_view file = r.kind == Route::Kind::kStatic ? std::string_view(r.static_path)
-                          : r.kind == Route::Kind::kWsgi ? std::string_view(r.script_filename)
-                                                         : std::string_view();
-  return access_.chain(vh_index, path, file);
+  return access_.chain(routed_vhost(settings_.config, r), path, routed_file(r));
+}
+
+const rewrite::HeaderRules* Router::header_rules(const Route& r, std::string_view path,
+                                                 rewrite::HeaderRules* scratch) const {
+  std::vector<const model::Block*> sections;
+  if (rewrites_.has_section_headers())
+    sections = resolver_.sections(routed_vhost(settings_.config, r), path, routed_file(r));
+  return rewrites_.section_headers(r.vhost, sections, scratch);
+}
+
+std::optional<RewriteAnswer> Router::section_redirect(const Route& r, std::string_view path,
+                                                      const rewrite::RequestView& req) const {
+  if (!rewrites_.has_section_redirects()) return std::nullopt;
+  return rewrites_.fixup(
+      r.vhost, resolver_.sections(routed_vhost(settings_.config, r), path, routed_file(r)), req);
 }
 
 }  // namespace wsgid::frontend

@@ -114,6 +114,14 @@ class Router {
   // The access control of a routed request for path (access_check.h): the
   // sections matching its file (script or static file) and URL, merged.
   const AccessChain& access(const Route& r, std::string_view path) const;
+  // The Header/RequestHeader rules of a routed request for path: the vhost's,
+  // then those of the same sections access() merges (RewriteStep::section_headers).
+  const rewrite::HeaderRules* header_rules(const Route& r, std::string_view path,
+                                           rewrite::HeaderRules* scratch) const;
+  // The Redirect* of the sections of a routed request that passed the access
+  // phase (RewriteStep::fixup), for the request view req of the same request.
+  std::optional<RewriteAnswer> section_redirect(const Route& r, std::string_view path,
+                                                const rewrite::RequestView& req) const;
 
  private:
   struct CompiledMount {

@@ -49,9 +49,22 @@ std::string pregsub(std::string_view tmpl, const RegexMatch& m) {
   return out;
 }
 
+std::string arity_error(std::string_view directive) {
+  std::string d(directive);
+  if (iequals(directive, "Redirect"))
+    return d + " takes one, two or three arguments, an optional status, then document to be "
+               "redirected and destination URL";
+  if (iequals(directive, "RedirectMatch"))
+    return d + " takes two or three arguments, an optional status, then a regular expression "
+               "and destination URL";
+  return d + " takes two arguments, a document to be redirected, then the destination URL";
+}
+
+}  // namespace
+
 // try_alias_list() for a redirect: escape all but the query and fragment
 // (apr_uri_parse + apr_uri_unparse(OMITQUERY) + ap_escape_uri).
-std::string escape_target(std::string_view found) {
+std::string escape_redirect_target(std::string_view found) {
   size_t cut = found.find_first_of("?#");
   std::string out = escape_uri(found.substr(0, cut));
   if (cut == std::string_view::npos) return out;
@@ -65,19 +78,6 @@ std::string escape_target(std::string_view found) {
   }
   return out;
 }
-
-std::string arity_error(std::string_view directive) {
-  std::string d(directive);
-  if (iequals(directive, "Redirect"))
-    return d + " takes one, two or three arguments, an optional status, then document to be "
-               "redirected and destination URL";
-  if (iequals(directive, "RedirectMatch"))
-    return d + " takes two or three arguments, an optional status, then a regular expression "
-               "and destination URL";
-  return d + " takes two arguments, a document to be redirected, then the destination URL";
-}
-
-}  // namespace
 
 bool RedirectList::handles(std::string_view d) {
   return iequals(d, "Redirect") || iequals(d, "RedirectMatch") ||
@@ -156,36 +156,41 @@ Outcome RedirectList::evaluate(const RequestView& r) const {
     if (e.regex) {
       RegexMatch m;
       if (!e.regex->match(r.path, &m)) continue;
-      if (e.has_url) found = escape_target(pregsub(e.url, m));
+      if (e.has_url) found = escape_redirect_target(pregsub(e.url, m));
     } else {
       size_t l = alias_matches(r.path, e.path);
       if (l == 0) continue;
       if (e.has_url) found = e.url + escape_uri(r.path.substr(l));
     }
-    o.status = e.status;
-    if (!is_redirect_status(e.status)) {
-      o.kind = e.status == 410   ? Outcome::Kind::kGone
-               : e.status == 403 ? Outcome::Kind::kForbidden
-                                 : Outcome::Kind::kStatus;
-      return o;
-    }
-    // RedirectRelative is Off (Apache's default): a path becomes a URL.
-    if (!found.empty() && found[0] == '/') found = own_origin(r) + found;
-    if (!is_url(found)) {
-      o.kind = Outcome::Kind::kServerError;
-      o.status = 500;
-      o.reason = "cannot redirect '" + std::string(r.path) + "' to '" + found +
-                 "'; target is not a valid absoluteURI or abs_path";
-      return o;
-    }
-    if (r.has_query && found.find('?') == std::string::npos) {
-      found += '?';
-      found += r.query;
-    }
-    o.kind = Outcome::Kind::kRedirect;
-    o.location = std::move(found);
+    return redirect_outcome(e.status, std::move(found), r);
+  }
+  return o;
+}
+
+Outcome redirect_outcome(int status, std::string found, const RequestView& r) {
+  Outcome o;
+  o.status = status;
+  if (!is_redirect_status(status)) {
+    o.kind = status == 410   ? Outcome::Kind::kGone
+             : status == 403 ? Outcome::Kind::kForbidden
+                             : Outcome::Kind::kStatus;
     return o;
   }
+  // RedirectRelative is Off (Apache's default): a path becomes a URL.
+  if (!found.empty() && found[0] == '/') found = own_origin(r) + found;
+  if (!is_url(found)) {
+    o.kind = Outcome::Kind::kServerError;
+    o.status = 500;
+    o.reason = "cannot redirect '" + std::string(r.path) + "' to '" + found +
+               "'; target is not a valid absoluteURI or abs_path";
+    return o;
+  }
+  if (r.has_query && found.find('?') == std::string::npos) {
+    found += '?';
+    found += r.query;
+  }
+  o.kind = Outcome::Kind::kRedirect;
+  o.location = std::move(found);
   return o;
 }
 

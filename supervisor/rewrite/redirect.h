@@ -38,6 +38,17 @@
 
 namespace wsgid::rewrite {
 
+// The answer to a request a redirect entry matched (translate_alias_redir()):
+// for a 3xx status, `found` (the escaped target) made absolute with the
+// request's own origin when it is a path, the request's query string appended
+// when it has none, kServerError when it is no URL; for another status, kGone,
+// kForbidden or kStatus.
+Outcome redirect_outcome(int status, std::string found, const RequestView& r);
+
+// try_alias_list() for a redirect's target: %-escapes all but the query string
+// and fragment (apr_uri_parse + apr_uri_unparse(OMITQUERY) + ap_escape_uri).
+std::string escape_redirect_target(std::string_view found);
+
 class RedirectList {
  public:
   // True for the four directive names this class parses (case-insensitive).

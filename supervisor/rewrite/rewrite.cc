@@ -13,6 +13,7 @@
 
 #include "common/strings.h"
 #include "supervisor/rewrite/url.h"
+#include "supervisor/rewrite/variables.h"
 
 namespace wsgid::rewrite {
 namespace {
@@ -35,58 +36,6 @@ struct BackRef {
     return std::string_view(source).substr(spans[n].first, spans[n].second - spans[n].first);
   }
 };
-
-// Variables lookup_variable() knows that wsgid provides. HTTP:Name is handled
-// apart. The value of a header shorthand is the header's value.
-struct Var {
-  const char* name;
-  const char* header;  // non-null: a request header
-};
-constexpr Var kVars[] = {
-    {"HTTPS", nullptr},          {"SERVER_NAME", nullptr},    {"SERVER_PORT", nullptr},
-    {"REQUEST_URI", nullptr},    {"REQUEST_METHOD", nullptr}, {"QUERY_STRING", nullptr},
-    {"REQUEST_SCHEME", nullptr}, {"SERVER_PROTOCOL", nullptr}, {"REMOTE_ADDR", nullptr},
-    {"HTTP_HOST", "Host"},       {"HTTP_USER_AGENT", "User-Agent"},
-    {"HTTP_REFERER", "Referer"}, {"HTTP_COOKIE", "Cookie"},   {"HTTP_FORWARDED", "Forwarded"},
-    {"HTTP_ACCEPT", "Accept"},   {"HTTP_PROXY_CONNECTION", "Proxy-Connection"},
-};
-
-bool is_http_colon(std::string_view name) {
-  return name.size() > 5 && iequals(name.substr(0, 5), "HTTP:");
-}
-
-bool known_variable(std::string_view name) {
-  if (is_http_colon(name)) return true;
-  for (const Var& v : kVars)
-    if (name == v.name) return true;
-  return false;
-}
-
-// lookup_header(): the first field of that name (Apache's apr_table_get).
-std::string_view header(const RequestView& r, std::string_view name) {
-  if (r.headers == nullptr) return {};
-  for (const auto& [k, v] : *r.headers)
-    if (iequals(k, name)) return v;
-  return {};
-}
-
-std::string lookup_variable(std::string_view name, const RequestView& r) {
-  if (is_http_colon(name)) return std::string(header(r, name.substr(5)));
-  for (const Var& v : kVars) {
-    if (name != v.name) continue;
-    if (v.header != nullptr) return std::string(header(r, v.header));
-    if (name == "HTTPS") return r.https ? "on" : "off";
-    if (name == "SERVER_NAME") return std::string(r.server_name);
-    if (name == "SERVER_PORT") return std::to_string(r.server_port);
-    if (name == "REQUEST_URI") return std::string(r.path);
-    if (name == "REQUEST_METHOD") return std::string(r.method);
-    if (name == "QUERY_STRING") return std::string(r.query);
-    if (name == "REQUEST_SCHEME") return r.https ? "https" : "http";
-    if (name == "SERVER_PROTOCOL") return std::string(r.protocol);
-    if (name == "REMOTE_ADDR") return std::string(r.remote_addr);
-  }
-  return {};  // unreachable: add() refuses unknown names
-}
 
 // find_closing_curly(): the '}' closing a "{" at s[0]-1, nested braces counted.
 size_t closing_curly(std::string_view s, size_t from) {

@@ -9,7 +9,10 @@ HTTP against the real wsgid (master, front end, a Python worker):
   bcrypt (-B) and an MD5 (-m) user: 401 with WWW-Authenticate without
   credentials and with a wrong password, 200 with each right one, REMOTE_USER
   and AUTH_TYPE seen by the app, `%u` in the access log, and Authorization not
-  passed to the app (WSGIPassAuthorization Off).
+  passed to the app (WSGIPassAuthorization Off);
+- Apache 2.2 rules (Order/Allow/Deny) and 2.4 rules (Require) on one path are
+  both enforced, 2.2 first, as Apache 2.4.71 does (it answered each case below
+  the same way): no 500.
 
 Run by hand: WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/access/test_access.py -v
 """
@@ -56,6 +59,28 @@ Alias /static {dir}/static
 </Location>
 <Location /app/only2>
     Require ip 127.0.0.2
+</Location>
+<Location /app/mixed-one>
+    Order deny,allow
+    Deny from all
+    Allow from 127.0.0.1
+    Require all granted
+</Location>
+<Location /app/mixed-two>
+    Order allow,deny
+    Allow from all
+</Location>
+<Location /app/mixed-two/in>
+    Require ip 127.0.0.2
+</Location>
+<Location /app/mixed-auth>
+    Order deny,allow
+    Deny from all
+    Allow from 127.0.0.1
+    AuthType Basic
+    AuthName "wsgid test"
+    AuthUserFile {dir}/htpasswd
+    Require valid-user
 </Location>
 <Location /app/private>
     AuthType Basic
@@ -129,6 +154,21 @@ class AccessControl(unittest.TestCase):
         # The rest of the app is open to 127.0.0.1.
         st, _, body = request(self.port, '/app/other')
         self.assertEqual((st, body), (200, b'user=None type=None authz=False'))
+
+    def test_mixed_2_2_and_2_4_rules_are_both_enforced(self):
+        # (path, source, credentials, Apache 2.4.71's status for the same config)
+        rows = (('/app/mixed-one', '127.0.0.1', None, 200),
+                ('/app/mixed-one', '127.0.0.2', None, 403),
+                ('/app/mixed-two/in', '127.0.0.2', None, 200),
+                ('/app/mixed-two/in', '127.0.0.1', None, 403),
+                ('/app/mixed-two/other', '127.0.0.1', None, 200),
+                ('/app/mixed-auth', '127.0.0.1', None, 401),
+                ('/app/mixed-auth', '127.0.0.1', ('md5user', 'md5-pw'), 200),
+                ('/app/mixed-auth', '127.0.0.2', None, 403),
+                ('/app/mixed-auth', '127.0.0.2', ('md5user', 'md5-pw'), 403))
+        for path, source, creds, want in rows:
+            st, _, body = request(self.port, path, basic(*creds) if creds else None, source)
+            self.assertEqual(st, want, (path, source, creds, body))
 
     def test_basic_auth_with_htpasswd_bcrypt_and_md5(self):
         st, h, _ = request(self.port, '/app/private')

@@ -61,11 +61,16 @@ class EmbeddedReload(unittest.TestCase):
         return BODY.format(threads=threads, reloading=reloading)
 
     def write_file(self, name, text):
-        """Writes a file and moves its mtime forward by a second, so that a
-        change within the same clock tick is still a change."""
-        path = self.d.write(name, text)
-        st = os.stat(path)
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1000000000))
+        """Replaces a file as a deploy does (a new file renamed over the old
+        one: a request never reads a half-written script, here as under
+        mod_wsgi) with its mtime a second on, so that a change within the same
+        clock tick is still a change."""
+        path = self.d.path(name)
+        old = os.stat(path).st_mtime_ns if os.path.exists(path) else 0
+        tmp = self.d.write(name + '.new', text)
+        st = os.stat(tmp)
+        os.utime(tmp, ns=(st.st_atime_ns, max(st.st_mtime_ns, old) + 1000000000))
+        os.replace(tmp, path)
         return path
 
     def set_script(self, version):

@@ -9,6 +9,15 @@ the real wsgid (master, front end, a Python worker) on loopback.
   `Header always set Strict-Transport-Security` is on the application's 200
   and on the front end's own 404; `RequestHeader set X-Forwarded-Proto https`
   reaches the application as HTTP_X_FORWARDED_PROTO.
+- `Redirect` inside <Location> and <Directory>, as mod_alias runs it there (each
+  case answered the same by Apache 2.4.71): a <Location>'s `Redirect 301 URL`
+  before access control, a <Directory>'s and a URL-path form after it.
+- `Header` and `RequestHeader` in <Directory>, <Files> and <FilesMatch> edit
+  the responses served from their files: a static file and a WSGI script.
+- TRACE is answered by the front end as Apache's core does: 200 with the
+  request echoed (TraceEnable On, the default), 405 with TraceEnable Off (per
+  virtual host), 413 with a body; the application never sees it, even under a
+  denied <Location>.
 - A TLS virtual host (SSLEngine on) is refused by `wsgid --check`; a
   <VirtualHost *:443> without it, on a `Listen ... http`, is plain HTTP and valid.
 
@@ -99,6 +108,128 @@ class RewriteCase(unittest.TestCase):
         self.assertEqual((st, headers.get('location')),
                          (301, 'http://www.example.org:%d/new' % s.port()))
         self.assertTrue(self.ran_for(s, '/app/page'))
+        self.assertEqual(s.log_problems(), [])
+
+
+class SectionHeaders(RewriteCase):
+    def test_header_in_directory_and_files(self):
+        s = Daemon(body='\n'.join([
+            'WSGIDaemonProcess rw processes=1 threads=2',
+            'WSGIScriptAlias /app {dir}/wsgi/rewrite_app.wsgi process-group=rw',
+            'Alias /static {dir}/static',
+            '<Directory {dir}/static>',
+            '    Require all granted',
+            '    Header set X-Static-Dir yes',
+            '    <FilesMatch "\\.css$">',
+            '        Header set Cache-Control "max-age=600"',
+            '    </FilesMatch>',
+            '</Directory>',
+            '<Directory {dir}/wsgi>',
+            '    Header always set X-Script-Dir yes',
+            '    RequestHeader set X-Forwarded-Proto https',
+            '</Directory>',
+            '<Files other.txt>',
+            '    Header set X-Other yes',
+            '</Files>']), prefix='wsgid-rewrite-')
+        self.addCleanup(lambda: s.cleanup(failed=test_failed(self)))
+        os.makedirs(s.path('wsgi'))
+        shutil.copy(APP, s.path('wsgi/rewrite_app.wsgi'))
+        s.write('static/a.css', 'a {}\n')
+        s.write('static/b.txt', 'b\n')
+        s.write('static/other.txt', 'o\n')
+        s.chmod_tree()
+        s.start()
+        st, h, _ = s.request('GET', '/static/a.css')
+        self.assertEqual((st, h.get('x-static-dir'), h.get('cache-control')), (200, 'yes', 'max-age=600'))
+        st, h, _ = s.request('GET', '/static/b.txt')
+        self.assertEqual((st, h.get('x-static-dir'), h.get('cache-control')), (200, 'yes', None))
+        st, h, _ = s.request('GET', '/static/other.txt')
+        self.assertEqual((st, h.get('x-other')), (200, 'yes'))
+        self.assertIsNone(h.get('x-script-dir'))
+        # The script's directory: its response header, and the request header in its environ.
+        st, h, body = s.request('GET', '/app/x')
+        self.assertEqual((st, h.get('x-script-dir')), (200, 'yes'), body[:300])
+        self.assertEqual(json.loads(body)['x_forwarded_proto'], 'https')
+        self.assertIsNone(h.get('x-static-dir'))
+        self.assertEqual(s.log_problems(), [])
+
+
+class SectionRedirects(RewriteCase):
+    def test_redirect_in_location_and_directory(self):
+        s = Daemon(body='\n'.join([
+            'Alias /static {dir}/static',
+            '<Directory {dir}/static>',
+            '    Require all granted',
+            '</Directory>',
+            '<Location /static/sub>',
+            '    Require all denied',
+            '    Redirect 301 https://new.example/',
+            '</Location>',
+            '<Location /static/d2>',
+            '    Require all denied',
+            '    Redirect /static/d2 https://list.example/d2',
+            '</Location>',
+            '<Directory {dir}/static/den>',
+            '    Require all denied',
+            '    Redirect https://dir.example/x',
+            '</Directory>',
+            '<Directory {dir}/static/dd>',
+            '    Redirect permanent https://dd.example%{{REQUEST_URI}}',
+            '</Directory>',
+            '<Location /static/dd>',
+            '    Redirect /static/dd/f.txt https://loc-list.example/',
+            '</Location>',
+            '<Location /static/gone>',
+            '    Redirect gone',
+            '</Location>']), prefix='wsgid-rewrite-')
+        self.addCleanup(lambda: s.cleanup(failed=test_failed(self)))
+        for name in ('sub/f.txt', 'd2/g.txt', 'den/f.txt', 'dd/f.txt', 'gone/f.txt'):
+            s.write('static/' + name, 'x\n')
+        s.chmod_tree()
+        s.start()
+        rows = (('/static/sub/f.txt?q=1', 301, 'https://new.example/?q=1'),
+                ('/static/d2/g.txt', 403, None),
+                ('/static/den/f.txt', 403, None),
+                ('/static/dd/f.txt?a=b', 301, 'https://dd.example/static/dd/f.txt?a=b'),
+                ('/static/gone/f.txt', 410, None))
+        for path, status, location in rows:
+            st, h, body = s.request('GET', path)
+            self.assertEqual((st, h.get('location')), (status, location), (path, body[:200]))
+        self.assertEqual(s.log_problems(), [])
+
+
+class Trace(RewriteCase):
+    def test_trace_on_by_default_off_per_vhost(self):
+        s = self.system('\n'.join([
+            'WSGIDaemonProcess rw processes=1 threads=2',
+            'WSGIScriptAlias / {dir}/rewrite_app.wsgi process-group=rw',
+            '<Location /denied>',
+            '    Require all denied',
+            '</Location>',
+            '<VirtualHost *:*>',
+            '    ServerName notrace.example',
+            '    TraceEnable Off',
+            '    WSGIScriptAlias / {dir}/rewrite_app.wsgi process-group=rw',
+            '</VirtualHost>',
+            '<VirtualHost *:*>',
+            '    ServerName trace.example',
+            '    WSGIScriptAlias / {dir}/rewrite_app.wsgi process-group=rw',
+            '</VirtualHost>']))
+        for path in ('/x', '/denied/x'):
+            st, h, body = s.request('TRACE', path, headers={'Host': 'trace.example', 'X-A': '1'})
+            self.assertEqual(st, 200, body)
+            self.assertEqual(h.get('content-type'), 'message/http')
+            self.assertTrue(body.startswith(('TRACE %s HTTP/1.1\r\n' % path).encode()), body)
+            self.assertIn(b'\r\nX-A: 1\r\n', body)
+            self.assertTrue(body.endswith(b'\r\n\r\n'), body)
+        st, _, _ = s.request('TRACE', '/x', headers={'Host': 'notrace.example'})
+        self.assertEqual(st, 405)
+        st, _, _ = s.request('TRACE', '/x', body=b'abc', headers={'Host': 'trace.example'})
+        self.assertEqual(st, 413)
+        self.assertNotIn('rewrite_app ran', s.log())
+        # Other methods still reach the application.
+        st, _, _ = s.request('GET', '/x', headers={'Host': 'notrace.example'})
+        self.assertEqual(st, 200)
         self.assertEqual(s.log_problems(), [])
 
 

@@ -159,6 +159,7 @@ const DirCase kDirCases[] = {
     {"LogLevel", "info", S | V | L | D, nullptr},  // outside server level: a warning
     {"Timeout", "30", S | V, nullptr},
     {"KeepAlive", "Off", S | V, nullptr},
+    {"TraceEnable", "Off", S | V, nullptr},
     {"KeepAliveTimeout", "3", S | V, nullptr},
     {"MaxKeepAliveRequests", "50", S | V, nullptr},
     {"LimitRequestLine", "4096", S | V, nullptr},
@@ -174,20 +175,18 @@ const DirCase kDirCases[] = {
     {"Options", "+ExecCGI", S | V | L | D, nullptr},
     {"DocumentRoot", "/srv/www", S | V, nullptr},
     {"DirectoryIndex", "index.html", S | V | L | D, nullptr},
-    {"Redirect", "/a http://x/", S | V, nullptr, false, "Redirect is refused inside <"},
-    {"RedirectMatch", "^/a http://x/", S | V, nullptr, false, "RedirectMatch is refused inside <"},
-    {"RedirectPermanent", "/a http://x/", S | V, nullptr, false,
-     "RedirectPermanent is refused inside <"},
-    {"RedirectTemp", "/a http://x/", S | V, nullptr, false, "RedirectTemp is refused inside <"},
+    {"Redirect", "/a http://x/", S | V | L | D, nullptr},
+    {"RedirectMatch", "^/a http://x/", S | V | L | D, nullptr},
+    {"RedirectPermanent", "/a http://x/", S | V | L | D, nullptr},
+    {"RedirectTemp", "/a http://x/", S | V | L | D, nullptr},
     {"RewriteEngine", "On", S | V, nullptr, false, "RewriteEngine in <"},
     {"RewriteOptions", "Inherit", S | V, nullptr, false, "RewriteOptions in <"},
     {"RewriteCond", "%{HTTPS} off", S | V, nullptr, false, "RewriteCond in <"},
     {"RewriteRule", "^/a - [F]", S | V, nullptr, false, "RewriteRule in <"},
     {"RewriteBase", "/", 0, nullptr, false, "RewriteBase"},
     {"RewriteMap", "m txt:/x", S | V, nullptr, false, "RewriteMap in <"},
-    {"Header", "set X-A b", S | V | L, nullptr, false, "Header is refused inside <Directory>"},
-    {"RequestHeader", "set X-A b", S | V | L, nullptr, false,
-     "RequestHeader is refused inside <Directory>"},
+    {"Header", "set X-A b", S | V | L | D, nullptr},
+    {"RequestHeader", "set X-A b", S | V | L | D, nullptr},
     // Access control and authentication (access_directives.cc).
     {"Require", "all granted", L | D, nullptr},
     {"AuthMerging", "Or", L | D, nullptr},
@@ -680,6 +679,12 @@ TEST_CASE("directive argument errors") {
       {"CustomLog logs/a.log \"%h %\"\n", "1: error: '%' at the end of the format"},
       {"CustomLog logs/a.log \"%{min}T\"\n", "1: error: unknown unit 'min' in %{min}T"},
       {"AliasMatch ( /a\n", "1: error: invalid regular expression '(' in AliasMatch: "},
+      {"TraceEnable maybe\n", "1: error: TraceEnable must be one of 'on', 'off', or 'extended'"},
+      {"TraceEnable extended\n",
+       "1: error: TraceEnable extended is refused: Apache would answer a TRACE request that has "
+       "a body by echoing the body back, and wsgid answers such a request 413 as TraceEnable On "
+       "does (fail closed)"},
+      {"TraceEnable On Off\n", "1: error: TraceEnable takes one argument, not 2"},
   };
   for (const Case& c : cases) {
     ParseResult r = parse(c.text);
@@ -782,6 +787,26 @@ TEST_CASE("LogFormat errors point at the directive's column and say what to writ
   CHECK(errors(r).size() == 3);
   CHECK(r.config.server.custom_logs.empty());
   CHECK(parse("CustomLog a.log combined\n").config.server.custom_logs.size() == 1);
+}
+
+TEST_CASE("TraceEnable: Apache's default On, per virtual host, unset in a vhost = the server's") {
+  struct Case {
+    const char* text;
+    bool server, vhost;  // Config::traces() for the server and for vhosts[0]
+  } cases[] = {
+      {"<VirtualHost *:80>\n</VirtualHost>\n", true, true},
+      {"TraceEnable Off\n<VirtualHost *:80>\n</VirtualHost>\n", false, false},
+      {"TraceEnable off\n<VirtualHost *:80>\nTraceEnable on\n</VirtualHost>\n", false, true},
+      {"<VirtualHost *:80>\nTraceEnable Off\n</VirtualHost>\n", true, false},
+  };
+  for (const Case& c : cases) {
+    ParseResult r = parse(c.text);
+    INFO(c.text << joined(msgs(r)));
+    CHECK(errors(r).empty());
+    REQUIRE(r.config.vhosts.size() == 1);
+    CHECK(r.config.traces(nullptr) == c.server);
+    CHECK(r.config.traces(&r.config.vhosts[0]) == c.vhost);
+  }
 }
 
 TEST_CASE("Listen given twice is an error with a note") {

@@ -33,10 +33,6 @@ std::string diags(const ParseResult& r) {
   return out;
 }
 
-const char kFailClosed[] =
-    ", and wsgid does not implement it there (fail closed: ignoring it could serve this site "
-    "differently from Apache)";
-
 }  // namespace
 
 TEST_CASE("rewrite directives: accepted, Apache's errors, refusals, per section") {
@@ -58,13 +54,17 @@ TEST_CASE("rewrite directives: accepted, Apache's errors, refusals, per section"
       {"Redirect gone /a http://x/\n", "1: error: Redirect URL not valid for this status\n"},
       {"Redirect 200 /a http://x/\n",
        "1: error: Redirect: status 200 is not a redirect (3xx) nor an error (4xx, 5xx) status\n"},
-      {"<Location /a>\nRedirect /a http://x/\n</Location>\n",
-       std::string("2: error: Redirect is refused inside <Location>: Apache would redirect the "
-                   "requests this section matches, in its per-directory form") + kFailClosed + "\n"},
-      {"<Directory /srv>\nRedirectMatch ^/a http://x/\n</Directory>\n",
-       std::string("2: error: RedirectMatch is refused inside <Directory>: Apache would redirect "
-                   "the requests this section matches, in its per-directory form") + kFailClosed +
-           "\n"},
+      // mod_alias in sections: the form without a URL-path, and the others.
+      {"<Location /a>\nRedirect /a http://x/\n</Location>\n", ""},
+      {"<Location /a>\nRedirect 301 https://x/new\nRedirect gone\n</Location>\n", ""},
+      {"<Directory /srv>\nRedirectMatch ^/a http://x/\n</Directory>\n", ""},
+      {"<Files old.html>\nRedirect permanent /new.html\n</Files>\n", ""},
+      {"<LocationMatch ^/x>\nRedirect https://%{HTTP_HOST}%{REQUEST_URI}\n</LocationMatch>\n", ""},
+      {"<Location /a>\nRedirect permanent\n</Location>\n", "2: error: URL to redirect to is missing\n"},
+      {"<Location /a>\nRedirect https://x/%{req:Host}\n</Location>\n",
+       "2: error: Redirect https://x/%{req:Host}: Apache would evaluate it as an ap_expr string "
+       "with the function %{req:Host}, which wsgid does not expand in redirect expressions (fail "
+       "closed); write the URL literally or with %{NAME} variables\n"},
       // mod_rewrite: the subset wsgid runs.
       {"RewriteEngine On\nRewriteCond %{HTTPS} off\n"
        "RewriteRule (.*) https://%{HTTP_HOST}%{REQUEST_URI}\n", ""},
@@ -123,12 +123,13 @@ TEST_CASE("rewrite directives: accepted, Apache's errors, refusals, per section"
       {"Header set X-A b env=HTTPS\n", "1: error: Header ... env=HTTPS: Apache would apply the rule only when the condition "
        "holds; wsgid does not implement env= and expr= conditions\n"},
       {"RequestHeader set X-A b c d\n", "1: error: RequestHeader: Too many arguments to directive\n"},
-      {"<Directory /srv>\nHeader set X-A b\n</Directory>\n",
-       std::string("2: error: Header is refused inside <Directory>: Apache would edit the headers "
-                   "of the requests this section matches") + kFailClosed + "\n"},
-      {"<Files x.py>\nRequestHeader set X-A b\n</Files>\n",
-       std::string("2: error: RequestHeader is refused inside <Files>: Apache would edit the "
-                   "headers of the requests this section matches") + kFailClosed + "\n"},
+      {"<Directory /srv>\nHeader set X-A b\n</Directory>\n", ""},
+      {"<DirectoryMatch ^/srv>\nHeader always set X-A b\n</DirectoryMatch>\n", ""},
+      {"<Files x.py>\nRequestHeader set X-A b\n</Files>\n", ""},
+      {"<Directory /srv>\n<FilesMatch \\.css$>\nHeader set X-A b\n</FilesMatch>\n</Directory>\n", ""},
+      {"<Directory /srv>\nHeader frob X-A b\n</Directory>\n",
+       "2: error: Header: first argument must be 'add', 'set', 'setifempty', 'append', 'merge', "
+       "'unset', 'echo', 'note', 'edit', or 'edit*'.\n"},
   };
   for (const Case& c : cases) {
     INFO(c.config);
@@ -158,6 +159,20 @@ TEST_CASE("rewrite directives are kept as written, per context, in file order") 
   REQUIRE(c.server.locations.size() == 1);
   REQUIRE(c.server.locations[0].rewrite.size() == 1);
   CHECK(c.server.locations[0].rewrite[0].name == "RequestHeader");
+  // In <Directory> and <Files>: each section keeps its own, a nested <Files>
+  // included (its Block is appended while the <Directory> is read).
+  r = parse("<Directory /srv>\nHeader set X-Dir 1\n<Files a.py>\nHeader set X-File 1\n"
+            "</Files>\nHeader set X-Dir-After 1\n</Directory>\n");
+  CHECK(diags(r) == "");
+  REQUIRE(r.config.server.directories.size() == 2);
+  const wsgid::model::Block& dir = r.config.server.directories[0];
+  const wsgid::model::Block& files = r.config.server.directories[1];
+  CHECK(dir.path == "/srv");
+  REQUIRE(dir.rewrite.size() == 2);
+  CHECK(dir.rewrite[0].args == std::vector<std::string>{"set", "X-Dir", "1"});
+  CHECK(dir.rewrite[1].args == std::vector<std::string>{"set", "X-Dir-After", "1"});
+  REQUIRE(files.rewrite.size() == 1);
+  CHECK(files.rewrite[0].args == std::vector<std::string>{"set", "X-File", "1"});
   // Directives spelled in another case keep their canonical names.
   r = parse("rewriteengine on\nrewriterule ^/a - [F]\n");
   CHECK(diags(r) == "");

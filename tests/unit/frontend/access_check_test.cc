@@ -128,10 +128,18 @@ const Case kCases[] = {
     {"Order Deny,Allow: a client outside the network is denied",
      "<Location /x>\nOrder Deny,Allow\nDeny from all\nAllow from 10.0.0.0/8\n</Location>\n",
      -1, "/x", "", "127.0.0.1", "GET", "", 403},
-    {"2.2 and 2.4 rules merged on one path: refused (500)",
+    {"2.2 and 2.4 rules merged on one path: both enforced, the 2.2 deny wins (Apache: 403)",
      "<Directory /srv>\nOrder deny,allow\nDeny from all\n</Directory>\n"
      "<Location /x>\nRequire all granted\n</Location>\n",
-     -1, "/x", "/srv/a.py", "127.0.0.1", "GET", "", 500},
+     -1, "/x", "/srv/a.py", "127.0.0.1", "GET", "", 403},
+    {"2.2 and 2.4 rules merged on one path: each admits (Apache: 200)",
+     "<Directory /srv>\nOrder allow,deny\nAllow from 127.0.0.1\n</Directory>\n"
+     "<Location /x>\nRequire ip 127.0.0.0/8\n</Location>\n",
+     -1, "/x", "/srv/a.py", "127.0.0.1", "GET", "", 0},
+    {"2.2 and 2.4 rules merged on one path: the Require refuses (Apache: 403)",
+     "<Directory /srv>\nOrder allow,deny\nAllow from all\n</Directory>\n"
+     "<Location /x>\nRequire ip 10.0.0.0/8\n</Location>\n",
+     -1, "/x", "/srv/a.py", "127.0.0.1", "GET", "", 403},
     {"<RequireAll> with Require not",
      "<Location /x>\n<RequireAll>\nRequire all granted\nRequire not ip 127.0.0.1\n"
      "</RequireAll>\n</Location>\n",

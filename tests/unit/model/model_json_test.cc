@@ -141,3 +141,77 @@ TEST_CASE("config_to_json: DocumentRoot of the server and of each vhost (null wh
   CHECK(j["virtual_hosts"][0]["document_root"] == "/srv/a");
   CHECK(j["virtual_hosts"][1]["document_root"].is_null());
 }
+
+TEST_CASE("config_to_json: access rules, auth, handlers, redirects, rewrites, header edits") {
+  Config c = parse_ok(
+      "WSGIScriptAlias /app /srv/app.wsgi\n"
+      "Redirect permanent /old https://x.example/new\n"
+      "Header always set Strict-Transport-Security \"max-age=1\"\n"
+      "TraceEnable Off\n"
+      "<Directory /srv/static>\n"
+      "    Require all denied\n"
+      "</Directory>\n"
+      "<Location /app/private>\n"
+      "    AuthType Basic\n"
+      "    AuthName \"The Realm\"\n"
+      "    AuthUserFile /srv/htpasswd\n"
+      "    <RequireAll>\n"
+      "        Require valid-user\n"
+      "        Require ip 10.0.0.0/8\n"
+      "    </RequireAll>\n"
+      "    RequestHeader set X-Private yes\n"
+      "</Location>\n"
+      "<Location /keystone>\n"
+      "    SetHandler wsgi-script\n"
+      "    Options +ExecCGI\n"
+      "</Location>\n"
+      "<VirtualHost *:80>\n"
+      "    ServerName v.example\n"
+      "    TraceEnable On\n"
+      "    RewriteEngine On\n"
+      "    RewriteRule ^/secret - [F]\n"
+      "    <LocationMatch \"^/x\">\n"
+      "        Order deny,allow\n"
+      "        Deny from all\n"
+      "    </LocationMatch>\n"
+      "</VirtualHost>\n");
+  json j = config_to_json(c);
+  const json& s = j["server"];
+  REQUIRE(s["directives"].size() == 2);
+  CHECK(s["directives"][0] == json{{"directive", "Redirect"},
+                                   {"args", {"permanent", "/old", "https://x.example/new"}},
+                                   {"defined_at", "m.conf:2"}});
+  CHECK(s["directives"][1]["directive"] == "Header");
+  CHECK(s["directives"][1]["args"] ==
+        json::array({"always", "set", "Strict-Transport-Security", "max-age=1"}));
+  CHECK(s["trace_enable"] == false);
+  CHECK(j["virtual_hosts"][0]["trace_enable"] == true);
+  REQUIRE(j["virtual_hosts"][0]["directives"].size() == 2);
+  CHECK(j["virtual_hosts"][0]["directives"][1]["args"] == json::array({"^/secret", "-", "[F]"}));
+
+  const json& secs = j["sections"];
+  REQUIRE(secs.size() == 4);
+  CHECK(secs[0]["section"] == "Directory");
+  CHECK(secs[0]["path"] == "/srv/static");
+  CHECK(secs[0]["access"]["rules"] == json::array({"Require all denied"}));
+  CHECK(secs[0]["virtual_host"].is_null());
+  CHECK(secs[0]["defined_at"] == "m.conf:5");
+  CHECK(secs[1]["section"] == "Location");
+  CHECK(secs[1]["path"] == "/app/private");
+  CHECK(secs[1]["access"]["rules"] ==
+        json::array({"AuthType Basic", "AuthName \"The Realm\"", "<RequireAll>",
+                     "Require valid-user", "Require ip 10.0.0.0/8", "</RequireAll>"}));
+  CHECK(secs[1]["access"]["auth_user_file"] == "/srv/htpasswd");
+  CHECK(secs[1]["access"]["auth_group_file"].is_null());
+  REQUIRE(secs[1]["directives"].size() == 1);
+  CHECK(secs[1]["directives"][0]["directive"] == "RequestHeader");
+  CHECK(secs[2]["handlers"]["set_handler"] == "wsgi-script");
+  CHECK(secs[2]["handlers"]["exec_cgi"] == true);
+  CHECK(secs[2]["access"].is_null());
+  CHECK(secs[3]["section"] == "LocationMatch");
+  CHECK(secs[3]["virtual_host"] == "v.example");
+  CHECK(secs[3]["access"]["rules"] == json::array({"Order deny,allow", "Deny from all"}));
+  // Unset handlers are null (inherited), not false.
+  CHECK(secs[0]["handlers"]["set_handler"].is_null());
+  CHECK(secs[0]["handlers"]["exec_cgi"].is_null());
+}
