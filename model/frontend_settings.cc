@@ -429,8 +429,8 @@ Status groups_from(const Reader& top, std::vector<GroupEndpoint>* out) {
     std::optional<std::string> state;
     TRY(r.ostr("state", &state));
     g.state = state.value_or("running");
-    if (g.state != "running" && g.state != "stopped" && g.state != "down")
-      return r.bad_key("state", "must be \"running\", \"stopped\" or \"down\"");
+    if (g.state != "running" && g.state != "replacing" && g.state != "stopped" && g.state != "down")
+      return r.bad_key("state", "must be \"running\", \"replacing\", \"stopped\" or \"down\"");
     out->push_back(std::move(g));
   }
   return Status::ok();

@@ -24,7 +24,7 @@
 //    "groups": [{"name": "site1", "socket": "/run/wsgid/wsgi.site1.sock",
 //                "processes": 2, "threads": 4, "connect_timeout": 15,
 //                "socket_timeout": 60, "queue_timeout": 0,
-//                "state": "running" | "stopped" | "down"}],
+//                "state": "running" | "replacing" | "stopped" | "down"}],
 //    "server": VHOST, "vhosts": [VHOST, ...]}
 //   VHOST = {"addrs": ["*:80"], "server_name": "", "server_aliases": ["*.example.com"],
 //            "settings": SCOPE,
@@ -49,8 +49,11 @@
 //            "pass_authorization": null | bool, "script_reloading": null | bool,
 //            "restrict_process": null | ["site1", ...]}   (WSGIRestrictProcess)
 // "state" is the master's view of the group: "stopped" (wsgictl stop) and "down"
-// (BACKOFF/FATAL, no live worker) make the front end answer 503 at once; the
-// master resends the settings when a group's state changes.
+// (BACKOFF/FATAL, no live worker, none due back soon) make the front end answer
+// 503 at once; "replacing" (no live worker, but a replacement is due within
+// queue-timeout, or connect-timeout when that is off) makes requests wait for it
+// in the group socket's backlog, for that long at most; the master resends the
+// settings when a group's state changes.
 //
 // Decoding returns errors as values and never throws. Pure functions: any thread.
 #pragma once
@@ -90,7 +93,7 @@ struct FrontendSettings {
 };
 
 // The master's side. socket_paths maps each group name to its socket path;
-// states maps group names to "stopped" / "down" (absent = "running").
+// states maps group names to "replacing" / "stopped" / "down" (absent = "running").
 nlohmann::json frontend_settings_to_json(const Config& config,
                                          const std::map<std::string, std::string>& socket_paths,
                                          const std::map<std::string, std::string>& states,

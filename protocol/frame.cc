@@ -31,6 +31,7 @@ constexpr std::array<TypeInfo, 256> make_type_table() {
   set(FrameType::kResponseHead, "RESPONSE_HEAD", kMaxPayload);
   set(FrameType::kResponseBody, "RESPONSE_BODY", kMaxPayload);
   set(FrameType::kResponseEnd, "RESPONSE_END", 0);
+  set(FrameType::kStarted, "STARTED", 0);
   set(FrameType::kError, "ERROR", kMaxPayload);
   set(FrameType::kCancel, "CANCEL", 0);
   set(FrameType::kSettings, "SETTINGS", kMaxPayload);
@@ -106,9 +107,10 @@ void append_frame(std::string* out, FrameType type, uint32_t request_id,
   out->append(payload);
 }
 
-void append_hello(std::string* out) {
-  char p[8] = {'W', 'S', 'G', 'D', 0, 0, 0, 0};
+void append_hello(std::string* out, uint32_t pid) {
+  char p[12] = {'W', 'S', 'G', 'D', 0, 0, 0, 0, 0, 0, 0, 0};
   store32(p + 4, kVersion);
+  store32(p + 8, pid);
   append_frame(out, FrameType::kHello, 0, std::string_view(p, sizeof p));
 }
 

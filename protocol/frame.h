@@ -22,20 +22,20 @@
 
 namespace wsgid::proto {
 
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr size_t kHeaderSize = 12;
 // Largest payload any frame may carry (a request head with its environ is the
 // largest legitimate frame; body chunks are far smaller).
 constexpr uint32_t kMaxPayload = 16u * 1024 * 1024;
 // Body chunks that writers should not exceed (readers accept up to kMaxPayload).
 constexpr uint32_t kBodyChunk = 64u * 1024;
-// Largest kHello payload a reader accepts: version 1 sends 8 bytes; the slack lets
+// Largest kHello payload a reader accepts: version 2 sends 12 bytes; the slack lets
 // a later version append fields and still be told apart by its version number.
 constexpr uint32_t kMaxHelloPayload = 64;
 
 enum class FrameType : uint8_t {
   // Connection setup, both channels.
-  kHello = 0x01,          // magic "WSGD" + u32 version; first frame each way
+  kHello = 0x01,          // magic "WSGD" + u32 version + u32 sender pid; first frame each way
   // Requests (group socket).
   kRequestHead = 0x10,    // environ key/value pairs
   kRequestBody = 0x11,    // raw body bytes
@@ -43,6 +43,7 @@ enum class FrameType : uint8_t {
   kResponseHead = 0x20,   // status, reason, headers
   kResponseBody = 0x21,   // raw body bytes
   kResponseEnd = 0x22,    // response complete (empty payload)
+  kStarted = 0x23,        // worker: the application is being called for this request (empty)
   kError = 0x30,          // code + message: the request failed (see PROTOCOL.md)
   kCancel = 0x31,         // front end: the client went away (empty payload)
   // Control channel (master <-> child).
@@ -61,7 +62,7 @@ bool is_known_type(uint8_t type);
 // "REQUEST_HEAD", "DRAIN", ...; "UNKNOWN" for other values.
 std::string_view type_name(FrameType type);
 // The largest payload a frame of this type may carry: 0 for kRequestEnd,
-// kResponseEnd, kCancel and kStateQuery (empty payload), kMaxHelloPayload for
+// kResponseEnd, kStarted, kCancel and kStateQuery (empty payload), kMaxHelloPayload for
 // kHello, kMaxPayload for the others; 0 for an unknown type.
 uint32_t max_payload_for(FrameType type);
 
@@ -80,8 +81,9 @@ void append_header(std::string* out, FrameType type, uint32_t request_id,
 // and <= max_payload_for(type) (else: bug, abort).
 void append_frame(std::string* out, FrameType type, uint32_t request_id,
                   std::string_view payload, uint8_t flags = 0);
-// Appends a kHello frame carrying the magic and kVersion.
-void append_hello(std::string* out);
+// Appends a kHello frame carrying the magic, kVersion and pid (the sender's
+// process id; a worker sends its own, the front end and the master send 0).
+void append_hello(std::string* out, uint32_t pid = 0);
 
 // A decoded frame. payload points into the reader's buffer and stays valid only
 // until the next call to feed() or next() on that reader.

@@ -11,7 +11,8 @@ namespace wsgid::proto {
 namespace {
 
 constexpr char kMagic[4] = {'W', 'S', 'G', 'D'};
-constexpr size_t kHelloSize = 8;
+constexpr size_t kHelloPrefix = 8;   // magic + version: every version has them
+constexpr size_t kHelloSize = 12;    // version 2: + pid
 constexpr uint16_t kMinStatus = 100, kMaxStatus = 999;
 constexpr uint16_t kMinErrorCode = 400, kMaxErrorCode = 599;
 
@@ -218,8 +219,8 @@ Result<ErrorMessage> decode_error(std::string_view payload) {
 
 // --- hello ---
 
-Result<uint32_t> decode_hello(std::string_view payload) {
-  if (payload.size() < kHelloSize)
+Result<Hello> decode_hello(std::string_view payload) {
+  if (payload.size() < kHelloPrefix)
     return Status::error(fmt::format(
         "hello: payload length {} is shorter than the 8-byte magic and version", payload.size()));
   if (payload.substr(0, 4) != std::string_view(kMagic, 4))
@@ -230,9 +231,9 @@ Result<uint32_t> decode_hello(std::string_view payload) {
     return Status::error(fmt::format("hello: peer speaks protocol version {}, this side speaks {}",
                                      version, kVersion));
   if (payload.size() != kHelloSize)
-    return Status::error(fmt::format("hello: payload length {} is not 8 as version {} requires",
-                                     payload.size(), kVersion));
-  return version;
+    return Status::error(fmt::format("hello: payload length {} is not {} as version {} requires",
+                                     payload.size(), kHelloSize, kVersion));
+  return Hello{version, detail::get32(payload.data() + 8)};
 }
 
 }  // namespace wsgid::proto

@@ -39,7 +39,7 @@ Result<std::string> ControlChannel::handshake(int timeout_ms) {
     if (!got_hello) {
       if (f.type != proto::FrameType::kHello)
         return Status::error(fmt::format("control channel: expected HELLO, got {}", proto::type_name(f.type)));
-      Result<uint32_t> v = proto::decode_hello(f.payload);
+      Result<proto::Hello> v = proto::decode_hello(f.payload);
       if (!v) return Status::error(fmt::format("control channel: {}", v.status().message()));
       got_hello = true;
       continue;

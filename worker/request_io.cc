@@ -126,6 +126,14 @@ Status RequestIo::finish() {
   return s;
 }
 
+Status RequestIo::started() {
+  std::string f;
+  proto::append_header(&f, proto::FrameType::kStarted, id_, 0);
+  Status s = ch_->write_all(f, timeout_ms_);
+  if (!s) gone_ = true;
+  return s;
+}
+
 void RequestIo::fail(proto::ErrorCode code, std::string_view message) {
   if (finished_ || failed_) return;
   failed_ = true;

@@ -55,6 +55,10 @@ class RequestIo {
   Status flush();
   // Buffers kResponseEnd and flushes.
   Status finish();
+  // Writes kStarted now: the application is about to be called, so from here on
+  // the front end knows the request may have run (PROTOCOL.md 5.3). A failed
+  // write marks the front end gone.
+  Status started();
   // The request failed: kError. When the head never left the worker, the
   // buffered response is dropped and the front end maps code to the client
   // status; after the head it aborts the client connection. No-op after finish().

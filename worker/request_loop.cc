@@ -78,7 +78,7 @@ class Server {
     FrameChannel ch(fd);
     ch.set_name("front-end connection");
     std::string out;
-    proto::append_hello(&out);
+    proto::append_hello(&out, static_cast<uint32_t>(getpid()));
     Status s = ch.write_all(out, timeout_ms_);
     proto::Frame f;
     if (s) {
@@ -139,14 +139,17 @@ class Server {
       slot_.method.assign(info.method);
       slot_.uri.assign(info.uri);
     }
+    if (!io.started()) return false;  // the front end is gone: nothing to run it for
     int64_t now = monotonic_ms();
     slot_.started_ms = now;
     slot_.timed_out = false;
     st_.last_activity_ms = now;
+    slot_.conn_fd = ch->fd();
     st_.busy.fetch_add(1);
     slot_.busy = true;
     run_request(&io, head_, info);
     slot_.busy = false;
+    slot_.conn_fd = -1;
     st_.busy.fetch_sub(1);
     st_.last_activity_ms = monotonic_ms();
     uint64_t n = st_.requests.fetch_add(1) + 1;

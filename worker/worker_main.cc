@@ -276,6 +276,7 @@ class ControlLoop {
     for (auto& slot : state_.slots) stuck = stuck || (slot->busy.load() && slot->timed_out.load());
     std::string detail = fmt::format("{} request(s) still running when the time to finish ran out", busy);
     if (busy == 0 && state_.live_threads.load() > 0) detail = "the service script did not stop in time";
+    if (stuck) state_.answer_timed_out("request-timeout: the request ran too long; its worker process exits");
     exit_with(stuck ? "request-timeout" : stop_reason_, detail, stuck ? 1 : 0);
   }
 

@@ -24,6 +24,7 @@ struct ThreadSlot {
   std::atomic<int64_t> started_ms{0};   // CLOCK_MONOTONIC ms when the request began
   std::atomic<bool> timed_out{false};   // request-timeout already fired for this request
   std::atomic<unsigned long> py_ident{0};  // PyThread ident, for stack dumps
+  std::atomic<int> conn_fd{-1};         // the front-end connection of the request in flight
   std::mutex mu;                        // guards the strings
   uint32_t request_id = 0;
   std::string method;
@@ -59,6 +60,18 @@ class WorkerState {
   bool take_accept_turn();
   void end_accept_turn();
   bool stopping() const { return stopping_.load(); }
+  // Just before the process exits because of what one of its requests did,
+  // answers the requests the death is attributed to with kError(code, message)
+  // on their connections, without blocking, so that the front end does not send
+  // them to another worker (protocol/PROTOCOL.md 5.3); the others in flight die
+  // unattributed and may be sent again. request-timeout: the timed-out ones.
+  // deadlock-timeout (gil_since_ms = when the GIL was last seen free): the one
+  // request that started before then, when only one did (a request that started
+  // later never held the GIL); with several, none. Best effort: a request whose
+  // thread is writing at that moment may get its frame cut, which the front end
+  // treats as an unattributed death.
+  void answer_timed_out(const std::string& message);
+  void answer_gil_holder(int64_t gil_since_ms, const std::string& message);
   int wake_fd() const { return wake_fd_; }
 
   // Queues an event for the main thread and makes events_fd() readable.

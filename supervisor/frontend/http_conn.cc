@@ -15,6 +15,7 @@
 #include "supervisor/frontend/cgi_environ.h"
 #include "supervisor/frontend/io_buffer.h"
 #include "supervisor/frontend/log_sources.h"
+#include "supervisor/frontend/resend_rule.h"
 #include "supervisor/frontend/response_head.h"
 #include "supervisor/frontend/server.h"
 #include "supervisor/frontend/static_file.h"
@@ -196,6 +197,10 @@ void HttpConn::tick(uint64_t now) {
         bool queued = !worker_took_;
         detach_upstream(true);
         keep_alive_ = false;
+        if (queued && waited_replacement_ && pool_) {
+          send_local(503, "group '" + pool_->endpoint().name + "' is being replaced: no worker took the request within connect-timeout", true);
+          break;
+        }
         send_local(504,
                    queued && pool_ && pool_->endpoint().queue_timeout > 0
                        ? "Queue timeout expired: no worker took the request within queue-timeout"
@@ -335,6 +340,7 @@ int HttpConn::on_message_begin() {
   remote_user_.clear();
   log_note_.clear();
   retries_ = 0;
+  app_started_ = resent_after_start_ = waited_replacement_ = false;
   worker_took_ = false;
   pool_ = nullptr;
   start_ms_ = uv_now(server_->loop());
@@ -724,9 +730,14 @@ void HttpConn::set_upstream_deadline() {
   if (target_ != Target::kUpstream || response_started()) return;
   const GroupEndpoint& ep = pool_->endpoint();
   double t = ep.socket_timeout;
-  if (!worker_took_ && ep.queue_timeout > 0) {
+  // Waiting for a worker to take the request: queue-timeout bounds it; while
+  // every worker of the group is being replaced, connect-timeout does when
+  // queue-timeout is off (docs/decisions.md 15).
+  double wait_bound = ep.queue_timeout > 0 ? ep.queue_timeout : ep.state == "replacing" ? ep.connect_timeout : 0;
+  waited_replacement_ = !worker_took_ && ep.queue_timeout <= 0 && wait_bound > 0;
+  if (!worker_took_ && wait_bound > 0) {
     double since = static_cast<double>(uv_now(server_->loop()) - start_ms_) / 1000.0;
-    t = std::min(t, std::max(0.0, ep.queue_timeout - since) + 0.5);
+    t = std::min(t, std::max(0.0, wait_bound - since) + 0.5);
   }
   deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(t * 1000);
   deadline_kind_ = kUpstream;
@@ -765,6 +776,7 @@ void HttpConn::upstream_ready(UpstreamConn* conn) {
 }
 
 void HttpConn::upstream_accepted() {
+  if (upstream_) worker_pid_ = upstream_->worker_pid();
   if (worker_took_) return;
   worker_took_ = true;
   if (deadline_kind_ == kUpstream) set_upstream_deadline();
@@ -785,19 +797,38 @@ void HttpConn::upstream_closed(bool notice, std::string_view why) {
   upstream_ = nullptr;
   if (phase_ == Phase::kDone || phase_ == Phase::kIdle) return;
   if (!response_started()) {
-    // Every kept connection of a draining process may answer with the notice:
-    // allow as many retries as the group has threads, plus one.
+    // Resend to another worker when resend_rule.h allows it. Bound: as many
+    // attempts as the group has threads, plus one (every kept connection of a
+    // draining process may answer with the notice once).
     const GroupEndpoint& ep = pool_->endpoint();
-    int max_retries = std::max(1, ep.processes) * std::max(1, ep.threads) + 1;
-    if (notice && replayable_ && retries_ < max_retries) {
-      ++retries_;
-      waiting_upstream_ = true;
-      pool_->acquire(this);
-      return;
+    LostRequest lost;
+    lost.notice = notice;
+    lost.started = app_started_;
+    lost.held_whole = replayable_;
+    lost.idempotent = idempotent_method(llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)));
+    lost.attempts = retries_;
+    lost.max_attempts = std::max(1, ep.processes) * std::max(1, ep.threads) + 1;
+    lost.resent_after_start = resent_after_start_;
+    switch (resend_verdict(lost)) {
+      case ResendVerdict::kResend:
+        if (app_started_ && !notice) {
+          resent_after_start_ = true;
+          log::warn("{} {}: resent after its worker died: {}",
+                    llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)), url(), why);
+        }
+        app_started_ = false;
+        ++retries_;
+        waiting_upstream_ = true;
+        if (notice) pool_->acquire(this);
+        else pool_->acquire_after_death(this);
+        return;
+      case ResendVerdict::kUnavailable:
+        send_local(503, why, true);
+        return;
+      case ResendVerdict::kBadGateway:
+        send_local(502, std::string("worker died before sending the response head: ") + std::string(why), false);
+        return;
     }
-    if (notice) send_local(503, why, true);
-    else send_local(502, std::string("worker died before sending the response head: ") + std::string(why), false);
-    return;
   }
   abort_connection(why);
 }
@@ -805,6 +836,9 @@ void HttpConn::upstream_closed(bool notice, std::string_view why) {
 void HttpConn::upstream_frame(const proto::Frame& f) {
   worker_took_ = true;
   switch (f.type) {
+    case proto::FrameType::kStarted:
+      app_started_ = true;
+      return;
     case proto::FrameType::kResponseHead: {
       if (response_started() || target_ != Target::kUpstream) {
         abort_connection("worker sent a second RESPONSE_HEAD");
@@ -857,7 +891,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
         abort_connection("worker failed after the response head: " + msg);
         return;
       }
-      if (code != 400 && code != 404 && code != 500 && code != 503 && code != 504) code = 500;
+      if (code != 400 && code != 404 && code != 500 && code != 502 && code != 503 && code != 504) code = 500;
       send_local(code, "worker: " + msg, code == 503);
       return;
     }

@@ -71,7 +71,8 @@ class HttpConn final : public UpstreamClient {
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
   static constexpr size_t kMaxPending = 64 * 1024;
-  // Request bytes kept for a resend after a worker's "connection closing" notice.
+  // Request bytes kept for a resend to another worker (resend_rule.h): a
+  // request longer than this (head and body frames) is not held whole.
   static constexpr size_t kReplayLimit = 64 * 1024;
 
   // Accepts one connection from listener (a Listen socket, index in settings).
@@ -234,6 +235,9 @@ class HttpConn final : public UpstreamClient {
   UpstreamPool* pool_ = nullptr;
   UpstreamConn* upstream_ = nullptr;
   bool waiting_upstream_ = false, worker_took_ = false;
+  bool waited_replacement_ = false;  // the upstream deadline is connect-timeout's (replacing group)
+  bool app_started_ = false;         // the worker's STARTED for this attempt
+  bool resent_after_start_ = false;  // a worker died after STARTED already
   int retries_ = 0;
   std::string reqbuf_;  // frames for the worker not yet sent (and the replay copy)
   size_t reqbuf_sent_ = 0;

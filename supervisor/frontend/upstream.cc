@@ -41,12 +41,6 @@ void UpstreamConn::start_connect() {
 void UpstreamConn::on_connect(int status) {
   if (state_ == State::kClosing) return;
   if (status == 0) {
-    int fd = -1;
-    if (uv_fileno(reinterpret_cast<uv_handle_t*>(pipe_), &fd) == 0) {
-      struct ucred cred {};
-      socklen_t len = sizeof cred;
-      if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) peer_pid_ = cred.pid;
-    }
     pool_->connecting_.erase(std::find(pool_->connecting_.begin(), pool_->connecting_.end(), this));
     pool_->unaccepted_.push_back(this);
     proto::append_hello(&out_);
@@ -154,7 +148,18 @@ void UpstreamConn::write_failed(int err) {
       }
     }
   }
+  why += hello_seen_ ? fmt::format(" (worker pid {}, no closing notice)", worker_pid_)
+                     : std::string(" (no worker had taken the connection)");
+  worker_died();
   close(false, why);
+}
+
+void UpstreamConn::worker_died() {
+  // Its other connections lead to a dead process too (or one about to exit):
+  // hand none of them out again.
+  if (!hello_seen_ || worker_pid_ <= 0 || state_ == State::kClosing) return;
+  pool_->mark_draining(worker_pid_);
+  pool_->close_idle_to(worker_pid_);
 }
 
 void UpstreamConn::pause_reading() {
@@ -179,6 +184,7 @@ void UpstreamConn::resume_reading() {
 void UpstreamConn::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
   if (nread < 0) {
+    worker_died();
     close(false, nread == UV_EOF ? std::string("worker closed the connection")
                                  : std::string("read from worker: ") + uv_strerror(static_cast<int>(nread)));
     return;
@@ -208,7 +214,13 @@ void UpstreamConn::handle_frames() {
         return;
       }
       hello_seen_ = true;
+      worker_pid_ = static_cast<pid_t>(v->pid);
       pool_->forget_unaccepted(this);
+      pool_->worker_conn_added(worker_pid_);
+      if (state_ == State::kIdle && pool_->is_draining(worker_pid_)) {
+        close(false, "its worker is draining");
+        return;
+      }
       if (client_ && state_ == State::kBusy) client_->upstream_accepted();
       continue;
     }
@@ -265,9 +277,13 @@ void UpstreamConn::close(bool closing_notice, std::string_view why) {
     self->maybe_delete();
   });
   pool_->conn_gone(this);
-  // A draining worker closes every connection it keeps: the idle ones to the
-  // same process would only send the same notice to the next request.
-  if (closing_notice && peer_pid_ > 0) pool_->close_idle_to(peer_pid_);
+  // A draining worker closes every connection it keeps: the others to the same
+  // process would only send the same notice to the next request.
+  if (closing_notice && worker_pid_ > 0) {
+    pool_->mark_draining(worker_pid_);
+    pool_->close_idle_to(worker_pid_);
+  }
+  if (hello_seen_) pool_->worker_conn_gone(worker_pid_);
   if (UpstreamClient* c = client_) {
     client_ = nullptr;
     c->upstream_closed(closing_notice, why);
@@ -298,16 +314,61 @@ void UpstreamConn::pipe_closed(UpstreamConn* self) {
 UpstreamPool::UpstreamPool(uv_loop_t* loop, GroupEndpoint endpoint)
     : loop_(loop), ep_(std::move(endpoint)) {}
 
+UpstreamPool::~UpstreamPool() { close_delay_timer(); }
+
+// The timer lives only while a request waits in delayed_, so that a pool holds
+// no libuv handle otherwise (a loop can close once its connections are gone).
+void UpstreamPool::close_delay_timer() {
+  if (!delay_timer_) return;
+  delay_timer_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  delay_timer_ = nullptr;
+}
+
+void UpstreamPool::acquire_after_death(UpstreamClient* client) {
+  if (!delay_timer_) {
+    delay_timer_ = new uv_timer_t;
+    uv_timer_init(loop_, delay_timer_);
+  }
+  delayed_.emplace_back(client, uv_now(loop_) + kResendDelayMs);
+  if (delayed_.size() == 1) {
+    delay_timer_->data = this;
+    uv_timer_start(delay_timer_, [](uv_timer_t* t) {
+      if (t->data) static_cast<UpstreamPool*>(t->data)->run_delayed();
+    }, kResendDelayMs, 0);
+  }
+}
+
+void UpstreamPool::run_delayed() {
+  uint64_t now = uv_now(loop_);
+  while (!delayed_.empty() && delayed_.front().second <= now) {
+    UpstreamClient* c = delayed_.front().first;
+    delayed_.pop_front();
+    acquire(c);
+  }
+  if (delayed_.empty()) {
+    close_delay_timer();
+    return;
+  }
+  if (!delay_timer_) return;  // an acquire() above ended in a cancel() that closed it
+  uv_timer_start(delay_timer_, [](uv_timer_t* t) {
+    if (t->data) static_cast<UpstreamPool*>(t->data)->run_delayed();
+  }, delayed_.front().second - now, 0);
+}
+
 size_t UpstreamPool::capacity() const {
   long c = static_cast<long>(std::max(1, ep_.processes)) * std::max(1, ep_.threads);
   return static_cast<size_t>(c);
 }
 
 void UpstreamPool::acquire(UpstreamClient* client) {
-  if (ep_.state != "running") {
+  if (!serving()) {
     client->upstream_failed(503, "group '" + ep_.name + "' is " + ep_.state);
     return;
   }
+  while (!idle_.empty() && is_draining(idle_.back()->worker_pid_))
+    idle_.back()->close(false, "its worker is draining");
   if (!idle_.empty()) {
     UpstreamConn* c = idle_.back();
     idle_.pop_back();
@@ -324,9 +385,9 @@ void UpstreamPool::acquire(UpstreamClient* client) {
 }
 
 void UpstreamPool::update(const GroupEndpoint& endpoint) {
-  bool was_running = ep_.state == "running";
+  bool was_serving = serving();
   ep_ = endpoint;
-  if (!was_running || ep_.state == "running") return;
+  if (!was_serving || serving()) return;
   std::string why = "group '" + ep_.name + "' is " + ep_.state;
   std::deque<UpstreamClient*> waiters;
   waiters.swap(waiters_);
@@ -340,8 +401,41 @@ void UpstreamPool::update(const GroupEndpoint& endpoint) {
 void UpstreamPool::close_idle_to(pid_t pid) {
   std::vector<UpstreamConn*> old;
   for (UpstreamConn* c : idle_)
-    if (c->peer_pid_ == pid) old.push_back(c);
-  for (UpstreamConn* c : old) c->close(false, "its worker is closing its connections");
+    if (c->worker_pid_ == pid) old.push_back(c);
+  for (UpstreamConn* c : old) c->close(false, "its worker is draining");
+}
+
+bool UpstreamPool::is_draining(pid_t pid) const {
+  return pid > 0 && std::find(draining_.begin(), draining_.end(), pid) != draining_.end();
+}
+
+void UpstreamPool::mark_draining(pid_t pid) {
+  if (pid <= 0 || is_draining(pid)) return;
+  auto it = std::find_if(conns_by_pid_.begin(), conns_by_pid_.end(),
+                         [pid](const auto& e) { return e.first == pid; });
+  if (it == conns_by_pid_.end()) return;  // no connection left to it: nothing to avoid
+  if (draining_.size() == kMaxDraining) draining_.pop_front();
+  draining_.push_back(pid);
+}
+
+void UpstreamPool::worker_conn_added(pid_t pid) {
+  if (pid <= 0) return;
+  for (auto& e : conns_by_pid_)
+    if (e.first == pid) {
+      ++e.second;
+      return;
+    }
+  conns_by_pid_.emplace_back(pid, 1);
+}
+
+void UpstreamPool::worker_conn_gone(pid_t pid) {
+  if (pid <= 0) return;
+  auto it = std::find_if(conns_by_pid_.begin(), conns_by_pid_.end(),
+                         [pid](const auto& e) { return e.first == pid; });
+  if (it == conns_by_pid_.end() || --it->second > 0) return;
+  conns_by_pid_.erase(it);
+  auto d = std::find(draining_.begin(), draining_.end(), pid);
+  if (d != draining_.end()) draining_.erase(d);  // the pid may be reused by a new process
 }
 
 void UpstreamPool::forget_unaccepted(UpstreamConn* conn) {
@@ -352,6 +446,8 @@ void UpstreamPool::forget_unaccepted(UpstreamConn* conn) {
 void UpstreamPool::cancel(UpstreamClient* client) {
   auto it = std::find(waiters_.begin(), waiters_.end(), client);
   if (it != waiters_.end()) waiters_.erase(it);
+  std::erase_if(delayed_, [client](const auto& d) { return d.first == client; });
+  if (delayed_.empty()) close_delay_timer();
   for (UpstreamConn* c : connecting_)
     if (c->client_ == client) c->client_ = nullptr;
 }
@@ -364,6 +460,12 @@ void UpstreamPool::connect_for(UpstreamClient* client) {
 }
 
 void UpstreamPool::conn_released(UpstreamConn* conn) {
+  if (is_draining(conn->worker_pid_)) {
+    // Its worker answers the next request with the closing notice: close it;
+    // conn_gone() gives its place to a waiter (a new connection).
+    conn->close(false, "its worker is draining");
+    return;
+  }
   if (!waiters_.empty()) {
     UpstreamClient* w = waiters_.front();
     waiters_.pop_front();
@@ -388,7 +490,7 @@ void UpstreamPool::serve_waiters() {
   while (!waiters_.empty() && open_ < capacity()) {
     UpstreamClient* w = waiters_.front();
     waiters_.pop_front();
-    if (ep_.state != "running") {
+    if (!serving()) {
       w->upstream_failed(503, "group '" + ep_.name + "' is " + ep_.state);
       continue;
     }

@@ -9,9 +9,23 @@
 // backlog where no released connection can reach them). Connection failures are
 // retried as mod_wsgi does (ECONNREFUSED / EAGAIN: every 0.125 s for 2 s, then
 // every 1 s, until connect-timeout); a missing socket or EACCES fails at once;
-// "stopped" and "down" groups fail at once. Failures reach the client as
+// "stopped" and "down" groups fail at once; a "replacing" group (every worker
+// being replaced, one due back soon) is connected to as a running one: the
+// request waits in the socket's backlog, bounded by HttpConn's deadline. Failures reach the client as
 // upstream_failed(503, why). Idle connections are closed after kIdleCloseMs so
 // that worker threads return to accept().
+//
+// Each connection learns its worker's pid from the worker's HELLO
+// (protocol/PROTOCOL.md 4; SO_PEERCRED would name the master, which listens).
+// A worker that sends the "connection closing" notice on one connection is
+// draining and will send it on every other: the pool remembers its pid (at most
+// kMaxDraining pids, each forgotten when no connection to it is left), closes
+// its idle connections, and closes its busy ones when they are released instead
+// of handing them out again. A worker whose connection ends without the notice
+// (it died) is remembered the same way, and a request sent again after such a
+// death waits kResendDelayMs first (acquire_after_death): when every worker of a
+// group is killed at once, the others' deaths are seen before the request is
+// sent to one of them.
 //
 // An UpstreamConn carries one request at a time for its client: send() appends
 // frames and writes them (uv_try_write first); response frames arrive through
@@ -31,6 +45,7 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/frame.h"
@@ -51,12 +66,12 @@ class UpstreamClient {
   // The worker has taken the connection (its HELLO arrived): from now on the
   // request is the worker's, queue-timeout no longer applies in the front end.
   virtual void upstream_accepted() = 0;
-  // A frame of the response (kResponseHead/Body/End, kError). The payload view
-  // is valid during the call only.
+  // A frame of the response (kStarted, kResponseHead/Body/End, kError). The
+  // payload view is valid during the call only.
   virtual void upstream_frame(const proto::Frame& frame) = 0;
-  // The attached connection ended (EOF, reset, bad frame). closing_notice: the
-  // worker sent kError(id 0, 503 "connection closing") first: the request was not run.
-  // The conn is gone after this call.
+  // The attached connection ended (EOF, reset, failed write, bad frame).
+  // closing_notice: the worker sent kError(id 0, 503 "connection closing")
+  // first: the request was not run. The conn is gone after this call.
   virtual void upstream_closed(bool closing_notice, std::string_view why) = 0;
   // The conn's write buffer fell below kLowWater.
   virtual void upstream_drained() = 0;
@@ -77,7 +92,8 @@ class UpstreamConn {
   size_t write_pending() const { return out_.size() + inflight_.size(); }
   void pause_reading();
   void resume_reading();
-  pid_t worker_pid() const { return peer_pid_; }
+  // The worker's pid from its HELLO; 0 until then.
+  pid_t worker_pid() const { return worker_pid_; }
   bool accepted() const { return hello_seen_; }
   // The request is complete both ways: back to the pool for the next request.
   void release();
@@ -95,6 +111,8 @@ class UpstreamConn {
   void on_write_done(int status);
   // A write failed: a "connection closing" notice still unread counts as one.
   void write_failed(int err);
+  // The connection ended without the closing notice: its worker is gone.
+  void worker_died();
   void flush();
   void close(bool closing_notice, std::string_view why);
   void handle_frames();
@@ -118,7 +136,7 @@ class UpstreamConn {
   bool writing_ = false;
   bool reading_ = false;
   bool want_read_ = true;
-  pid_t peer_pid_ = 0;
+  pid_t worker_pid_ = 0;
   std::string out_;
   std::string inflight_;
   proto::FrameReader reader_;
@@ -127,12 +145,17 @@ class UpstreamConn {
 class UpstreamPool {
  public:
   static constexpr uint64_t kIdleCloseMs = 2000;
+  static constexpr uint64_t kResendDelayMs = 100;
+  static constexpr size_t kMaxDraining = 64;
   UpstreamPool(uv_loop_t* loop, GroupEndpoint endpoint);
+  ~UpstreamPool();
   UpstreamPool(const UpstreamPool&) = delete;
   UpstreamPool& operator=(const UpstreamPool&) = delete;
 
   // Calls client->upstream_ready() or ->upstream_failed(), now or later.
   void acquire(UpstreamClient* client);
+  // acquire() after kResendDelayMs: for a request whose worker died.
+  void acquire_after_death(UpstreamClient* client);
   // The client went away before upstream_ready(): forget it.
   void cancel(UpstreamClient* client);
   // Closes connections idle for longer than kIdleCloseMs (or all with force).
@@ -144,9 +167,14 @@ class UpstreamPool {
   // waiting for socket-timeout.
   void update(const GroupEndpoint& endpoint);
   const GroupEndpoint& endpoint() const { return ep_; }
+  // "running" or "replacing": a connection made now is accepted by a worker soon.
+  bool serving() const { return ep_.state == "running" || ep_.state == "replacing"; }
   uv_loop_t* loop() const { return loop_; }
   size_t open_count() const { return open_; }
   size_t idle_count() const { return idle_.size(); }
+  // Pids remembered as draining (a worker that sent the closing notice).
+  bool is_draining(pid_t pid) const;
+  size_t draining_count() const { return draining_.size(); }
 
  private:
   friend class UpstreamConn;
@@ -155,6 +183,9 @@ class UpstreamPool {
   void conn_released(UpstreamConn* conn);
   void conn_gone(UpstreamConn* conn);
   void forget_unaccepted(UpstreamConn* conn);
+  void mark_draining(pid_t pid);
+  void worker_conn_added(pid_t pid);
+  void worker_conn_gone(pid_t pid);
   void close_idle_to(pid_t pid);
   void serve_waiters();
 
@@ -165,6 +196,12 @@ class UpstreamPool {
   std::vector<UpstreamConn*> connecting_;
   std::vector<UpstreamConn*> unaccepted_;  // connected, no HELLO from a worker yet
   std::deque<UpstreamClient*> waiters_;
+  std::vector<std::pair<pid_t, size_t>> conns_by_pid_;  // open conns whose HELLO named the pid
+  std::deque<pid_t> draining_;                          // oldest first, at most kMaxDraining
+  std::deque<std::pair<UpstreamClient*, uint64_t>> delayed_;  // acquire_after_death: client, due ms
+  uv_timer_t* delay_timer_ = nullptr;  // created on first use; freed in its close callback
+  void run_delayed();
+  void close_delay_timer();
 };
 
 }  // namespace wsgid::frontend

@@ -126,6 +126,13 @@ std::string_view event_name(ChildEvent e) {
   return "?";
 }
 
+double Child::replacement_due_in() const {
+  if (start_failures_ > 0) return -1;  // failing to start: not due back
+  if (state_ == S::kStarting && retrying_) return 0;  // the replacement is starting now
+  if (state_ != S::kBackoff || !timer_armed_) return -1;
+  return static_cast<double>(uv_timer_get_due_in(timer_)) / 1000.0;
+}
+
 double Backoff::delay(int failures) const {
   if (failures <= 0) return 0;
   double d = base * std::pow(2.0, std::min(failures - 1, 30));

@@ -181,6 +181,10 @@ class Child : public ProcessObserver {
   ChildState state() const { return state_; }
   int index() const { return index_; }
   bool want_up() const { return want_up_; }
+  // After a crash of a process that had reached READY (not a failure to
+  // start): seconds until its replacement starts (0 when it is STARTING now,
+  // the backoff timer's due time in BACKOFF); else -1.
+  double replacement_due_in() const;
   // No process of any kind and no timer armed: safe to destroy.
   bool idle() const;
   // The pid of the current process, 0 when none.

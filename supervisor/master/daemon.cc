@@ -606,7 +606,12 @@ json Daemon::frontend_settings() {
     if (g->stopped()) {
       states[name] = "stopped";
     } else if (g->down()) {
-      states[name] = "down";
+      // Every worker is being replaced: requests wait in the socket's backlog
+      // when a replacement is due within the front end's bound on that wait
+      // (queue-timeout, else connect-timeout); otherwise 503 at once.
+      const model::GroupSpec& spec = g->spec();
+      double bound = spec.queue_timeout > 0 ? spec.queue_timeout : spec.connect_timeout;
+      states[name] = g->back_within(bound) ? "replacing" : "down";
     }
   }
   json j = model::frontend_settings_to_json(config_, paths, states, frontend_generation_);

@@ -107,6 +107,15 @@ bool ProcessGroup::down() const {
   return true;
 }
 
+bool ProcessGroup::back_within(double seconds) const {
+  if (!down()) return false;
+  for (auto& c : children_) {
+    double left = c->replacement_due_in();
+    if (left >= 0 && left <= seconds) return true;
+  }
+  return false;
+}
+
 bool ProcessGroup::stopped() const {
   for (auto& c : children_) {
     if (c->want_up()) return false;

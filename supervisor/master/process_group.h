@@ -93,6 +93,10 @@ class ProcessGroup : public ChildHost {
   // Wanted up, yet no live worker: every child in BACKOFF, FATAL or EXITED, or
   // STARTING again after a failure (the front end answers 503 at once).
   bool down() const;
+  // down(), and a child that crashed after READY gets its replacement within
+  // `seconds`: it will soon accept what waits in the socket's backlog
+  // (docs/decisions.md 15). A group failing to start is not "back within".
+  bool back_within(double seconds) const;
   // No child is wanted up (wsgictl stop).
   bool stopped() const;
   std::vector<int> pids() const;

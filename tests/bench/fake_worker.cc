@@ -12,7 +12,9 @@
 //   /stream     three body chunks, no Content-Length (the front end chunks it)
 //   /big?N      N MiB of 'x' in 64 KiB frames, no Content-Length
 //   /environ    200 text/plain, the environ as "KEY=VALUE\n" lines (sorted)
-//   /die        closes the connection without answering (front end: 502)
+//   /die        sends STARTED, then closes the connection without answering (the
+//               front end sends a GET once more, then answers 502)
+//   /die_once   the same the first time it is asked (per process), then hello
 //   /error      kError 500 before the head
 //   /close      answers, then sends kError(0, 503 "connection closing") and closes
 //   /closing_notice   does not answer: sends kError(0, 503 "connection closing")
@@ -42,6 +44,7 @@ namespace proto = wsgid::proto;
 namespace {
 
 std::atomic<int> g_notices{0};
+std::atomic<int> g_deaths{0};
 
 bool write_all(int fd, const std::string& s) {
   size_t off = 0;
@@ -68,7 +71,7 @@ void respond(std::string* out, uint32_t id, int status, const std::string& body,
 
 void serve(int fd) {
   std::string out;
-  proto::append_hello(&out);
+  proto::append_hello(&out, static_cast<uint32_t>(getpid()));
   if (!write_all(fd, out)) return;
   proto::FrameReader reader;
   std::vector<char> buf(64 * 1024);
@@ -123,6 +126,9 @@ void serve(int fd) {
             size_t l = std::strlen(s);
             return path.size() >= l && path.compare(path.size() - l, l, s) == 0;
           };
+          const bool notice = ends("/closing_notice") || (ends("/notice_once") && g_notices.fetch_add(1) == 0);
+          // STARTED before "running" anything, as wsgid-worker does (PROTOCOL.md 5.2).
+          if (!notice) proto::append_frame(&out, proto::FrameType::kStarted, id, {});
           if (ends("/echo")) {
             respond(&out, id, 200, body, true, "application/octet-stream");
           } else if (ends("/sleep")) {
@@ -156,11 +162,12 @@ void serve(int fd) {
             std::string text;
             for (auto& [k, v] : env) text += k + "=" + v + "\n";
             respond(&out, id, 200, text, true);
-          } else if (ends("/die")) {
+          } else if (ends("/die") || (ends("/die_once") && g_deaths.fetch_add(1) == 0)) {
+            write_all(fd, out);  // started, then died before the response head
             return;
           } else if (ends("/error")) {
             proto::append_error(&out, id, {proto::ErrorCode::kAppError, "ValueError: boom"});
-          } else if (ends("/closing_notice") || (ends("/notice_once") && g_notices.fetch_add(1) == 0)) {
+          } else if (notice) {
             proto::append_error(&out, 0, {proto::ErrorCode::kUnavailable, "connection closing"});
             write_all(fd, out);
             return;

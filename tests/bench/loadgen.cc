@@ -1,12 +1,14 @@
 // loadgen: a small HTTP/1.1 load client on loopback that measures what a restart
-// costs (issue #7): one thread, epoll, N keep-alive connections, each sending its
-// next request as soon as the previous response is complete. It counts responses
+// costs (issue #7): one thread, epoll, N keep-alive connections (or, with
+// --close, N clients that open a new connection per request and send
+// "Connection: close"), each sending its next request as soon as the previous
+// response is complete. It counts responses
 // per status code, socket errors, timeouts, latency percentiles, req/s and the
 // longest gap between two consecutive completed responses (across all
 // connections), and when that gap began.
 //
 //   loadgen --url http://127.0.0.1:PORT/path [-c 16] [-d 10] [--timeout 2]
-//           [--method GET|POST] [--body-size N] [--max-requests N] [--json]
+//           [--method GET|POST] [--body-size N] [--max-requests N] [--close] [--json]
 //
 // Counting (each request attempt ends exactly one way, so requests = ok + failed):
 //   - a complete response: counted under its status code; 2xx = ok, else failed;
@@ -77,6 +79,7 @@ struct Options {
   size_t body_size = 0;
   uint64_t max_requests = 0;  // 0 = no limit
   bool json = false;
+  bool close = false;  // a new connection per request
   bool method_given = false;
 };
 
@@ -84,7 +87,7 @@ struct Options {
   std::fprintf(stderr,
                "loadgen: %s\n"
                "usage: loadgen --url http://HOST:PORT/PATH [-c CONNS] [-d SECONDS] [--timeout SECONDS]\n"
-               "               [--method GET|POST] [--body-size N] [--max-requests N] [--json]\n"
+               "               [--method GET|POST] [--body-size N] [--max-requests N] [--close] [--json]\n"
                "exit codes: 0 it ran (even with failed requests), 2 usage error, 1 could not start\n",
                what.c_str());
   std::exit(2);
@@ -171,13 +174,16 @@ Options parse_args(int argc, char** argv) {
       double v = parse_number("--max-requests", need(), 1);
       if (v != std::floor(v)) usage_error("--max-requests: a whole number");
       o.max_requests = static_cast<uint64_t>(v);
+    } else if (a == "--close") {
+      if (has_inline) usage_error("--close takes no value");
+      o.close = true;
     } else if (a == "--json") {
       if (has_inline) usage_error("--json takes no value");
       o.json = true;
     } else if (a == "-h" || a == "--help") {
       std::printf(
           "usage: loadgen --url http://HOST:PORT/PATH [-c CONNS] [-d SECONDS] [--timeout SECONDS]\n"
-          "               [--method GET|POST] [--body-size N] [--max-requests N] [--json]\n"
+          "               [--method GET|POST] [--body-size N] [--max-requests N] [--close] [--json]\n"
           "exit codes: 0 it ran (even with failed requests), 2 usage error, 1 could not start\n");
       std::exit(0);
     } else {
@@ -407,6 +413,7 @@ class LoadGen {
                            opt_.path, host_header, opt_.port);
     if (opt_.method == "POST" || opt_.body_size > 0)
       request_ += fmt::format("Content-Type: application/octet-stream\r\nContent-Length: {}\r\n", opt_.body_size);
+    if (opt_.close) request_ += "Connection: close\r\n";
     request_ += "\r\n";
     request_.append(opt_.body_size, 'x');
   }
@@ -683,7 +690,7 @@ class LoadGen {
     latencies_us_.push_back(static_cast<uint32_t>(std::min<int64_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(now - c.attempt_start).count(), UINT32_MAX)));
     note_gap(now, responses_ == 1);
-    if (!reuse) close_conn(c, false);
+    if (!reuse || opt_.close) close_conn(c, false);
     c.state = Conn::State::kIdle;
     begin_attempt(i, now);
   }

@@ -31,6 +31,8 @@ class Server:
         self.port = self.sock.getsockname()[1]
         self.lock = threading.Lock()
         self.count = 0
+        self.accepted = 0
+        self.close_asked = 0
         self.slowfirst_at = 1
         self.stopping = False
         self.conns = []
@@ -55,6 +57,7 @@ class Server:
                 return
             with self.lock:
                 self.conns.append(c)
+                self.accepted += 1
             threading.Thread(target=self.serve, args=(c,), daemon=True).start()
 
     def serve(self, c):
@@ -74,6 +77,9 @@ class Server:
                     k, v = h.split(':', 1)
                     if k.lower() == 'content-length':
                         length = int(v)
+                    if k.lower() == 'connection' and v.strip().lower() == 'close':
+                        with self.lock:
+                            self.close_asked += 1
                 while len(buf) < length:
                     d = c.recv(65536)
                     if not d:
@@ -193,6 +199,18 @@ class LoadgenTest(unittest.TestCase):
                 self.assertEqual(r['timeouts'], 0)
                 self.assertEqual(self.server.count - before, n)  # nothing sent twice or skipped
                 self.assertLess(r['wall'], 5)
+
+    def test_close_opens_a_connection_per_request(self):
+        for args in (['-c', '2'], ['-c', '3', '--method', 'POST', '--body-size', '100']):
+            with self.subTest(args=args):
+                before, asked = self.server.accepted, self.server.close_asked
+                r = self.run_loadgen('/ok', '--close', '--max-requests', '30', *args)
+                self.assertEqual(r['ok'], 30)
+                self.assertEqual(self.server.accepted - before, 30)
+                self.assertEqual(self.server.close_asked - asked, 30)
+        before = self.server.accepted
+        self.run_loadgen('/ok', '-c', '2', '--max-requests', '30')
+        self.assertEqual(self.server.accepted - before, 2)  # without --close: kept alive
 
     def test_error_kinds(self):
         r = self.run_loadgen('/drop5', '-c', '4', '--max-requests', '50')

@@ -97,10 +97,10 @@ void check_payload(const OwnedFrame& f) {
   const std::string_view p = f.payload;
   switch (f.type) {
     case FrameType::kHello: {
-      Result<uint32_t> v = decode_hello(p);
+      Result<Hello> v = decode_hello(p);
       if (v.is_ok()) {
         std::string again;
-        append_hello(&again);
+        append_hello(&again, v->pid);
         FUZZ_CHECK(again.substr(kHeaderSize) == p);
       } else {
         FUZZ_CHECK(starts_with(v.status().message(), "hello: "));
@@ -155,6 +155,7 @@ void check_payload(const OwnedFrame& f) {
     }
     case FrameType::kRequestEnd:
     case FrameType::kResponseEnd:
+    case FrameType::kStarted:
     case FrameType::kCancel:
     case FrameType::kStateQuery:
       FUZZ_CHECK(p.empty());

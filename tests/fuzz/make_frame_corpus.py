@@ -18,7 +18,8 @@ import sys
 from wsgidtest import frames as F
 from wsgidtest.frames import (CANCEL, DRAIN, EXITING, HELLO, LOG, READY, REPLACE_ME,
                               REQUEST_BODY, REQUEST_END, REQUEST_HEAD, RESPONSE_BODY,
-                              RESPONSE_END, RESPONSE_HEAD, SETTINGS, STATE, STATE_QUERY,
+                              RESPONSE_END, RESPONSE_HEAD, SETTINGS, STARTED, STATE,
+                              STATE_QUERY,
                               error, frame, hello, request_head, response_head)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "frame")
@@ -46,7 +47,10 @@ SEEDS = {
     "request_post_body": request_head(2, POST) + frame(REQUEST_BODY, 2, b"hello ")
     + frame(REQUEST_BODY, 2, b"world") + frame(REQUEST_END, 2),
     "request_cancel": request_head(3, POST) + frame(REQUEST_BODY, 3, b"par") + frame(CANCEL, 3),
-    "response_ok": hello() + response_head(1, 200, b"OK", [(b"Content-Type", b"text/plain")])
+    "response_started": hello(pid=4242) + frame(STARTED, 1)
+    + response_head(1, 200, b"OK", []) + frame(RESPONSE_END, 1),
+    "started_with_payload": frame(STARTED, 1, b"x"),
+    "response_ok": hello(pid=4242) + response_head(1, 200, b"OK", [(b"Content-Type", b"text/plain")])
     + frame(RESPONSE_BODY, 1, b"Hello, world") + frame(RESPONSE_END, 1),
     "response_cookies": response_head(4, 302, b"Found", [(b"Set-Cookie", b"a=1"),
                                                         (b"Location", b"/"),
@@ -81,7 +85,9 @@ SEEDS = {
     "request_end_with_payload": frame(REQUEST_END, 1, b"oops"),
     "hello_too_long": frame(HELLO, 0, b"WSGD" + b"\x00" * 61),
     "hello_bad_magic": hello(magic=b"GET "),
-    "hello_version_2": hello(version=2, extra=b"more"),
+    "hello_version_1": hello(version=1, pid=None),
+    "hello_version_3": hello(version=3, extra=b"more"),
+    "hello_no_pid": hello(pid=None),
     "http_request_instead": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     "request_head_truncated_pair": frame(REQUEST_HEAD, 1, pairs([(b"A", b"1")]) + b"\x00\x01\x00"),
     "request_head_empty_key": frame(REQUEST_HEAD, 1, pairs([(b"A", b"1")]) + struct.pack(">HI", 0, 1) + b"v"),

@@ -64,6 +64,7 @@ void monitor_loop(const WorkerSettings* sp, WorkerState* st, ControlChannel* con
     if (s.deadlock_timeout > 0 && now - st->last_gil_ms.load() > static_cast<int64_t>(s.deadlock_timeout * 1000)) {
       std::string detail = fmt::format("the Python GIL was not released for {} s (deadlock-timeout)", s.deadlock_timeout);
       log::error("{}: exiting at once", detail);
+      st->answer_gil_holder(st->last_gil_ms.load(), "deadlock-timeout: " + detail);
       exit_now(control, "deadlock-timeout", detail);
     }
     int64_t since = g_startup_pending_since.load();

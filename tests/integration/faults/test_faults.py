@@ -7,9 +7,10 @@ JSON line {"case", "requests", "failed", "max_gap_ms", "client_saw",
 in_flight_limit is how many requests the fault itself may take (those in
 flight on a SIGKILLed process), 0 where nothing may be lost.
 
-Known bugs are marked where they show: unittest.expectedFailure for the
-deterministic ones, "skipped: KNOWN BUG" for the two intermittent
-rolling-restart races (SystemCase.known_restart_bugs).
+Every case passes or fails: none is skipped or expected to fail. The
+memory-limit cases are in test_memory_limits.py, registered only in builds
+without AddressSanitizer (it reserves terabytes of address space, so rlimits
+cannot be tested under it).
 
 Run by hand: WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/faults/test_faults.py -v
 """
@@ -22,7 +23,6 @@ import unittest
 
 from wsgidtest.daemon import Daemon
 from wsgidtest.load import Load, proof
-from wsgidtest.paths import under_asan, worker_binary
 from wsgidtest.procs import raise_nofile
 from wsgidtest.testing import test_failed
 from wsgidtest.wait import wait_for
@@ -86,40 +86,6 @@ class SystemCase(unittest.TestCase):
         if test_failed(self):
             type(self).any_failed = True  # keep the temp dir and print the log
 
-    # Front-end log lines of the two known rolling-restart bugs (reported to
-    # the lead; see known_restart_bugs).
-    KNOWN_BUG_LINES = {
-        '502': '-> 502: worker died before sending the response head: write to worker: broken pipe',
-        '503': '-> 503: worker: connection closing',
-    }
-
-    def known_restart_bugs(self, log, results):
-        """Two intermittent bugs lose a few requests (1-5 of ~40000, in about
-        every other restart here) during a rolling restart:
-        BUG A (front end): a request written on a kept connection to a worker
-        that is draining fails with EPIPE and goes to the client as 502
-        "worker died before sending the response head: write to worker:
-        broken pipe", although the worker never read it (it was not run).
-        BUG B (front end, http_conn.cc upstream_closed): after the worker's
-        "connection closing" notice the request is sent again, but on the
-        pool's other idle connections to the same draining worker, so the
-        2 x processes + 1 retries run out and the client gets 503 "worker:
-        connection closing" (seen with processes=1, 4 threads).
-        Being intermittent, unittest.expectedFailure would make the suite
-        flaky: when every failed request of a test is one of these (same
-        counts in the front end's log), the test is reported as skipped with
-        "KNOWN BUG" and the counts (the proof log has them as measured); any
-        other failure fails the test and a clean run passes. Remove this once
-        the bugs are fixed."""
-        failed = sum(r['failed'] for r in results)
-        counts = {code: sum(r['status'].get(code, 0) for r in results)
-                  for code in self.KNOWN_BUG_LINES}
-        if failed and failed == sum(counts.values()) and all(
-                log.count(self.KNOWN_BUG_LINES[c]) >= n for c, n in counts.items()):
-            self.skipTest('KNOWN BUG: %d of %d requests lost during the rolling restart: %s'
-                          % (failed, sum(r['requests'] for r in results),
-                             ', '.join('%d x %s' % (n, c) for c, n in counts.items() if n)))
-
     def warm(self, path, n=8):
         for _ in range(n):
             self.assertEqual(self.system.get(path)[0], 200)
@@ -131,52 +97,73 @@ class WorkerAndFrontendKills(SystemCase):
         'WSGIDaemonProcess fk_b processes=1 threads=4 display-name=%{{GROUP}}',
         alias('/a', 'fk_a'), alias('/b', 'fk_b')])
 
-    def test_sigkill_group_workers_under_load(self):
+    def sigkill_group_twice(self, case, path, new_connections=False, method='GET', body_size=0):
+        """Runs a load on /a (the killed group) and /b, SIGKILLs every worker of
+        fk_a, waits for the replacements, SIGKILLs them again. -> (the /a load's
+        result, the /b load's, conc, ms until the first kill's replacements ran)."""
         s = self.system
         self.warm('/a/hello')
         self.warm('/b/hello')
-        old_a, old_b = s.pids('fk_a'), s.pids('fk_b')
-        self.assertEqual(len(old_a), 2)
-        conc = 4
-        la = Load(s.url('/a/hello'), concurrency=conc, duration=LOAD_S).start()
-        lb = Load(s.url('/b/hello'), concurrency=conc, duration=LOAD_S).start()
-        time.sleep(1.0)
-        t_kill = time.monotonic()
-        for pid in old_a:
-            os.kill(pid, signal.SIGKILL)
-        # A new request after the kill: it waits in the group socket's backlog
-        # for the replacement and succeeds.
-        first_ok = None
-        while time.monotonic() - t_kill < 10:
-            try:
-                st, _ = s.get('/a/hello', timeout=10)
-            except OSError:
-                st = None
-            if st == 200:
-                first_ok = time.monotonic() - t_kill
-                break
+        old_b = s.pids('fk_b')
+        conc = 6
+        la = Load(s.url(path), concurrency=conc, duration=LOAD_S + 1, timeout=10.0, method=method,
+                  body_size=body_size, new_connections=new_connections).start()
+        lb = Load(s.url('/b/hello'), concurrency=4, duration=LOAD_S + 1).start()
+        time.sleep(0.8)
+        killed, replaced_ms = [], []
+        for _ in range(2):
+            pids = s.pids('fk_a')
+            self.assertEqual(len(pids), 2)
+            killed += pids
+            t = time.monotonic()
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: s.all_running('fk_a', 2) and not set(s.pids('fk_a')) & set(killed),
+                     10, 'fk_a replaced')
+            replaced_ms.append((time.monotonic() - t) * 1000)
         ra, rb = la.wait(), lb.wait()
-        s.wait_running('fk_a', n=2)
-        new_a = s.pids('fk_a')
-        self.assertFalse(set(new_a) & set(old_a), (old_a, new_a))
-        self.assertEqual(s.pids('fk_b'), old_b)
-        for pid in old_a:
+        for pid in killed:
             s.wait_log('pid %d exited on signal 9' % pid, timeout=5)
-        proof('sigkill-workers: other group', rb['requests'], rb['failed'], rb['max_gap_ms'],
-              summary(rb))
-        saw = ('%s; a new request after the kill answered 200 after %.0f ms'
-               % (summary(ra), (first_ok or 0) * 1000))
-        proof('sigkill-workers: killed group', ra['requests'], ra['failed'], ra['max_gap_ms'], saw,
-              in_flight_limit=conc)
+        self.assertEqual(s.pids('fk_b'), old_b)
+        proof('sigkill-workers twice (%s): other group' % case, rb['requests'], rb['failed'],
+              rb['max_gap_ms'], summary(rb))
         self.assertEqual(rb['failed'], 0, summary(rb))
         self.assertGreater(rb['ok'], 0)
-        # Only the requests in flight on the killed processes may fail (one per
-        # client connection at most), and only with 502.
-        self.assertLessEqual(ra['failed'], conc, summary(ra))
-        self.assertEqual(ra['socket_errors'] + ra['timeouts'], 0, summary(ra))
-        self.assertEqual(set(ra['status']) - {'200', '502'}, set(), summary(ra))
-        self.assertIsNotNone(first_ok, 'no 200 within 10 s of the kill')
-        self.assertLess(first_ok, 1.0, 'first 200 after the kill took %.3f s' % first_ok)
+        saw = '%s; every worker SIGKILLed twice, replaced after %s ms' % (
+            summary(ra), ' and '.join('%.0f' % m for m in replaced_ms))
+        return ra, saw, conc
+
+    def test_sigkill_group_workers_get_kept_alive(self):
+        # Requests in flight on the killed workers were started: GET is
+        # idempotent, so each is sent once more to a replacement; requests that
+        # come while every worker is being replaced wait for one (README,
+        # "Failures"). Nothing is lost.
+        ra, saw, _ = self.sigkill_group_twice('GET, kept-alive connections', '/a/sleep?s=0.03')
+        proof('sigkill-workers twice: GET, kept-alive connections', ra['requests'], ra['failed'],
+              ra['max_gap_ms'], saw)
+        self.assertEqual(ra['failed'], 0, saw)
+        self.assertGreater(ra['ok'], 0)
+
+    def test_sigkill_group_workers_get_new_connections(self):
+        ra, saw, _ = self.sigkill_group_twice('GET, a new connection per request',
+                                              '/a/sleep?s=0.03', new_connections=True)
+        proof('sigkill-workers twice: GET, a new connection per request', ra['requests'],
+              ra['failed'], ra['max_gap_ms'], saw)
+        self.assertEqual(ra['failed'], 0, saw)
+        self.assertGreater(ra['ok'], 0)
+
+    def test_sigkill_group_workers_post(self):
+        # A POST the application may have run is not sent again: only the POSTs
+        # in flight on the killed workers fail (at most one per client
+        # connection and kill), with 502; the others, and those that come while
+        # the group is being replaced, succeed.
+        ra, saw, conc = self.sigkill_group_twice('POST', '/a/echo', method='POST', body_size=1000)
+        proof('sigkill-workers twice: POST (in-flight POSTs fail)', ra['requests'], ra['failed'],
+              ra['max_gap_ms'], saw, in_flight_limit=2 * conc)
+        self.assertLessEqual(ra['failed'], 2 * conc, saw)
+        self.assertEqual(ra['socket_errors'] + ra['timeouts'], 0, saw)
+        self.assertEqual(set(ra['status']) - {'200', '502'}, set(), saw)
+        self.assertGreater(ra['ok'], 0)
 
     def test_sigkill_frontend_under_load(self):
         s = self.system
@@ -366,64 +353,17 @@ class HungAndGil(SystemCase):
         self.assertEqual(st, 502)
         self.assertLess(took, 30.0)
         self.assertIn('the Python GIL was not released for 2 s (deadlock-timeout)', log)
-        self.assertEqual(len(set(old) - set(new)), 1, (old, new))
+        # The wedged process is replaced. When another request had started on it
+        # before the GIL was last seen free, the death cannot be pinned on one
+        # request: each GET is sent once more (docs/decisions.md 28), so the
+        # GIL holder may wedge the group's other process too, and no third.
+        self.assertIn(len(set(old) - set(new)), (1, 2), (old, new))
         self.assertEqual(after, [200] * 20)
         self.assertEqual(ro['failed'], 0, summary(ro))
         # In the same group only a request that the wedged process's other
         # thread had taken may be lost (threads - 1 = 1), with a 502.
         self.assertLessEqual(rs['failed'], 1, summary(rs))
         self.assertEqual(set(rs['status']) - {'200', '502'}, set(), summary(rs))
-
-
-@unittest.skipIf(under_asan(worker_binary()),
-                 'AddressSanitizer reserves terabytes of address space: rlimits cannot be tested')
-class MemoryHog(SystemCase):
-    CONFIG = '\n'.join([
-        'WSGIDaemonProcess fl_hog processes=2 threads=2 memory-limit=268435456',
-        'WSGIDaemonProcess fl_vhog processes=2 threads=2 virtual-memory-limit=1073741824',
-        alias('/hog', 'fl_hog'), alias('/vhog', 'fl_vhog')])
-
-    def _memory_hog(self, group, url, limit_name, case=None):
-        s = self.system
-        self.warm(url + '/hello')
-        old = s.pids(group)
-        mark = s.log_mark()
-        load = Load(s.url(url + '/hello'), concurrency=2, duration=LOAD_S).start()
-        time.sleep(0.3)
-        st, body = s.get(url + '/hog?mb=2048', timeout=60)
-        res = load.wait()
-        log = s.log_since(mark)
-        after = [s.get(url + '/hello')[0] for _ in range(10)]
-        replaced = False
-        try:
-            wait_for(lambda: s.all_running(group, 2) and set(s.pids(group)) != set(old), 3,
-                     'the worker that hit %s replaced' % limit_name)
-            replaced = True
-        except AssertionError:
-            pass
-        saw = ('the hog (2 GiB past %s): %d; MemoryError logged: %s; the group\'s other '
-               'requests: %s; 10 requests after it: %s; worker replaced: %s'
-               % (limit_name, st, 'MemoryError' in log, summary(res), sorted(set(after)),
-                  replaced))
-        proof(case or 'memory hog (%s)' % limit_name, res['requests'], res['failed'],
-              res['max_gap_ms'], saw)
-        # The allocation fails (RLIMIT_DATA / RLIMIT_AS): the app raises
-        # MemoryError and the client gets a 500, as under mod_wsgi.
-        self.assertEqual(st, 500, body[:200])
-        self.assertIn('MemoryError', log)
-        self.assertEqual(res['failed'], 0, summary(res))
-        self.assertEqual(after, [200] * 10)
-        return replaced
-
-    def test_memory_hog_memory_limit(self):
-        self._memory_hog('fl_hog', '/hog', 'memory-limit')
-
-    def test_memory_hog_virtual_memory_limit(self):
-        self._memory_hog('fl_vhog', '/vhog', 'virtual-memory-limit')
-
-    # A worker whose allocation failed under memory-limit keeps serving with
-    # its pid (MemoryError -> 500, then the next requests succeed), as under
-    # mod_wsgi, whose memory-limit is an rlimit too (docs/decisions.md).
 
 
 def http_get_raw(sock, path):
@@ -544,7 +484,6 @@ class RestartsUnderLoad(SystemCase):
         self.warm('/a/hello')
         self.warm('/b/hello')
         before = {g: s.pids(g) for g in ('fr_a', 'fr_b')}
-        mark = s.log_mark()
         la = Load(s.url('/a/hello'), concurrency=8, duration=LOAD_S + 1).start()
         lb = Load(s.url('/b/hello'), concurrency=4, duration=LOAD_S + 1).start()
         time.sleep(1.0)
@@ -566,7 +505,6 @@ class RestartsUnderLoad(SystemCase):
                % (summary(ra), summary(rb), replaced_after or 0, LOAD_S))
         proof(case, ra['requests'] + rb['requests'], ra['failed'] + rb['failed'],
               max(ra['max_gap_ms'], rb['max_gap_ms']), saw)
-        self.known_restart_bugs(s.log_since(mark), [ra, rb])
         self.assertEqual(ra['failed'], 0, summary(ra))
         self.assertEqual(rb['failed'], 0, summary(rb))
         self.assertLess(replaced_after, LOAD_S, 'the restart outlasted the load')

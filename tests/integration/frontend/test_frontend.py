@@ -171,20 +171,46 @@ class PythonApp(FrontendTestCase):
         self.assertEqual(fe.get('/raise').status, 500)
         self.assertIn('worker: ', fe.log())
 
-    def test_worker_killed_before_the_head_is_502(self):
-        w, fe = self.python_pair()
-        holder = {}
+    def test_worker_killed_after_start_get_resent_once_post_502(self):
+        # The resend rule (PROTOCOL.md 5.3): a GET whose worker died after
+        # STARTED goes once to another worker; a POST gets 502; a GET whose
+        # second worker dies too gets 502 (one poisonous request cannot kill a
+        # whole group).
+        w1, fe = self.python_pair(threads=2)
+        got = {}
 
-        def slow():
-            holder['r'] = fe.get('/sleep?s=5', timeout=20)
+        def ask(key, method, body=None):
+            got[key] = fe.get('/sleep?s=2', method=method, body=body, timeout=30)
 
-        t = threading.Thread(target=slow)
+        threads = [threading.Thread(target=ask, args=('get', 'GET')),
+                   threading.Thread(target=ask, args=('post', 'POST', b'x' * 100))]
+        for t in threads:
+            t.start()
+        wait_for(lambda: w1.state()['busy'] == 2, 10, 'both requests running on the first worker')
+        w2 = WorkerHarness(group_settings('g', threads=2), share_with=w1)
+        self.cleanup.append(w2)
+        w2.start()
+        os.kill(w1.pid, signal.SIGKILL)
+        for t in threads:
+            t.join(30)
+        self.assertEqual(got['get'].status, 200)
+        self.assertEqual(got['post'].status, 502)
+        log = fe.log()
+        self.assertIn('POST /sleep?s=2 -> 502: worker died before sending the response head', log)
+        self.assertEqual(log.count('resent after its worker died'), 1, log)
+
+        t = threading.Thread(target=ask, args=('again', 'GET'))
         t.start()
-        time.sleep(0.7)
-        os.kill(w.pid, signal.SIGKILL)
-        t.join(20)
-        self.assertEqual(holder['r'].status, 502)
-        self.assertIn('-> 502: worker died before sending the response head', fe.log())
+        wait_for(lambda: w2.state()['busy'] == 1, 10, 'the request running on the second worker')
+        w3 = WorkerHarness(group_settings('g', threads=2), share_with=w1)
+        self.cleanup.append(w3)
+        w3.start()
+        os.kill(w2.pid, signal.SIGKILL)
+        wait_for(lambda: w3.state()['busy'] == 1, 10, 'the request resent to the third worker')
+        os.kill(w3.pid, signal.SIGKILL)
+        t.join(30)
+        self.assertEqual(got['again'].status, 502)
+        self.assertEqual(fe.log().count('resent after its worker died'), 2)
 
     def test_queue_timeout_is_504(self):
         w = self.worker(threads=1, queue_timeout=1)

@@ -78,7 +78,7 @@ signal.signal(signal.SIGINT, on_term)
 def serve_conn(conn):
     global served, busy
     conn.setblocking(True)
-    conn.sendall(F.hello())
+    conn.sendall(F.hello(pid=os.getpid()))
     uri = path_info = "/"
     for t, _, rid, p in F.read_frames(conn.recv):
         if t == F.REQUEST_HEAD:

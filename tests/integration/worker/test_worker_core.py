@@ -292,6 +292,7 @@ class Pep3333Test(WorkerTestCase):
         marker = os.path.join(self.h.writable_dir(), 'closed.marker')
         c = self.h.connect()
         c.send_request(1, make_environ('/closing', query='marker=%s&count=1000&delay=0.02' % marker, script=WSGI_APP))
+        self.assertEqual(c.read_frame()[0], F.STARTED)  # before the app runs (PROTOCOL.md 5.2)
         f = c.read_frame()
         self.assertEqual(f[0], F.RESPONSE_HEAD)
         c.cancel(1)

@@ -66,7 +66,11 @@ class TimeoutTest(WorkerTestCase):
         self.assertEqual(h.wait_exit(10), 1)
         self.assertEqual(h.exiting(), {'reason': 'request-timeout',
                                        'detail': '1 request(s) still running when the time to finish ran out'})
-        self.assertTrue(c.read_response(1).eof)
+        # The death is the request's own: an ERROR for it first, so the front
+        # end answers 502 and does not send it to another worker.
+        r = c.read_response(1)
+        self.assertTrue(r.started)
+        self.assertEqual(r.error, (502, 'request-timeout: the request ran too long; its worker process exits'))
 
     def test_request_timeout_without_drain_stops_itself(self):
         h = self.worker(group_settings(threads=1, request_timeout=1, graceful_timeout=1, shutdown_timeout=1))
@@ -120,11 +124,13 @@ class TimeoutTest(WorkerTestCase):
         r = c.request(make_environ('/closing', query='marker=' + marker, script=WSGI_APP, request_start=old),
                       b'body the app never sees')
         self.assertEqual(r.error, (504, 'Queue timeout expired'))
+        self.assertFalse(r.started)  # not run: no STARTED (the front end may resend it)
         self.assertFalse(os.path.exists(marker))
         self.assertIn("request 1: Queue timeout expired for WSGI daemon process 'testgrp': waited 5.", h.log())
         # The connection stays usable; a fresh request runs.
         r = c.request(make_environ('/closing', query='marker=' + marker, script=WSGI_APP))
         self.assertEqual(r.status, 200)
+        self.assertTrue(r.started)
         wait_for(lambda: os.path.exists(marker), 5, 'the app to run')
 
 

@@ -13,7 +13,7 @@ is not the payload's), so that the corpus can hold malformed frames.
 import json
 import struct
 
-VERSION = 1
+VERSION = 2
 HEADER = struct.Struct('>BBHII')  # type, flags, reserved, request id, length
 HEADER_SIZE = HEADER.size
 BODY_CHUNK = 64 * 1024
@@ -26,6 +26,7 @@ REQUEST_END = 0x12
 RESPONSE_HEAD = 0x20
 RESPONSE_BODY = 0x21
 RESPONSE_END = 0x22
+STARTED = 0x23
 ERROR = 0x30
 CANCEL = 0x31
 SETTINGS = 0x40
@@ -55,9 +56,12 @@ def frame(ftype, request_id=0, payload=b'', flags=0, reserved=0, length=None):
     return HEADER.pack(ftype, flags, reserved, request_id, length) + payload
 
 
-def hello(magic=b'WSGD', version=VERSION, extra=b''):
-    """HELLO; magic, version and extra bytes may be changed to write bad ones."""
-    return frame(HELLO, 0, magic + struct.pack('>I', version) + extra)
+def hello(magic=b'WSGD', version=VERSION, extra=b'', pid=0):
+    """HELLO; magic, version and extra bytes may be changed to write bad ones;
+    pid is the sender's (a worker's own, 0 from the front end and the master).
+    pid=None leaves the pid out (a version 1 payload)."""
+    tail = b'' if pid is None else struct.pack('>I', pid)
+    return frame(HELLO, 0, magic + struct.pack('>I', version) + tail + extra)
 
 
 def _b(s):
@@ -129,12 +133,16 @@ def decode_error(payload):
 
 
 def decode_hello(payload):
-    if len(payload) != 8 or payload[:4] != b'WSGD':
+    """-> (version, pid)"""
+    if len(payload) < 8 or payload[:4] != b'WSGD':
         raise ProtocolError('hello: bad payload %r' % payload)
     version, = struct.unpack_from('>I', payload, 4)
     if version != VERSION:
         raise ProtocolError('hello: peer speaks protocol version %d' % version)
-    return version
+    if len(payload) != 12:
+        raise ProtocolError('hello: payload length %d is not 12' % len(payload))
+    pid, = struct.unpack_from('>I', payload, 8)
+    return version, pid
 
 
 def control(ftype, obj=None, separators=None):

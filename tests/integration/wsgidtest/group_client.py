@@ -32,7 +32,7 @@ def _request_once(path, uri, timeout, script, group):
         s.sendall(F.hello() + F.request_head(1, env) + F.frame(F.REQUEST_END, 1))
         status, body = None, b''
         for t, _, rid, p in F.read_frames(s.recv):
-            if t == F.HELLO:
+            if t in (F.HELLO, F.STARTED):
                 continue
             if t == F.ERROR and rid == 0 and status is None:
                 return CLOSING

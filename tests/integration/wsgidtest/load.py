@@ -33,9 +33,12 @@ class Load:
     max_gap_at_s, duration_s; plus "client" (loadgen or python)."""
 
     def __init__(self, url, concurrency=8, duration=3.0, timeout=2.0, method='GET', body_size=0,
-                 use_loadgen=None):
+                 use_loadgen=None, new_connections=False):
+        """new_connections: a new connection per request (loadgen --close), as
+        clients that do not keep connections alive."""
         self.url, self.c, self.d, self.timeout = url, concurrency, duration, timeout
         self.method, self.body_size = method, body_size
+        self.new_connections = new_connections
         self.exe = loadgen_binary() if use_loadgen is None or use_loadgen else None
         self.proc = None
         self.thread = None
@@ -49,6 +52,8 @@ class Load:
                    '--timeout', str(self.timeout), '--method', self.method, '--json']
             if self.body_size:
                 cmd += ['--body-size', str(self.body_size)]
+            if self.new_connections:
+                cmd += ['--close']
             self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          text=True)
         else:
@@ -96,11 +101,12 @@ class Load:
                 try:
                     if conn is None:
                         conn = http.client.HTTPConnection(host, int(port), timeout=self.timeout)
-                    conn.request(self.method, path, body=body)
+                    conn.request(self.method, path, body=body,
+                                 headers={'Connection': 'close'} if self.new_connections else {})
                     r = conn.getresponse()
                     r.read()
                     code = r.status
-                    if r.will_close:
+                    if r.will_close or self.new_connections:
                         conn.close()
                         conn = None
                     err = None

@@ -108,6 +108,7 @@ class Response:
         self.error = None
         self.eof = False
         self.complete = False
+        self.started = False  # a STARTED frame came first: the application was called
         self.frames = []
 
     def header(self, name):
@@ -185,7 +186,11 @@ class FrontConnection:
                 return r
             if frid != rid:
                 raise F.ProtocolError('frame for request %d while waiting for %d' % (frid, rid))
-            if ftype == F.RESPONSE_HEAD:
+            if ftype == F.STARTED:
+                if r.started or r.status is not None:
+                    raise F.ProtocolError('STARTED out of turn')
+                r.started = True
+            elif ftype == F.RESPONSE_HEAD:
                 r.status, r.reason, r.headers = F.decode_response_head(payload)
             elif ftype == F.RESPONSE_BODY:
                 r.body_bytes += len(payload)

@@ -385,6 +385,21 @@ TEST_CASE("a closing notice instead of a response head: the request goes again")
   CHECK(r.find("Retry-After: 5\r\n") != std::string::npos);
 }
 
+TEST_CASE("a worker that dies after STARTED: a GET goes once more, a POST gets 502") {
+  Fixture f;
+  // The first /die_once of the fake worker's process dies after STARTED; the
+  // GET is sent again and answered.
+  std::string r = roundtrip(f, "GET /die_once HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  CHECK(r.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(body_of(r) == "Hello, world!");
+  // Dies every time: sent once more, then 502 (not a third time).
+  r = roundtrip(f, "GET /die HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  CHECK(r.rfind("HTTP/1.1 502 Bad Gateway\r\n", 0) == 0);
+  // Not idempotent: never sent again.
+  r = roundtrip(f, "POST /die HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+  CHECK(r.rfind("HTTP/1.1 502 Bad Gateway\r\n", 0) == 0);
+}
+
 TEST_CASE("static files: whole, Range, If-Modified-Since, HEAD, POST") {
   Fixture f;
   std::string r = roundtrip(f, "GET /static/file.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");

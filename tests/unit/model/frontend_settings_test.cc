@@ -157,7 +157,7 @@ TEST_CASE("settings errors name the key") {
       {R"({"groups": [{"socket": "/s"}]})", "settings: 'groups[0].name' is missing"},
       {R"({"groups": [{"name": 1, "socket": "/s"}]})", "settings: 'groups[0].name' must be a string"},
       {R"({"groups": [{"name": "g", "socket": "/s", "state": "odd"}]})",
-       "settings: 'groups[0].state' must be \"running\", \"stopped\" or \"down\""},
+       "settings: 'groups[0].state' must be \"running\", \"replacing\", \"stopped\" or \"down\""},
       {R"({"limits": {"body": "big"}})", "settings: 'limits.body' must be a number"},
       {R"({"server": {"mounts": [{"url": "/"}]}})", "settings: 'server.mounts[0].script' is missing"},
       {R"({"vhosts": [{"addrs": [80]}]})", "settings: 'vhosts[0].addrs' must hold addresses like \"*:80\""},

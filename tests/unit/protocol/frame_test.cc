@@ -123,6 +123,7 @@ const TypeCase kTypeCases[] = {
     {FrameType::kResponseHead, "RESPONSE_HEAD", kMaxPayload},
     {FrameType::kResponseBody, "RESPONSE_BODY", kMaxPayload},
     {FrameType::kResponseEnd, "RESPONSE_END", 0},
+    {FrameType::kStarted, "STARTED", 0},
     {FrameType::kError, "ERROR", kMaxPayload},
     {FrameType::kCancel, "CANCEL", 0},
     {FrameType::kSettings, "SETTINGS", kMaxPayload},
@@ -169,7 +170,7 @@ TEST_CASE("frame types: names, known set, per-type payload limits") {
   int known = 0;
   for (int v = 0; v < 256; ++v) known += is_known_type(static_cast<uint8_t>(v)) ? 1 : 0;
   CHECK(known == static_cast<int>(std::size(kTypeCases)));
-  for (uint8_t v : {0x00, 0x02, 0x13, 0x23, 0x32, 0x48, 0x7f, 0xff}) {
+  for (uint8_t v : {0x00, 0x02, 0x13, 0x24, 0x32, 0x48, 0x7f, 0xff}) {
     CAPTURE(v);
     CHECK_FALSE(is_known_type(v));
     CHECK(type_name(static_cast<FrameType>(v)) == "UNKNOWN");
@@ -183,8 +184,8 @@ TEST_CASE("append_header and append_hello write the documented bytes") {
   CHECK(out == std::string("x\x11\x80\x00\x00\x01\x02\x03\x04\x00\x00\x00\x05", 13));
 
   std::string hello;
-  append_hello(&hello);
-  CHECK(hello == std::string("\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08WSGD\x00\x00\x00\x01", 20));
+  append_hello(&hello, 0x00012345);
+  CHECK(hello == std::string("\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0cWSGD\x00\x00\x00\x02\x00\x01\x23\x45", 24));
 
   std::string frame;
   append_frame(&frame, FrameType::kDrain, 7, "{\"timeout\":15}");

@@ -386,15 +386,19 @@ TEST_CASE("append_error cuts an oversized message at a UTF-8 boundary") {
   CHECK(wire2.size() == kHeaderSize + kMaxPayload);
 }
 
-TEST_CASE("hello: append_hello decodes; bad magic, bad version, bad sizes") {
-  std::string wire;
-  append_hello(&wire);
-  FrameReader r;
-  const Frame f = only_frame(r, wire);
-  CHECK(f.type == FrameType::kHello);
-  Result<uint32_t> v = decode_hello(f.payload);
-  REQUIRE(v.is_ok());
-  CHECK(*v == kVersion);
+TEST_CASE("hello: append_hello decodes with the pid; bad magic, bad version, bad sizes") {
+  for (uint32_t pid : {0u, 1u, 4242u, 0xfffffffeu}) {
+    CAPTURE(pid);
+    std::string wire;
+    append_hello(&wire, pid);
+    FrameReader r;
+    const Frame f = only_frame(r, wire);
+    CHECK(f.type == FrameType::kHello);
+    Result<Hello> v = decode_hello(f.payload);
+    REQUIRE(v.is_ok());
+    CHECK(v->version == kVersion);
+    CHECK(v->pid == pid);
+  }
 
   struct Case {
     const char* what;
@@ -405,16 +409,18 @@ TEST_CASE("hello: append_hello decodes; bad magic, bad version, bad sizes") {
       {"empty", "", "hello: payload length 0 is shorter than the 8-byte magic and version"},
       {"7 bytes", "WSGD\x00\x00\x00"s, "hello: payload length 7 is shorter than the 8-byte magic and version"},
       {"HTTP magic", "GET / HT", "hello: bad magic \"GET \", expected \"WSGD\""},
-      {"lower case", "wsgd" + u32(1), "hello: bad magic \"wsgd\", expected \"WSGD\""},
-      {"binary magic", "\x00\x01\"\\"s + u32(1), "hello: bad magic \"\\x00\\x01\\x22\\x5c\", expected \"WSGD\""},
-      {"version 2", "WSGD" + u32(2), "hello: peer speaks protocol version 2, this side speaks 1"},
-      {"version 0", "WSGD" + u32(0), "hello: peer speaks protocol version 0, this side speaks 1"},
-      {"version 2 with more fields", "WSGD" + u32(2) + "more", "hello: peer speaks protocol version 2, this side speaks 1"},
-      {"version 1, 9 bytes", "WSGD" + u32(1) + "x", "hello: payload length 9 is not 8 as version 1 requires"},
+      {"lower case", "wsgd" + u32(2), "hello: bad magic \"wsgd\", expected \"WSGD\""},
+      {"binary magic", "\x00\x01\"\\"s + u32(2), "hello: bad magic \"\\x00\\x01\\x22\\x5c\", expected \"WSGD\""},
+      {"version 1 (no pid)", "WSGD" + u32(1), "hello: peer speaks protocol version 1, this side speaks 2"},
+      {"version 1 with a pid", "WSGD" + u32(1) + u32(7), "hello: peer speaks protocol version 1, this side speaks 2"},
+      {"version 0", "WSGD" + u32(0), "hello: peer speaks protocol version 0, this side speaks 2"},
+      {"version 3 with more fields", "WSGD" + u32(3) + "more", "hello: peer speaks protocol version 3, this side speaks 2"},
+      {"version 2 without the pid", "WSGD" + u32(2), "hello: payload length 8 is not 12 as version 2 requires"},
+      {"version 2, 13 bytes", "WSGD" + u32(2) + u32(7) + "x", "hello: payload length 13 is not 12 as version 2 requires"},
   };
   for (const Case& c : cases) {
     INFO(std::string(c.what));
-    Result<uint32_t> d = decode_hello(c.payload);
+    Result<Hello> d = decode_hello(c.payload);
     REQUIRE_FALSE(d.is_ok());
     CHECK(d.status().message() == c.error);
   }

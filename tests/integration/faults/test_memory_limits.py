@@ -1,0 +1,67 @@
+"""Fault injection (#7), memory limits: a request allocating 2 GiB past
+memory-limit / virtual-memory-limit while a load runs on its group. Split from
+test_faults.py because AddressSanitizer reserves terabytes of address space, so
+rlimits cannot be tested under it: tests/integration/faults/meson.build
+registers this file only in builds without it (no case is ever skipped).
+
+Run by hand: WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/faults/test_memory_limits.py -v
+"""
+import time
+import unittest
+
+from test_faults import LOAD_S, SystemCase, alias, summary
+from wsgidtest.load import Load, proof
+from wsgidtest.wait import wait_for
+
+
+class MemoryHog(SystemCase):
+    CONFIG = '\n'.join([
+        'WSGIDaemonProcess fl_hog processes=2 threads=2 memory-limit=268435456',
+        'WSGIDaemonProcess fl_vhog processes=2 threads=2 virtual-memory-limit=1073741824',
+        alias('/hog', 'fl_hog'), alias('/vhog', 'fl_vhog')])
+
+    def _memory_hog(self, group, url, limit_name, case=None):
+        s = self.system
+        self.warm(url + '/hello')
+        old = s.pids(group)
+        mark = s.log_mark()
+        load = Load(s.url(url + '/hello'), concurrency=2, duration=LOAD_S).start()
+        time.sleep(0.3)
+        st, body = s.get(url + '/hog?mb=2048', timeout=60)
+        res = load.wait()
+        log = s.log_since(mark)
+        after = [s.get(url + '/hello')[0] for _ in range(10)]
+        replaced = False
+        try:
+            wait_for(lambda: s.all_running(group, 2) and set(s.pids(group)) != set(old), 3,
+                     'the worker that hit %s replaced' % limit_name)
+            replaced = True
+        except AssertionError:
+            pass
+        saw = ('the hog (2 GiB past %s): %d; MemoryError logged: %s; the group\'s other '
+               'requests: %s; 10 requests after it: %s; worker replaced: %s'
+               % (limit_name, st, 'MemoryError' in log, summary(res), sorted(set(after)),
+                  replaced))
+        proof(case or 'memory hog (%s)' % limit_name, res['requests'], res['failed'],
+              res['max_gap_ms'], saw)
+        # The allocation fails (RLIMIT_DATA / RLIMIT_AS): the app raises
+        # MemoryError and the client gets a 500, as under mod_wsgi.
+        self.assertEqual(st, 500, body[:200])
+        self.assertIn('MemoryError', log)
+        self.assertEqual(res['failed'], 0, summary(res))
+        self.assertEqual(after, [200] * 10)
+        return replaced
+
+    def test_memory_hog_memory_limit(self):
+        self._memory_hog('fl_hog', '/hog', 'memory-limit')
+
+    def test_memory_hog_virtual_memory_limit(self):
+        self._memory_hog('fl_vhog', '/vhog', 'virtual-memory-limit')
+
+    # A worker whose allocation failed under memory-limit keeps serving with
+    # its pid (MemoryError -> 500, then the next requests succeed), as under
+    # mod_wsgi, whose memory-limit is an rlimit too (docs/decisions.md).
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
