@@ -56,6 +56,7 @@
 
 #include "supervisor/frontend/access_check.h"
 #include "supervisor/frontend/cgi_environ.h"
+#include "supervisor/frontend/chunked_body.h"
 #include "supervisor/frontend/request_headers.h"
 #include "supervisor/frontend/request_phase.h"
 #include "supervisor/frontend/router.h"
@@ -117,6 +118,15 @@ class HttpConn final : public UpstreamClient {
   void execute(const char* data, size_t len);
   void resume_parsing();
   int fail(int status, std::string_view why);  // from a parser callback: refuse after it
+  // fail() inside llhttp_execute, refuse() outside it (dispatch() runs in both).
+  int refuse_head(int status, std::string_view why);
+  // Request body bytes (llhttp's on_body or the chunked decoder): counted against
+  // LimitRequestBody, sent to the worker or dropped. False past the limit.
+  bool body_data(const char* at, size_t len);
+  // The end of the request message: REQUEST_END, or the local/static answer.
+  void message_done();
+  // Decodes the chunked body from pending_ while the worker connection takes it.
+  void feed_body();
   void refuse(int status, std::string_view why);  // error response, then close
   std::string_view header(std::string_view name) const;  // first value, "" if none
   static std::string_view header_thunk(const void* ctx, std::string_view name);
@@ -213,6 +223,16 @@ class HttpConn final : public UpstreamClient {
   // The current request.
   Phase phase_ = Phase::kIdle;  // request_phase.h
   bool body_done_ = false;  // llhttp reported the end of the request message
+  // The request body (issue 12). llhttp reads heads and Content-Length bodies; a
+  // chunked body is read by chunked_in_ (llhttp 8.1 refuses RFC 9112's BWS in chunk
+  // extensions): llhttp is told to skip it (F_SKIPBODY), pauses at the end of
+  // the head, and feed_body() decodes from pending_ until the body ends.
+  int64_t body_limit_ = 0;        // LimitRequestBody in force (0 = unlimited)
+  bool chunked_allowed_ = false;  // WSGIChunkedRequest in force
+  bool chunked_body_ = false;     // Transfer-Encoding: chunked
+  bool chunked_active_ = false;   // feed_body() owns the bytes until the body ends
+  bool feeding_ = false;          // inside feed_body()
+  ChunkedBody chunked_in_;
   Target target_ = Target::kNone;
   uint32_t request_id_ = 0;
   std::string request_id_text_;

@@ -572,15 +572,31 @@ void Router::choose_group(const model::Route& cr, Route* r) const {
   }
 }
 
+namespace {
+
+// The file a routed request maps to, for the per-directory sections ("" = none).
+std::string_view route_file(const Route& r) {
+  return r.kind == Route::Kind::kStatic ? std::string_view(r.static_path)
+         : r.kind == Route::Kind::kWsgi ? std::string_view(r.script_filename)
+                                        : std::string_view();
+}
+
+}  // namespace
+
 const AccessChain& Router::access(const Route& r, std::string_view path) const {
   const model::VirtualHost& server = settings_.config.server;
   int vh_index = !r.vhost || r.vhost == &server
                      ? -1
                      : static_cast<int>(r.vhost - settings_.config.vhosts.data());
-  std::string_view file = r.kind == Route::Kind::kStatic ? std::string_view(r.static_path)
-                          : r.kind == Route::Kind::kWsgi ? std::string_view(r.script_filename)
-                                                         : std::string_view();
-  return access_.chain(vh_index, path, file);
+  return access_.chain(vh_index, path, route_file(r));
+}
+
+model::BodyRules Router::body_rules(const Route& r, std::string_view path) const {
+  const model::VirtualHost& server = settings_.config.server;
+  int vh_index = !r.vhost || r.vhost == &server
+                     ? -1
+                     : static_cast<int>(r.vhost - settings_.config.vhosts.data());
+  return resolver_.body_rules(vh_index, path, route_file(r));
 }
 
 }  // namespace wsgid::frontend

@@ -114,6 +114,9 @@ class Router {
   // The access control of a routed request for path (access_check.h): the
   // sections matching its file (script or static file) and URL, merged.
   const AccessChain& access(const Route& r, std::string_view path) const;
+  // LimitRequestBody and WSGIChunkedRequest of a routed request for path
+  // (model::Resolver::body_rules over the same sections as access()).
+  model::BodyRules body_rules(const Route& r, std::string_view path) const;
 
  private:
   struct CompiledMount {
