@@ -13,7 +13,8 @@ namespace wsgid::ctl {
 const std::vector<CommandInfo>& commands() {
   static const std::vector<CommandInfo> kCommands = {
       {"status", "[GROUP...]", "show every process (or those of GROUP): state, pid, uptime, ...",
-       "One line per process: NAME (group:index, or frontend), STATE, PID, UPTIME\n"
+       "One line per process: NAME (group:index, frontend, or %{GLOBAL} for the\n"
+       "embedded pool, the front end's own Python), STATE, PID, UPTIME\n"
        "(H:MM:SS), REQS (requests served), CURRENT (age of the oldest request in\n"
        "progress), RSS, LAST EXIT (how the previous process of that slot ended).\n"
        "The processes of a stopped group show as STOPPED. Exit status 3 when a\n"
@@ -29,7 +30,9 @@ const std::vector<CommandInfo>& commands() {
       {"restart", "[--now] GROUP...|all", "restart groups (rolling; --now: SIGTERM, then respawn)",
        "Replaces every process of each GROUP. Rolling by default: each new process is\n"
        "READY before the old one drains, so no request is refused. With --now the old\n"
-       "processes get SIGTERM at once and new ones start."},
+       "processes get SIGTERM at once and new ones start. %{GLOBAL} (and 'all', when\n"
+       "the configuration has embedded scripts) replaces the embedded pool: a new\n"
+       "front end, with a new Python, takes over the same way."},
       {"reload", "", "re-read the configuration file (as SIGHUP)",
        "Re-reads the configuration: new groups start, removed groups stop, changed\n"
        "groups restart rolling, unchanged groups keep their processes. An invalid\n"
