@@ -14,11 +14,18 @@
 // response heads and local error pages from response_head.h. Each request uses
 // the Router current when it began (a reload applies to the
 // next request on a kept-alive connection). Per request: the head is parsed and checked against the limits
-// (LimitRequestLine -> 414, LimitRequestFieldSize / LimitRequestFields -> 400,
-// LimitRequestBody -> 413), refused shapes (Content-Length with
-// Transfer-Encoding, two Content-Lengths, bad chunk sizes, obs-fold, bare CR,
+// (LimitRequestLine -> 414, LimitRequestFieldSize / LimitRequestFields -> 400),
+// refused shapes (Content-Length with Transfer-Encoding, two Content-Lengths,
+// Transfer-Encoding in HTTP/1.0, '#' in the target, obs-fold, bare CR,
 // whitespace before a header colon, a missing or repeated Host in HTTP/1.1) get a
-// 400 and the connection is closed; then, once the virtual host is known, the
+// 400, an unknown method token 501, and the connection is closed; field values
+// lose their OWS at both ends. The body: Content-Length through llhttp, chunked
+// through chunked_body.h (llhttp skips it; bad chunks -> 400); the
+// LimitRequestBody and WSGIChunkedRequest of the request's path (router.h
+// body_rules) give 413 for a declared length over the limit, 413 when a body
+// passes it while streaming, 411 for a chunked body to a script under
+// WSGIChunkedRequest Off, once the request is routed and through the access
+// phase. Before that, once the virtual host is known, the
 // redirects and rewrites of rewrite_step.h may answer at once (3xx with
 // Location, 403, 410; http_conn_rewrite.cc), and the request's Header and
 // RequestHeader rules are picked (header_edit.h edits every response head,
