@@ -36,4 +36,11 @@ constexpr bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
+// True for a character of an HTTP token (RFC 9110 5.6.2 tchar): ALPHA, DIGIT
+// and !#$%&'*+-.^_`|~.
+constexpr bool is_tchar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
 }  // namespace wsgid

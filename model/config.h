@@ -117,6 +117,10 @@ struct ScopeSettings {
   std::optional<bool> script_reloading;
   std::optional<std::vector<std::string>> restrict_process;  // WSGIRestrictProcess
   HandlerSettings handlers;  // handlers part (issue 11, part 3)
+  // Request bodies (issue 12): WSGIChunkedRequest, and Apache's LimitRequestBody
+  // in this scope (bytes, 0 = unlimited).
+  std::optional<bool> chunked_request;
+  std::optional<int64_t> limit_request_body;
 };
 
 // --- Redirects, rewrites and header edits (issue 11 point 4: mod_alias's
@@ -260,7 +264,8 @@ struct Config {
   int64_t limit_request_line = 8190;
   int64_t limit_request_field_size = 8190;
   int64_t limit_request_fields = 100;
-  int64_t limit_request_body = 1073741824;  // Apache 2.4.54+: 1 GiB
+  int64_t limit_request_body = 1073741824;  // Apache 2.4.54+: 1 GiB; the server's value
+                                            // (scopes may override it: ScopeSettings)
   double request_read_header_timeout = 20;  // RequestReadTimeout header=20-40,MinRate=500
   double request_read_body_timeout = 20;
   int threads_per_child = 25;               // the front end's embedded Python pool

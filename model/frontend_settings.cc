@@ -12,6 +12,7 @@ namespace {
 
 json opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
 json opt(const std::optional<bool>& v) { return v ? json(*v) : json(nullptr); }
+json opt(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
 
 // The handlers part of a scope (issue 11, part 3).
 json handlers_json(const HandlerSettings& h) {
@@ -28,7 +29,9 @@ json scope_json(const ScopeSettings& s) {
           {"callable_object", opt(s.callable_object)},
           {"pass_authorization", opt(s.pass_authorization)},
           {"script_reloading", opt(s.script_reloading)},
-          {"restrict_process", s.restrict_process ? json(*s.restrict_process) : json(nullptr)}};
+          {"restrict_process", s.restrict_process ? json(*s.restrict_process) : json(nullptr)},
+          {"chunked_request", opt(s.chunked_request)},
+          {"limit_request_body", opt(s.limit_request_body)}};
 }
 
 // Redirect*, Rewrite*, Header, RequestHeader as written (the rewrite part).
@@ -141,6 +144,14 @@ class Reader {
     *out = it->get<T>();
     return Status::ok();
   }
+  template <class T>
+  Status onum(const char* key, std::optional<T>* out) const {
+    auto it = obj_.find(key);
+    if (it == obj_.end() || it->is_null()) return Status::ok();
+    if (!it->is_number()) return bad_key(key, "must be a number or null");
+    *out = it->get<T>();
+    return Status::ok();
+  }
   // An array (empty when missing or null).
   Status arr(const char* key, const json** out) const {
     static const json empty = json::array();
@@ -212,6 +223,8 @@ Status scope_from(const json& j, const std::string& path, ScopeSettings* s) {
   TRY(r.ostr("callable_object", &s->callable_object));
   TRY(r.obool("pass_authorization", &s->pass_authorization));
   TRY(r.obool("script_reloading", &s->script_reloading));
+  TRY(r.obool("chunked_request", &s->chunked_request));
+  TRY(r.onum("limit_request_body", &s->limit_request_body));
   if (auto h = j.find("handlers"); h != j.end())
     TRY(handlers_from(*h, path + ".handlers", &s->handlers));
   auto rp = j.find("restrict_process");

@@ -234,6 +234,17 @@ HandlerSettings Resolver::handlers(int vhost, std::string_view url_path,
   return h;
 }
 
+BodyRules Resolver::body_rules(int vhost, std::string_view url_path,
+                                std::string_view file) const {
+  BodyRules b;
+  b.limit_request_body = config_->limit_request_body;
+  walk_scopes(vhost, url_path, file, [&](const ScopeSettings& s) {
+    if (s.limit_request_body) b.limit_request_body = *s.limit_request_body;
+    if (s.chunked_request) b.chunked_request = *s.chunked_request;
+  });
+  return b;
+}
+
 std::optional<ScriptSplit> Resolver::split(const Mount& mount, std::string_view url) const {
   ScriptSplit s;
   size_t len = 0;

@@ -44,6 +44,12 @@ struct Route {
   const std::vector<std::string>* restrict_process = nullptr;
 };
 
+// How the front end reads a request's body (issue 12), merged like Route.
+struct BodyRules {
+  int64_t limit_request_body = 0;  // LimitRequestBody in force, bytes; 0 = unlimited
+  bool chunked_request = false;    // WSGIChunkedRequest (mod_wsgi's default: Off)
+};
+
 // mod_wsgi's split of a request URL for one alias.
 struct ScriptSplit {
   std::string script_name;  // SCRIPT_NAME: the matched URL prefix ("" for an alias of "/")
@@ -84,6 +90,11 @@ class Resolver {
   // scope override, AddHandler extensions add up (mod_mime merges them). For a
   // directory, pass it with a trailing '/' so its own <Directory> applies.
   HandlerSettings handlers(int vhost, std::string_view url_path, std::string_view file) const;
+
+  // LimitRequestBody and WSGIChunkedRequest for a request to url_path mapped to
+  // file ("" = no file), merged over the same scopes in the same order; the
+  // limit starts from Config::limit_request_body.
+  BodyRules body_rules(int vhost, std::string_view url_path, std::string_view file) const;
 
   // Whether mount serves url_path and how the URL splits; nullopt when it does
   // not match. A prefix alias matches as Apache's Alias does (at a path-segment

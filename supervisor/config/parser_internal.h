@@ -84,6 +84,7 @@ class Parser {
   void d_callable_object(const Directive& d, Scope& s);
   void d_pass_authorization(const Directive& d, Scope& s);
   void d_script_reloading(const Directive& d, Scope& s);
+  void d_chunked_request(const Directive& d, Scope& s);
   void d_restrict_process(const Directive& d, Scope& s);
   void d_script_alias(const Directive& d, Scope& s);
   void d_import_script(const Directive& d, Scope& s);

@@ -372,6 +372,13 @@ void Parser::d_limit(const Directive& d, Scope& s) {
     if (!iequals(d.name, l.name)) continue;
     if (!nargs(d, l.name, 1, 1)) return;
     auto v = int_arg(d, l.name, d.args[0], l.min, l.max, l.expected);
+    if (v && l.field == &Config::limit_request_body) {
+      // Apache: server config, virtual host, directory (issue 12); the front end
+      // resolves it per request (model::Resolver::body_rules).
+      s.settings->limit_request_body = *v;
+      if (s.ctx == kServer) config_.limit_request_body = *v;
+      return;
+    }
     if (v && server_level_only_value(d, l.name, s)) config_.*(l.field) = *v;
     return;
   }

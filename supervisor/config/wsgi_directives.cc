@@ -72,6 +72,11 @@ void Parser::d_script_reloading(const Directive& d, Scope& s) {
   }
 }
 
+void Parser::d_chunked_request(const Directive& d, Scope& s) {
+  if (!nargs(d, "WSGIChunkedRequest", 1, 1)) return;
+  if (auto v = on_off(d, "WSGIChunkedRequest", d.args[0])) s.settings->chunked_request = *v;
+}
+
 void Parser::d_restrict_process(const Directive& d, Scope& s) {
   if (!nargs(d, "WSGIRestrictProcess", 1, SIZE_MAX)) return;
   std::vector<std::string> names;

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -71,6 +72,29 @@ std::string_view ip_text(const sockaddr_storage& ss, int* port, char* buf, size_
     *port = 0;
   }
   return buf;
+}
+
+// True when the request line in buf, where llhttp stopped at offset pos for an
+// unknown method, is well formed but for its method: "TOKEN SP target SP
+// HTTP/d.d CRLF" (RFC 9112 3), the target without SP or control characters.
+bool unknown_method_line(std::string_view buf, size_t pos) {
+  size_t start = pos;
+  while (start > 0 && is_tchar(buf[start - 1])) --start;
+  if (start > 0 && buf[start - 1] != '\n') return false;  // not the line's start
+  size_t eol = buf.find("\r\n", start);
+  if (eol == std::string_view::npos) return false;
+  std::string_view line = buf.substr(start, eol - start);
+  size_t sp1 = line.find(' ');
+  if (sp1 == 0 || sp1 == std::string_view::npos) return false;
+  for (char c : line.substr(0, sp1))
+    if (!is_tchar(c)) return false;
+  size_t sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return false;
+  for (char c : line.substr(sp1 + 1, sp2 - sp1 - 1))
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
+  std::string_view version = line.substr(sp2 + 1);
+  return version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[5] >= '0' &&
+         version[5] <= '9' && version[6] == '.' && version[7] >= '0' && version[7] <= '9';
 }
 
 }  // namespace
@@ -244,6 +268,8 @@ void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (close_ == CloseStage::kLingering) return;
   if (paused_) {
     pending_.append(buf->base, static_cast<size_t>(nread));
+    feed_body();
+    if (paused_ && phase_ == Phase::kIdle) resume_parsing();
     update_reading();
     return;
   }
@@ -272,8 +298,19 @@ void HttpConn::execute(const char* data, size_t len) {
     if (data == pending_.data()) pending_.erase(0, static_cast<size_t>(pos - data));
     else pending_.assign(pos, static_cast<size_t>(data + len - pos));
     paused_ = true;
+    feed_body();  // a chunked body that follows the head
     update_reading();
     return;
+  }
+  if (err == HPE_INVALID_METHOD) {
+    // llhttp knows a fixed list of methods (RFC 9110's, WebDAV's and more); a
+    // well-formed token it does not know is a method wsgid does not implement
+    // (RFC 9110 9.1: 501), anything else a malformed request line.
+    const char* pos = llhttp_get_error_pos(&parser_);
+    if (pos && unknown_method_line(std::string_view(data, len), static_cast<size_t>(pos - data))) {
+      refuse(501, "request method not implemented by wsgid (llhttp does not know it)");
+      return;
+    }
   }
   std::string why = "malformed request: ";
   why += llhttp_errno_name(err);
@@ -311,6 +348,7 @@ int HttpConn::on_message_begin() {
   }
   set_phase(Phase::kHead);
   body_done_ = false;
+  chunked_body_ = chunked_active_ = chunked_allowed_ = false;
   header_rules_ = nullptr;
   local_location_.clear();
   head_.clear();
@@ -349,6 +387,7 @@ int HttpConn::on_message_begin() {
   const auto& cfg = router_->settings().config;
   deadline_ms_ = start_ms_ + static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
   deadline_kind_ = kHeader;
+  body_limit_ = cfg.limit_request_body;
   return 0;
 }
 
@@ -356,6 +395,12 @@ int HttpConn::fail(int status, std::string_view why) {
   refuse_status_ = status;
   refuse_why_.assign(why);
   return -1;
+}
+
+int HttpConn::refuse_head(int status, std::string_view why) {
+  if (in_execute_) return fail(status, why);
+  refuse(status, why);
+  return 0;
 }
 
 int HttpConn::on_url(const char* at, size_t len) {
@@ -428,6 +473,9 @@ int HttpConn::on_headers_complete() {
     char last = head_[h.name_off + h.name_len - 1];
     if (last == ' ' || last == '\t') return fail(400, "white space before the colon of a header field");
   }
+  // RFC 9110 5.5: OWS around a field value is not part of it (llhttp drops the
+  // leading OWS, the trailing stays in the span).
+  for (HeaderSpan& h : headers_) trim_ows(head_, &h);
   http10_ = parser_.http_major == 1 && parser_.http_minor == 0;
   head_method_ = parser_.method == HTTP_HEAD;
   keep_alive_ = llhttp_should_keep_alive(&parser_) && cfg.keep_alive &&
@@ -445,11 +493,25 @@ int HttpConn::on_headers_complete() {
   if (hosts > 1) return fail(400, "request has more than one Host header");
   if (hosts == 0 && !http10_) return fail(400, "HTTP/1.1 request without a Host header");
   if (parser_.method == HTTP_CONNECT) return fail(405, "CONNECT is not supported");
+  // RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message is faulty framing.
+  std::string_view te;
+  if (http10_ && request_headers().count("transfer-encoding", &te) > 0)
+    return fail(400, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1)");
+  // RFC 9112 3.2: a request target never carries a fragment (Apache: 400).
+  if (url().find('#') != std::string_view::npos)
+    return fail(400, "'#' in the request target: a fragment is never sent (RFC 9112 3.2)");
 
   const bool has_body = (parser_.flags & F_CHUNKED) || parser_.content_length > 0;
-  if ((parser_.flags & F_CONTENT_LENGTH) && cfg.limit_request_body > 0 &&
-      parser_.content_length > static_cast<uint64_t>(cfg.limit_request_body))
-    return fail(413, "request body exceeds LimitRequestBody");
+  if (parser_.flags & F_CHUNKED) {
+    // The chunked body is ours to decode (feed_body()); llhttp goes on to
+    // on_message_complete right after this head.
+    chunked_body_ = true;
+    ChunkedBody::Limits lim;
+    lim.trailer_line = cfg.limit_request_field_size > 0 ? static_cast<size_t>(cfg.limit_request_field_size) : SIZE_MAX;
+    lim.trailer_fields = static_cast<size_t>(std::max<int64_t>(0, cfg.limit_request_fields));
+    chunked_in_ = ChunkedBody(lim);
+    parser_.flags |= F_SKIPBODY;
+  }
 
   // The URL: origin-form, absolute-form (the host then comes from it), or "*".
   std::string_view raw = url();
@@ -500,6 +562,9 @@ int HttpConn::on_headers_complete() {
   // Now that the URL maps to a file, the Header rules of its <Directory> and
   // <Files> sections join those of the <Location> sections (rewrite_step.h).
   header_rules_ = router_->header_rules(route_, path_, &header_scratch_);
+  const model::BodyRules body_rules = router_->body_rules(route_, path_);
+  body_limit_ = body_rules.limit_request_body;
+  chunked_allowed_ = body_rules.chunked_request;
   saved_query_ = query;
   saved_host_ = host;
   send_continue_ = send_continue;
@@ -611,6 +676,15 @@ int HttpConn::dispatch() {
   const bool send_continue = send_continue_, has_body = has_body_;
   // mod_alias's fixup hook: a section's Redirect, before any handler.
   if (route_.kind != Route::Kind::kError && section_redirect()) return 0;
+  // The body's limits, before any handler (issue 12). A declared length over
+  // LimitRequestBody: 413 (Apache's ap_setup_client_block). A chunked body for a
+  // WSGI script under WSGIChunkedRequest Off (mod_wsgi's default): 411, as
+  // mod_wsgi answers; static files and local answers read and drop it.
+  if ((parser_.flags & F_CONTENT_LENGTH) && body_limit_ > 0 &&
+      parser_.content_length > static_cast<uint64_t>(body_limit_))
+    return refuse_head(413, "request body exceeds LimitRequestBody");
+  if (chunked_body_ && route_.kind == Route::Kind::kWsgi && !chunked_allowed_)
+    return refuse_head(411, "chunked request body for a WSGI script under WSGIChunkedRequest Off");
   switch (route_.kind) {
     case Route::Kind::kNotFound:
       send_local(404, route_.error, false);
@@ -687,13 +761,17 @@ bool HttpConn::build_request(std::string_view query, std::string_view host) {
 }
 
 int HttpConn::on_body(const char* at, size_t len) {
+  if (!body_data(at, len)) return fail(413, "request body exceeds LimitRequestBody");
+  return 0;
+}
+
+bool HttpConn::body_data(const char* at, size_t len) {
   const auto& cfg = router_->settings().config;
   body_bytes_ += len;
-  if (cfg.limit_request_body > 0 && body_bytes_ > static_cast<uint64_t>(cfg.limit_request_body))
-    return fail(413, "request body exceeds LimitRequestBody");
+  if (body_limit_ > 0 && body_bytes_ > static_cast<uint64_t>(body_limit_)) return false;
   deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_body_timeout * 1000);
   deadline_kind_ = kBody;
-  if (target_ != Target::kUpstream) return 0;  // discarded
+  if (target_ != Target::kUpstream) return true;  // discarded
   while (len > 0) {
     size_t n = std::min<size_t>(len, proto::kBodyChunk);
     proto::append_header(&reqbuf_, proto::FrameType::kRequestBody, request_id_, static_cast<uint32_t>(n));
@@ -702,10 +780,50 @@ int HttpConn::on_body(const char* at, size_t len) {
     len -= n;
   }
   push_request();
-  return 0;
+  return true;
 }
 
 int HttpConn::on_message_complete() {
+  if (chunked_body_ && chunked_in_.state() != ChunkedBody::State::kDone) {
+    // The end of the head only: the chunked body follows (feed_body()).
+    chunked_active_ = true;
+    return HPE_PAUSED;
+  }
+  message_done();
+  return HPE_PAUSED;
+}
+
+// Decodes the chunked body in pending_, as far as the worker connection takes
+// it (backpressure stops it; upstream_drained() calls again). Never resumes
+// llhttp itself: its callers do, once the request is answered.
+void HttpConn::feed_body() {
+  if (!chunked_active_ || feeding_ || close_ != CloseStage::kOpen) return;
+  feeding_ = true;
+  size_t used = 0;
+  while (chunked_active_ && used < pending_.size() && !backpressure_ && close_ == CloseStage::kOpen) {
+    std::string_view data;
+    used += chunked_in_.feed(std::string_view(pending_).substr(used), &data);
+    if (!data.empty() && !body_data(data.data(), data.size())) {
+      chunked_active_ = false;
+      refuse(413, "request body exceeds LimitRequestBody");
+      break;
+    }
+    if (chunked_in_.state() == ChunkedBody::State::kError) {
+      chunked_active_ = false;
+      refuse(400, std::string("malformed chunked request body: ") + chunked_in_.error());
+      break;
+    }
+    if (chunked_in_.state() == ChunkedBody::State::kDone) {
+      chunked_active_ = false;
+      message_done();
+    }
+  }
+  if (close_ == CloseStage::kOpen) pending_.erase(0, used);
+  feeding_ = false;
+  update_reading();
+}
+
+void HttpConn::message_done() {
   body_done_ = true;
   switch (target_) {
     case Target::kUpstream: {
@@ -723,7 +841,6 @@ int HttpConn::on_message_complete() {
     case Target::kNone:
       break;
   }
-  return HPE_PAUSED;
 }
 
 void HttpConn::set_upstream_deadline() {
@@ -788,7 +905,11 @@ void HttpConn::upstream_failed(int status, std::string_view why) {
 }
 
 void HttpConn::upstream_drained() {
-  if (backpressure_) push_request();
+  if (!backpressure_) return;
+  push_request();
+  if (backpressure_) return;
+  feed_body();  // the rest of a chunked body waiting in pending_
+  if (paused_ && phase_ == Phase::kIdle) resume_parsing();
 }
 
 void HttpConn::upstream_flush() { write_out(); }
@@ -1067,6 +1188,7 @@ void HttpConn::refuse(int status, std::string_view why) {
   if (!response_started()) {
     keep_alive_ = false;
     head_method_ = false;
+    chunked_active_ = false;
     target_ = Target::kLocal;
     local_status_ = status;
     local_retry_after_ = false;
@@ -1151,7 +1273,7 @@ void HttpConn::finish_request() {
   const auto& cfg = router_->settings().config;
   deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.keep_alive_timeout * 1000);
   deadline_kind_ = kIdle;
-  if (!in_execute_) resume_parsing();
+  if (!in_execute_ && !feeding_) resume_parsing();
 }
 
 void HttpConn::refresh_write_deadline() {

@@ -14,11 +14,18 @@
 // response heads and local error pages from response_head.h. Each request uses
 // the Router current when it began (a reload applies to the
 // next request on a kept-alive connection). Per request: the head is parsed and checked against the limits
-// (LimitRequestLine -> 414, LimitRequestFieldSize / LimitRequestFields -> 400,
-// LimitRequestBody -> 413), refused shapes (Content-Length with
-// Transfer-Encoding, two Content-Lengths, bad chunk sizes, obs-fold, bare CR,
+// (LimitRequestLine -> 414, LimitRequestFieldSize / LimitRequestFields -> 400),
+// refused shapes (Content-Length with Transfer-Encoding, two Content-Lengths,
+// Transfer-Encoding in HTTP/1.0, '#' in the target, obs-fold, bare CR,
 // whitespace before a header colon, a missing or repeated Host in HTTP/1.1) get a
-// 400 and the connection is closed; then, once the virtual host is known, the
+// 400, an unknown method token 501, and the connection is closed; field values
+// lose their OWS at both ends. The body: Content-Length through llhttp, chunked
+// through chunked_body.h (llhttp skips it; bad chunks -> 400); the
+// LimitRequestBody and WSGIChunkedRequest of the request's path (router.h
+// body_rules) give 413 for a declared length over the limit, 413 when a body
+// passes it while streaming, 411 for a chunked body to a script under
+// WSGIChunkedRequest Off, once the request is routed and through the access
+// phase. Before that, once the virtual host is known, the
 // redirects and rewrites of rewrite_step.h may answer at once (3xx with
 // Location, 403, 410; http_conn_rewrite.cc), and the request's Header and
 // RequestHeader rules are picked (header_edit.h edits every response head,
@@ -56,6 +63,7 @@
 
 #include "supervisor/frontend/access_check.h"
 #include "supervisor/frontend/cgi_environ.h"
+#include "supervisor/frontend/chunked_body.h"
 #include "supervisor/frontend/request_headers.h"
 #include "supervisor/frontend/request_phase.h"
 #include "supervisor/frontend/router.h"
@@ -118,6 +126,15 @@ class HttpConn final : public UpstreamClient {
   void execute(const char* data, size_t len);
   void resume_parsing();
   int fail(int status, std::string_view why);  // from a parser callback: refuse after it
+  // fail() inside llhttp_execute, refuse() outside it (dispatch() runs in both).
+  int refuse_head(int status, std::string_view why);
+  // Request body bytes (llhttp's on_body or the chunked decoder): counted against
+  // LimitRequestBody, sent to the worker or dropped. False past the limit.
+  bool body_data(const char* at, size_t len);
+  // The end of the request message: REQUEST_END, or the local/static answer.
+  void message_done();
+  // Decodes the chunked body from pending_ while the worker connection takes it.
+  void feed_body();
   void refuse(int status, std::string_view why);  // error response, then close
   std::string_view header(std::string_view name) const;  // first value, "" if none
   std::string_view url() const { return {head_.data(), url_len_}; }
@@ -221,6 +238,16 @@ class HttpConn final : public UpstreamClient {
   // The current request.
   Phase phase_ = Phase::kIdle;  // request_phase.h
   bool body_done_ = false;  // llhttp reported the end of the request message
+  // The request body (issue 12). llhttp reads heads and Content-Length bodies; a
+  // chunked body is read by chunked_in_ (llhttp 8.1 refuses RFC 9112's BWS in chunk
+  // extensions): llhttp is told to skip it (F_SKIPBODY), pauses at the end of
+  // the head, and feed_body() decodes from pending_ until the body ends.
+  int64_t body_limit_ = 0;        // LimitRequestBody in force (0 = unlimited)
+  bool chunked_allowed_ = false;  // WSGIChunkedRequest in force
+  bool chunked_body_ = false;     // Transfer-Encoding: chunked
+  bool chunked_active_ = false;   // feed_body() owns the bytes until the body ends
+  bool feeding_ = false;          // inside feed_body()
+  ChunkedBody chunked_in_;
   Target target_ = Target::kNone;
   uint32_t request_id_ = 0;
   std::string request_id_text_;

@@ -20,6 +20,10 @@ struct HeaderSpan {
   uint32_t name_off, name_len, value_off, value_len;
 };
 
+// Narrows h's value to exclude the OWS (SP, HTAB) at both of its ends (RFC 9110
+// 5.5: "a field value does not include leading or trailing whitespace").
+void trim_ows(std::string_view buffer, HeaderSpan* h);
+
 class RequestHeaders {
  public:
   RequestHeaders(std::string_view buffer, const HeaderSpan* spans, size_t count)

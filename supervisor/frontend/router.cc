@@ -606,4 +606,8 @@ std::optional<RewriteAnswer> Router::section_redirect(const Route& r, std::strin
       r.vhost, resolver_.sections(routed_vhost(settings_.config, r), path, routed_file(r)), req);
 }
 
+model::BodyRules Router::body_rules(const Route& r, std::string_view path) const {
+  return resolver_.body_rules(routed_vhost(settings_.config, r), path, routed_file(r));
+}
+
 }  // namespace wsgid::frontend

@@ -122,6 +122,9 @@ class Router {
   // phase (RewriteStep::fixup), for the request view req of the same request.
   std::optional<RewriteAnswer> section_redirect(const Route& r, std::string_view path,
                                                 const rewrite::RequestView& req) const;
+  // LimitRequestBody and WSGIChunkedRequest of a routed request for path
+  // (model::Resolver::body_rules over the same sections as access()).
+  model::BodyRules body_rules(const Route& r, std::string_view path) const;
 
  private:
   struct CompiledMount {

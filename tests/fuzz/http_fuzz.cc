@@ -63,7 +63,13 @@ struct World {
     model::Block loc;
     loc.path = "/app/admin";
     loc.settings.process_group = "nosuch";
-    s.config.server.locations = {loc};
+    // WSGIChunkedRequest On and a smaller LimitRequestBody under /app: chunked
+    // bodies reach the chunked decoder (issue 12), elsewhere they get 411.
+    model::Block bodies;
+    bodies.path = "/app";
+    bodies.settings.chunked_request = true;
+    bodies.settings.limit_request_body = 4096;
+    s.config.server.locations = {bodies, loc};
     model::StaticAlias st;
     st.url = "/static/";
     st.path = "/nonexistent/static/";

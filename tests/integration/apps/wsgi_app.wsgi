@@ -78,6 +78,25 @@ def application(environ, start_response):
                'hinted': [x.decode() for x in lines], 'iterated': [x.decode() for x in iterated],
                'after': after.decode()}
         return _text(start_response, json.dumps(out), ctype='application/json')
+    if path == '/read_error':
+        # Reads the body to its end; a read that raises is written to the marker
+        # file (issue 12: a body refused partway ends wsgi.input with an error);
+        # MARKER.started says the application runs.
+        with open(q['marker'] + '.started', 'w') as f:
+            f.write('started')
+        inp = environ['wsgi.input']
+        n = 0
+        try:
+            while True:
+                b = inp.read(1 << 16)
+                if not b:
+                    break
+                n += len(b)
+        except Exception as e:
+            with open(q['marker'], 'w') as f:
+                f.write('%s after %d bytes: %s' % (type(e).__name__, n, e))
+            raise
+        return _text(start_response, json.dumps({'bytes': n}))
     if path == '/count':
         inp = environ['wsgi.input']
         h = hashlib.md5()

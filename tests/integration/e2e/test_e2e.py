@@ -170,6 +170,8 @@ class FlaskApp(E2ECase):
     def test_flask_with_curl_http_client_and_wrk(self):
         s = self.system('\n'.join([
             'WSGIDaemonProcess flask processes=2 threads=4 display-name=%{{GROUP}}',
+            # The chunked uploads below need it (mod_wsgi's default, Off, answers 411).
+            'WSGIChunkedRequest On',
             'WSGIScriptAlias /flask {dir}/flask_app.wsgi process-group=flask',
             # POSTs go to the unwrapped Flask app: with wsgi.input_terminated
             # true (as mod_wsgi sets it) Werkzeug calls wsgi.input.read() with

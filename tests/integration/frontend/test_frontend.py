@@ -57,11 +57,11 @@ class FrontendTestCase(unittest.TestCase):
         fe.start()
         return fe
 
-    def python_pair(self, threads=4, ep=None, **worker_opts):
+    def python_pair(self, threads=4, ep=None, server_settings=None, **worker_opts):
         w = self.worker(threads, **worker_opts)
         fe = self.frontend(frontend_settings(
             groups=[ep or endpoint('g', w.sock_path, threads=threads)],
-            mounts=[mount('/', WSGI_APP, 'g')]))
+            mounts=[mount('/', WSGI_APP, 'g')], server_settings=server_settings))
         return w, fe
 
 
@@ -144,7 +144,7 @@ class PythonApp(FrontendTestCase):
         self.assertNotIn('wsgid.request_start', env)
 
     def test_keep_alive_and_chunked_both_ways(self):
-        _, fe = self.python_pair()
+        _, fe = self.python_pair(server_settings={'chunked_request': True})
         c = fe.connection()
         for i in range(20):
             c.request('POST', '/echo', body=b'x' * i)
@@ -273,8 +273,10 @@ class Failures(FrontendTestCase):
 
     def test_malformed_requests(self):
         with FakeWorker() as fw:
+            # WSGIChunkedRequest On: the chunked case is judged on its body, not 411.
             fe = self.frontend(frontend_settings(groups=[endpoint('g', fw.sock_path)],
-                                                 mounts=[mount('/', '/x.wsgi', 'g')]))
+                                                 mounts=[mount('/', '/x.wsgi', 'g')],
+                                                 server_settings={'chunked_request': True}))
             cases = [
                 b'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n',
                 b'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx',
@@ -537,7 +539,7 @@ class Embedded(FrontendTestCase):
         self.assertEqual(fe.get('/environ').status, 200)
 
     def test_streaming_both_ways(self):
-        fe = self.frontend(embedded_settings(threads=2))
+        fe = self.frontend(embedded_settings(threads=2, server_settings={'chunked_request': True}))
         c = fe.connection()
         for i in (0, 1, 70000):
             c.request('POST', '/echo', body=b'y' * i)

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "model/resolve.h"
 #include "supervisor/config/parser.h"
 
 using namespace wsgid::config;
@@ -51,4 +52,17 @@ TEST_CASE("Debian's shipped mod_wsgi site configs get exactly these diagnostics"
     INFO(std::string(c.file) << "\n" << joined(got));
     CHECK(got == c.want);
   }
+}
+
+// Issue 12: Keystone's LimitRequestBody inside its <VirtualHost> is the limit
+// of its requests, no longer a warning and the server-wide default.
+TEST_CASE("Keystone's vhost LimitRequestBody applies to its requests") {
+  ParseOptions o;
+  o.check_files = false;
+  ParseResult r = parse_config_file("debian/keystone-wsgi-keystone.conf", o);
+  REQUIRE(r.config.vhosts.size() == 1);
+  wsgid::model::Resolver resolver(r.config);
+  CHECK(resolver.body_rules(0, "/v3/auth/tokens", "/usr/local/bin/keystone-wsgi-public")
+            .limit_request_body == 114688);
+  CHECK(resolver.body_rules(-1, "/", "").limit_request_body == 1073741824);
 }

@@ -79,6 +79,7 @@ const DirCase kDirCases[] = {
     {"WSGICallableObject", "app", S | V | L | D, nullptr},
     {"WSGIPassAuthorization", "On", S | V | L | D, nullptr},
     {"WSGIScriptReloading", "Off", S | V | L | D, nullptr},
+    {"WSGIChunkedRequest", "On", S | V | L | D, nullptr},
     {"WSGIRestrictProcess", "%{GLOBAL}", S | V | L | D, nullptr},
     {"WSGIScriptAlias", "/x /srv/x.wsgi", S | V, nullptr},
     {"WSGIScriptAliasMatch", "^/x(.*) /srv/x.wsgi", S | V, nullptr},
@@ -120,7 +121,6 @@ const DirCase kDirCases[] = {
      "mod_wsgi would answer the files of this handler (AddHandler/Action) with this script", true},
     {"WSGIPassApacheRequest", "On", S | V | L | D, "there is no Apache request object in wsgid"},
     {"WSGIErrorOverride", "On", S | V | L | D, "wsgid has no ErrorDocument to put in the app's place"},
-    {"WSGIChunkedRequest", "On", S | V | L | D, "wsgid does not implement it"},
     {"WSGIMapHEADToGET", "Off", S | V | L | D,
      "wsgid does not implement it; HEAD reaches the app as HEAD"},
     {"WSGIIgnoreActivity", "On", S | V | L | D, "wsgid does not implement it"},
@@ -848,6 +848,33 @@ TEST_CASE("virtual hosts: addresses, names, scoped settings") {
   CHECK(r.config.groups[0].vhost == -1);
   REQUIRE(vh.error_log);
   CHECK(vh.error_log->path == "/srv/root/logs/v.log");
+}
+
+// Issue 12: LimitRequestBody and WSGIChunkedRequest in every context Apache and
+// mod_wsgi allow, kept per scope (Keystone sets LimitRequestBody in its vhost).
+TEST_CASE("LimitRequestBody and WSGIChunkedRequest are scoped settings") {
+  ParseResult r = parse(
+      "LimitRequestBody 1000\nWSGIChunkedRequest On\n"
+      "<VirtualHost *:80>\nLimitRequestBody 114688\n"
+      "<Location /up>\nLimitRequestBody 0\nWSGIChunkedRequest Off\n</Location>\n"
+      "</VirtualHost>\n"
+      "<Directory /srv/app>\nLimitRequestBody 5\n</Directory>\n");
+  INFO(joined(msgs(r)));
+  CHECK(r.diags.all().empty());
+  const Config& c = r.config;
+  CHECK(c.limit_request_body == 1000);
+  CHECK(c.server.settings.limit_request_body == 1000);
+  CHECK(c.server.settings.chunked_request == true);
+  REQUIRE(c.vhosts.size() == 1);
+  CHECK(c.vhosts[0].settings.limit_request_body == 114688);
+  CHECK_FALSE(c.vhosts[0].settings.chunked_request);
+  REQUIRE(c.vhosts[0].locations.size() == 1);
+  CHECK(c.vhosts[0].locations[0].settings.limit_request_body == 0);
+  CHECK(c.vhosts[0].locations[0].settings.chunked_request == false);
+  REQUIRE(c.server.directories.size() == 1);
+  CHECK(c.server.directories[0].settings.limit_request_body == 5);
+  ParseResult bad = parse("<VirtualHost *:80>\nLimitRequestBody -1\nWSGIChunkedRequest maybe\n</VirtualHost>\n");
+  CHECK(msgs(bad).size() == 2);
 }
 
 TEST_CASE("whole-config warnings") {

@@ -94,6 +94,7 @@ class Fixture {
     mi.url = "/missing";
     mi.process_group = "missing";
     s.config.server.settings.process_group = "g";
+    s.config.server.settings.chunked_request = true;  // WSGIChunkedRequest On (issue 12)
     s.config.server.server_name = "localhost";
     s.config.server.mounts = {root, st, mi};
     model::StaticAlias a;
@@ -237,6 +238,17 @@ TEST_CASE("refused shapes get a 4xx and a closed connection") {
       {"no Host in HTTP/1.1", "GET / HTTP/1.1\r\nX: y\r\n\r\n", "HTTP/1.1 400 "},
       {"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 "},
       {"garbage", "HELLO THERE\r\n\r\n", "HTTP/1.1 400 "},
+      // Issue 12 point 8 (RFC 9110/9112).
+      {"unknown method token", "FOO /echo HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 501 "},
+      {"unknown lower-case method", "get /echo HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 501 "},
+      {"method with a bad character", "G@T /echo HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 400 "},
+      {"a fragment in the target", "GET /x/environ#frag HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 400 "},
+      {"Transfer-Encoding in HTTP/1.0",
+       "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "HTTP/1.1 400 "},
+      {"a bad chunk after good ones",
+       "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n", "HTTP/1.1 400 "},
+      {"chunk data without CRLF",
+       "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n", "HTTP/1.1 400 "},
       {"unknown transfer coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", "HTTP/1.1 400 "},
       {"LimitRequestLine", "GET /" + std::string(300, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 414 "},
       {"LimitRequestFieldSize", "GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + std::string(200, 'b') + "\r\n\r\n",
@@ -290,6 +302,56 @@ TEST_CASE("pipelined requests are answered in request order") {
   CHECK(c < d);
   // The chunked request body reached the worker without CONTENT_LENGTH.
   CHECK(r.find("CONTENT_LENGTH") == std::string::npos);
+}
+
+// Issue 12 point 1: WSGIChunkedRequest and LimitRequestBody resolved per request
+// path, chunk extensions with BWS (RFC 9112 7.1.1).
+TEST_CASE("request bodies: WSGIChunkedRequest, LimitRequestBody per scope, BWS in chunks") {
+  Fixture f([](Settings* s) {
+    s->config.server.settings.chunked_request = std::nullopt;  // mod_wsgi's default: Off
+    model::Block open;
+    open.path = "/open";
+    open.settings.chunked_request = true;
+    open.settings.limit_request_body = 0;  // unlimited here, 100000 elsewhere
+    model::Block small;
+    small.path = "/open/small";
+    small.settings.limit_request_body = 10;
+    s->config.server.locations = {open, small};
+  });
+  const std::string chunked = "Transfer-Encoding: chunked\r\n\r\n";
+  struct Case {
+    const char* name;
+    std::string request;
+    const char* status;
+    const char* body;  // nullptr: not checked
+  } cases[] = {
+      {"chunked to a script under Off: 411", "POST /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n" + chunked + "5\r\nhello\r\n0\r\n\r\n",
+       "HTTP/1.1 411 ", nullptr},
+      {"chunked under On, BWS around ; and =",
+       "POST /open/echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n" + chunked + "5 ; a = b\r\nhello\r\n6\t;c;d=\"e f\"\r\n world\r\n0 ; x\r\nT: 1\r\n\r\n",
+       "HTTP/1.1 200 ", "hello world"},
+      {"chunked to a static file under Off: no 411, the file's own 405", "POST /static/file.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n" + chunked + "3\r\nabc\r\n0\r\n\r\n",
+       "HTTP/1.1 405 ", nullptr},
+      {"declared length over a <Location>'s limit: 413", "POST /open/small/echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 11\r\n\r\n",
+       "HTTP/1.1 413 ", nullptr},
+      {"chunked body passing a <Location>'s limit: 413",
+       "POST /open/small/echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n" + chunked + "6\r\nhello,\r\n6\r\n world\r\n0\r\n\r\n",
+       "HTTP/1.1 413 ", nullptr},
+      {"within a <Location>'s limit", "POST /open/small/echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 10\r\n\r\n0123456789",
+       "HTTP/1.1 200 ", "0123456789"},
+      {"over the server's limit where the <Location> lifts it",
+       "POST /open/echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 100001\r\n\r\n" + std::string(100001, 'x'),
+       "HTTP/1.1 200 ", nullptr},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(std::string(c.name));
+    bool eof = false;
+    std::string r = roundtrip(f, c.request, &eof, 5000);
+    CHECK(r.rfind(c.status, 0) == 0);
+    if (c.body) CHECK(body_of(r) == c.body);
+    if (std::string_view(c.status) == "HTTP/1.1 411 " || std::string_view(c.status) == "HTTP/1.1 413 ")
+      CHECK(r.find("Connection: close\r\n") != std::string::npos);
+  }
 }
 
 TEST_CASE("keep-alive, HEAD, chunked responses and HTTP/1.0") {
@@ -477,6 +539,7 @@ TEST_CASE("the environ the worker gets") {
   std::string e = roundtrip(f,
                            "GET /some/environ?q=1 HTTP/1.1\r\nHost: Example.COM:8080\r\nX-Dup: a\r\nX-Dup: b\r\n"
                            "Authorization: Basic eA==\r\nX_Under: no\r\nProxy: evil\r\nContent-Type: text/x\r\n"
+                           "X-Pad: \t v  w \t \r\n"
                            "Connection: close\r\n\r\n");
   std::string env = body_of(e);
   CAPTURE(env);
@@ -484,6 +547,7 @@ TEST_CASE("the environ the worker gets") {
                            "QUERY_STRING=q=1\n", "REQUEST_URI=/some/environ?q=1\n", "SERVER_NAME=example.com\n",
                            "SERVER_PORT=8080\n", "SERVER_PROTOCOL=HTTP/1.1\n", "REMOTE_ADDR=127.0.0.1\n",
                            "HTTP_X_DUP=a, b\n", "CONTENT_TYPE=text/x\n", "mod_wsgi.process_group=g\n",
+                           "HTTP_X_PAD=v  w\n",  // OWS stripped at both ends (RFC 9110 5.5)
                            "mod_wsgi.application_group=localhost:8080|\n",
                            "mod_wsgi.callable_object=application\n", "mod_wsgi.script_reloading=1\n",
                            "wsgid.request_start="}) {

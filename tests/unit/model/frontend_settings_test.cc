@@ -74,6 +74,16 @@ TEST_CASE("settings round trip from a Config") {
   auto again = frontend_settings_from_json(frontend_settings_to_json(c, {}, {}, 1));
   REQUIRE(again.is_ok());
   CHECK(again->config.server.settings.restrict_process == std::optional<std::vector<std::string>>(std::vector<std::string>{"site1"}));
+  // Issue 12: the body settings of every scope travel.
+  c.vhosts[0].settings.limit_request_body = 114688;
+  c.vhosts[0].locations[0].settings.chunked_request = true;
+  c.vhosts[0].locations[0].settings.limit_request_body = 0;
+  auto body = frontend_settings_from_json(frontend_settings_to_json(c, {}, {}, 1));
+  REQUIRE(body.is_ok());
+  CHECK(body->config.vhosts[0].settings.limit_request_body == std::optional<int64_t>(114688));
+  CHECK_FALSE(body->config.vhosts[0].settings.chunked_request);
+  CHECK(body->config.vhosts[0].locations[0].settings.chunked_request == std::optional<bool>(true));
+  CHECK(body->config.vhosts[0].locations[0].settings.limit_request_body == std::optional<int64_t>(0));
 }
 
 TEST_CASE("settings carry the rewrite directives of the server, vhosts and <Location>s") {
@@ -163,6 +173,10 @@ TEST_CASE("settings errors name the key") {
       {R"({"vhosts": [{"addrs": [80]}]})", "settings: 'vhosts[0].addrs' must hold addresses like \"*:80\""},
       {R"({"vhosts": [{"settings": {"process_group": 3}}]})",
        "settings: 'vhosts[0].settings.process_group' must be a string or null"},
+      {R"({"server": {"settings": {"limit_request_body": "1k"}}})",
+       "settings: 'server.settings.limit_request_body' must be a number or null"},
+      {R"({"server": {"settings": {"chunked_request": 1}}})",
+       "settings: 'server.settings.chunked_request' must be a boolean or null"},
       {R"({"server": {"settings": {"restrict_process": "a"}}})",
        "settings: 'server.settings.restrict_process' must be an array of strings"},
       {R"({"server": {"rewrite": [{"args": []}]}})", "settings: 'server.rewrite[0].name' is missing"},

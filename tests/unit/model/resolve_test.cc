@@ -198,3 +198,39 @@ TEST_CASE("is_known_expansion") {
   CHECK_FALSE(is_known_expansion("%{GROUP}"));
   CHECK_FALSE(is_known_expansion("x"));
 }
+
+// Issue 12: LimitRequestBody and WSGIChunkedRequest merge like every setting.
+TEST_CASE("body_rules: server < vhost < Directory < Location, with Apache's default") {
+  Config none = parse_ok("WSGIScriptAlias / /srv/app/a.wsgi\n");
+  Resolver r0(none);
+  CHECK(r0.body_rules(-1, "/x", "/srv/app/a.wsgi").limit_request_body == 1073741824);
+  CHECK_FALSE(r0.body_rules(-1, "/x", "/srv/app/a.wsgi").chunked_request);
+
+  Config c = parse_ok(
+      "LimitRequestBody 1000\n"
+      "<VirtualHost *:80>\nLimitRequestBody 114688\nWSGIChunkedRequest On\n"
+      "<Location /up>\nLimitRequestBody 0\n</Location>\n"
+      "<Location /up/strict>\nWSGIChunkedRequest Off\n</Location>\n</VirtualHost>\n"
+      "<Directory /srv/app>\nLimitRequestBody 5\n</Directory>\n");
+  Resolver r(c);
+  struct Case {
+    int vhost;
+    const char* url;
+    const char* file;
+    int64_t limit;
+    bool chunked;
+  } cases[] = {
+      {-1, "/x", "", 1000, false},
+      {-1, "/x", "/srv/app/a.wsgi", 5, false},          // <Directory> of the file
+      {0, "/x", "", 114688, true},                       // the vhost's own
+      {0, "/x", "/srv/app/a.wsgi", 5, true},             // <Directory> after the vhost
+      {0, "/up/a", "/srv/app/a.wsgi", 0, true},          // <Location> last
+      {0, "/up/strict/b", "", 0, false},
+  };
+  for (const Case& k : cases) {
+    INFO(k.vhost << " " << k.url << " " << k.file);
+    BodyRules b = r.body_rules(k.vhost, k.url, k.file);
+    CHECK(b.limit_request_body == k.limit);
+    CHECK(b.chunked_request == k.chunked);
+  }
+}

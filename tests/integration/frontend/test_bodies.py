@@ -1,0 +1,236 @@
+#!/usr/bin/python3
+"""Issue 12, points 1 and 8: request bodies and HTTP parsing as Apache + mod_wsgi
+define them, over real HTTP with raw bytes, wsgid-frontend in front of the real
+wsgid-worker (tests/integration/wsgidtest harness).
+
+- WSGIChunkedRequest Off (mod_wsgi's default): a chunked body for a script gets
+  411 before the application runs; On: it streams, without CONTENT_LENGTH, with
+  wsgi.input_terminated, read to EOF; the setting resolves per <Location>.
+- LimitRequestBody per scope: a declared length over it gets 413 before the
+  application runs; a chunked body passing it while streaming, or malformed
+  partway, ends the application's wsgi.input read with an error and the client
+  gets 413 / 400; a chunked body far larger than the front end's buffers keeps
+  its RSS bounded.
+- RFC 9110/9112: OWS stripped at both ends of field values, BWS around chunk
+  extensions' ';' and '=', an unknown method token gets 501 (a method llhttp
+  knows, such as PROPFIND, reaches the application), '#' in the target 400,
+  Transfer-Encoding in HTTP/1.0 400.
+"""
+
+import json
+import os
+import socket
+import time
+import unittest
+
+from wsgidtest import WorkerHarness, group_settings
+from wsgidtest.frontend import FrontendHarness, endpoint, frontend_settings, mount
+from wsgidtest.logs import log_problems
+from wsgidtest.testing import WSGI_APP
+from wsgidtest.wait import wait_for
+
+
+def block(path, **settings):
+    return {'path': path, 'is_regex': False, 'is_files': False, 'settings': settings,
+            'rewrite': [], 'access': None}
+
+
+def chunked_post(path, chunks, head_extra=b'', last=b'0\r\n\r\n'):
+    raw = b'POST %s HTTP/1.1\r\nHost: a\r\nConnection: close\r\n%sTransfer-Encoding: chunked\r\n\r\n' % (
+        path.encode(), head_extra)
+    for c in chunks:
+        raw += b'%x\r\n%s\r\n' % (len(c), c)
+    return raw + last
+
+
+def status_of(out):
+    line = out.split(b'\r\n', 1)[0]
+    return int(line.split()[1]) if line.startswith(b'HTTP/1.1 ') else None
+
+
+def body_of(out):
+    return out.split(b'\r\n\r\n', 1)[1] if b'\r\n\r\n' in out else b''
+
+
+def written(path):
+    """What the application wrote to the marker file, once it is there."""
+    def text():
+        try:
+            with open(path) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+    wait_for(text, 10, "the application's failed read in %s" % path)
+    return text()
+
+
+class BodiesTestCase(unittest.TestCase):
+    def setUp(self):
+        self.cleanup = []
+
+    def tearDown(self):
+        for h in reversed(self.cleanup):
+            log = h.log()
+            bad = log_problems(log)
+            if os.environ.get('WSGID_SHOW_LOGS') == '1' and log:
+                print('--- log ---\n' + log)
+            h.close()
+            if bad:
+                self.fail('log has problem lines:\n' + '\n'.join(bad[:20]))
+
+    def pair(self, server_settings=None, locations=(), limits=None):
+        w = WorkerHarness(group_settings('g', threads=4))
+        self.cleanup.append(w)
+        w.start()
+        st = frontend_settings(groups=[endpoint('g', w.sock_path)],
+                               mounts=[mount('/', WSGI_APP, 'g')],
+                               server_settings=server_settings, limits=limits)
+        st['server']['locations'] = list(locations)
+        fe = FrontendHarness(st)
+        self.cleanup.append(fe)
+        fe.start()
+        self.marks = w.writable_dir('marks')
+        return w, fe
+
+    def marker(self, name):
+        return os.path.join(self.marks, name)
+
+
+class ChunkedRequest(BodiesTestCase):
+    def test_off_is_411_before_the_app_runs(self):
+        _, fe = self.pair()
+        mark = self.marker('ran')
+        # Only the head and a first chunk: the answer cannot wait for the body.
+        raw = (b'POST /read_error?marker=%s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n'
+               b'5\r\nhello\r\n' % mark.encode())
+        out = fe.raw(raw, timeout=5)
+        self.assertEqual(status_of(out), 411, out[:200])
+        self.assertIn(b'Connection: close\r\n', out)
+        self.assertFalse(os.path.exists(mark))
+        # The same body with a Content-Length is served.
+        out = fe.raw(b'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello')
+        self.assertEqual((status_of(out), body_of(out)), (200, b'hello'))
+
+    def test_on_streams_to_eof_without_content_length(self):
+        _, fe = self.pair(server_settings={'chunked_request': True})
+        out = fe.raw(chunked_post('/environ', [b'abc']), timeout=10)
+        self.assertEqual(status_of(out), 200, out[:300])
+        env = json.loads(body_of(out))
+        self.assertNotIn('CONTENT_LENGTH', env)
+        self.assertIs(env['wsgi.input_terminated'], True)
+        self.assertEqual(env['HTTP_TRANSFER_ENCODING'], 'chunked')
+        # read() to EOF, as Django and Flask do under wsgi.input_terminated.
+        out = fe.raw(chunked_post('/echo', [b'hello ', b'chunked ', b'world']), timeout=10)
+        self.assertEqual((status_of(out), body_of(out)), (200, b'hello chunked world'))
+
+    def test_resolves_per_location(self):
+        # The test app answers by PATH_INFO: the <Location> is one of its paths.
+        _, fe = self.pair(locations=[block('/echo', chunked_request=True)])
+        self.assertEqual(status_of(fe.raw(chunked_post('/count', [b'x']), timeout=5)), 411)
+        out = fe.raw(chunked_post('/echo', [b'x']), timeout=5)
+        self.assertEqual((status_of(out), body_of(out)), (200, b'x'))
+
+    def test_large_chunked_body_keeps_memory_bounded(self):
+        _, fe = self.pair(server_settings={'chunked_request': True})
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=60)
+        s.sendall(b'POST /count HTTP/1.1\r\nHost: a\r\nConnection: close\r\n'
+                  b'Transfer-Encoding: chunked\r\n\r\n')
+        part = b'q' * (1 << 20)
+        peak = 0
+        for i in range(64):
+            s.sendall(b'100000 ; n=%d\r\n%s\r\n' % (i, part))
+            if i % 8 == 0:
+                peak = max(peak, fe.rss_kib())
+        s.sendall(b'0\r\n\r\n')
+        out = b''
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+        s.close()
+        self.assertEqual(status_of(out), 200, out[:300])
+        self.assertEqual(json.loads(body_of(out))['bytes'], 64 << 20)
+        with open(fe.binary, 'rb') as f:
+            asan = b'__asan_init' in f.read()
+        self.assertLess(peak, (128 if asan else 48) * 1024, 'front end RSS peaked at %d KiB' % peak)
+
+
+class LimitRequestBody(BodiesTestCase):
+    def locations(self):
+        # The test app answers by PATH_INFO: the <Location> is one of its paths.
+        return [block('/read_error', limit_request_body=100000, chunked_request=True)]
+
+    def test_declared_length_over_the_limit_is_413_before_the_app(self):
+        _, fe = self.pair(locations=self.locations())
+        mark = self.marker('ran')
+        out = fe.raw(b'POST /read_error?marker=%s HTTP/1.1\r\nHost: a\r\nContent-Length: 100001\r\n\r\n'
+                     % mark.encode(), timeout=5)
+        self.assertEqual(status_of(out), 413, out[:200])
+        self.assertFalse(os.path.exists(mark))
+        # Outside the <Location>, the server's limit (1 GiB here) applies.
+        out = fe.raw(b'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100001\r\nConnection: close\r\n\r\n'
+                     + b'x' * 100001, timeout=10)
+        self.assertEqual(status_of(out), 200)
+
+    def refused_partway(self, mark, first, rest):
+        """Sends the head and first bytes of a chunked body, waits until the
+        application runs (it reads wsgi.input), sends the rest; the response."""
+        s = socket.create_connection(('127.0.0.1', self.fe.port), timeout=20)
+        try:
+            s.sendall(b'POST /read_error?marker=%s HTTP/1.1\r\nHost: a\r\n'
+                      b'Transfer-Encoding: chunked\r\n\r\n%s' % (mark.encode(), first))
+            wait_for(lambda: os.path.exists(mark + '.started'), 15, 'the application to start')
+            s.sendall(rest)
+            out = b''
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    return out
+                out += d
+        finally:
+            s.close()
+
+    def test_chunked_body_passing_the_limit_is_413_and_the_read_raises(self):
+        _, self.fe = self.pair(locations=self.locations())
+        mark = self.marker('limit')
+        out = self.refused_partway(mark, b'ea60\r\n%s\r\n' % (b'a' * 60000),
+                                   b'ea60\r\n%s\r\n0\r\n\r\n' % (b'b' * 60000))
+        self.assertEqual(status_of(out), 413, out[:200])
+        self.assertIn(b'Connection: close\r\n', out)
+        self.assertRegex(written(mark), r'^OSError after \d+ bytes: ')
+
+    def test_malformed_chunk_partway_is_400_and_the_read_raises(self):
+        _, self.fe = self.pair(locations=self.locations())
+        mark = self.marker('bad')
+        out = self.refused_partway(mark, b'3e8\r\n%s\r\n' % (b'a' * 1000), b'zz\r\n')
+        self.assertEqual(status_of(out), 400, out[:200])
+        self.assertIn(b'Connection: close\r\n', out)
+        self.assertRegex(written(mark), r'^OSError after \d+ bytes: ')
+
+
+class Parsing(BodiesTestCase):
+    def test_rfc9110_9112_points(self):
+        _, fe = self.pair(server_settings={'chunked_request': True})
+        # OWS at both ends of a field value is not part of it.
+        out = fe.raw(b'GET /environ HTTP/1.1\r\nHost: a\r\nX-Pad: \t v \t\r\nConnection: close\r\n\r\n')
+        self.assertEqual(json.loads(body_of(out))['HTTP_X_PAD'], 'v')
+        # BWS around a chunk extension's ';' and '=' (RFC 9112 7.1.1).
+        out = fe.raw(chunked_post('/echo', [], last=b'5 ; a=b\r\nhello\r\n3\t;\tc = "d;e"\r\nabc\r\n0 ;z\r\n\r\n'))
+        self.assertEqual((status_of(out), body_of(out)), (200, b'helloabc'))
+        cases = [
+            (b'BREW /environ HTTP/1.1\r\nHost: a\r\n\r\n', 501),
+            (b'GET /environ#frag HTTP/1.1\r\nHost: a\r\n\r\n', 400),
+            (b'POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', 400),
+        ]
+        for raw, want in cases:
+            out = fe.raw(raw, timeout=5)
+            self.assertEqual(status_of(out), want, (raw, out[:200]))
+            self.assertIn(b'Connection: close\r\n', out)
+        # A method llhttp knows that is not GET/POST reaches the application.
+        out = fe.raw(b'PROPFIND /environ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+        self.assertEqual(json.loads(body_of(out))['REQUEST_METHOD'], 'PROPFIND')
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
