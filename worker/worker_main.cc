@@ -271,10 +271,7 @@ class ControlLoop {
       // is done, so no thread holds the GIL; a replacement's drain is named
       // after why the replacement was asked for.
       std::string why = stop_reason_ == "drained" && !replace_reason_.empty() ? replace_reason_ : stop_reason_;
-      for (Interp* in : Interpreters::all()) {
-        InterpScope scope(in);
-        publish_process_stopping(in, why);
-      }
+      publish_process_stopping_everywhere(why);
       exit_with(stop_reason_, stop_detail_, 0);
     }
     if (now < stop_deadline_) return;

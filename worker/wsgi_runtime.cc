@@ -311,4 +311,11 @@ void publish_process_stopping(Interp* in, const std::string& reason) {
   for (const std::string& line : format_exception()) log::error("{}", line);
 }
 
+void publish_process_stopping_everywhere(const std::string& reason) {
+  for (Interp* in : Interpreters::all()) {
+    InterpScope scope(in);
+    publish_process_stopping(in, reason);
+  }
+}
+
 }  // namespace wsgid::worker

@@ -36,6 +36,11 @@ bool install_runtime(Interp* interp, const WorkerSettings& settings);
 // subscribe_events callbacks), with mod_wsgi's name for reason where it has one
 // (worker/mod_wsgi_module.py). A callback's exception is logged, never raised.
 void publish_process_stopping(Interp* interp, const std::string& reason);
+// The same in every interpreter created so far (none when Python never
+// started: the front end calls it whether or not embedded mode runs). Call
+// without the GIL, once no request runs (a request thread holding the GIL
+// would make it wait).
+void publish_process_stopping_everywhere(const std::string& reason);
 
 // A capsule for io; disarm_context() makes later calls raise "request is finished".
 PyObject* make_context(RequestIo* io);

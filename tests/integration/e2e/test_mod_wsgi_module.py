@@ -2,8 +2,8 @@
 `import mod_wsgi` gives mod_wsgi 4.9.4's module, over HTTP, in a daemon
 group's main interpreter (%{GLOBAL}), in a sub-interpreter (another
 application group) and in embedded mode (the front end's Python); the
-callbacks given to mod_wsgi.subscribe_shutdown run at a graceful stop (each
-writes a file the test reads), and subscribe_events sees request_started and
+callbacks given to mod_wsgi.subscribe_shutdown run at a graceful stop, in the
+workers and in the front end (each writes a file the test reads), and subscribe_events sees request_started and
 request_finished.
 
 Run by hand: WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/e2e/test_mod_wsgi_module.py -v
@@ -23,7 +23,11 @@ STOP_DIR = %r
 events = []
 
 def on_shutdown(name, **event):
-    path = os.path.join(STOP_DIR, 'stopped-%%d-%%s' %% (os.getpid(), mod_wsgi.application_group or 'GLOBAL'))
+    if not mod_wsgi.process_group:
+        where = 'embedded'
+    else:
+        where = mod_wsgi.application_group or 'GLOBAL'
+    path = os.path.join(STOP_DIR, 'stopped-%%d-%%s' %% (os.getpid(), where))
     with open(path, 'w') as f:
         json.dump({'name': name, 'event': event}, f)
 
@@ -117,10 +121,11 @@ class ModWsgiModule(unittest.TestCase):
     def test_subscribe_shutdown_at_graceful_stop(self):
         # Reach both interpreters of both workers (connections spread over them).
         for _ in range(20):
-            for path in ('/global', '/sub'):
+            for path in ('/global', '/sub', '/embedded'):
                 st, _ = self.s.get(path)
                 self.assertEqual(st, 200)
         pids = set(self.s.pids('site'))
+        frontend = self.s.frontend_pid()
         self.s.stop()
         self.assertEqual(self.s.proc.returncode, 0, self.s.log())
         found = {}
@@ -134,9 +139,10 @@ class ModWsgiModule(unittest.TestCase):
         # One file per interpreter of each worker that served it (a stop of the
         # whole server has mod_wsgi's reason "").
         seen = {(int(n.split('-')[1]), n.split('-')[2]) for n in found}
-        self.assertTrue({p for p, _ in seen} <= pids, (seen, pids))
+        self.assertTrue({p for p, g in seen if g != 'embedded'} <= pids, (seen, pids))
         self.assertIn('GLOBAL', {g for _, g in seen})
         self.assertIn('other', {g for _, g in seen})
+        self.assertIn((frontend, 'embedded'), seen)
 
 if __name__ == '__main__':
     unittest.main()
