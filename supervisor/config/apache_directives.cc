@@ -183,7 +183,6 @@ const Row kRows[] = {
     {"AllowEncodedSlashes", Kind::kWarn, "wsgid passes encoded slashes to the application"},
     {"EnableMMAP", Kind::kWarn, "a file-serving tuning"},
     {"EnableSendfile", Kind::kWarn, "a file-serving tuning"},
-    {"FileETag", Kind::kWarn, "a caching header detail"},
     {"TraceEnable", Kind::kWarn, "TRACE requests reach the application, as mod_wsgi passes them"},
     {"Protocols", Kind::kWarn, "wsgid speaks HTTP/1.1"},
     {"KeepAliveRequests", Kind::kWarn, "use MaxKeepAliveRequests"},
@@ -221,7 +220,6 @@ const Row kRows[] = {
     {"AddOutputFilterByType", Kind::kWarn, "wsgid has no Apache filters"},
     {"SetInputFilter", Kind::kWarn, "wsgid has no Apache filters"},
     {"SetOutputFilter", Kind::kWarn, "wsgid has no Apache filters"},
-    {"DirectorySlash", Kind::kWarn, "a redirect of directory URLs to their slashed form"},
     // mod_autoindex: wsgid never lists directories.
     {"AddDescription", Kind::kWarn, "wsgid never lists directories"},
     {"AddIcon", Kind::kWarn, "wsgid never lists directories"},

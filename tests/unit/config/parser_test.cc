@@ -173,6 +173,8 @@ const DirCase kDirCases[] = {
     {"Options", "+ExecCGI", S | V | L | D, nullptr},
     {"DocumentRoot", "/srv/www", S | V, nullptr},
     {"DirectoryIndex", "index.html", S | V | L | D, nullptr},
+    {"DirectorySlash", "Off", S | V | L | D, nullptr},
+    {"FileETag", "MTime Size", S | V | L | D, nullptr},
     {"Redirect", "/a http://x/", S | V, nullptr, false, "Redirect is refused inside <"},
     {"RedirectMatch", "^/a http://x/", S | V, nullptr, false, "RedirectMatch is refused inside <"},
     {"RedirectPermanent", "/a http://x/", S | V, nullptr, false,
