@@ -1,6 +1,8 @@
 // The option table of a GroupSpec; see group_options.h. A row is a key, a
-// member pointer and, for the few options whose JSON is not the plain value, a
-// spelling (a list separator, the octal umask).
+// member pointer, how the config writes the value (which also gives the JSON
+// spelling of the two options whose JSON is not the plain value: a list's
+// separator, the octal umask), what a valid value looks like, and why wsgid
+// does not act on it, for the few it keeps without effect.
 #include "model/group_options.h"
 
 #include <cmath>
@@ -11,6 +13,9 @@
 #include <type_traits>
 #include <variant>
 #include <vector>
+
+#include "common/numbers.h"
+#include "common/strings.h"
 
 namespace wsgid::model {
 
@@ -28,60 +33,117 @@ using Member = std::variant<int GroupSpec::*, int64_t GroupSpec::*, double Group
                             std::optional<double> GroupSpec::*,
                             std::optional<Strings> GroupSpec::*>;
 
-struct Row {
-  const char* key;  // as mod_wsgi spells the option
-  Member member;
-  char separator = 0;  // lists: the separator of the option's text form
-  bool octal = false;  // umask: an octal string such as "0027"
+// How an option's value is written in the config (WSGIDaemonProcess key=VALUE).
+enum class Text : uint8_t {
+  kInt,      // a decimal integer in [min, max]
+  kBufSize,  // 0 (the OS default) or a decimal integer in [min, max]
+  kSeconds,  // a whole number of seconds in [0, kMaxSeconds], kept as a double
+  kMillis,   // a whole number of milliseconds, kept as seconds (a double)
+  kNumber,   // a decimal number in (0, max], kept as a double
+  kString,   // any non-empty text
+  kList,     // items between separators; empty items are an error for ',', skipped for ':'
+  kOctal,    // an octal mode such as 022 (umask)
+  kOnOff,    // On or Off, any case
 };
 
-// In daemon_options.cc's order (mod_wsgi's documentation order).
-const Row kRows[] = {
-    {"processes", &GroupSpec::processes},
-    {"threads", &GroupSpec::threads},
-    {"display-name", &GroupSpec::display_name},
-    {"user", &GroupSpec::user},
-    {"group", &GroupSpec::group},
-    {"supplementary-groups", &GroupSpec::supplementary_groups, ','},
-    {"umask", &GroupSpec::umask, 0, true},
-    {"home", &GroupSpec::home},
-    {"lang", &GroupSpec::lang},
-    {"locale", &GroupSpec::locale},
-    {"chroot", &GroupSpec::chroot},
-    {"cpu-priority", &GroupSpec::cpu_priority},
-    {"stack-size", &GroupSpec::stack_size},
-    {"socket-user", &GroupSpec::socket_user},
-    {"script-user", &GroupSpec::script_user},
-    {"script-group", &GroupSpec::script_group},
-    {"python-home", &GroupSpec::python_home},
-    {"python-path", &GroupSpec::python_path, ':'},
-    {"python-eggs", &GroupSpec::python_eggs},
-    {"switch-interval", &GroupSpec::switch_interval},
-    {"maximum-requests", &GroupSpec::maximum_requests},
-    {"restart-interval", &GroupSpec::restart_interval},
-    {"inactivity-timeout", &GroupSpec::inactivity_timeout},
-    {"startup-timeout", &GroupSpec::startup_timeout},
-    {"graceful-timeout", &GroupSpec::graceful_timeout},
-    {"eviction-timeout", &GroupSpec::eviction_timeout},
-    {"shutdown-timeout", &GroupSpec::shutdown_timeout},
-    {"cpu-time-limit", &GroupSpec::cpu_time_limit},
-    {"memory-limit", &GroupSpec::memory_limit},
-    {"virtual-memory-limit", &GroupSpec::virtual_memory_limit},
-    {"request-timeout", &GroupSpec::request_timeout},
-    {"interrupt-timeout", &GroupSpec::interrupt_timeout},
-    {"deadlock-timeout", &GroupSpec::deadlock_timeout},
-    {"listen-backlog", &GroupSpec::listen_backlog},
-    {"connect-timeout", &GroupSpec::connect_timeout},
-    {"socket-timeout", &GroupSpec::socket_timeout},
-    {"queue-timeout", &GroupSpec::queue_timeout},
-    {"response-socket-timeout", &GroupSpec::response_socket_timeout},
-    {"response-flush-delay", &GroupSpec::response_flush_delay},
-    {"send-buffer-size", &GroupSpec::send_buffer_size},
-    {"receive-buffer-size", &GroupSpec::receive_buffer_size},
-    {"header-buffer-size", &GroupSpec::header_buffer_size},
-    {"response-buffer-size", &GroupSpec::response_buffer_size},
-    {"server-metrics", &GroupSpec::server_metrics},
+struct Row {
+  const char* key;       // as mod_wsgi spells the option, case-sensitive
+  Member member;         // where the value lives in a GroupSpec
+  Text text;             // how the config writes it (and, for kList/kOctal, the JSON too)
+  const char* expected;  // what a valid value looks like, after "expected "
+  int64_t min = 0, max = 0;
+  char separator = 0;              // kList
+  const char* no_effect = nullptr;  // why wsgid keeps the option but does not act on it
 };
+
+constexpr char kSeconds[] = "a whole number of seconds >= 0";
+constexpr char kText[] = "a non-empty value";
+constexpr char kNoScriptOwner[] = "wsgid does not check who owns the script files";
+
+// mod_wsgi's documentation order. A new WSGIDaemonProcess option is one row
+// here, its GroupSpec member and its consumer.
+const Row kRows[] = {
+    // process model and identity
+    {"processes", &GroupSpec::processes, Text::kInt, "an integer >= 1", 1, 100000},
+    {"threads", &GroupSpec::threads, Text::kInt, "an integer from 0 to 65533", 0, 65533},
+    {"display-name", &GroupSpec::display_name, Text::kString, kText},
+    {"user", &GroupSpec::user, Text::kString, "a user name or #uid"},
+    {"group", &GroupSpec::group, Text::kString, "a group name or #gid"},
+    {"supplementary-groups", &GroupSpec::supplementary_groups, Text::kList,
+     "a comma-separated list of group names", 0, 0, ','},
+    {"umask", &GroupSpec::umask, Text::kOctal, "an octal number such as 022"},
+    {"home", &GroupSpec::home, Text::kString, kText},
+    {"lang", &GroupSpec::lang, Text::kString, kText},
+    {"locale", &GroupSpec::locale, Text::kString, kText},
+    {"chroot", &GroupSpec::chroot, Text::kString, kText, 0, 0, 0,
+     "wsgid does not chroot its workers (run wsgid in a container for that)"},
+    {"cpu-priority", &GroupSpec::cpu_priority, Text::kInt, "an integer from -20 to 20", -20, 20},
+    {"stack-size", &GroupSpec::stack_size, Text::kInt, "a number of bytes > 0", 1, kMaxBytes},
+    {"socket-user", &GroupSpec::socket_user, Text::kString, kText},
+    {"script-user", &GroupSpec::script_user, Text::kString, kText, 0, 0, 0, kNoScriptOwner},
+    {"script-group", &GroupSpec::script_group, Text::kString, kText, 0, 0, 0, kNoScriptOwner},
+    // Python
+    {"python-home", &GroupSpec::python_home, Text::kString, kText},
+    {"python-path", &GroupSpec::python_path, Text::kList,
+     "a colon-separated list of directories", 0, 0, ':'},
+    {"python-eggs", &GroupSpec::python_eggs, Text::kString, kText},
+    {"switch-interval", &GroupSpec::switch_interval, Text::kNumber,
+     "a number of seconds > 0 such as 0.005", 0, 3600},
+    // recycling and lifecycle
+    {"maximum-requests", &GroupSpec::maximum_requests, Text::kInt, "an integer >= 0", 0,
+     INT64_MAX},
+    {"restart-interval", &GroupSpec::restart_interval, Text::kSeconds, kSeconds},
+    {"inactivity-timeout", &GroupSpec::inactivity_timeout, Text::kSeconds, kSeconds},
+    {"startup-timeout", &GroupSpec::startup_timeout, Text::kSeconds, kSeconds},
+    {"graceful-timeout", &GroupSpec::graceful_timeout, Text::kSeconds, kSeconds},
+    {"eviction-timeout", &GroupSpec::eviction_timeout, Text::kSeconds, kSeconds, 0, 0, 0,
+     "a graceful restart always waits up to graceful-timeout"},
+    {"shutdown-timeout", &GroupSpec::shutdown_timeout, Text::kSeconds, kSeconds},
+    {"cpu-time-limit", &GroupSpec::cpu_time_limit, Text::kSeconds, kSeconds},
+    {"memory-limit", &GroupSpec::memory_limit, Text::kInt, "a number of bytes >= 0", 0, kMaxBytes},
+    {"virtual-memory-limit", &GroupSpec::virtual_memory_limit, Text::kInt,
+     "a number of bytes >= 0", 0, kMaxBytes},
+    // fail-safes
+    {"request-timeout", &GroupSpec::request_timeout, Text::kSeconds, kSeconds},
+    {"interrupt-timeout", &GroupSpec::interrupt_timeout, Text::kSeconds, kSeconds, 0, 0, 0,
+     "past request-timeout the process is replaced without first interrupting the request's "
+     "thread"},
+    {"deadlock-timeout", &GroupSpec::deadlock_timeout, Text::kSeconds, kSeconds},
+    // transport
+    {"listen-backlog", &GroupSpec::listen_backlog, Text::kInt, "an integer from 1 to 65535", 1,
+     65535},
+    {"connect-timeout", &GroupSpec::connect_timeout, Text::kSeconds, kSeconds},
+    {"socket-timeout", &GroupSpec::socket_timeout, Text::kSeconds, kSeconds},
+    {"queue-timeout", &GroupSpec::queue_timeout, Text::kSeconds, kSeconds},
+    {"response-socket-timeout", &GroupSpec::response_socket_timeout, Text::kSeconds, kSeconds, 0,
+     0, 0,
+     "socket-timeout bounds the wait for a response head; the front end's Timeout bounds "
+     "writes to the client"},
+    {"response-flush-delay", &GroupSpec::response_flush_delay, Text::kMillis,
+     "a whole number of milliseconds >= 0", 0, 0, 0,
+     "the worker sends each block as the application yields it"},
+    // buffers
+    {"send-buffer-size", &GroupSpec::send_buffer_size, Text::kBufSize,
+     "0 (the OS default) or a number of bytes >= 512", 512, kMaxBytes},
+    {"receive-buffer-size", &GroupSpec::receive_buffer_size, Text::kBufSize,
+     "0 (the OS default) or a number of bytes >= 512", 512, kMaxBytes},
+    {"header-buffer-size", &GroupSpec::header_buffer_size, Text::kInt,
+     "a number of bytes >= 8192", 8192, kMaxBytes, 0,
+     "response headers are not copied into a fixed buffer"},
+    {"response-buffer-size", &GroupSpec::response_buffer_size, Text::kInt,
+     "a number of bytes >= 65536", 65536, kMaxBytes, 0,
+     "the front end applies backpressure to the worker instead of buffering a response"},
+    // observability
+    {"server-metrics", &GroupSpec::server_metrics, Text::kOnOff, "On or Off", 0, 0, 0,
+     "wsgid has no mod_wsgi.server_metrics(); `wsgictl status` shows each process's requests, "
+     "busy threads and RSS"},
+};
+
+const Row* find_row(std::string_view key) {
+  for (const Row& row : kRows)
+    if (key == row.key) return &row;
+  return nullptr;
+}
 
 template <class T>
 struct Unwrap {
@@ -93,7 +155,7 @@ struct Unwrap<std::optional<T>> {
 };
 
 json to_json(const Row& row, const int& v) {
-  if (!row.octal) return v;
+  if (row.text != Text::kOctal) return v;
   char buf[16];
   std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(v));
   return buf;
@@ -105,7 +167,7 @@ json to_json(const Row&, const T& v) {
 
 // Reads one present, non-null value; returns what it should be on a mismatch.
 const char* from_json(const Row& row, const json& v, int* out) {
-  if (row.octal) {
+  if (row.text == Text::kOctal) {
     long mode = 0;
     if (v.is_number_integer()) {
       mode = v.get<long>();
@@ -149,7 +211,7 @@ const char* from_json(const Row&, const json& v, std::string* out) {
 }
 const char* from_json(const Row& row, const json& v, Strings* out) {
   Strings items;
-  if (v.is_string() && row.separator) {
+  if (v.is_string() && row.text == Text::kList) {
     const std::string s = v.get<std::string>();
     size_t start = 0;
     while (start <= s.size()) {
@@ -168,6 +230,86 @@ const char* from_json(const Row& row, const json& v, Strings* out) {
   }
   *out = std::move(items);
   return nullptr;
+}
+
+// The text of a value as the config writes it, parsed by the row's form:
+// int64_t, double, bool, std::string or Strings; monostate when invalid.
+using TextValue = std::variant<std::monostate, int64_t, double, bool, std::string, Strings>;
+
+TextValue parse_text(const Row& row, const std::string& v) {
+  int64_t n = 0;
+  double d = 0;
+  switch (row.text) {
+    case Text::kInt:
+      if (!parse_int(v, &n) || n < row.min || n > row.max) return {};
+      return n;
+    case Text::kBufSize:
+      if (!parse_int(v, &n) || n < 0 || n > row.max || (n != 0 && n < row.min)) return {};
+      return n;
+    case Text::kSeconds:
+      if (!parse_int(v, &n) || n < 0 || n > kMaxSeconds) return {};
+      return static_cast<double>(n);
+    case Text::kMillis:
+      if (!parse_int(v, &n) || n < 0 || n > kMaxSeconds) return {};
+      return static_cast<double>(n) / 1000.0;
+    case Text::kNumber:
+      if (!parse_float(v, &d) || d <= 0 || d > static_cast<double>(row.max)) return {};
+      return d;
+    case Text::kString:
+      if (v.empty()) return {};
+      return v;
+    case Text::kList: {
+      Strings items;
+      size_t start = 0;
+      while (start <= v.size()) {
+        size_t end = v.find(row.separator, start);
+        if (end == std::string::npos) end = v.size();
+        if (end > start)
+          items.push_back(v.substr(start, end - start));
+        else if (row.separator == ',')
+          return {};
+        start = end + 1;
+      }
+      return items;
+    }
+    case Text::kOctal:
+      if (v.empty() || v.size() > 4 || v.find_first_not_of("01234567") != std::string::npos)
+        return {};
+      return static_cast<int64_t>(std::strtol(v.c_str(), nullptr, 8));
+    case Text::kOnOff:
+      if (iequals(v, "on")) return true;
+      if (iequals(v, "off")) return false;
+      return {};
+  }
+  return {};
+}
+
+// Stores a parsed value in the row's member; false when the value's type does
+// not fit the member (a table row whose form and member disagree: the option
+// table test tries every row).
+bool store(const Row& row, const TextValue& value, GroupSpec* g) {
+  return std::visit(
+      [&](auto member) {
+        auto& field = g->*member;
+        using T = typename Unwrap<std::decay_t<decltype(field)>>::type;
+        return std::visit(
+            [&](const auto& v) {
+              using V = std::decay_t<decltype(v)>;
+              if constexpr ((std::is_same_v<V, int64_t> && std::is_integral_v<T> &&
+                             !std::is_same_v<T, bool>) ||
+                            (std::is_same_v<V, double> && std::is_same_v<T, double>) ||
+                            (std::is_same_v<V, bool> && std::is_same_v<T, bool>) ||
+                            (std::is_same_v<V, std::string> && std::is_same_v<T, std::string>) ||
+                            (std::is_same_v<V, Strings> && std::is_same_v<T, Strings>)) {
+                field = static_cast<T>(v);
+                return true;
+              } else {
+                return false;
+              }
+            },
+            value);
+      },
+      row.member);
 }
 
 }  // namespace
@@ -214,6 +356,34 @@ bool same_group_options(const GroupSpec& a, const GroupSpec& b) {
     if (!same) return false;
   }
   return true;
+}
+
+}  // namespace wsgid::model
+
+namespace wsgid::model {
+
+const char* group_option_expected(std::string_view key) {
+  const Row* row = find_row(key);
+  return row ? row->expected : nullptr;
+}
+
+const char* group_option_no_effect(std::string_view key) {
+  const Row* row = find_row(key);
+  return row ? row->no_effect : nullptr;
+}
+
+std::vector<std::string_view> group_option_names() {
+  std::vector<std::string_view> names;
+  for (const Row& row : kRows) names.push_back(row.key);
+  return names;
+}
+
+bool set_group_option(std::string_view key, const std::string& value, GroupSpec* group) {
+  const Row* row = find_row(key);
+  if (!row) return false;
+  TextValue parsed = parse_text(*row, value);
+  if (std::holds_alternative<std::monostate>(parsed)) return false;
+  return store(*row, parsed, group);
 }
 
 }  // namespace wsgid::model

@@ -1,9 +1,11 @@
-// The table of a GroupSpec's options as JSON: one row per WSGIDaemonProcess
-// option (its mod_wsgi key, the GroupSpec member, how the value is spelled).
-// Every JSON form of a group (`--check --json`, the worker settings message)
-// reads and writes options through this table, and the reload diff compares
-// groups with it, so a new option is added here once (beside its row in the
-// parser's supervisor/config/daemon_options.cc) and every codec knows it.
+// The table of a GroupSpec's options: one row per WSGIDaemonProcess option (its
+// mod_wsgi key, the GroupSpec member, how the config writes the value and what
+// a valid one looks like, why wsgid keeps it without acting on it, if it does).
+// The parser sets options through it (supervisor/config/daemon_options.cc adds
+// only the checks that look at this system's users and groups), every JSON form
+// of a group (`--check --json`, the worker settings message) reads and writes
+// options through it, and the reload diff compares groups with it: a new option
+// is one row here, its GroupSpec member, and its consumer.
 //
 // Values: integers, numbers (seconds, finite and >= 0), booleans, strings;
 // unset optionals are null; lists are arrays of strings (a string is accepted
@@ -14,6 +16,9 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +33,22 @@ struct OptionError {
   const char* key;
   const char* expected;
 };
+
+// Every option key, in table order (mod_wsgi's documentation order).
+std::vector<std::string_view> group_option_names();
+
+// What a valid value of key looks like ("an integer >= 1"), shown after
+// "expected "; nullptr when key is not an option.
+const char* group_option_expected(std::string_view key);
+
+// Why wsgid accepts key but does not act on it; nullptr when it acts on it or
+// key is not an option.
+const char* group_option_no_effect(std::string_view key);
+
+// Parses value as the config writes option key (key=value) and stores it in
+// *group; false when key is not an option or value is not valid for it (the
+// group is then unchanged).
+bool set_group_option(std::string_view key, const std::string& value, GroupSpec* group);
 
 // Writes every option of the table into *j (an object), unset ones as null.
 void write_group_options(const GroupSpec& group, nlohmann::json* j);

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include "common/numbers.h"
 #include "supervisor/config/values.h"
 
 namespace wsgid {
@@ -58,7 +59,7 @@ std::optional<double> parse_time_span(std::string_view text) {
     while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
     if (i == start) return std::nullopt;
     double n = 0;
-    if (!config::detail::parse_float(std::string_view(s).substr(start, i - start), &n))
+    if (!parse_float(std::string_view(s).substr(start, i - start), &n))
       return std::nullopt;
     while (i < s.size() && s[i] == ' ') ++i;
     double unit = 1;  // a bare number is seconds

@@ -31,7 +31,7 @@ struct Interp {
   std::string name;                 // expanded application group; "" = main
   PyInterpreterState* state = nullptr;
   PyObject* runtime = nullptr;      // the runtime's globals dict
-  PyObject* handle = nullptr;       // runtime handle(environ, ctx, rid, script, callable)
+  PyObject* handle = nullptr;       // runtime handle(environ, ctx, rid, script, callable, reload)
   PyObject* environ_template = nullptr;  // dict copied per request
 };
 

@@ -24,8 +24,9 @@ void run_request(RequestIo* io, std::string_view head, const RequestInfo& info) 
     PyObject* script = PyUnicode_DecodeFSDefaultAndSize(info.script.data(), static_cast<Py_ssize_t>(info.script.size()));
     PyObject* callable = PyUnicode_DecodeLatin1(info.callable.data(), static_cast<Py_ssize_t>(info.callable.size()), nullptr);
     if (script && callable)
-      result = PyObject_CallFunction(interp->handle, "OOkOO", environ, ctx,
-                                     static_cast<unsigned long>(io->request_id()), script, callable);
+      result = PyObject_CallFunction(interp->handle, "OOkOOi", environ, ctx,
+                                     static_cast<unsigned long>(io->request_id()), script, callable,
+                                     info.reload_script ? 1 : 0);
     Py_XDECREF(script);
     Py_XDECREF(callable);
   }

@@ -22,6 +22,7 @@ bool https_on(std::string_view v) {
 Status scan_request_head(std::string_view payload, RequestInfo* info) {
   std::string_view start;
   bool has_start = false;
+  bool reloading = false, embedded = false;
   using namespace std::string_view_literals;
   Status s = proto::for_each_pair(payload, [&](std::string_view k, std::string_view v) {
     if (k.size() < 5 || k.size() > 26) return;  // the lengths of the keys below
@@ -32,9 +33,12 @@ Status scan_request_head(std::string_view payload, RequestInfo* info) {
     else if (k == "wsgid.request_start"sv) { start = v; has_start = true; }
     else if (k == "mod_wsgi.callable_object"sv) { if (!v.empty()) info->callable = v; }
     else if (k == "mod_wsgi.application_group"sv) info->application_group = v;
+    else if (k == "mod_wsgi.script_reloading"sv) reloading = v == "1"sv;
+    else if (k == "mod_wsgi.process_group"sv) embedded = v.empty();
   });
   if (!s) return s;
   if (info->script.empty()) return Status::error("request head has no SCRIPT_FILENAME");
+  info->reload_script = reloading && embedded;
   if (has_start) {
     auto r = std::from_chars(start.data(), start.data() + start.size(), info->request_start_us);
     if (r.ec != std::errc() || r.ptr != start.data() + start.size())

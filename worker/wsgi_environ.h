@@ -25,6 +25,10 @@ struct RequestInfo {
   std::string_view script;            // SCRIPT_FILENAME
   std::string_view callable = "application";  // mod_wsgi.callable_object
   std::string_view application_group;  // mod_wsgi.application_group ("" = main)
+  // mod_wsgi's module reloading: mod_wsgi.script_reloading "1" and
+  // mod_wsgi.process_group "" (embedded mode; a daemon group's process is
+  // replaced by the master instead, see supervisor/master/script_watch.h).
+  bool reload_script = false;
   int64_t request_start_us = 0;       // wsgid.request_start; 0 = not sent
   bool https = false;
 };

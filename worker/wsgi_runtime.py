@@ -4,7 +4,7 @@
 # Not importable on its own: `_c` exists only inside the worker. worker/
 # mod_wsgi_module.py is exec'd after it in the same namespace (events, request_data).
 
-import hashlib, sys, threading, time, traceback, types
+import hashlib, os, sys, threading, time, traceback, types
 
 _ERROR, _WARN, _INFO = 3, 4, 6
 _lock = threading.RLock()
@@ -199,6 +199,7 @@ def load_script(path):
         module = sys.modules.get(name)
         if module is not None:
             return module  # this thread is running the script's code right now
+        mtime = file_mtime(path)  # before the read: a later change is seen next time
         with open(path, 'rb') as f:
             source = f.read()
         code = compile(source, path, 'exec', dont_inherit=True)
@@ -210,8 +211,42 @@ def load_script(path):
         except BaseException:
             sys.modules.pop(name, None)
             raise
+        module.__mtime__ = mtime
         _loaded[name] = module
         return module
+
+
+def file_mtime(path):
+    """The file's modification time in microseconds (mod_wsgi's __mtime__, an
+    apr_time_t), or None when it cannot be read."""
+    try:
+        return os.stat(path).st_mtime_ns // 1000
+    except OSError:
+        return None
+
+
+def reload_if_changed(path, rid):
+    """mod_wsgi's module reloading in embedded mode (WSGIScriptReloading On):
+    when the script's file no longer has the mtime its module was loaded with
+    (or is gone), the module is dropped, and the next find_app() execs the file
+    again in a new module of the same name. Only the script's module is
+    reloaded, not what it imports, as in mod_wsgi. Requests running the old
+    module finish with it."""
+    name = module_name(path)
+    module = _loaded.get(name)
+    if module is None or module.__dict__.get('__mtime__') == file_mtime(path):
+        return
+    with _lock:
+        module = _loaded.get(name)
+        if module is None or module.__dict__.get('__mtime__') == file_mtime(path):
+            return  # another thread reloaded it meanwhile
+        _c.log(_INFO, rid, "Reloading WSGI script '%s'." % path)
+        del _loaded[name]
+        if sys.modules.get(name) is module:
+            del sys.modules[name]
+        for key in list(_apps):
+            if key[0] == path:
+                _apps.pop(key, None)
 
 
 def find_app(script, name):
@@ -236,7 +271,7 @@ def log_exception(rid, script):
         _c.log(_ERROR, rid, line)
 
 
-def handle(environ, ctx, rid, script, name):
+def handle(environ, ctx, rid, script, name, reload=0):
     errors = Errors(rid)
     environ['wsgi.input'] = Input(ctx)
     environ['wsgi.errors'] = errors
@@ -245,6 +280,8 @@ def handle(environ, ctx, rid, script, name):
     start = time.time()
     try:
         try:
+            if reload:
+                reload_if_changed(script, rid)
             app = find_app(script, name)
         except BaseException:
             _c.log(_ERROR, rid, "Failed to exec Python script file '%s'." % script)

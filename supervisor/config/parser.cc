@@ -372,7 +372,7 @@ void Parser::section(const Directive& d, Scope& scope) {
 
 void Parser::finish() {
   finish_rewrites();
-  apply_timeout_defaults(&config_, socket_timeout_given_, response_socket_timeout_given_);
+  apply_timeout_defaults(&config_);
   check_group_refs(config_, group_refs_, diags_);
   check_routes(config_, diags_);
   check_timeouts(config_, diags_);

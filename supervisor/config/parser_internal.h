@@ -75,10 +75,6 @@ class Parser {
 
   // Groups whose socket-timeout= / response-socket-timeout= was given; the
   // others get theirs from Timeout when the pass ends.
-  std::set<std::string>& socket_timeout_given() { return socket_timeout_given_; }
-  std::set<std::string>& response_socket_timeout_given() {
-    return response_socket_timeout_given_;
-  }
 
   // --- handlers (the Handler of directives.h) -------------------------------
   // mod_wsgi (wsgi_directives.cc, daemon_options.cc)
@@ -181,7 +177,6 @@ class Parser {
       {"vhost_combined", "%v:%p %h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\""},
       {"referer", "%{Referer}i -> %U"},
       {"agent", "%{User-Agent}i"}};
-  std::set<std::string> socket_timeout_given_, response_socket_timeout_given_;
   std::vector<std::pair<std::string, SourceLoc>> group_refs_;  // WSGIProcessGroup values
   std::map<std::string, SourceLoc> listen_seen_;
   // mod_rewrite's rule sets per context, read to the end before their refusals

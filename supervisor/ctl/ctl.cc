@@ -13,7 +13,8 @@ namespace wsgid::ctl {
 const std::vector<CommandInfo>& commands() {
   static const std::vector<CommandInfo> kCommands = {
       {"status", "[GROUP...]", "show every process (or those of GROUP): state, pid, uptime, ...",
-       "One line per process: NAME (group:index, or frontend), STATE, PID, UPTIME\n"
+       "One line per process: NAME (group:index, frontend, or %{GLOBAL} for the\n"
+       "embedded pool, the front end's own Python), STATE, PID, UPTIME\n"
        "(H:MM:SS), REQS (requests served), CURRENT (age of the oldest request in\n"
        "progress), RSS, LAST EXIT (how the previous process of that slot ended).\n"
        "The processes of a stopped group show as STOPPED. Exit status 3 when a\n"
@@ -29,7 +30,9 @@ const std::vector<CommandInfo>& commands() {
       {"restart", "[--now] GROUP...|all", "restart groups (rolling; --now: SIGTERM, then respawn)",
        "Replaces every process of each GROUP. Rolling by default: each new process is\n"
        "READY before the old one drains, so no request is refused. With --now the old\n"
-       "processes get SIGTERM at once and new ones start."},
+       "processes get SIGTERM at once and new ones start. %{GLOBAL} (and 'all', when\n"
+       "the configuration has embedded scripts) replaces the embedded pool: a new\n"
+       "front end, with a new Python, takes over the same way."},
       {"reload", "", "re-read the configuration file (as SIGHUP)",
        "Re-reads the configuration: new groups start, removed groups stop, changed\n"
        "groups restart rolling, unchanged groups keep their processes. An invalid\n"
@@ -77,46 +80,79 @@ const CommandInfo* find_command(std::string_view name) {
   return nullptr;
 }
 
+namespace {
+
+// Reads the global option argv[*i] into *o (advancing *i past its value);
+// false when argv[*i] is not a global option. After the command word
+// (after_command), the command's own options keep their meaning: `tail -f` is
+// --follow, and -h/--help/-V are left to the command.
+Result<bool> global_option(const std::vector<std::string>& argv, size_t* i, bool after_command,
+                           const std::string& command, Options* o) {
+  const std::string& s = argv[*i];
+  auto value = [&](std::string* out) -> Status {
+    if (*i + 1 >= argv.size()) return Status::error(fmt::format("option {} needs a value", s));
+    *out = argv[++*i];
+    return Status::ok();
+  };
+  Status st;
+  if (s == "-s" || s == "--socket") {
+    st = value(&o->socket);
+  } else if (s.rfind("--socket=", 0) == 0) {
+    o->socket = s.substr(9);
+  } else if ((s == "-f" && !(after_command && command == "tail")) || s == "--config") {
+    st = value(&o->config);
+  } else if (s.rfind("--config=", 0) == 0) {
+    o->config = s.substr(9);
+  } else if (s == "-D") {
+    std::string define;
+    st = value(&define);
+    if (st) o->defines.push_back(define);
+  } else if (s == "--json") {
+    o->json = true;
+  } else if (!after_command && (s == "-h" || s == "--help")) {
+    o->help = true;
+  } else if (!after_command && (s == "-V" || s == "--version")) {
+    o->version = true;
+  } else {
+    return false;
+  }
+  if (!st) return st;
+  return true;
+}
+
+}  // namespace
+
 Result<Options> parse_args(const std::vector<std::string>& argv) {
   Options o;
   size_t i = 0;
-  for (; i < argv.size(); ++i) {
+  for (; i < argv.size(); ++i) {  // before the command
     const std::string& s = argv[i];
     if (s.empty() || s[0] != '-' || s == "-") break;
     if (s == "--") {
       ++i;
       break;
     }
-    auto value = [&](std::string* out) -> Status {
-      if (i + 1 >= argv.size()) return Status::error(fmt::format("option {} needs a value", s));
-      *out = argv[++i];
-      return Status::ok();
-    };
-    std::string define;
-    Status st;
-    if (s == "-s" || s == "--socket") {
-      st = value(&o.socket);
-    } else if (s.rfind("--socket=", 0) == 0) {
-      o.socket = s.substr(9);
-    } else if (s == "-f" || s == "--config") {
-      st = value(&o.config);
-    } else if (s.rfind("--config=", 0) == 0) {
-      o.config = s.substr(9);
-    } else if (s == "-D") {
-      st = value(&define);
-      if (st) o.defines.push_back(define);
-    } else if (s == "--json") {
-      o.json = true;
-    } else if (s == "-h" || s == "--help") {
-      o.help = true;
-    } else if (s == "-V" || s == "--version") {
-      o.version = true;
-    } else {
-      return Status::error(fmt::format("unknown option '{}'", s));
-    }
-    if (!st) return st;
+    Result<bool> taken = global_option(argv, &i, false, "", &o);
+    if (!taken) return taken.status();
+    if (!*taken) return Status::error(fmt::format("unknown option '{}'", s));
   }
-  o.words.assign(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
+  if (i == argv.size()) return o;
+  const std::string command = argv[i];
+  o.words.push_back(command);
+  for (++i; i < argv.size(); ++i) {  // after it, as git and systemctl take them
+    const std::string& s = argv[i];
+    if (s == "--") {  // the command's own end of options: the rest are its words
+      o.words.insert(o.words.end(), argv.begin() + static_cast<std::ptrdiff_t>(i), argv.end());
+      break;
+    }
+    bool signal_name = command == "signal" && o.words.size() == 1;  // signal -9 GROUP
+    if (s.size() > 1 && s[0] == '-' && !signal_name) {
+      Result<bool> taken = global_option(argv, &i, true, command, &o);
+      if (!taken) return taken.status();
+      if (*taken) continue;
+    }
+    o.words.push_back(s);
+  }
   return o;
 }
 

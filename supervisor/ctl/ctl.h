@@ -58,8 +58,12 @@ struct Options {
   std::vector<std::string> words;    // the command and its arguments (empty: the shell)
 };
 
-// Parses argv (without argv[0]). Global options come before the command; the
-// command's own options (--now, -f, -n) are left in words. Errors (exact texts):
+// Parses argv (without argv[0]). Global options (-s, -f, -D, --json) come
+// before or after the command, as in git and systemctl (`wsgictl status
+// --json`, `wsgictl status -s SOCK`); after the command, `tail -f` keeps its
+// meaning (follow), -h/--help ask for the command's help, and everything after
+// `--` is the command's. The command's own options (--now, -f, -n) are left in
+// words. Errors (exact texts):
 //   "option -s needs a value" (-f, -D too), "unknown option '-x'"
 Result<Options> parse_args(const std::vector<std::string>& argv);
 

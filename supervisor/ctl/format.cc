@@ -111,6 +111,10 @@ std::string format_status(const json& reply, bool with_frontend, bool* all_runni
   };
   if (with_frontend && reply.contains("frontend") && reply["frontend"].is_object())
     add(process_row("frontend", reply["frontend"], ""));
+  // The embedded pool (mod_wsgi's embedded mode), a pool of the front end's
+  // process; the daemon sends it when asked for it or for everything.
+  if (reply.contains("embedded") && reply["embedded"].is_object())
+    add(process_row(reply["embedded"].value("name", std::string("%{GLOBAL}")), reply["embedded"], ""));
   if (reply.contains("groups") && reply["groups"].is_array()) {
     for (const auto& g : reply["groups"]) {
       std::string name = g.value("name", std::string("?"));

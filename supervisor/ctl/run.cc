@@ -185,6 +185,9 @@ std::vector<std::string> fetch_group_names(const Session& s) {
   if (reply.contains("groups") && reply["groups"].is_array())
     for (const auto& g : reply["groups"])
       if (g.contains("name") && g["name"].is_string()) names.push_back(g["name"].get<std::string>());
+  if (reply.contains("embedded") && reply["embedded"].is_object() && reply["embedded"].contains("name") &&
+      reply["embedded"]["name"].is_string())
+    names.push_back(reply["embedded"]["name"].get<std::string>());
   return names;
 }
 

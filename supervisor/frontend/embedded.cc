@@ -10,70 +10,12 @@
 #include <vector>
 
 #include "common/log.h"
-#include "model/resolve.h"
 #include "worker/interpreters.h"
 #include "worker/request_loop.h"
 #include "worker/settings.h"
 #include "worker/worker_state.h"
 
 namespace wsgid::frontend {
-
-bool config_has_embedded(const model::Config& config) {
-  if (config.restrict_embedded) return false;
-  model::Resolver resolver(config);
-  auto embedded_in = [&](const model::VirtualHost& owner, int index) {
-    for (const model::Mount& m : owner.mounts) {
-      std::vector<int> hosts;
-      hosts.push_back(index);
-      if (index < 0)
-        for (size_t i = 0; i < config.vhosts.size(); ++i) hosts.push_back(static_cast<int>(i));
-      for (int h : hosts) {
-        std::vector<std::string> urls;
-        urls.push_back(m.is_match ? std::string() : m.url);
-        auto add_locs = [&](const model::VirtualHost& vh) {
-          if (m.is_match) return;
-          for (const model::Block& b : vh.locations)
-            if (!b.is_regex && b.settings.process_group &&
-                (model::alias_match_length(m.url, b.path) > 0 || model::location_matches(b.path, m.url)))
-              urls.push_back(b.path);
-        };
-        add_locs(config.server);
-        if (h >= 0) add_locs(config.vhosts[static_cast<size_t>(h)]);
-        for (const std::string& u : urls)
-          if (!resolver.resolve(h, m, u, m.script).process_group) return true;
-      }
-    }
-    return false;
-  };
-  if (embedded_in(config.server, -1)) return true;
-  for (size_t i = 0; i < config.vhosts.size(); ++i)
-    if (embedded_in(config.vhosts[i], static_cast<int>(i))) return true;
-  return handler_may_run_embedded(config);
-}
-
-bool handler_may_run_embedded(const model::Config& config) {
-  if (config.restrict_embedded) return false;
-  auto names_group = [](const model::ScopeSettings& s) {
-    return s.process_group && !s.process_group->empty() && *s.process_group != "%{GLOBAL}";
-  };
-  auto is_handler = [](const model::ScopeSettings& s) {
-    return (s.handlers.set_handler && *s.handlers.set_handler == "wsgi-script") ||
-           !s.handlers.wsgi_extensions.empty();
-  };
-  auto host = [&](const model::VirtualHost& vh, bool outer_group) {
-    bool group = outer_group || names_group(vh.settings);
-    if (is_handler(vh.settings) && !group) return true;
-    for (const auto* list : {&vh.locations, &vh.directories})
-      for (const model::Block& b : *list)
-        if (is_handler(b.settings) && !group && !names_group(b.settings)) return true;
-    return false;
-  };
-  bool server_group = names_group(config.server.settings);
-  if (host(config.server, false)) return true;
-  for (const model::VirtualHost& vh : config.vhosts)
-    if (host(vh, server_group)) return true;
-  return false;
-}
 
 Status EmbeddedPython::start(const model::Config& config) {
   if (attempted_) return status_;

@@ -15,7 +15,9 @@
 // Driven by the Server on the loop thread: start() once, when the settings first
 // hold an embedded alias (at start or on a reload) and after the process dropped
 // its privileges. Python cannot be unloaded, so once started the pool stays for
-// the process's life, also when a reload removes every embedded alias. It owns
+// the process's life, also when a reload removes every embedded alias; a new
+// pool is a new front end process (the master's supervisor/master/embedded_pool.h),
+// and a touched script is re-imported by the pool itself (worker/wsgi_runtime.py). It owns
 // the socket, its directory and the request threads; cleanup() removes the
 // socket and the directory just before the process exits.
 #pragma once
@@ -25,20 +27,9 @@
 
 #include "common/status.h"
 #include "model/config.h"
+#include "model/embedded.h"  // config_has_embedded(): when start() is called
 
 namespace wsgid::frontend {
-
-// Whether a script alias of config runs embedded at its own URL, or at the path
-// of a <Location> inside it (the same resolution `--check` applies). False when
-// WSGIRestrictEmbedded On (such aliases are refused, never run).
-// Also true when handler_may_run_embedded().
-bool config_has_embedded(const model::Config& config);
-
-// Whether a SetHandler / AddHandler wsgi-script scope (issue 11, part 3) names
-// no process group, nor does its vhost or the server: its files may run
-// embedded. An over-estimate (another scope may name the group): Python then
-// starts without being used, which costs memory, never a refused request.
-bool handler_may_run_embedded(const model::Config& config);
 
 class EmbeddedPython {
  public:

@@ -58,7 +58,7 @@ void Server::apply(const Settings& settings) {
   current_pools_ = std::move(pools);
   router_ = std::move(router);
   access_log_.configure(router_->settings().config);
-  if (embedded_enabled_ && !embedded_.started() && config_has_embedded(router_->settings().config)) {
+  if (embedded_enabled_ && !embedded_.started() && model::config_has_embedded(router_->settings().config)) {
     Status st = start_embedded();
     if (!st) log::error("frontend: {}", st.message());
   }
@@ -80,7 +80,7 @@ Status Server::start_embedded() {
 
 void Server::enable_embedded() {
   embedded_enabled_ = true;
-  if (!embedded_.started() && config_has_embedded(router_->settings().config)) {
+  if (!embedded_.started() && model::config_has_embedded(router_->settings().config)) {
     Status st = start_embedded();
     if (!st) log::error("frontend: {}", st.message());
   }

@@ -15,6 +15,7 @@
 #include <fmt/core.h>
 
 #include "common/log.h"
+#include "model/embedded.h"
 #include "supervisor/master/control_commands.h"
 
 namespace wsgid::master {
@@ -97,8 +98,27 @@ void Daemon::on_control(const ControlRequest& r, std::shared_ptr<Responder> resp
       resp->finish(control_error("usage", r.command + " needs group names or 'all'"));
       return;
     }
+    // The embedded pool lives in the front end: it restarts (a new front end),
+    // but never starts or stops on its own.
+    bool explicit_pool = embedded_.present() &&
+                         std::find(r.args.begin(), r.args.end(), model::kEmbeddedPoolName) != r.args.end();
+    if (explicit_pool && r.command != "restart") {
+      resp->finish(control_error(
+          "usage", fmt::format("{} is the embedded pool: it runs in the front end, which starts and "
+                               "stops with wsgid; `restart {}` replaces it",
+                               model::kEmbeddedPoolName, model::kEmbeddedPoolName)));
+      return;
+    }
+    std::vector<std::string> names = r.args;
+    if (explicit_pool) {
+      names = EmbeddedPool::without_pool(r.args);
+      if (names.empty()) {
+        (this->*c->handler)(r, resp);
+        return;
+      }
+    }
     std::string unknown;
-    select_groups(r.args, &unknown);
+    select_groups(names, &unknown);
     if (!unknown.empty()) {
       resp->finish(control_error("no-such-group", fmt::format("no such group '{}'", unknown)));
       return;
@@ -109,12 +129,13 @@ void Daemon::on_control(const ControlRequest& r, std::shared_ptr<Responder> resp
 
 void Daemon::cmd_status(const ControlRequest& r, const std::shared_ptr<Responder>& resp) {
   for (const auto& n : r.args) {
-    if (n != "all" && !groups_.count(n)) {
+    if (n != "all" && !groups_.count(n) && !(embedded_.present() && n == model::kEmbeddedPoolName)) {
       resp->finish(control_error("no-such-group", fmt::format("no such group '{}'", n)));
       return;
     }
   }
   for (auto& [n, g] : groups_) g->query_state();
+  if (frontend_) frontend_->query_state();  // its requests, for the front end's and the pool's rows
   std::vector<std::string> only = r.args;
   if (std::find(only.begin(), only.end(), "all") != only.end()) only.clear();
   // Give the workers a moment to answer kStateQuery.
@@ -148,7 +169,17 @@ void Daemon::cmd_stop(const ControlRequest& r, const std::shared_ptr<Responder>&
 
 void Daemon::cmd_restart(const ControlRequest& r, const std::shared_ptr<Responder>& resp) {
   std::string unknown;
-  for (auto* g : select_groups(r.args, &unknown)) g->restart(r.now, "wsgictl restart");
+  std::vector<std::string> names = EmbeddedPool::without_pool(r.args);
+  if (!names.empty())
+    for (auto* g : select_groups(names, &unknown)) g->restart(r.now, "wsgictl restart");
+  if (frontend_ && embedded_.names_pool(r.args)) {
+    // The embedded pool: a new front end, with a new Python (embedded_pool.h).
+    if (r.now) {
+      frontend_->handle(ChildEvent::kRestartNow);
+    } else {
+      frontend_->replace(fmt::format("wsgictl restart: embedded pool {}", model::kEmbeddedPoolName));
+    }
+  }
   resp->finish({{"ok", true}});
 }
 
@@ -182,14 +213,20 @@ void Daemon::cmd_pid(const ControlRequest& r, const std::shared_ptr<Responder>& 
     resp->finish({{"ok", true}, {"pid", static_cast<long>(getpid())}});
     return;
   }
+  bool pool = embedded_.present() &&
+              std::find(r.args.begin(), r.args.end(), model::kEmbeddedPoolName) != r.args.end();
+  std::vector<std::string> names = pool ? EmbeddedPool::without_pool(r.args) : r.args;
   std::string unknown;
-  std::vector<ProcessGroup*> gs = select_groups(r.args, &unknown);
+  std::vector<ProcessGroup*> gs;
+  if (!pool || !names.empty()) gs = select_groups(names, &unknown);
   if (!unknown.empty()) {
     resp->finish(control_error("no-such-group", fmt::format("no such group '{}'", unknown)));
     return;
   }
   json pids = json::object();
   for (auto* g : gs) pids[g->name()] = g->pids();
+  // The embedded pool's processes are the front end's.
+  if (pool) pids[std::string(model::kEmbeddedPoolName)] = frontend_ ? frontend_->pids() : std::vector<int>{};
   resp->finish({{"ok", true}, {"pids", pids}});
 }
 
@@ -212,6 +249,8 @@ void Daemon::cmd_signal(const ControlRequest& r, const std::shared_ptr<Responder
 
 void Daemon::cmd_tail(const ControlRequest& r, const std::shared_ptr<Responder>& resp) {
   std::string who = r.args[0];
+  // The embedded pool's output is the front end's (embedded_pool.h).
+  if (embedded_.present() && who == model::kEmbeddedPoolName) who = "frontend";
   std::string role = who == "master" ? "master" : who == "frontend" ? "frontend" : "worker " + who;
   if (who != "master" && who != "frontend" && !groups_.count(who)) {
     resp->finish(control_error("no-such-group", fmt::format("no such group '{}'", who)));

@@ -183,6 +183,7 @@ int Daemon::run() {
   }
   config_ = std::move(pr.config);
   if (config_.file.empty()) config_.file = opts_.config_path;
+  embedded_.configure(config_);
   runtime_dir_ = opts_.runtime_dir.empty() ? model::default_runtime_dir() : opts_.runtime_dir;
   if (Status s = ensure_runtime_dir(runtime_dir_); !s) {
     std::fprintf(stderr, "wsgid: %s\n", s.message().c_str());
@@ -377,6 +378,7 @@ void Daemon::on_signal(const SignalEntry& e) {
     case SignalAction::kRollingRestart:
       if (phase_ != Phase::kRunning) break;
       for (auto& [name, g] : groups_) g->restart(false, "SIGUSR2");
+      if (frontend_ && embedded_.present()) frontend_->replace("SIGUSR2: embedded pool");
       break;
   }
 }
@@ -585,6 +587,7 @@ SpawnSpec Daemon::spawn_spec(const Child&) {
   json j = frontend_settings();
   s.settings = j.dump();
   frontend_sent_ = s.settings;
+  embedded_.spawned();
   s.role = "frontend";
   return s;
 }

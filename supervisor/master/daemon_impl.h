@@ -30,6 +30,7 @@
 #include "supervisor/master/control_commands.h"
 #include "supervisor/master/control_server.h"
 #include "supervisor/master/daemon.h"
+#include "supervisor/master/embedded_pool.h"
 #include "supervisor/master/notify.h"
 #include "supervisor/master/process_group.h"
 #include "supervisor/master/script_watch.h"
@@ -147,6 +148,7 @@ class Daemon : public GroupHost, public ChildHost {
   std::map<std::string, std::unique_ptr<ProcessGroup>> groups_;
   std::vector<RemovedGroup> removed_;
   std::unique_ptr<Child> frontend_;
+  EmbeddedPool embedded_;  // the scripts the front end runs embedded
   int frontend_generation_ = 0;
   std::string frontend_sent_;
   Signals signals_;

@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 
 #include "common/log.h"
+#include "model/embedded.h"
 #include "model/paths.h"
 #include "model/resolve.h"
 #include "model/worker_settings.h"
@@ -128,6 +129,7 @@ Status Daemon::reload(const std::string& why, json* errors) {
   if (next.file.empty()) next.file = opts_.config_path;
   notify_.send("RELOADING=1\nSTATUS=reloading");
   ConfigDiff d = diff_configs(config_, next, runtime_dir_);
+  std::string embedded_changed = embedded_.replace_reason(config_, next);
 
   // 1. Every new socket first; on any failure nothing changes.
   std::vector<Listener> new_listeners;
@@ -186,6 +188,7 @@ Status Daemon::reload(const std::string& why, json* errors) {
   }
   model::Config old = std::move(config_);
   config_ = std::move(next);
+  embedded_.configure(config_);
   log::Level lv;
   if (log::parse_level(config_.log_level, &lv)) log::set_level(lv);
   auto log_file = [](const model::Config& c) {
@@ -246,10 +249,16 @@ Status Daemon::reload(const std::string& why, json* errors) {
   if (config_.control_socket != old.control_socket)
     log::warn("reload: WSGIControlSocket changes take effect at the next start");
 
-  // 3. The front end: new fds need a new process; otherwise new settings.
+  // 3. The front end: new fds need a new process, and so does an embedded pool
+  // whose configuration or scripts changed (a new Python); otherwise new settings.
   if (frontend_) {
     if (d.listen_changed()) {
       frontend_->replace("reload: Listen changed");
+    } else if (!embedded_changed.empty()) {
+      // The embedded pool runs in the front end: a new one, with a new Python.
+      log::notice("reload: embedded pool {}: {}: replacing the front end", model::kEmbeddedPoolName,
+                  embedded_changed);
+      frontend_->replace("reload: " + embedded_changed);
     } else {
       push_frontend_settings(true);
     }

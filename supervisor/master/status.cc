@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "model/embedded.h"
+
 namespace wsgid::master {
 
 json Daemon::status_json(const std::vector<std::string>& only) {
@@ -21,6 +23,14 @@ json Daemon::status_json(const std::vector<std::string>& only) {
   std::string phase = phase_ == Phase::kRunning ? "running" : "stopping";
   json fe = nullptr;
   if (frontend_) fe = frontend_->status_json();
+  // The embedded pool (embedded_pool.h): the front end's process, by its name.
+  json embedded = nullptr;
+  bool want_pool = only.empty() || std::find(only.begin(), only.end(), model::kEmbeddedPoolName) != only.end();
+  if (embedded_.present() && want_pool) {
+    embedded = frontend_ ? frontend_->status_json() : json{{"state", "EXITED"}, {"pid", nullptr}};
+    embedded["name"] = std::string(model::kEmbeddedPoolName);
+    embedded["threads"] = embedded_.threads();
+  }
   return {{"ok", true},
           {"master",
            {{"pid", static_cast<long>(getpid())},
@@ -31,6 +41,7 @@ json Daemon::status_json(const std::vector<std::string>& only) {
             {"listen", listen},
             {"control_socket", control_.path()}}},
           {"frontend", fe},
+          {"embedded", embedded},
           {"groups", groups}};
 }
 

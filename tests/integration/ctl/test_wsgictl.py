@@ -24,7 +24,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 from wsgidtest.daemon import Daemon
 from wsgidtest.procs import pid_alive
+from wsgidtest.paths import version
 from wsgidtest.wait import wait_for
+
+VERSION = version()  # meson.build's project() version
 
 BUILD = os.environ.get("WSGID_BUILD_DIR", "")
 WSGID = os.path.join(BUILD, "supervisor", "wsgid")
@@ -159,6 +162,12 @@ class WsgictlTest(unittest.TestCase):
         self.assertTrue(j["ok"])
         self.assertEqual([g["name"] for g in j["groups"]], ["api"])
         self.assertEqual(j["master"]["pid"], self.d.proc.pid)
+        # Global options after the command, as people type them (git, systemctl).
+        out, _ = self.run_ok("status", "api", "--json")
+        self.assertEqual([g["name"] for g in json.loads(out)["groups"]], ["api"])
+        rc, out, err = ctl("status", "site1", "-s", self.d.control)
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(sorted(parse_status(out)), ["site1:0", "site1:1"])
 
     def test_02_status_current_request_and_requests(self):
         # A slow request shows in CURRENT; REQS counts served requests.
@@ -265,7 +274,7 @@ class WsgictlTest(unittest.TestCase):
         # The master's ErrorLog.
         rc, out, err = self.d.wctl("tail", "-n", "100000", "master")
         self.assertEqual(rc, 0, err)
-        self.assertIn("wsgid 0.1.0 starting", out)
+        self.assertIn("wsgid %s starting" % VERSION, out)
         rc, out, err = self.d.wctl("tail", "-n", "2", "master")
         self.assertEqual((rc, len(out.splitlines())), (0, 2))
 
@@ -363,10 +372,10 @@ class WsgictlTest(unittest.TestCase):
 
     def test_12_version_help(self):
         out, _ = self.run_ok("version")
-        self.assertEqual(out, "wsgictl 0.1.0\nwsgid 0.1.0\n")
+        self.assertEqual(out, "wsgictl %s\nwsgid %s\n" % (VERSION, VERSION))
         j = json.loads(self.run_ok("--json", "version")[0])
-        self.assertEqual(j, {"ok": True, "version": "0.1.0", "wsgictl": "0.1.0"})
-        self.assertEqual(ctl("--version"), (0, "wsgictl 0.1.0\n", ""))
+        self.assertEqual(j, {"ok": True, "version": VERSION, "wsgictl": VERSION})
+        self.assertEqual(ctl("--version"), (0, "wsgictl %s\n" % VERSION, ""))
         out, _ = self.run_ok("help")
         for name in ("status", "start", "stop", "restart", "reload", "check", "reopen", "pid",
                      "signal", "tail", "shutdown", "version", "help"):
@@ -433,10 +442,10 @@ class WsgictlTest(unittest.TestCase):
             self.assertEqual((rc, json.loads(out), err), (
                 7, {"ok": False, "code": "unreachable", "error": text}, "wsgictl: %s\n" % text))
         rc, out, err = ctl("version", sock=nothing)
-        self.assertEqual((rc, out, err), (7, "wsgictl 0.1.0\n", "wsgictl: %s\n" % text))
+        self.assertEqual((rc, out, err), (7, "wsgictl %s\n" % VERSION, "wsgictl: %s\n" % text))
         rc, out, err = ctl("--json", "version", sock=nothing)
         self.assertEqual((rc, json.loads(out)), (7, {"ok": False, "code": "unreachable",
-                                                     "error": text, "wsgictl": "0.1.0"}))
+                                                     "error": text, "wsgictl": VERSION}))
         long_path = "/tmp/" + "x" * 200
         self.assertEqual(ctl("status", sock=long_path), (
             7, "", "wsgictl: cannot reach wsgid at %s: the path is longer than 107 bytes\n"

@@ -25,7 +25,10 @@ from wsgidtest.http_get import http_get
 from wsgidtest.load import HttpLoad
 from wsgidtest.procs import free_port, pid_alive
 from wsgidtest.testing import run_unittest, skip
+from wsgidtest.paths import version
 from wsgidtest.wait import wait_for
+
+VERSION = version()  # meson.build's project() version
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -101,7 +104,7 @@ def test_sockets_before_children_and_start(wsgid):
         assert "ready: 2 groups up" in log, log
         # Sockets are opened before any child starts: the first "started pid" line
         # comes after the master's startup line.
-        assert log.index("wsgid 0.1.0 starting") < log.index("started pid")
+        assert log.index("wsgid %s starting" % VERSION) < log.index("started pid")
 
 
 def test_sigkill_one_worker_other_group_undisturbed(wsgid):
@@ -299,7 +302,7 @@ def test_control_commands(wsgid):
         assert st["ok"] and st["master"]["pid"] == d.proc.pid, st
         assert d.ctl("pid")["pid"] == d.proc.pid
         assert d.ctl("pid", ["cc1"])["pids"]["cc1"] == d.pids("cc1")
-        assert d.ctl("version")["version"] == "0.1.0"
+        assert d.ctl("version")["version"] == VERSION
         r = d.ctl("bogus")
         assert r == {"ok": False, "code": "usage", "error": "unknown command 'bogus'"}, r
         r = d.ctl("statu")
@@ -1068,7 +1071,7 @@ def test_tail_follow_master(wsgid):
             d.wait_running("tfm")
             r = d.ctl("tail", ["master"], lines=200)
             assert r["ok"], r
-            assert any("wsgid 0.1.0 starting" in line for line in r["lines"]), r["lines"]
+            assert any("wsgid %s starting" % VERSION in line for line in r["lines"]), r["lines"]
             assert len(d.ctl("tail", ["master"], lines=2)["lines"]) == 2
             s, f = _follow(d, "master", lines=3)
             first = json.loads(f.readline())

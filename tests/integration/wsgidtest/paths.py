@@ -12,6 +12,14 @@ INTEGRATION_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APPS = os.path.join(INTEGRATION_DIR, 'apps')
 
 
+def version():
+    """wsgid's version as meson.build's project() gives it: $WSGID_VERSION."""
+    v = os.environ.get('WSGID_VERSION')
+    if not v:
+        raise RuntimeError('WSGID_VERSION is not set (run through meson test, or export it)')
+    return v
+
+
 def build_dir():
     """The meson build dir: $WSGID_BUILD_DIR (set by meson test)."""
     d = os.environ.get('WSGID_BUILD_DIR')

@@ -37,6 +37,18 @@ TEST_CASE("parse_args: global options and the command words") {
       {{"-h"}, "", "", false, true, false, {}},
       {{"--version"}, "", "", false, false, true, {}},
       {{"--", "-weird"}, "", "", false, false, false, {"-weird"}},
+      // after the command, as in git and systemctl
+      {{"status", "--json"}, "", "", true, false, false, {"status"}},
+      {{"status", "-s", "/x.sock", "site1"}, "/x.sock", "", false, false, false,
+       {"status", "site1"}},
+      {{"restart", "--now", "site1", "--socket=/y"}, "/y", "", false, false, false,
+       {"restart", "--now", "site1"}},
+      {{"tail", "-f", "site1", "--config", "/c"}, "", "/c", false, false, false,
+       {"tail", "-f", "site1"}},
+      {{"status", "-f", "/c"}, "", "/c", false, false, false, {"status"}},
+      {{"signal", "-9", "site1", "--json"}, "", "", true, false, false, {"signal", "-9", "site1"}},
+      {{"status", "--help"}, "", "", false, false, false, {"status", "--help"}},
+      {{"status", "--", "--json"}, "", "", false, false, false, {"status", "--", "--json"}},
   };
   for (const auto& c : cases) {
     CAPTURE(c.argv.size());
@@ -61,6 +73,7 @@ TEST_CASE("parse_args: errors") {
       {{"-D"}, "option -D needs a value"},
       {{"--json", "-x", "status"}, "unknown option '-x'"},
       {{"--sock", "/x"}, "unknown option '--sock'"},
+      {{"status", "-s"}, "option -s needs a value"},
   };
   for (const auto& [argv, text] : cases) {
     auto o = parse_args(argv);

@@ -305,7 +305,7 @@ TEST_CASE("a handler scope without a process group may run embedded: Python star
     if (*c.server_group) cfg.server.settings.process_group = c.server_group;
     cfg.server.directories = {b};
     cfg.restrict_embedded = c.restrict;
-    CHECK(handler_may_run_embedded(cfg) == c.embedded);
+    CHECK(model::handler_may_run_embedded(cfg) == c.embedded);
   }
-  CHECK_FALSE(handler_may_run_embedded(model::Config{}));
+  CHECK_FALSE(model::handler_may_run_embedded(model::Config{}));
 }

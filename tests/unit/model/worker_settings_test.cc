@@ -1,7 +1,6 @@
 // The worker settings message (model/worker_settings.h) and the option table
 // (model/group_options.h): what the master encodes the worker decodes to the
-// same value, every parser option has a row, groups compare by their options
-// and not by where they are written.
+// same value, groups compare by their options and not by where they are written.
 #include <doctest/doctest.h>
 
 #include <string>
@@ -9,7 +8,6 @@
 #include "model/group_options.h"
 #include "model/model_json.h"
 #include "model/worker_settings.h"
-#include "supervisor/config/daemon_options.h"
 #include "supervisor/config/parser.h"
 
 using namespace wsgid;
@@ -80,16 +78,6 @@ TEST_CASE("worker settings: the worker decodes what the master encodes") {
   CHECK(*model::worker_settings_for(parse_ok("WSGIDaemonProcess a\n"),
                                     parse_ok("WSGIDaemonProcess a\n").groups[0], true)
              .default_user == "www-data");
-}
-
-TEST_CASE("every WSGIDaemonProcess option has a row in the JSON table") {
-  json j = json::object();
-  model::write_group_options(model::GroupSpec{}, &j);
-  for (std::string_view name : config::detail::daemon_option_names()) {
-    CAPTURE(name);
-    CHECK(j.contains(std::string(name)));
-  }
-  CHECK(j.size() == config::detail::daemon_option_names().size());
 }
 
 TEST_CASE("groups compare by their options, not by where they are written") {

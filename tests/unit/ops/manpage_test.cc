@@ -1,6 +1,6 @@
 // The man pages against the code: every directive, section and WSGIDaemonProcess
 // option the config parser knows (its own tables, supervisor/config/directives.h
-// and daemon_options.h) has its entry in docs/man/wsgid.conf.5, in the right
+// and model/group_options.h) has its entry in docs/man/wsgid.conf.5, in the right
 // section, with the context the table gives it; and every master signal
 // (supervisor/master/signals.h) is in wsgid.8's SIGNALS. Nothing here is a copy
 // of a list: add a directive or option to the parser without documenting it and
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/config/daemon_options.h"
+#include "model/group_options.h"
 #include "supervisor/config/directives.h"
 #include "supervisor/master/signals.h"
 
@@ -127,7 +127,7 @@ std::vector<std::string> conf_page_problems(const std::string& page) {
       directive_entries[e.name] = &e;
     }
     if (e.section == kOptionSection) {
-      if (!cd::find_daemon_option(e.name))
+      if (!wsgid::model::group_option_expected(e.name))
         problems.push_back("entry " + e.name + "= in " + e.section +
                            " is no WSGIDaemonProcess option the parser knows");
       option_entries[e.name] = &e;
@@ -151,7 +151,7 @@ std::vector<std::string> conf_page_problems(const std::string& page) {
     if (info->handler && e.body.find("Default: ") == std::string::npos)
       problems.push_back("directive " + name + " says no Default:");
   }
-  for (std::string_view o : cd::daemon_option_names()) {
+  for (std::string_view o : wsgid::model::group_option_names()) {
     std::string name(o);
     auto it = option_entries.find(name);
     if (it == option_entries.end()) {
@@ -193,7 +193,7 @@ TEST_CASE("wsgid.conf.5 documents every directive, section and option the parser
   CHECK_MESSAGE(problems.empty(), join(problems));
   // The tables are not empty (the test would pass on nothing).
   CHECK(cd::directive_names().size() > 60);
-  CHECK(cd::daemon_option_names().size() > 40);
+  CHECK(wsgid::model::group_option_names().size() > 40);
 }
 
 TEST_CASE("the checker finds what is missing or misplaced") {

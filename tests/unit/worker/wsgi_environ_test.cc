@@ -42,6 +42,31 @@ TEST_CASE("scan_request_head: defaults") {
   CHECK_FALSE(info.https);
 }
 
+TEST_CASE("scan_request_head: mod_wsgi reloads the script module in embedded mode only") {
+  struct Case {
+    const char* what;
+    proto::KeyValues pairs;
+    bool reload;
+  } cases[] = {
+      {"embedded, reloading On",
+       {{"mod_wsgi.process_group", ""}, {"mod_wsgi.script_reloading", "1"}}, true},
+      {"embedded, reloading Off",
+       {{"mod_wsgi.process_group", ""}, {"mod_wsgi.script_reloading", "0"}}, false},
+      {"a daemon group: the master replaces the process instead",
+       {{"mod_wsgi.process_group", "site1"}, {"mod_wsgi.script_reloading", "1"}}, false},
+      {"no process group sent", {{"mod_wsgi.script_reloading", "1"}}, false},
+      {"no script_reloading sent", {{"mod_wsgi.process_group", ""}}, false},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    proto::KeyValues kv = c.pairs;
+    kv.push_back({"SCRIPT_FILENAME", "/srv/app.wsgi"});
+    RequestInfo info;
+    REQUIRE(scan_request_head(payload(kv), &info).is_ok());
+    CHECK(info.reload_script == c.reload);
+  }
+}
+
 TEST_CASE("scan_request_head: errors") {
   struct Case { std::string payload; const char* error; };
   const Case cases[] = {
