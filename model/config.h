@@ -105,7 +105,22 @@ struct HandlerSettings {
   std::optional<bool> exec_cgi;  // Options ExecCGI (+ExecCGI / -ExecCGI / a plain list)
   // DirectoryIndex: file names tried in order; empty vector = "disabled".
   std::optional<std::vector<std::string>> directory_index;
+  // DirectorySlash: "on", "off" or "notfound" (lower case).
+  std::optional<std::string> directory_slash;
+  // FileETag as core merges it: a list without signs sets file_etag (kETag*
+  // bits; 0 = None) and clears what earlier scopes added or removed; +X / -X
+  // add to file_etag_add / file_etag_remove. Unset everywhere = MTime Size.
+  std::optional<int> file_etag;
+  int file_etag_add = 0;
+  int file_etag_remove = 0;
 };
+
+// FileETag's components (Apache core): the ETag of a static file is the hex
+// values of those set, in the order inode, size, mtime, joined with '-'.
+constexpr int kETagINode = 1;
+constexpr int kETagMTime = 2;
+constexpr int kETagSize = 4;
+constexpr int kETagDefault = kETagMTime | kETagSize;  // Apache 2.4's default
 
 // What WSGI* directives set in one scope (server, <VirtualHost>, <Location>,
 // <LocationMatch>, <Directory>, <DirectoryMatch>, <Files>); unset = inherit.

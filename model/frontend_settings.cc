@@ -19,7 +19,11 @@ json handlers_json(const HandlerSettings& h) {
   return {{"set_handler", opt(h.set_handler)},
           {"wsgi_extensions", h.wsgi_extensions},
           {"exec_cgi", opt(h.exec_cgi)},
-          {"directory_index", h.directory_index ? json(*h.directory_index) : json(nullptr)}};
+          {"directory_index", h.directory_index ? json(*h.directory_index) : json(nullptr)},
+          {"directory_slash", opt(h.directory_slash)},
+          {"file_etag", h.file_etag ? json(*h.file_etag) : json(nullptr)},
+          {"file_etag_add", h.file_etag_add},
+          {"file_etag_remove", h.file_etag_remove}};
 }
 
 json scope_json(const ScopeSettings& s) {
@@ -211,6 +215,18 @@ Status handlers_from(const json& j, const std::string& path, HandlerSettings* h)
     TRY(strings_from(r, "directory_index", &names));
     h->directory_index = std::move(names);
   }
+  TRY(r.ostr("directory_slash", &h->directory_slash));
+  if (h->directory_slash && *h->directory_slash != "on" && *h->directory_slash != "off" &&
+      *h->directory_slash != "notfound")
+    return r.bad_key("directory_slash", "must be \"on\", \"off\", \"notfound\" or null");
+  auto fe = j.find("file_etag");
+  if (fe != j.end() && !fe->is_null()) {
+    int bits = 0;
+    TRY(r.num("file_etag", &bits));
+    h->file_etag = bits;
+  }
+  TRY(r.num("file_etag_add", &h->file_etag_add));
+  TRY(r.num("file_etag_remove", &h->file_etag_remove));
   return Status::ok();
 }
 

@@ -230,6 +230,15 @@ HandlerSettings Resolver::handlers(int vhost, std::string_view url_path,
                              in.wsgi_extensions.end());
     if (in.exec_cgi) h.exec_cgi = in.exec_cgi;
     if (in.directory_index) h.directory_index = in.directory_index;
+    if (in.directory_slash) h.directory_slash = in.directory_slash;
+    if (in.file_etag) {
+      h.file_etag = in.file_etag;
+      h.file_etag_add = in.file_etag_add;
+      h.file_etag_remove = in.file_etag_remove;
+    } else {
+      h.file_etag_add = (h.file_etag_add & ~in.file_etag_remove) | in.file_etag_add;
+      h.file_etag_remove = (h.file_etag_remove & ~in.file_etag_add) | in.file_etag_remove;
+    }
   });
   return h;
 }

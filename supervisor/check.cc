@@ -65,6 +65,17 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
   po.syntax.defines = options.defines;
   po.check_files = options.check_files;
   config::ParseResult r = config::parse_config_file(options.config_path, po);
+  if (r.ok() && r.config.listen.empty()) {
+    // The master refuses to start without a Listen, as Apache does; a site file
+    // (Debian's sites-available/*.conf, without ports.conf) stays checkable.
+    model::SourceLoc whole;
+    whole.file = options.config_path;
+    r.diags.warning(whole,
+                    "no Listen directive: wsgid would not start with this file as its main "
+                    "configuration (Apache: \"no listening sockets available, shutting down\")",
+                    {"fine for a site file that a main configuration includes; otherwise add "
+                     "'Listen 80' (Debian's Apache keeps it in ports.conf)"});
+  }
   if (!options.unit_path.empty() && r.ok()) {
     Result<UnitSettings> unit = read_unit(options.unit_path, &r.diags);
     if (!unit) {

@@ -2,7 +2,8 @@
 // would load it, without starting anything (like `apachectl configtest`).
 //
 // run_check() parses the file (parser.h), writes every diagnostic to err (errors
-// and warnings, rendered with the offending line and a caret, then a summary),
+// and warnings, rendered with the offending line and a caret, then a summary;
+// a config without Listen gets a warning, since the master would refuse it),
 // adds once a note naming the mod_wsgi-express recommended timeouts that the
 // config's daemon groups leave off (a note: it never fails the check), and with
 // json writes config_to_json() (model_json.h) to out. Returns the exit status:

@@ -121,7 +121,7 @@ Status Interpreters::start(const WorkerSettings& settings) {
   if (!PyStatus_Exception(st) && settings.python_home)
     st = PyConfig_SetBytesString(&config, &config.home, settings.python_home->c_str());
   if (!PyStatus_Exception(st)) {
-    char arg0[] = "wsgid-worker";
+    char arg0[] = "mod_wsgi";  // sys.argv as mod_wsgi sets it (mod_wsgi_module.py too)
     char* args[] = {arg0, nullptr};
     st = PyConfig_SetBytesArgv(&config, 1, args);
   }
@@ -152,6 +152,13 @@ Status Interpreters::start(const WorkerSettings& settings) {
 }
 
 Interp* Interpreters::main_interp() { return g_main; }
+
+std::vector<Interp*> Interpreters::all() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  std::vector<Interp*> out;
+  for (const auto& [name, in] : g_interps) out.push_back(in);
+  return out;
+}
 
 Result<Interp*> Interpreters::find(const std::string& group) {
   std::lock_guard<std::mutex> lock(g_mutex);

@@ -57,6 +57,9 @@ class Interpreters {
   static std::string stack_of(unsigned long thread_ident);
 
   static Interp* main_interp();
+  // Every interpreter created so far, the main one among them (none before
+  // start()). Any thread; takes the creation lock, so not with the GIL held.
+  static std::vector<Interp*> all();
 };
 
 // Holds the GIL in one interpreter for a scope.

@@ -36,6 +36,7 @@
 #include "worker/signals.h"
 #include "worker/worker_state.h"
 #include "worker/wsgi_app.h"
+#include "worker/wsgi_runtime.h"
 
 namespace wsgid::worker {
 namespace {
@@ -246,6 +247,7 @@ class ControlLoop {
       return;
     }
     replace_sent_ = true;
+    replace_reason_ = reason;
     log::notice("asking the master for a replacement: {}{}{}", reason, detail.empty() ? "" : ": ", detail);
     Status r = g_control.send(proto::FrameType::kReplaceMe, {{"reason", reason}});
     if (!r) log::warn("cannot send REPLACE_ME: {}", r.message());
@@ -269,7 +271,14 @@ class ControlLoop {
   // Exits when every thread is done, or when the time to finish ran out.
   void check_stop() {
     int64_t now = monotonic_ms();
-    if (state_.live_threads.load() == 0 && state_.busy.load() == 0) exit_with(stop_reason_, stop_detail_, 0);
+    if (state_.live_threads.load() == 0 && state_.busy.load() == 0) {
+      // mod_wsgi's process_stopping event (subscribe_shutdown): every request
+      // is done, so no thread holds the GIL; a replacement's drain is named
+      // after why the replacement was asked for.
+      std::string why = stop_reason_ == "drained" && !replace_reason_.empty() ? replace_reason_ : stop_reason_;
+      publish_process_stopping_everywhere(why);
+      exit_with(stop_reason_, stop_detail_, 0);
+    }
     if (now < stop_deadline_) return;
     int busy = state_.busy.load();
     bool stuck = false;
@@ -323,6 +332,7 @@ class ControlLoop {
   WorkerState& state_;
   int sig_fd_;
   bool replace_sent_ = false;
+  std::string replace_reason_;
   bool stop_active_ = false;
   std::string stop_reason_, stop_detail_;
   int64_t stop_deadline_ = 0;

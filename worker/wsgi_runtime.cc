@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "worker/interpreters.h"
+#include "worker/mod_wsgi_module_py.h"
 #include "worker/wsgi_runtime_py.h"
 
 namespace wsgid::worker {
@@ -260,9 +261,25 @@ bool install_runtime(Interp* in, const WorkerSettings& s) {
   // kRuntimeSource is worker/wsgi_runtime.py, embedded at build time
   // (tools/embed_text.py). Named so that tracebacks show "<wsgid runtime>", not
   // "<string>"; their line numbers are the .py file's.
-  PyObject* code = Py_CompileString(kRuntimeSource, "<wsgid runtime>", Py_file_input);
-  PyObject* r = code ? PyEval_EvalCode(code, ns, ns) : nullptr;
-  Py_XDECREF(code);
+  // kModWsgiSource is worker/mod_wsgi_module.py, run after it in the same
+  // namespace; install_mod_wsgi() then puts `mod_wsgi` in sys.modules and sets
+  // sys.argv = ['mod_wsgi'], as mod_wsgi does in every interpreter.
+  const struct {
+    const char* source;
+    const char* name;
+  } parts[] = {{kRuntimeSource, "<wsgid runtime>"}, {kModWsgiSource, "<wsgid mod_wsgi>"}};
+  for (const auto& part : parts) {
+    PyObject* code = Py_CompileString(part.source, part.name, Py_file_input);
+    PyObject* r = code ? PyEval_EvalCode(code, ns, ns) : nullptr;
+    Py_XDECREF(code);
+    if (!r) {
+      Py_DECREF(ns);
+      return false;
+    }
+    Py_DECREF(r);
+  }
+  PyObject* r = PyObject_CallFunction(PyDict_GetItemString(ns, "install_mod_wsgi"), "ssii",
+                                      s.name.c_str(), in->name.c_str(), s.processes, s.threads);
   if (!r) {
     Py_DECREF(ns);
     return false;
@@ -282,6 +299,23 @@ bool install_runtime(Interp* in, const WorkerSettings& s) {
   PyDict_SetItemString(t, "wsgi.file_wrapper", PyDict_GetItemString(ns, "FileWrapper"));
   in->environ_template = t;
   return in->handle != nullptr;
+}
+
+void publish_process_stopping(Interp* in, const std::string& reason) {
+  PyObject* f = PyDict_GetItemString(in->runtime, "process_stopping");
+  PyObject* r = f ? PyObject_CallFunction(f, "s", reason.c_str()) : nullptr;
+  if (r) {
+    Py_DECREF(r);
+    return;
+  }
+  for (const std::string& line : format_exception()) log::error("{}", line);
+}
+
+void publish_process_stopping_everywhere(const std::string& reason) {
+  for (Interp* in : Interpreters::all()) {
+    InterpScope scope(in);
+    publish_process_stopping(in, reason);
+  }
 }
 
 }  // namespace wsgid::worker

@@ -1,9 +1,10 @@
 # The Python half of wsgid-worker's WSGI runtime (worker/wsgi_runtime.h), embedded
 # in the executable at build time and exec'd in every interpreter with `_c` bound
 # to that interpreter's "_wsgid" module of C functions (worker/wsgi_runtime.cc).
-# Not importable on its own: `_c` exists only inside the worker.
+# Not importable on its own: `_c` exists only inside the worker. worker/
+# mod_wsgi_module.py is exec'd after it in the same namespace (events, request_data).
 
-import hashlib, os, sys, threading, traceback, types
+import hashlib, os, sys, threading, time, traceback, types
 
 _ERROR, _WARN, _INFO = 3, 4, 6
 _lock = threading.RLock()
@@ -160,6 +161,9 @@ class _Response:
             raise TypeError('response headers must be a list, not %s' % type(headers).__name__)
         self.status = status
         self.headers = headers
+        if events_wanted():
+            publish('response_started', {'response_status': status, 'response_headers': headers,
+                                         'exception_info': exc_info, 'request_data': request_data()})
         return self.write
 
     def write(self, data):
@@ -272,6 +276,8 @@ def handle(environ, ctx, rid, script, name, reload=0):
     environ['wsgi.input'] = Input(ctx)
     environ['wsgi.errors'] = errors
     response = _Response(ctx)
+    request_began(rid, environ)
+    start = time.time()
     try:
         try:
             if reload:
@@ -287,6 +293,11 @@ def handle(environ, ctx, rid, script, name, reload=0):
                    % (script, name))
             _c.fail(ctx, 404, 'Not Found')
             return
+        if events_wanted():
+            event = {'request_environ': environ, 'application_object': app,
+                     'request_start': start, 'request_data': request_data()}
+            publish('request_started', event)
+            app = event['application_object']
         result = app(environ, response.start_response)
         try:
             flush = type(result) is not list and type(result) is not tuple
@@ -310,6 +321,9 @@ def handle(environ, ctx, rid, script, name, reload=0):
             if close is not None:
                 close()
     except BaseException:
+        if events_wanted():
+            publish('request_exception', {'exception_info': sys.exc_info(),
+                                          'request_data': request_data()})
         if _c.gone(ctx):
             _c.log(_INFO, rid, "client went away before the response of '%s' was complete" % script)
         else:
@@ -317,3 +331,9 @@ def handle(environ, ctx, rid, script, name, reload=0):
         _c.fail(ctx, 500, 'Internal Server Error')
     finally:
         errors.flush()
+        if events_wanted():
+            finish = time.time()
+            publish('request_finished', {'application_finish': finish,
+                                         'application_time': finish - start,
+                                         'request_data': request_data()})
+        request_ended(rid)

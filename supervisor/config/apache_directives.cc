@@ -183,7 +183,6 @@ const Row kRows[] = {
     {"AllowEncodedSlashes", Kind::kWarn, "wsgid passes encoded slashes to the application"},
     {"EnableMMAP", Kind::kWarn, "a file-serving tuning"},
     {"EnableSendfile", Kind::kWarn, "a file-serving tuning"},
-    {"FileETag", Kind::kWarn, "a caching header detail"},
     {"Protocols", Kind::kWarn, "wsgid speaks HTTP/1.1"},
     {"KeepAliveRequests", Kind::kWarn, "use MaxKeepAliveRequests"},
     {"LimitXMLRequestBody", Kind::kWarn, "it applies to mod_dav's XML bodies only"},
@@ -219,7 +218,6 @@ const Row kRows[] = {
     {"AddOutputFilterByType", Kind::kWarn, "wsgid has no Apache filters"},
     {"SetInputFilter", Kind::kWarn, "wsgid has no Apache filters"},
     {"SetOutputFilter", Kind::kWarn, "wsgid has no Apache filters"},
-    {"DirectorySlash", Kind::kWarn, "a redirect of directory URLs to their slashed form"},
     // mod_autoindex: wsgid never lists directories.
     {"AddDescription", Kind::kWarn, "wsgid never lists directories"},
     {"AddIcon", Kind::kWarn, "wsgid never lists directories"},

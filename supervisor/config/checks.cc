@@ -344,4 +344,32 @@ void check_timeouts(const Config& config, Diagnostics* diags) {
   }
 }
 
+void check_listen_coverage(const Config& config, Diagnostics* diags) {
+  if (config.listen.empty()) return;
+  auto covers = [](const ListenAddr& l, const ListenAddr& v) {
+    if (l.port != 0 && v.port != 0 && l.port != v.port) return false;
+    return l.host.empty() || v.host.empty() || l.host == v.host;
+  };
+  std::string listens;
+  for (const ListenAddr& l : config.listen) {
+    if (!listens.empty()) listens += ", ";
+    listens += "Listen " + l.text() + " (" + l.loc.file + ":" + std::to_string(l.loc.line) + ")";
+  }
+  for (const VirtualHost& vh : config.vhosts) {
+    for (const ListenAddr& a : vh.addrs) {
+      bool covered = false;
+      for (const ListenAddr& l : config.listen) covered = covered || covers(l, a);
+      if (covered) continue;
+      std::string port = a.port ? std::to_string(a.port) : "*";
+      diags->warning(a.loc,
+                     "no Listen covers <VirtualHost " + a.text() + ">: no request reaches it "
+                     "on this address; the server listens on " + listens,
+                     {"add 'Listen " + (a.host.empty() ? "" : (a.host.find(':') != std::string::npos
+                                                                   ? "[" + a.host + "]:"
+                                                                   : a.host + ":")) +
+                      port + "' or change the <VirtualHost> address"});
+    }
+  }
+}
+
 }  // namespace wsgid::config::detail

@@ -34,6 +34,13 @@ void check_routes(const Config& config, Diagnostics* diags);
 // not a file (an alias may also name a directory). Looks at the file system.
 void check_files(const Config& config, Diagnostics* diags);
 
+// Listening (issue 12, point 2): a warning at each <VirtualHost> address whose
+// port no Listen opens (Apache would never give it a request), naming the Listen
+// lines there are. Silent when the config has no Listen at all: a site file
+// checked on its own (run_check() and the master say what a config without
+// Listen means). A Listen on port 0 (any free port: tests) covers every port.
+void check_listen_coverage(const Config& config, Diagnostics* diags);
+
 // Timeouts that defeat each other within a daemon group: a request-timeout
 // longer than socket-timeout never acts, because the front end gives up on the
 // response (504) first. A warning at the request-timeout option.

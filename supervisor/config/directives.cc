@@ -140,6 +140,8 @@ const DirectiveInfo kDirectives[] = {
     {"Options", kAll, &Parser::d_options, ""},
     {"DocumentRoot", kSV, &Parser::d_document_root, ""},
     {"DirectoryIndex", kAll, &Parser::d_directory_index, ""},
+    {"DirectorySlash", kAll, &Parser::d_directory_slash, ""},
+    {"FileETag", kAll, &Parser::d_file_etag, ""},
     // mod_alias's redirects, mod_rewrite, mod_headers (rewrite_directives.cc says
     // in which sections each is implemented and refuses it elsewhere).
     {"Redirect", kAll, &Parser::d_redirect, ""},

@@ -1,5 +1,6 @@
 // The handler directives (issue 11, part 3): SetHandler, AddHandler, Options,
-// DocumentRoot and DirectoryIndex, as Apache's core, mod_mime and mod_dir give
+// DocumentRoot, DirectoryIndex, DirectorySlash and FileETag (issue 12, part 6),
+// as Apache's core, mod_mime and mod_dir give
 // them their meaning (https://httpd.apache.org/docs/2.4/mod/core.html,
 // mod_mime.html, mod_dir.html) and as mod_wsgi uses them ("Configuration
 // Guidelines": SetHandler / AddHandler wsgi-script with Options ExecCGI). The
@@ -117,6 +118,80 @@ void Parser::d_directory_index(const Directive& d, Scope& s) {
     names.push_back(a.text);
   }
   s.settings->handlers.directory_index = std::move(names);
+}
+
+void Parser::d_directory_slash(const Directive& d, Scope& s) {
+  if (!nargs(d, "DirectorySlash", 1, 1)) return;
+  std::string v = lower(d.args[0].text);
+  if (v != "on" && v != "off" && v != "notfound") {
+    // mod_dir's own words.
+    diags_->error(d.args[0].loc, "DirectorySlash only accepts ON, OFF, or 'NotFound'");
+    return;
+  }
+  s.settings->handlers.directory_slash = v;
+}
+
+// core's set_etag_bits: a keyword without a sign starts the list afresh (and
+// clears what +/- earlier on the line added or removed); None and All take no
+// sign. Digest (a SHA-1 of the contents, read at every request) is refused.
+void Parser::d_file_etag(const Directive& d, Scope& s) {
+  if (!nargs(d, "FileETag", 1, SIZE_MAX)) return;
+  std::optional<int> bits;
+  int add = 0, remove = 0;
+  for (const Arg& a : d.args) {
+    std::string t = a.text;
+    char sign = 0;
+    if (!t.empty() && (t[0] == '+' || t[0] == '-')) {
+      sign = t[0];
+      t.erase(0, 1);
+    }
+    std::string k = lower(t);
+    int bit = 0;
+    if (k == "none" || k == "all") {
+      if (sign) {
+        diags_->error(a.loc, "FileETag keyword '" + t + "' cannot be used with '+' or '-'");
+        return;
+      }
+      bits = k == "none" ? 0 : (model::kETagINode | model::kETagMTime | model::kETagSize);
+      add = remove = 0;
+      continue;
+    }
+    if (k == "size") bit = model::kETagSize;
+    else if (k == "mtime" || k == "lmtime" || k == "lastmodified") bit = model::kETagMTime;
+    else if (k == "inode") bit = model::kETagINode;
+    else if (k == "digest") {
+      diags_->error(a.loc, "FileETag Digest is refused: Apache would hash each file's contents "
+                           "for its ETag, and wsgid builds ETags from the file's metadata only",
+                    {"write 'FileETag MTime Size' (Apache's default) instead"});
+      return;
+    } else {
+      // core's own words.
+      diags_->error(a.loc, "Unknown keyword '" + t + "' for FileETag directive",
+                    {"FileETag takes None, All, INode, MTime and Size, each with an optional "
+                     "'+' or '-'"});
+      return;
+    }
+    if (sign == '+') {
+      add |= bit;
+      remove &= ~bit;
+    } else if (sign == '-') {
+      remove |= bit;
+      add &= ~bit;
+    } else {
+      bits = bits.value_or(0) | bit;
+      add = remove = 0;
+    }
+  }
+  HandlerSettings& h = s.settings->handlers;
+  if (bits) {
+    h.file_etag = bits;
+    h.file_etag_add = add;
+    h.file_etag_remove = remove;
+  } else {
+    h.file_etag.reset();
+    h.file_etag_add = add;
+    h.file_etag_remove = remove;
+  }
 }
 
 }  // namespace wsgid::config::detail

@@ -379,6 +379,7 @@ void Parser::finish() {
   check_group_refs(config_, group_refs_, diags_);
   check_routes(config_, diags_);
   check_timeouts(config_, diags_);
+  check_listen_coverage(config_, diags_);
   if (options_.check_files) check_files(config_, diags_);
 }
 

@@ -43,6 +43,7 @@
 #include "supervisor/frontend/server.h"
 #include "supervisor/frontend/settings.h"
 #include "supervisor/frontend/signals.h"
+#include "worker/wsgi_runtime.h"
 
 namespace wsgid::frontend {
 namespace {
@@ -128,6 +129,8 @@ class Control {
     if (stopping_) return;
     stopping_ = true;
     server_->drain(timeout, [this, reason] {
+      // Embedded mode's mod_wsgi.subscribe_shutdown callbacks: every request is done.
+      worker::publish_process_stopping_everywhere(reason);
       server_->cleanup_embedded();
       exiting(reason, "");
       server_->access_log().flush();

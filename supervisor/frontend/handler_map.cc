@@ -73,4 +73,8 @@ std::vector<std::string> index_names(const model::HandlerSettings& h) {
   return {"index.html"};
 }
 
+int etag_bits(const model::HandlerSettings& h) {
+  return (h.file_etag.value_or(model::kETagDefault) & ~h.file_etag_remove) | h.file_etag_add;
+}
+
 }  // namespace wsgid::frontend

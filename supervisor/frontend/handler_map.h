@@ -50,4 +50,9 @@ bool is_wsgi_script(const model::HandlerSettings& h, std::string_view file);
 // mod_dir's default "index.html"; empty for DirectoryIndex disabled.
 std::vector<std::string> index_names(const model::HandlerSettings& h);
 
+// FileETag's components for a static file under h (model::kETag* bits; 0 = no
+// ETag): the list in force (Apache 2.4's default MTime Size), less what -X
+// removed, plus what +X added.
+int etag_bits(const model::HandlerSettings& h);
+
 }  // namespace wsgid::frontend

@@ -1031,8 +1031,13 @@ void HttpConn::serve_static() {
   StaticFile::Request req;
   req.path = route_.static_path;
   req.get_or_head = parser_.method == HTTP_GET || parser_.method == HTTP_HEAD;
+  req.if_match = header("if-match");
+  req.if_unmodified_since = header("if-unmodified-since");
+  req.if_none_match = header("if-none-match");
   req.if_modified_since = header("if-modified-since");
+  req.if_range = header("if-range");
   req.range = header("range");
+  req.etag_bits = route_.etag_bits;
   head_start_ = out_.size();
   StaticFile::Answer a = file_.open(req, &out_);
   if (a.local) {

@@ -58,6 +58,7 @@ std::string_view reason_phrase(int status) {
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 410: return "Gone";
+    case 412: return "Precondition Failed";
     case 413: return "Request Entity Too Large";
     case 414: return "Request-URI Too Long";
     case 416: return "Requested Range Not Satisfiable";

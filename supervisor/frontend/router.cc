@@ -289,7 +289,23 @@ void Router::map_file(const model::VirtualHost* vh, const RouteRequest& req,
       r->error = "stat(" + w.file + "): Permission denied";
       return;
     case FileWalk::Kind::kDirectory: {
+      model::HandlerSettings h = resolver_.handlers(vi, path, w.file + "/");
       if (path.empty() || path.back() != '/') {
+        const std::string slash = h.directory_slash.value_or("on");
+        if (slash == "notfound") {
+          r->kind = Route::Kind::kNotFound;
+          r->error = "'" + w.file + "' is a directory and its URL has no trailing slash "
+                     "(DirectorySlash NotFound)";
+          return;
+        }
+        if (slash == "off") {
+          // mod_dir declines: no index file either; mod_autoindex then refuses
+          // to list the directory (403), as Debian's Apache does.
+          r->kind = Route::Kind::kForbidden;
+          r->error = "'" + w.file + "' is a directory and its URL has no trailing slash "
+                     "(DirectorySlash Off: no redirect, no index file)";
+          return;
+        }
         // mod_dir's DirectorySlash On.
         r->kind = Route::Kind::kRedirect;
         static const char kHex[] = "0123456789ABCDEF";
@@ -307,7 +323,6 @@ void Router::map_file(const model::VirtualHost* vh, const RouteRequest& req,
         r->location.push_back('/');
         return;
       }
-      model::HandlerSettings h = resolver_.handlers(vi, path, w.file + "/");
       if (depth == 0) {
         for (const std::string& name : index_names(h)) {
           std::string index = w.file == "/" ? "/" + name : w.file + "/" + name;
@@ -337,6 +352,7 @@ void Router::map_file(const model::VirtualHost* vh, const RouteRequest& req,
     }
     r->kind = Route::Kind::kStatic;
     r->static_path = w.file;
+    r->etag_bits = etag_bits(h);
     return;
   }
   if (!h.exec_cgi.value_or(false)) {
@@ -371,6 +387,7 @@ void Router::reset(const model::VirtualHost* vh, Route* r) const {
   r->application_group.clear();
   r->callable_object.clear();
   r->static_path.clear();
+  r->etag_bits = model::kETagDefault;
   r->error.clear();
   r->location.clear();
   r->pass_authorization = false;

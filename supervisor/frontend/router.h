@@ -68,6 +68,7 @@ struct Route {
   bool pass_authorization = false;
   bool script_reloading = true;
   std::string static_path;  // kStatic: the file
+  int etag_bits = model::kETagDefault;  // kStatic: FileETag's components (handler_map.h)
   std::string error;        // kError: why (a 500), kNotFound/kForbidden: why, for the log
   std::string location;     // kRedirect: the URL path to redirect to
   const model::VirtualHost* vhost = nullptr;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "supervisor/frontend/conditional.h"
 #include "supervisor/frontend/response_head.h"
 
 namespace wsgid::frontend {
@@ -122,21 +123,39 @@ StaticFile::Answer StaticFile::open(const Request& req, std::string* out) {
     return a;
   }
   char date[32];
-  if (!req.if_modified_since.empty()) {
-    time_t t = parse_http_date(req.if_modified_since);
-    if (t >= 0 && st.st_mtime <= t) {
-      ::close(fd);
-      a.status = 304;
-      append_status_line(out, 304, reason_phrase(304));
-      out->append("Last-Modified: ");
-      out->append(date, format_http_date(st.st_mtime, date));
-      out->append("\r\n");
-      return a;
-    }
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  const std::string etag = make_etag(
+      req.etag_bits, st, static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000);
+  Preconditions pre;
+  pre.if_match = req.if_match;
+  pre.if_unmodified_since = req.if_unmodified_since;
+  pre.if_none_match = req.if_none_match;
+  pre.if_modified_since = req.if_modified_since;
+  pre.if_range = req.if_range;
+  pre.has_range = !req.range.empty();
+  const int cond = evaluate_preconditions(pre, etag, st.st_mtime, now.tv_sec);
+  if (cond == 412) {
+    ::close(fd);
+    a.status = 412;
+    a.local = true;
+    a.why = "a precondition (If-Match or If-Unmodified-Since) failed for '" + path + "'";
+    return a;
+  }
+  if (cond == 304) {
+    // Apache's 304 keeps the validators, drops the content headers (http_filters.c).
+    ::close(fd);
+    a.status = 304;
+    append_status_line(out, 304, reason_phrase(304));
+    out->append("Last-Modified: ");
+    out->append(date, format_http_date(st.st_mtime, date));
+    out->append("\r\n");
+    if (!etag.empty()) out->append("ETag: " + etag + "\r\n");
+    return a;
   }
   int64_t size = st.st_size, first = 0, last = size - 1;
   a.status = 200;
-  if (!req.range.empty()) {
+  if (!req.range.empty() && if_range_allows(req.if_range, etag, st.st_mtime, now.tv_sec)) {
     int r = parse_range(req.range, size, &first, &last);
     if (r == 416) {
       ::close(fd);
@@ -158,6 +177,7 @@ StaticFile::Answer StaticFile::open(const Request& req, std::string* out) {
   out->append("\r\nAccept-Ranges: bytes\r\nLast-Modified: ");
   out->append(date, format_http_date(st.st_mtime, date));
   out->append("\r\n");
+  if (!etag.empty()) out->append("ETag: " + etag + "\r\n");
   if (a.status == 206) {
     out->append("Content-Range: bytes " + std::to_string(first) + "-" + std::to_string(last) +
                 "/" + std::to_string(size) + "\r\n");

@@ -7,9 +7,13 @@
 //
 // GET and HEAD only (other methods: 405). The file is opened and stat'ed on the
 // loop thread (local files: page cache); a directory or an unreadable file is 403,
-// a missing one 404. Last-Modified is always sent and If-Modified-Since answers
-// 304; one "bytes=" range (a-b, a-, -n) answers 206 with Content-Range, an
-// unsatisfiable one 416; several ranges are ignored (200, whole file). The body
+// a missing one 404. Last-Modified is always sent, and an ETag in Apache's form
+// for the FileETag components in force (conditional.h); If-Match and
+// If-Unmodified-Since answer 412, If-None-Match and If-Modified-Since 304 (with
+// the ETag), as Apache's ap_meets_conditions(). One "bytes=" range (a-b, a-,
+// -n) answers 206 with Content-Range (If-Range permitting), an unsatisfiable
+// one 416; several ranges are ignored (200, whole file): Apache would send
+// multipart/byteranges for them, and a client must accept the whole file. The body
 // goes with sendfile(2) whenever the socket is writable; when it is not, one
 // 64 KiB chunk is read into the output buffer for uv_write, whose completion
 // resumes sendfile. The helpers at the end are pure and tested on their own.
@@ -33,13 +37,18 @@ class StaticFile {
   struct Request {
     std::string_view path;  // the file (Route::static_path)
     bool get_or_head = true;
+    std::string_view if_match;
+    std::string_view if_unmodified_since;
+    std::string_view if_none_match;
     std::string_view if_modified_since;
+    std::string_view if_range;
     std::string_view range;
+    int etag_bits = 6;  // FileETag's components (model::kETagDefault: MTime Size)
   };
   // What open() decided.
   struct Answer {
     // 200, 206, 304 or 416: the status line and header lines (Content-Length
-    // among them) were appended to *out. 403, 404 or 405 with local set: nothing
+    // among them) were appended to *out. 403, 404, 405 or 412 with local set: nothing
     // was appended, the caller answers with an error page and logs why.
     int status = 0;
     bool local = false;

@@ -173,6 +173,17 @@ int Daemon::run() {
                  opts_.config_path.c_str());
     return 1;
   }
+  if (pr.config.listen.empty()) {
+    // Apache's refusal, in its words (server/mpm/event/event.c, server/main.c).
+    std::fputs(pr.diags.render_all().c_str(), stderr);
+    std::fprintf(stderr,
+                 "no listening sockets available, shutting down\n"
+                 "AH00015: Unable to open logs\n"
+                 "wsgid: %s: no Listen directive; add one, such as 'Listen 80' (Debian's Apache "
+                 "keeps it in ports.conf) or 'Listen 127.0.0.1:8080'\n",
+                 opts_.config_path.c_str());
+    return 1;
+  }
   config_ = std::move(pr.config);
   if (config_.file.empty()) config_.file = opts_.config_path;
   embedded_.configure(config_);
@@ -571,10 +582,6 @@ void Daemon::close_group_socket(const GroupSocket& s) {
 void Daemon::start_frontend() {
   if (frontend_path_.empty()) {
     log::notice("no wsgid-frontend binary next to wsgid: running without a front end");
-    return;
-  }
-  if (config_.listen.empty()) {
-    log::notice("no Listen directive: running without a front end");
     return;
   }
   frontend_ = std::make_unique<Child>(this, 0);

@@ -120,6 +120,14 @@ Status Daemon::reload(const std::string& why, json* errors) {
     log::error("{}", m);
     return Status::error(m);
   }
+  if (pr.config.listen.empty()) {
+    std::string m = fmt::format("reload failed: {} has no Listen directive (no listening sockets "
+                                "available); keeping the running configuration",
+                                opts_.config_path);
+    log::error("{}", m);
+    errors->push_back(opts_.config_path + ": no Listen directive");
+    return Status::error(m);
+  }
   model::Config next = std::move(pr.config);
   if (next.file.empty()) next.file = opts_.config_path;
   notify_.send("RELOADING=1\nSTATUS=reloading");

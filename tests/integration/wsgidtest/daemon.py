@@ -122,12 +122,16 @@ class Daemon:
     # --- config ------------------------------------------------------------------
     def write_config(self, groups, extra=''):
         """The groups config: each group gets /NAME -> its own script, written
-        once (a rewritten script restarts its group)."""
+        once (a rewritten script restarts its group). `Listen 127.0.0.1:0`
+        unless extra has a Listen (wsgid, like Apache, refuses to start
+        without one; with the front end off nothing accepts on it)."""
         lines = [
             'LogLevel info',
             'WSGIControlSocket %s' % self.control,
             'WSGISocketPrefix %s' % self.socket_prefix,
         ]
+        if 'Listen' not in extra:
+            lines.append('Listen 127.0.0.1:0')
         for name, opts in groups.items():
             lines.append('WSGIDaemonProcess %s %s' % (name, opts))
             path = self.script(name)

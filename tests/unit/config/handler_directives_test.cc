@@ -1,5 +1,6 @@
 // The handler directives (supervisor/config/handler_directives.cc): what
-// SetHandler, AddHandler, Options, DocumentRoot and DirectoryIndex record, and
+// SetHandler, AddHandler, Options, DocumentRoot, DirectoryIndex, DirectorySlash
+// and FileETag record, and
 // each of their errors with its exact text.
 #include <doctest/doctest.h>
 
@@ -71,6 +72,43 @@ TEST_CASE("handler directives record what Apache would apply in a <Location>") {
   }
 }
 
+TEST_CASE("DirectorySlash and FileETag record mod_dir's and core's settings") {
+  using wsgid::model::kETagINode;
+  using wsgid::model::kETagMTime;
+  using wsgid::model::kETagSize;
+  struct Case {
+    const char* lines;
+    const char* slash;  // "" = unset
+    int etag;           // -1 = unset
+    int add, remove;
+  } cases[] = {
+      {"DirectorySlash Off", "off", -1, 0, 0},
+      {"DirectorySlash ON", "on", -1, 0, 0},
+      {"DirectorySlash NotFound", "notfound", -1, 0, 0},
+      {"FileETag None", "", 0, 0, 0},
+      {"FileETag All", "", kETagINode | kETagMTime | kETagSize, 0, 0},
+      {"FileETag MTime Size", "", kETagMTime | kETagSize, 0, 0},
+      {"FileETag LastModified", "", kETagMTime, 0, 0},
+      {"FileETag INode MTime Size", "", kETagINode | kETagMTime | kETagSize, 0, 0},
+      {"FileETag -INode +Size", "", -1, kETagSize, kETagINode},
+      {"FileETag +INode -INode", "", -1, 0, kETagINode},
+      {"FileETag +INode MTime", "", kETagMTime, 0, 0},  // a plain keyword starts afresh
+      {"FileETag MTime +INode", "", kETagMTime, kETagINode, 0},
+      {"FileETag None Size", "", kETagSize, 0, 0},
+  };
+  for (const Case& c : cases) {
+    INFO(std::string(c.lines));
+    ParseResult r = parse(std::string("<Location /a>\n") + c.lines + "\n</Location>\n");
+    CHECK(messages(r).empty());
+    REQUIRE(r.config.server.locations.size() == 1);
+    const HandlerSettings& h = r.config.server.locations[0].settings.handlers;
+    CHECK(h.directory_slash.value_or("") == c.slash);
+    CHECK(h.file_etag.value_or(-1) == c.etag);
+    CHECK(h.file_etag_add == c.add);
+    CHECK(h.file_etag_remove == c.remove);
+  }
+}
+
 TEST_CASE("DocumentRoot is per vhost and server, resolved against ServerRoot") {
   ParseResult r = parse("DocumentRoot htdocs/\n<VirtualHost *:80>\nDocumentRoot /var/www/\n"
                         "</VirtualHost>\n<VirtualHost *:81>\n</VirtualHost>\n");
@@ -107,6 +145,13 @@ TEST_CASE("every handler directive error, with its exact text") {
        "<VirtualHost>"},
       {"DirectoryIndex disabled index.html\n",
        "DirectoryIndex disabled takes no other argument"},
+      {"DirectorySlash Maybe\n", "DirectorySlash only accepts ON, OFF, or 'NotFound'"},
+      {"FileETag +None\n", "FileETag keyword 'None' cannot be used with '+' or '-'"},
+      {"FileETag -All\n", "FileETag keyword 'All' cannot be used with '+' or '-'"},
+      {"FileETag Digest\n",
+       "FileETag Digest is refused: Apache would hash each file's contents for its ETag, and "
+       "wsgid builds ETags from the file's metadata only"},
+      {"FileETag MTime Checksum\n", "Unknown keyword 'Checksum' for FileETag directive"},
       {"DirectoryIndex /cgi-bin/index.pl\n",
        "DirectoryIndex /cgi-bin/index.pl is refused: Apache would answer the directory's URL "
        "with this URL, and wsgid takes index file names only (index.html) (fail closed: the "

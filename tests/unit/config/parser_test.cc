@@ -172,6 +172,8 @@ const DirCase kDirCases[] = {
     {"Options", "+ExecCGI", S | V | L | D, nullptr},
     {"DocumentRoot", "/srv/www", S | V, nullptr},
     {"DirectoryIndex", "index.html", S | V | L | D, nullptr},
+    {"DirectorySlash", "Off", S | V | L | D, nullptr},
+    {"FileETag", "MTime Size", S | V | L | D, nullptr},
     {"Redirect", "/a http://x/", S | V | L | D, nullptr},
     {"RedirectMatch", "^/a http://x/", S | V | L | D, nullptr},
     {"RedirectPermanent", "/a http://x/", S | V | L | D, nullptr},

@@ -244,7 +244,14 @@ TEST_CASE("run_check: exit status, stderr, --json on stdout, the timeouts note")
   o.config_path = "good/four-modes.conf";
   CHECK(wsgid::run_check(o, out, err) == 0);
   CHECK(out.str().empty());
+  // No Listen: a warning only (issue 12 point 2: the master would refuse to start).
   CHECK(err.str() ==
+        "good/four-modes.conf: warning: no Listen directive: wsgid would not start with this "
+        "file as its main configuration (Apache: \"no listening sockets available, shutting "
+        "down\")\n"
+        "good/four-modes.conf: note: fine for a site file that a main configuration includes; "
+        "otherwise add 'Listen 80' (Debian's Apache keeps it in ports.conf)\n"
+        "good/four-modes.conf: 1 warning generated.\n"
         "note: daemon process groups 'winnt', 'winnt1', 'worker', 'prefork' leave off "
         "mod_wsgi-express's recommended timeouts: queue-timeout=45 request-timeout=60 "
         "startup-timeout=15 deadlock-timeout=60 (mod_wsgi's defaults keep them off only for "

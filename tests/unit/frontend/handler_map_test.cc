@@ -189,8 +189,12 @@ TEST_CASE("Alias + SetHandler and DocumentRoot + AddHandler map as mod_wsgi does
   noexec.settings.handlers.exec_cgi = false;
   model::Block idx = block(t.dir + "/www/idx");
   idx.settings.handlers.directory_index = std::vector<std::string>{"index.wsgi"};
+  idx.settings.handlers.directory_slash = "notfound";
   model::Block plain = block(t.dir + "/www/plain");
   plain.settings.handlers.directory_index = std::vector<std::string>{};  // disabled
+  plain.settings.handlers.directory_slash = "off";
+  plain.settings.handlers.file_etag = model::kETagINode;
+  plain.settings.handlers.file_etag_add = model::kETagSize;
   // <Files "*.css"> SetHandler wsgi-script, then <Location /style.css> SetHandler None.
   model::Block css = block("*.css", true);
   css.settings.handlers.set_handler = "wsgi-script";
@@ -225,6 +229,8 @@ TEST_CASE("Alias + SetHandler and DocumentRoot + AddHandler map as mod_wsgi does
       {"/sub/dir", "301", "", "/sub/dir/", "", ""},
       {"/idx/", "wsgi", "www/idx/index.wsgi", "/idx/index.wsgi", "", "site"},
       {"/plain/", "403", "", "", "", ""},
+      {"/plain", "403", "", "", "", ""},  // DirectorySlash Off: no redirect
+      {"/idx", "404", "", "", "", ""},    // DirectorySlash NotFound
       {"/plain/page.html", "static", "www/plain/page.html", "", "", ""},
       // mod_wsgi refuses a script without Options ExecCGI.
       {"/noexec/app.wsgi", "403", "", "", "", ""},
@@ -235,6 +241,9 @@ TEST_CASE("Alias + SetHandler and DocumentRoot + AddHandler map as mod_wsgi does
                              "/www/noexec/app.wsgi");
   CHECK(route(r, "/sub/").error == "'" + t.dir + "/www/sub' is a directory without an index "
                                    "file, and wsgid never lists directories");
+  // FileETag travels with a static file's route: the default, or its scope's.
+  CHECK(route(r, "/style.css").etag_bits == model::kETagDefault);
+  CHECK(route(r, "/plain/page.html").etag_bits == (model::kETagINode | model::kETagSize));
 }
 
 TEST_CASE("graphite's layout: SetHandler None under WSGIScriptAlias / serves the Alias") {
