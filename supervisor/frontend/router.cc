@@ -279,6 +279,9 @@ void Router::map_file(const model::VirtualHost* vh, const RouteRequest& req,
                       Route* r) const {
   FileWalk w = walk_file(file);
   const int vi = vhost_index(vh);
+  r->mapped_file = w.kind == FileWalk::Kind::kDirectory ? w.file + "/"
+                   : w.kind == FileWalk::Kind::kFile    ? w.file
+                                                        : std::string(file);
   switch (w.kind) {
     case FileWalk::Kind::kMissing:
       r->kind = Route::Kind::kNotFound;
@@ -382,6 +385,7 @@ void Router::reset(const model::VirtualHost* vh, Route* r) const {
   r->group = -1;
   r->group_name.clear();
   r->script_filename.clear();
+  r->mapped_file.clear();
   r->script_name.clear();
   r->path_info.clear();
   r->application_group.clear();
@@ -593,6 +597,7 @@ namespace {
 
 // The file a routed request is served from ("" when none) and its vhost's index.
 std::string_view routed_file(const Route& r) {
+  if (!r.mapped_file.empty()) return r.mapped_file;
   return r.kind == Route::Kind::kStatic ? std::string_view(r.static_path)
          : r.kind == Route::Kind::kWsgi ? std::string_view(r.script_filename)
                                         : std::string_view();

@@ -68,6 +68,11 @@ struct Route {
   bool pass_authorization = false;
   bool script_reloading = true;
   std::string static_path;  // kStatic: the file
+  // The filesystem path an Alias or DocumentRoot mapped the URL to (Apache's
+  // r->filename), also when it is missing or a directory (then with a trailing
+  // '/'), so that its <Directory> and <Files> sections apply before any 404,
+  // 403 or 301 of the handler step, as in Apache; "" when nothing mapped it.
+  std::string mapped_file;
   int etag_bits = model::kETagDefault;  // kStatic: FileETag's components (handler_map.h)
   std::string error;        // kError: why (a 500), kNotFound/kForbidden: why, for the log
   std::string location;     // kRedirect: the URL path to redirect to

@@ -141,7 +141,13 @@ class AccessControl(unittest.TestCase):
                           ('/static/open/cert.key', '<FilesMatch>'),
                           ('/static/loc/data.txt', '<Location>'),
                           ('/static//secret/./data.txt', '<Directory> after normalization'),
-                          ('/static/%73ecret/data.txt', '<Directory> after decoding')):
+                          ('/static/%73ecret/data.txt', '<Directory> after decoding'),
+                          # Apache checks access before its 404 and mod_dir's 301: a
+                          # missing file or the directory itself says nothing more.
+                          ('/static/secret/missing.txt', '<Directory>, a missing file'),
+                          ('/static/secret/no/such/dir', '<Directory>, a missing path'),
+                          ('/static/secret', '<Directory>, the directory without its slash'),
+                          ('/static/secret/', '<Directory>, the directory')):
             st, _, body = request(self.port, path)
             self.assertEqual(st, 403, why)
             self.assertNotIn(SECRET, body, why)
