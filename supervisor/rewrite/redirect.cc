@@ -12,7 +12,6 @@
 namespace wsgid::rewrite {
 namespace {
 
-bool is_redirect_status(int s) { return s >= 300 && s <= 399; }
 
 // Apache's alias_matches(): the number of bytes of uri the URL-path matched,
 // 0 for no match. Runs of '/' match runs of '/'; the last segment must match
@@ -84,6 +83,25 @@ bool RedirectList::handles(std::string_view d) {
          iequals(d, "RedirectPermanent") || iequals(d, "RedirectTemp");
 }
 
+RedirectStatus read_redirect_status(std::string_view directive, const std::string& a1) {
+  RedirectStatus r{iequals(directive, "RedirectPermanent") ? 301 : 302, 1};
+  if (iequals(a1, "permanent")) {
+    r.status = 301;
+  } else if (iequals(a1, "temp")) {
+    r.status = 302;
+  } else if (iequals(a1, "seeother")) {
+    r.status = 303;
+  } else if (iequals(a1, "gone")) {
+    r = {410, -1};
+  } else if (!a1.empty() && std::isdigit(static_cast<unsigned char>(a1[0]))) {
+    r.status = std::atoi(a1.c_str());
+    if (!is_redirect_status(r.status)) r.grok = -1;
+  } else {
+    r.grok = 0;
+  }
+  return r;
+}
+
 Status RedirectList::add(std::string_view directive, const std::vector<std::string>& args) {
   const bool regex = iequals(directive, "RedirectMatch");
   const bool take2 = iequals(directive, "RedirectPermanent") || iequals(directive, "RedirectTemp");
@@ -91,26 +109,7 @@ Status RedirectList::add(std::string_view directive, const std::vector<std::stri
   if ((take2 && n != 2) || (regex && (n < 2 || n > 3)) || (!take2 && !regex && (n < 1 || n > 3)))
     return Status::error(arity_error(directive));
 
-  // add_redirect_internal(): the directive's default status, then try to read
-  // the first argument as a status.
-  int status = iequals(directive, "RedirectPermanent") ? 301 : 302;
-  int grok = 1;  // 1: a redirect status, -1: a non-redirect status, 0: not a status
-  const std::string& a1 = args[0];
-  if (iequals(a1, "permanent")) {
-    status = 301;
-  } else if (iequals(a1, "temp")) {
-    status = 302;
-  } else if (iequals(a1, "seeother")) {
-    status = 303;
-  } else if (iequals(a1, "gone")) {
-    status = 410;
-    grok = -1;
-  } else if (!a1.empty() && std::isdigit(static_cast<unsigned char>(a1[0]))) {
-    status = std::atoi(a1.c_str());
-    if (!is_redirect_status(status)) grok = -1;
-  } else {
-    grok = 0;
-  }
+  auto [status, grok] = read_redirect_status(directive, args[0]);
   if (n == 3 && grok == 0) return Status::error("Redirect: invalid first argument (of three)");
 
   const std::string* fake = n >= 2 ? &args[1] : nullptr;

@@ -38,6 +38,20 @@
 
 namespace wsgid::rewrite {
 
+// 3xx.
+inline bool is_redirect_status(int s) { return s >= 300 && s <= 399; }
+
+// mod_alias's add_redirect_internal() reading a Redirect* directive's first
+// argument: the status (the directive's default, 301 for RedirectPermanent and
+// 302 otherwise, or the one a1 names: permanent, temp, seeother, gone, a
+// number) and what a1 was: 1 a redirect status, -1 another status, 0 no status
+// (a1 is the URL path).
+struct RedirectStatus {
+  int status;
+  int grok;
+};
+RedirectStatus read_redirect_status(std::string_view directive, const std::string& a1);
+
 // The answer to a request a redirect entry matched (translate_alias_redir()):
 // for a 3xx status, `found` (the escaped target) made absolute with the
 // request's own origin when it is a path, the request's query string appended

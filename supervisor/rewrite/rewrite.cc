@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "common/strings.h"
+#include "supervisor/rewrite/redirect.h"
 #include "supervisor/rewrite/url.h"
 #include "supervisor/rewrite/variables.h"
 
@@ -164,8 +165,6 @@ bool known_status(int s) {
     if (k == s) return true;
   return false;
 }
-
-bool is_redirect_status(int s) { return s >= 300 && s <= 399; }
 
 std::string quote_args(std::string_view directive, const std::vector<std::string>& args) {
   std::string s(directive);

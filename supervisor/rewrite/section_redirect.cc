@@ -7,13 +7,12 @@
 #include <cstdlib>
 
 #include "common/strings.h"
+#include "supervisor/rewrite/redirect.h"
 #include "supervisor/rewrite/url.h"
 #include "supervisor/rewrite/variables.h"
 
 namespace wsgid::rewrite {
 namespace {
-
-bool is_redirect_status(int s) { return s >= 300 && s <= 399; }
 
 // The ap_expr string: "" when wsgid expands it as Apache would, else why not.
 // *apache is set when Apache itself would refuse it at start-up.
@@ -68,24 +67,7 @@ Status SectionRedirects::add(std::string_view directive, const std::vector<std::
   if (!arity_ok || !RedirectList::handles(directive)) return list_.add(directive, args);
 
   // add_redirect_internal(): the directive's status, then the first argument.
-  int status = iequals(directive, "RedirectPermanent") ? 301 : 302;
-  int grok = 1;  // 1: a redirect status, -1: another status, 0: no status
-  const std::string& a1 = args[0];
-  if (iequals(a1, "permanent")) {
-    status = 301;
-  } else if (iequals(a1, "temp")) {
-    status = 302;
-  } else if (iequals(a1, "seeother")) {
-    status = 303;
-  } else if (iequals(a1, "gone")) {
-    status = 410;
-    grok = -1;
-  } else if (!a1.empty() && std::isdigit(static_cast<unsigned char>(a1[0]))) {
-    status = std::atoi(a1.c_str());
-    if (!is_redirect_status(status)) grok = -1;
-  } else {
-    grok = 0;
-  }
+  auto [status, grok] = read_redirect_status(directive, args[0]);
 
   if ((grok > 0 && n == 2) || (grok == 0 && n == 1)) {
     // The section's own redirect: "Redirect [status] URL".
