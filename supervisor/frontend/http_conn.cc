@@ -620,20 +620,7 @@ AccessJob::Input HttpConn::access_job_input(const AccessChain& chain) {
   in.host = remote_ip_;  // HostnameLookups Off: mod_wsgi then passes the address
   in.request_id = request_id_;
   if (chain.has_scripts()) {
-    EnvironInput e;
-    e.method = r.method;
-    e.request_uri = url();
-    e.query = saved_query_;
-    e.host = saved_host_;
-    e.http10 = http10_;
-    e.chunked = (parser_.flags & F_CHUNKED) != 0;
-    e.default_server_name = router_->settings().config.server.server_name;
-    e.local_ip = local_ip_;
-    e.remote_ip = remote_ip_;
-    e.local_port = local_port_;
-    e.remote_port = remote_port_;
-    e.request_id = request_id_text_;
-    e.request_start_us = request_start_us_;
+    EnvironInput e = environ_input(saved_query_, saved_host_);
     std::string frame;
     EnvironScratch scratch;
     if (append_environ(e, environ_headers(), route_, request_id_, &scratch, &frame) &&
@@ -740,7 +727,9 @@ int HttpConn::dispatch() {
   return 0;
 }
 
-bool HttpConn::build_request(std::string_view query, std::string_view host) {
+// What the CGI environ of this request is built from (cgi_environ.h), but for
+// the user the access phase found.
+EnvironInput HttpConn::environ_input(std::string_view query, std::string_view host) const {
   EnvironInput in;
   in.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   in.request_uri = url();
@@ -755,6 +744,11 @@ bool HttpConn::build_request(std::string_view query, std::string_view host) {
   in.remote_port = remote_port_;
   in.request_id = request_id_text_;
   in.request_start_us = request_start_us_;
+  return in;
+}
+
+bool HttpConn::build_request(std::string_view query, std::string_view host) {
+  EnvironInput in = environ_input(query, host);
   in.remote_user = remote_user_;
   in.auth_type = remote_user_.empty() ? std::string_view() : std::string_view("Basic");
   return append_environ(in, environ_headers(), route_, request_id_, &environ_scratch_, &reqbuf_);

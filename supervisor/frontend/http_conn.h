@@ -139,6 +139,7 @@ class HttpConn final : public UpstreamClient {
   std::string_view header(std::string_view name) const;  // first value, "" if none
   std::string_view url() const { return {head_.data(), url_len_}; }
   RequestHeaders request_headers() const { return {head_, headers_.data(), headers_.size()}; }
+  EnvironInput environ_input(std::string_view query, std::string_view host) const;
   bool build_request(std::string_view query, std::string_view host);
   // The access phase and what follows it (access_check.h).
   authz::Request access_request() const;
