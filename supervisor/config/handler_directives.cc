@@ -4,9 +4,12 @@
 // them their meaning (https://httpd.apache.org/docs/2.4/mod/core.html,
 // mod_mime.html, mod_dir.html) and as mod_wsgi uses them ("Configuration
 // Guidelines": SetHandler / AddHandler wsgi-script with Options ExecCGI). The
-// only handler wsgid knows is wsgi-script; "None" is Apache's default handler
-// (the file itself). Any other handler name is an error: wsgid cannot answer a
-// path the way that handler would. Parser handlers; see parser_internal.h and
+// file handlers wsgid knows are wsgi-script and "None" (Apache's default
+// handler: the file itself); the front end's own pages (issue 14) are
+// SetHandler server-status (mod_status's page), wsgid-metrics (Prometheus) and
+// wsgid-ready (readiness), in <Location> and <LocationMatch> only (they answer
+// a URL, not a file). Any other handler name is an error: wsgid cannot answer
+// a path the way that handler would. Parser handlers; see parser_internal.h and
 // the table in directives.cc; the front end's router (supervisor/frontend/
 // handler_map.h) applies what they record.
 #include "supervisor/config/parser_internal.h"
@@ -20,16 +23,23 @@ namespace {
 std::string unknown_handler(std::string_view directive, const std::string& name) {
   std::string n = lower(name);
   std::string why;
-  if (n == "server-status" || n == "server-info" || n == "balancer-manager")
+  if (n == "server-info" || n == "balancer-manager")
     why = "Apache would answer this path with its " + n +
-          " page; wsgid's status and metrics handlers come with its observability work";
+          " page, which wsgid does not have (its own pages: server-status, wsgid-metrics, "
+          "wsgid-ready)";
   else if (n == "cgi-script")
     why = "Apache would run these files as CGI programs; wsgid runs WSGI scripts only";
   else
     why = "Apache would answer this path with the handler '" + name +
           "', which wsgid does not have";
   return std::string(directive) + " " + name + " is refused: " + why +
-         " (fail closed: wsgid knows only the handlers wsgi-script and None)";
+         " (fail closed: wsgid knows only the handlers wsgi-script and None, and its pages "
+         "server-status, wsgid-metrics and wsgid-ready)";
+}
+
+bool is_page_handler(const std::string& lower_name) {
+  return lower_name == "server-status" || lower_name == "wsgid-metrics" ||
+         lower_name == "wsgid-ready";
 }
 
 }  // namespace
@@ -37,6 +47,21 @@ std::string unknown_handler(std::string_view directive, const std::string& name)
 void Parser::d_set_handler(const Directive& d, Scope& s) {
   if (!nargs(d, "SetHandler", 1, 1)) return;
   std::string h = lower(d.args[0].text);
+  if (is_page_handler(h)) {
+    if (!iequals(s.section, "Location") && !iequals(s.section, "LocationMatch")) {
+      diags_->error(d.args[0].loc,
+                    "SetHandler " + d.args[0].text + " answers a URL and belongs in <Location>" +
+                        (s.section.empty() ? std::string(" (here it is at server level)")
+                                           : " (here it is in <" + s.section + ">)"),
+                    {"write <Location /" + std::string(h == "wsgid-metrics" ? "metrics"
+                                                       : h == "wsgid-ready" ? "ready"
+                                                                             : "server-status") +
+                     "> SetHandler " + h + " Require local </Location>, on separate lines"});
+      return;
+    }
+    s.settings->handlers.set_handler = h;
+    return;
+  }
   if (h != "wsgi-script" && h != "none") {
     diags_->error(d.args[0].loc, unknown_handler("SetHandler", d.args[0].text));
     return;

@@ -181,8 +181,16 @@ class Control {
         return;
       }
       case proto::FrameType::kSettings: {
-        take_log_fds();
         nlohmann::json j = nlohmann::json::parse(f.payload, nullptr, false);
+        if (j.is_object() && j.size() == 1 && j.contains("status")) {
+          // The master's status report (model/status_report.h): no descriptors
+          // come with it.
+          auto r = model::status_report_from_json(j["status"]);
+          if (!r) log::warn("frontend: {}", r.status().message());
+          else server_->take_status(std::move(r).value());
+          return;
+        }
+        take_log_fds();
         if (j.is_object() && j.size() == 1 && j.value("reopen_logs", false)) {
           server_->access_log().reopen();
           return;

@@ -68,6 +68,10 @@ bool is_wsgi_script(const model::HandlerSettings& h, std::string_view file) {
   return false;
 }
 
+bool is_page_handler(std::string_view h) {
+  return h == "server-status" || h == "wsgid-metrics" || h == "wsgid-ready";
+}
+
 std::vector<std::string> index_names(const model::HandlerSettings& h) {
   if (h.directory_index) return *h.directory_index;
   return {"index.html"};

@@ -46,6 +46,10 @@ std::vector<std::string> file_extensions(std::string_view file);
 // None does not undo AddHandler, as in Apache: it only forces no handler).
 bool is_wsgi_script(const model::HandlerSettings& h, std::string_view file);
 
+// Whether a SetHandler value (lower case) names one of the front end's own
+// pages: server-status, wsgid-metrics, wsgid-ready (issue 14).
+bool is_page_handler(std::string_view handler);
+
 // The index file names a directory is answered with: DirectoryIndex's, else
 // mod_dir's default "index.html"; empty for DirectoryIndex disabled.
 std::vector<std::string> index_names(const model::HandlerSettings& h);

@@ -130,6 +130,7 @@ void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
              [](uv_handle_t* h) { delete static_cast<HttpConn*>(h->data); });
     return;
   }
+  ++server->metrics().front().accepted;
   uv_tcp_nodelay(&c->tcp_, 1);
   sockaddr_storage ss;
   int len = sizeof ss;
@@ -222,14 +223,13 @@ void HttpConn::tick(uint64_t now) {
         detach_upstream(true);
         keep_alive_ = false;
         if (queued && waited_replacement_ && pool_) {
-          send_local(503, "group '" + pool_->endpoint().name + "' is being replaced: no worker took the request within connect-timeout", true);
+          send_gateway(GatewayCause::kReplacing, "group '" + pool_->endpoint().name + "' is being replaced: no worker took the request within connect-timeout");
           break;
         }
-        send_local(504,
-                   queued && pool_ && pool_->endpoint().queue_timeout > 0
-                       ? "Queue timeout expired: no worker took the request within queue-timeout"
-                       : "Timeout when reading response headers from daemon process (socket-timeout)",
-                   false);
+        if (queued && pool_ && pool_->endpoint().queue_timeout > 0)
+          send_gateway(GatewayCause::kQueueTimeout, "Queue timeout expired: no worker took the request within queue-timeout");
+        else
+          send_gateway(GatewayCause::kSocketTimeout, "Timeout when reading response headers from daemon process (socket-timeout)");
       } else {
         abort_connection("timed out waiting for the response body");
       }
@@ -247,6 +247,14 @@ bool HttpConn::describe(std::string* method, std::string* uri, uint64_t* start_m
   *uri = std::string(url());
   *start_ms = start_ms_;
   *id = request_id_;
+  return true;
+}
+
+bool HttpConn::in_flight(InFlight* out) const {
+  if (target_ != Target::kUpstream || !pool_ || !answering()) return false;
+  out->pool = pool_;
+  out->taken = worker_took_;
+  out->pid = worker_pid_;
   return true;
 }
 
@@ -381,6 +389,8 @@ int HttpConn::on_message_begin() {
   app_started_ = resent_after_start_ = waited_replacement_ = false;
   worker_took_ = false;
   pool_ = nullptr;
+  counters_ = nullptr;
+  counted_ = false;
   start_ms_ = uv_now(server_->loop());
   start_hr_ = uv_hrtime();
   server_->request_started();
@@ -691,6 +701,14 @@ int HttpConn::dispatch() {
     case Route::Kind::kStatic:
       target_ = Target::kStatic;
       break;
+    case Route::Kind::kPage: {
+      // The front end's own pages (issue 14): answered here, never by a worker.
+      Server::PageAnswer a = server_->page(route_.page, query, route_.vhost);
+      local_type_ = std::move(a.content_type);
+      body_scratch_ = std::move(a.body);
+      send_local(a.status, a.why, false);
+      return 0;
+    }
     case Route::Kind::kWsgi:
       if (route_.group < 0) {
         std::string why;
@@ -722,6 +740,8 @@ int HttpConn::dispatch() {
       write_out();
     }
     waiting_upstream_ = true;
+    counters_ = pool_->counters();
+    queued_hr_ = uv_hrtime();
     pool_->acquire(this);
   }
   return 0;
@@ -889,12 +909,32 @@ void HttpConn::upstream_ready(UpstreamConn* conn) {
 void HttpConn::upstream_accepted() {
   if (upstream_) worker_pid_ = upstream_->worker_pid();
   if (worker_took_) return;
-  worker_took_ = true;
+  note_taken();
   if (deadline_kind_ == kUpstream) set_upstream_deadline();
 }
 
 void HttpConn::upstream_failed(int status, std::string_view why) {
   waiting_upstream_ = false;
+  if (status != 503 || !pool_) {
+    send_local(status, why, status == 503);
+    return;
+  }
+  const std::string& st = pool_->endpoint().state;
+  send_gateway(st == "stopped" ? GatewayCause::kGroupStopped
+               : st == "down"  ? GatewayCause::kGroupDown
+                               : GatewayCause::kConnectFailed,
+               why);
+}
+
+void HttpConn::note_taken() {
+  if (worker_took_) return;
+  worker_took_ = true;
+  if (counters_ && queued_hr_) counters_->queue_wait.observe_us((uv_hrtime() - queued_hr_) / 1000);
+}
+
+void HttpConn::send_gateway(GatewayCause cause, std::string_view why) {
+  if (counters_) ++counters_->gateway[static_cast<size_t>(cause)];
+  const int status = gateway_cause_status(cause);
   send_local(status, why, status == 503);
 }
 
@@ -938,10 +978,10 @@ void HttpConn::upstream_closed(bool notice, std::string_view why) {
         else pool_->acquire_after_death(this);
         return;
       case ResendVerdict::kUnavailable:
-        send_local(503, why, true);
+        send_gateway(GatewayCause::kWorkerClosing, why);
         return;
       case ResendVerdict::kBadGateway:
-        send_local(502, std::string("worker died before sending the response head: ") + std::string(why), false);
+        send_gateway(GatewayCause::kWorkerDied, std::string("worker died before sending the response head: ") + std::string(why));
         return;
     }
   }
@@ -949,7 +989,7 @@ void HttpConn::upstream_closed(bool notice, std::string_view why) {
 }
 
 void HttpConn::upstream_frame(const proto::Frame& f) {
-  worker_took_ = true;
+  note_taken();
   switch (f.type) {
     case proto::FrameType::kStarted:
       app_started_ = true;
@@ -963,7 +1003,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       if (!head) {
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
-        send_local(502, "malformed RESPONSE_HEAD from worker: " + head.status().message(), false);
+        send_gateway(GatewayCause::kBadResponse, "malformed RESPONSE_HEAD from worker: " + head.status().message());
         return;
       }
       const int status = head->status();
@@ -977,7 +1017,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       if (!response_started()) {
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
-        send_local(502, "worker sent RESPONSE_BODY before RESPONSE_HEAD", false);
+        send_gateway(GatewayCause::kBadResponse, "worker sent RESPONSE_BODY before RESPONSE_HEAD");
         return;
       }
       write_body(f.payload);
@@ -991,7 +1031,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       if (!response_started()) {
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
-        send_local(502, "worker sent RESPONSE_END before RESPONSE_HEAD", false);
+        send_gateway(GatewayCause::kBadResponse, "worker sent RESPONSE_END before RESPONSE_HEAD");
         return;
       }
       response_complete();
@@ -1007,14 +1047,17 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
         return;
       }
       if (code != 400 && code != 404 && code != 500 && code != 502 && code != 503 && code != 504) code = 500;
-      send_local(code, "worker: " + msg, code == 503);
+      if (code == 502) send_gateway(GatewayCause::kWorkerKilled, "worker: " + msg);
+      else if (code == 503) send_gateway(GatewayCause::kWorkerBusy, "worker: " + msg);
+      else if (code == 504) send_gateway(GatewayCause::kQueueTimeout, "worker: " + msg);
+      else send_local(code, "worker: " + msg, false);
       return;
     }
     default:
       upstream_->abort(false, request_id_);
       upstream_ = nullptr;
       if (response_started()) abort_connection("unexpected frame from worker");
-      else send_local(502, std::string("unexpected ") + std::string(proto::type_name(f.type)) + " frame from worker", false);
+      else send_gateway(GatewayCause::kBadResponse, std::string("unexpected ") + std::string(proto::type_name(f.type)) + " frame from worker");
       return;
   }
 }
@@ -1106,6 +1149,7 @@ void HttpConn::finish_head(bool has_length) {
   const Framing f = append_head_end(&out_, end);
   resp_head_bytes_ = out_.size() - head_start_;
   resp_head_.assign(out_, head_start_, resp_head_bytes_);  // for %{NAME}o
+  if (counters_) counters_->first_byte.observe_us((uv_hrtime() - start_hr_) / 1000);
   no_body_ = f.no_body;
   chunked_ = f.chunked;
   keep_alive_ = f.keep_alive;
@@ -1182,6 +1226,7 @@ void HttpConn::emit_local() {
 void HttpConn::refuse(int status, std::string_view why) {
   if (close_ == CloseStage::kClosed) return;
   log::info("frontend: {}:{}: refused with {}: {}", remote_ip_, remote_port_, status, why);
+  ++server_->metrics().front().refused[static_cast<size_t>(refuse_reason(status))];
   detach_upstream(answering());
   file_.close();
   if (!response_started()) {
@@ -1205,7 +1250,10 @@ void HttpConn::abort_connection(std::string_view why) {
   log::info("frontend: {} {}: connection aborted: {}", remote_ip_, url(), why);
   if (log_note_.empty()) log_note_.assign(why);
   detach_upstream(answering());
-  if (phase_ != Phase::kIdle) log_request(true);
+  if (phase_ != Phase::kIdle) {
+    count_request();
+    log_request(true);
+  }
   start_close();
 }
 
@@ -1237,9 +1285,7 @@ void HttpConn::log_request(bool aborted) {
   // mod_logio's %I: the request line and fields as `Name: value` lines (what was
   // received, up to the spacing around each colon) and the body; %O: the
   // response head, the body and its chunk framing, a 100 Continue.
-  uint64_t in = r.method.size() + 1 + r.target.size() + 1 + r.protocol.size() + 2 + 2 + body_bytes_;
-  for (size_t i = 0; i < headers.size(); ++i) in += headers.name(i).size() + 2 + headers.value(i).size() + 2;
-  r.bytes_in = in;
+  r.bytes_in = bytes_in();
   r.bytes_out = resp_head_bytes_ + resp_body_bytes_ + resp_extra_bytes_;
   r.start_us = request_start_us_;
   r.end_us = request_start_us_ + static_cast<int64_t>((uv_hrtime() - start_hr_) / 1000);
@@ -1257,8 +1303,34 @@ void HttpConn::log_request(bool aborted) {
   server_->access_log().log(vh, r);
 }
 
+uint64_t HttpConn::bytes_in() const {
+  const RequestHeaders headers = request_headers();
+  const std::string_view method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+  uint64_t in = method.size() + 1 + url().size() + 1 + 8 /* HTTP/1.x */ + 2 + 2 + body_bytes_;
+  for (size_t i = 0; i < headers.size(); ++i) in += headers.name(i).size() + 2 + headers.value(i).size() + 2;
+  return in;
+}
+
+// Plain additions on the loop thread; no allocation (the pid's entry exists
+// after the first request a process answers).
+void HttpConn::count_request() {
+  if (counted_) return;
+  counted_ = true;
+  const uint64_t us = (uv_hrtime() - start_hr_) / 1000;
+  FrontCounters& f = server_->metrics().front();
+  ++f.requests;
+  f.duration_us += us;
+  f.bytes_in += bytes_in();
+  f.bytes_out += resp_head_bytes_ + resp_body_bytes_ + resp_extra_bytes_;
+  if (!counters_) return;
+  counters_->count_request(status_, method_class(llhttp_method_name(static_cast<llhttp_method_t>(parser_.method))));
+  counters_->total.observe_us(us);
+  if (worker_took_) counters_->count_pid(worker_pid_);
+}
+
 void HttpConn::finish_request() {
   if (phase_ == Phase::kIdle) return;
+  count_request();
   log_request(false);
   set_phase(Phase::kIdle);
   server_->request_finished();

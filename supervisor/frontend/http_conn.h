@@ -94,6 +94,15 @@ class HttpConn final : public UpstreamClient {
   void close_now();
   // The request in progress, for kState ("current"); false when idle.
   bool describe(std::string* method, std::string* uri, uint64_t* start_ms, uint32_t* id) const;
+  // A request handed to a group whose response is not complete (the status
+  // pages' queue and busy gauges): its pool, whether a worker took it (its
+  // HELLO arrived) and that worker's pid. False for anything else.
+  struct InFlight {
+    const UpstreamPool* pool = nullptr;
+    bool taken = false;
+    pid_t pid = 0;
+  };
+  bool in_flight(InFlight* out) const;
 
   HttpConn* prev = nullptr;  // Server's list of live connections
   HttpConn* next = nullptr;
@@ -151,6 +160,15 @@ class HttpConn final : public UpstreamClient {
   void set_upstream_deadline();
   void refresh_write_deadline();
   void send_local(int status, std::string_view why, bool retry_after);
+  // A 502/503/504 of the front end's own for a group's request, counted by
+  // cause (metrics.h) and sent with send_local (503s with Retry-After).
+  void send_gateway(GatewayCause cause, std::string_view why);
+  // The request's share of the counters (metrics.h), once, when it ends.
+  void count_request();
+  // The worker took the request: its queue wait, once.
+  void note_taken();
+  // mod_logio's %I of the request.
+  uint64_t bytes_in() const;
   void emit_local();
   void start_response_head(int status, std::string_view reason);
   void finish_head(bool has_length);
@@ -263,6 +281,9 @@ class HttpConn final : public UpstreamClient {
   UpstreamPool* pool_ = nullptr;
   UpstreamConn* upstream_ = nullptr;
   bool waiting_upstream_ = false, worker_took_ = false;
+  GroupCounters* counters_ = nullptr;  // the group's (pool_'s), for a group's request
+  uint64_t queued_hr_ = 0;             // uv_hrtime() when handed to the group
+  bool counted_ = false;               // count_request() ran for this request
   bool waited_replacement_ = false;  // the upstream deadline is connect-timeout's (replacing group)
   bool app_started_ = false;         // the worker's STARTED for this attempt
   bool resent_after_start_ = false;  // a worker died after STARTED already

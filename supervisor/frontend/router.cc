@@ -139,6 +139,14 @@ Router::Router(const Settings& settings)
   if (hostname_.empty()) hostname_ = "localhost";
   tables_.push_back(build_tables(&settings_.config.server));
   for (const auto& vh : settings_.config.vhosts) tables_.push_back(build_tables(&vh));
+  auto has_page = [](const model::VirtualHost& vh) {
+    for (const model::Block& b : vh.locations)
+      if (b.settings.handlers.set_handler && is_page_handler(*b.settings.handlers.set_handler))
+        return true;
+    return false;
+  };
+  has_pages_ = has_page(settings_.config.server);
+  for (const auto& vh : settings_.config.vhosts) has_pages_ = has_pages_ || has_page(vh);
 }
 
 Router::VhostTables Router::build_tables(const model::VirtualHost* vh) {
@@ -228,6 +236,17 @@ void Router::route(const model::VirtualHost* vh, const RouteRequest& req, Route*
   const VhostTables& t = tables_for(vh);
   std::string_view path = req.path;
   reset(vh, r);
+
+  // The front end's pages: a <Location>'s SetHandler (file "": Location
+  // sections only).
+  if (has_pages_) {
+    model::HandlerSettings h = resolver_.handlers(vhost_index(vh), path, "");
+    if (h.set_handler && is_page_handler(*h.set_handler)) {
+      r->kind = Route::Kind::kPage;
+      r->page = *h.set_handler;
+      return;
+    }
+  }
 
   // 2. Aliases: first match; the handler step decides what answers.
   if (match_static_alias(t, path, r)) {
@@ -394,6 +413,7 @@ void Router::reset(const model::VirtualHost* vh, Route* r) const {
   r->etag_bits = model::kETagDefault;
   r->error.clear();
   r->location.clear();
+  r->page.clear();
   r->pass_authorization = false;
   r->script_reloading = settings_.config.script_reloading;
   r->vhost = vh;

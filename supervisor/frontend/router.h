@@ -30,6 +30,10 @@
 //     directory URL without its trailing slash gets mod_dir's 301 to it; with it,
 //     the first DirectoryIndex file (default index.html) is mapped the same way,
 //     and without one the answer is 403: wsgid never lists directories.
+//  Before 2: a <Location> whose SetHandler names one of the front end's pages
+//     (server-status, wsgid-metrics, wsgid-ready; issue 14) answers its URLs
+//     itself, whatever aliases map them: Apache's SetHandler in a <Location>
+//     overrides the handler any mapping chose.
 //  4. Settings: model::Resolver (model/resolve.h, shared with
 //     `wsgid --check`) merges server < vhost < <Directory> < <Location> < the
 //     alias's own options; expand_application_group() expands %{GLOBAL},
@@ -56,7 +60,8 @@ namespace wsgid::frontend {
 struct Route {
   // kForbidden: 403 (error says why, for the log); kRedirect: 301 to location
   // (the caller appends the query string).
-  enum class Kind { kNotFound, kWsgi, kStatic, kError, kForbidden, kRedirect };
+  // kPage: one of the front end's own pages (pages.h), named by page.
+  enum class Kind { kNotFound, kWsgi, kStatic, kError, kForbidden, kRedirect, kPage };
   Kind kind = Kind::kNotFound;
   int group = -1;         // index in Settings::groups; -1 = embedded (kWsgi)
   std::string group_name; // "" = embedded
@@ -76,6 +81,7 @@ struct Route {
   int etag_bits = model::kETagDefault;  // kStatic: FileETag's components (handler_map.h)
   std::string error;        // kError: why (a 500), kNotFound/kForbidden: why, for the log
   std::string location;     // kRedirect: the URL path to redirect to
+  std::string page;         // kPage: "server-status", "wsgid-metrics" or "wsgid-ready"
   const model::VirtualHost* vhost = nullptr;
 };
 
@@ -170,6 +176,7 @@ class Router {
   void choose_group(const model::Route& cr, Route* r) const;
 
   Settings settings_;
+  bool has_pages_ = false;  // some <Location> sets a page handler (route() looks)
   model::Resolver resolver_;  // points into settings_.config
   AccessPolicies access_;     // points into settings_.config and resolver_
   std::vector<VhostTables> tables_;  // [0] = server, [i+1] = vhosts[i]

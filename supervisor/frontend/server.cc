@@ -27,6 +27,7 @@ Server::Server(uv_loop_t* loop) : loop_(loop) {
   drain_timer_.data = this;
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
+  started_unix_ = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
   id_prefix_ = fmt::format("{:x}.{}.", static_cast<uint64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000,
                            getpid());
   router_ = std::make_shared<Router>(Settings{});
@@ -48,6 +49,7 @@ void Server::apply(const Settings& settings) {
     } else {
       next[key] = std::make_unique<UpstreamPool>(loop_, ep);
     }
+    next[key]->set_counters(metrics_.group(ep.name));
     pools.push_back(next[key].get());
   }
   for (auto& [key, pool] : pools_) {
@@ -88,6 +90,7 @@ Status Server::start_embedded() {
     ep.threads = embedded_.threads();
     ep.socket_timeout = router_->settings().config.timeout;
     embedded_pool_ = std::make_unique<UpstreamPool>(loop_, ep);
+    embedded_pool_->set_counters(metrics_.group(""));
   }
   return st;
 }
@@ -123,6 +126,7 @@ UpstreamPool* Server::pool(const Router* router, int index) {
   for (auto& p : retired_pools_)
     if (p->endpoint().name == ep.name && p->endpoint().socket == ep.socket) return p.get();
   retired_pools_.push_back(std::make_unique<UpstreamPool>(loop_, ep));
+  retired_pools_.back()->set_counters(metrics_.group(ep.name));
   return retired_pools_.back().get();
 }
 

@@ -28,6 +28,9 @@
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/settings.h"
 #include "supervisor/frontend/embedded.h"
+#include "supervisor/frontend/metrics.h"
+#include "supervisor/frontend/snapshot.h"
+#include "model/status_report.h"
 #include "supervisor/frontend/upstream.h"
 
 namespace wsgid::frontend {
@@ -86,6 +89,26 @@ class Server {
   uint32_t next_request_id() { return ++request_counter_; }
   const std::string& request_id_prefix() const { return id_prefix_; }
   bool draining() const { return draining_; }
+  // Whether the front end takes new work: false once it drains or shuts
+  // down. Readiness (wsgid-ready) answers 503 when false. The one place that
+  // decides it.
+  bool accepting_work() const { return !draining_; }
+
+  // Observability (issue 14): the counters, the master's last status report
+  // (model/status_report.h; kSettings {"status": ...}), and the pages.
+  Metrics& metrics() { return metrics_; }
+  void take_status(model::StatusReport report);
+  // What the pages show, now (snapshot.h).
+  Snapshot snapshot() const;
+  struct PageAnswer {
+    int status = 200;
+    std::string content_type;
+    std::string body;
+    std::string why;  // for the log, when status is not 200
+  };
+  // The answer of one of the front end's pages (router.h Route::page) for a
+  // request with this query string, to virtual host vh.
+  PageAnswer page(std::string_view page, std::string_view query, const model::VirtualHost* vh) const;
 
   void add(HttpConn* c);
   void remove(HttpConn* c);
@@ -130,6 +153,10 @@ class Server {
   bool shut_ = false;
   std::function<void()> drained_;
   uint32_t request_counter_ = 0;
+  Metrics metrics_;
+  model::StatusReport report_;
+  bool have_report_ = false;
+  double started_unix_ = 0;
   std::string id_prefix_;
   time_t date_time_ = 0;
   char date_buf_[64] = {};

@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "protocol/frame.h"
+#include "supervisor/frontend/metrics.h"
 #include "supervisor/frontend/settings.h"
 
 namespace wsgid::frontend {
@@ -167,6 +168,10 @@ class UpstreamPool {
   // waiting for socket-timeout.
   void update(const GroupEndpoint& endpoint);
   const GroupEndpoint& endpoint() const { return ep_; }
+  // The group's counters (metrics.h), set by the Server; null in tests that
+  // make a pool alone. Not owned.
+  GroupCounters* counters() const { return counters_; }
+  void set_counters(GroupCounters* c) { counters_ = c; }
   // "running" or "replacing": a connection made now is accepted by a worker soon.
   bool serving() const { return ep_.state == "running" || ep_.state == "replacing"; }
   uv_loop_t* loop() const { return loop_; }
@@ -191,6 +196,7 @@ class UpstreamPool {
 
   uv_loop_t* loop_;
   GroupEndpoint ep_;
+  GroupCounters* counters_ = nullptr;
   size_t open_ = 0;  // connections counted against capacity (connecting, idle, busy)
   std::vector<UpstreamConn*> idle_;
   std::vector<UpstreamConn*> connecting_;

@@ -1,5 +1,7 @@
 #include "supervisor/master/child.h"
 
+#include "supervisor/master/restart_cause.h"
+
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -376,6 +378,7 @@ void Child::promote() {
   successor_failures_ = 0;
   state_json_ = nlohmann::json();
   if (old) {
+    host_->child_replaced(*this, replace_cause(pending_replace_reason_));
     log::notice("{}: pid {} is READY; draining pid {}", host_->child_label(*this),
                 current_->pid(), old->pid());
     retire(old, false);
@@ -501,6 +504,7 @@ void Child::on_exit(Process* p, const ExitInfo& info) {
     return;
   }
   log_exit(p, info, "");
+  if (want_up_) host_->child_replaced(*this, exit_cause(info, p->stopping()));
   current_ = nullptr;
   p->destroy();
   state_json_ = nlohmann::json();
@@ -520,6 +524,8 @@ void Child::on_exit(Process* p, const ExitInfo& info) {
   }
   if (!handle(E::kExit, f)) host_->child_changed(*this);
 }
+
+double Child::current_started_at() const { return current_ ? current_->started_at() : 0; }
 
 nlohmann::json Child::status_json() const {
   nlohmann::json j;

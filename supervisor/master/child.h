@@ -148,6 +148,10 @@ class ChildHost {
   virtual int give_up_after() { return 0; }
   // Called after every state change and whenever a retiring process ends.
   virtual void child_changed(class Child& child) = 0;
+  // A process of the child was replaced while it was wanted up: it died
+  // (exit_cause) or a rolling replacement retired it (replace_cause); cause
+  // is one of restart_cause.h's labels. Called before child_changed().
+  virtual void child_replaced(class Child&, std::string_view /*cause*/) {}
 };
 
 class Child : public ProcessObserver {
@@ -199,6 +203,8 @@ class Child : public ProcessObserver {
   // during start-up: <its last output line>" (describe_failed_start).
   nlohmann::json status_json() const;
   const std::string& last_exit() const { return last_exit_; }
+  // When the current process was spawned (loop clock, seconds); 0 when none.
+  double current_started_at() const;
   int start_failures() const { return start_failures_; }
   // It died since its last READY (or never reached it) and is being retried:
   // BACKOFF, or STARTING again after BACKOFF (until READY, a stop or FATAL).

@@ -228,6 +228,11 @@ int Daemon::run() {
   uv_loop_init(&loop_);
   loop_open_ = true;
   started_at_ = static_cast<double>(uv_now(&loop_)) / 1000.0;
+  {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unix_at_loop_zero_ = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9 - started_at_;
+  }
   notify_.init();
   int code = 0;
   do {
@@ -495,6 +500,7 @@ void Daemon::check_progress() {
     return;
   }
   push_frontend_settings(false);
+  push_frontend_status();
   check_settled();
 }
 
@@ -518,6 +524,9 @@ void Daemon::check_settled() {
 
 void Daemon::group_changed(ProcessGroup&) { check_progress(); }
 void Daemon::child_changed(Child&) { check_progress(); }
+void Daemon::group_restart(ProcessGroup& g, std::string_view cause) {
+  ++restarts_[g.name()][std::string(cause)];
+}
 
 double Daemon::graceful_timeout() {
   double t = 5;

@@ -25,6 +25,7 @@
 #include "common/status.h"
 #include "common/version.h"
 #include "model/config.h"
+#include "model/status_report.h"
 #include "supervisor/config/parser.h"
 #include "supervisor/master/access_log_files.h"
 #include "supervisor/master/child.h"
@@ -82,6 +83,7 @@ class Daemon : public GroupHost, public ChildHost {
   double graceful_timeout() override;
   double shutdown_timeout() override { return 5; }
   void child_changed(Child&) override;
+  void group_restart(ProcessGroup& g, std::string_view cause) override;
   // A captured output line of role ("worker site1", "frontend", "master"): into
   // its ring, and to its `tail -f` followers.
   void tap_line(const std::string& role, const std::string& line);
@@ -104,10 +106,16 @@ class Daemon : public GroupHost, public ChildHost {
   void start_frontend();
   json frontend_settings();
   void push_frontend_settings(bool force);
+  // The status report (model/status_report.h, status_push.cc) to the running
+  // front end, when its text changed or the front end is a new process.
+  model::StatusReport status_report();
+  void push_frontend_status();
   // Sends access_logs_ on the front end's descriptor channel (before a kSettings).
   void send_access_logs();
   void on_signal(const SignalEntry& e);
+  // Counts the outcome (reloads_, failed_reloads_) of reload_config().
   Status reload(const std::string& why, json* errors);
+  Status reload_config(const std::string& why, json* errors);
   // The stop sequence (stop_phases.h): a request takes its row's step; entering a
   // phase runs its entry, then the phase moves on as soon as its wait is over.
   void request_stop(StopRequest r);
@@ -168,6 +176,13 @@ class Daemon : public GroupHost, public ChildHost {
   std::string log_path_;
   int log_fd_ = -1;
   double started_at_ = 0;
+  double unix_at_loop_zero_ = 0;  // the Unix time of loop time 0 (status reports)
+  uint64_t reloads_ = 0, failed_reloads_ = 0;
+  // Processes replaced, by group name and cause (restart_cause.h): kept across
+  // reloads, as the front end's counters are.
+  std::map<std::string, std::map<std::string, uint64_t>> restarts_;
+  std::string status_sent_;
+  int status_sent_pid_ = 0;
   std::map<std::string, std::deque<std::string>> tails_;
   // ErrorLog files of <VirtualHost>s that declare groups: path -> fd (kept open
   // until the end, reopened in place on USR1).

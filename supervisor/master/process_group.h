@@ -42,6 +42,8 @@ class GroupHost {
   // Where the group's captured worker output goes (SpawnSpec::output_fd); -1 =
   // the master's log. Asked at every spawn.
   virtual int output_fd(const ProcessGroup&) { return -1; }
+  // A process of the group was replaced, with its cause (restart_cause.h).
+  virtual void group_restart(ProcessGroup&, std::string_view /*cause*/) {}
 };
 
 class ProcessGroup : public ChildHost {
@@ -115,6 +117,7 @@ class ProcessGroup : public ChildHost {
     return spec_.startup_retries ? *spec_.startup_retries + 1 : 0;
   }
   void child_changed(Child& child) override;
+  void child_replaced(Child&, std::string_view cause) override { host_->group_restart(*this, cause); }
 
  private:
   void reap_leaving();

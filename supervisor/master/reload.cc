@@ -101,6 +101,13 @@ ConfigDiff diff_configs(const model::Config& a, const model::Config& b,
 // --- reload ---
 
 Status Daemon::reload(const std::string& why, json* errors) {
+  Status s = reload_config(why, errors);
+  if (phase_ == Phase::kRunning) ++(s ? reloads_ : failed_reloads_);
+  push_frontend_status();
+  return s;
+}
+
+Status Daemon::reload_config(const std::string& why, json* errors) {
   if (phase_ != Phase::kRunning) return Status::error("the daemon is stopping");
   log::notice("reloading {} ({})", opts_.config_path, why);
   auto pr = parse();

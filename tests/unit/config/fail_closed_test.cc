@@ -70,7 +70,9 @@ TEST_CASE("each Apache directive gets its fate: accepted, warned or refused") {
       // handler_directives_test.cc; their refusals are here.)
       {"SetHandler wsgi-script", Want::kQuiet, ""},
       {"SetHandler None", Want::kQuiet, ""},
-      {"SetHandler server-status", Want::kRefuse, "observability work"},
+      {"SetHandler server-status", Want::kQuiet, ""},
+      {"SetHandler wsgid-metrics", Want::kQuiet, ""},
+      {"SetHandler server-info", Want::kRefuse, "server-info page"},
       {"AddHandler wsgi-script .wsgi", Want::kQuiet, ""},
       {"AddHandler cgi-script .cgi", Want::kRefuse, "run these files as CGI programs"},
       {"RemoveHandler .wsgi", Want::kRefuse, "would be sent as its source"},

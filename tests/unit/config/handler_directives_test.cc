@@ -119,23 +119,48 @@ TEST_CASE("DocumentRoot is per vhost and server, resolved against ServerRoot") {
   CHECK_FALSE(r.config.vhosts[1].document_root.has_value());
 }
 
+TEST_CASE("the front end's pages are handlers of <Location> and <LocationMatch> (issue 14)") {
+  struct Case {
+    const char* text;
+    const char* handler;
+  } cases[] = {
+      {"<Location /server-status>\nSetHandler server-status\n</Location>\n", "server-status"},
+      {"<Location /metrics>\nSetHandler WSGID-Metrics\n</Location>\n", "wsgid-metrics"},
+      {"<LocationMatch ^/ready$>\nSetHandler wsgid-ready\n</LocationMatch>\n", "wsgid-ready"},
+  };
+  for (const Case& c : cases) {
+    INFO(std::string(c.text));
+    ParseResult r = parse(c.text);
+    CHECK(messages(r).empty());
+    REQUIRE(r.config.server.locations.size() == 1);
+    CHECK(r.config.server.locations[0].settings.handlers.set_handler.value_or("") == c.handler);
+  }
+}
+
 TEST_CASE("every handler directive error, with its exact text") {
   struct Case {
     const char* text;
     const char* error;
   } cases[] = {
-      {"<Location /a>\nSetHandler server-status\n</Location>\n",
-       "SetHandler server-status is refused: Apache would answer this path with its "
-       "server-status page; wsgid's status and metrics handlers come with its observability "
-       "work (fail closed: wsgid knows only the handlers wsgi-script and None)"},
+      {"<Location /a>\nSetHandler server-info\n</Location>\n",
+       "SetHandler server-info is refused: Apache would answer this path with its "
+       "server-info page, which wsgid does not have (its own pages: server-status, "
+       "wsgid-metrics, wsgid-ready) (fail closed: wsgid knows only the handlers wsgi-script "
+       "and None, and its pages server-status, wsgid-metrics and wsgid-ready)"},
       {"<Location /a>\nSetHandler cgi-script\n</Location>\n",
        "SetHandler cgi-script is refused: Apache would run these files as CGI programs; wsgid "
        "runs WSGI scripts only (fail closed: wsgid knows only the handlers wsgi-script and "
-       "None)"},
+       "None, and its pages server-status, wsgid-metrics and wsgid-ready)"},
       {"AddHandler type-map .var\n",
        "AddHandler type-map is refused: Apache would answer this path with the handler "
        "'type-map', which wsgid does not have (fail closed: wsgid knows only the handlers "
-       "wsgi-script and None)"},
+       "wsgi-script and None, and its pages server-status, wsgid-metrics and wsgid-ready)"},
+      {"<Directory /srv>\nSetHandler server-status\n</Directory>\n",
+       "SetHandler server-status answers a URL and belongs in <Location> (here it is in "
+       "<Directory>)"},
+      {"SetHandler wsgid-metrics\n",
+       "SetHandler wsgid-metrics answers a URL and belongs in <Location> (here it is at server "
+       "level)"},
       {"AddHandler wsgi-script\n", "AddHandler takes at least 2 arguments, not 1"},
       {"AddHandler wsgi-script .\n",
        "AddHandler expects file extensions such as .wsgi, not '.'"},
