@@ -53,6 +53,15 @@ WSGIScriptAlias /slow {dir}/app.wsgi process-group=slow application-group=%{{GLO
 <Location /ready>
   SetHandler wsgid-ready
 </Location>
+# The shipped etc/wsgid.conf's layout: the later, longer <Location> takes the
+# handler, the first one's Require applies to both.
+<Location /server-status2>
+  SetHandler server-status
+  Require local
+</Location>
+<Location /server-status2/metrics>
+  SetHandler wsgid-metrics
+</Location>
 """
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
@@ -189,6 +198,14 @@ class ObserveCase(unittest.TestCase):
         waited_1s_before = (value(before, 'wsgid_group_queue_wait_seconds_count', group='slow')
                             - value(before, 'wsgid_group_queue_wait_seconds_bucket', group='slow', le='1'))
         self.assertEqual(waited_1s - waited_1s_before, 1)
+
+    def test_the_shipped_layout_nests_the_metrics_under_server_status(self):
+        st, headers, body = self.get('/server-status2/metrics')
+        self.assertEqual(st, 200)
+        self.assertIn(b'# TYPE wsgid_build_info gauge', body)
+        st, headers, body = self.get('/server-status2?auto')
+        self.assertEqual(st, 200)
+        self.assertIn(b'Total Accesses: ', body)
 
     def test_require_guards_the_metrics(self):
         st, _, body = self.get('/metrics-denied')
