@@ -1,0 +1,474 @@
+"""wsgid.service and wsgid.socket under a real systemd (issue 17 point 3, issue 15
+point 3): systemd boots as PID 1 in a container made by systemd-nspawn (Debian's
+systemd-container) from the host's own /usr (--volatile=yes: a tmpfs root,
+nothing of the host written), and the test drives the units through it with
+`nsenter -t <container's PID 1> -a systemctl ...`.
+
+The units are the build's (etc/wsgid.service as meson configured it, etc/
+wsgid.socket as shipped), installed in the container's /etc/systemd/system; a
+drop-in points ExecStartPre=/ExecStart= at the build's wsgid (bind-mounted
+read-only at its own path) and the config, as an operator's drop-in would.
+Steps, each asserted, in one boot:
+
+  start    Type=notify: `systemctl start` returns once READY=1 came, and then
+           both groups answer at once; StatusText and MainPID in `show`/`status`
+  watchdog WatchdogSec= (2 s in the drop-in): pinged, never killed
+  reload   HUP: RELOADING=1 then READY=1 (systemd 252's reload returns before
+           READY=1, so StatusText is polled); the unchanged group keeps its
+           pids, the changed one gets new ones; MainPID unchanged
+  stop     KillMode=mixed: a slow request in flight finishes with 200, the
+           master exits 0, systemd SIGKILLs nothing
+  Restart= the master SIGKILLed: systemd kills the rest of the cgroup and starts
+           a new master (NRestarts=1) that serves
+  socket   wsgid.socket holds the port: the service takes the socket, and a
+           client connecting all through `systemctl restart wsgid` gets only
+           200s (queued in the backlog, not refused)
+
+Each run has its own cgroup (/sys/fs/cgroup/.../wsgid-booted-PID), made before
+nspawn starts and removed on every exit path: the container's PID 1 is killed
+by pid (which ends every process of its PID namespace), then anything left in
+the cgroup, then the cgroup. Skipped (exit 77) only when nspawn cannot run at
+all: not root, or no systemd-nspawn. About 30 s.
+"""
+
+import http.client
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+from wsgidtest.paths import build_dir
+from wsgidtest.procs import free_port, live_children, proc_stat
+from wsgidtest.wait import wait_for
+
+NSPAWN = shutil.which('systemd-nspawn') or '/usr/bin/systemd-nspawn'
+SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+CONF = '/etc/wsgid/wsgid.conf'
+APP_DIR = '/srv/wsgid-test'  # not under /tmp: the unit has PrivateTmp=yes
+
+APP = """import os, time
+
+def application(environ, start_response):
+    path = environ.get('PATH_INFO', '')
+    if path.startswith('/sleep/'):
+        time.sleep(float(path.split('/')[2]))
+    body = '%d %s %s' % (os.getpid(), environ.get('mod_wsgi.process_group'), path)
+    start_response('200 OK', [('Content-Type', 'text/plain'),
+                              ('Content-Length', str(len(body)))])
+    return [body.encode()]
+"""
+
+CONFIG = """Listen 127.0.0.1:{port}
+LogLevel info
+WSGIDaemonProcess a processes=2 threads=2 graceful-timeout=15
+WSGIDaemonProcess b processes={b_processes} threads=2
+WSGIScriptAlias /a {app}/app.wsgi process-group=a application-group=%{{GLOBAL}}
+WSGIScriptAlias /b {app}/app.wsgi process-group=b application-group=%{{GLOBAL}}
+<Directory {app}>
+    Require all granted
+</Directory>
+"""
+
+DROP_IN = """# The test's: the build's wsgid, the test's config.
+[Service]
+ExecStartPre=
+ExecStartPre={build}/supervisor/wsgid --check -f {conf}
+ExecStart=
+ExecStart={build}/supervisor/wsgid -f {conf}
+WatchdogSec=2
+"""
+
+SOCKET_DROP_IN = """[Socket]
+ListenStream=
+ListenStream=127.0.0.1:{port}
+"""
+
+
+def skip(reason):
+    print('SKIP: ' + reason, flush=True)
+    sys.exit(77)
+
+
+def get(port, path, timeout=30.0):
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
+    try:
+        c.request('GET', path)
+        r = c.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        c.close()
+
+
+def cgroup_roots():
+    """The hierarchies a run's cgroup is made in: cgroup v2 alone, or the
+    hybrid layout's name=systemd and unified ones (this kind of machine)."""
+    if os.path.exists('/sys/fs/cgroup/cgroup.controllers'):
+        return ['/sys/fs/cgroup']
+    return [r for r in ('/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified') if os.path.isdir(r)]
+
+
+class Container:
+    """One booted systemd; stop() is safe on every path and idempotent."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.log_path = os.path.join(tmp, 'nspawn.log')
+        self.cgroups = [os.path.join(r, 'wsgid-booted-%d' % os.getpid()) for r in cgroup_roots()]
+        self.proc = None
+        self.pid1 = None
+        self.pid1_start = None
+
+    def start(self):
+        for cg in self.cgroups:
+            os.mkdir(cg)
+        procs_files = [os.path.join(cg, 'cgroup.procs') for cg in self.cgroups]
+
+        def into_cgroup():  # in the child, before exec: only writes
+            for p in procs_files:
+                with open(p, 'w') as f:
+                    f.write('0')
+
+        build = build_dir()
+        cmd = [NSPAWN, '--boot', '--register=no', '--keep-unit', '--volatile=yes', '-D', '/',
+               '--console=passive', '--machine=wsgid-booted',
+               '--bind-ro=%s' % os.path.realpath(build), '--bind-ro=%s' % SOURCE_DIR,
+               'systemd.firstboot=off', 'systemd.unit=basic.target']
+        self.logf = open(self.log_path, 'wb')
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.logf,
+                                     stderr=subprocess.STDOUT, preexec_fn=into_cgroup)
+
+        def pid1():
+            if self.proc.poll() is not None:
+                raise AssertionError('systemd-nspawn exited with %s:\n%s'
+                                     % (self.proc.returncode, self.nspawn_log()))
+            for pid in live_children(self.proc.pid):
+                st = proc_stat(pid)
+                with open('/proc/%d/comm' % pid) as f:
+                    if f.read().strip() == 'systemd' and st:
+                        return pid, st[2]
+            return None
+
+        self.pid1, self.pid1_start = wait_for(pid1, 30, "the container's PID 1")
+
+        def booted():
+            r = self.run('systemctl', 'is-system-running', check=False)
+            if r.stdout.strip() in ('running', 'degraded'):
+                return r.stdout.strip()
+            if self.proc.poll() is not None:
+                raise AssertionError('systemd-nspawn exited:\n' + self.nspawn_log())
+            return None
+
+        state = wait_for(booted, 60, 'the container booted', interval=0.2)
+        print('booted in %.1f s (%s), PID 1 is %d' % (time.monotonic() - t0, state, self.pid1),
+              flush=True)
+
+    def nspawn_log(self):
+        with open(self.log_path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+
+    def run(self, *cmd, check=True, timeout=60):
+        r = subprocess.run(['nsenter', '-t', str(self.pid1), '-a'] + list(cmd),
+                           capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if check and r.returncode != 0:
+            raise AssertionError('%s: exit %d\n%s%s' % (' '.join(cmd), r.returncode, r.stdout,
+                                                         r.stderr))
+        return r
+
+    def write(self, path, text):
+        """A file in the container's tmpfs root, through /proc/PID1/root."""
+        full = '/proc/%d/root%s' % (self.pid1, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, 'w') as f:
+            f.write(text)
+
+    def show(self, unit, *props):
+        r = self.run('systemctl', 'show', unit, '-p', ','.join(props))
+        return dict(line.split('=', 1) for line in r.stdout.splitlines() if '=' in line)
+
+    def journal(self, unit='wsgid.service'):
+        return self.run('journalctl', '--no-pager', '-o', 'short-monotonic', '-u', unit,
+                        check=False).stdout
+
+    def stop(self):
+        if self.pid1:
+            st = proc_stat(self.pid1)
+            if st and st[2] == self.pid1_start and st[0] != 'Z':
+                # PID 1 of a PID namespace: its death ends every process in it.
+                os.kill(self.pid1, signal.SIGKILL)
+            self.pid1 = None
+        if self.proc:
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.proc = None
+            self.logf.close()
+        # Anything left in this run's cgroup is ours: kill it, then remove the
+        # cgroup tree, deepest first.
+        for cg in self.cgroups:
+            if not os.path.isdir(cg):
+                continue
+            for _ in range(50):
+                left = []
+                for d, _, _ in os.walk(cg):
+                    try:
+                        with open(os.path.join(d, 'cgroup.procs')) as f:
+                            left += [int(p) for p in f.read().split()]
+                    except OSError:
+                        pass
+                if not left:
+                    break
+                for p in left:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.1)
+            for d, _, _ in sorted(os.walk(cg), key=lambda w: -w[0].count('/')):
+                try:
+                    os.rmdir(d)
+                except OSError as e:
+                    print('could not remove cgroup %s: %s' % (d, e))
+
+
+class Client:
+    """New connections one after another, from start() to stop(): every
+    answer is counted; anything but a 200 is a failure."""
+
+    def __init__(self, port):
+        self.port = port
+        self.ok = 0
+        self.failed = []
+        self.running = True
+        self.t = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self.t.start()
+        return self
+
+    def _run(self):
+        deadline = time.monotonic() + 60
+        while self.running and time.monotonic() < deadline:
+            try:
+                status, _ = get(self.port, '/a/c', timeout=20)
+                if status == 200:
+                    self.ok += 1
+                else:
+                    self.failed.append(status)
+            except Exception as e:  # noqa: BLE001 - counted, reported by the test
+                self.failed.append(repr(e))
+            time.sleep(0.01)
+
+    def stop(self):
+        self.running = False
+        self.t.join(30)
+        return self.ok, self.failed
+
+
+def group_pids(c, name):
+    """The group's worker pids in the container, from `wsgictl status --json`."""
+    import json
+    r = c.run('%s/supervisor/ctl/wsgictl' % os.path.realpath(build_dir()), '-s',
+              '/run/wsgid/control.sock', 'status', '--json')
+    for g in json.loads(r.stdout)['groups']:
+        if g['name'] == name:
+            return sorted(p['pid'] for p in g['processes'] if p['pid'] and p['state'] == 'RUNNING')
+    return []
+
+
+def check(cond, what, c=None):
+    if not cond:
+        raise AssertionError(what + ('\n--- journal:\n' + c.journal()[-6000:] if c else ''))
+
+
+def run(c, port):
+    build = os.path.realpath(build_dir())
+    t_all = time.monotonic()
+    # Install: the units, a drop-in for the build's paths, the config and app.
+    with open(os.path.join(build, 'etc', 'wsgid.service')) as f:
+        c.write('/etc/systemd/system/wsgid.service', f.read())
+    with open(os.path.join(SOURCE_DIR, 'etc', 'wsgid.socket')) as f:
+        c.write('/etc/systemd/system/wsgid.socket', f.read())
+    c.write('/etc/systemd/system/wsgid.service.d/test.conf', DROP_IN.format(build=build, conf=CONF))
+    c.write('/etc/systemd/system/wsgid.socket.d/test.conf', SOCKET_DROP_IN.format(port=port))
+    c.write(CONF, CONFIG.format(port=port, b_processes=1, app=APP_DIR))
+    c.write(APP_DIR + '/app.wsgi', APP)
+    c.run('systemctl', 'daemon-reload')
+    r = c.run('systemd-analyze', 'verify', '--man=no', 'wsgid.service', 'wsgid.socket', check=False)
+    check(r.returncode == 0, 'systemd-analyze verify in the container:\n' + r.stdout + r.stderr)
+
+    # --- start: Type=notify, active only after READY=1 --------------------------
+    t = time.monotonic()
+    c.run('systemctl', 'start', 'wsgid.service', timeout=90)
+    print('start: %.2f s' % (time.monotonic() - t), flush=True)
+    s = c.show('wsgid.service', 'ActiveState', 'SubState', 'MainPID', 'StatusText', 'NRestarts',
+               'WatchdogUSec', 'Type', 'NotifyAccess')
+    check(s['ActiveState'] == 'active' and s['SubState'] == 'running', repr(s), c)
+    check(s['StatusText'] == '2 groups up', 'StatusText after start: %r' % s, c)
+    main1 = int(s['MainPID'])
+    check(main1 > 0, repr(s), c)
+    # READY=1 came after every worker and the front end were up: both groups
+    # answer at once, with no wait.
+    for g in ('a', 'b'):
+        status, body = get(port, '/%s/now' % g, timeout=5)
+        check(status == 200 and body.split()[1:] == [g, '/now'], '%s: %r %r' % (g, status, body), c)
+    st = c.run('systemctl', 'status', '--no-pager', 'wsgid.service', check=False).stdout
+    check('Status: "2 groups up"' in st and 'Main PID: %d' % main1 in st, st, c)
+    check('(from systemd' not in c.journal(), 'no socket unit yet, yet a passed socket', c)
+
+    # --- watchdog: WatchdogSec=2 in the drop-in; pinged, never killed ------------
+    check(s['WatchdogUSec'] == '2s', repr(s), c)
+    w0 = int(c.show('wsgid.service', 'WatchdogTimestampMonotonic')['WatchdogTimestampMonotonic'])
+
+    # --- reload: unchanged group a keeps its pids, b (processes 1 -> 2) is new --
+    a_before, b_before = group_pids(c, 'a'), group_pids(c, 'b')
+    check(len(a_before) == 2 and len(b_before) == 1, '%r %r' % (a_before, b_before), c)
+    c.write(CONF, CONFIG.format(port=port, b_processes=2, app=APP_DIR))
+    t = time.monotonic()
+    c.run('systemctl', 'reload', 'wsgid.service', timeout=60)
+    # systemd 252: reload returns once `kill -HUP` has; READY=1 comes later.
+    texts = []
+
+    def reloaded():
+        st = c.show('wsgid.service', 'StatusText', 'ActiveState', 'SubState')
+        if not texts or texts[-1] != st['StatusText']:
+            texts.append(st['StatusText'])
+        return (st['StatusText'] == '2 groups up' and st['SubState'] == 'running'
+                and len(group_pids(c, 'b')) == 2 and group_pids(c, 'b'))
+
+    wait_for(reloaded, 30, 'the reload applied', interval=0.02)
+    print('reload: %.2f s, StatusText seen: %r' % (time.monotonic() - t, texts), flush=True)
+    check(group_pids(c, 'a') == a_before, 'group a changed pids on reload: %r -> %r'
+          % (a_before, group_pids(c, 'a')), c)
+    b_after = group_pids(c, 'b')
+    check(not set(b_after) & set(b_before), 'group b kept %r: %r' % (b_before, b_after), c)
+    s = c.show('wsgid.service', 'MainPID', 'NRestarts')
+    check(int(s['MainPID']) == main1 and s['NRestarts'] == '0', repr(s), c)
+    j = c.journal()
+    check('reloading %s (SIGHUP)' % CONF in j and 'ready: 2 groups up' in j.split('reloading')[-1],
+          'the master logged no reload then ready', c)
+
+    # The watchdog was pinged all along (a missed one would have restarted it).
+    w1 = int(c.show('wsgid.service', 'WatchdogTimestampMonotonic')['WatchdogTimestampMonotonic'])
+    check(w1 > w0, 'WatchdogTimestamp did not move: %d -> %d' % (w0, w1), c)
+
+    # --- stop: KillMode=mixed, the drain completes, nothing SIGKILLed -----------
+    slow = {}
+
+    def slow_request():
+        try:
+            slow['r'] = get(port, '/a/sleep/3', timeout=30)
+        except Exception as e:  # noqa: BLE001
+            slow['e'] = repr(e)
+
+    th = threading.Thread(target=slow_request, daemon=True)
+    th.start()
+    time.sleep(0.8)  # in the app by now
+    t = time.monotonic()
+    c.run('systemctl', 'stop', 'wsgid.service', timeout=90)
+    stop_s = time.monotonic() - t
+    th.join(30)
+    print('stop: %.2f s with a 3 s request in flight' % stop_s, flush=True)
+    check(slow.get('r', (None,))[0] == 200 and slow['r'][1].endswith('/sleep/3'),
+          'the slow request: %r' % slow, c)
+    check(stop_s > 1.5, 'stop took %.2f s: it did not wait for the request' % stop_s, c)
+    s = c.show('wsgid.service', 'ActiveState', 'Result', 'ExecMainCode', 'ExecMainStatus')
+    check(s['ActiveState'] == 'inactive' and s['Result'] == 'success'
+          and s['ExecMainStatus'] == '0', 'after stop: %r' % s, c)
+    j = c.journal()
+    check('with signal SIGKILL' not in j and 'killing every child' not in j,
+          'something was SIGKILLed at stop', c)
+
+    # --- Restart=on-failure: the master SIGKILLed comes back -------------------
+    c.run('systemctl', 'start', 'wsgid.service', timeout=90)
+    main2 = int(c.show('wsgid.service', 'MainPID')['MainPID'])
+    c.run('kill', '-KILL', str(main2))
+    t = time.monotonic()
+
+    def restarted():
+        s = c.show('wsgid.service', 'ActiveState', 'SubState', 'MainPID', 'NRestarts',
+                   'StatusText')
+        return (s['NRestarts'] == '1' and s['SubState'] == 'running' and s['MainPID'] != '0'
+                and int(s['MainPID']) != main2 and s['StatusText'] == '2 groups up' and s)
+
+    s = wait_for(restarted, 30, 'the master restarted by Restart=', interval=0.1)
+    print('restart after SIGKILL: %.2f s (RestartSec=2)' % (time.monotonic() - t), flush=True)
+    status, body = get(port, '/b/back', timeout=10)
+    check(status == 200, 'after Restart=: %r %r' % (status, body), c)
+
+    # --- wsgid.socket: the socket outlives the service -------------------------
+    c.run('systemctl', 'stop', 'wsgid.service', timeout=90)
+    c.run('systemctl', 'start', 'wsgid.socket')
+    check(c.show('wsgid.service', 'ActiveState')['ActiveState'] == 'inactive', 'service up early', c)
+    # A connection starts the service (Accept=no: the socket's trigger), and is
+    # answered by it.
+    t = time.monotonic()
+    status, body = get(port, '/a/woke', timeout=60)
+    print('socket-activated start, first answer: %.2f s' % (time.monotonic() - t), flush=True)
+    check(status == 200, 'through the socket unit: %r %r' % (status, body), c)
+    # (The front end may answer before the last worker is up and READY=1 comes.)
+    wait_for(lambda: c.show('wsgid.service', 'ActiveState')['ActiveState'] == 'active', 30,
+             'wsgid.service active after the socket woke it')
+    j = c.journal()
+    check('listening on 127.0.0.1:%d (from systemd: fd 3 (http))' % port in j,
+          'the master did not take the passed socket', c)
+    # A full restart of the daemon: a client connecting all the while gets no
+    # refusal and no error.
+    client = Client(port).start()
+    time.sleep(0.5)
+    t = time.monotonic()
+    c.run('systemctl', 'restart', 'wsgid.service', timeout=90)
+    restart_s = time.monotonic() - t
+    wait_for(lambda: c.show('wsgid.service', 'StatusText')['StatusText'] == '2 groups up', 30,
+             'the restarted service ready')
+    time.sleep(0.5)
+    ok, failed = client.stop()
+    print('systemctl restart with wsgid.socket: %.2f s, client: %d ok, %d failed %r'
+          % (restart_s, ok, len(failed), failed[:5]), flush=True)
+    check(not failed and ok > 20, 'requests across the restart: %d ok, failed %r' % (ok, failed), c)
+    s = c.show('wsgid.service', 'MainPID', 'NRestarts')
+    check(s['MainPID'] not in ('0', str(main2)), repr(s), c)
+    print('all steps: %.1f s' % (time.monotonic() - t_all), flush=True)
+
+
+def main():
+    if os.geteuid() != 0:
+        skip('not root: systemd-nspawn needs root')
+    if not os.path.exists(NSPAWN):
+        skip('systemd-nspawn not installed (Debian package systemd-container; tools/dev installs it)')
+    if not cgroup_roots():
+        skip('no cgroup hierarchy under /sys/fs/cgroup')
+    tmp = tempfile.mkdtemp(prefix='wsgid-booted-')
+    c = Container(tmp)
+    port = free_port()
+    t0 = time.monotonic()
+    failed = False
+    try:
+        c.start()
+        run(c, port)
+    except BaseException:
+        failed = True
+        traceback.print_exc()
+        if c.pid1:
+            print('--- journal of wsgid.service ---\n' + c.journal()[-8000:])
+            print('--- journal of wsgid.socket ---\n' + c.journal('wsgid.socket')[-2000:])
+        if os.path.exists(c.log_path):
+            print('--- nspawn ---\n' + c.nspawn_log()[-3000:])
+    finally:
+        c.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print('%s in %.1f s' % ('FAILED' if failed else 'passed', time.monotonic() - t0))
+    print('1 passed, 0 failed' if not failed else '0 passed, 1 failed')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
