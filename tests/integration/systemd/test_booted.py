@@ -27,7 +27,8 @@ Steps, each asserted, in one boot:
 Each run has its own cgroup (/sys/fs/cgroup/.../wsgid-booted-PID), made before
 nspawn starts and removed on every exit path: the container's PID 1 is killed
 by pid (which ends every process of its PID namespace), then anything left in
-the cgroup, then the cgroup. Skipped (exit 77) only when nspawn cannot run at
+the cgroup, then the cgroup (on TERM too, meson's timeout; a run that was
+SIGKILLed has its cgroup, and the container in it, ended by the next run). Skipped (exit 77) only when nspawn cannot run at
 all: not root, or no systemd-nspawn. About 30 s.
 """
 
@@ -111,6 +112,49 @@ def cgroup_roots():
     if os.path.exists('/sys/fs/cgroup/cgroup.controllers'):
         return ['/sys/fs/cgroup']
     return [r for r in ('/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified') if os.path.isdir(r)]
+
+
+def kill_cgroup_tree(cg):
+    """SIGKILLs every process in the cgroup cg and below, then removes the
+    directories, deepest first. Only called on a cgroup of this test's."""
+    for _ in range(50):
+        left = []
+        for d, _, _ in os.walk(cg):
+            try:
+                with open(os.path.join(d, 'cgroup.procs')) as f:
+                    left += [int(p) for p in f.read().split()]
+            except OSError:
+                pass
+        if not left:
+            break
+        for p in left:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+    for d, _, _ in sorted(os.walk(cg), key=lambda w: -w[0].count('/')):
+        try:
+            os.rmdir(d)
+        except OSError as e:
+            print('could not remove cgroup %s: %s' % (d, e))
+
+
+def sweep_stale_runs():
+    """A run that was SIGKILLed left its container's systemd running in its
+    cgroup (nothing runs on that path): the next run ends it. A cgroup is
+    stale when the test process its name carries is gone."""
+    for root in cgroup_roots():
+        for name in os.listdir(root):
+            if not name.startswith('wsgid-booted-'):
+                continue
+            try:
+                pid = int(name[len('wsgid-booted-'):])
+            except ValueError:
+                continue
+            if pid != os.getpid() and not os.path.exists('/proc/%d' % pid):
+                print('removing the cgroup of an earlier run that was killed: %s/%s' % (root, name))
+                kill_cgroup_tree(os.path.join(root, name))
 
 
 class Container:
@@ -214,29 +258,8 @@ class Container:
         # Anything left in this run's cgroup is ours: kill it, then remove the
         # cgroup tree, deepest first.
         for cg in self.cgroups:
-            if not os.path.isdir(cg):
-                continue
-            for _ in range(50):
-                left = []
-                for d, _, _ in os.walk(cg):
-                    try:
-                        with open(os.path.join(d, 'cgroup.procs')) as f:
-                            left += [int(p) for p in f.read().split()]
-                    except OSError:
-                        pass
-                if not left:
-                    break
-                for p in left:
-                    try:
-                        os.kill(p, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                time.sleep(0.1)
-            for d, _, _ in sorted(os.walk(cg), key=lambda w: -w[0].count('/')):
-                try:
-                    os.rmdir(d)
-                except OSError as e:
-                    print('could not remove cgroup %s: %s' % (d, e))
+            if os.path.isdir(cg):
+                kill_cgroup_tree(cg)
 
 
 class Client:
@@ -453,6 +476,9 @@ def main():
         skip('systemd-nspawn not installed (Debian package systemd-container; tools/dev installs it)')
     if not cgroup_roots():
         skip('no cgroup hierarchy under /sys/fs/cgroup')
+    # meson's timeout sends TERM: leave through the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sweep_stale_runs()
     tmp = tempfile.mkdtemp(prefix='wsgid-booted-')
     c = Container(tmp)
     port = free_port()
