@@ -5,7 +5,8 @@ wsgid.socket unit does (test_booted.py drives the real units).
 
 - a passed socket takes the place of its Listen: the connection that woke
   the daemon was queued before wsgid ran, and is served; another Listen is
-  opened by wsgid; no child inherits LISTEN_* or WATCHDOG_*;
+  opened by wsgid; no child inherits LISTEN_* or WATCHDOG_*; two passed
+  sockets go each to its own Listen, whatever the config's order;
 - a reload that drops that Listen keeps the socket (a connection waits in
   its backlog), and the reload that brings the Listen back serves it;
 - a passed socket no Listen asks for: wsgid refuses to start, naming it and
@@ -90,11 +91,14 @@ class SocketActivationTest(unittest.TestCase):
         with open(self.d.conf) as f:
             return f.read()
 
-    def activate(self, args, name='web'):
-        """systemd-socket-activate -l 127.0.0.1:PORT --fdname=NAME wsgid ARGS: the
-        daemon's Popen is this process (it execs wsgid in place)."""
+    def activate(self, args, name='web', more_ports=()):
+        """systemd-socket-activate -l 127.0.0.1:PORT [-l ...] --fdname=NAME wsgid
+        ARGS: the daemon's Popen is this process (it execs wsgid in place)."""
         self.d.logf = open(self.d.log_path, 'ab')
-        cmd = [ACTIVATE, '-l', '127.0.0.1:%d' % self.port, '--fdname=' + name,
+        more = []
+        for p in more_ports:
+            more += ['-l', '127.0.0.1:%d' % p]
+        cmd = [ACTIVATE, '-l', '127.0.0.1:%d' % self.port] + more + ['--fdname=' + name,
                '-E', 'WSGID_WORKER', '-E', 'WSGID_FRONTEND', self.d.wsgid] + list(args)
         self.d.proc = subprocess.Popen(cmd, env=self.d.env, stdin=subprocess.DEVNULL,
                                        stdout=self.d.logf, stderr=subprocess.STDOUT, cwd=self.d.dir)
@@ -146,6 +150,24 @@ class SocketActivationTest(unittest.TestCase):
         self.assertTrue(body.endswith(b' /waited -'), body)
         self.assertIn('reload: listening on 127.0.0.1:%d' % self.port, self.d.log_since(mark))
         self.d.check_log_clean()
+
+    def test_two_passed_sockets(self):
+        # fds 3 and 4 from systemd, handed on to the front end as 4 and 5: each
+        # Listen gets its own socket, in whatever order the config names them.
+        second = free_port()
+        self.d.write('wsgid.conf', self.read_conf().replace(
+            'Listen 127.0.0.1:%d\n' % self.port,
+            'Listen 127.0.0.1:%d\nListen 127.0.0.1:%d\n' % (second, self.port)))
+        self.activate(['-f', self.d.conf], name='web:alt', more_ports=[second])
+        status, body, _ = GetInThread(second, '/second').wait(60)[0] or (None, None, None)
+        self.assertEqual(status, 200, self.d.log())
+        self.assertTrue(body.endswith(b' /second -'), body)
+        self.assertEqual(http_get(self.port, '/first')[0], 200)
+        log = self.d.log()
+        self.assertIn('listening on 127.0.0.1:%d (from systemd: fd 3 (web))' % self.port, log)
+        self.assertIn('listening on 127.0.0.1:%d (from systemd: fd 4 (alt))' % second, log)
+        self.d.wait_frontend()
+        self.d.note_children()
 
     def test_unmatched_socket_refused(self):
         conf = self.read_conf()
