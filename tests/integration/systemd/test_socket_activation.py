@@ -28,6 +28,7 @@ import unittest
 from wsgidtest.daemon import Daemon
 from wsgidtest.http_get import http_get
 from wsgidtest.procs import free_port
+from wsgidtest.testing import test_failed
 from wsgidtest.wait import wait_for
 
 ACTIVATE = shutil.which('systemd-socket-activate') or '/usr/bin/systemd-socket-activate'
@@ -82,7 +83,7 @@ class SocketActivationTest(unittest.TestCase):
         self.d.write('app.wsgi', APP)
 
     def tearDown(self):
-        self.d.cleanup(failed=self._outcome.result.errors != [] or self._outcome.result.failures != [])
+        self.d.cleanup(failed=test_failed(self))
 
     def port_of_head(self):
         return self.d.ports()[0]
