@@ -703,10 +703,16 @@ int HttpConn::dispatch() {
       break;
     case Route::Kind::kPage: {
       // The front end's own pages (issue 14): answered here, never by a worker.
+      // A 503 of wsgid-ready is an answer, not a failure: the access log
+      // has its reason, the error log nothing (probes ask every few seconds).
       Server::PageAnswer a = server_->page(route_.page, query, route_.vhost);
       local_type_ = std::move(a.content_type);
       body_scratch_ = std::move(a.body);
-      send_local(a.status, a.why, false);
+      target_ = Target::kLocal;
+      local_status_ = a.status;
+      local_retry_after_ = false;
+      log_note_ = std::move(a.why);
+      if (body_done_) emit_local();
       return 0;
     }
     case Route::Kind::kWsgi:

@@ -100,7 +100,9 @@ Snapshot Server::snapshot() const {
     g.processes = ep.processes;
     g.threads = ep.threads;
     const UpstreamPool* pool = i < current_pools_.size() ? current_pools_[i] : nullptr;
-    g.counters = pool && pool->counters() ? pool->counters() : const_cast<Metrics&>(metrics_).group(ep.name);
+    // apply() gave every current pool its counters; a pool made alone has none.
+    static const GroupCounters kNoCounters;
+    g.counters = pool && pool->counters() ? pool->counters() : &kNoCounters;
     if (const model::GroupReport* r = have_report_ ? report_.find(ep.name) : nullptr) {
       g.restarts = r->restarts;
       for (const model::ProcessReport& p : r->processes) {
@@ -126,7 +128,8 @@ Snapshot Server::snapshot() const {
     g.state = "running";
     g.processes = 1;
     g.threads = embedded_pool_->endpoint().threads;
-    g.counters = embedded_pool_->counters();
+    static const GroupCounters kNoCounters;
+    g.counters = embedded_pool_->counters() ? embedded_pool_->counters() : &kNoCounters;
     ProcessSnapshot ps;
     ps.pid = getpid();
     ps.state = "RUNNING";
