@@ -43,8 +43,14 @@
 //    response without Content-Length is sent chunked (HTTP/1.1) or closes the
 //    connection (HTTP/1.0);
 //  - a static Alias: a StaticFile (static_file.h) writes the head and the body;
+//  - one of the front end's pages (SetHandler server-status, wsgid-metrics,
+//    wsgid-ready; Server::page()): answered at once, like a local answer;
 //  - anything else: a local error response (404, 500, 503 with Retry-After).
-// A client that goes away cancels its request in the worker (kCancel, then the
+// Each request that ends adds itself to the counters (metrics.h, issue 14):
+// the front end's, and its group's when it was routed to one (status class,
+// method, first-byte and total latency, queue wait when a worker took it,
+// the 502/503/504 the front end gave by cause, the worker pid that answered);
+// a few integer additions, no allocation. A client that goes away cancels its request in the worker (kCancel, then the
 // worker connection is closed). Timeouts are checked by Server's sweep (tick()):
 // header (RequestReadTimeout header=) -> 408, body (body=, no progress) -> 408,
 // waiting for the response head (socket-timeout; queue-timeout while no worker has

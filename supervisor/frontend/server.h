@@ -5,7 +5,9 @@
 // keep the one they started with through a shared_ptr), one UpstreamPool per
 // group (kept for the life of the process so a connection never outlives its
 // pool), mod_wsgi's auth scripts, the access log, the list of live HttpConns, the periodic sweep timer
-// (timeouts, idle worker connections) and the cached Date header. Loop thread
+// (timeouts, idle worker connections) and the cached Date header, and the
+// observability state (issue 14): the counters (metrics.h), the master's last
+// status report, and the pages drawn from them (snapshot.cc). Loop thread
 // only; created and destroyed by frontend_main (or by a test fixture).
 #pragma once
 

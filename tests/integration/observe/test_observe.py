@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -207,6 +208,32 @@ class ObserveCase(unittest.TestCase):
         self.assertEqual(st, 200)
         self.assertIn(b'Total Accesses: ', body)
 
+    def test_refusals_and_reloads_are_counted(self):
+        before = parse_metrics(self.scrape())
+        s = socket.create_connection(('127.0.0.1', self.d.port()), timeout=10)
+        s.sendall(b'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n')  # two Hosts: 400
+        self.assertTrue(s.recv(100).startswith(b'HTTP/1.1 400'))
+        s.close()
+        ok, text = self.d.wsgictl('reload')
+        self.assertTrue(ok, text)
+        with open(self.d.conf) as f:
+            good = f.read()
+        with open(self.d.conf, 'a') as f:
+            f.write('\nNoSuchDirective here\n')
+        try:
+            ok, text = self.d.wsgictl('reload')
+            self.assertFalse(ok, text)
+        finally:
+            with open(self.d.conf, 'w') as f:
+                f.write(good)
+        d = lambda m, name, **l: value(m, name, **l) - value(before, name, **l)
+        wait_for(lambda: d(parse_metrics(self.scrape()), 'wsgid_master_failed_reloads_total') == 1,
+                 timeout=10, what='the failed reload counted')
+        after = parse_metrics(self.scrape())
+        self.assertEqual(d(after, 'wsgid_master_reloads_total'), 1)
+        self.assertEqual(d(after, 'wsgid_frontend_connections_refused_total', reason='bad_request'), 1)
+        self.assertGreaterEqual(d(after, 'wsgid_frontend_connections_accepted_total'), 1)
+
     def test_require_guards_the_metrics(self):
         st, _, body = self.get('/metrics-denied')
         self.assertEqual(st, 403)
@@ -257,12 +284,19 @@ class ObserveCase(unittest.TestCase):
     def test_ready_flips_when_a_group_stops_and_starts(self):
         st, _, body = self.get('/ready')
         self.assertEqual((st, body), (200, b'ready\n'))
+        before = parse_metrics(self.scrape())
         ok, text = self.d.wsgictl('stop', 'slow')
         self.assertTrue(ok, text)
         try:
             wait_for(lambda: self.get('/ready')[0] == 503, timeout=20, what='503 from /ready')
             st, _, body = self.get('/ready')
             self.assertIn(b'group slow', body)
+            # The stopped group's requests get 503 at once, counted with their cause.
+            self.assertEqual(self.get('/slow/x?0')[0], 503)
+            after = parse_metrics(self.scrape())
+            key = dict(name='wsgid_group_gateway_errors_total', group='slow', code='503',
+                       cause='group_stopped')
+            self.assertEqual(value(after, **key) - value(before, **key), 1)
         finally:
             ok, text = self.d.wsgictl('start', 'slow')
             self.assertTrue(ok, text)
