@@ -7,7 +7,7 @@
 // pool), mod_wsgi's auth scripts, the access log, the list of live HttpConns, the periodic sweep timer
 // (timeouts, idle worker connections) and the cached Date header, and the
 // observability state (issue 14): the counters (metrics.h), the master's last
-// status report, and the pages drawn from them (snapshot.cc). Loop thread
+// status report, and the pages drawn from them (server_pages.cc). Loop thread
 // only; created and destroyed by frontend_main (or by a test fixture).
 #pragma once
 

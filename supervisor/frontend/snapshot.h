@@ -4,7 +4,7 @@
 // process's current requests), the master's last status report
 // (model/status_report.h) and each process's RSS read from /proc. The pages
 // (metrics_page.h, status_page.h) are pure functions of a Snapshot, so that
-// tests build one by hand. Server::snapshot() fills it on the loop thread;
+// tests build one by hand. Server::snapshot() (server_pages.cc) fills it on the loop thread;
 // the pointers into the Server's counters are valid until the loop runs again.
 #pragma once
 

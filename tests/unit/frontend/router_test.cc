@@ -397,3 +397,38 @@ TEST_CASE("WSGIRestrictProcess limits the groups a scope may pick") {
   CHECK(b.kind == Route::Kind::kError);
   CHECK(b.error == "Daemon process called 'site2' cannot be accessed by this WSGI application (WSGIRestrictProcess)");
 }
+
+TEST_CASE("a <Location>'s page handler answers its URLs before any alias (issue 14)") {
+  Settings s = base();
+  s.config.server.mounts.push_back(mount("/", "/srv/app.wsgi"));
+  model::Block status = block("/server-status", "");
+  status.settings.process_group.reset();
+  status.settings.handlers.set_handler = "server-status";
+  model::Block metrics = block("/server-status/metrics", "");
+  metrics.settings.process_group.reset();
+  metrics.settings.handlers.set_handler = "wsgid-metrics";
+  model::Block ready = block("^/re(ady)?$", "", true);
+  ready.settings.process_group.reset();
+  ready.settings.handlers.set_handler = "wsgid-ready";
+  s.config.server.locations = {status, metrics, ready};
+  Router r(s);
+  struct Case {
+    const char* path;
+    Route::Kind kind;
+    const char* page;
+  } cases[] = {
+      {"/server-status", Route::Kind::kPage, "server-status"},
+      {"/server-status/", Route::Kind::kPage, "server-status"},
+      {"/server-status/metrics", Route::Kind::kPage, "wsgid-metrics"},  // the later one wins
+      {"/ready", Route::Kind::kPage, "wsgid-ready"},
+      {"/re", Route::Kind::kPage, "wsgid-ready"},
+      {"/server-statusx", Route::Kind::kWsgi, ""},  // a prefix matches whole segments
+      {"/app", Route::Kind::kWsgi, ""},
+  };
+  for (const Case& c : cases) {
+    INFO(c.path);
+    Route out = route(r, c.path);
+    CHECK(out.kind == c.kind);
+    CHECK(out.page == c.page);
+  }
+}
