@@ -139,14 +139,16 @@ Router::Router(const Settings& settings)
   if (hostname_.empty()) hostname_ = "localhost";
   tables_.push_back(build_tables(&settings_.config.server));
   for (const auto& vh : settings_.config.vhosts) tables_.push_back(build_tables(&vh));
-  auto has_page = [](const model::VirtualHost& vh) {
-    for (const model::Block& b : vh.locations)
-      if (b.settings.handlers.set_handler && is_page_handler(*b.settings.handlers.set_handler))
-        return true;
-    return false;
+  auto find_pages = [this](const model::VirtualHost& vh) {
+    for (const model::Block& b : vh.locations) {
+      if (!b.settings.handlers.set_handler || !is_page_handler(*b.settings.handlers.set_handler))
+        continue;
+      if (b.is_regex) page_regex_ = true;
+      else page_prefixes_.push_back(b.path);
+    }
   };
-  has_pages_ = has_page(settings_.config.server);
-  for (const auto& vh : settings_.config.vhosts) has_pages_ = has_pages_ || has_page(vh);
+  find_pages(settings_.config.server);
+  for (const auto& vh : settings_.config.vhosts) find_pages(vh);
 }
 
 Router::VhostTables Router::build_tables(const model::VirtualHost* vh) {
@@ -239,7 +241,9 @@ void Router::route(const model::VirtualHost* vh, const RouteRequest& req, Route*
 
   // The front end's pages: a <Location>'s SetHandler (file "": Location
   // sections only).
-  if (has_pages_) {
+  bool maybe_page = page_regex_;
+  for (const std::string& p : page_prefixes_) maybe_page = maybe_page || path.substr(0, p.size()) == p;
+  if (maybe_page) {
     model::HandlerSettings h = resolver_.handlers(vhost_index(vh), path, "");
     if (h.set_handler && is_page_handler(*h.set_handler)) {
       r->kind = Route::Kind::kPage;

@@ -176,7 +176,11 @@ class Router {
   void choose_group(const model::Route& cr, Route* r) const;
 
   Settings settings_;
-  bool has_pages_ = false;  // some <Location> sets a page handler (route() looks)
+  // The <Location>s that set a page handler: route() walks the scopes for a
+  // page only when the path starts with one of their paths (or one is a
+  // <LocationMatch>), so other requests pay one prefix compare per page.
+  bool page_regex_ = false;
+  std::vector<std::string> page_prefixes_;
   model::Resolver resolver_;  // points into settings_.config
   AccessPolicies access_;     // points into settings_.config and resolver_
   std::vector<VhostTables> tables_;  // [0] = server, [i+1] = vhosts[i]
