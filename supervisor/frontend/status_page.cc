@@ -98,8 +98,8 @@ constexpr std::string_view kStyle = R"(
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1c2430;background:#f4f6f9}
 main{max-width:1200px;margin:0 auto;padding:16px}
-h1{font-size:1.35rem;margin:4px 0 2px}
-h2{font-size:1.1rem;margin:0}
+h1{font-size:1.35rem;margin:4px 0 2px;overflow-wrap:anywhere}
+h2{font-size:1.1rem;margin:0;overflow-wrap:anywhere}
 .sub{color:#5b6675;margin:0 0 14px;overflow-wrap:anywhere}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin:0 0 18px;padding:0;list-style:none}
 .cards li{flex:1 1 150px;background:#fff;border:1px solid #dfe4ea;border-radius:8px;padding:8px 12px;min-width:0}
@@ -112,9 +112,10 @@ section{background:#fff;border:1px solid #dfe4ea;border-radius:10px;margin:0 0 1
 .state.warn{background:#fff3d6;color:#8a5a00}
 .section-cards li{background:#f8fafc}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}
-th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eef1f4;vertical-align:top;overflow-wrap:anywhere}
-th{font-size:.8rem;color:#5b6675;font-weight:600;white-space:nowrap}
-td.req{white-space:pre-line;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.85rem}
+th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eef1f4;vertical-align:top;white-space:nowrap}
+th{font-size:.8rem;color:#5b6675;font-weight:600}
+td.req,td.wrap{white-space:pre-line;overflow-wrap:anywhere;width:35%}
+td.req{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.85rem}
 .none{color:#8a94a3}
 footer{color:#5b6675;font-size:.85rem;overflow-wrap:anywhere}
 @media (max-width:700px){
@@ -122,7 +123,7 @@ footer{color:#5b6675;font-size:.85rem;overflow-wrap:anywhere}
  table,tbody,tr,td{display:block;width:100%}
  thead{display:none}
  tr{border:1px solid #e3e8ee;border-radius:8px;margin:0 0 10px;padding:4px 0}
- td{display:flex;gap:12px;border:0;padding:3px 10px}
+ td,td.req,td.wrap{display:flex;gap:12px;border:0;padding:3px 10px;width:100%}
  td::before{content:attr(data-label);flex:0 0 7.5em;color:#5b6675;font-size:.8rem;font-family:system-ui,sans-serif}
  .cards li{flex-basis:40%}
 }
@@ -186,7 +187,7 @@ void group_section(std::string* o, const Snapshot& s, const GroupSnapshot& g) {
       cur += c.method + " " + c.uri + " (" + short_age(c.age) + ")";
     }
     cell(o, "Current", cur.empty() ? "idle" : cur, "req");
-    cell(o, "Last exit", p.last_exit.empty() ? "-" : p.last_exit);
+    cell(o, "Last exit", p.last_exit.empty() ? "-" : p.last_exit, "wrap");
     o->append("</tr>");
   }
   o->append("</tbody></table></section>");

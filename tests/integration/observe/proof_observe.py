@@ -97,8 +97,9 @@ def main():
             d.request('GET', '/shop/item/%d' % i)
         d.request('GET', '/shop/missing<&>"quoted"')
         # One request running in the one-thread group and one queued behind it.
-        for q in ('20', '0'):
-            t = threading.Thread(target=d.request, args=('GET', '/slow/report?' + q), daemon=True)
+        # The running one has a long URL: the page must wrap it, not scroll.
+        for path in ('/slow/report/2026/' + 'quarterly-' * 12 + '?20', '/slow/report?0'):
+            t = threading.Thread(target=d.request, args=('GET', path), daemon=True)
             t.start()
             threads.append(t)
             time.sleep(0.5)
