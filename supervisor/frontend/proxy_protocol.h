@@ -21,7 +21,7 @@
 //       (UNSPEC: keep the peer's address, as the spec says a receiver must);
 //       TLVs after the addresses are skipped. The whole header may be
 //       kMaxV2 bytes long (mod_remoteip stops at 232: TLVs of AWS's and GCP's
-//       balancers pass here; docs/decisions.md 33).
+//       balancers pass here; docs/decisions.md 36).
 // Anything else is kError, with error() saying why in a sentence the log
 // shows: bytes that begin neither signature (checked from the first byte, so a
 // plain HTTP request fails at once), a v1 line without CRLF within 107 bytes,

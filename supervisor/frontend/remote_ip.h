@@ -13,7 +13,7 @@
 // trusted proxy (RemoteIPTrustedProxy / RemoteIPInternalProxy, or any address
 // when neither is given), take the header's rightmost remaining address as the
 // new current one. It stops at an address that is not a proxy, at an empty or
-// unparsable item (wsgid never resolves host names: docs/decisions.md 33), and
+// unparsable item (wsgid never resolves host names: docs/decisions.md 36), and
 // -- unless every proxy so far was internal -- at a private address
 // (10/8, 127/8, 169.254/16, 172.16/12, 192.168/16; IPv6 outside 2000::/3), so
 // that an external proxy cannot present an internal client. The result: the
