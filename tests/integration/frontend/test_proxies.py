@@ -42,7 +42,8 @@ def application(environ, start_response):
     keys = ('REMOTE_ADDR', 'REMOTE_PORT', 'HTTP_X_FORWARDED_FOR', 'HTTP_X_FORWARDED_PROTO',
             'HTTP_HOST', 'HTTP_X_FORWARDED_BY', 'wsgi.url_scheme')
     body = json.dumps({k: environ.get(k) for k in keys}).encode()
-    start_response('200 OK', [('Content-Type', 'application/json')])
+    start_response('200 OK', [('Content-Type', 'application/json'),
+                              ('Content-Length', str(len(body)))])
     return [body]
 """
 
@@ -63,6 +64,7 @@ WSGITrustedProxies 127.0.0.1
 <VirtualHost 127.0.0.1:{pp}>
     RemoteIPProxyProtocol On
 </VirtualHost>
+RemoteIPProxyProtocolExceptions 127.0.0.4
 <VirtualHost 127.0.0.1:{rip}>
     RemoteIPHeader X-Forwarded-For
     RemoteIPInternalProxy 127.0.0.1
@@ -277,6 +279,34 @@ class BehindABalancer(unittest.TestCase):
             self.assertEqual(st, 403, version)
         wait_for(lambda: '127.0.0.3 127.0.0.1 "GET /only2 HTTP/1.1" 403' in self.access_log(),
                  10, 'the PROXY client in the access log')
+
+    def raw(self, data, source='127.0.0.2'):
+        """data sent on a new connection to the PROXY listener -> the whole answer."""
+        c = socket.create_connection(('127.0.0.1', self.pp), timeout=10,
+                                     source_address=(source, 0))
+        try:
+            c.sendall(data)
+            out = b''
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    return out
+                out += chunk
+        finally:
+            c.close()
+
+    def test_local_and_unknown_headers_keep_the_peer_and_exceptions_need_none(self):
+        req = b'GET /env HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+        sig = b'\x0d\x0a\x0d\x0a\x00\x0d\x0a\x51\x55\x49\x54\x0a'
+        for what, head in (('v2 LOCAL', sig + b'\x20\x00\x00\x00'),
+                           ('v1 UNKNOWN', b'PROXY UNKNOWN\r\n')):
+            out = self.raw(head + req)
+            self.assertTrue(out.startswith(b'HTTP/1.1 200'), (what, out))
+            self.assertEqual(json.loads(out.split(b'\r\n\r\n', 1)[1])['REMOTE_ADDR'],
+                             '127.0.0.2', what)
+        out = self.raw(req, source='127.0.0.4')  # RemoteIPProxyProtocolExceptions
+        self.assertTrue(out.startswith(b'HTTP/1.1 200'), out)
+        self.assertEqual(self.raw(req, source='127.0.0.5'), b'')  # not an exception: closed
 
     def test_a_connection_without_a_proxy_header_is_closed(self):
         mark = self.s.log_mark()
