@@ -69,10 +69,14 @@ void Parser::d_trusted_proxy_headers(const Directive& d, Scope& s) {
     if (const model::ProxyHeaderInfo* h = model::find_proxy_header(a.text)) {
       names.emplace_back(h->name);
     } else {
+      std::vector<std::string_view> names;
+      for (const model::ProxyHeaderInfo& h : model::kProxyHeaders) names.push_back(h.name);
+      std::string_view near = closest(a.text, names);
       diags_->warning(a.loc,
                       "WSGITrustedProxyHeaders: mod_wsgi 4.9 knows no header '" + a.text +
                           "'; it has no effect",
-                      {"the headers it knows: " + known_proxy_headers()});
+                      {near.empty() ? "the headers it knows: " + known_proxy_headers()
+                                    : "did you mean '" + std::string(near) + "'?"});
     }
   }
   trusted_header_lines_.push_back(d.loc);

@@ -25,10 +25,12 @@ ParseResult parse(const std::string& text) {
 
 std::vector<std::string> messages(const ParseResult& r) {
   std::vector<std::string> out;
-  for (const Diagnostic& d : r.diags.all())
-    if (d.message.find("serves no request") == std::string::npos)
-      out.push_back(std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col) + ": " +
-                    d.message);
+  for (const Diagnostic& d : r.diags.all()) {
+    if (d.message.find("serves no request") != std::string::npos) continue;
+    out.push_back(std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col) + ": " +
+                  d.message);
+    for (const std::string& n : d.notes) out.push_back("  note: " + n);
+  }
   return out;
 }
 
@@ -112,11 +114,15 @@ TEST_CASE("RemoteIP*ProxyList reads addresses from a file") {
   CHECK(messages(r) == std::vector<std::string>{
                            "1:26: RemoteIPTrustedProxyList: 'proxy.example.com' is not an IP "
                            "address: wsgid resolves no host names here (line 2 of " +
-                           path + ")"});
+                           path + ")",
+                           "  note: write an address (192.0.2.10, 2001:db8::1) or a network "
+                           "(10.0.0.0/8, 2001:db8::/32)"});
   std::remove(path.c_str());
   r = parse("RemoteIPTrustedProxyList " + path + "\n");
-  CHECK(messages(r) == std::vector<std::string>{"1:26: RemoteIPTrustedProxyList: cannot open '" +
-                                                path + "'"});
+  CHECK(messages(r) ==
+        std::vector<std::string>{"1:26: RemoteIPTrustedProxyList: cannot open '" + path + "'",
+                                 "  note: write the path of a readable file with one proxy "
+                                 "address or network a line"});
 }
 
 TEST_CASE("proxy directives: each error and warning") {
@@ -126,28 +132,42 @@ TEST_CASE("proxy directives: each error and warning") {
   } cases[] = {
       {"WSGITrustedProxyHeaders X-Forwarded-For\n",
        {"1:1: WSGITrustedProxyHeaders without WSGITrustedProxies trusts these headers from "
-        "every client, as mod_wsgi does: any client can set its own REMOTE_ADDR and scheme"}},
+        "every client, as mod_wsgi does: any client can set its own REMOTE_ADDR and scheme",
+        "  note: add 'WSGITrustedProxies ADDRESS...' with the address of your proxy (127.0.0.1 "
+        "for a proxy on this machine)"}},
       {"WSGITrustedProxyHeaders X-Forwarded-For X-Fowarded-Proto\nWSGITrustedProxies 127.0.0.1\n",
        {"1:41: WSGITrustedProxyHeaders: mod_wsgi 4.9 knows no header 'X-Fowarded-Proto'; it "
-        "has no effect"}},
+        "has no effect",
+        "  note: did you mean 'X-Forwarded-Proto'?"}},
+      {"WSGITrustedProxyHeaders X-Request-Id\nWSGITrustedProxies 127.0.0.1\n",
+       {"1:25: WSGITrustedProxyHeaders: mod_wsgi 4.9 knows no header 'X-Request-Id'; it has no "
+        "effect",
+        "  note: the headers it knows: X-Forwarded-For, X-Client-IP, X-Real-IP, "
+        "X-Forwarded-HTTPS, X-Forwarded-Proto, X-Forwarded-Scheme, X-Forwarded-SSL, X-HTTPS, "
+        "X-Scheme, X-Forwarded-Host, X-Host, X-Forwarded-Server, X-Forwarded-Port, "
+        "X-Script-Name, X-Forwarded-Script-Name"}},
       {"WSGITrustedProxyHeaders X_Forwarded_For\n",
        {"1:25: WSGITrustedProxyHeaders: 'X_Forwarded_For' is not a header name (letters, digits "
-        "and '-')"}},
+        "and '-')",
+        "  note: write the header as the proxy sends it: X-Forwarded-For"}},
       {"WSGITrustedProxies 127.0.0.300\n",
-       {"1:20: WSGITrustedProxies: '127.0.0.300' is not a valid IP address"}},
+       {"1:20: WSGITrustedProxies: '127.0.0.300' is not a valid IP address", "  note: write an address (192.0.2.10, 2001:db8::1) or a network (10.0.0.0/8, 2001:db8::/32)"}},
       {"WSGITrustedProxies proxy.local\n",
        {"1:20: WSGITrustedProxies: 'proxy.local' is not an IP address: wsgid resolves no host "
-        "names here"}},
+        "names here",
+        "  note: write an address (192.0.2.10, 2001:db8::1) or a network (10.0.0.0/8, 2001:db8::/32)"}},
       {"RemoteIPTrustedProxy 10.0.0.0/33\n",
-       {"1:22: RemoteIPTrustedProxy: '10.0.0.0/33' has an invalid netmask or prefix length"}},
+       {"1:22: RemoteIPTrustedProxy: '10.0.0.0/33' has an invalid netmask or prefix length", "  note: write an address (192.0.2.10, 2001:db8::1) or a network (10.0.0.0/8, 2001:db8::/32)"}},
       {"RemoteIPHeader X-Forwarded-For X-Real-IP\n",
        {"1:1: RemoteIPHeader takes one argument, not 2"}},
       {"RemoteIPHeader \"X Forwarded\"\n",
-       {"1:16: RemoteIPHeader: 'X Forwarded' is not a header name (letters, digits and '-')"}},
+       {"1:16: RemoteIPHeader: 'X Forwarded' is not a header name (letters, digits and '-')",
+        "  note: write RemoteIPHeader X-Forwarded-For"}},
       {"RemoteIPProxyProtocol Yes\n", {"1:23: RemoteIPProxyProtocol expects On or Off, not 'Yes'"}},
       {"RemoteIPProxyProtocolExceptions example.org\n",
        {"1:33: RemoteIPProxyProtocolExceptions: 'example.org' is not an IP address: wsgid "
-        "resolves no host names here"}},
+        "resolves no host names here",
+        "  note: write an address (192.0.2.10, 2001:db8::1) or a network (10.0.0.0/8, 2001:db8::/32)"}},
       {"<Location /a>\nRemoteIPHeader X-Forwarded-For\n</Location>\n",
        {"2:1: RemoteIPHeader cannot appear inside <Location>; it belongs at server level or in "
         "<VirtualHost>"}},
