@@ -242,6 +242,9 @@ class BehindABalancer(unittest.TestCase):
     def test_require_ip_sees_the_peer_under_trusted_headers(self):
         st, _ = get(self.tls, '/only2', tls=True)
         self.assertEqual(st, 403)  # the peer is nginx at 127.0.0.1
+        # ... and so is what the access log's %a says (mod_wsgi changes the environ only).
+        wait_for(lambda: '127.0.0.1 127.0.0.1 "GET /only2 HTTP/1.0" 403' in self.access_log(),
+                 10, 'the peer as %a under WSGITrustedProxyHeaders')
         st, _ = get(self.wsgi, '/only2')
         self.assertEqual(st, 200)  # straight from 127.0.0.2
 
