@@ -143,3 +143,36 @@ TEST_CASE("RemoteIPProxyProtocol: per address:port, last setting wins, exception
 }
 
 }  // namespace wsgid::frontend
+
+namespace wsgid::frontend {
+
+TEST_CASE("RemoteIPRules: a vhost's settings replace the server's, unset ones inherit") {
+  model::Config c;
+  c.server.remoteip_header = "X-Forwarded-For";
+  c.server.remoteip_proxies_header = "X-Forwarded-By";
+  c.server.remoteip_proxies = std::vector<model::RemoteIPProxySpec>{{"10.0.0.0/8", true},
+                                                                    {"192.0.2.1", false}};
+  model::VirtualHost plain, own;
+  own.remoteip_header = "X-Real-IP";
+  own.remoteip_proxies = std::vector<model::RemoteIPProxySpec>{{"127.0.0.1", false}};
+
+  RemoteIPRules s = RemoteIPRules::from_config(c, nullptr);
+  CHECK(s.header == "X-Forwarded-For");
+  CHECK(s.proxies_header == "X-Forwarded-By");
+  REQUIRE(s.proxies.size() == 2);
+  CHECK(s.proxies[0].internal);
+  CHECK(s.proxies[0].spec.matches(*authz::Address::parse("10.9.9.9")));
+
+  RemoteIPRules p = RemoteIPRules::from_config(c, &plain);
+  CHECK(p.header == "X-Forwarded-For");
+  CHECK(p.proxies.size() == 2);
+
+  RemoteIPRules o = RemoteIPRules::from_config(c, &own);
+  CHECK(o.header == "X-Real-IP");
+  CHECK(o.proxies_header == "X-Forwarded-By");
+  REQUIRE(o.proxies.size() == 1);  // the whole list replaced, as mod_remoteip merges
+  CHECK_FALSE(o.proxies[0].internal);
+  CHECK_FALSE(o.proxies[0].spec.matches(*authz::Address::parse("10.9.9.9")));
+}
+
+}  // namespace wsgid::frontend
