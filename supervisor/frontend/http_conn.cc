@@ -242,6 +242,7 @@ void HttpConn::tick(uint64_t now) {
       log::warn("frontend: {}:{}: connection closed: no complete PROXY protocol header within "
                 "{} ms (RemoteIPProxyProtocol On)",
                 peer_ip_, peer_port_, kProxyHeaderTimeoutMs);
+      ++server_->metrics().front().refused[static_cast<size_t>(RefuseReason::kProxyHeader)];
       start_close();
       break;
   }

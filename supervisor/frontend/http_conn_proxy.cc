@@ -31,6 +31,7 @@ void HttpConn::read_proxy_header(const char* data, size_t len) {
     log::warn("frontend: {}:{}: connection closed: {} (RemoteIPProxyProtocol On)", peer_ip_,
               peer_port_, proxy_reader_->error());
     proxy_reader_.reset();
+    ++server_->metrics().front().refused[static_cast<size_t>(RefuseReason::kProxyHeader)];
     start_close();
     return;
   }

@@ -74,10 +74,13 @@ std::string_view gateway_cause_label(GatewayCause c);  // "group_stopped" ...
 int gateway_cause_status(GatewayCause c);              // 502, 503 or 504
 
 // Why a connection was refused with an error and closed (limits: 413, 414, 431
-// and LimitRequestFields' 400 are counted by their status; timeouts: 408).
-enum class RefuseReason { kBadRequest, kLimit, kTimeout };
-constexpr size_t kRefuseReasons = 3;
-std::string_view refuse_reason_label(RefuseReason r);  // "bad_request", "limit", "timeout"
+// and LimitRequestFields' 400 are counted by their status; timeouts: 408), or
+// closed without an answer because its PROXY protocol header (RemoteIPProxyProtocol)
+// was wrong or late.
+enum class RefuseReason { kBadRequest, kLimit, kTimeout, kProxyHeader };
+constexpr size_t kRefuseReasons = 4;
+// "bad_request", "limit", "timeout", "proxy_header"
+std::string_view refuse_reason_label(RefuseReason r);
 // The reason a refusal with this status counts under: 408 timeout; 411, 413,
 // 414, 431 limit; anything else bad_request.
 RefuseReason refuse_reason(int status);

@@ -38,7 +38,7 @@ void frontend_part(PromText& p, const Snapshot& s) {
   p.family("wsgid_frontend_connections_accepted_total", "counter", "Client connections accepted.");
   p.sample("wsgid_frontend_connections_accepted_total", {}, f.accepted);
   p.family("wsgid_frontend_connections_refused_total", "counter",
-           "Connections answered with an error and closed, by reason: bad_request (400, 501), limit (411, 413, 414, 431), timeout (408).");
+           "Connections answered with an error and closed, by reason: bad_request (400, 501), limit (411, 413, 414, 431), timeout (408); proxy_header: closed for a wrong or late PROXY protocol header.");
   for (size_t i = 0; i < kRefuseReasons; ++i)
     p.sample("wsgid_frontend_connections_refused_total",
              {{"reason", refuse_reason_label(static_cast<RefuseReason>(i))}}, f.refused[i]);

@@ -22,6 +22,7 @@ Run by hand: WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/frontend/t
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -60,6 +61,9 @@ WSGITrustedProxyHeaders X-Forwarded-For X-Forwarded-Proto
 WSGITrustedProxies 127.0.0.1
 <Location /only2>
     Require ip 127.0.0.2
+</Location>
+<Location /metrics>
+    SetHandler wsgid-metrics
 </Location>
 <VirtualHost 127.0.0.1:{pp}>
     RemoteIPProxyProtocol On
@@ -311,7 +315,16 @@ class BehindABalancer(unittest.TestCase):
         self.assertTrue(out.startswith(b'HTTP/1.1 200'), out)
         self.assertEqual(self.raw(req, source='127.0.0.5'), b'')  # not an exception: closed
 
+    def refused_for_proxy_header(self):
+        st, _, body = self.s.request('GET', '/metrics')
+        self.assertEqual(st, 200)
+        m = re.search(rb'^wsgid_frontend_connections_refused_total\{reason="proxy_header"\} (\d+)$',
+                      body, re.M)
+        self.assertIsNotNone(m, body[:500])
+        return int(m.group(1))
+
     def test_a_connection_without_a_proxy_header_is_closed(self):
+        refused = self.refused_for_proxy_header()
         mark = self.s.log_mark()
         c = socket.create_connection(('127.0.0.1', self.pp), timeout=10)
         try:
@@ -332,6 +345,8 @@ class BehindABalancer(unittest.TestCase):
             c.close()
         self.assertLess(time.monotonic() - start, 15)
         self.s.wait_log('no complete PROXY protocol header within', since=mark)
+        # Both closures count in /metrics (issue 14).
+        self.assertEqual(self.refused_for_proxy_header() - refused, 2)
 
     def test_log_is_clean(self):
         self.assertEqual(self.s.log_problems(), [])
