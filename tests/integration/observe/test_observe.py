@@ -171,6 +171,17 @@ class ObserveCase(unittest.TestCase):
         self.assertEqual(value(m, 'wsgid_group_restarts_total', group='slow', cause='signal'),
                          value(before, 'wsgid_group_restarts_total', group='slow', cause='signal'))
 
+    def test_a_rolling_restart_counts_each_process_with_its_cause(self):
+        key = dict(name='wsgid_group_restarts_total', group='slow', cause='restart')
+        before = value(parse_metrics(self.scrape()), **key)
+        ok, text = self.d.wsgictl('restart', 'slow')
+        self.assertTrue(ok, text)
+        wait_for(lambda: value(parse_metrics(self.scrape()), **key) == before + 1, timeout=30,
+                 what='the rolling restart counted once (one process)')
+        wait_for(lambda: self.d.all_running('slow', n=1), timeout=30, what='slow whole again')
+        m = parse_metrics(self.scrape())
+        self.assertEqual(value(m, 'wsgid_group_restarts_total', group='slow', cause='signal'), 0)
+
     def test_a_queued_request_shows_in_the_queue_gauge(self):
         before = parse_metrics(self.scrape())
         results = []
