@@ -66,6 +66,24 @@ def application(environ, start_response):
                 break
             parts.append(len(b))
         return _text(start_response, json.dumps(parts))
+    if path == '/read_length':
+        # read(CONTENT_LENGTH) in one call, answered as [body]: the worker's
+        # one-copy input and its uncopied single-block response (issue 16).
+        body = environ['wsgi.input'].read(int(environ.get('CONTENT_LENGTH') or 0))
+        return _text(start_response, body, ctype='application/octet-stream')
+    if path == '/readinto':
+        n = int(q.get('n', '7'))
+        inp = environ['wsgi.input']
+        inp.read(int(q.get('skip', '0')))
+        buf = bytearray(n)
+        counts, parts = [], []
+        while True:
+            k = inp.readinto(buf)
+            if not k:
+                break
+            counts.append(k)
+            parts.append(bytes(buf[:k]))
+        return _text(start_response, json.dumps({'counts': counts, 'body': b''.join(parts).decode()}))
     if path == '/lines':
         inp = environ['wsgi.input']
         first = inp.readline()
