@@ -197,6 +197,12 @@ class Pep3333Test(WorkerTestCase):
         r = self.h.request(make_environ('/echo', method='POST', script=WSGI_APP))
         self.assertEqual((r.status, r.body), (200, b''))
 
+    def test_environ_keys_reused_issue16(self):
+        self.get(self.h, '/key_identity')
+        same = json.loads(self.get(self.h, '/key_identity').body)
+        for key in ('PATH_INFO', 'REQUEST_METHOD', 'SCRIPT_FILENAME'):
+            self.assertIn(key, same)
+
     def test_input_read_length_and_readinto_issue16(self):
         big = bytes(range(256)) * 900  # 230,400 bytes: several 64 KiB frames in and out
         chunks = [big[i:i + 60000] for i in range(0, len(big), 60000)]
