@@ -147,7 +147,8 @@ bool latin1(PyObject* s, const char* what, std::string* out) {
   if (!b) return false;
   out->assign(PyBytes_AS_STRING(b), static_cast<size_t>(PyBytes_GET_SIZE(b)));
   Py_DECREF(b);
-  if (out->find_first_of("\r\n") != std::string::npos) {
+  // Two find()s (one memchr each), not find_first_of() (one memchr per byte).
+  if (out->find('\r') != std::string::npos || out->find('\n') != std::string::npos) {
     PyErr_Format(PyExc_ValueError, "%s contains a newline: %R", what, s);
     return false;
   }
