@@ -6,7 +6,7 @@
 // {"status": REPORT} whenever the report's text changes (a child changed
 // state, a reload), never in answer to a request: the front end answers its
 // pages from the last report it holds, without waiting for the master
-// (docs/decisions.md 37).
+// (docs/decisions.md 38).
 //
 //   REPORT = {"started": 1796000000.25, "reloads": 2, "failed_reloads": 0,
 //             "version": "0.1.0",

@@ -2,7 +2,7 @@
 // the master alone knows about its children and itself, for the front end's
 // metrics and status pages. Pushed on change from check_progress() (every
 // child's state change ends there) and after each reload, never asked for, so
-// the front end answers a scrape from what it holds (docs/decisions.md 37).
+// the front end answers a scrape from what it holds (docs/decisions.md 38).
 #include <sys/types.h>
 
 #include "supervisor/master/daemon_impl.h"
