@@ -181,7 +181,9 @@ Status Server::bind_listeners(std::vector<int>* ports) {
 
 void Server::on_connection(uv_stream_t* listener, int status) {
   if (status < 0) {
-    log::warn("frontend: accept: {}", uv_strerror(status));
+    // EMFILE reaches here only when libuv could not reopen its reserve
+    // descriptor; DescriptorWatch reports the limit, rate-limited.
+    if (status != UV_EMFILE && status != UV_ENFILE) log::warn("frontend: accept: {}", uv_strerror(status));
     return;
   }
   if (draining_) return;
@@ -215,6 +217,7 @@ void Server::sweep() {
   for (auto& [key, pool] : pools_) pool->sweep(now);
   for (auto& pool : retired_pools_) pool->sweep(now, true);
   if (embedded_pool_) embedded_pool_->sweep(now);
+  descriptors_.check(static_cast<int64_t>(now), conn_count_);
 }
 
 std::string_view Server::date_line() {

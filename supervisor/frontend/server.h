@@ -5,7 +5,7 @@
 // keep the one they started with through a shared_ptr), one UpstreamPool per
 // group (kept for the life of the process so a connection never outlives its
 // pool), mod_wsgi's auth scripts, the access log, the list of live HttpConns, the periodic sweep timer
-// (timeouts, idle worker connections) and the cached Date header. Loop thread
+// (timeouts, idle worker connections, the descriptor limit watch) and the cached Date header. Loop thread
 // only; created and destroyed by frontend_main (or by a test fixture).
 #pragma once
 
@@ -25,6 +25,7 @@
 #include "common/status.h"
 #include "supervisor/frontend/access_log.h"
 #include "supervisor/frontend/auth_scripts.h"
+#include "supervisor/frontend/descriptor_watch.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/settings.h"
 #include "supervisor/frontend/embedded.h"
@@ -117,6 +118,7 @@ class Server {
   bool embedded_enabled_ = false;
   AuthScripts auth_scripts_;
   AccessLog access_log_;
+  DescriptorWatch descriptors_;
   std::vector<uv_tcp_t*> listeners_;
   uv_timer_t sweep_timer_;
   uv_check_t flush_check_;

@@ -1,0 +1,33 @@
+// DescriptorWatch: notices that the front end is at its RLIMIT_NOFILE and says
+// so in the log, once and then at most once a minute (common/failure_report.h),
+// and once more when descriptors are free again.
+//
+// At the limit, accept() fails with EMFILE and libuv's reserve descriptor
+// (uv__emfile_trick in src/unix/stream.c) accepts and closes every waiting
+// connection, so the process never spins on a backlog it cannot empty; but
+// libuv does that silently. Server::sweep() calls check() every 250 ms: one
+// fcntl(F_DUPFD) probe (and a close) tells whether a descriptor is free. The
+// connections already open are served meanwhile; only new ones are closed.
+//
+// Loop thread only; owned by the Server.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/failure_report.h"
+
+namespace wsgid::frontend {
+
+class DescriptorWatch {
+ public:
+  // Probes at now_ms (loop clock) and logs per the contract above;
+  // connections is the number of client connections open (for the message).
+  void check(int64_t now_ms, size_t connections);
+  bool at_limit() const { return report_.failing(); }
+
+ private:
+  FailureReport report_;
+};
+
+}  // namespace wsgid::frontend
