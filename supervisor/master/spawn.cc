@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/log_writes.h"
 #include "common/paths.h"
 #include "protocol/messages.h"
 
@@ -95,18 +96,7 @@ void write_captured(const std::string& role, pid_t pid, std::string_view text, i
   }
   if (g_tap) g_tap(role, line);
   line += '\n';
-  const char* p = line.data();
-  size_t left = line.size();
-  int fd = out_fd >= 0 ? out_fd : log::fd();
-  while (left > 0) {
-    ssize_t w = ::write(fd, p, left);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    p += w;
-    left -= static_cast<size_t>(w);
-  }
+  log::write_text(out_fd >= 0 ? out_fd : log::fd(), line);
 }
 
 struct WriteReq {

@@ -6,11 +6,14 @@ would want (README, "Faults"; docs/decisions.md):
   pid) under a connection flood keeps serving the connections it has, does
   not spin, says once what happened, and recovers when connections close; a
   worker at its limit (an application leaking files) answers, never hangs.
+- a full disk: ErrorLog and CustomLog on a 64 KiB tmpfs filled up: requests
+  are served, the loss is said once, logging resumes when space returns.
 
 Every case passes or fails; none is skipped. Suite 'faults' only (not under
 the sanitizers: load and timing). Run by hand:
 WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/faults/test_exhaustion.py -v
 """
+import errno
 import os
 import socket
 import subprocess
@@ -19,6 +22,7 @@ import unittest
 
 from test_faults import SystemCase, alias, http_get_raw, summary
 from wsgidtest.load import Load, proof
+from wsgidtest.logs import log_problems
 from wsgidtest.wait import wait_for
 
 
@@ -184,6 +188,123 @@ class Descriptors(SystemCase):
         self.assertEqual(len(reports), 1, '%s\n%s' % (saw, '\n'.join(reports[:5])))
         self.assertIn('Too many open files (RLIMIT_NOFILE', reports[0])
         self.assertEqual(s.get('/leak/hello')[0], 200)
+
+def mount_tmpfs(path, size):
+    """Mounts a tmpfs of size bytes on path (root only: CAP_SYS_ADMIN)."""
+    os.makedirs(path, exist_ok=True)
+    r = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=%d,mode=0755' % size, 'tmpfs', path],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise AssertionError(
+            'mount -t tmpfs %s: %s: the full-disk case needs a small filesystem of its own, '
+            'which only root (CAP_SYS_ADMIN) can mount; run the faults suite as root, as CI '
+            'does' % (path, r.stderr.strip()))
+
+
+def fill(path):
+    """Writes path until the filesystem is full (ENOSPC)."""
+    with open(path, 'wb', buffering=0) as f:
+        try:
+            while True:
+                f.write(b'x' * 4096)
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+
+
+class FullDisk(SystemCase):
+    CONFIG = '\n'.join([
+        'ErrorLog {dir}/full/error.log',
+        'CustomLog {dir}/full/access.log combined',
+        'WSGIDaemonProcess fu_a processes=1 threads=4',
+        alias('/a', 'fu_a')])
+
+    @classmethod
+    def setUpClass(cls):
+        from wsgidtest.daemon import Daemon
+        cls.system = Daemon(body=cls.CONFIG, prefix='wsgid-faults-')
+        cls.full = cls.system.path('full')
+        try:
+            mount_tmpfs(cls.full, 64 * 1024)
+            cls.system.start()
+        except BaseException:
+            cls.unmount()
+            cls.system.cleanup(failed=True)
+            raise
+
+    @classmethod
+    def unmount(cls):
+        if os.path.ismount(cls.full):
+            for name in ('error.log', 'access.log'):  # kept for a look on failure
+                try:
+                    with open(os.path.join(cls.full, name), 'rb') as src, \
+                            open(cls.system.path('tmpfs-' + name), 'wb') as dst:
+                        dst.write(src.read())
+                except OSError:
+                    pass
+            subprocess.run(['umount', cls.full], check=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.system.stop()
+        cls.unmount()
+        super().tearDownClass()
+
+    def read(self, name):
+        with open(os.path.join(self.full, name), 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+
+    def test_logs_on_a_full_disk(self):
+        s = self.system
+        self.warm('/a/hello')
+        pids = {'master': s.proc.pid, 'frontend': s.frontend_pid(), 'worker': s.pids('fu_a')}
+        filler = os.path.join(self.full, 'filler')
+        fill(filler)
+        mark = s.log_mark()
+        load = Load(s.url('/a/hello'), concurrency=4, duration=2.0).start()
+        # A worker's stdout and stderr: the master's copy of them fails too.
+        printed = [s.get('/a/print?n=20')[0] for _ in range(10)]
+        res = load.wait()
+        said_full = [l for l in s.log_since(mark).splitlines()
+                     if 'ErrorLog' in l and 'No space left on device' in l]
+        # Space comes back: the next lines go in, after a note of the loss.
+        os.unlink(filler)
+        t = time.monotonic()
+        for _ in range(5):
+            self.assertEqual(s.get('/a/hello?after')[0], 200)
+        wait_for(lambda: 'GET /a/hello?after' in self.read('access.log'), 10,
+                 'the access log written again')
+        wait_for(lambda: 'CustomLog' in self.read('error.log')
+                 and 'written again' in self.read('error.log'), 10,
+                 'the error log written again')
+        resumed_ms = (time.monotonic() - t) * 1000
+        err, acc = self.read('error.log'), self.read('access.log')
+        notes = [l for l in err.splitlines() if 'written again' in l]
+        after = {'master': s.proc.pid, 'frontend': s.frontend_pid(), 'worker': s.pids('fu_a')}
+        saw = ('ErrorLog and CustomLog on a full 64 KiB tmpfs: %s; /print (20 lines each to '
+               'stdout and stderr): %s; %d report(s) on the master\'s stderr; space back: '
+               'both logs written again within %.0f ms, notes: %s'
+               % (summary(res), sorted(set(printed)), len(said_full), resumed_ms,
+                  ' | '.join(l.split('] ', 2)[-1] for l in notes)))
+        proof('a full disk under ErrorLog and CustomLog', res['requests'], res['failed'],
+              res['max_gap_ms'], saw)
+        self.assertEqual(res['failed'], 0, saw)
+        self.assertGreater(res['ok'], 0, saw)
+        self.assertEqual(printed, [200] * 10, saw)
+        self.assertEqual(after, pids, saw)
+        # Said once (the run lasted well under the minute between reports).
+        self.assertEqual(len(said_full), 1, '%s\n%s' % (saw, '\n'.join(said_full)))
+        self.assertIn('log lines are dropped until it can be written again', said_full[0])
+        self.assertTrue(any(l.split('] ', 2)[-1].startswith('ErrorLog ') for l in notes), saw)
+        self.assertTrue(any('CustomLog ' in l and 'lines were lost (write: No space left on '
+                            'device)' in l for l in notes), saw)
+        # Every line whole: a line cut by the full disk was ended before the next.
+        for line in acc.splitlines():
+            self.assertRegex(line, r'^127\.0\.0\.1 - - \[', line)
+        for line in err.splitlines():
+            self.assertRegex(line, r'^20\d\d-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[', line)
+        self.assertEqual(log_problems(err), [])
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)
