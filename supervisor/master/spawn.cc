@@ -195,7 +195,14 @@ Result<Process*> Process::start(uv_loop_t* loop, const SpawnSpec& spec, ProcessO
   if (pid < 0) {
     close(errp[0]); close(out[0]); close(sv[0]);
     if (fdc[0] >= 0) close(fdc[0]);
-    return Status::sys("fork", spec.role, fork_err);
+    // EAGAIN: a process limit (the cgroup's pids.max, or RLIMIT_NPROC for a
+    // non-root master), not a fault of the child: its group backs off and
+    // retries like a child that died in start-up.
+    std::string m = Status::sys("fork", spec.role, fork_err).message();
+    if (const char* name = strerrorname_np(fork_err)) m += fmt::format(" ({})", name);
+    if (fork_err == EAGAIN)
+      m += ": a process limit was reached (pids.max of the daemon's cgroup, or RLIMIT_NPROC)";
+    return Status::error(m);
   }
   int child_err = 0;
   ssize_t r;

@@ -8,6 +8,10 @@ would want (README, "Faults"; docs/decisions.md):
   worker at its limit (an application leaking files) answers, never hangs.
 - a full disk: ErrorLog and CustomLog on a 64 KiB tmpfs filled up: requests
   are served, the loss is said once, logging resumes when space returns.
+- a fork that fails: the master in a cgroup of its own whose pids.max allows
+  no new process (a process limit does not bind root): the group whose worker
+  died backs off with the cause in `wsgictl status`, the others serve, and it
+  comes back once forking works again.
 
 Every case passes or fails; none is skipped. Suite 'faults' only (not under
 the sanitizers: load and timing). Run by hand:
@@ -15,6 +19,7 @@ WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/faults/test_exhaustion.
 """
 import errno
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -304,6 +309,111 @@ class FullDisk(SystemCase):
         for line in err.splitlines():
             self.assertRegex(line, r'^20\d\d-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[', line)
         self.assertEqual(log_problems(err), [])
+
+
+PIDS_ROOT = '/sys/fs/cgroup/pids'
+
+
+def pids_cgroup_of(pid):
+    """The pids controller's cgroup of pid ('/' for the root), or None (no v1 pids)."""
+    with open('/proc/%d/cgroup' % pid) as f:
+        for line in f:
+            _, controllers, path = line.rstrip('\n').split(':', 2)
+            if 'pids' in controllers.split(','):
+                return path
+    return None
+
+
+class PidsCgroup:
+    """A child cgroup of the pids controller (cgroup v1, as on Debian 12's
+    hybrid layout), removed on every exit path: close() moves whatever is in
+    it back to where the first process came from, then removes it."""
+
+    def __init__(self, name):
+        if not os.path.isdir(PIDS_ROOT):
+            raise AssertionError('%s is missing: the fork-failure case needs the cgroup v1 pids '
+                                 'controller' % PIDS_ROOT)
+        self.path = os.path.join(PIDS_ROOT, name)
+        os.mkdir(self.path)
+        self.home = None
+
+    def write(self, name, value):
+        with open(os.path.join(self.path, name), 'w') as f:
+            f.write(str(value))
+
+    def read(self, name):
+        with open(os.path.join(self.path, name)) as f:
+            return f.read().strip()
+
+    def move_in(self, pid):
+        self.home = self.home or os.path.join(PIDS_ROOT, pids_cgroup_of(pid).lstrip('/'))
+        self.write('cgroup.procs', pid)
+
+    def close(self):
+        if not os.path.isdir(self.path):
+            return
+        self.write('pids.max', 'max')
+        home = self.home or PIDS_ROOT
+        for _ in range(50):
+            procs = self.read('cgroup.procs').split()
+            if not procs:
+                break
+            for p in procs:
+                try:
+                    with open(os.path.join(home, 'cgroup.procs'), 'w') as f:
+                        f.write(p)
+                except OSError:
+                    pass  # gone meanwhile
+            time.sleep(0.05)
+        os.rmdir(self.path)
+
+
+class ForkFailure(SystemCase):
+    CONFIG = '\n'.join([
+        'WSGIDaemonProcess ff_a processes=1 threads=2',
+        'WSGIDaemonProcess ff_b processes=1 threads=4',
+        alias('/a', 'ff_a'), alias('/b', 'ff_b')])
+
+    def test_master_cannot_fork(self):
+        s = self.system
+        self.warm('/a/hello')
+        self.warm('/b/hello')
+        old_b = s.pids('ff_b')
+        cg = PidsCgroup('wsgid-faults-%d' % os.getpid())
+        self.addCleanup(cg.close)
+        cg.move_in(s.proc.pid)
+        # No new process in the master's cgroup: every fork fails with EAGAIN.
+        cg.write('pids.max', cg.read('pids.current'))
+        mark = s.log_mark()
+        load = Load(s.url('/b/hello'), concurrency=4, duration=4.0).start()
+        time.sleep(0.3)
+        victim = s.pids('ff_a')[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: s.group('ff_a')['state'] == 'BACKOFF', 10, 'ff_a in BACKOFF')
+        proc = s.group('ff_a')['processes'][0]
+        _, table = s.wsgictl('status')  # exits 3: a group is not running
+        time.sleep(1.5)  # at least one retry fails too
+        failed_forks = s.log_since(mark).count('fork(worker ff_a)')
+        t = time.monotonic()
+        cg.write('pids.max', 'max')
+        wait_for(lambda: s.all_running('ff_a', 1), 70, 'ff_a RUNNING again')
+        back_s = time.monotonic() - t
+        res = load.wait()
+        saw = ('pids.max = pids.current on the master\'s cgroup, a worker of ff_a SIGKILLed: '
+               'ff_a in BACKOFF showing "%s"; %d failed forks logged; pids.max raised: ff_a '
+               'RUNNING %.1f s later; the other group: %s'
+               % (proc['last_exit'], failed_forks, back_s, summary(res)))
+        proof('the master cannot fork (pids.max): the other group', res['requests'],
+              res['failed'], res['max_gap_ms'], saw)
+        self.assertIn('not started: fork(worker ff_a): Resource temporarily unavailable (EAGAIN)',
+                      proc['last_exit'] or '', saw)
+        self.assertIsNotNone(proc['next_try_in'], saw)
+        self.assertIn('fork(worker ff_a): Resource temporarily unavailable (EAGAIN)', table)
+        self.assertGreaterEqual(failed_forks, 2, saw)  # retried, not given up
+        self.assertEqual(res['failed'], 0, saw)
+        self.assertGreater(res['ok'], 0, saw)
+        self.assertEqual(s.pids('ff_b'), old_b)
+        self.assertEqual(s.get('/a/hello')[0], 200)
 
 
 if __name__ == '__main__':
