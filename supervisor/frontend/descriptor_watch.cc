@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/status.h"
 
 namespace wsgid::frontend {
 
@@ -20,6 +21,19 @@ long nofile_limit() {
 }
 
 }  // namespace
+
+void raise_descriptor_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    log::warn("frontend: {}", Status::sys("setrlimit", "RLIMIT_NOFILE").message());
+    return;
+  }
+  log::info("frontend: RLIMIT_NOFILE raised from {} to its hard limit {}", was,
+            rl.rlim_max == RLIM_INFINITY ? std::string("unlimited") : std::to_string(rl.rlim_max));
+}
 
 void DescriptorWatch::check(int64_t now_ms, size_t connections) {
   int fd = fcntl(2, F_DUPFD_CLOEXEC, 0);

@@ -9,6 +9,12 @@
 // fcntl(F_DUPFD) probe (and a close) tells whether a descriptor is free. The
 // connections already open are served meanwhile; only new ones are closed.
 //
+// raise_descriptor_limit() runs once at start: one connection is one
+// descriptor, and the soft limit a service gets (1024 under systemd, kept low
+// for programs that still use select()) would cap the front end near 1,000
+// connections; libuv uses epoll, so the front end takes the hard limit, as Go's
+// runtime and systemd.exec(5)'s advice on LimitNOFILE= suggest.
+//
 // Loop thread only; owned by the Server.
 #pragma once
 
@@ -18,6 +24,9 @@
 #include "common/failure_report.h"
 
 namespace wsgid::frontend {
+
+// Raises the soft RLIMIT_NOFILE to the hard one; logs the change at info.
+void raise_descriptor_limit();
 
 class DescriptorWatch {
  public:

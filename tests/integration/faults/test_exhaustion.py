@@ -6,6 +6,9 @@ would want (README, "Faults"; docs/decisions.md):
   pid) under a connection flood keeps serving the connections it has, does
   not spin, says once what happened, and recovers when connections close; a
   worker at its limit (an application leaking files) answers, never hangs.
+- 10,000 slow connections (slowloris: a header byte every 2 s) while a load
+  runs: the load loses nothing, each slow connection is closed at the
+  RequestReadTimeout header limit, the front end's memory stays bounded.
 - a full disk: ErrorLog and CustomLog on a 64 KiB tmpfs filled up: requests
   are served, the loss is said once, logging resumes when space returns.
 - a fork that fails: the master in a cgroup of its own whose pids.max allows
@@ -19,6 +22,8 @@ WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/faults/test_exhaustion.
 """
 import errno
 import os
+import resource
+import selectors
 import signal
 import socket
 import subprocess
@@ -28,6 +33,7 @@ import unittest
 from test_faults import SystemCase, alias, http_get_raw, summary
 from wsgidtest.load import Load, proof
 from wsgidtest.logs import log_problems
+from wsgidtest.procs import raise_nofile
 from wsgidtest.wait import wait_for
 
 
@@ -193,6 +199,168 @@ class Descriptors(SystemCase):
         self.assertEqual(len(reports), 1, '%s\n%s' % (saw, '\n'.join(reports[:5])))
         self.assertIn('Too many open files (RLIMIT_NOFILE', reports[0])
         self.assertEqual(s.get('/leak/hello')[0], 200)
+
+def rss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+class SlowClients:
+    """n client connections that each send a request head one byte at a time,
+    a byte every `every` seconds, never finishing it (slowloris); one thread,
+    non-blocking sockets and epoll. closed[i] is when the server closed
+    connection i (seconds after it was opened), answers[i] the first bytes it
+    sent before that (a 408 head)."""
+
+    HEAD = b'GET /a/hello HTTP/1.1\r\nHost: slow\r\nX-Slow: ' + b'a' * 4000
+
+    def __init__(self, port, n, every):
+        self.port, self.n, self.every = port, n, every
+        self.sel = selectors.DefaultSelector()
+        self.socks, self.opened, self.sent = [], [], []
+        self.closed, self.answers = {}, {}
+        self.connect_errors = 0
+
+    def open_all(self, batch=500):
+        for i in range(self.n):
+            c = socket.socket()
+            c.setblocking(False)
+            err = c.connect_ex(('127.0.0.1', self.port))
+            if err not in (0, errno.EINPROGRESS):
+                self.connect_errors += 1
+                c.close()
+                continue
+            idx = len(self.socks)
+            self.socks.append(c)
+            self.opened.append(time.monotonic())
+            self.sent.append(0)
+            self.sel.register(c, selectors.EVENT_READ, idx)
+            if (i + 1) % batch == 0:
+                self.poll(0.01)  # lets the front end's accept keep up with the backlog
+
+    def drip(self):
+        """One more byte on every open connection."""
+        for idx, c in enumerate(self.socks):
+            if idx in self.closed or self.sent[idx] >= len(self.HEAD):
+                continue
+            try:
+                if c.send(self.HEAD[self.sent[idx]:self.sent[idx] + 1]) == 1:
+                    self.sent[idx] += 1
+            except BlockingIOError:
+                pass
+            except OSError:
+                self.mark_closed(idx, b'')
+
+    def mark_closed(self, idx, data):
+        if idx in self.closed:
+            return
+        self.closed[idx] = time.monotonic() - self.opened[idx]
+        self.answers[idx] = data
+        self.sel.unregister(self.socks[idx])
+        self.socks[idx].close()
+
+    def poll(self, timeout):
+        for key, _ in self.sel.select(timeout):
+            idx = key.data
+            try:
+                data = self.socks[idx].recv(4096)
+            except OSError:
+                data = b''
+            if not data:
+                self.mark_closed(idx, self.answers.get(idx, b''))
+            else:
+                self.answers[idx] = self.answers.get(idx, b'') + data
+
+    def run_until(self, deadline):
+        next_drip = time.monotonic()
+        while time.monotonic() < deadline and len(self.closed) < len(self.socks):
+            now = time.monotonic()
+            if now >= next_drip:
+                self.drip()
+                next_drip = now + self.every
+            self.poll(min(0.2, max(0.0, next_drip - time.monotonic())))
+
+    def close(self):
+        for idx, c in enumerate(self.socks):
+            if idx not in self.closed:
+                c.close()
+        self.sel.close()
+
+
+class TenThousandSlowConnections(SystemCase):
+    HEADER_TIMEOUT = 6
+    N = 10000
+    CONFIG = '\n'.join([
+        'RequestReadTimeout header=%d body=20' % HEADER_TIMEOUT,
+        'WSGIDaemonProcess sl_a processes=2 threads=4',
+        alias('/a', 'sl_a')])
+
+    @classmethod
+    def setUpClass(cls):
+        # The daemon starts with the soft descriptor limit a service gets under
+        # systemd (1024): the front end raises its own to the hard limit.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < cls.N + 1000:
+            raise AssertionError('the hard RLIMIT_NOFILE is %d: 10,000 connections need %d '
+                                 '(ulimit -Hn)' % (hard, cls.N + 1000))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, soft), hard))
+        try:
+            super().setUpClass()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        raise_nofile(cls.N + 1000)
+
+    def test_10000_slowloris_connections_under_load(self):
+        s = self.system
+        self.warm('/a/hello')
+        fe = s.frontend_pid()
+        base = Load(s.url('/a/hello'), concurrency=8, duration=2.0, timeout=5.0).run()
+        rss_before = rss_kib(fe)
+        fds_before = open_fds(fe)
+        slow = SlowClients(s.port(), self.N, every=2.0)
+        self.addCleanup(slow.close)
+        load = Load(s.url('/a/hello'), concurrency=8, duration=8.0, timeout=5.0).start()
+        t0 = time.monotonic()
+        slow.open_all()
+        open_s = time.monotonic() - t0
+        slow.run_until(time.monotonic() + 1.0)
+        conns_at_peak = open_fds(fe) - fds_before  # each client connection is one descriptor
+        rss_peak = rss_kib(fe)
+        slow.run_until(t0 + open_s + self.HEADER_TIMEOUT + 5)
+        res = load.wait()
+        rss_after = rss_kib(fe)
+        n = len(slow.socks)
+        times = sorted(slow.closed.values())
+        got_408 = sum(1 for a in slow.answers.values() if a.startswith(b'HTTP/1.1 408'))
+        per_conn = (rss_peak - rss_before) * 1024.0 / max(1, conns_at_peak)
+        saw = ('%d slow connections opened in %.1f s (%d connect errors), %d held by the front '
+               'end at once; closed by it %.1f-%.1f s after opening (RequestReadTimeout '
+               'header=%d), %d with a 408; front end RSS %.1f MiB before, %.1f MiB with them '
+               '(%.1f KiB per connection), %.1f MiB after; the load meanwhile: %s, p50 %.2f ms, '
+               'p99 %.2f ms, max %.1f ms (without them: p50 %.2f ms, p99 %.2f ms)'
+               % (n, open_s, slow.connect_errors, conns_at_peak,
+                  times[0] if times else -1, times[-1] if times else -1, self.HEADER_TIMEOUT,
+                  got_408, rss_before / 1024.0, rss_peak / 1024.0, per_conn / 1024.0,
+                  rss_after / 1024.0, summary(res), res['p50_ms'], res['p99_ms'], res['max_ms'],
+                  base['p50_ms'], base['p99_ms']))
+        proof('10,000 slowloris connections: the load', res['requests'], res['failed'],
+              res['max_gap_ms'], saw)
+        self.assertEqual(res['failed'], 0, saw)
+        self.assertGreater(res['ok'], 0, saw)
+        self.assertEqual(slow.connect_errors, 0, saw)
+        self.assertGreaterEqual(conns_at_peak, self.N - 10, saw)
+        # Every slow connection was closed by the front end, at the header timeout
+        # (give or take the 250 ms sweep and a loaded machine), with a 408.
+        self.assertEqual(len(slow.closed), n, saw)
+        self.assertGreaterEqual(times[0], self.HEADER_TIMEOUT - 0.5, saw)
+        self.assertLess(times[-1], self.HEADER_TIMEOUT + 4, saw)
+        self.assertGreater(got_408, n * 0.9, saw)
+        self.assertLess(per_conn, 16 * 1024, saw)
+        self.assertLess(rss_after, rss_before + 64 * 1024, saw)  # KiB: bounded once they are gone
+
 
 def mount_tmpfs(path, size):
     """Mounts a tmpfs of size bytes on path (root only: CAP_SYS_ADMIN)."""
