@@ -60,4 +60,12 @@ void DescriptorWatch::check(int64_t now_ms, size_t connections) {
   }
 }
 
+void DescriptorWatch::closed_idle(int64_t now_ms, size_t n) {
+  if (!reuse_report_.fail(now_ms)) return;
+  log::warn("frontend: no descriptor for a connection to a worker (RLIMIT_NOFILE {}): closed {} "
+            "idle client connection(s), the oldest, to make room ({} time(s) since the last "
+            "report; reported again at most once a minute)",
+            nofile_limit(), n, reuse_report_.unreported());
+}
+
 }  // namespace wsgid::frontend

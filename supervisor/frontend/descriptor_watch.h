@@ -8,6 +8,10 @@
 // libuv does that silently. Server::sweep() calls check() every 250 ms: one
 // fcntl(F_DUPFD) probe (and a close) tells whether a descriptor is free. The
 // connections already open are served meanwhile; only new ones are closed.
+// A request that needs a new connection to a worker at the limit gets one: the
+// Server closes the oldest idle client connections to make room (as nginx
+// reuses keep-alive connections when it runs out, ngx_drain_connections), and
+// closed_idle() says so.
 //
 // raise_descriptor_limit() runs once at start: one connection is one
 // descriptor, and the soft limit a service gets (1024 under systemd, kept low
@@ -34,9 +38,13 @@ class DescriptorWatch {
   // connections is the number of client connections open (for the message).
   void check(int64_t now_ms, size_t connections);
   bool at_limit() const { return report_.failing(); }
+  // The Server closed n idle client connections to connect to a worker at the
+  // limit: logged once, then at most once a minute.
+  void closed_idle(int64_t now_ms, size_t n);
 
  private:
   FailureReport report_;
+  FailureReport reuse_report_;
 };
 
 }  // namespace wsgid::frontend

@@ -103,6 +103,10 @@ class Server {
  private:
   void on_connection(uv_stream_t* listener, int status);
   void sweep();
+  // UpstreamPool's out-of-descriptors hook: closes up to kFreeAtOnce idle
+  // client connections, the oldest first -> how many.
+  size_t close_oldest_idle();
+  static constexpr size_t kFreeAtOnce = 8;
   void maybe_drained();
   Status listen_handle(uv_tcp_t* h, const std::string& what);
   Status start_embedded();
