@@ -41,7 +41,7 @@ size_t Server::close_oldest_idle() {
   size_t closed = 0;
   for (HttpConn* c = oldest; c && closed < kFreeAtOnce;) {
     HttpConn* prev = c->prev;  // close_now() unlinks c
-    if (c->idle()) {
+    if (c->reusable()) {
       c->close_now();
       ++closed;
     }

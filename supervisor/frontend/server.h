@@ -103,8 +103,9 @@ class Server {
  private:
   void on_connection(uv_stream_t* listener, int status);
   void sweep();
-  // UpstreamPool's out-of-descriptors hook: closes up to kFreeAtOnce idle
-  // client connections, the oldest first -> how many.
+  // UpstreamPool's out-of-descriptors hook: closes up to kFreeAtOnce client
+  // connections with no request in progress (HttpConn::reusable()), the
+  // oldest first -> how many.
   size_t close_oldest_idle();
   static constexpr size_t kFreeAtOnce = 8;
   void maybe_drained();

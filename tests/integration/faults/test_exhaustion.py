@@ -77,6 +77,7 @@ def set_nofile(pid, soft):
 class Descriptors(SystemCase):
     CONFIG = '\n'.join([
         'MaxKeepAliveRequests 0',
+        'KeepAliveTimeout 60',
         'WSGIDaemonProcess fd_a processes=1 threads=4',
         'WSGIDaemonProcess fd_leak processes=1 threads=2',
         alias('/a', 'fd_a'), alias('/leak', 'fd_leak')])
@@ -129,8 +130,12 @@ class Descriptors(SystemCase):
                     turned_away += 1
                 time.sleep(0.05)
             cpu = (cpu_seconds(fe) - c0) / (time.monotonic() - t0)
-            # The front end has closed its idle worker connections by now (after
-            # 2 s): this request needs a new one, at the limit.
+            # Once the front end has closed its idle worker connections (after
+            # 2 s), a request needs a new one, at the limit.
+            time.sleep(2.3)
+            for _ in range(5):  # their places taken by clients too
+                flood.append(socket.create_connection(('127.0.0.1', port), timeout=5))
+            wait_for(lambda: open_fds(fe) >= limit - 1, 5, 'front end at its limit still')
             kept_later = http_get_raw(keep, '/a/hello')[0]
         finally:
             for c in flood:
