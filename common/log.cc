@@ -1,5 +1,7 @@
 #include "common/log.h"
 
+#include "common/log_writes.h"
+
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,22 +67,15 @@ std::string timestamp() {
   return timestamp(tv.tv_sec, tv.tv_usec);
 }
 
-void write_line(Level lv, std::string_view message) {
+std::string format_line(Level lv, std::string_view message) {
   long pid = g_pid ? g_pid : static_cast<long>(getpid());
-  std::string line =
-      fmt::format("{} [{}] [{} {}] {}\n", timestamp(), level_name(lv), g_role, pid, message);
-  const char* p = line.data();
-  size_t left = line.size();
-  int fd = g_fd.load();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // nowhere left to report a failing log
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  return fmt::format("{} [{}] [{} {}] {}", timestamp(), level_name(lv), g_role, pid, message);
+}
+
+void write_line(Level lv, std::string_view message) {
+  std::string line = format_line(lv, message);
+  line += '\n';
+  write_text(g_fd.load(), line);
   LineHook hook = g_hook.load(std::memory_order_relaxed);
   if (hook && !t_in_hook) {
     t_in_hook = true;

@@ -39,7 +39,11 @@ int fd();
 std::string timestamp(int64_t seconds, int64_t microseconds);
 std::string timestamp();
 
-// Writes one formatted line if level <= the current level.
+// "2026-11-27 13:45:00.123 [notice] [master 4711] message", without '\n'.
+std::string format_line(Level level, std::string_view message);
+
+// Writes one formatted line if level <= the current level (common/log_writes.h
+// says what happens when the write fails).
 void write_line(Level level, std::string_view message);
 
 // A hook that sees every line this process writes through write_line() (the

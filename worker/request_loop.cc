@@ -43,11 +43,13 @@ class Server {
   void run() {
     slot_.py_ident = static_cast<unsigned long>(pthread_self());
     timeout_ms_ = s_.socket_timeout > 0 ? static_cast<int>(s_.socket_timeout * 1000) : -1;
+    st_.descriptor_reserve.refill();
     while (st_.take_accept_turn()) {
       int fd = accept_one();
       st_.end_accept_turn();
       if (fd == -2) break;  // stopping
       if (fd >= 0) serve_connection(fd);
+      st_.descriptor_reserve.refill();
     }
     st_.live_threads.fetch_sub(1);
   }
@@ -68,10 +70,26 @@ class Server {
       int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) return fd;
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) return accept_at_limit(errno);
       log::error("{}", Status::sys("accept4", "group socket").message());
       ::usleep(100 * 1000);
       return -1;
     }
+  }
+
+  // accept4() failed with EMFILE/ENFILE: the connection is taken with the spare
+  // descriptor (worker/descriptor_reserve.h) -> its fd, or -1 after a pause.
+  int accept_at_limit(int err) {
+    std::string report;
+    bool first = false;
+    int fd = st_.descriptor_reserve.take(listen_fd_, err, &report, &first);
+    if (!report.empty()) log::error("{}", report);
+    if (first)
+      st_.post({Event::Kind::kReplaceMe, "out of file descriptors",
+                fmt::format("accept4(group socket): {}", std::strerror(err))});
+    if (fd >= 0) return fd;
+    ::usleep(100 * 1000);
+    return -1;
   }
 
   void serve_connection(int fd) {

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "worker/descriptor_reserve.h"
+
 namespace wsgid::worker {
 
 struct ThreadSlot {
@@ -49,6 +51,7 @@ class WorkerState {
   std::atomic<int> live_threads{0};
   std::atomic<int64_t> last_activity_ms;
   std::atomic<int64_t> last_gil_ms;
+  DescriptorReserve descriptor_reserve;  // for accept4() at EMFILE
   int64_t start_ms;
 
   // Stop accepting: idle threads wake (wake_fd turns readable for good) and exit.

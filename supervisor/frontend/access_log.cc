@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/log_writes.h"
 
 namespace wsgid::frontend {
 
@@ -52,6 +53,7 @@ bool AccessLog::use_passed(File* f) {
   }
   if (f->fd >= 0) ::close(f->fd);
   f->fd = fd;
+  log::name_fd(fd, "CustomLog " + f->path, true);
   return true;
 }
 
@@ -69,6 +71,7 @@ void AccessLog::open_file(File* f) {
   }
   if (f->fd >= 0) ::close(f->fd);
   f->fd = fd;
+  log::name_fd(fd, "CustomLog " + f->path, true);
 }
 
 void AccessLog::configure(const model::Config& config) {
@@ -138,15 +141,7 @@ void AccessLog::log(const model::VirtualHost* vhost, const logformat::LogRecord&
 void AccessLog::flush() {
   for (File* f : files_) {
     if (f->buf.empty()) continue;
-    if (f->fd >= 0) {
-      size_t off = 0;
-      while (off < f->buf.size()) {
-        ssize_t n = ::write(f->fd, f->buf.data() + off, f->buf.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        off += static_cast<size_t>(n);
-      }
-    }
+    if (f->fd >= 0) log::write_text(f->fd, f->buf);
     f->buf.clear();
   }
 }

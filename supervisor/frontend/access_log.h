@@ -19,8 +19,10 @@
 // stays, and reopens every path on reopen().
 //
 // Lines are buffered and written with one write(2) per file per loop iteration
-// (flush(), called by the Server), or when a buffer passes 64 KiB. Loop thread
-// only.
+// (flush(), called by the Server), or when a buffer passes 64 KiB. A write that
+// fails (a full disk) drops its lines and never delays a request; the loss is
+// counted and logged at once, then at most once a minute, and once more when
+// the file takes lines again (common/log_writes.h). Loop thread only.
 #pragma once
 
 #include <map>

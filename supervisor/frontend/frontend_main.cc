@@ -40,6 +40,7 @@
 #include "protocol/frame.h"
 #include "protocol/messages.h"
 #include "supervisor/frontend/io_buffer.h"
+#include "supervisor/frontend/descriptor_watch.h"
 #include "supervisor/frontend/server.h"
 #include "supervisor/frontend/settings.h"
 #include "supervisor/frontend/signals.h"
@@ -302,6 +303,7 @@ int run(int argc, char** argv) {
     log::Level lv;
     if (log::parse_level(level, &lv)) log::set_level(lv);
   }
+  raise_descriptor_limit();
   uv_loop_t* loop = uv_default_loop();
   Server server(loop);
 

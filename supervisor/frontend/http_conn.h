@@ -117,6 +117,11 @@ class HttpConn final : public UpstreamClient {
   bool idle() const {
     return requests_ > 0 && phase_ == Phase::kIdle && pending_.empty() && write_pending() == 0;
   }
+  // No byte of a request in progress: idle(), or accepted with nothing read
+  // yet. What the Server may close when it runs out of descriptors (as nginx
+  // reuses such connections); a client whose first request was on its way
+  // sees a reset then, the price of serving the requests already read.
+  bool reusable() const { return phase_ == Phase::kIdle && pending_.empty() && write_pending() == 0; }
   // Closes at once (shutdown); an in-flight request is cancelled.
   void close_now();
   // The request in progress, for kState ("current"); false when idle.

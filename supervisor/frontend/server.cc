@@ -31,9 +31,26 @@ Server::Server(uv_loop_t* loop) : loop_(loop) {
   id_prefix_ = fmt::format("{:x}.{}.", static_cast<uint64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000,
                            getpid());
   router_ = std::make_shared<Router>(Settings{});
+  UpstreamPool::set_out_of_descriptors_hook([this] { return close_oldest_idle(); });
 }
 
-Server::~Server() = default;
+Server::~Server() { UpstreamPool::set_out_of_descriptors_hook(nullptr); }
+
+size_t Server::close_oldest_idle() {
+  HttpConn* oldest = conns_;  // add() puts new connections first
+  while (oldest && oldest->next) oldest = oldest->next;
+  size_t closed = 0;
+  for (HttpConn* c = oldest; c && closed < kFreeAtOnce;) {
+    HttpConn* prev = c->prev;  // close_now() unlinks c
+    if (c->reusable()) {
+      c->close_now();
+      ++closed;
+    }
+    c = prev;
+  }
+  if (closed > 0) descriptors_.closed_idle(static_cast<int64_t>(uv_now(loop_)), closed);
+  return closed;
+}
 
 void Server::apply(const Settings& settings) {
   auto router = std::make_shared<Router>(settings);
@@ -185,7 +202,9 @@ Status Server::bind_listeners(std::vector<int>* ports) {
 
 void Server::on_connection(uv_stream_t* listener, int status) {
   if (status < 0) {
-    log::warn("frontend: accept: {}", uv_strerror(status));
+    // EMFILE reaches here only when libuv could not reopen its reserve
+    // descriptor; DescriptorWatch reports the limit, rate-limited.
+    if (status != UV_EMFILE && status != UV_ENFILE) log::warn("frontend: accept: {}", uv_strerror(status));
     return;
   }
   if (draining_) return;
@@ -219,6 +238,7 @@ void Server::sweep() {
   for (auto& [key, pool] : pools_) pool->sweep(now);
   for (auto& pool : retired_pools_) pool->sweep(now, true);
   if (embedded_pool_) embedded_pool_->sweep(now);
+  descriptors_.check(static_cast<int64_t>(now), conn_count_);
 }
 
 std::string_view Server::date_line() {

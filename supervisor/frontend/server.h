@@ -5,7 +5,7 @@
 // keep the one they started with through a shared_ptr), one UpstreamPool per
 // group (kept for the life of the process so a connection never outlives its
 // pool), mod_wsgi's auth scripts, the access log, the list of live HttpConns, the periodic sweep timer
-// (timeouts, idle worker connections) and the cached Date header, and the
+// (timeouts, idle worker connections, the descriptor limit watch) and the cached Date header, and the
 // observability state (issue 14): the counters (metrics.h), the master's last
 // status report, and the pages drawn from them (server_pages.cc). Loop thread
 // only; created and destroyed by frontend_main (or by a test fixture).
@@ -27,6 +27,7 @@
 #include "common/status.h"
 #include "supervisor/frontend/access_log.h"
 #include "supervisor/frontend/auth_scripts.h"
+#include "supervisor/frontend/descriptor_watch.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/settings.h"
 #include "supervisor/frontend/embedded.h"
@@ -127,6 +128,11 @@ class Server {
  private:
   void on_connection(uv_stream_t* listener, int status);
   void sweep();
+  // UpstreamPool's out-of-descriptors hook: closes up to kFreeAtOnce client
+  // connections with no request in progress (HttpConn::reusable()), the
+  // oldest first -> how many.
+  size_t close_oldest_idle();
+  static constexpr size_t kFreeAtOnce = 8;
   void maybe_drained();
   Status listen_handle(uv_tcp_t* h, const std::string& what);
   Status start_embedded();
@@ -142,6 +148,7 @@ class Server {
   bool embedded_enabled_ = false;
   AuthScripts auth_scripts_;
   AccessLog access_log_;
+  DescriptorWatch descriptors_;
   std::vector<uv_tcp_t*> listeners_;
   uv_timer_t sweep_timer_;
   uv_check_t flush_check_;

@@ -17,6 +17,14 @@ void free_pipe_cb(uv_handle_t* h);
 
 }  // namespace
 
+namespace {
+std::function<size_t()> g_out_of_descriptors;
+}  // namespace
+
+void UpstreamPool::set_out_of_descriptors_hook(std::function<size_t()> hook) {
+  g_out_of_descriptors = std::move(hook);
+}
+
 // ---------------------------------------------------------------- UpstreamConn
 
 UpstreamConn::UpstreamConn(UpstreamPool* pool, UpstreamClient* client)
@@ -60,10 +68,12 @@ void UpstreamConn::on_connect(int status) {
   pipe_ = nullptr;
   const GroupEndpoint& ep = pool_->ep_;
   uint64_t elapsed = uv_now(pool_->loop()) - first_attempt_ms_;
-  bool retry = (status == UV_ECONNREFUSED || status == UV_EAGAIN) &&
+  bool no_fd = status == UV_EMFILE || status == UV_ENFILE;
+  size_t freed = no_fd && client_ && g_out_of_descriptors ? g_out_of_descriptors() : 0;
+  bool retry = (status == UV_ECONNREFUSED || status == UV_EAGAIN || no_fd) &&
                elapsed < static_cast<uint64_t>(ep.connect_timeout * 1000);
   if (retry && client_) {
-    uint64_t delay = elapsed < 2000 ? 125 : 1000;
+    uint64_t delay = freed > 0 ? 0 : elapsed < 2000 ? 125 : 1000;
     timer_open_ = true;
     uv_timer_start(&retry_timer_, [](uv_timer_t* t) {
       auto* self = static_cast<UpstreamConn*>(t->data);
@@ -73,7 +83,7 @@ void UpstreamConn::on_connect(int status) {
     return;
   }
   std::string why = "connect(" + ep.socket + "): " + uv_strerror(status);
-  if (status == UV_ECONNREFUSED || status == UV_EAGAIN)
+  if (status == UV_ECONNREFUSED || status == UV_EAGAIN || no_fd)
     why += " (gave up after connect-timeout " + fmt::format("{:g}", ep.connect_timeout) + " s)";
   UpstreamClient* c = client_;
   client_ = nullptr;

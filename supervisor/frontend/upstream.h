@@ -43,6 +43,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -172,6 +173,12 @@ class UpstreamPool {
   // make a pool alone. Not owned.
   GroupCounters* counters() const { return counters_; }
   void set_counters(GroupCounters* c) { counters_ = c; }
+  // Called when a connection to a worker fails with EMFILE/ENFILE (the front
+  // end at its descriptor limit): frees descriptors (Server closes idle client
+  // connections) -> how many. The connect is then tried again at once when some
+  // were freed, else retried as ECONNREFUSED is, until connect-timeout. One
+  // hook per process; loop thread only.
+  static void set_out_of_descriptors_hook(std::function<size_t()> hook);
   // "running" or "replacing": a connection made now is accepted by a worker soon.
   bool serving() const { return ep_.state == "running" || ep_.state == "replacing"; }
   uv_loop_t* loop() const { return loop_; }

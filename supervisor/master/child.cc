@@ -313,6 +313,8 @@ bool Child::start_process(Process** out) {
   auto r = Process::start(host_->loop(), spec, this);
   if (!r.is_ok()) {
     log::error("{}: {}", host_->child_label(*this), r.status().message());
+    // What `wsgictl status` shows in LAST EXIT while the slot backs off.
+    last_exit_ = "not started: " + r.status().message();
     return false;
   }
   *out = r.value();

@@ -200,7 +200,9 @@ class Child : public ProcessObserver {
   //  "successor_pid", "retiring": [pids]}. next_try_*: in BACKOFF, the seconds
   // until the next spawn and its wall-clock time (Unix seconds); else null.
   // last_exit of a process that died before READY reads "exited with status 3
-  // during start-up: <its last output line>" (describe_failed_start).
+  // during start-up: <its last output line>" (describe_failed_start); of one
+  // that could not be started, "not started: fork(worker site1): Resource
+  // temporarily unavailable (EAGAIN): ..." (Process::start's error).
   nlohmann::json status_json() const;
   const std::string& last_exit() const { return last_exit_; }
   // When the current process was spawned (loop clock, seconds); 0 when none.

@@ -18,6 +18,7 @@
 #include <fmt/core.h>
 
 #include "common/log.h"
+#include "common/log_writes.h"
 #include "common/proctitle.h"
 #include "model/frontend_settings.h"
 #include "supervisor/master/sockets.h"
@@ -59,6 +60,7 @@ Status Daemon::open_log() {
   }
   log_path_ = path;
   log::set_fd(log_fd_);
+  log::name_fd(log_fd_, "ErrorLog " + path);
   return Status::ok();
 }
 
@@ -79,6 +81,7 @@ int Daemon::output_fd(const ProcessGroup& g) {
     return -1;
   }
   log::info("group {}: worker output goes to {}", g.name(), path);
+  log::name_fd(fd, "ErrorLog " + path);
   vhost_logs_[path] = fd;
   return fd;
 }

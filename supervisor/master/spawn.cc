@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/log_writes.h"
 #include "common/paths.h"
 #include "protocol/messages.h"
 
@@ -95,18 +96,7 @@ void write_captured(const std::string& role, pid_t pid, std::string_view text, i
   }
   if (g_tap) g_tap(role, line);
   line += '\n';
-  const char* p = line.data();
-  size_t left = line.size();
-  int fd = out_fd >= 0 ? out_fd : log::fd();
-  while (left > 0) {
-    ssize_t w = ::write(fd, p, left);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    p += w;
-    left -= static_cast<size_t>(w);
-  }
+  log::write_text(out_fd >= 0 ? out_fd : log::fd(), line);
 }
 
 struct WriteReq {
@@ -205,7 +195,14 @@ Result<Process*> Process::start(uv_loop_t* loop, const SpawnSpec& spec, ProcessO
   if (pid < 0) {
     close(errp[0]); close(out[0]); close(sv[0]);
     if (fdc[0] >= 0) close(fdc[0]);
-    return Status::sys("fork", spec.role, fork_err);
+    // EAGAIN: a process limit (the cgroup's pids.max, or RLIMIT_NPROC for a
+    // non-root master), not a fault of the child: its group backs off and
+    // retries like a child that died in start-up.
+    std::string m = Status::sys("fork", spec.role, fork_err).message();
+    if (const char* name = strerrorname_np(fork_err)) m += fmt::format(" ({})", name);
+    if (fork_err == EAGAIN)
+      m += ": a process limit was reached (pids.max of the daemon's cgroup, or RLIMIT_NPROC)";
+    return Status::error(m);
   }
   int child_err = 0;
   ssize_t r;

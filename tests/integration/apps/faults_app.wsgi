@@ -6,11 +6,17 @@
 #   /hold_gil?s=N     libc sleep(N) through ctypes.PyDLL, which keeps the GIL
 #   /hog?mb=N         allocates N MiB in 1 MiB blocks (touching each): a memory hog
 #   /echo             answers the request body's length and its SHA-256
+#   /leak_fd?n=N      opens /dev/null N times and keeps the files: an app leaking descriptors
+#   /print?n=N        writes N lines to stdout and N to stderr (captured by the master)
 import ctypes
 import hashlib
 import os
+import sys
 import time
 from urllib.parse import parse_qs
+
+
+_leaked = []
 
 
 def _text(start_response, body, status='200 OK'):
@@ -41,4 +47,12 @@ def application(environ, start_response):
     elif path == '/echo':
         data = environ['wsgi.input'].read()
         return _text(start_response, '%d %s' % (len(data), hashlib.sha256(data).hexdigest()))
+    elif path == '/leak_fd':
+        for _ in range(int(q.get('n', '1'))):
+            _leaked.append(open('/dev/null', 'rb'))
+        return _text(start_response, '%d leaked %d' % (pid, len(_leaked)))
+    elif path == '/print':
+        for i in range(int(q.get('n', '1'))):
+            print('stdout line %d from %d' % (i, pid), flush=True)
+            print('stderr line %d from %d' % (i, pid), file=sys.stderr, flush=True)
     return _text(start_response, '%d' % pid)
