@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 
 namespace wsgid::master {
@@ -115,8 +116,9 @@ Result<model::TlsMaterial> load_tls_files(const model::TlsSettings& t) {
     m.ca = *ca;
   }
   if (t.ca_certificate_path) {
-    // Every file of the directory that holds certificates (the hash links
-    // c_rehash makes point to the same files: each is read once per name).
+    // Every file of the directory that holds certificates, each content once
+    // (c_rehash's hash links point to the same files).
+    std::set<std::string> seen;
     DIR* d = opendir(t.ca_certificate_path->c_str());
     if (!d)
       return Status::error("SSLCACertificatePath " + *t.ca_certificate_path + ": " +
@@ -125,7 +127,7 @@ Result<model::TlsMaterial> load_tls_files(const model::TlsSettings& t) {
       std::string name = e->d_name;
       if (name == "." || name == "..") continue;
       auto f = read_file("SSLCACertificatePath", *t.ca_certificate_path + "/" + name);
-      if (f && count_certs(*f, &why) > 0) {
+      if (f && seen.insert(*f).second && count_certs(*f, &why) > 0) {
         if (!m.ca.empty() && m.ca.back() != '\n') m.ca += '\n';
         m.ca += *f;
       }

@@ -15,7 +15,8 @@ not open them, so it can only serve what the master handed it).
   handshake);
 - SSLOptions +StdEnvVars +ExportCertData, HTTPS, wsgi.url_scheme, SERVER_PORT;
 - SSLProtocol TLSv1.3 only refuses TLSv1.2; ALPN offers http/1.1;
-- keep-alive, pipelining, a large streamed upload and download over TLS;
+- keep-alive, pipelining, a large streamed upload and download over TLS; the
+  handshake bounded by Timeout;
 - SSLRequireSSL: 403 over plain HTTP, 200 over TLS;
 - a renewed certificate swapped in under load, then HUP: no failed request,
   the new certificate served; a broken renewal keeps the old one and says why.
@@ -157,6 +158,8 @@ class Tls(unittest.TestCase):
         cls.port13 = free_port()
         cls.port_req = free_port()
         body = r"""
+Timeout 4
+RequestReadTimeout header=30 body=30
 WSGIDaemonProcess app processes=1 threads=4
 WSGIScriptAlias / {dir}/app.wsgi process-group=app application-group=%{{GLOBAL}}
 <Location /secure>
@@ -342,6 +345,19 @@ Listen 127.0.0.1:%(port_req)d https
             self.assertIs(conn.sock, sock_before)  # the same TLS connection
         finally:
             conn.close()
+
+    def test_handshake_must_end_within_timeout(self):
+        # Timeout 4, RequestReadTimeout header=30: a client that never sends its
+        # ClientHello is closed by Timeout, as mod_reqtimeout's handshake=0 leaves it.
+        raw = socket.create_connection(('127.0.0.1', self.port), timeout=20)
+        t0 = time.monotonic()
+        try:
+            self.assertEqual(raw.recv(1), b'')
+        finally:
+            raw.close()
+        took = time.monotonic() - t0
+        self.assertGreater(took, 3.0)
+        self.assertLess(took, 10.0)
 
     def test_sslrequiressl_403_over_plain_http(self):
         c = http.client.HTTPConnection('127.0.0.1', self.plain_port, timeout=20)

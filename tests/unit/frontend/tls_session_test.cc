@@ -147,7 +147,8 @@ TEST_CASE("a TLS session over memory BIOs: handshake, SNI, data both ways, facts
   } cases[] = {{"b.test", "CN=b.test"}, {"a.test", "CN=a.test"}, {nullptr, "CN=a.test"},
                {"other.test", "CN=a.test"}};
   for (const Case& c : cases) {
-    INFO(c.sni ? c.sni : "(no SNI)");
+    const std::string label = c.sni ? c.sni : "(no SNI)";
+    INFO(label);
     std::string asked;
     TlsSession s(*ctx_a, [&](std::string_view name) -> SSL_CTX* {
       asked = std::string(name);
