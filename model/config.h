@@ -138,6 +138,12 @@ struct ScopeSettings {
   std::optional<int64_t> limit_request_body;
   // mod_ssl's SSLRequireSSL (per-directory sections only): 403 over plain HTTP.
   std::optional<bool> require_ssl;
+  // mod_wsgi's trusted proxy headers (issue 13 point 4): WSGITrustedProxyHeaders
+  // (header names as written, model/proxy_headers.h) and WSGITrustedProxies
+  // (addresses and CIDRs, checked by the parser). Lines of one scope add up; a
+  // scope that sets either replaces the outer scope's list, as mod_wsgi merges.
+  std::optional<std::vector<std::string>> trusted_proxy_headers;
+  std::optional<std::vector<std::string>> trusted_proxies;
 };
 
 // --- Redirects, rewrites and header edits (issue 11 point 4: mod_alias's
@@ -220,6 +226,12 @@ struct StaticAlias {
   std::string path;
 };
 
+// One RemoteIPTrustedProxy or RemoteIPInternalProxy argument (mod_remoteip).
+struct RemoteIPProxySpec {
+  std::string address;    // "10.0.0.0/8", "2001:db8::1", checked by the parser
+  bool internal = false;  // RemoteIPInternalProxy
+};
+
 struct ListenAddr {
   // Apache's Listen protocol argument: https (TLS) or http. Unset, Apache takes
   // https for port 443 and http for any other port (listen_protocol()).
@@ -289,6 +301,15 @@ struct VirtualHost {
   // answers TRACE itself with the request echoed (message/http); Off: 405.
   std::optional<bool> trace_enable;
   TlsSettings tls;  // mod_ssl (issue 13)
+  // mod_remoteip (issue 13 point 5), server config and <VirtualHost>; unset in
+  // a vhost = the server's. The proxy list is RemoteIPTrustedProxy and
+  // RemoteIPInternalProxy lines in order (one list, as mod_remoteip keeps it).
+  std::optional<std::string> remoteip_header;
+  std::optional<std::string> remoteip_proxies_header;
+  std::optional<std::vector<RemoteIPProxySpec>> remoteip_proxies;
+  // RemoteIPProxyProtocol On/Off: per address:port of this vhost's addrs (the
+  // server's: every Listen); the last line for an address wins.
+  std::optional<bool> remoteip_proxy_protocol;
 };
 
 // WSGIImportScript: preload a script in a group's application group at start.
@@ -329,6 +350,10 @@ struct Config {
   bool script_reloading = true;               // WSGIScriptReloading (server level)
   std::optional<std::string> python_home;     // WSGIPythonHome (embedded / default)
   std::vector<std::string> python_path;       // WSGIPythonPath
+
+  // RemoteIPProxyProtocolExceptions: peers that need not send a PROXY header
+  // (server-wide wherever written, as mod_remoteip keeps them).
+  std::vector<std::string> proxy_protocol_exceptions;
 
   std::vector<GroupSpec> groups;
   std::vector<ImportScript> imports;

@@ -21,6 +21,7 @@
 //    "restrict_embedded": false,
 //    "embedded": {"threads": 25, "python_home": null | path,   (ThreadsPerChild,
 //                 "python_path": ["/srv/lib"]},                 WSGIPythonHome, WSGIPythonPath)
+//    "proxy_protocol_exceptions": ["10.0.0.0/8"],  (RemoteIPProxyProtocolExceptions)
 //    "groups": [{"name": "site1", "socket": "/run/wsgid/wsgi.site1.sock",
 //                "processes": 2, "threads": 4, "connect_timeout": 15,
 //                "socket_timeout": 60, "queue_timeout": 0,
@@ -40,7 +41,10 @@
 //                             "settings": SCOPE, "access": ACCESS}],
 //            "aliases": [{"url": "/static/", "path": "/srv/static/", "is_match": false}],
 //            "custom_logs": [{"path": "/var/log/wsgid/access.log", "format": "%h %l ..."}],
-//            "rewrite": REWRITE, "tls": null | TLS}
+//            "rewrite": REWRITE, "remoteip": REMOTEIP, "tls": null | TLS}
+//   REMOTEIP = {"header": null | "X-Forwarded-For", "proxies_header": null | name,
+//               "proxies": null | [{"address": "10.0.0.0/8", "internal": true}],
+//               "proxy_protocol": null | bool}       (mod_remoteip, issue 13)
 //   TLS = {"verify_client": "none", "verify_depth": 1, "protocol": "all -SSLv3",
 //          "cipher_suite": null, "cipher_suite_tls13": null, "honor_cipher_order": null,
 //          "session_tickets": null, "session_cache_timeout": 300,
@@ -57,7 +61,9 @@
 //            "application_group": null | "%{GLOBAL}" | ..., "callable_object": null,
 //            "pass_authorization": null | bool, "script_reloading": null | bool,
 //            "restrict_process": null | ["site1", ...],   (WSGIRestrictProcess)
-//            "require_ssl": null | true}                  (SSLRequireSSL)
+//            "require_ssl": null | true,                  (SSLRequireSSL)
+//            "trusted_proxy_headers": null | ["X-Forwarded-For", ...],
+//            "trusted_proxies": null | ["127.0.0.1", ...]}  (issue 13)
 // "state" is the master's view of the group: "stopped" (wsgictl stop) and "down"
 // (BACKOFF/FATAL, no live worker, none due back soon) make the front end answer
 // 503 at once; "replacing" (no live worker, but a replacement is due within

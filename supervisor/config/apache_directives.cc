@@ -167,10 +167,6 @@ const Row kRows[] = {
     {"SSLStrictSNIVHostCheck", Kind::kArgs, "Off accepted; On refused", check_strict_sni},
     {"SSLSRPVerifierFile", Kind::kRefuse, "let clients in by TLS-SRP passwords"},
     {"SSLPolicy", Kind::kRefuse, "apply a named set of TLS settings"},
-    // mod_remoteip: the client address every access rule and log line sees.
-    {"RemoteIPHeader", Kind::kRefuse, "take the client's address from this header of trusted "
-                                      "proxies, for access rules and the application"},
-    {"RemoteIPProxyProtocol", Kind::kRefuse, "read the client's address from the PROXY protocol"},
     // Server and vhost settings that change nothing a client can reach.
     {"ServerAdmin", Kind::kWarn, "wsgid's error pages name no administrator"},
     {"ServerSignature", Kind::kWarn, "wsgid's error pages carry no signature"},
@@ -260,7 +256,6 @@ const Row kPrefixes[] = {
                          "(session cache, random seed, stapling cache, proxy TLS, crypto "
                          "device)"},
     {"Rewrite", Kind::kRefuse, "rewrite the URLs of this server"},
-    {"RemoteIP", Kind::kWarn, "it only configures RemoteIPHeader, which wsgid refuses"},
     {"Proxy", Kind::kWarn, "it only configures ProxyPass, which wsgid refuses"},
     {"Expires", Kind::kWarn, "caching headers of static files"},
     {"Deflate", Kind::kWarn, "wsgid does not compress responses"},
