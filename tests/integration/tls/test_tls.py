@@ -18,6 +18,7 @@ not open them, so it can only serve what the master handed it).
 - keep-alive, pipelining, a large streamed upload and download over TLS; the
   handshake bounded by Timeout;
 - SSLRequireSSL: 403 over plain HTTP, 200 over TLS;
+- a PROXY protocol header (RemoteIPProxyProtocol On) before the TLS handshake;
 - a renewed certificate swapped in under load, then HUP: no failed request,
   the new certificate served; a broken renewal keeps the old one and says why.
 
@@ -45,7 +46,7 @@ CURL = '/usr/bin/curl'
 APP = r"""
 import hashlib, json, os
 
-KEYS = ('HTTPS', 'REQUEST_SCHEME', 'SERVER_PORT', 'SERVER_NAME', 'SSL_PROTOCOL', 'SSL_CIPHER',
+KEYS = ('HTTPS', 'REQUEST_SCHEME', 'REMOTE_ADDR', 'SERVER_PORT', 'SERVER_NAME', 'SSL_PROTOCOL', 'SSL_CIPHER',
         'SSL_TLS_SNI', 'SSL_SESSION_RESUMED', 'SSL_CLIENT_VERIFY', 'SSL_CLIENT_S_DN',
         'SSL_CLIENT_I_DN', 'SSL_CLIENT_CERT', 'SSL_SERVER_S_DN')
 
@@ -157,6 +158,7 @@ class Tls(unittest.TestCase):
         cls.port = free_port()
         cls.port13 = free_port()
         cls.port_req = free_port()
+        cls.port_proxy = free_port()
         body = r"""
 Timeout 4
 RequestReadTimeout header=30 body=30
@@ -199,9 +201,16 @@ Listen 127.0.0.1:%(port_req)d https
     SSLVerifyClient require
     SSLOptions +StdEnvVars
 </VirtualHost>
+Listen 127.0.0.1:%(port_proxy)d https
+<VirtualHost 127.0.0.1:%(port_proxy)d>
+    ServerName a.test
+    SSLCertificateFile {dir}/a.test.pem
+    SSLCertificateKeyFile {dir}/a.test.key
+    RemoteIPProxyProtocol On
+</VirtualHost>
 """
         for key, value in (('%(port)d', cls.port), ('%(port13)d', cls.port13),
-                           ('%(port_req)d', cls.port_req)):
+                           ('%(port_req)d', cls.port_req), ('%(port_proxy)d', cls.port_proxy)):
             body = body.replace(key, str(value))
         s = Daemon(body=body, prefix='wsgid-tls-')
         cls.s = s
@@ -345,6 +354,29 @@ Listen 127.0.0.1:%(port_req)d https
             self.assertIs(conn.sock, sock_before)  # the same TLS connection
         finally:
             conn.close()
+
+    def test_proxy_protocol_header_before_the_handshake(self):
+        # HAProxy's send-proxy in front of a TLS Listen: the PROXY header comes in
+        # the clear, then the TLS handshake on the same connection.
+        ctx = self.context()
+        raw = socket.create_connection(('127.0.0.1', self.port_proxy), timeout=20)
+        raw.sendall(b'PROXY TCP4 203.0.113.7 127.0.0.1 40000 %d\r\n' % self.port_proxy)
+        s = ctx.wrap_socket(raw, server_hostname='a.test')
+        try:
+            s.sendall(b'GET /who HTTP/1.0\r\nHost: a.test\r\n\r\n')  # no chunking
+            data = b''
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        head, _, body = data.partition(b'\r\n\r\n')
+        self.assertTrue(head.startswith(b'HTTP/1.0 200') or head.startswith(b'HTTP/1.1 200'), data)
+        env = json.loads(body)
+        self.assertEqual(env['REMOTE_ADDR'], '203.0.113.7')
+        self.assertEqual(env['wsgi.url_scheme'], 'https')
 
     def test_handshake_must_end_within_timeout(self):
         # Timeout 4, RequestReadTimeout header=30: a client that never sends its
