@@ -105,8 +105,8 @@ void add_headers(proto::RequestHeadWriter* w, const RequestHeaders& h, const Rou
 // the rest by SSLOptions.
 void add_tls(proto::RequestHeadWriter* w, const EnvironInput& in) {
   const TlsFacts& t = *in.tls;
-  // mod_wsgi's trusted scheme headers, when they say, decide HTTPS instead.
-  if (!(in.edits && in.edits->https)) w->add("HTTPS", "on");
+  // The connection's own TLS wins over a trusted X-Forwarded-Proto.
+  w->add("HTTPS", "on");
   if (in.tls_std_env_vars) {
     char num[24];
     auto add_num = [&](const char* key, int v) {
@@ -189,7 +189,7 @@ bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const
   w.add("SERVER_ADDR", in.local_ip);
   w.add("REMOTE_ADDR", edits && edits->remote_addr ? std::string_view(*edits->remote_addr)
                                                    : in.remote_ip);
-  if (edits && edits->https.value_or(false)) w.add("HTTPS", "1");
+  if (edits && edits->https.value_or(false) && !in.tls) w.add("HTTPS", "1");
   {
     char rp[12];
     auto r = std::to_chars(rp, rp + sizeof rp, in.remote_port);

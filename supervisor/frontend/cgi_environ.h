@@ -30,8 +30,8 @@
 // SSL_SERVER_S_DN, SSL_SERVER_I_DN, SSL_CLIENT_VERIFY and, with a client
 // certificate, SSL_CLIENT_S_DN, SSL_CLIENT_I_DN, SSL_CLIENT_M_SERIAL); under
 // +ExportCertData SSL_CLIENT_CERT (PEM).
-// The trusted proxy headers (trusted_proxy.h) decide HTTPS when they name a
-// scheme: "1" for https (as mod_wsgi sets it), none for http, also over TLS.
+// Over plain HTTP the trusted proxy headers (trusted_proxy.h) may set HTTPS
+// "1" (as mod_wsgi sets it); over TLS the connection's HTTPS=on wins.
 // EnvironEdits, when given, are applied on top: mod_remoteip's and mod_wsgi's
 // header rewrites (a field set to a new value, added, or removed) and mod_wsgi's
 // REMOTE_ADDR, HTTPS, SERVER_NAME, SERVER_PORT, SCRIPT_NAME (then also
