@@ -177,6 +177,8 @@ Listen 127.0.0.1:%(port)d https
     SSLVerifyClient optional
     SSLVerifyDepth 2
     SSLOptions +StdEnvVars +ExportCertData
+    WSGITrustedProxyHeaders X-Forwarded-Proto
+    WSGITrustedProxies 127.0.0.1
 </VirtualHost>
 <VirtualHost 127.0.0.1:%(port)d>
     ServerName b.test
@@ -283,6 +285,9 @@ Listen 127.0.0.1:%(port_proxy)d https
         self.assertEqual(e['SSL_CLIENT_VERIFY'], 'NONE')
         self.assertIsNone(e['SSL_CLIENT_S_DN'])
         self.assertEqual(e['SSL_SERVER_S_DN'], 'CN=a.test')
+        # The connection's TLS wins over a trusted proxy's X-Forwarded-Proto.
+        e = self.env('a.test', extra=['-H', 'X-Forwarded-Proto: http'])
+        self.assertEqual((e['HTTPS'], e['wsgi.url_scheme']), ('on', 'https'))
 
     def test_client_certificate_optional_gives_ssl_client_environ(self):
         e = self.env('a.test', extra=['--cert', self.certs.p('client.pem'),
