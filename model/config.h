@@ -136,6 +136,8 @@ struct ScopeSettings {
   // in this scope (bytes, 0 = unlimited).
   std::optional<bool> chunked_request;
   std::optional<int64_t> limit_request_body;
+  // mod_ssl's SSLRequireSSL (per-directory sections only): 403 over plain HTTP.
+  std::optional<bool> require_ssl;
   // mod_wsgi's trusted proxy headers (issue 13 point 4): WSGITrustedProxyHeaders
   // (header names as written, model/proxy_headers.h) and WSGITrustedProxies
   // (addresses and CIDRs, checked by the parser). Lines of one scope add up; a
@@ -231,16 +233,50 @@ struct RemoteIPProxySpec {
 };
 
 struct ListenAddr {
+  // Apache's Listen protocol argument: https (TLS) or http. Unset, Apache takes
+  // https for port 443 and http for any other port (listen_protocol()).
+  enum class Protocol { kHttp, kHttps };
   SourceLoc loc;
+  Protocol protocol = Protocol::kHttp;
   std::string host;  // "" = all addresses; "[::1]" written as "::1"
   int port = 0;      // 0 = any free port (tests)
   std::string text() const;  // "127.0.0.1:8080", "[::1]:80", "*:80"
+  bool https() const { return protocol == Protocol::kHttps; }
 };
 
 struct LogFile {
   SourceLoc loc;
   std::string path;    // file, or "|command" (piped logs are a warning, not supported)
   std::string format;  // CustomLog: a LogFormat nickname resolved to its format string
+};
+
+// mod_ssl's settings of the main server or one <VirtualHost> (issue 13;
+// supervisor/config/ssl_directives.cc reads them). Unset = inherit: a vhost's
+// unset fields take the main server's (merge_tls()), as mod_ssl merges its
+// server configs. Paths are absolute (resolved against ServerRoot). Only the
+// master opens the files (supervisor/master/tls_material.h); the front end gets
+// their contents.
+struct TlsSettings {
+  std::optional<bool> engine;  // SSLEngine on/off; unset = on when its Listen is https
+  SourceLoc engine_loc;
+  std::optional<std::string> certificate_file;        // SSLCertificateFile
+  std::optional<std::string> certificate_key_file;    // SSLCertificateKeyFile
+  std::optional<std::string> certificate_chain_file;  // SSLCertificateChainFile
+  std::optional<std::string> ca_certificate_file;     // SSLCACertificateFile
+  std::optional<std::string> ca_certificate_path;     // SSLCACertificatePath
+  std::optional<std::string> verify_client;  // SSLVerifyClient: "none", "optional", "require"
+  std::optional<int> verify_depth;           // SSLVerifyDepth
+  std::optional<std::string> protocol;       // SSLProtocol as written ("all -SSLv3 -TLSv1")
+  std::optional<std::string> cipher_suite;   // SSLCipherSuite for TLSv1.2 and older
+  std::optional<std::string> cipher_suite_tls13;  // SSLCipherSuite TLSv1.3 ...
+  std::optional<bool> honor_cipher_order;    // SSLHonorCipherOrder
+  std::optional<bool> session_tickets;       // SSLSessionTickets
+  std::optional<int> session_cache_timeout;  // SSLSessionCacheTimeout, seconds
+  // SSLOpenSSLConfCmd NAME VALUE, in order (OpenSSL's SSL_CONF_cmd).
+  std::vector<std::pair<std::string, std::string>> conf_cmds;
+  std::optional<bool> std_env_vars;      // SSLOptions +StdEnvVars
+  std::optional<bool> export_cert_data;  // SSLOptions +ExportCertData
+  bool on() const { return engine.value_or(false); }
 };
 
 // The main server is vhosts[0]-like but kept apart as Config::server.
@@ -264,6 +300,7 @@ struct VirtualHost {
   // server's; unset at server level = On, Apache's default. On: the front end
   // answers TRACE itself with the request echoed (message/http); Off: 405.
   std::optional<bool> trace_enable;
+  TlsSettings tls;  // mod_ssl (issue 13)
   // mod_remoteip (issue 13 point 5), server config and <VirtualHost>; unset in
   // a vhost = the server's. The proxy list is RemoteIPTrustedProxy and
   // RemoteIPInternalProxy lines in order (one list, as mod_remoteip keeps it).

@@ -36,6 +36,7 @@ json scope_json(const ScopeSettings& s) {
           {"restrict_process", s.restrict_process ? json(*s.restrict_process) : json(nullptr)},
           {"chunked_request", opt(s.chunked_request)},
           {"limit_request_body", opt(s.limit_request_body)},
+          {"require_ssl", opt(s.require_ssl)},
           {"trusted_proxy_headers",
            s.trusted_proxy_headers ? json(*s.trusted_proxy_headers) : json(nullptr)},
           {"trusted_proxies", s.trusted_proxies ? json(*s.trusted_proxies) : json(nullptr)}};
@@ -95,6 +96,25 @@ json blocks_json(const std::vector<Block>& blocks) {
   return a;
 }
 
+json tls_json(const TlsSettings& t) {
+  if (!t.on()) return nullptr;
+  json cmds = json::array();
+  for (const auto& [n, v] : t.conf_cmds) cmds.push_back({n, v});
+  auto oint = [](const std::optional<int>& v) { return v ? json(*v) : json(nullptr); };
+  return {{"verify_client", opt(t.verify_client)},
+          {"verify_depth", oint(t.verify_depth)},
+          {"protocol", opt(t.protocol)},
+          {"cipher_suite", opt(t.cipher_suite)},
+          {"cipher_suite_tls13", opt(t.cipher_suite_tls13)},
+          {"honor_cipher_order", opt(t.honor_cipher_order)},
+          {"session_tickets", opt(t.session_tickets)},
+          {"session_cache_timeout", oint(t.session_cache_timeout)},
+          {"conf_cmds", cmds},
+          {"std_env_vars", opt(t.std_env_vars)},
+          {"export_cert_data", opt(t.export_cert_data)},
+          {"certificate_file", opt(t.certificate_file)}};
+}
+
 json vhost_json(const VirtualHost& v) {
   json addrs = json::array();
   for (const auto& a : v.addrs) addrs.push_back(listen_text(a));
@@ -116,7 +136,8 @@ json vhost_json(const VirtualHost& v) {
           {"directories", blocks_json(v.directories)}, {"aliases", aliases},
           {"custom_logs", logs}, {"rewrite", rewrite_json(v.rewrite)},
           {"document_root", opt(v.document_root)}, {"trace_enable", opt(v.trace_enable)},
-          {"remoteip", remoteip_json(v)}};
+          {"remoteip", remoteip_json(v)},
+          {"tls", tls_json(v.tls)}};
 }
 
 // Decoding: each reader returns a non-ok Status naming the key path
@@ -259,6 +280,7 @@ Status scope_from(const json& j, const std::string& path, ScopeSettings* s) {
   TRY(r.obool("script_reloading", &s->script_reloading));
   TRY(r.obool("chunked_request", &s->chunked_request));
   TRY(r.onum("limit_request_body", &s->limit_request_body));
+  TRY(r.obool("require_ssl", &s->require_ssl));
   if (auto h = j.find("handlers"); h != j.end())
     TRY(handlers_from(*h, path + ".handlers", &s->handlers));
   for (auto [key, field] : {std::pair{"trusted_proxy_headers", &s->trusted_proxy_headers},
@@ -372,6 +394,30 @@ Status blocks_from(const json& a, const std::string& path, std::vector<Block>* o
   return Status::ok();
 }
 
+Status tls_from(const json& j, const std::string& p, TlsSettings* t) {
+  Reader r(j, p);
+  t->engine = true;
+  TRY(r.ostr("verify_client", &t->verify_client));
+  TRY(r.onum("verify_depth", &t->verify_depth));
+  TRY(r.ostr("protocol", &t->protocol));
+  TRY(r.ostr("cipher_suite", &t->cipher_suite));
+  TRY(r.ostr("cipher_suite_tls13", &t->cipher_suite_tls13));
+  TRY(r.obool("honor_cipher_order", &t->honor_cipher_order));
+  TRY(r.obool("session_tickets", &t->session_tickets));
+  TRY(r.onum("session_cache_timeout", &t->session_cache_timeout));
+  TRY(r.obool("std_env_vars", &t->std_env_vars));
+  TRY(r.obool("export_cert_data", &t->export_cert_data));
+  TRY(r.ostr("certificate_file", &t->certificate_file));
+  const json* a = nullptr;
+  TRY(r.arr("conf_cmds", &a));
+  for (const auto& e : *a) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_string())
+      return r.bad_key("conf_cmds", "must hold [name, value] pairs of strings");
+    t->conf_cmds.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
+  }
+  return Status::ok();
+}
+
 Status vhost_from(const json& j, const std::string& path, VirtualHost* v) {
   if (!j.is_object()) return Reader::bad(path, "must be an object");
   std::string p = path + ".";
@@ -450,6 +496,9 @@ Status vhost_from(const json& j, const std::string& path, VirtualHost* v) {
       }
     }
   }
+  const json* t = nullptr;
+  TRY(r.object("tls", &t));
+  if (t) TRY(tls_from(*t, p + "tls.", &v->tls));
   return Status::ok();
 }
 
@@ -534,8 +583,11 @@ json frontend_settings_to_json(const Config& c,
                                const std::map<std::string, std::string>& socket_paths,
                                const std::map<std::string, std::string>& states,
                                int generation) {
-  json listen = json::array();
-  for (const auto& l : c.listen) listen.push_back(listen_text(l));
+  json listen = json::array(), listen_https = json::array();
+  for (const auto& l : c.listen) {
+    listen.push_back(listen_text(l));
+    listen_https.push_back(l.https());
+  }
   json groups = json::array();
   for (const auto& g : c.groups) {
     auto sp = socket_paths.find(g.name);
@@ -558,6 +610,7 @@ json frontend_settings_to_json(const Config& c,
           {"group", opt(c.group)},
           {"log_level", c.log_level},
           {"listen", listen},
+          {"listen_https", listen_https},
           {"limits", {{"request_line", c.limit_request_line},
                       {"field_size", c.limit_request_field_size},
                       {"fields", c.limit_request_fields},
@@ -578,6 +631,13 @@ json frontend_settings_to_json(const Config& c,
           {"vhosts", vhosts}};
 }
 
+json tls_material_json(const std::map<int, TlsMaterial>& material) {
+  json a = json::array();
+  for (const auto& [index, m] : material)
+    a.push_back({{"vhost", index}, {"cert", m.cert_chain}, {"key", m.key}, {"ca", m.ca}});
+  return a;
+}
+
 Result<FrontendSettings> frontend_settings_from_json(const json& j) {
   if (!j.is_object()) return Status::error("settings: not a JSON object");
   FrontendSettings s;
@@ -596,6 +656,24 @@ Result<FrontendSettings> frontend_settings_from_json(const json& j) {
     if (!a.is_string() || !parse_listen_text(a.get<std::string>(), &la))
       return top.bad_key("listen", "must hold addresses like \"127.0.0.1:8080\"");
     c.listen.push_back(la);
+  }
+  const json* https = nullptr;
+  TRY(top.arr("listen_https", &https));
+  for (size_t i = 0; i < https->size() && i < c.listen.size(); ++i) {
+    if (!(*https)[i].is_boolean()) return top.bad_key("listen_https", "must hold booleans");
+    if ((*https)[i].get<bool>()) c.listen[i].protocol = ListenAddr::Protocol::kHttps;
+  }
+  const json* material = nullptr;
+  TRY(top.arr("tls_material", &material));
+  for (size_t i = 0; i < material->size(); ++i) {
+    Reader mr((*material)[i], item("tls_material", i));
+    int index = -2;
+    TRY(mr.num("vhost", &index));
+    TlsMaterial m;
+    TRY(mr.str("cert", &m.cert_chain));
+    TRY(mr.str("key", &m.key));
+    TRY(mr.str("ca", &m.ca));
+    s.tls_material[index] = std::move(m);
   }
   TRY(limits_from(top, &c));
   TRY(top.boolean("restrict_embedded", &c.restrict_embedded));

@@ -26,7 +26,10 @@
 //                "processes": 2, "threads": 4, "connect_timeout": 15,
 //                "socket_timeout": 60, "queue_timeout": 0,
 //                "state": "running" | "replacing" | "stopped" | "down"}],
-//    "server": VHOST, "vhosts": [VHOST, ...]}
+//    "server": VHOST, "vhosts": [VHOST, ...],
+//    "listen_https": [false, true, ...],                     (per "listen": TLS or not)
+//    "tls_material": [{"vhost": -1 | N, "cert": PEM, "key": PEM, "ca": PEM}]}
+//            (added by the master: the loaded certificates of each TLS server)
 //   VHOST = {"addrs": ["*:80"], "server_name": "", "server_aliases": ["*.example.com"],
 //            "settings": SCOPE,
 //            "mounts": [{"url": "/app", "script": "/srv/app.wsgi", "is_match": false,
@@ -38,10 +41,16 @@
 //                             "settings": SCOPE, "access": ACCESS}],
 //            "aliases": [{"url": "/static/", "path": "/srv/static/", "is_match": false}],
 //            "custom_logs": [{"path": "/var/log/wsgid/access.log", "format": "%h %l ..."}],
-//            "rewrite": REWRITE, "remoteip": REMOTEIP}
+//            "rewrite": REWRITE, "remoteip": REMOTEIP, "tls": null | TLS}
 //   REMOTEIP = {"header": null | "X-Forwarded-For", "proxies_header": null | name,
 //               "proxies": null | [{"address": "10.0.0.0/8", "internal": true}],
 //               "proxy_protocol": null | bool}       (mod_remoteip, issue 13)
+//   TLS = {"verify_client": "none", "verify_depth": 1, "protocol": "all -SSLv3",
+//          "cipher_suite": null, "cipher_suite_tls13": null, "honor_cipher_order": null,
+//          "session_tickets": null, "session_cache_timeout": 300,
+//          "conf_cmds": [["Curves", "X25519"]], "std_env_vars": false,
+//          "export_cert_data": false, "certificate_file": path}
+//            (config.h TlsSettings of a server that speaks TLS; null = plain HTTP)
 //   REWRITE = [{"name": "RewriteRule", "args": ["^/secret", "-", "[F]"]}, ...]
 //            (Redirect*, Rewrite*, Header, RequestHeader as written;
 //            supervisor/frontend/rewrite_step.h reads them)
@@ -52,6 +61,7 @@
 //            "application_group": null | "%{GLOBAL}" | ..., "callable_object": null,
 //            "pass_authorization": null | bool, "script_reloading": null | bool,
 //            "restrict_process": null | ["site1", ...],   (WSGIRestrictProcess)
+//            "require_ssl": null | true,                  (SSLRequireSSL)
 //            "trusted_proxy_headers": null | ["X-Forwarded-For", ...],
 //            "trusted_proxies": null | ["127.0.0.1", ...]}  (issue 13)
 // "state" is the master's view of the group: "stopped" (wsgictl stop) and "down"
@@ -86,6 +96,16 @@ struct GroupEndpoint {
   std::string state = "running";
 };
 
+// The loaded certificate material of one TLS server (issue 13): what the master
+// (root) read from SSLCertificateFile, SSLCertificateChainFile,
+// SSLCertificateKeyFile and SSLCACertificateFile/Path, as PEM text. The front
+// end never opens those files (supervisor/master/tls_material.h).
+struct TlsMaterial {
+  std::string cert_chain;  // the certificate, then its chain
+  std::string key;         // the private key
+  std::string ca;          // the CAs that may sign client certificates ("" = none)
+};
+
 struct FrontendSettings {
   int generation = 0;
   std::optional<std::string> user;
@@ -96,7 +116,13 @@ struct FrontendSettings {
   // python_path, script_reloading, server, vhosts.
   Config config;
   std::vector<GroupEndpoint> groups;
+  // By vhost index (-1 = the main server): the material of each TLS server the
+  // master could load ("tls_material" in the JSON, added by the master).
+  std::map<int, TlsMaterial> tls_material;
 };
+
+// The "tls_material" array the master adds to the settings JSON.
+nlohmann::json tls_material_json(const std::map<int, TlsMaterial>& material);
 
 // The master's side. socket_paths maps each group name to its socket path;
 // states maps group names to "replacing" / "stopped" / "down" (absent = "running").

@@ -252,6 +252,7 @@ BodyRules Resolver::body_rules(int vhost, std::string_view url_path,
   walk_scopes(vhost, url_path, file, [&](const ScopeSettings& s) {
     if (s.limit_request_body) b.limit_request_body = *s.limit_request_body;
     if (s.chunked_request) b.chunked_request = *s.chunked_request;
+    if (s.require_ssl) b.require_ssl = *s.require_ssl;
   });
   return b;
 }

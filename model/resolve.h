@@ -53,6 +53,7 @@ struct Route {
 struct BodyRules {
   int64_t limit_request_body = 0;  // LimitRequestBody in force, bytes; 0 = unlimited
   bool chunked_request = false;    // WSGIChunkedRequest (mod_wsgi's default: Off)
+  bool require_ssl = false;        // mod_ssl's SSLRequireSSL: 403 unless over TLS
 };
 
 // mod_wsgi's split of a request URL for one alias.

@@ -57,16 +57,12 @@ std::string first_arg(const std::vector<std::string>& args) {
   return args.empty() ? std::string() : lower(args[0]);
 }
 
-// SSLEngine on|optional: a TLS virtual host.
-ApacheVerdict check_ssl_engine(std::string_view name, const std::vector<std::string>& args) {
-  std::string a = first_arg(args);
-  if (a == "off") return quiet();
-  return refuse(name, "serve this virtual host over TLS (SSLEngine " +
-                          (args.empty() ? std::string("on") : args[0]) +
-                          ") and wsgid's front end speaks plain HTTP only: it is never served in "
-                          "the clear instead",
-                {"terminate TLS in a proxy in front of wsgid (nginx, HAProxy) and give this "
-                 "virtual host a plain-HTTP address"});
+// SSLStrictSNIVHostCheck on: clients without SNI are refused.
+ApacheVerdict check_strict_sni(std::string_view name, const std::vector<std::string>& args) {
+  if (first_arg(args) == "off") return quiet();
+  return refuse(name, "refuse clients that send no SNI name (SSLStrictSNIVHostCheck on)",
+                {"write 'SSLStrictSNIVHostCheck off' (wsgid gives such clients the address's "
+                 "first virtual host, as Apache does with Off)"});
 }
 
 // AllowOverride None: wsgid never reads .htaccess files, which is what None asks.
@@ -161,10 +157,16 @@ const Row kRows[] = {
     {"ProxyPass", Kind::kRefuse, "forward this path to another server"},
     {"ProxyPassMatch", Kind::kRefuse, "forward the paths this pattern matches to another server"},
     // TLS (mod_ssl).
-    {"SSLEngine", Kind::kArgs, "off accepted; on and optional refused until the front end "
-                               "terminates TLS", check_ssl_engine},
-    {"SSLRequireSSL", Kind::kRefuse, "deny every request to this path that does not come over TLS"},
+    // (implemented: ssl_directives.cc; these change who is let in)
     {"SSLRequire", Kind::kRefuse, "deny requests to this path that fail this expression"},
+    {"SSLUserName", Kind::kRefuse, "take the user name (REMOTE_USER) from a certificate field"},
+    {"SSLCARevocationFile", Kind::kRefuse, "refuse client certificates this CRL revokes"},
+    {"SSLCARevocationPath", Kind::kRefuse, "refuse client certificates these CRLs revoke"},
+    {"SSLCARevocationCheck", Kind::kRefuse, "refuse revoked client certificates"},
+    {"SSLOCSPEnable", Kind::kRefuse, "refuse client certificates their OCSP responder revokes"},
+    {"SSLStrictSNIVHostCheck", Kind::kArgs, "Off accepted; On refused", check_strict_sni},
+    {"SSLSRPVerifierFile", Kind::kRefuse, "let clients in by TLS-SRP passwords"},
+    {"SSLPolicy", Kind::kRefuse, "apply a named set of TLS settings"},
     // Server and vhost settings that change nothing a client can reach.
     {"ServerAdmin", Kind::kWarn, "wsgid's error pages name no administrator"},
     {"ServerSignature", Kind::kWarn, "wsgid's error pages carry no signature"},
@@ -250,8 +252,9 @@ const Row kPrefixes[] = {
     {"Auth", Kind::kRefuse, "authenticate or authorize the clients of this path"},
     {"Anonymous", Kind::kRefuse, "let anonymous users through this path's authentication"},
     {"Require", Kind::kRefuse, "restrict who may reach this path"},
-    {"SSL", Kind::kWarn, "a TLS setting: wsgid refuses TLS virtual hosts, so there is no TLS "
-                         "connection for it to configure"},
+    {"SSL", Kind::kWarn, "a mod_ssl setting that changes nothing a client can see in wsgid "
+                         "(session cache, random seed, stapling cache, proxy TLS, crypto "
+                         "device)"},
     {"Rewrite", Kind::kRefuse, "rewrite the URLs of this server"},
     {"Proxy", Kind::kWarn, "it only configures ProxyPass, which wsgid refuses"},
     {"Expires", Kind::kWarn, "caching headers of static files"},

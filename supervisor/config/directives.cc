@@ -180,6 +180,24 @@ const DirectiveInfo kDirectives[] = {
     {"AuthBasicProvider", kDir, &Parser::d_auth_basic_provider, ""},
     {"AuthUserFile", kDir, &Parser::d_auth_file, ""},
     {"AuthGroupFile", kDir, &Parser::d_auth_file, ""},
+    // mod_ssl (ssl_directives.cc). Per-directory SSLVerifyClient, SSLVerifyDepth
+    // and SSLCipherSuite are refused there (they need renegotiation).
+    {"SSLEngine", kSV, &Parser::d_ssl, ""},
+    {"SSLCertificateFile", kSV, &Parser::d_ssl, ""},
+    {"SSLCertificateKeyFile", kSV, &Parser::d_ssl, ""},
+    {"SSLCertificateChainFile", kSV, &Parser::d_ssl, ""},
+    {"SSLCACertificateFile", kSV, &Parser::d_ssl, ""},
+    {"SSLCACertificatePath", kSV, &Parser::d_ssl, ""},
+    {"SSLVerifyClient", kAll, &Parser::d_ssl, ""},
+    {"SSLVerifyDepth", kAll, &Parser::d_ssl, ""},
+    {"SSLProtocol", kSV, &Parser::d_ssl, ""},
+    {"SSLCipherSuite", kAll, &Parser::d_ssl, ""},
+    {"SSLHonorCipherOrder", kSV, &Parser::d_ssl, ""},
+    {"SSLSessionTickets", kSV, &Parser::d_ssl, ""},
+    {"SSLSessionCacheTimeout", kSV, &Parser::d_ssl, ""},
+    {"SSLOpenSSLConfCmd", kSV, &Parser::d_ssl, ""},
+    {"SSLOptions", kAll, &Parser::d_ssl, ""},
+    {"SSLRequireSSL", kDir, &Parser::d_ssl, ""},
 };
 const size_t kDirectiveCount = sizeof(kDirectives) / sizeof(kDirectives[0]);
 

@@ -54,6 +54,16 @@ struct AccessScope {
   BlockAccess access;
 };
 
+// Apache's Listen protocol rule (server_directives.cc): arg "" (none given),
+// "http" or "https"; nullopt for any other protocol.
+std::optional<ListenAddr::Protocol> listen_protocol(std::string_view arg, int port);
+
+// After every directive (ssl_directives.cc): merges the main server's mod_ssl
+// settings into each vhost, decides which servers speak TLS from their Listen
+// protocols and SSLEngine (setting TlsSettings::engine), and reports a TLS
+// server on a plain Listen and the reverse, and a TLS server without certificate.
+void check_tls(Config* config, Diagnostics* diags);
+
 class Parser {
  public:
   Parser(const ParseOptions& options, Diagnostics* diags, std::string root)
@@ -148,6 +158,8 @@ class Parser {
   // The end of a per-directory section d whose body was walked with a: checks
   // the section as a whole and returns what the Block keeps.
   BlockAccess end_access(const Directive& d, AccessScope* a);
+  // mod_ssl's directives (ssl_directives.cc).
+  void d_ssl(const Directive& d, Scope& s);
   // Whether info is one of the directives above (refused inside a skipped section).
   static bool access_directive(const DirectiveInfo& info);
 

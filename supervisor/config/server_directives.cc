@@ -29,6 +29,17 @@ bool Parser::server_level_only_value(const Directive& d, const char* name, const
   return false;
 }
 
+// Apache's Listen rule (https://httpd.apache.org/docs/2.4/mod/mpm_common.html#listen):
+// the protocol argument names it; without one, port 443 is https and any other
+// port http. nullopt for a protocol wsgid does not serve. A small function of
+// its own so that other protocols join it in one place.
+std::optional<ListenAddr::Protocol> listen_protocol(std::string_view arg, int port) {
+  if (arg.empty()) return port == 443 ? ListenAddr::Protocol::kHttps : ListenAddr::Protocol::kHttp;
+  if (iequals(arg, "http")) return ListenAddr::Protocol::kHttp;
+  if (iequals(arg, "https")) return ListenAddr::Protocol::kHttps;
+  return std::nullopt;
+}
+
 void Parser::d_listen(const Directive& d, Scope&) {
   if (!nargs(d, "Listen", 1, 2)) return;
   const Arg& a = d.args[0];
@@ -56,25 +67,18 @@ void Parser::d_listen(const Directive& d, Scope&) {
   }
   addr.host = host;
   addr.port = static_cast<int>(p);
-  // Apache serves TLS on a Listen whose protocol is https, and on port 443 when
-  // no protocol is given (the Listen docs): never plain HTTP in its place.
-  if (d.args.size() == 2 && !iequals(d.args[1].text, "http")) {
-    std::vector<std::string> notes;
-    if (iequals(d.args[1].text, "https"))
-      notes.push_back("terminate TLS in a proxy in front of wsgid and listen here with "
-                      "'Listen " + t + " http' or on another port");
-    diags_->error(d.args[1].loc, "Listen protocol '" + d.args[1].text +
-                                     "' is refused: wsgid's front end speaks plain HTTP only, and "
-                                     "it never serves a TLS address in the clear",
-                  notes);
-    return;
-  }
-  if (d.args.size() == 1 && p == 443) {
-    diags_->error(a.loc, "Listen " + t + " is refused: Apache serves TLS on port 443 when no "
-                         "protocol is given, and wsgid's front end speaks plain HTTP only",
-                  {"write 'Listen " + t + " http' if this port really is plain HTTP (a proxy "
-                   "in front terminates TLS)"});
-    return;
+  if (d.args.size() == 2) {
+    std::optional<ListenAddr::Protocol> proto = listen_protocol(d.args[1].text, addr.port);
+    if (!proto) {
+      diags_->error(d.args[1].loc, "Listen protocol '" + d.args[1].text +
+                                       "' is not one wsgid serves",
+                    {"write 'Listen " + t + " https' for TLS or 'Listen " + t +
+                     " http' for plain HTTP"});
+      return;
+    }
+    addr.protocol = *proto;
+  } else {
+    addr.protocol = *listen_protocol("", addr.port);
   }
   std::string key = addr.text();
   if (auto it = listen_seen_.find(key); it != listen_seen_.end() && addr.port != 0) {

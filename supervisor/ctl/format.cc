@@ -204,6 +204,10 @@ Rendered render_reply(const Command& c, const json& reply, bool json_mode) {
     r.out = who + (c.now ? ": restarting now (SIGTERM, then respawn)\n" : ": restarting (rolling)\n");
   } else if (n == "reload") {
     r.out = "configuration reloaded\n";
+    // What the reload kept from before (a renewed TLS certificate that failed).
+    if (reply.contains("warnings") && reply["warnings"].is_array())
+      for (const auto& w : reply["warnings"])
+        if (w.is_string()) r.err += "wsgictl: warning: " + w.get<std::string>() + "\n";
   } else if (n == "reopen") {
     r.out = "log files reopened\n";
   } else if (n == "pid") {

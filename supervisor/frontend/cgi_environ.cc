@@ -101,6 +101,36 @@ void add_headers(proto::RequestHeadWriter* w, const RequestHeaders& h, const Rou
   }
 }
 
+// mod_ssl's variables (ssl_engine_kernel.c ssl_hook_Fixup): HTTPS always,
+// the rest by SSLOptions.
+void add_tls(proto::RequestHeadWriter* w, const EnvironInput& in) {
+  const TlsFacts& t = *in.tls;
+  // The connection's own TLS wins over a trusted X-Forwarded-Proto.
+  w->add("HTTPS", "on");
+  if (in.tls_std_env_vars) {
+    char num[24];
+    auto add_num = [&](const char* key, int v) {
+      auto r = std::to_chars(num, num + sizeof num, v);
+      w->add(key, std::string_view(num, static_cast<size_t>(r.ptr - num)));
+    };
+    w->add("SSL_PROTOCOL", t.protocol);
+    w->add("SSL_CIPHER", t.cipher);
+    add_num("SSL_CIPHER_USEKEYSIZE", t.cipher_bits);
+    add_num("SSL_CIPHER_ALGKEYSIZE", t.cipher_alg_bits);
+    w->add("SSL_SESSION_RESUMED", t.resumed ? "Resumed" : "Initial");
+    if (!t.sni.empty()) w->add("SSL_TLS_SNI", t.sni);
+    w->add("SSL_SERVER_S_DN", t.server_s_dn);
+    w->add("SSL_SERVER_I_DN", t.server_i_dn);
+    w->add("SSL_CLIENT_VERIFY", t.client_verify);
+    if (!t.client_s_dn.empty() || !t.client_cert.empty()) {
+      w->add("SSL_CLIENT_S_DN", t.client_s_dn);
+      w->add("SSL_CLIENT_I_DN", t.client_i_dn);
+      w->add("SSL_CLIENT_M_SERIAL", t.client_serial);
+    }
+  }
+  if (in.tls_export_cert_data && !t.client_cert.empty()) w->add("SSL_CLIENT_CERT", t.client_cert);
+}
+
 }  // namespace
 
 void EnvironEdits::set_header(std::string_view name, std::optional<std::string> value) {
@@ -133,7 +163,7 @@ bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const
   w.add("SERVER_PROTOCOL", in.http10 ? "HTTP/1.0" : "HTTP/1.1");
   w.add("SERVER_SOFTWARE", "wsgid");
   w.add("GATEWAY_INTERFACE", "CGI/1.1");
-  w.add("REQUEST_SCHEME", "http");
+  w.add("REQUEST_SCHEME", in.tls ? "https" : "http");
   // SERVER_NAME / SERVER_PORT as Apache with UseCanonicalName Off.
   std::string_view hname, hport;
   split_host(in.host, &hname, &hport);
@@ -159,7 +189,7 @@ bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const
   w.add("SERVER_ADDR", in.local_ip);
   w.add("REMOTE_ADDR", edits && edits->remote_addr ? std::string_view(*edits->remote_addr)
                                                    : in.remote_ip);
-  if (edits && edits->https.value_or(false)) w.add("HTTPS", "1");
+  if (edits && edits->https.value_or(false) && !in.tls) w.add("HTTPS", "1");
   {
     char rp[12];
     auto r = std::to_chars(rp, rp + sizeof rp, in.remote_port);
@@ -170,6 +200,7 @@ bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const
     w.add("AUTH_TYPE", in.auth_type);
   }
   w.add("SCRIPT_FILENAME", route.script_filename);
+  if (in.tls) add_tls(&w, in);
   add_headers(&w, headers, route, in.chunked, edits, scratch);
   if (edits && edits->script_name) w.add("mod_wsgi.mount_point", *edits->script_name);
   w.add("mod_wsgi.process_group", route.group_name);

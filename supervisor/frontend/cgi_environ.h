@@ -22,8 +22,16 @@
 //   mod_wsgi.process_group, mod_wsgi.application_group, mod_wsgi.callable_object,
 //   mod_wsgi.script_reloading ("1"/"0"), mod_wsgi.request_id,
 //   wsgid.request_start (microseconds since the epoch).
-// HTTPS is set only by the trusted proxy headers (trusted_proxy.h: "1", as
-// mod_wsgi sets it; the worker derives wsgi.url_scheme from it).
+// On a TLS connection (issue 13): REQUEST_SCHEME "https" and HTTPS "on" (mod_ssl
+// sets it on every TLS request; mod_wsgi makes wsgi.url_scheme "https" of it);
+// under SSLOptions +StdEnvVars mod_ssl's SSL_* variables of tls_facts.h
+// (SSL_PROTOCOL, SSL_CIPHER, SSL_CIPHER_USEKEYSIZE, SSL_CIPHER_ALGKEYSIZE,
+// SSL_SESSION_RESUMED, SSL_TLS_SNI when the client sent a name,
+// SSL_SERVER_S_DN, SSL_SERVER_I_DN, SSL_CLIENT_VERIFY and, with a client
+// certificate, SSL_CLIENT_S_DN, SSL_CLIENT_I_DN, SSL_CLIENT_M_SERIAL); under
+// +ExportCertData SSL_CLIENT_CERT (PEM).
+// Over plain HTTP the trusted proxy headers (trusted_proxy.h) may set HTTPS
+// "1" (as mod_wsgi sets it); over TLS the connection's HTTPS=on wins.
 // EnvironEdits, when given, are applied on top: mod_remoteip's and mod_wsgi's
 // header rewrites (a field set to a new value, added, or removed) and mod_wsgi's
 // REMOTE_ADDR, HTTPS, SERVER_NAME, SERVER_PORT, SCRIPT_NAME (then also
@@ -38,6 +46,7 @@
 
 #include "supervisor/frontend/request_headers.h"
 #include "supervisor/frontend/router.h"
+#include "supervisor/frontend/tls_facts.h"
 
 namespace wsgid::frontend {
 
@@ -82,6 +91,9 @@ struct EnvironInput {
   int64_t request_start_us = 0;
   std::string_view remote_user;  // REMOTE_USER after authentication, "" = none
   std::string_view auth_type;    // AUTH_TYPE ("Basic"), "" = none
+  const TlsFacts* tls = nullptr;  // the connection's TLS, nullptr = plain HTTP
+  bool tls_std_env_vars = false;     // SSLOptions +StdEnvVars of the vhost
+  bool tls_export_cert_data = false; // SSLOptions +ExportCertData
   const EnvironEdits* edits = nullptr;  // must outlive the call; nullptr = none
 };
 

@@ -146,8 +146,63 @@ void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
   const auto& cfg = c->router_->settings().config;
   c->deadline_ms_ = uv_now(server->loop()) + static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
   c->deadline_kind_ = kIdle;
+  if (server->listener_tls(listener)) {
+    if (!c->start_tls()) {
+      c->start_close();
+      return;
+    }
+    // The handshake runs under Timeout (mod_reqtimeout's handshake=0 default).
+    c->deadline_ms_ = uv_now(server->loop()) + static_cast<uint64_t>(cfg.timeout * 1000);
+  }
   c->start_proxy_header();
   c->update_reading();
+}
+
+bool HttpConn::start_tls() {
+  tls_contexts_ = server_->tls();
+  const Settings& settings = router_->settings();
+  const model::VirtualHost* first = vhosts_.empty() ? &settings.config.server : vhosts_.front();
+  SSL_CTX* ctx = tls_contexts_ ? tls_contexts_->context(settings, first) : nullptr;
+  if (!ctx) {
+    log::error("frontend: {}:{} -> {}:{}: no TLS certificate for this address; connection closed",
+               remote_ip_, remote_port_, local_ip_, local_port_);
+    return false;
+  }
+  sni_key_ = TlsContexts::compat_key(first->tls);
+  // The picker runs inside the handshake, on this thread: the vhost the SNI
+  // name selects among this address's, as the Host header would.
+  tls_ = std::make_unique<TlsSession>(ctx, [this](std::string_view name) -> SSL_CTX* {
+    const Settings& st = router_->settings();
+    const model::VirtualHost* vh = router_->select_vhost(vhosts_, name);
+    if (!vh) vh = &st.config.server;
+    SSL_CTX* picked = tls_contexts_->context(st, vh);
+    if (picked) sni_key_ = TlsContexts::compat_key(vh->tls);
+    return picked;
+  });
+  return true;
+}
+
+int HttpConn::sni_check(const model::VirtualHost* vh, std::string_view host, std::string* why) const {
+  // mod_ssl's ssl_hook_ReadReq: with an SNI name, the request must name a host
+  // (400, AH02031), and a Host that selects a vhost with other TLS settings
+  // than the SNI name did is misdirected (421, AH02032). Without SNI, the
+  // handshake used the address's first vhost: a Host picking one with other
+  // settings is misdirected as well (Apache 2.4.64).
+  if (!vh) vh = &router_->settings().config.server;
+  if (!tls_->sni().empty() && host.empty()) {
+    *why = "hostname " + tls_->sni() + " provided via SNI, but no hostname provided in HTTP request";
+    return 400;
+  }
+  if (TlsContexts::compat_key(vh->tls) != sni_key_) {
+    // Apache 2.4.64's AH02032 (CVE-2025-23048 made the no-SNI case 421 too).
+    std::string first = vhosts_.empty() ? router_->settings().config.server.server_name
+                                        : vhosts_.front()->server_name;
+    *why = (tls_->sni().empty() ? "hostname " + first + " (default host as no SNI was provided)"
+                                : "hostname " + tls_->sni() + " provided via SNI") +
+           " and hostname " + std::string(host) + " provided via HTTP have no compatible SSL setup";
+    return 421;
+  }
+  return 0;
 }
 
 void HttpConn::update_reading() {
@@ -183,6 +238,14 @@ void HttpConn::close_now() { start_close(); }
 void HttpConn::close_after_flush() {
   if (close_ == CloseStage::kOpen) close_ = CloseStage::kAfterFlush;
   if (write_pending() != 0 || close_ >= CloseStage::kShutdownSent || file_.is_open()) return;
+  if (tls_ && tls_->handshake_done()) {
+    // TLS's own end of the stream (close_notify) goes out before the FIN.
+    tls_->close_notify(&wire_);
+    if (!wire_.empty()) {
+      write_out();
+      if (write_pending() != 0 || close_ == CloseStage::kClosed) return;  // after_write() calls back
+    }
+  }
   close_ = CloseStage::kShutdownSent;
   shutdown_req_.data = this;
   if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_),
@@ -286,14 +349,52 @@ void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
     read_proxy_header(buf->base, static_cast<size_t>(nread));
     return;
   }
+  if (!tls_) {
+    on_plain(buf->base, static_cast<size_t>(nread));
+    return;
+  }
+  on_tls_bytes(buf->base, static_cast<size_t>(nread));
+}
+
+void HttpConn::on_tls_bytes(const char* data, size_t len) {
+  tls_plain_.clear();
+  Status st = tls_->receive(data, len, &tls_plain_, &wire_);
+  if (!wire_.empty()) write_out();
+  if (close_ == CloseStage::kClosed) return;
+  if (!st) {
+    log::info("frontend: {}:{}: {}", remote_ip_, remote_port_, st.message());
+    if (answering()) {
+      log_note_ = st.message();
+      log_request(true);
+    }
+    start_close();
+    return;
+  }
+  if (tls_->take_just_done() && phase_ == Phase::kIdle && requests_ == 0) {
+    // Now the request head's time starts (RequestReadTimeout header=).
+    const auto& cfg = router_->settings().config;
+    deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
+    deadline_kind_ = kIdle;
+  }
+  if (tls_plain_.empty()) return;
+  std::string plain;
+  plain.swap(tls_plain_);
+  on_plain(plain.data(), plain.size());
+  if (tls_plain_.empty()) {
+    plain.clear();
+    tls_plain_.swap(plain);  // keep the capacity
+  }
+}
+
+void HttpConn::on_plain(const char* data, size_t len) {
   if (paused_) {
-    pending_.append(buf->base, static_cast<size_t>(nread));
+    pending_.append(data, len);
     feed_body();
     if (paused_ && phase_ == Phase::kIdle) resume_parsing();
     update_reading();
     return;
   }
-  execute(buf->base, static_cast<size_t>(nread));
+  execute(data, len);
   if (paused_ && phase_ == Phase::kIdle) resume_parsing();
 }
 
@@ -569,6 +670,13 @@ int HttpConn::on_headers_complete() {
     return 0;
   }
   const model::VirtualHost* vh = router_->select_vhost(vhosts_, host);
+  if (tls_) {
+    std::string why;
+    if (int st = sni_check(vh, host, &why)) {
+      send_local(st, why, false);
+      return 0;
+    }
+  }
   apply_remoteip(vh);
   if (rewrite_request(vh, host, query)) return 0;
   if (parser_.method == HTTP_TRACE) {
@@ -591,6 +699,7 @@ int HttpConn::on_headers_complete() {
   const model::BodyRules body_rules = router_->body_rules(route_, path_);
   body_limit_ = body_rules.limit_request_body;
   chunked_allowed_ = body_rules.chunked_request;
+  require_ssl_ = body_rules.require_ssl;
   saved_query_ = query;
   saved_host_ = host;
   send_continue_ = send_continue;
@@ -696,6 +805,11 @@ int HttpConn::dispatch() {
   if ((parser_.flags & F_CONTENT_LENGTH) && body_limit_ > 0 &&
       parser_.content_length > static_cast<uint64_t>(body_limit_))
     return refuse_head(413, "request body exceeds LimitRequestBody");
+  // mod_ssl's SSLRequireSSL: this path is for TLS connections only.
+  if (require_ssl_ && !tls_) {
+    send_local(403, "SSLRequireSSL: the request did not come over TLS", false);
+    return 0;
+  }
   if (chunked_body_ && route_.kind == Route::Kind::kWsgi && !chunked_allowed_)
     return refuse_head(411, "chunked request body for a WSGI script under WSGIChunkedRequest Off");
   switch (route_.kind) {
@@ -787,6 +901,12 @@ EnvironInput HttpConn::environ_input(std::string_view query, std::string_view ho
   in.edits = remoteip_edits_.empty() ? nullptr : &remoteip_edits_;
   in.request_id = request_id_text_;
   in.request_start_us = request_start_us_;
+  if (tls_ && tls_->handshake_done()) {
+    in.tls = &tls_->facts();
+    const model::VirtualHost* vh = route_.vhost ? route_.vhost : &router_->settings().config.server;
+    in.tls_std_env_vars = vh->tls.std_env_vars.value_or(false);
+    in.tls_export_cert_data = vh->tls.export_cert_data.value_or(false);
+  }
   return in;
 }
 
@@ -1119,8 +1239,8 @@ void HttpConn::serve_static() {
 }
 
 void HttpConn::pump_file() {
-  int sock = -1;
-  uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock);
+  int sock = -1;  // over TLS the bytes go through out_ to be encrypted
+  if (!tls_) uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock);
   const uint64_t before = resp_body_bytes_;
   std::string why;
   StaticFile::Pump r = file_.pump(sock, write_pending() == 0, &out_, &resp_body_bytes_, &why);
@@ -1381,10 +1501,24 @@ void HttpConn::refresh_write_deadline() {
 // ---------------------------------------------------------------- writing
 
 void HttpConn::write_out() {
-  if (writing_ || out_.empty() || close_ == CloseStage::kClosed) return;
+  if (writing_ || close_ == CloseStage::kClosed) return;
+  std::string* src = &out_;
+  if (tls_) {
+    if (!out_.empty()) {
+      Status st = tls_->send(out_, &wire_);
+      out_.clear();
+      if (!st) {
+        log::info("frontend: {}:{}: {}", remote_ip_, remote_port_, st.message());
+        start_close();
+        return;
+      }
+    }
+    src = &wire_;
+  }
+  if (src->empty()) return;
   write_req_.data = this;
   int err = 0;
-  switch (write_or_queue(reinterpret_cast<uv_stream_t*>(&tcp_), &out_, &inflight_, &write_req_,
+  switch (write_or_queue(reinterpret_cast<uv_stream_t*>(&tcp_), src, &inflight_, &write_req_,
                          [](uv_write_t* req, int status) {
                            static_cast<HttpConn*>(req->data)->on_write_done(status);
                          },

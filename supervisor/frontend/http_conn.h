@@ -67,6 +67,15 @@
 // waiting for the response head (socket-timeout; queue-timeout while no worker has
 // taken the request) -> 504, writing to the client (Timeout) and keep-alive idle
 // (KeepAliveTimeout) -> close.
+//
+// On a TLS Listen (issue 13) a TlsSession (tls_session.h) sits under all of
+// this: what libuv reads is decrypted before llhttp sees it (on_read ->
+// on_plain), and write_out() encrypts out_ into wire_ before uv_write; the
+// backpressure counts wire_ too. The handshake must end within Timeout; the
+// SNI name picks the vhost whose certificate is served (the address's first
+// vhost without one), and a request whose Host picks a vhost with other TLS
+// settings gets 421 (mod_ssl's ssl_hook_ReadReq). Static files go through
+// out_ instead of sendfile(2). SSLRequireSSL paths answer 403 over plain HTTP.
 #pragma once
 
 #include <llhttp.h>
@@ -86,6 +95,8 @@
 #include "supervisor/frontend/request_phase.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/static_file.h"
+#include "supervisor/frontend/tls_context.h"
+#include "supervisor/frontend/tls_session.h"
 #include "supervisor/frontend/upstream.h"
 
 namespace wsgid::frontend {
@@ -165,6 +176,14 @@ class HttpConn final : public UpstreamClient {
   explicit HttpConn(Server* server);
   ~HttpConn() override;
   void on_read(ssize_t nread, const uv_buf_t* buf);
+  // Request bytes in the clear (from the socket, or decrypted by tls_).
+  void on_plain(const char* data, size_t len);
+  // Bytes from the socket on a TLS connection (after any PROXY header).
+  void on_tls_bytes(const char* data, size_t len);
+  // The TLS connection's first vhost context and SNI picker (accept_from()).
+  bool start_tls();
+  // mod_ssl's check of the Host against the SNI name: 0, 400 or 421 (and *why).
+  int sni_check(const model::VirtualHost* vh, std::string_view host, std::string* why) const;
   // The PROXY protocol step at connection start and the per-request client
   // address (http_conn_proxy.cc). start_proxy_header() decides, at accept,
   // whether the connection must begin with a PROXY header; read_proxy_header()
@@ -248,7 +267,7 @@ class HttpConn final : public UpstreamClient {
   void write_out();
   void on_write_done(int status);
   void after_write();
-  size_t write_pending() const { return out_.size() + inflight_.size(); }
+  size_t write_pending() const { return out_.size() + inflight_.size() + wire_.size(); }
   void close_after_flush();
   void start_close();
   void set_phase(Phase to);  // aborts (log::bug) on a move not in request_phase.h's table
@@ -316,6 +335,7 @@ class HttpConn final : public UpstreamClient {
   // the head, and feed_body() decodes from pending_ until the body ends.
   int64_t body_limit_ = 0;        // LimitRequestBody in force (0 = unlimited)
   bool chunked_allowed_ = false;  // WSGIChunkedRequest in force
+  bool require_ssl_ = false;      // SSLRequireSSL in force
   bool chunked_body_ = false;     // Transfer-Encoding: chunked
   bool chunked_active_ = false;   // feed_body() owns the bytes until the body ends
   bool feeding_ = false;          // inside feed_body()
@@ -371,6 +391,13 @@ class HttpConn final : public UpstreamClient {
 
   // The static file being sent.
   StaticFile file_;
+
+  // TLS (tls_session.h): null on a plain-HTTP Listen.
+  std::unique_ptr<TlsSession> tls_;
+  std::shared_ptr<const TlsContexts> tls_contexts_;  // those tls_'s contexts came from
+  std::string wire_;       // encrypted bytes not yet handed to uv_write
+  std::string tls_plain_;  // decrypted bytes of the current read
+  std::string sni_key_;    // TlsContexts::compat_key() of the vhost the SNI name picked
 
   // Redirects, rewrites and header rules of the current request (rewrite_step.h).
   const rewrite::HeaderRules* header_rules_ = nullptr;  // into router_'s, or header_scratch_

@@ -45,9 +45,15 @@ void HttpConn::read_proxy_header(const char* data, size_t len) {
              conn_ip_, conn_port_);
   proxy_reader_.reset();
   const auto& cfg = router_->settings().config;
+  // Waiting for the first request, or on a TLS Listen for the handshake that
+  // follows the header (under Timeout).
   deadline_ms_ = uv_now(server_->loop()) +
-                 static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
-  deadline_kind_ = kIdle;  // waiting for the first request
+                 static_cast<uint64_t>((tls_ ? cfg.timeout : cfg.request_read_header_timeout) * 1000);
+  deadline_kind_ = kIdle;
+  if (used < len && tls_) {
+    on_tls_bytes(data + used, len - used);
+    return;
+  }
   if (used < len) {
     execute(data + used, len - used);
     if (paused_ && phase_ == Phase::kIdle) resume_parsing();

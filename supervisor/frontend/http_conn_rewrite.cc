@@ -59,7 +59,7 @@ rewrite::RequestView HttpConn::rewrite_view(const model::VirtualHost* vh, std::s
   r.path = path_;
   r.query = query;
   r.has_query = url().find('?') != std::string_view::npos;
-  r.https = false;  // the front end speaks plain HTTP only
+  r.https = tls_ != nullptr;  // %{HTTPS}: a TLS connection
   r.server_name = *name;
   r.server_port = port;
   r.remote_addr = remote_ip_;

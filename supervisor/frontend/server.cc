@@ -76,6 +76,9 @@ void Server::apply(const Settings& settings) {
   pools_ = std::move(next);
   current_pools_ = std::move(pools);
   router_ = std::move(router);
+  std::vector<std::string> tls_errors;
+  tls_ = TlsContexts::build(router_->settings(), tls_.get(), &tls_errors);
+  for (const std::string& e : tls_errors) log::error("frontend: TLS: {}", e);
   access_log_.configure(router_->settings().config);
   if (embedded_enabled_ && !embedded_.started() && model::config_has_embedded(router_->settings().config)) {
     Status st = start_embedded();
@@ -147,6 +150,15 @@ UpstreamPool* Server::pool(const Router* router, int index) {
   return retired_pools_.back().get();
 }
 
+bool Server::listener_tls(const uv_stream_t* listener) const {
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    if (reinterpret_cast<const uv_stream_t*>(listeners_[i]) != listener) continue;
+    for (const auto& a : settings().config.listen)
+      if (listen_text(a) == listener_texts_[i]) return a.https();
+  }
+  return false;
+}
+
 Status Server::listen_handle(uv_tcp_t* h, const std::string& what) {
   h->data = this;
   int r = uv_listen(reinterpret_cast<uv_stream_t*>(h), 1024, [](uv_stream_t* s, int status) {
@@ -154,6 +166,7 @@ Status Server::listen_handle(uv_tcp_t* h, const std::string& what) {
   });
   if (r != 0) return Status::error("listen(" + what + "): " + uv_strerror(r));
   listeners_.push_back(h);
+  listener_texts_.push_back(what);
   return Status::ok();
 }
 
@@ -256,6 +269,7 @@ std::string_view Server::date_line() {
 void Server::drain(double timeout_s, std::function<void()> done, bool close_idle) {
   draining_ = true;
   drained_ = std::move(done);
+  listener_texts_.clear();
   for (uv_tcp_t* h : listeners_)
     uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
   listeners_.clear();
@@ -291,6 +305,7 @@ void Server::shutdown() {
   shut_ = true;
   draining_ = true;
   access_log_.flush();
+  listener_texts_.clear();
   for (uv_tcp_t* h : listeners_)
     uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
   listeners_.clear();

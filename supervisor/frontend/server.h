@@ -4,7 +4,7 @@
 // standalone mode), the current Router (replaced on each kSettings; connections
 // keep the one they started with through a shared_ptr), one UpstreamPool per
 // group (kept for the life of the process so a connection never outlives its
-// pool), mod_wsgi's auth scripts, the access log, the list of live HttpConns, the periodic sweep timer
+// pool), the TLS contexts (tls_context.h), mod_wsgi's auth scripts, the access log, the list of live HttpConns, the periodic sweep timer
 // (timeouts, idle worker connections, the descriptor limit watch) and the cached Date header, and the
 // observability state (issue 14): the counters (metrics.h), the master's last
 // status report, and the pages drawn from them (server_pages.cc). Loop thread
@@ -30,6 +30,7 @@
 #include "supervisor/frontend/descriptor_watch.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/settings.h"
+#include "supervisor/frontend/tls_context.h"
 #include "supervisor/frontend/embedded.h"
 #include "supervisor/frontend/metrics.h"
 #include "supervisor/frontend/snapshot.h"
@@ -70,6 +71,11 @@ class Server {
 
   uv_loop_t* loop() const { return loop_; }
   const std::shared_ptr<const Router>& router() const { return router_; }
+  // The TLS contexts of the current settings (tls_context.h); rebuilt by apply().
+  const std::shared_ptr<const TlsContexts>& tls() const { return tls_; }
+  // Whether listener (one of ours) is a TLS Listen (Listen ... https, or 443)
+  // in the current settings.
+  bool listener_tls(const uv_stream_t* listener) const;
   UpstreamPool* pool(const Router* router, int group_index);
   // Embedded mode (embedded.h). Until enable_embedded() (called once the process
   // runs as its final user), Python is never started; from then on apply()
@@ -150,6 +156,8 @@ class Server {
   AccessLog access_log_;
   DescriptorWatch descriptors_;
   std::vector<uv_tcp_t*> listeners_;
+  std::vector<std::string> listener_texts_;  // listen_text() of each, as adopted
+  std::shared_ptr<const TlsContexts> tls_;
   uv_timer_t sweep_timer_;
   uv_check_t flush_check_;
   uv_timer_t drain_timer_;

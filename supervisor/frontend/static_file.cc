@@ -199,7 +199,9 @@ StaticFile::Pump StaticFile::pump(int sock, bool can_write, std::string* out, ui
     if (!can_write) return Pump::kWait;
     off_t off = off_;
     size_t want = static_cast<size_t>(std::min<int64_t>(end_ - off_, 1 << 20));
-    ssize_t n = sendfile(sock, fd_, &off, want);
+    ssize_t n = -1;
+    errno = EAGAIN;  // sock -1: every chunk through *out (a TLS connection)
+    if (sock >= 0) n = sendfile(sock, fd_, &off, want);
     if (n > 0) {
       off_ += n;
       *sent += static_cast<uint64_t>(n);

@@ -64,6 +64,7 @@ class StaticFile {
     kQueued,  // the socket was full: one chunk was appended to *out, write it, then call again
     kFailed,  // *why says what; the file stays open until close()
   };
+  // sock -1 (a TLS connection): every chunk is read into *out (kQueued).
   // Sends the rest of the range on socket fd sock with sendfile(2) while
   // can_write (nothing of the caller's is queued on it); adds the bytes sent or
   // queued to *sent.

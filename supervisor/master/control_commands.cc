@@ -187,7 +187,9 @@ void Daemon::cmd_reload(const ControlRequest&, const std::shared_ptr<Responder>&
   json errors;
   Status s = reload("wsgictl reload", &errors);
   if (s) {
-    resp->finish({{"ok", true}});
+    json ok = {{"ok", true}};
+    if (!errors.empty()) ok["warnings"] = errors;  // e.g. a renewed certificate that failed
+    resp->finish(ok);
   } else {
     json e = control_error("failed", s.message());
     e["errors"] = errors;

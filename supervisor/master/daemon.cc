@@ -196,6 +196,13 @@ int Daemon::run() {
   }
   config_ = std::move(pr.config);
   if (config_.file.empty()) config_.file = opts_.config_path;
+  // The TLS servers' certificates and keys, read now as root (tls_material.h).
+  if (std::vector<std::string> errs = tls_.load(config_); !errs.empty()) {
+    for (const auto& e : errs) std::fprintf(stderr, "wsgid: %s\n", e.c_str());
+    std::fprintf(stderr, "wsgid: %s: TLS certificates could not be loaded; not starting\n",
+                 opts_.config_path.c_str());
+    return 1;
+  }
   embedded_.configure(config_);
   runtime_dir_ = opts_.runtime_dir.empty() ? model::default_runtime_dir() : opts_.runtime_dir;
   if (Status s = ensure_runtime_dir(runtime_dir_); !s) {
@@ -695,6 +702,7 @@ json Daemon::frontend_settings() {
     }
   }
   json j = model::frontend_settings_to_json(config_, paths, states, frontend_generation_);
+  j["tls_material"] = model::tls_material_json(tls_.by_index(config_));
   // The front end never runs as root (README.md, "Running"); without User/Group
   // it runs as www-data.
   if (geteuid() == 0) {

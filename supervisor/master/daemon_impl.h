@@ -41,6 +41,7 @@
 #include "supervisor/master/signals.h"
 #include "supervisor/master/sockets.h"
 #include "supervisor/master/stop_phases.h"
+#include "supervisor/master/tls_material.h"
 #include "supervisor/master/spawn.h"
 
 namespace wsgid::master {
@@ -177,6 +178,8 @@ class Daemon : public GroupHost, public ChildHost {
   EmbeddedPool embedded_;  // the scripts the front end runs embedded
   int frontend_generation_ = 0;
   std::string frontend_sent_;
+  // The certificates and keys of the TLS servers, read as root (tls_material.h).
+  TlsMaterialStore tls_;
   Signals signals_;
   ControlServer control_;
   ScriptWatch watch_;

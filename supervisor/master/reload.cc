@@ -202,6 +202,12 @@ Status Daemon::reload_config(const std::string& why, json* errors) {
   }
   model::Config old = std::move(config_);
   config_ = std::move(next);
+  // Renewed certificates (a certbot deploy hook runs `wsgictl reload`): a
+  // server whose new files fail keeps serving the ones loaded before.
+  for (const std::string& e : tls_.load(config_)) {
+    log::error("reload: TLS: {}", e);
+    errors->push_back("TLS: " + e);
+  }
   access_logs_ = std::move(new_access_logs);
   embedded_.configure(config_);
   log::Level lv;

@@ -91,12 +91,15 @@ TEST_CASE("each Apache directive gets its fate: accepted, warned or refused") {
       {"AllowOverride All", Want::kRefuse, ".htaccess files"},
       {"XSendFile Off", Want::kQuiet, ""},
       {"XSendFile On", Want::kRefuse, "X-Sendfile"},
-      // TLS.
-      {"SSLEngine off", Want::kQuiet, ""},
-      {"SSLEngine on", Want::kRefuse, "serve this virtual host over TLS (SSLEngine on)"},
-      {"SSLEngine optional", Want::kRefuse, "over TLS (SSLEngine optional)"},
-      {"SSLRequireSSL", Want::kRefuse, "deny every request to this path that does not come over"},
-      {"SSLCertificateFile /etc/ssl/a.pem", Want::kWarn, "a TLS setting"},
+      // TLS: implemented (ssl_directives.cc, ssl_directives_test.cc) but for these.
+      {"SSLRequireSSL", Want::kQuiet, ""},
+      {"SSLRequire %{SSL_CIPHER} =~ m/AES/", Want::kRefuse, "fail this expression"},
+      {"SSLUserName SSL_CLIENT_S_DN_CN", Want::kRefuse, "user name (REMOTE_USER)"},
+      {"SSLCARevocationFile /etc/ssl/crl.pem", Want::kRefuse, "this CRL revokes"},
+      {"SSLStrictSNIVHostCheck On", Want::kRefuse, "send no SNI name"},
+      {"SSLStrictSNIVHostCheck Off", Want::kQuiet, ""},
+      {"SSLSessionCache shmcb:/run/ssl(512000)", Want::kWarn, "changes nothing a client can see"},
+      {"SSLRandomSeed startup builtin", Want::kWarn, "changes nothing a client can see"},
       // mod_wsgi's own phases: implemented (auth_scripts.h; their option
       // errors: access_directives_test.cc).
       {"WSGIAccessScript /x.py", Want::kQuiet, ""},
@@ -129,22 +132,24 @@ TEST_CASE("each Apache directive gets its fate: accepted, warned or refused") {
 }
 
 TEST_CASE("a refusal says what Apache would have done and what to write instead") {
-  std::vector<Diagnostic> got = diags_of("SSLEngine on", false);
+  std::vector<Diagnostic> got = diags_of("SSLStrictSNIVHostCheck On", false);
   REQUIRE(got.size() == 1);
   CHECK(got[0].message ==
-        "SSLEngine is refused: Apache would serve this virtual host over TLS (SSLEngine on) and "
-        "wsgid's front end speaks plain HTTP only: it is never served in the clear instead, and "
-        "wsgid does not implement it (fail closed: ignoring it could serve this site more openly "
-        "than Apache did)");
+        "SSLStrictSNIVHostCheck is refused: Apache would refuse clients that send no SNI name "
+        "(SSLStrictSNIVHostCheck on), and wsgid does not implement it (fail closed: ignoring it "
+        "could serve this site more openly than Apache did)");
   REQUIRE(got[0].notes.size() == 2);
-  CHECK(got[0].notes[0].find("terminate TLS in a proxy") == 0);
+  CHECK(got[0].notes[0].find("write 'SSLStrictSNIVHostCheck off'") == 0);
 }
 
-TEST_CASE("TLS listeners are refused: Listen https, and Listen 443 without a protocol") {
+TEST_CASE("a TLS Listen is never plain: Listen https, and Listen 443 without a protocol") {
+  // Without a certificate the server it serves cannot speak TLS: refused.
   CHECK(diags_of("Listen 443", true).size() == 1);
-  CHECK(diags_of("Listen 127.0.0.1:443", true)[0].message.find("Apache serves TLS on port 443") !=
+  CHECK(diags_of("Listen 127.0.0.1:443", true)[0].message.find("should be SSL-aware") !=
         std::string::npos);
   CHECK(diags_of("Listen 8443 https", true)[0].severity == Severity::kError);
+  CHECK(diags_of("Listen 443\nSSLEngine off", true)[0].message.find(
+            "wsgid never serves a TLS address in the clear") != std::string::npos);
   CHECK(diags_of("Listen 443 http", true).empty());
   CHECK(diags_of("Listen 8080", true).empty());
 }
@@ -197,6 +202,10 @@ TEST_CASE("no directive that restricts access or picks the handler is warn-only"
       {"AuthFormProvider file", false}, {"AuthDigestProvider file", false},
       {"AuthBasicAuthoritative Off", false}, {"AnonymousNoUserID On", false},
       {"SSLRequireSSL", false}, {"SSLRequire true", false}, {"SSLEngine on", false},
+      {"SSLVerifyClient require", false}, {"SSLVerifyDepth 2", false},
+      {"SSLOptions +FakeBasicAuth", false}, {"SSLUserName SSL_CLIENT_S_DN_CN", false},
+      {"SSLCARevocationFile /x", false}, {"SSLStrictSNIVHostCheck On", false},
+      {"SSLVerifyClient optional_no_ca", true},
       {"RemoteIPHeader X-Forwarded-For", false}, {"SetHandler wsgi-script", false},
       {"SetHandler server-status", false}, {"RemoveHandler .wsgi", false},
       {"AddHandler cgi-script .cgi", false}, {"AddHandler wsgi-script .wsgi", true},

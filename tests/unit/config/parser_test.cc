@@ -208,6 +208,24 @@ const DirCase kDirCases[] = {
     {"AuthBasicProvider", "file", L | D, nullptr},
     {"AuthUserFile", "/etc/wsgid/htpasswd", L | D, nullptr},
     {"AuthGroupFile", "/etc/wsgid/groups", L | D, nullptr},
+    // mod_ssl (ssl_directives.cc; their errors: ssl_directives_test.cc). The
+    // per-directory forms that need renegotiation say so themselves.
+    {"SSLEngine", "Off", S | V, nullptr},
+    {"SSLCertificateFile", "/etc/ssl/a.pem", S | V, nullptr},
+    {"SSLCertificateKeyFile", "/etc/ssl/a.key", S | V, nullptr},
+    {"SSLCertificateChainFile", "/etc/ssl/chain.pem", S | V, nullptr},
+    {"SSLCACertificateFile", "/etc/ssl/ca.pem", S | V, nullptr},
+    {"SSLCACertificatePath", "/etc/ssl/ca", S | V, nullptr},
+    {"SSLVerifyClient", "none", S | V, nullptr, false, "SSLVerifyClient inside <"},
+    {"SSLVerifyDepth", "2", S | V, nullptr, false, "SSLVerifyDepth inside <"},
+    {"SSLProtocol", "all -SSLv3", S | V, nullptr},
+    {"SSLCipherSuite", "HIGH:!aNULL", S | V, nullptr, false, "SSLCipherSuite inside <"},
+    {"SSLHonorCipherOrder", "On", S | V, nullptr},
+    {"SSLSessionTickets", "Off", S | V, nullptr},
+    {"SSLSessionCacheTimeout", "300", S | V, nullptr},
+    {"SSLOpenSSLConfCmd", "Curves X25519", S | V, nullptr},
+    {"SSLOptions", "+StdEnvVars", S | V | L | D, nullptr},
+    {"SSLRequireSSL", "", L | D, nullptr},
 };
 
 struct Ctx {
@@ -632,8 +650,8 @@ TEST_CASE("directive argument errors") {
        "1: error: invalid Listen address '99999': expected [host:]port with a port from 0 to 65535"},
       {"Listen [::1\n", "1: error: invalid Listen address '[::1': expected [IPv6]:port"},
       {"Listen 8080 https\n",
-       "1: error: Listen protocol 'https' is refused: wsgid's front end speaks plain HTTP only, "
-       "and it never serves a TLS address in the clear"},
+       "1: error: the main server should be SSL-aware but has no certificate configured"},
+      {"Listen 8080 spdy\n", "1: error: Listen protocol 'spdy' is not one wsgid serves"},
       {"User root\n", "1: error: User root is root: wsgid never runs the front end or workers as root"},
       {"Timeout 0\n", "1: error: invalid value '0' for Timeout: expected a whole number of seconds >= 1"},
       {"<VirtualHost *:80>\nTimeout 5\n</VirtualHost>\n",

@@ -323,6 +323,16 @@ TEST_CASE("render_reply: words and exit statuses") {
       {{"restart", "a"}, ok, "a: restarting (rolling)\n", "", 0},
       {{"restart", "--now", "a"}, ok, "a: restarting now (SIGTERM, then respawn)\n", "", 0},
       {{"reload"}, ok, "configuration reloaded\n", "", 0},
+      {{"reload"},
+       {{"ok", true},
+        {"warnings", {"TLS: <VirtualHost *:443> a: SSLCertificateKeyFile /k.pem: the key does not "
+                      "match the certificate of SSLCertificateFile /c.pem; the certificate loaded "
+                      "before keeps serving"}}},
+       "configuration reloaded\n",
+       "wsgictl: warning: TLS: <VirtualHost *:443> a: SSLCertificateKeyFile /k.pem: the key does "
+       "not match the certificate of SSLCertificateFile /c.pem; the certificate loaded before "
+       "keeps serving\n",
+       0},
       {{"reopen"}, ok, "log files reopened\n", "", 0},
       {{"pid"}, {{"ok", true}, {"pid", 100}}, "100\n", "", 0},
       {{"pid", "a"}, {{"ok", true}, {"pids", {{"a", {5, 6}}}}}, "5\n6\n", "", 0},
