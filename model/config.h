@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/source_loc.h"
@@ -218,11 +219,21 @@ struct StaticAlias {
   std::string path;
 };
 
+// What a Listen socket speaks (Listen's optional protocol argument).
+enum class ListenProtocol {
+  kHttp,          // "http" (the default): HTTP/1.1 clients and proxies
+  kHaproxyAgent,  // "haproxy-agent": HAProxy's agent-check line (haproxy_agent.h)
+};
+// "http", "haproxy-agent"; protocol_from_name() is its inverse (false: unknown).
+const char* protocol_name(ListenProtocol p);
+bool protocol_from_name(std::string_view name, ListenProtocol* out);
+
 struct ListenAddr {
   SourceLoc loc;
   std::string host;  // "" = all addresses; "[::1]" written as "::1"
   int port = 0;      // 0 = any free port (tests)
-  std::string text() const;  // "127.0.0.1:8080", "[::1]:80", "*:80"
+  ListenProtocol protocol = ListenProtocol::kHttp;
+  std::string text() const;  // "127.0.0.1:8080", "[::1]:80", "*:80" (the address only)
 };
 
 struct LogFile {
@@ -284,6 +295,8 @@ struct Config {
   double request_read_header_timeout = 20;  // RequestReadTimeout header=20-40,MinRate=500
   double request_read_body_timeout = 20;
   int threads_per_child = 25;               // the front end's embedded Python pool
+  double drain_delay = 0;                   // WSGIDrainDelay (ours): seconds not-ready
+                                            // but serving before a graceful stop drains
 
   // Server-wide WSGI directives.
   std::optional<std::string> socket_prefix;   // WSGISocketPrefix

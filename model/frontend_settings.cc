@@ -422,6 +422,7 @@ Status limits_from(const Reader& top, Config* c) {
   TRY(r.num("max_keep_alive_requests", &c->max_keep_alive_requests));
   TRY(r.num("header_timeout", &c->request_read_header_timeout));
   TRY(r.num("body_timeout", &c->request_read_body_timeout));
+  TRY(r.num("drain_delay", &c->drain_delay));
   return Status::ok();
 }
 
@@ -488,8 +489,11 @@ json frontend_settings_to_json(const Config& c,
                                const std::map<std::string, std::string>& socket_paths,
                                const std::map<std::string, std::string>& states,
                                int generation) {
-  json listen = json::array();
-  for (const auto& l : c.listen) listen.push_back(listen_text(l));
+  json listen = json::array(), protocols = json::array();
+  for (const auto& l : c.listen) {
+    listen.push_back(listen_text(l));
+    protocols.push_back(protocol_name(l.protocol));
+  }
   json groups = json::array();
   for (const auto& g : c.groups) {
     auto sp = socket_paths.find(g.name);
@@ -512,6 +516,7 @@ json frontend_settings_to_json(const Config& c,
           {"group", opt(c.group)},
           {"log_level", c.log_level},
           {"listen", listen},
+          {"listen_protocols", protocols},
           {"limits", {{"request_line", c.limit_request_line},
                       {"field_size", c.limit_request_field_size},
                       {"fields", c.limit_request_fields},
@@ -521,7 +526,8 @@ json frontend_settings_to_json(const Config& c,
                       {"keep_alive_timeout", c.keep_alive_timeout},
                       {"max_keep_alive_requests", c.max_keep_alive_requests},
                       {"header_timeout", c.request_read_header_timeout},
-                      {"body_timeout", c.request_read_body_timeout}}},
+                      {"body_timeout", c.request_read_body_timeout},
+                      {"drain_delay", c.drain_delay}}},
           {"restrict_embedded", c.restrict_embedded},
           {"embedded", {{"threads", c.threads_per_child},
                         {"python_home", opt(c.python_home)},
@@ -549,6 +555,15 @@ Result<FrontendSettings> frontend_settings_from_json(const json& j) {
     if (!a.is_string() || !parse_listen_text(a.get<std::string>(), &la))
       return top.bad_key("listen", "must hold addresses like \"127.0.0.1:8080\"");
     c.listen.push_back(la);
+  }
+  const json* protocols = nullptr;
+  TRY(top.arr("listen_protocols", &protocols));
+  for (size_t i = 0; i < protocols->size(); ++i) {
+    const json& p = (*protocols)[i];
+    if (i >= c.listen.size() || !p.is_string() ||
+        !protocol_from_name(p.get<std::string>(), &c.listen[i].protocol))
+      return top.bad_key("listen_protocols",
+                         "must hold one of \"http\", \"haproxy-agent\" per listen address");
   }
   TRY(limits_from(top, &c));
   TRY(top.boolean("restrict_embedded", &c.restrict_embedded));

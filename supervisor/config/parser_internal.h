@@ -109,6 +109,7 @@ class Parser {
   bool check_log_format(const Arg& arg, const std::string& format);
   void d_log_level(const Directive& d, Scope& s);
   void d_timeout(const Directive& d, Scope& s);
+  void d_drain_delay(const Directive& d, Scope& s);
   void d_keep_alive(const Directive& d, Scope& s);
   void d_trace_enable(const Directive& d, Scope& s);
   void d_keep_alive_timeout(const Directive& d, Scope& s);

@@ -58,14 +58,19 @@ void Parser::d_listen(const Directive& d, Scope&) {
   addr.port = static_cast<int>(p);
   // Apache serves TLS on a Listen whose protocol is https, and on port 443 when
   // no protocol is given (the Listen docs): never plain HTTP in its place.
-  if (d.args.size() == 2 && !iequals(d.args[1].text, "http")) {
+  // haproxy-agent is ours: HAProxy's agent-check answers (haproxy_agent.h).
+  if (d.args.size() == 2 && !protocol_from_name(lower(d.args[1].text), &addr.protocol)) {
     std::vector<std::string> notes;
     if (iequals(d.args[1].text, "https"))
       notes.push_back("terminate TLS in a proxy in front of wsgid and listen here with "
                       "'Listen " + t + " http' or on another port");
+    else
+      notes.push_back("write 'Listen " + t + " http' (the default) or 'Listen " + t +
+                      " haproxy-agent' (HAProxy's agent-check)");
     diags_->error(d.args[1].loc, "Listen protocol '" + d.args[1].text +
-                                     "' is refused: wsgid's front end speaks plain HTTP only, and "
-                                     "it never serves a TLS address in the clear",
+                                     "' is refused: wsgid's front end speaks plain HTTP and "
+                                     "HAProxy's agent-check only, and it never serves a TLS "
+                                     "address in the clear",
                   notes);
     return;
   }

@@ -1101,7 +1101,7 @@ void HttpConn::finish_head(bool has_length) {
   end.head_method = head_method_;
   end.http10 = http10_;
   end.keep_alive = keep_alive_;
-  end.draining = server_->draining();
+  end.draining = server_->closing_connections();
   end.date_line = server_->date_line();
   const Framing f = append_head_end(&out_, end);
   resp_head_bytes_ = out_.size() - head_start_;
@@ -1244,7 +1244,7 @@ void HttpConn::log_request(bool aborted) {
   r.start_us = request_start_us_;
   r.end_us = request_start_us_ + static_cast<int64_t>((uv_hrtime() - start_hr_) / 1000);
   r.keepalives = requests_;
-  r.conn_status = aborted ? 'X' : keep_alive_ && body_done_ && !server_->draining() ? '+' : '-';
+  r.conn_status = aborted ? 'X' : keep_alive_ && body_done_ && !server_->closing_connections() ? '+' : '-';
   if (route_.kind == Route::Kind::kWsgi && (target_ == Target::kUpstream || worker_pid_ > 0)) {
     r.filename = route_.script_filename;
     r.handler = "wsgi-script";
@@ -1265,7 +1265,7 @@ void HttpConn::finish_request() {
   ++requests_;
   file_.close();
   if (!body_done_) keep_alive_ = false;
-  if (!keep_alive_ || server_->draining()) {
+  if (!keep_alive_ || server_->closing_connections()) {
     close_after_flush();
     return;
   }

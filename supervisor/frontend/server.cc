@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/log.h"
+#include "supervisor/frontend/haproxy_agent.h"
 #include "supervisor/frontend/http_conn.h"
 #include "supervisor/frontend/static_file.h"
 
@@ -25,6 +26,8 @@ Server::Server(uv_loop_t* loop) : loop_(loop) {
   });
   uv_timer_init(loop_, &drain_timer_);
   drain_timer_.data = this;
+  uv_timer_init(loop_, &leave_timer_);
+  leave_timer_.data = this;
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   id_prefix_ = fmt::format("{:x}.{}.", static_cast<uint64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000,
@@ -126,13 +129,14 @@ UpstreamPool* Server::pool(const Router* router, int index) {
   return retired_pools_.back().get();
 }
 
-Status Server::listen_handle(uv_tcp_t* h, const std::string& what) {
+Status Server::listen_handle(uv_tcp_t* h, const std::string& what, model::ListenProtocol protocol) {
   h->data = this;
   int r = uv_listen(reinterpret_cast<uv_stream_t*>(h), 1024, [](uv_stream_t* s, int status) {
     static_cast<Server*>(s->data)->on_connection(s, status);
   });
   if (r != 0) return Status::error("listen(" + what + "): " + uv_strerror(r));
   listeners_.push_back(h);
+  listener_protocols_.push_back(protocol);
   return Status::ok();
 }
 
@@ -147,7 +151,7 @@ Status Server::adopt_listeners(const std::vector<int>& fds) {
       uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
       return Status::error("uv_tcp_open(" + what + "): " + uv_strerror(r));
     }
-    Status s = listen_handle(h, what);
+    Status s = listen_handle(h, what, i < listen.size() ? listen[i].protocol : model::ListenProtocol::kHttp);
     if (!s) return s;
   }
   return Status::ok();
@@ -167,7 +171,7 @@ Status Server::bind_listeners(std::vector<int>* ports) {
       uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
       return Status::error("bind(" + listen_text(a) + "): " + uv_strerror(r));
     }
-    Status s = listen_handle(h, listen_text(a));
+    Status s = listen_handle(h, listen_text(a), a.protocol);
     if (!s) return s;
     sockaddr_storage got{};
     int len = sizeof got;
@@ -184,7 +188,14 @@ void Server::on_connection(uv_stream_t* listener, int status) {
     log::warn("frontend: accept: {}", uv_strerror(status));
     return;
   }
-  if (draining_) return;
+  if (draining()) return;
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    if (reinterpret_cast<uv_stream_t*>(listeners_[i]) != listener) continue;
+    if (listener_protocols_[i] == model::ListenProtocol::kHaproxyAgent) {
+      serve_agent_connection(listener, agent_reply());
+      return;
+    }
+  }
   HttpConn::accept_from(this, listener);
 }
 
@@ -229,12 +240,51 @@ std::string_view Server::date_line() {
   return {date_buf_, date_len_};
 }
 
+std::string Server::agent_reply() {
+  AgentView view;
+  view.stopping = !accepting_work();
+  view.has_embedded = embedded_pool_ != nullptr;
+  for (UpstreamPool* p : current_pools_)
+    view.groups.push_back({p->serving(), p->capacity(), p->load()});
+  return frontend::agent_reply(view);
+}
+
+void Server::stop(double delay_s, double timeout_s, std::function<void()> done, bool close_idle) {
+  if (stage_ == Stage::kLeaving && delay_s <= 0) {
+    // An impatient stop (the master's stop-now) ends the delay.
+    auto next = std::move(after_leaving_);
+    after_leaving_ = nullptr;
+    if (next) next();
+    return;
+  }
+  if (stage_ != Stage::kServing) return;
+  if (delay_s <= 0) {
+    drain(timeout_s, std::move(done), close_idle);
+    return;
+  }
+  log::notice("frontend: stopping: not ready, still serving for {} s (WSGIDrainDelay), then draining",
+              delay_s);
+  stage_ = Stage::kLeaving;
+  after_leaving_ = [this, timeout_s, done = std::move(done)]() mutable {
+    drain(timeout_s, std::move(done), false);
+  };
+  uv_timer_start(&leave_timer_, [](uv_timer_t* t) {
+    auto* self = static_cast<Server*>(t->data);
+    auto next = std::move(self->after_leaving_);
+    self->after_leaving_ = nullptr;
+    if (next) next();
+  }, static_cast<uint64_t>(delay_s * 1000), 0);
+}
+
 void Server::drain(double timeout_s, std::function<void()> done, bool close_idle) {
-  draining_ = true;
+  stage_ = Stage::kDraining;
+  uv_timer_stop(&leave_timer_);
+  after_leaving_ = nullptr;
   drained_ = std::move(done);
   for (uv_tcp_t* h : listeners_)
     uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
   listeners_.clear();
+  listener_protocols_.clear();
   for (HttpConn* c = conns_; c && close_idle;) {
     HttpConn* next = c->next;
     if (c->idle()) c->close_now();
@@ -256,7 +306,7 @@ void Server::drain(double timeout_s, std::function<void()> done, bool close_idle
 }
 
 void Server::maybe_drained() {
-  if (!draining_ || !drained_ || conn_count_ != 0) return;
+  if (!draining() || !drained_ || conn_count_ != 0) return;
   auto done = std::move(drained_);
   drained_ = nullptr;
   done();
@@ -265,11 +315,14 @@ void Server::maybe_drained() {
 void Server::shutdown() {
   if (shut_) return;
   shut_ = true;
-  draining_ = true;
+  stage_ = Stage::kDraining;
+  uv_timer_stop(&leave_timer_);
+  after_leaving_ = nullptr;
   access_log_.flush();
   for (uv_tcp_t* h : listeners_)
     uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
   listeners_.clear();
+  listener_protocols_.clear();
   for (HttpConn* c = conns_; c;) {
     HttpConn* next = c->next;
     c->close_now();
@@ -281,6 +334,7 @@ void Server::shutdown() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&leave_timer_), nullptr);
 }
 
 nlohmann::json Server::state_json() {

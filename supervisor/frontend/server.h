@@ -7,6 +7,16 @@
 // pool), mod_wsgi's auth scripts, the access log, the list of live HttpConns, the periodic sweep timer
 // (timeouts, idle worker connections) and the cached Date header. Loop thread
 // only; created and destroyed by frontend_main (or by a test fixture).
+//
+// A graceful stop runs through three stages (docs/decisions.md 33):
+//   serving   accepting_work(): new connections and requests are welcome
+//   leaving   WSGIDrainDelay seconds: HAProxy's agent says "drain" (readiness
+//             fails), yet every connection is still accepted and served; each
+//             response carries "Connection: close", so balancers reconnect
+//   draining  the listeners close; in-flight requests finish (drain() below)
+// With no delay a stop goes straight to draining, as before the directive.
+// Each Listen socket speaks its ListenAddr protocol: HTTP (HttpConn) or
+// HAProxy's agent-check (haproxy_agent.h).
 #pragma once
 
 #include <uv.h>
@@ -59,6 +69,19 @@ class Server {
   // idle keep-alive connections open: their next request is still served (with
   // "Connection: close"), or they end at their keep-alive timeout.
   void drain(double timeout_s, std::function<void()> done, bool close_idle = true);
+  // A graceful stop for balancers: leaving for delay_s seconds (still serving,
+  // not ready, "Connection: close" on every response), then drain(timeout_s,
+  // done) keeping idle keep-alive connections for one last request (close_idle
+  // false: a client may already be sending it). delay_s <= 0 is drain(timeout_s,
+  // done, close_idle) at once. A call while leaving with delay_s <= 0 ends the
+  // delay now (drains at once); any other call while leaving or draining does
+  // nothing.
+  void stop(double delay_s, double timeout_s, std::function<void()> done, bool close_idle = true);
+  // False from the first moment of a graceful stop: what readiness checks and
+  // HAProxy's agent report.
+  bool accepting_work() const { return stage_ == Stage::kServing; }
+  // HAProxy's agent reply for the current state (haproxy_agent.h).
+  std::string agent_reply();
   // Closes every handle (listeners, connections, timers); the loop can then end.
   void shutdown();
 
@@ -85,7 +108,9 @@ class Server {
   std::string_view date_line();
   uint32_t next_request_id() { return ++request_counter_; }
   const std::string& request_id_prefix() const { return id_prefix_; }
-  bool draining() const { return draining_; }
+  bool draining() const { return stage_ == Stage::kDraining; }
+  // Leaving or draining: a response ends its connection ("Connection: close").
+  bool closing_connections() const { return stage_ != Stage::kServing; }
 
   void add(HttpConn* c);
   void remove(HttpConn* c);
@@ -100,10 +125,11 @@ class Server {
   size_t connection_count() const { return conn_count_; }
 
  private:
+  enum class Stage { kServing, kLeaving, kDraining };
   void on_connection(uv_stream_t* listener, int status);
   void sweep();
   void maybe_drained();
-  Status listen_handle(uv_tcp_t* h, const std::string& what);
+  Status listen_handle(uv_tcp_t* h, const std::string& what, model::ListenProtocol protocol);
   Status start_embedded();
   void start_auth_python();
 
@@ -118,6 +144,7 @@ class Server {
   AuthScripts auth_scripts_;
   AccessLog access_log_;
   std::vector<uv_tcp_t*> listeners_;
+  std::vector<model::ListenProtocol> listener_protocols_;  // by index of listeners_
   uv_timer_t sweep_timer_;
   uv_check_t flush_check_;
   uv_timer_t drain_timer_;
@@ -126,7 +153,9 @@ class Server {
   size_t conn_count_ = 0;
   int64_t busy_ = 0;
   uint64_t served_ = 0;
-  bool draining_ = false;
+  Stage stage_ = Stage::kServing;
+  uv_timer_t leave_timer_;
+  std::function<void()> after_leaving_;
   bool shut_ = false;
   std::function<void()> drained_;
   uint32_t request_counter_ = 0;

@@ -142,6 +142,7 @@ const DirCase kDirCases[] = {
     {"WSGILazyInitialization", "On", S, "it was removed in mod_wsgi 4.0"},
     {"WSGIPythonExecutable", "/usr/bin/python", S, "it was removed in mod_wsgi 4.0"},
     {"WSGIControlSocket", "/run/wsgid/c.sock", S, nullptr},
+    {"WSGIDrainDelay", "5", S, nullptr},
     {"Listen", "127.0.0.1:8080", S, nullptr},
     {"ServerName", "www.example.com", S | V, nullptr},
     {"ServerAlias", "example.com", V, nullptr},
@@ -624,8 +625,17 @@ TEST_CASE("directive argument errors") {
        "1: error: invalid Listen address '99999': expected [host:]port with a port from 0 to 65535"},
       {"Listen [::1\n", "1: error: invalid Listen address '[::1': expected [IPv6]:port"},
       {"Listen 8080 https\n",
-       "1: error: Listen protocol 'https' is refused: wsgid's front end speaks plain HTTP only, "
-       "and it never serves a TLS address in the clear"},
+       "1: error: Listen protocol 'https' is refused: wsgid's front end speaks plain HTTP and "
+       "HAProxy's agent-check only, and it never serves a TLS address in the clear"},
+      {"Listen 8080 gopher\n",
+       "1: error: Listen protocol 'gopher' is refused: wsgid's front end speaks plain HTTP and "
+       "HAProxy's agent-check only, and it never serves a TLS address in the clear"},
+      {"WSGIDrainDelay -1\n",
+       "1: error: invalid value '-1' for WSGIDrainDelay: expected a whole number of seconds >= 0 "
+       "(0: drain at once, the default)"},
+      {"WSGIDrainDelay 5s\n",
+       "1: error: invalid value '5s' for WSGIDrainDelay: expected a whole number of seconds >= 0 "
+       "(0: drain at once, the default)"},
       {"User root\n", "1: error: User root is root: wsgid never runs the front end or workers as root"},
       {"Timeout 0\n", "1: error: invalid value '0' for Timeout: expected a whole number of seconds >= 1"},
       {"<VirtualHost *:80>\nTimeout 5\n</VirtualHost>\n",
@@ -808,6 +818,30 @@ TEST_CASE("TraceEnable: Apache's default On, per virtual host, unset in a vhost 
     CHECK(r.config.traces(nullptr) == c.server);
     CHECK(r.config.traces(&r.config.vhosts[0]) == c.vhost);
   }
+}
+
+TEST_CASE("Listen's protocol argument and WSGIDrainDelay fill the model (issue 15)") {
+  struct Case {
+    const char* text;
+    wsgid::model::ListenProtocol protocol;
+  };
+  const Case cases[] = {
+      {"Listen 127.0.0.1:8080\n", wsgid::model::ListenProtocol::kHttp},
+      {"Listen 127.0.0.1:8080 http\n", wsgid::model::ListenProtocol::kHttp},
+      {"Listen 127.0.0.1:8080 HTTP\n", wsgid::model::ListenProtocol::kHttp},
+      {"Listen 127.0.0.1:9000 haproxy-agent\n", wsgid::model::ListenProtocol::kHaproxyAgent},
+  };
+  for (const Case& c : cases) {
+    ParseResult r = parse(c.text);
+    INFO(c.text << joined(msgs(r)));
+    CHECK(r.diags.all().empty());
+    REQUIRE(r.config.listen.size() == 1);
+    CHECK(r.config.listen[0].protocol == c.protocol);
+    CHECK(r.config.drain_delay == 0);
+  }
+  ParseResult r = parse("Listen 80\nWSGIDrainDelay 12\n");
+  CHECK(r.diags.all().empty());
+  CHECK(r.config.drain_delay == 12);
 }
 
 TEST_CASE("Listen given twice is an error with a note") {
