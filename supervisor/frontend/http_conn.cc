@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <cerrno>
 #include <unistd.h>
 
 #include <algorithm>
@@ -130,6 +131,41 @@ void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
              [](uv_handle_t* h) { delete static_cast<HttpConn*>(h->data); });
     return;
   }
+  c->start();
+}
+
+size_t HttpConn::accept_backlog(Server* server, uv_stream_t* listener) {
+  size_t n = 0;
+  // One connection libuv accepted already and has not handed out.
+  if (listener->accepted_fd >= 0) {
+    accept_from(server, listener);
+    ++n;
+  }
+  uv_os_fd_t lfd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(listener), &lfd) != 0) return n;
+  for (;;) {
+    int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return n;  // EAGAIN: the queue is empty
+    }
+    auto* c = new HttpConn(server);
+    uv_tcp_init(server->loop(), &c->tcp_);
+    c->tcp_.data = c;
+    if (uv_tcp_open(&c->tcp_, fd) != 0) {
+      ::close(fd);
+      uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp_),
+               [](uv_handle_t* h) { delete static_cast<HttpConn*>(h->data); });
+      continue;
+    }
+    c->start();
+    ++n;
+  }
+}
+
+void HttpConn::start() {
+  auto* c = this;
+  Server* server = server_;
   uv_tcp_nodelay(&c->tcp_, 1);
   sockaddr_storage ss;
   int len = sizeof ss;

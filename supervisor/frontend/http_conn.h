@@ -85,6 +85,10 @@ class HttpConn final : public UpstreamClient {
 
   // Accepts one connection from listener (a Listen socket, index in settings).
   static void accept_from(Server* server, uv_stream_t* listener);
+  // Accepts every connection waiting in listener's queue (the kernel completed
+  // their handshakes: their clients may have sent a request already), just
+  // before the listener closes for a drain; returns how many.
+  static size_t accept_backlog(Server* server, uv_stream_t* listener);
 
   // Timeouts; now_ms is uv_now().
   void tick(uint64_t now_ms);
@@ -118,6 +122,8 @@ class HttpConn final : public UpstreamClient {
 
  private:
   enum class Target { kNone, kUpstream, kLocal, kStatic };
+  // An accepted connection's setup: addresses, router, deadline, reading.
+  void start();
 
   explicit HttpConn(Server* server);
   ~HttpConn() override;

@@ -281,15 +281,25 @@ void Server::drain(double timeout_s, std::function<void()> done, bool close_idle
   uv_timer_stop(&leave_timer_);
   after_leaving_ = nullptr;
   drained_ = std::move(done);
-  for (uv_tcp_t* h : listeners_)
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
-  listeners_.clear();
-  listener_protocols_.clear();
   for (HttpConn* c = conns_; c && close_idle;) {
     HttpConn* next = c->next;
     if (c->idle()) c->close_now();
     c = next;
   }
+  // Connections the kernel completed but nobody accepted yet would be reset
+  // when the last descriptor of the socket closes (the master closed its own at
+  // the start of the stop): their clients may have sent a request, which a
+  // balancer cannot safely retry. Serve them; a connect after the close is
+  // refused, which a balancer retries elsewhere.
+  size_t late = 0;
+  for (size_t i = 0; i < listeners_.size(); ++i)
+    if (listener_protocols_[i] == model::ListenProtocol::kHttp)
+      late += HttpConn::accept_backlog(this, reinterpret_cast<uv_stream_t*>(listeners_[i]));
+  if (late > 0) log::info("frontend: draining: accepted {} queued connections", late);
+  for (uv_tcp_t* h : listeners_)
+    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
+  listeners_.clear();
+  listener_protocols_.clear();
   if (timeout_s > 0) {
     drain_timer_on_ = true;
     uv_timer_start(&drain_timer_, [](uv_timer_t* t) {
