@@ -471,6 +471,38 @@ TEST_CASE("a graceful stop with a drain delay: not ready, still serving, then dr
   CHECK(agent() == "refused");
 }
 
+// The connections the kernel queued before the drain closed the listener are
+// served, not reset (their clients may have sent a request a balancer cannot
+// safely retry).
+TEST_CASE("a drain serves the connections waiting in the accept queue") {
+  Fixture f;
+  std::vector<int> fds;
+  std::atomic<bool> drained{false};
+  f.on_loop([&](Server* srv) {
+    // The loop is busy here: these connects complete in the kernel's queue only.
+    for (int i = 0; i < 5; ++i) {
+      int fd = f.try_connect(0);
+      if (fd < 0) break;
+      send_all(fd, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+      fds.push_back(fd);
+    }
+    srv->stop(0, 5.0, [&drained] { drained = true; });
+  });
+  CHECK(fds.size() == 5);
+  for (int fd : fds) {
+    bool eof = false;
+    std::string r = read_all(fd, 3000, &eof);
+    ::close(fd);
+    CHECK(r.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(r.find("Connection: close\r\n") != std::string::npos);
+    CHECK(eof);
+  }
+  uint64_t deadline = now_ms() + 3000;
+  while (!drained.load() && now_ms() < deadline) usleep(20000);
+  CHECK(drained.load());
+  CHECK(f.try_connect(0) == -1);
+}
+
 TEST_CASE("a graceful stop without a delay drains at once") {
   Fixture f;
   std::atomic<bool> drained{false};
