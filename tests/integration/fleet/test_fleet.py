@@ -393,6 +393,9 @@ class FleetTest(unittest.TestCase):
         lb = Balancer(self.tmp, 'nginx', self.hosts)
         try:
             self.run_cases(lb)
+        except Exception:
+            print(lb.output()[-3000:])
+            raise
         finally:
             lb.stop()
 
