@@ -292,8 +292,11 @@ class FleetTest(unittest.TestCase):
             cls.tearDownClass(failed=True)
             raise
 
+    failed = False  # set by a failing test: tearDownClass then keeps every temp dir
+
     @classmethod
     def tearDownClass(cls, failed=False):
+        failed = failed or cls.failed
         for h in cls.hosts:
             h.d.cleanup(failed=failed)
         if not failed and os.environ.get('WSGID_KEEP_TMP') != '1':
@@ -394,6 +397,7 @@ class FleetTest(unittest.TestCase):
         try:
             self.run_cases(lb)
         except Exception:
+            type(self).failed = True
             print(lb.output()[-3000:])
             raise
         finally:
@@ -419,6 +423,7 @@ class FleetTest(unittest.TestCase):
                 self.crash_loop_one(lb)
             self.assertTrue(any(st.startswith('MAINT') for st in w.status['a']), w.status)
         except Exception:
+            type(self).failed = True
             print(lb.output()[-3000:])
             raise
         finally:
