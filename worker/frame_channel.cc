@@ -1,6 +1,7 @@
 #include "worker/frame_channel.h"
 
 #include <poll.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,7 +31,21 @@ bool FrameChannel::readable_now() {
   return ::poll(&p, 1, 0) > 0;
 }
 
-FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wake_fd) {
+namespace {
+
+// poll() bracketed by the hook, if any.
+int wait_poll(struct pollfd* p, nfds_t n, int timeout_ms, WaitHook* hook) {
+  if (hook) hook->before_wait();
+  int r = ::poll(p, n, timeout_ms);
+  int saved = errno;
+  if (hook) hook->after_wait();
+  errno = saved;
+  return r;
+}
+
+}  // namespace
+
+FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wake_fd, WaitHook* hook) {
   using Clock = std::chrono::steady_clock;
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   char buf[64 * 1024];
@@ -66,7 +81,7 @@ FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wak
       wait = left > 0 ? static_cast<int>(left) : 0;
     }
     struct pollfd p[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    int r = ::poll(p, wake_fd >= 0 ? 2 : 1, wait);
+    int r = wait == 0 ? ::poll(p, wake_fd >= 0 ? 2 : 1, 0) : wait_poll(p, wake_fd >= 0 ? 2 : 1, wait, hook);
     if (r < 0 && errno != EINTR) {
       error_ = Status::sys("poll", name_).message();
       return Read::kError;
@@ -77,20 +92,42 @@ FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wak
   }
 }
 
-Status FrameChannel::write_all(std::string_view data, int timeout_ms) {
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::send(fd_, p, left, MSG_NOSIGNAL);
-    if (n > 0) {
-      p += n;
-      left -= static_cast<size_t>(n);
+Status FrameChannel::write_all(std::string_view data, int timeout_ms, WaitHook* hook) {
+  struct iovec iov = {const_cast<char*>(data.data()), data.size()};
+  return write_all(&iov, 1, timeout_ms, hook);
+}
+
+Status FrameChannel::write_all(struct iovec* iov, size_t n, int timeout_ms, WaitHook* hook) {
+  while (n > 0 && iov->iov_len == 0) {
+    ++iov;
+    --n;
+  }
+  while (n > 0) {
+    struct msghdr msg = {};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = n < IOV_MAX ? n : IOV_MAX;
+    ssize_t w = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    if (w > 0) {
+      auto done = static_cast<size_t>(w);
+      while (n > 0 && done >= iov->iov_len) {
+        done -= iov->iov_len;
+        ++iov;
+        --n;
+      }
+      if (n > 0) {
+        iov->iov_base = static_cast<char*>(iov->iov_base) + done;
+        iov->iov_len -= done;
+      }
+      while (n > 0 && iov->iov_len == 0) {
+        ++iov;
+        --n;
+      }
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return Status::sys("write", name_);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return Status::sys("write", name_);
     struct pollfd pf = {fd_, POLLOUT, 0};
-    int r = ::poll(&pf, 1, timeout_ms);
+    int r = wait_poll(&pf, 1, timeout_ms, hook);
     if (r == 0) return Status::error(fmt::format("write({}): timed out after {} ms", name_, timeout_ms));
     if (r < 0 && errno != EINTR) return Status::sys("poll", name_);
   }

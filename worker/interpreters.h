@@ -23,6 +23,7 @@
 
 #include "common/status.h"
 #include "worker/settings.h"
+#include "worker/wsgi_environ.h"
 
 namespace wsgid::worker {
 
@@ -33,6 +34,7 @@ struct Interp {
   PyObject* runtime = nullptr;      // the runtime's globals dict
   PyObject* handle = nullptr;       // runtime handle(environ, ctx, rid, script, callable, reload)
   PyObject* environ_template = nullptr;  // dict copied per request
+  EnvironKeys environ_keys;              // build_environ()'s key strings
 };
 
 class Interpreters {

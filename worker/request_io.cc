@@ -4,6 +4,9 @@
 
 #include <fmt/core.h>
 
+#include <cstring>
+#include <vector>
+
 namespace wsgid::worker {
 
 int64_t monotonic_ms() {
@@ -23,11 +26,11 @@ void RequestIo::touch() {
 RequestIo::Fetch RequestIo::fetch() {
   if (gone_) return Fetch::kGone;
   if (body_ended_) return Fetch::kEnd;
-  pending_.clear();
+  pending_ = {};
   pending_pos_ = 0;
   for (;;) {
     proto::Frame f;
-    switch (ch_->read(&f, timeout_ms_)) {
+    switch (ch_->read(&f, timeout_ms_, -1, hook_)) {
       case FrameChannel::Read::kFrame: break;
       case FrameChannel::Read::kEof:
         gone_ = true;
@@ -45,7 +48,7 @@ RequestIo::Fetch RequestIo::fetch() {
     switch (f.type) {
       case proto::FrameType::kRequestBody:
         if (f.payload.empty()) continue;
-        pending_.assign(f.payload);
+        pending_ = f.payload;
         bytes_in_ += f.payload.size();
         return Fetch::kData;
       case proto::FrameType::kRequestEnd:
@@ -62,8 +65,28 @@ RequestIo::Fetch RequestIo::fetch() {
   }
 }
 
+size_t RequestIo::read_into(char* dst, size_t n, Fetch* why) {
+  size_t got = 0;
+  *why = Fetch::kData;
+  while (got < n) {
+    if (pending().empty()) {
+      Fetch r = fetch();
+      if (r != Fetch::kData) {
+        *why = r;
+        break;
+      }
+    }
+    std::string_view p = pending();
+    size_t take = p.size() < n - got ? p.size() : n - got;
+    std::memcpy(dst + got, p.data(), take);
+    consume(take);
+    got += take;
+  }
+  return got;
+}
+
 bool RequestIo::skip_body() {
-  pending_.clear();
+  pending_ = {};
   pending_pos_ = 0;
   while (!body_ended_) {
     Fetch r = fetch();
@@ -109,7 +132,7 @@ Status RequestIo::write_out(bool look_for_cancel) {
     out_.clear();
     return Status::error("the client went away");
   }
-  Status s = ch_->write_all(out_, timeout_ms_);
+  Status s = ch_->write_all(out_, timeout_ms_, hook_);
   if (head_set_) head_written_ = true;
   bytes_out_ += out_.size();
   out_.clear();
@@ -126,10 +149,54 @@ Status RequestIo::finish() {
   return s;
 }
 
+Status RequestIo::send_body(std::string_view data, bool flush, bool end) {
+  if (data.size() < kCopyLimit) {
+    append_body(data);
+    if (end) return finish();
+    if (flush || out_.size() >= proto::kBodyChunk) return write_out(true);
+    return Status::ok();
+  }
+  // As write_out(): look for a cancel unless this write completes the response.
+  if (!end && check_cancel()) {
+    out_.clear();
+    return Status::error("the client went away");
+  }
+  Status s = write_with(data, end);
+  if (s && end) finished_ = true;
+  return s;
+}
+
+Status RequestIo::write_with(std::string_view data, bool end) {
+  const size_t chunks = (data.size() + proto::kBodyChunk - 1) / proto::kBodyChunk;
+  std::string headers;  // reserved up front: the iovecs point into it
+  headers.reserve(proto::kHeaderSize * (chunks + 1));
+  std::vector<struct iovec> iov;
+  iov.reserve(2 * chunks + 2);
+  iov.push_back({out_.data(), out_.size()});
+  for (size_t off = 0; off < data.size(); off += proto::kBodyChunk) {
+    size_t n = data.size() - off < proto::kBodyChunk ? data.size() - off : proto::kBodyChunk;
+    proto::append_header(&headers, proto::FrameType::kResponseBody, id_, static_cast<uint32_t>(n));
+    iov.push_back({headers.data() + headers.size() - proto::kHeaderSize, proto::kHeaderSize});
+    iov.push_back({const_cast<char*>(data.data() + off), n});
+  }
+  if (end) {
+    proto::append_header(&headers, proto::FrameType::kResponseEnd, id_, 0);
+    iov.push_back({headers.data() + headers.size() - proto::kHeaderSize, proto::kHeaderSize});
+  }
+  const uint64_t total = out_.size() + headers.size() + data.size();
+  Status s = ch_->write_all(iov.data(), iov.size(), timeout_ms_, hook_);
+  if (head_set_) head_written_ = true;
+  bytes_out_ += total;
+  out_.clear();
+  touch();
+  if (!s) gone_ = true;
+  return s;
+}
+
 Status RequestIo::started() {
   std::string f;
   proto::append_header(&f, proto::FrameType::kStarted, id_, 0);
-  Status s = ch_->write_all(f, timeout_ms_);
+  Status s = ch_->write_all(f, timeout_ms_, hook_);
   if (!s) gone_ = true;
   return s;
 }
@@ -144,7 +211,7 @@ void RequestIo::fail(proto::ErrorCode code, std::string_view message) {
     out_.clear();
     return;
   }
-  Status s = ch_->write_all(out_, timeout_ms_);
+  Status s = ch_->write_all(out_, timeout_ms_, hook_);
   out_.clear();
   if (!s) gone_ = true;
 }

@@ -2,11 +2,16 @@
 // body chunks in, response head/body/end or error out (protocol/messages.h).
 //
 // Driven by the request thread serving the connection; the Python side
-// (wsgi_runtime.h) calls it with the GIL released around every blocking call.
-// Response bytes are gathered in a buffer and written when flushed, when the
-// buffer passes kBodyChunk, or at finish(), so a small response is one write.
-// Memory is bounded: one body frame in, about kBodyChunk plus one app block out.
-// The FrameChannel must outlive the RequestIo.
+// (wsgi_runtime.h) calls it with the GIL held and sets a WaitHook that releases
+// the GIL around every wait (FrameChannel), so socket calls that complete at
+// once cost no GIL hand-off. Response bytes are gathered in a buffer and written
+// when flushed, when the buffer passes kBodyChunk, or at finish(), so a small
+// response is one write; send_body() writes a large application block from
+// where it lies (writev), without copying it. Request body bytes are handed out
+// as views of the channel's read buffer (pending()) or copied once, straight
+// into the caller's memory (read_into()). Memory is bounded: one body frame in,
+// about kBodyChunk plus one app block out. The FrameChannel must outlive the
+// RequestIo.
 #pragma once
 
 #include <atomic>
@@ -30,15 +35,25 @@ class RequestIo {
 
   uint32_t request_id() const { return id_; }
 
+  // Called around every wait of the calls below (nullptr: none). The hook must
+  // stay valid until it is replaced.
+  void set_wait_hook(WaitHook* hook) { hook_ = hook; }
+
   // --- request body ---
-  // Unread bytes of the current body frame.
-  std::string_view pending() const { return std::string_view(pending_).substr(pending_pos_); }
+  // Unread bytes of the current body frame: a view of the channel's buffer,
+  // valid until the next fetch(), read_into() or skip_body().
+  std::string_view pending() const { return pending_.substr(pending_pos_); }
   void consume(size_t n) { pending_pos_ += n; }
   bool body_ended() const { return body_ended_; }
   // Waits for the next body frame (only when pending() is empty and the body has
   // not ended). kData: pending() holds it; kEnd: the body is complete; kGone: the
   // front end cancelled or closed; kTimeout/kError: error() says why.
   Fetch fetch();
+  // Copies up to n body bytes into dst, fetching frames until n bytes are there
+  // or the body ends. Returns the count; *why is kData when n bytes were copied,
+  // kEnd when the body ended first, else why it stopped (kGone, kTimeout or
+  // kError, error() says why; bytes copied before that are counted).
+  size_t read_into(char* dst, size_t n, Fetch* why);
   // Reads and discards the rest of the body (after the app returned), so that the
   // connection is ready for its next request. False when the connection is unusable.
   bool skip_body();
@@ -55,6 +70,12 @@ class RequestIo {
   Status flush();
   // Buffers kResponseEnd and flushes.
   Status finish();
+  // append_body(data), then flush() when flush or when the buffer would pass
+  // kBodyChunk, or finish() when end. A block of kCopyLimit bytes or more is
+  // not copied into the buffer: it is written from data with the buffer before
+  // it (one writev), so data need only stay valid during the call.
+  Status send_body(std::string_view data, bool flush, bool end);
+  static constexpr size_t kCopyLimit = 4096;
   // Writes kStarted now: the application is about to be called, so from here on
   // the front end knows the request may have run (PROTOCOL.md 5.3). A failed
   // write marks the front end gone.
@@ -76,12 +97,15 @@ class RequestIo {
   void touch();
   bool check_cancel();
   Status write_out(bool look_for_cancel);
+  // Writes out_ then data (as body frames, then END when end) without copying data.
+  Status write_with(std::string_view data, bool end);
 
   FrameChannel* ch_;
   uint32_t id_;
   int timeout_ms_;
   std::atomic<int64_t>* activity_;
-  std::string pending_;
+  WaitHook* hook_ = nullptr;
+  std::string_view pending_;
   size_t pending_pos_ = 0;
   bool body_ended_ = false;
   std::string out_;

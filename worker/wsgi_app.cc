@@ -17,7 +17,7 @@ void run_request(RequestIo* io, std::string_view head, const RequestInfo& info) 
   }
   Interp* interp = *in;
   InterpScope scope(interp);
-  PyObject* environ = build_environ(interp->environ_template, head, info.https);
+  PyObject* environ = build_environ(interp->environ_template, head, info.https, &interp->environ_keys);
   PyObject* ctx = environ ? make_context(io) : nullptr;
   PyObject* result = nullptr;
   if (ctx) {

@@ -47,13 +47,27 @@ Status scan_request_head(std::string_view payload, RequestInfo* info) {
   return Status::ok();
 }
 
-PyObject* build_environ(PyObject* tmpl, std::string_view payload, bool https) {
+PyObject* EnvironKeys::get(std::string_view key) {
+  auto it = map_.find(key);
+  if (it != map_.end()) {
+    Py_INCREF(it->second);
+    return it->second;
+  }
+  PyObject* s = PyUnicode_DecodeLatin1(key.data(), static_cast<Py_ssize_t>(key.size()), nullptr);
+  if (s && map_.size() < kMaxKeys) {
+    Py_INCREF(s);
+    map_.emplace(std::string(key), s);
+  }
+  return s;
+}
+
+PyObject* build_environ(PyObject* tmpl, std::string_view payload, bool https, EnvironKeys* keys) {
   PyObject* env = PyDict_Copy(tmpl);
   if (!env) return nullptr;
   bool ok = true;
   Status s = proto::for_each_pair(payload, [&](std::string_view k, std::string_view v) {
     if (!ok || hidden_key(k)) return;
-    PyObject* key = PyUnicode_DecodeLatin1(k.data(), static_cast<Py_ssize_t>(k.size()), nullptr);
+    PyObject* key = keys ? keys->get(k) : PyUnicode_DecodeLatin1(k.data(), static_cast<Py_ssize_t>(k.size()), nullptr);
     PyObject* value = PyUnicode_DecodeLatin1(v.data(), static_cast<Py_ssize_t>(v.size()), nullptr);
     if (!key || !value || PyDict_SetItem(env, key, value) != 0) ok = false;
     Py_XDECREF(key);

@@ -13,7 +13,9 @@
 #include <Python.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/status.h"
 
@@ -43,7 +45,29 @@ bool hidden_key(std::string_view key);
 // True when the HTTPS variable means TLS ("on", "1", "yes", "true", any case).
 bool https_on(std::string_view value);
 
+// The environ's key strings, kept from one request to the next in one
+// interpreter: a key seen before costs a lookup instead of a str allocation, a
+// latin-1 decode and a hash (str objects cache their hash). Holds at most
+// kMaxKeys keys (header names are the client's choice); the rest are decoded
+// per request. Used with the GIL held in its interpreter only; the strings
+// belong to that interpreter and live as long as it does.
+class EnvironKeys {
+ public:
+  static constexpr size_t kMaxKeys = 256;
+  // A new reference to the str for key; nullptr with the Python error set.
+  PyObject* get(std::string_view key);
+  size_t size() const { return map_.size(); }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, PyObject*, Hash, std::equal_to<>> map_;
+};
+
 // New reference, or nullptr with a Python error set.
-PyObject* build_environ(PyObject* environ_template, std::string_view payload, bool https);
+PyObject* build_environ(PyObject* environ_template, std::string_view payload, bool https,
+                        EnvironKeys* keys = nullptr);
 
 }  // namespace wsgid::worker

@@ -34,6 +34,23 @@ RequestIo* io_of(PyObject* cap) {
   return ref->io;
 }
 
+// Releases the GIL around the waits of one call into a RequestIo (and only
+// there): a recv() or send() that completes at once keeps the GIL, so a request
+// costs no hand-off to a sibling thread unless it really has to wait.
+class ReleaseGilWhileWaiting final : public WaitHook {
+ public:
+  explicit ReleaseGilWhileWaiting(RequestIo* io) : io_(io) { io_->set_wait_hook(this); }
+  ~ReleaseGilWhileWaiting() override { io_->set_wait_hook(nullptr); }
+  ReleaseGilWhileWaiting(const ReleaseGilWhileWaiting&) = delete;
+  ReleaseGilWhileWaiting& operator=(const ReleaseGilWhileWaiting&) = delete;
+  void before_wait() override { saved_ = PyEval_SaveThread(); }
+  void after_wait() override { PyEval_RestoreThread(saved_); }
+
+ private:
+  RequestIo* io_;
+  PyThreadState* saved_ = nullptr;
+};
+
 PyObject* raise_io(RequestIo* io, std::string_view what) {
   std::string msg = io->gone() ? fmt::format("{}: the client went away", what)
                                : fmt::format("{}: {}", what, io->error());
@@ -50,10 +67,8 @@ PyObject* c_read(PyObject*, PyObject* args) {
   if (n <= 0) return PyBytes_FromStringAndSize(nullptr, 0);
   if (io->pending().empty()) {
     if (io->body_ended()) return PyBytes_FromStringAndSize(nullptr, 0);
-    RequestIo::Fetch r;
-    Py_BEGIN_ALLOW_THREADS
-    r = io->fetch();
-    Py_END_ALLOW_THREADS
+    ReleaseGilWhileWaiting hook(io);
+    RequestIo::Fetch r = io->fetch();
     if (r == RequestIo::Fetch::kEnd) return PyBytes_FromStringAndSize(nullptr, 0);
     if (r != RequestIo::Fetch::kData) return raise_io(io, "wsgi.input");
   }
@@ -62,6 +77,64 @@ PyObject* c_read(PyObject*, PyObject* args) {
   PyObject* b = PyBytes_FromStringAndSize(p.data(), static_cast<Py_ssize_t>(take));
   io->consume(take);
   return b;
+}
+
+// The first allocation of read_exact(): a read(n) with a huge n and a small
+// body must not allocate n bytes; the bytes object doubles from here as the
+// body arrives.
+constexpr Py_ssize_t kFirstAllocation = 1 << 20;
+
+// read_exact(ctx, n) -> n bytes of the body, fewer only when it ends first.
+// The frames are copied once, straight into the bytes object returned.
+PyObject* c_read_exact(PyObject*, PyObject* args) {
+  PyObject* cap;
+  Py_ssize_t n;
+  if (!PyArg_ParseTuple(args, "On", &cap, &n)) return nullptr;
+  RequestIo* io = io_of(cap);
+  if (!io) return nullptr;
+  if (n <= 0) return PyBytes_FromStringAndSize(nullptr, 0);
+  Py_ssize_t size = n < kFirstAllocation ? n : kFirstAllocation;
+  PyObject* b = PyBytes_FromStringAndSize(nullptr, size);
+  if (!b) return nullptr;
+  Py_ssize_t got = 0;
+  RequestIo::Fetch why = RequestIo::Fetch::kData;
+  {
+    ReleaseGilWhileWaiting hook(io);
+    for (;;) {
+      got += static_cast<Py_ssize_t>(io->read_into(PyBytes_AS_STRING(b) + got, static_cast<size_t>(size - got), &why));
+      if (why != RequestIo::Fetch::kData || got == n) break;
+      size = size > n / 2 ? n : size * 2;
+      if (_PyBytes_Resize(&b, size) != 0) return nullptr;  // b is freed on failure
+    }
+  }
+  if (why != RequestIo::Fetch::kData && why != RequestIo::Fetch::kEnd) {
+    Py_DECREF(b);
+    return raise_io(io, "wsgi.input");
+  }
+  if (got != size && _PyBytes_Resize(&b, got) != 0) return nullptr;
+  return b;
+}
+
+// readinto(ctx, buffer) -> bytes copied into the writable buffer: len(buffer),
+// fewer only when the body ends first.
+PyObject* c_readinto(PyObject*, PyObject* args) {
+  PyObject* cap;
+  Py_buffer view;
+  if (!PyArg_ParseTuple(args, "Ow*", &cap, &view)) return nullptr;
+  RequestIo* io = io_of(cap);
+  if (!io) {
+    PyBuffer_Release(&view);
+    return nullptr;
+  }
+  size_t got = 0;
+  RequestIo::Fetch why = RequestIo::Fetch::kData;
+  if (view.len > 0) {
+    ReleaseGilWhileWaiting hook(io);
+    got = io->read_into(static_cast<char*>(view.buf), static_cast<size_t>(view.len), &why);
+  }
+  PyBuffer_Release(&view);
+  if (why != RequestIo::Fetch::kData && why != RequestIo::Fetch::kEnd) return raise_io(io, "wsgi.input");
+  return PyLong_FromSize_t(got);
 }
 
 // Encodes a str as latin-1 into *out; false (TypeError/ValueError set) otherwise.
@@ -74,7 +147,8 @@ bool latin1(PyObject* s, const char* what, std::string* out) {
   if (!b) return false;
   out->assign(PyBytes_AS_STRING(b), static_cast<size_t>(PyBytes_GET_SIZE(b)));
   Py_DECREF(b);
-  if (out->find_first_of("\r\n") != std::string::npos) {
+  // Two find()s (one memchr each), not find_first_of() (one memchr per byte).
+  if (out->find('\r') != std::string::npos || out->find('\n') != std::string::npos) {
     PyErr_Format(PyExc_ValueError, "%s contains a newline: %R", what, s);
     return false;
   }
@@ -130,8 +204,8 @@ bool parse_head(PyObject* status, PyObject* headers, proto::ResponseHead* head) 
 
 PyObject* c_send(PyObject*, PyObject* args) {
   PyObject *cap, *status, *headers, *data;
-  int flush;
-  if (!PyArg_ParseTuple(args, "OOOOp", &cap, &status, &headers, &data, &flush)) return nullptr;
+  int flush, end = 0;
+  if (!PyArg_ParseTuple(args, "OOOOp|p", &cap, &status, &headers, &data, &flush, &end)) return nullptr;
   RequestIo* io = io_of(cap);
   if (!io) return nullptr;
   if (!PyBytes_Check(data)) {
@@ -150,14 +224,15 @@ PyObject* c_send(PyObject*, PyObject* args) {
     PyErr_SetString(PyExc_AssertionError, "response data before the response head");
     return nullptr;
   }
-  io->append_body(std::string_view(PyBytes_AS_STRING(data), static_cast<size_t>(PyBytes_GET_SIZE(data))));
-  if (flush || io->buffered() >= proto::kBodyChunk) {
-    Status s;
-    Py_BEGIN_ALLOW_THREADS
-    s = io->flush();
-    Py_END_ALLOW_THREADS
-    if (!s) return raise_io(io, "sending the response");
+  // data is an argument of this call: it stays alive, and bytes never change,
+  // while the GIL is released around a wait.
+  Status s;
+  {
+    ReleaseGilWhileWaiting hook(io);
+    s = io->send_body(std::string_view(PyBytes_AS_STRING(data), static_cast<size_t>(PyBytes_GET_SIZE(data))),
+                      flush, end);
   }
+  if (!s) return raise_io(io, "sending the response");
   Py_RETURN_NONE;
 }
 
@@ -165,9 +240,10 @@ PyObject* c_finish(PyObject*, PyObject* cap) {
   RequestIo* io = io_of(cap);
   if (!io) return nullptr;
   Status s;
-  Py_BEGIN_ALLOW_THREADS
-  s = io->finish();
-  Py_END_ALLOW_THREADS
+  {
+    ReleaseGilWhileWaiting hook(io);
+    s = io->finish();
+  }
   if (!s) return raise_io(io, "sending the response");
   Py_RETURN_NONE;
 }
@@ -183,9 +259,10 @@ PyObject* c_fail(PyObject*, PyObject* args) {
   // The frame carries 400..599 only (PROTOCOL.md); anything else from the
   // runtime is a server error, never a reason to abort the worker.
   if (code < 400 || code > 599) code = static_cast<int>(proto::ErrorCode::kAppError);
-  Py_BEGIN_ALLOW_THREADS
-  io->fail(static_cast<proto::ErrorCode>(code), msg);
-  Py_END_ALLOW_THREADS
+  {
+    ReleaseGilWhileWaiting hook(io);
+    io->fail(static_cast<proto::ErrorCode>(code), msg);
+  }
   Py_RETURN_NONE;
 }
 
@@ -220,7 +297,10 @@ PyObject* c_startup(PyObject*, PyObject* flag) {
 
 PyMethodDef kMethods[] = {
     {"read", c_read, METH_VARARGS, "read(ctx, n) -> up to n bytes of the request body; b'' at its end"},
-    {"send", c_send, METH_VARARGS, "send(ctx, status|None, headers|None, data, flush)"},
+    {"read_exact", c_read_exact, METH_VARARGS, "read_exact(ctx, n) -> n bytes of the body, fewer at its end"},
+    {"readinto", c_readinto, METH_VARARGS, "readinto(ctx, buffer) -> bytes copied: len(buffer), fewer at the end"},
+    {"send", c_send, METH_VARARGS,
+     "send(ctx, status|None, headers|None, data, flush[, end]): end also ends the response (no finish())"},
     {"finish", c_finish, METH_O, "finish(ctx): end the response"},
     {"fail", c_fail, METH_VARARGS, "fail(ctx, code, message): answer an error"},
     {"gone", c_gone, METH_O, "gone(ctx) -> True when the client went away"},

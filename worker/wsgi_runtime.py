@@ -53,15 +53,22 @@ class Input:
         if len(buf) >= size:
             self._buf = buf[size:]
             return buf[:size]
-        chunks = [buf]
-        n = len(buf)
-        while n < size:
-            chunk = _c.read(self._ctx, size - n)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            n += len(chunk)
-        return b''.join(chunks)
+        # One copy: the body frames go straight into the bytes returned.
+        rest = _c.read_exact(self._ctx, size - len(buf))
+        return buf + rest if buf else rest
+
+    def readinto(self, b):
+        """Fills the writable buffer b from the body; returns the count, len(b)
+        unless the body ends first (0 at its end), as io.RawIOBase.readinto."""
+        view = memoryview(b).cast('B')
+        buf = self._buf
+        n = min(len(buf), len(view))
+        if n:
+            view[:n] = buf[:n]
+            self._buf = buf[n:]
+        if n < len(view):
+            n += _c.readinto(self._ctx, view[n:])
+        return n
 
     def readline(self, size=-1):
         if size is None:
@@ -301,6 +308,13 @@ def handle(environ, ctx, rid, script, name, reload=0):
         result = app(environ, response.start_response)
         try:
             flush = type(result) is not list and type(result) is not tuple
+            if (not flush and len(result) == 1 and response.status is not None and not response.sent
+                    and result[0]):
+                # The common `return [body]`: head, body and end in one call and
+                # one write, the body not copied (lists and tuples have no close()).
+                response.sent = True
+                _c.send(ctx, response.status, response.headers, result[0], False, True)
+                return
             for data in result:
                 if response.status is None:
                     raise AssertionError('the application yielded data before calling start_response()')

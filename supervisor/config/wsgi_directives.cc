@@ -120,7 +120,7 @@ void Parser::d_control_socket(const Directive& d, Scope&) {
 }
 
 // Ours: how long a graceful stop keeps serving, not ready, before it drains
-// (docs/decisions.md 37). Whole seconds, as Timeout.
+// (docs/decisions.md 38). Whole seconds, as Timeout.
 void Parser::d_drain_delay(const Directive& d, Scope&) {
   if (!nargs(d, "WSGIDrainDelay", 1, 1)) return;
   auto v = int_arg(d, "WSGIDrainDelay", d.args[0], 0, kMaxSeconds,

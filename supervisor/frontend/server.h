@@ -8,7 +8,7 @@
 // (timeouts, idle worker connections) and the cached Date header. Loop thread
 // only; created and destroyed by frontend_main (or by a test fixture).
 //
-// A graceful stop runs through three stages (docs/decisions.md 37):
+// A graceful stop runs through three stages (docs/decisions.md 38):
 //   serving   accepting_work(): new connections and requests are welcome
 //   leaving   WSGIDrainDelay seconds: HAProxy's agent says "drain" (readiness
 //             fails), yet every connection is still accepted and served; each

@@ -206,6 +206,17 @@ def pss_kib(pid):
     return 0
 
 
+def cpu_ticks(pid):
+    """(user, system) clock ticks of every thread of pid so far (0, 0 when gone)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            st = f.read()
+        fields = st[st.rindex(')') + 2:].split()
+        return int(fields[11]), int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+
+
 def rss_kib(pid):
     try:
         with open('/proc/%d/status' % pid) as f:
@@ -265,6 +276,15 @@ class Server:
             for p in self.procs:
                 if p.poll() is None and p.pid not in out['workers'] + out['frontend']:
                     out['workers' if cmdline(p.pid).startswith('(wsgi:') else 'frontend'].append(p.pid)
+        return out
+
+    def cpu(self):
+        """{pid: (role, user ticks, system ticks)} of the live tree."""
+        out = {}
+        for role, pids in self.roles().items():
+            for pid in pids:
+                u, st = cpu_ticks(pid)
+                out[pid] = (role, u, st)
         return out
 
     def memory(self):
@@ -526,7 +546,29 @@ def wrk(port, path, conns, duration, lua=None):
     m = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
     if m:
         errs += int(m.group(1))
-    return {'rps': float(rps.group(1)) if rps else 0.0, 'p50': lat('50%'), 'p99': lat('99%'), 'errors': errs}
+    m = re.search(r'(\d+) requests in', out)
+    return {'rps': float(rps.group(1)) if rps else 0.0, 'p50': lat('50%'), 'p99': lat('99%'), 'errors': errs,
+            'requests': int(m.group(1)) if m else 0}
+
+
+ROLES = ('frontend', 'workers', 'master')
+
+
+def cpu_per_request(before, after, requests):
+    """Server CPU (user + system) per request in microseconds, by role and in total,
+    from two Server.cpu() samples around a load run. A process seen only in `after`
+    counts whole; one gone by `after` is lost (no restart happens during these runs)."""
+    tick_us = 1e6 / os.sysconf('SC_CLK_TCK')
+    out = {r: {'user': 0.0, 'sys': 0.0} for r in ROLES}
+    for pid, (role, u1, s1) in after.items():
+        _, u0, s0 = before.get(pid, (role, 0, 0))
+        out[role]['user'] += (u1 - u0) * tick_us
+        out[role]['sys'] += (s1 - s0) * tick_us
+    n = max(requests, 1)
+    res = {r: (v['user'] + v['sys']) / n for r, v in out.items()}
+    res['total'] = sum(res[r] for r in ROLES)
+    res['sys_share'] = sum(v['sys'] for v in out.values()) / max(sum(v['user'] + v['sys'] for v in out.values()), 1e-9)
+    return res
 
 
 RESTART_METHODS = {
@@ -796,18 +838,27 @@ def main():
                             key = (threads, name, '%s-c%d' % (app, conns))
                             runs = []
                             for _ in range(args.runs):
-                                runs.append(wrk(srv.port, path, conns, args.duration, lua if app == 'echo' else None))
+                                before = srv.cpu()
+                                r = wrk(srv.port, path, conns, args.duration, lua if app == 'echo' else None)
+                                r['cpu'] = cpu_per_request(before, srv.cpu(), r['requests'])
+                                runs.append(r)
                             results[key] = {
+                                'cpu_us': {k: statistics.median(r['cpu'][k] for r in runs)
+                                           for k in ROLES + ('total', 'sys_share')},
                                 'rps': statistics.median(r['rps'] for r in runs),
                                 'p50': statistics.median(r['p50'] for r in runs),
                                 'p99': statistics.median(r['p99'] for r in runs),
                                 'errors': [r['errors'] for r in runs],
                                 'runs': [r['rps'] for r in runs],
                             }
-                            print('%-20s %dt %-10s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %s' % (
-                                srv.name, threads, key[2], results[key]['rps'], results[key]['p50'],
-                                results[key]['p99'], results[key]['errors']), flush=True)
+                            c = results[key]['cpu_us']
+                            print('%-20s %dt %-10s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %s  '
+                                  'CPU us/req %.1f (front end %.1f, workers %.1f, master %.1f; %.0f%% system)' % (
+                                      srv.name, threads, key[2], results[key]['rps'], results[key]['p50'],
+                                      results[key]['p99'], results[key]['errors'], c['total'], c['frontend'],
+                                      c['workers'], c['master'], 100 * c['sys_share']), flush=True)
                         results[(threads, name, 'rss')] = srv.rss_total()
+                        results[(threads, name, 'pss')] = srv.memory()['total_pss']
                     except Exception as e:  # noqa: BLE001 - report and go on with the next server
                         print('%s (%d threads): FAILED: %s' % (name, threads, e), flush=True)
                         notes.append('%s (%d threads) throughput: %s' % (name, threads, e))
@@ -908,6 +959,29 @@ def main():
                 rss = results.get((threads, name, 'rss'))
                 md.append('| %s | %s | %s |' % (LABEL.get(name, name), ' | '.join(cells),
                                                 rss if rss is not None else '-'))
+            md.append('')
+            md.append('Server CPU per request, microseconds (user + system of the whole process tree / '
+                      'requests; front end + workers + master; x = ratio to uWSGI `--http11-socket`), '
+                      'and the tree\'s PSS after the load tests:')
+            md.append('')
+            md.append('| server | ' + ' | '.join('%s us/req (x): fe + workers + master' % t for t in tests) +
+                      ' | PSS KiB |')
+            md.append('|---|' + '---:|' * len(tests) + '---:|')
+            for name in servers:
+                cells = []
+                for t in tests:
+                    r = results.get((threads, name, t))
+                    base = results.get((threads, 'uwsgi-http11', t))
+                    if not r:
+                        cells.append('-')
+                        continue
+                    c = r['cpu_us']
+                    ratio = c['total'] / base['cpu_us']['total'] if base and base['cpu_us']['total'] else float('nan')
+                    cells.append('%.1f (%.2f): %.1f + %.1f + %.1f' % (c['total'], ratio, c['frontend'], c['workers'],
+                                                                     c['master']))
+                pss = results.get((threads, name, 'pss'))
+                md.append('| %s | %s | %s |' % (LABEL.get(name, name), ' | '.join(cells),
+                                                pss if pss is not None else '-'))
             md.append('')
     verdict = bars_and_standing(results, restart, thread_list[0])
     if verdict['throughput']:

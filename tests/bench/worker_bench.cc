@@ -4,7 +4,15 @@
 // the worker's overhead per request in microseconds. Not a test: timings are
 // noisy, so it prints the median of several rounds. Issue #3, "Benchmark".
 //
-// usage: worker_bench [--worker=PATH] [--seconds=S] [--rounds=N]
+// With --requests=N each round (and the warm-up, 50 per connection) sends a fixed
+// count instead of running for S seconds: run the worker under
+// `valgrind --tool=callgrind` (--worker=a wrapper script) with two counts and the
+// difference of the instruction totals over the difference of the counts is the
+// instructions per request, whatever the machine's load (issue 16).
+//
+// --body=N makes every request a POST of N bytes that the app echoes back.
+//
+// usage: worker_bench [--worker=PATH] [--seconds=S] [--rounds=N] [--requests=N] [--body=N]
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -43,6 +51,14 @@ const char kApp[] =
     "def application(environ, start_response):\n"
     "    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '12')])\n"
     "    return [b'Hello world!']\n";
+// --body=N: every request is a POST of N bytes, echoed back (read(CONTENT_LENGTH)).
+const char kEchoApp[] =
+    "def application(environ, start_response):\n"
+    "    body = environ['wsgi.input'].read(int(environ['CONTENT_LENGTH']))\n"
+    "    start_response('200 OK', [('Content-Type', 'application/octet-stream'),\n"
+    "                              ('Content-Length', str(len(body)))])\n"
+    "    return [body]\n";
+size_t g_body = 0;
 
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "worker_bench: %s\n", what.c_str());
@@ -149,18 +165,21 @@ int connect_to(const std::string& path) {
 }
 
 // One keep-alive connection sending requests back to back until `stop`.
-uint64_t client(const std::string& path, const std::string& script, std::atomic<bool>* stop) {
+// limit: stop after that many requests (0: only `stop` ends it).
+uint64_t client(const std::string& path, const std::string& script, std::atomic<bool>* stop, uint64_t limit) {
   int fd = connect_to(path);
   Conn c(fd);
   Frame f;
   if (!c.next(&f) || f.type != FrameType::kHello) die("no HELLO from the worker");
   uint64_t n = 0;
   std::string req;
-  while (!stop->load(std::memory_order_relaxed)) {
+  const std::string body(g_body, 'x');
+  while (!stop->load(std::memory_order_relaxed) && (limit == 0 || n < limit)) {
     uint32_t id = static_cast<uint32_t>(n + 1);
     req.clear();
     wsgid::proto::RequestHeadWriter w(&req, id);
-    w.add("REQUEST_METHOD", "GET");
+    w.add("REQUEST_METHOD", g_body ? "POST" : "GET");
+    if (g_body) w.add("CONTENT_LENGTH", std::to_string(g_body));
     w.add("SCRIPT_NAME", "");
     w.add("PATH_INFO", "/");
     w.add("QUERY_STRING", "");
@@ -182,6 +201,9 @@ uint64_t client(const std::string& path, const std::string& script, std::atomic<
     w.add("mod_wsgi.script_reloading", "1");
     w.add("mod_wsgi.request_id", "x");
     w.finish();
+    for (size_t off = 0; off < g_body; off += wsgid::proto::kBodyChunk)
+      wsgid::proto::append_frame(&req, FrameType::kRequestBody, id,
+                                 std::string_view(body).substr(off, wsgid::proto::kBodyChunk));
     wsgid::proto::append_frame(&req, FrameType::kRequestEnd, id, {});
     write_all(fd, req);
     for (;;) {
@@ -195,15 +217,21 @@ uint64_t client(const std::string& path, const std::string& script, std::atomic<
   return n;
 }
 
-double run_round(const std::string& sock, const std::string& script, int conns, double seconds) {
+// requests > 0: each connection sends requests / conns, then the round ends.
+double run_round(const std::string& sock, const std::string& script, int conns, double seconds,
+                 uint64_t requests = 0) {
   std::atomic<bool> stop{false};
   std::vector<uint64_t> counts(static_cast<size_t>(conns));
   std::vector<std::thread> ts;
   auto t0 = Clock::now();
   for (int i = 0; i < conns; ++i)
-    ts.emplace_back([&, i] { counts[static_cast<size_t>(i)] = client(sock, script, &stop); });
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  stop = true;
+    ts.emplace_back([&, i] {
+      counts[static_cast<size_t>(i)] = client(sock, script, &stop, requests / static_cast<uint64_t>(conns));
+    });
+  if (requests == 0) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop = true;
+  }
   for (auto& t : ts) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   uint64_t total = 0;
@@ -276,12 +304,15 @@ int main(int argc, char** argv) {
   std::string bin = WSGID_WORKER_PATH;
   double seconds = 2;
   int rounds = 5;
+  uint64_t requests = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--worker=", 0) == 0) bin = a.substr(9);
     else if (a.rfind("--seconds=", 0) == 0) seconds = std::atof(a.c_str() + 10);
     else if (a.rfind("--rounds=", 0) == 0) rounds = std::atoi(a.c_str() + 9);
-    else die("usage: worker_bench [--worker=PATH] [--seconds=S] [--rounds=N]");
+    else if (a.rfind("--requests=", 0) == 0) requests = std::strtoull(a.c_str() + 11, nullptr, 10);
+    else if (a.rfind("--body=", 0) == 0) g_body = std::strtoull(a.c_str() + 7, nullptr, 10);
+    else die("usage: worker_bench [--worker=PATH] [--seconds=S] [--rounds=N] [--requests=N] [--body=N]");
   }
   signal(SIGPIPE, SIG_IGN);
   char tmpl[] = "/tmp/wsgid-bench-XXXXXX";
@@ -290,26 +321,28 @@ int main(int argc, char** argv) {
   chmod(dir.c_str(), 0755);
   std::string script = dir + "/hello.wsgi";
   FILE* f = std::fopen(script.c_str(), "w");
-  std::fputs(kApp, f);
+  std::fputs(g_body ? kEchoApp : kApp, f);
   std::fclose(f);
   chmod(script.c_str(), 0644);
 
-  double py_us = python_loop_us(script);
+  double py_us = g_body ? 0 : python_loop_us(script);  // the loop has no wsgi.input
   std::printf("plain Python loop (ceiling): %.0f calls/s, %.2f us/call\n", 1e6 / py_us, py_us);
   std::fflush(stdout);
   double one_us = 0;
   for (int threads : {1, 4}) {
     Worker w = start_worker(bin, dir, threads);
-    run_round(w.sock, script, threads, 0.5);  // warm up (loads the script)
+    run_round(w.sock, script, threads, 0.5, requests ? 50u * static_cast<uint64_t>(threads) : 0);  // warm up (loads the script)
     std::vector<double> rps, cpu_us, user_us;
     for (int r = 0; r < rounds; ++r) {
       double u0, u1;
       double c0 = cpu_seconds(w.pid, &u0);
-      double x = run_round(w.sock, script, threads, seconds);
+      auto t0 = Clock::now();
+      double x = run_round(w.sock, script, threads, seconds, requests);
       double c1 = cpu_seconds(w.pid, &u1);
+      double n = x * std::chrono::duration<double>(Clock::now() - t0).count();
       rps.push_back(x);
-      cpu_us.push_back((c1 - c0) * 1e6 / (x * seconds));
-      user_us.push_back((u1 - u0) * 1e6 / (x * seconds));
+      cpu_us.push_back((c1 - c0) * 1e6 / n);
+      user_us.push_back((u1 - u0) * 1e6 / n);
     }
     stop_worker(w);
     double cpu = median(cpu_us), user = median(user_us);

@@ -66,6 +66,32 @@ def application(environ, start_response):
                 break
             parts.append(len(b))
         return _text(start_response, json.dumps(parts))
+    if path == '/read_length':
+        # read(CONTENT_LENGTH) in one call, answered as [body]: the worker's
+        # one-copy input and its uncopied single-block response (issue 16).
+        body = environ['wsgi.input'].read(int(environ.get('CONTENT_LENGTH') or 0))
+        return _text(start_response, body, ctype='application/octet-stream')
+    if path == '/key_identity':
+        # The worker reuses its environ key strings from request to request
+        # (issue 16): the same key object as the previous request's.
+        global _last_keys
+        prev = globals().get('_last_keys') or {}
+        _last_keys = {k: k for k in environ if k.isupper()}
+        same = sorted(k for k in _last_keys if k in prev and prev[k] is _last_keys[k])
+        return _text(start_response, json.dumps(same))
+    if path == '/readinto':
+        n = int(q.get('n', '7'))
+        inp = environ['wsgi.input']
+        inp.read(int(q.get('skip', '0')))
+        buf = bytearray(n)
+        counts, parts = [], []
+        while True:
+            k = inp.readinto(buf)
+            if not k:
+                break
+            counts.append(k)
+            parts.append(bytes(buf[:k]))
+        return _text(start_response, json.dumps({'counts': counts, 'body': b''.join(parts).decode()}))
     if path == '/lines':
         inp = environ['wsgi.input']
         first = inp.readline()

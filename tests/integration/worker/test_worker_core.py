@@ -197,6 +197,29 @@ class Pep3333Test(WorkerTestCase):
         r = self.h.request(make_environ('/echo', method='POST', script=WSGI_APP))
         self.assertEqual((r.status, r.body), (200, b''))
 
+    def test_environ_keys_reused_issue16(self):
+        self.get(self.h, '/key_identity')
+        same = json.loads(self.get(self.h, '/key_identity').body)
+        for key in ('PATH_INFO', 'REQUEST_METHOD', 'SCRIPT_FILENAME'):
+            self.assertIn(key, same)
+
+    def test_input_read_length_and_readinto_issue16(self):
+        big = bytes(range(256)) * 900  # 230,400 bytes: several 64 KiB frames in and out
+        chunks = [big[i:i + 60000] for i in range(0, len(big), 60000)]
+        r = self.h.request(make_environ('/read_length', method='POST', script=WSGI_APP, body=big), chunks)
+        self.assertEqual((r.status, len(r.body), r.body == big, r.complete), (200, len(big), True, True))
+        cases = [
+            # (query, body chunks, counts, body): readinto fills the buffer across frames
+            ('n=4', [b'ab', b'cdef', b'g'], [4, 3], 'abcdefg'),
+            ('n=10', [b'ab', b'cdef', b'g'], [7], 'abcdefg'),
+            ('n=3&skip=2', [b'abcdef'], [3, 1], 'cdef'),
+            ('n=3', [], [], ''),
+        ]
+        for query, body, counts, text in cases:
+            with self.subTest(query=query, body=body):
+                r = self.h.request(make_environ('/readinto', query=query, method='POST', script=WSGI_APP), body)
+                self.assertEqual(json.loads(r.body), {'counts': counts, 'body': text})
+
     def test_write_and_iterables(self):
         r = self.get(self.h, '/write')
         self.assertEqual((r.status, r.body), (200, b'written then returned'))

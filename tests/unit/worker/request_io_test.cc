@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "protocol/messages.h"
@@ -217,4 +218,127 @@ TEST_CASE("FrameChannel: wake fd, timeout, EOF, write to a closed peer") {
   Status s = ch.write_all("data", 100);
   REQUIRE_FALSE(s.is_ok());
   CHECK(s.message() == "write(front-end connection): Broken pipe");
+}
+
+namespace {
+
+// Counts the waits FrameChannel brackets (the GIL is released only there).
+struct CountingHook final : WaitHook {
+  int before = 0, after = 0;
+  void before_wait() override { ++before; }
+  void after_wait() override { ++after; }
+};
+
+}  // namespace
+
+TEST_CASE("WaitHook: called around real waits only, never for calls that complete at once") {
+  Pair p;
+  FrameChannel ch(p.worker);
+  RequestIo io(&ch, 5, 50, nullptr);
+  CountingHook hook;
+  io.set_wait_hook(&hook);
+  // Bytes already there: no wait, so the GIL would stay held.
+  p.send(frame(proto::FrameType::kRequestBody, "abc"));
+  REQUIRE(io.fetch() == RequestIo::Fetch::kData);
+  CHECK(hook.before == 0);
+  // Nothing there: the wait is bracketed.
+  CHECK(io.fetch() == RequestIo::Fetch::kTimeout);
+  CHECK(hook.before >= 1);
+  CHECK(hook.after == hook.before);
+  // A small write completes at once.
+  int waits = hook.before;
+  io.set_head({200, "OK", {}});
+  REQUIRE(io.send_body("hi", true, false).is_ok());
+  CHECK(hook.before == waits);
+}
+
+TEST_CASE("RequestIo::read_into: across frames, stops at n or at the end of the body") {
+  const struct {
+    std::vector<std::string> chunks;
+    size_t n;
+    size_t want;
+    RequestIo::Fetch why;
+  } cases[] = {
+      {{"hello", " ", "world"}, 11, 11, RequestIo::Fetch::kData},
+      {{"hello", " ", "world"}, 7, 7, RequestIo::Fetch::kData},
+      {{"hello", " ", "world"}, 100, 11, RequestIo::Fetch::kEnd},
+      {{}, 10, 0, RequestIo::Fetch::kEnd},
+      {{std::string(70000, 'x'), std::string(70000, 'y')}, 140000, 140000, RequestIo::Fetch::kData},
+  };
+  for (const auto& c : cases) {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 1000, nullptr);
+    std::string all;
+    std::string wire;
+    for (const auto& s : c.chunks) {
+      all += s;
+      for (size_t off = 0; off < s.size(); off += proto::kBodyChunk)
+        wire += frame(proto::FrameType::kRequestBody, std::string_view(s).substr(off, proto::kBodyChunk));
+    }
+    wire += frame(proto::FrameType::kRequestEnd);
+    // Written from another thread: the whole body may not fit the socket buffer.
+    std::thread writer([&] { p.send(wire); });
+    std::string got(c.n, '\0');
+    RequestIo::Fetch why;
+    size_t n = io.read_into(got.data(), c.n, &why);
+    writer.join();
+    CHECK(n == c.want);
+    CHECK(why == c.why);
+    CHECK(got.substr(0, n) == all.substr(0, n));
+  }
+}
+
+TEST_CASE("RequestIo::send_body: large blocks written from where they lie, in 64 KiB frames, END with them") {
+  const struct {
+    size_t size;
+    bool end;
+    size_t body_frames;
+  } cases[] = {
+      {10, true, 1},
+      {RequestIo::kCopyLimit, true, 1},
+      {65536, true, 1},
+      {65537, false, 2},
+      {150000, true, 3},
+  };
+  for (const auto& c : cases) {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 1000, nullptr);
+    io.set_head({200, "OK", {}});
+    std::string data(c.size, 'z');
+    data[c.size - 1] = 'q';
+    std::thread reader;
+    std::vector<std::pair<proto::FrameType, std::string>> f;
+    // Read on another thread: the write may not fit the socket buffer.
+    reader = std::thread([&] {
+      fcntl(p.front, F_SETFL, 0);
+      proto::FrameReader r;
+      char buf[65536];
+      size_t frames_wanted = 1 + c.body_frames + (c.end ? 1 : 0);
+      while (f.size() < frames_wanted) {
+        ssize_t n = read(p.front, buf, sizeof buf);
+        if (n <= 0) break;
+        r.feed(buf, static_cast<size_t>(n));
+        proto::Frame fr;
+        while (r.next(&fr) == proto::FrameReader::Result::kFrame) f.emplace_back(fr.type, std::string(fr.payload));
+      }
+    });
+    REQUIRE(io.send_body(data, false, c.end).is_ok());
+    // A non-final block below kBodyChunk stays buffered: flush it for the reader.
+    if (!c.end) REQUIRE(io.flush().is_ok());
+    reader.join();
+    CHECK(io.finished() == c.end);
+    REQUIRE(f.size() == 1 + c.body_frames + (c.end ? 1 : 0));
+    CHECK(f[0].first == proto::FrameType::kResponseHead);
+    std::string body;
+    for (size_t i = 1; i <= c.body_frames; ++i) {
+      CHECK(f[i].first == proto::FrameType::kResponseBody);
+      CHECK(f[i].second.size() <= proto::kBodyChunk);
+      body += f[i].second;
+    }
+    CHECK(body == data);
+    if (c.end) CHECK(f.back().first == proto::FrameType::kResponseEnd);
+    CHECK(io.bytes_out() > c.size);
+  }
 }
