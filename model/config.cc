@@ -19,6 +19,25 @@ std::string GroupSpec::title() const {
   return out;
 }
 
+const char* protocol_name(ListenProtocol p) {
+  switch (p) {
+    case ListenProtocol::kHttp: return "http";
+    case ListenProtocol::kHttps: return "https";
+    case ListenProtocol::kHaproxyAgent: return "haproxy-agent";
+  }
+  return "http";
+}
+
+bool protocol_from_name(std::string_view name, ListenProtocol* out) {
+  for (ListenProtocol p : {ListenProtocol::kHttp, ListenProtocol::kHttps, ListenProtocol::kHaproxyAgent}) {
+    if (name == protocol_name(p)) {
+      *out = p;
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string ListenAddr::text() const {
   std::string h = host.empty() ? "*" : host;
   if (h.find(':') != std::string::npos) h = "[" + h + "]";

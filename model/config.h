@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/source_loc.h"
@@ -226,6 +227,15 @@ struct StaticAlias {
   std::string path;
 };
 
+// What a Listen socket speaks (Listen's optional protocol argument).
+enum class ListenProtocol {
+  kHttp,          // "http": HTTP/1.1 clients and proxies
+  kHttps,         // "https": HTTP/1.1 over TLS (Apache's protocol, and port 443's default)
+  kHaproxyAgent,  // "haproxy-agent": HAProxy's agent-check line (haproxy_agent.h)
+};
+// "http", "https", "haproxy-agent"; protocol_from_name() is its inverse (false: unknown).
+const char* protocol_name(ListenProtocol p);
+bool protocol_from_name(std::string_view name, ListenProtocol* out);
 // One RemoteIPTrustedProxy or RemoteIPInternalProxy argument (mod_remoteip).
 struct RemoteIPProxySpec {
   std::string address;    // "10.0.0.0/8", "2001:db8::1", checked by the parser
@@ -233,15 +243,14 @@ struct RemoteIPProxySpec {
 };
 
 struct ListenAddr {
-  // Apache's Listen protocol argument: https (TLS) or http. Unset, Apache takes
-  // https for port 443 and http for any other port (listen_protocol()).
-  enum class Protocol { kHttp, kHttps };
   SourceLoc loc;
-  Protocol protocol = Protocol::kHttp;
+  // Listen's protocol argument: https (TLS), http or haproxy-agent. Unset, Apache
+  // takes https for port 443 and http for any other port (listen_protocol()).
+  ListenProtocol protocol = ListenProtocol::kHttp;
   std::string host;  // "" = all addresses; "[::1]" written as "::1"
   int port = 0;      // 0 = any free port (tests)
-  std::string text() const;  // "127.0.0.1:8080", "[::1]:80", "*:80"
-  bool https() const { return protocol == Protocol::kHttps; }
+  std::string text() const;  // "127.0.0.1:8080", "[::1]:80", "*:80" (the address only)
+  bool https() const { return protocol == ListenProtocol::kHttps; }
 };
 
 struct LogFile {
@@ -342,6 +351,8 @@ struct Config {
   double request_read_header_timeout = 20;  // RequestReadTimeout header=20-40,MinRate=500
   double request_read_body_timeout = 20;
   int threads_per_child = 25;               // the front end's embedded Python pool
+  double drain_delay = 0;                   // WSGIDrainDelay (ours): seconds not-ready
+                                            // but serving before a graceful stop drains
 
   // Server-wide WSGI directives.
   std::optional<std::string> socket_prefix;   // WSGISocketPrefix

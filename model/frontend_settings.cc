@@ -517,6 +517,7 @@ Status limits_from(const Reader& top, Config* c) {
   TRY(r.num("max_keep_alive_requests", &c->max_keep_alive_requests));
   TRY(r.num("header_timeout", &c->request_read_header_timeout));
   TRY(r.num("body_timeout", &c->request_read_body_timeout));
+  TRY(r.num("drain_delay", &c->drain_delay));
   return Status::ok();
 }
 
@@ -583,10 +584,10 @@ json frontend_settings_to_json(const Config& c,
                                const std::map<std::string, std::string>& socket_paths,
                                const std::map<std::string, std::string>& states,
                                int generation) {
-  json listen = json::array(), listen_https = json::array();
+  json listen = json::array(), protocols = json::array();
   for (const auto& l : c.listen) {
     listen.push_back(listen_text(l));
-    listen_https.push_back(l.https());
+    protocols.push_back(protocol_name(l.protocol));
   }
   json groups = json::array();
   for (const auto& g : c.groups) {
@@ -610,7 +611,7 @@ json frontend_settings_to_json(const Config& c,
           {"group", opt(c.group)},
           {"log_level", c.log_level},
           {"listen", listen},
-          {"listen_https", listen_https},
+          {"listen_protocols", protocols},
           {"limits", {{"request_line", c.limit_request_line},
                       {"field_size", c.limit_request_field_size},
                       {"fields", c.limit_request_fields},
@@ -620,7 +621,8 @@ json frontend_settings_to_json(const Config& c,
                       {"keep_alive_timeout", c.keep_alive_timeout},
                       {"max_keep_alive_requests", c.max_keep_alive_requests},
                       {"header_timeout", c.request_read_header_timeout},
-                      {"body_timeout", c.request_read_body_timeout}}},
+                      {"body_timeout", c.request_read_body_timeout},
+                      {"drain_delay", c.drain_delay}}},
           {"restrict_embedded", c.restrict_embedded},
           {"embedded", {{"threads", c.threads_per_child},
                         {"python_home", opt(c.python_home)},
@@ -657,11 +659,14 @@ Result<FrontendSettings> frontend_settings_from_json(const json& j) {
       return top.bad_key("listen", "must hold addresses like \"127.0.0.1:8080\"");
     c.listen.push_back(la);
   }
-  const json* https = nullptr;
-  TRY(top.arr("listen_https", &https));
-  for (size_t i = 0; i < https->size() && i < c.listen.size(); ++i) {
-    if (!(*https)[i].is_boolean()) return top.bad_key("listen_https", "must hold booleans");
-    if ((*https)[i].get<bool>()) c.listen[i].protocol = ListenAddr::Protocol::kHttps;
+  const json* protocols = nullptr;
+  TRY(top.arr("listen_protocols", &protocols));
+  for (size_t i = 0; i < protocols->size(); ++i) {
+    const json& p = (*protocols)[i];
+    if (i >= c.listen.size() || !p.is_string() ||
+        !protocol_from_name(p.get<std::string>(), &c.listen[i].protocol))
+      return top.bad_key("listen_protocols",
+                         "must hold one of \"http\", \"https\", \"haproxy-agent\" per listen address");
   }
   const json* material = nullptr;
   TRY(top.arr("tls_material", &material));

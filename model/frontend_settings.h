@@ -14,6 +14,7 @@
 //    "user": "www-data" | null, "group": "www-data" | null,   (User / Group)
 //    "log_level": "warn",
 //    "listen": ["127.0.0.1:8080", "[::1]:80", "*:8000"],     (fds 4.. in this order)
+//    "listen_protocols": ["http", "https", "haproxy-agent"],   (per "listen")
 //    "limits": {"request_line": 8190, "field_size": 8190, "fields": 100,
 //               "body": 1073741824, "timeout": 60, "keep_alive": true,
 //               "keep_alive_timeout": 5, "max_keep_alive_requests": 100,
@@ -27,7 +28,6 @@
 //                "socket_timeout": 60, "queue_timeout": 0,
 //                "state": "running" | "replacing" | "stopped" | "down"}],
 //    "server": VHOST, "vhosts": [VHOST, ...],
-//    "listen_https": [false, true, ...],                     (per "listen": TLS or not)
 //    "tls_material": [{"vhost": -1 | N, "cert": PEM, "key": PEM, "ca": PEM}]}
 //            (added by the master: the loaded certificates of each TLS server)
 //   VHOST = {"addrs": ["*:80"], "server_name": "", "server_aliases": ["*.example.com"],

@@ -166,6 +166,8 @@ json config_to_json(const Config& c) {
 
   j["listen"] = json::array();
   for (const ListenAddr& l : c.listen) j["listen"].push_back(l.text());
+  j["listen_protocols"] = json::array();
+  for (const ListenAddr& l : c.listen) j["listen_protocols"].push_back(protocol_name(l.protocol));
 
   j["virtual_hosts"] = json::array();
   for (const VirtualHost& vh : c.vhosts) {
@@ -236,6 +238,7 @@ json config_to_json(const Config& c) {
   s["request_read_header_timeout"] = c.request_read_header_timeout;
   s["request_read_body_timeout"] = c.request_read_body_timeout;
   s["threads_per_child"] = c.threads_per_child;
+  s["drain_delay"] = c.drain_delay;
   s["socket_prefix"] = opt(c.socket_prefix);
   s["control_socket"] = opt(c.control_socket);
   s["restrict_embedded"] = c.restrict_embedded;

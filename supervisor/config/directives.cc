@@ -108,6 +108,7 @@ const DirectiveInfo kDirectives[] = {
     NOEFFECT("WSGIPythonExecutable", kServer, "it was removed in mod_wsgi 4.0"),
     // Ours.
     {"WSGIControlSocket", kServer, &Parser::d_control_socket, ""},
+    {"WSGIDrainDelay", kServer, &Parser::d_drain_delay, ""},
     // Server directives Apache would otherwise supply.
     {"Listen", kServer, &Parser::d_listen, ""},
     {"ServerName", kSV, &Parser::d_server_name, ""},

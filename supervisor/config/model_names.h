@@ -20,6 +20,8 @@ using model::GroupSpec;
 using model::HandlerSettings;
 using model::ImportScript;
 using model::ListenAddr;
+using model::ListenProtocol;
+using model::protocol_from_name;
 using model::LogFile;
 using model::Mount;
 using model::Resolver;

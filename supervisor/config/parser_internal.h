@@ -56,7 +56,7 @@ struct AccessScope {
 
 // Apache's Listen protocol rule (server_directives.cc): arg "" (none given),
 // "http" or "https"; nullopt for any other protocol.
-std::optional<ListenAddr::Protocol> listen_protocol(std::string_view arg, int port);
+std::optional<ListenProtocol> listen_protocol(std::string_view arg, int port);
 
 // After every directive (ssl_directives.cc): merges the main server's mod_ssl
 // settings into each vhost, decides which servers speak TLS from their Listen
@@ -126,6 +126,7 @@ class Parser {
   bool check_log_format(const Arg& arg, const std::string& format);
   void d_log_level(const Directive& d, Scope& s);
   void d_timeout(const Directive& d, Scope& s);
+  void d_drain_delay(const Directive& d, Scope& s);
   void d_keep_alive(const Directive& d, Scope& s);
   void d_trace_enable(const Directive& d, Scope& s);
   void d_keep_alive_timeout(const Directive& d, Scope& s);

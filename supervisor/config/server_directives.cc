@@ -32,11 +32,12 @@ bool Parser::server_level_only_value(const Directive& d, const char* name, const
 // Apache's Listen rule (https://httpd.apache.org/docs/2.4/mod/mpm_common.html#listen):
 // the protocol argument names it; without one, port 443 is https and any other
 // port http. nullopt for a protocol wsgid does not serve. A small function of
-// its own so that other protocols join it in one place.
-std::optional<ListenAddr::Protocol> listen_protocol(std::string_view arg, int port) {
-  if (arg.empty()) return port == 443 ? ListenAddr::Protocol::kHttps : ListenAddr::Protocol::kHttp;
-  if (iequals(arg, "http")) return ListenAddr::Protocol::kHttp;
-  if (iequals(arg, "https")) return ListenAddr::Protocol::kHttps;
+// its own so that other protocols join it in one place. haproxy-agent is
+// wsgid's own: HAProxy's agent-check answers (haproxy_agent.h).
+std::optional<ListenProtocol> listen_protocol(std::string_view arg, int port) {
+  if (arg.empty()) return port == 443 ? ListenProtocol::kHttps : ListenProtocol::kHttp;
+  ListenProtocol p;
+  if (protocol_from_name(lower(std::string(arg)), &p)) return p;
   return std::nullopt;
 }
 
@@ -68,12 +69,13 @@ void Parser::d_listen(const Directive& d, Scope&) {
   addr.host = host;
   addr.port = static_cast<int>(p);
   if (d.args.size() == 2) {
-    std::optional<ListenAddr::Protocol> proto = listen_protocol(d.args[1].text, addr.port);
+    std::optional<ListenProtocol> proto = listen_protocol(d.args[1].text, addr.port);
     if (!proto) {
       diags_->error(d.args[1].loc, "Listen protocol '" + d.args[1].text +
                                        "' is not one wsgid serves",
-                    {"write 'Listen " + t + " https' for TLS or 'Listen " + t +
-                     " http' for plain HTTP"});
+                    {"write 'Listen " + t + " https' for TLS, 'Listen " + t +
+                     " http' for plain HTTP or 'Listen " + t +
+                     " haproxy-agent' for HAProxy's agent-check"});
       return;
     }
     addr.protocol = *proto;

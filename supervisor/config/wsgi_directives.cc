@@ -119,6 +119,15 @@ void Parser::d_control_socket(const Directive& d, Scope&) {
   config_.control_socket = resolve_path(d.args[0].text);
 }
 
+// Ours: how long a graceful stop keeps serving, not ready, before it drains
+// (docs/decisions.md 42). Whole seconds, as Timeout.
+void Parser::d_drain_delay(const Directive& d, Scope&) {
+  if (!nargs(d, "WSGIDrainDelay", 1, 1)) return;
+  auto v = int_arg(d, "WSGIDrainDelay", d.args[0], 0, kMaxSeconds,
+                   "a whole number of seconds >= 0 (0: drain at once, the default)");
+  if (v) config_.drain_delay = static_cast<double>(*v);
+}
+
 void Parser::d_script_alias(const Directive& d, Scope& s) {
   bool match = iequals(d.name, "WSGIScriptAliasMatch");
   const char* name = match ? "WSGIScriptAliasMatch" : "WSGIScriptAlias";

@@ -5,8 +5,9 @@
 // array. The front end sends kHello, waits for kSettings (model/frontend_settings.h
 // decodes it), adopts the listeners, drops to User/Group when it runs as root, and sends
 // kReady; then it serves until kDrain (finish in-flight requests, kExiting
-// "drained", exit 0), TERM/INT (the same, with the settings' Timeout as the
-// limit, kExiting "shutdown"), or EOF on fd 3 (exit at once: the master is gone).
+// "drained", exit 0; its "delay", WSGIDrainDelay, first keeps serving that long
+// while reporting not-ready: Server::stop), TERM/INT (the same without the
+// delay, with the settings' Timeout as the limit, kExiting "shutdown"), or EOF on fd 3 (exit at once: the master is gone).
 // With --log-fd=N, fd N is the descriptor channel (protocol/PROTOCOL.md 7.6): the
 // master opens the CustomLog files and sends their descriptors there before
 // each full kSettings and each {"reopen_logs": true}; the front end takes the
@@ -126,10 +127,16 @@ class Control {
     }
   }
 
-  void stop_gracefully(double timeout, const std::string& reason, bool close_idle = true) {
-    if (stopping_) return;
+  // delay: WSGIDrainDelay's leaving stage first (Server::stop); a later call
+  // with delay 0 ends that stage at once.
+  void stop_gracefully(double timeout, const std::string& reason, bool close_idle = true,
+                       double delay = 0) {
+    if (stopping_) {
+      if (delay <= 0) server_->stop(0, timeout, nullptr);
+      return;
+    }
     stopping_ = true;
-    server_->drain(timeout, [this, reason] {
+    server_->stop(delay, timeout, [this, reason] {
       // Embedded mode's mod_wsgi.subscribe_shutdown callbacks: every request is done.
       worker::publish_process_stopping_everywhere(reason);
       server_->cleanup_embedded();
@@ -236,7 +243,10 @@ class Control {
         // keep-alive clients keep their connection for one more request.
         bool handover = j.is_object() && j.contains("handover") && j["handover"].is_boolean() &&
                         j["handover"].get<bool>();
-        stop_gracefully(timeout, "drained", !handover);
+        // "delay": WSGIDrainDelay, for the daemon's graceful stop (never a handover).
+        double delay = j.is_object() && j.contains("delay") && j["delay"].is_number()
+                           ? j["delay"].get<double>() : 0.0;
+        stop_gracefully(timeout, "drained", !handover, handover ? 0.0 : delay);
         return;
       }
       default:
@@ -313,10 +323,12 @@ int run(int argc, char** argv) {
       case FrontendSignalAction::kGracefulStop: {
         double timeout = server.settings().config.timeout;
         if (g_control) {
+          // Under the master, TERM is its stop-now (its graceful stop sends
+          // kDrain): no WSGIDrainDelay, and it cuts one short.
           g_control->stop_gracefully(timeout, "shutdown");
         } else {
           Server* srv = &server;
-          srv->drain(timeout, [srv] {
+          srv->stop(server.settings().config.drain_delay, timeout, [srv] {
             srv->cleanup_embedded();
             std::_Exit(0);
           });

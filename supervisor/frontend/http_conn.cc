@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <cerrno>
 #include <unistd.h>
 
 #include <algorithm>
@@ -129,6 +130,42 @@ void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
     return;
   }
   ++server->metrics().front().accepted;
+  c->start(server->listener_tls(listener));
+}
+
+size_t HttpConn::accept_backlog(Server* server, uv_stream_t* listener) {
+  size_t n = 0;
+  // One connection libuv accepted already and has not handed out.
+  if (listener->accepted_fd >= 0) {
+    accept_from(server, listener);
+    ++n;
+  }
+  uv_os_fd_t lfd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(listener), &lfd) != 0) return n;
+  for (;;) {
+    int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return n;  // EAGAIN: the queue is empty
+    }
+    auto* c = new HttpConn(server);
+    uv_tcp_init(server->loop(), &c->tcp_);
+    c->tcp_.data = c;
+    if (uv_tcp_open(&c->tcp_, fd) != 0) {
+      ::close(fd);
+      uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp_),
+               [](uv_handle_t* h) { delete static_cast<HttpConn*>(h->data); });
+      continue;
+    }
+    ++server->metrics().front().accepted;
+    c->start(server->listener_tls(listener));
+    ++n;
+  }
+}
+
+void HttpConn::start(bool tls) {
+  auto* c = this;
+  Server* server = server_;
   uv_tcp_nodelay(&c->tcp_, 1);
   sockaddr_storage ss;
   int len = sizeof ss;
@@ -146,7 +183,7 @@ void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
   const auto& cfg = c->router_->settings().config;
   c->deadline_ms_ = uv_now(server->loop()) + static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
   c->deadline_kind_ = kIdle;
-  if (server->listener_tls(listener)) {
+  if (tls) {
     if (!c->start_tls()) {
       c->start_close();
       return;
@@ -1288,7 +1325,7 @@ void HttpConn::finish_head(bool has_length) {
   end.head_method = head_method_;
   end.http10 = http10_;
   end.keep_alive = keep_alive_;
-  end.draining = server_->draining();
+  end.draining = server_->closing_connections();
   end.date_line = server_->date_line();
   const Framing f = append_head_end(&out_, end);
   resp_head_bytes_ = out_.size() - head_start_;
@@ -1435,7 +1472,7 @@ void HttpConn::log_request(bool aborted) {
   r.start_us = request_start_us_;
   r.end_us = request_start_us_ + static_cast<int64_t>((uv_hrtime() - start_hr_) / 1000);
   r.keepalives = requests_;
-  r.conn_status = aborted ? 'X' : keep_alive_ && body_done_ && !server_->draining() ? '+' : '-';
+  r.conn_status = aborted ? 'X' : keep_alive_ && body_done_ && !server_->closing_connections() ? '+' : '-';
   if (route_.kind == Route::Kind::kWsgi && (target_ == Target::kUpstream || worker_pid_ > 0)) {
     r.filename = route_.script_filename;
     r.handler = "wsgi-script";
@@ -1482,7 +1519,7 @@ void HttpConn::finish_request() {
   ++requests_;
   file_.close();
   if (!body_done_) keep_alive_ = false;
-  if (!keep_alive_ || server_->draining()) {
+  if (!keep_alive_ || server_->closing_connections()) {
     close_after_flush();
     return;
   }

@@ -118,6 +118,10 @@ class HttpConn final : public UpstreamClient {
 
   // Accepts one connection from listener (a Listen socket, index in settings).
   static void accept_from(Server* server, uv_stream_t* listener);
+  // Accepts every connection waiting in listener's queue (the kernel completed
+  // their handshakes: their clients may have sent a request already), just
+  // before the listener closes for a drain; returns how many.
+  static size_t accept_backlog(Server* server, uv_stream_t* listener);
 
   // Timeouts; now_ms is uv_now().
   void tick(uint64_t now_ms);
@@ -172,6 +176,9 @@ class HttpConn final : public UpstreamClient {
   enum class Target { kNone, kUpstream, kLocal, kStatic };
   // What deadline_ms_ is for (tick()).
   enum Deadline { kNone = 0, kIdle, kHeader, kBody, kUpstream, kWrite, kLinger, kProxyHeader };
+  // An accepted connection's setup: addresses, router, deadline, reading; tls:
+  // its listener is TLS (Listen ... https), the handshake comes first.
+  void start(bool tls);
 
   explicit HttpConn(Server* server);
   ~HttpConn() override;

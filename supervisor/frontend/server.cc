@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/log.h"
+#include "supervisor/frontend/haproxy_agent.h"
 #include "supervisor/frontend/http_conn.h"
 #include "supervisor/frontend/static_file.h"
 
@@ -25,6 +26,8 @@ Server::Server(uv_loop_t* loop) : loop_(loop) {
   });
   uv_timer_init(loop_, &drain_timer_);
   drain_timer_.data = this;
+  uv_timer_init(loop_, &leave_timer_);
+  leave_timer_.data = this;
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   started_unix_ = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
@@ -151,22 +154,20 @@ UpstreamPool* Server::pool(const Router* router, int index) {
 }
 
 bool Server::listener_tls(const uv_stream_t* listener) const {
-  for (size_t i = 0; i < listeners_.size(); ++i) {
-    if (reinterpret_cast<const uv_stream_t*>(listeners_[i]) != listener) continue;
-    for (const auto& a : settings().config.listen)
-      if (listen_text(a) == listener_texts_[i]) return a.https();
-  }
+  for (size_t i = 0; i < listeners_.size(); ++i)
+    if (reinterpret_cast<const uv_stream_t*>(listeners_[i]) == listener)
+      return listener_protocols_[i] == model::ListenProtocol::kHttps;
   return false;
 }
 
-Status Server::listen_handle(uv_tcp_t* h, const std::string& what) {
+Status Server::listen_handle(uv_tcp_t* h, const std::string& what, model::ListenProtocol protocol) {
   h->data = this;
   int r = uv_listen(reinterpret_cast<uv_stream_t*>(h), 1024, [](uv_stream_t* s, int status) {
     static_cast<Server*>(s->data)->on_connection(s, status);
   });
   if (r != 0) return Status::error("listen(" + what + "): " + uv_strerror(r));
   listeners_.push_back(h);
-  listener_texts_.push_back(what);
+  listener_protocols_.push_back(protocol);
   return Status::ok();
 }
 
@@ -181,7 +182,7 @@ Status Server::adopt_listeners(const std::vector<int>& fds) {
       uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
       return Status::error("uv_tcp_open(" + what + "): " + uv_strerror(r));
     }
-    Status s = listen_handle(h, what);
+    Status s = listen_handle(h, what, i < listen.size() ? listen[i].protocol : model::ListenProtocol::kHttp);
     if (!s) return s;
   }
   return Status::ok();
@@ -201,7 +202,7 @@ Status Server::bind_listeners(std::vector<int>* ports) {
       uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
       return Status::error("bind(" + listen_text(a) + "): " + uv_strerror(r));
     }
-    Status s = listen_handle(h, listen_text(a));
+    Status s = listen_handle(h, listen_text(a), a.protocol);
     if (!s) return s;
     sockaddr_storage got{};
     int len = sizeof got;
@@ -220,7 +221,14 @@ void Server::on_connection(uv_stream_t* listener, int status) {
     if (status != UV_EMFILE && status != UV_ENFILE) log::warn("frontend: accept: {}", uv_strerror(status));
     return;
   }
-  if (draining_) return;
+  if (draining()) return;
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    if (reinterpret_cast<uv_stream_t*>(listeners_[i]) != listener) continue;
+    if (listener_protocols_[i] == model::ListenProtocol::kHaproxyAgent) {
+      serve_agent_connection(listener, agent_reply());
+      return;
+    }
+  }
   HttpConn::accept_from(this, listener);
 }
 
@@ -266,18 +274,66 @@ std::string_view Server::date_line() {
   return {date_buf_, date_len_};
 }
 
+std::string Server::agent_reply() {
+  AgentView view;
+  view.stopping = !accepting_work();
+  view.has_embedded = embedded_pool_ != nullptr;
+  for (UpstreamPool* p : current_pools_)
+    view.groups.push_back({p->serving(), p->capacity(), p->load()});
+  return frontend::agent_reply(view);
+}
+
+void Server::stop(double delay_s, double timeout_s, std::function<void()> done, bool close_idle) {
+  if (stage_ == Stage::kLeaving && delay_s <= 0) {
+    // An impatient stop (the master's stop-now) ends the delay.
+    auto next = std::move(after_leaving_);
+    after_leaving_ = nullptr;
+    if (next) next();
+    return;
+  }
+  if (stage_ != Stage::kServing) return;
+  if (delay_s <= 0) {
+    drain(timeout_s, std::move(done), close_idle);
+    return;
+  }
+  log::notice("frontend: stopping: not ready, still serving for {} s (WSGIDrainDelay), then draining",
+              delay_s);
+  stage_ = Stage::kLeaving;
+  after_leaving_ = [this, timeout_s, done = std::move(done)]() mutable {
+    drain(timeout_s, std::move(done), false);
+  };
+  uv_timer_start(&leave_timer_, [](uv_timer_t* t) {
+    auto* self = static_cast<Server*>(t->data);
+    auto next = std::move(self->after_leaving_);
+    self->after_leaving_ = nullptr;
+    if (next) next();
+  }, static_cast<uint64_t>(delay_s * 1000), 0);
+}
+
 void Server::drain(double timeout_s, std::function<void()> done, bool close_idle) {
-  draining_ = true;
+  stage_ = Stage::kDraining;
+  uv_timer_stop(&leave_timer_);
+  after_leaving_ = nullptr;
   drained_ = std::move(done);
-  listener_texts_.clear();
-  for (uv_tcp_t* h : listeners_)
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
-  listeners_.clear();
   for (HttpConn* c = conns_; c && close_idle;) {
     HttpConn* next = c->next;
     if (c->idle()) c->close_now();
     c = next;
   }
+  // Connections the kernel completed but nobody accepted yet would be reset
+  // when the last descriptor of the socket closes (the master closed its own at
+  // the start of the stop): their clients may have sent a request, which a
+  // balancer cannot safely retry. Serve them; a connect after the close is
+  // refused, which a balancer retries elsewhere.
+  size_t late = 0;
+  for (size_t i = 0; i < listeners_.size(); ++i)
+    if (listener_protocols_[i] != model::ListenProtocol::kHaproxyAgent)
+      late += HttpConn::accept_backlog(this, reinterpret_cast<uv_stream_t*>(listeners_[i]));
+  if (late > 0) log::info("frontend: draining: accepted {} queued connections", late);
+  for (uv_tcp_t* h : listeners_)
+    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
+  listeners_.clear();
+  listener_protocols_.clear();
   if (timeout_s > 0) {
     drain_timer_on_ = true;
     uv_timer_start(&drain_timer_, [](uv_timer_t* t) {
@@ -294,7 +350,7 @@ void Server::drain(double timeout_s, std::function<void()> done, bool close_idle
 }
 
 void Server::maybe_drained() {
-  if (!draining_ || !drained_ || conn_count_ != 0) return;
+  if (!draining() || !drained_ || conn_count_ != 0) return;
   auto done = std::move(drained_);
   drained_ = nullptr;
   done();
@@ -303,12 +359,14 @@ void Server::maybe_drained() {
 void Server::shutdown() {
   if (shut_) return;
   shut_ = true;
-  draining_ = true;
+  stage_ = Stage::kDraining;
+  uv_timer_stop(&leave_timer_);
+  after_leaving_ = nullptr;
   access_log_.flush();
-  listener_texts_.clear();
   for (uv_tcp_t* h : listeners_)
     uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
   listeners_.clear();
+  listener_protocols_.clear();
   for (HttpConn* c = conns_; c;) {
     HttpConn* next = c->next;
     c->close_now();
@@ -320,6 +378,7 @@ void Server::shutdown() {
   uv_close(reinterpret_cast<uv_handle_t*>(&sweep_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&leave_timer_), nullptr);
 }
 
 nlohmann::json Server::state_json() {

@@ -9,6 +9,16 @@
 // observability state (issue 14): the counters (metrics.h), the master's last
 // status report, and the pages drawn from them (server_pages.cc). Loop thread
 // only; created and destroyed by frontend_main (or by a test fixture).
+//
+// A graceful stop runs through three stages (docs/decisions.md 42):
+//   serving   accepting_work(): new connections and requests are welcome
+//   leaving   WSGIDrainDelay seconds: HAProxy's agent says "drain" (readiness
+//             fails), yet every connection is still accepted and served; each
+//             response carries "Connection: close", so balancers reconnect
+//   draining  the listeners close; in-flight requests finish (drain() below)
+// With no delay a stop goes straight to draining, as before the directive.
+// Each Listen socket speaks its ListenAddr protocol: HTTP (HttpConn) or
+// HAProxy's agent-check (haproxy_agent.h).
 #pragma once
 
 #include <uv.h>
@@ -66,6 +76,19 @@ class Server {
   // idle keep-alive connections open: their next request is still served (with
   // "Connection: close"), or they end at their keep-alive timeout.
   void drain(double timeout_s, std::function<void()> done, bool close_idle = true);
+  // A graceful stop for balancers: leaving for delay_s seconds (still serving,
+  // not ready, "Connection: close" on every response), then drain(timeout_s,
+  // done) keeping idle keep-alive connections for one last request (close_idle
+  // false: a client may already be sending it). delay_s <= 0 is drain(timeout_s,
+  // done, close_idle) at once. A call while leaving with delay_s <= 0 ends the
+  // delay now (drains at once); any other call while leaving or draining does
+  // nothing.
+  void stop(double delay_s, double timeout_s, std::function<void()> done, bool close_idle = true);
+  // False from the first moment of a graceful stop: what readiness checks and
+  // HAProxy's agent report.
+  bool accepting_work() const { return stage_ == Stage::kServing; }
+  // HAProxy's agent reply for the current state (haproxy_agent.h).
+  std::string agent_reply();
   // Closes every handle (listeners, connections, timers); the loop can then end.
   void shutdown();
 
@@ -97,12 +120,6 @@ class Server {
   std::string_view date_line();
   uint32_t next_request_id() { return ++request_counter_; }
   const std::string& request_id_prefix() const { return id_prefix_; }
-  bool draining() const { return draining_; }
-  // Whether the front end takes new work: false once it drains or shuts
-  // down. Readiness (wsgid-ready) answers 503 when false. The one place that
-  // decides it.
-  bool accepting_work() const { return !draining_; }
-
   // Observability (issue 14): the counters, the master's last status report
   // (model/status_report.h; kSettings {"status": ...}), and the pages.
   Metrics& metrics() { return metrics_; }
@@ -118,6 +135,9 @@ class Server {
   // The answer of one of the front end's pages (router.h Route::page) for a
   // request with this query string, to virtual host vh.
   PageAnswer page(std::string_view page, std::string_view query, const model::VirtualHost* vh) const;
+  bool draining() const { return stage_ == Stage::kDraining; }
+  // Leaving or draining: a response ends its connection ("Connection: close").
+  bool closing_connections() const { return stage_ != Stage::kServing; }
 
   void add(HttpConn* c);
   void remove(HttpConn* c);
@@ -132,6 +152,7 @@ class Server {
   size_t connection_count() const { return conn_count_; }
 
  private:
+  enum class Stage { kServing, kLeaving, kDraining };
   void on_connection(uv_stream_t* listener, int status);
   void sweep();
   // UpstreamPool's out-of-descriptors hook: closes up to kFreeAtOnce client
@@ -140,7 +161,7 @@ class Server {
   size_t close_oldest_idle();
   static constexpr size_t kFreeAtOnce = 8;
   void maybe_drained();
-  Status listen_handle(uv_tcp_t* h, const std::string& what);
+  Status listen_handle(uv_tcp_t* h, const std::string& what, model::ListenProtocol protocol);
   Status start_embedded();
   void start_auth_python();
 
@@ -156,8 +177,8 @@ class Server {
   AccessLog access_log_;
   DescriptorWatch descriptors_;
   std::vector<uv_tcp_t*> listeners_;
-  std::vector<std::string> listener_texts_;  // listen_text() of each, as adopted
   std::shared_ptr<const TlsContexts> tls_;
+  std::vector<model::ListenProtocol> listener_protocols_;  // by index of listeners_
   uv_timer_t sweep_timer_;
   uv_check_t flush_check_;
   uv_timer_t drain_timer_;
@@ -166,7 +187,9 @@ class Server {
   size_t conn_count_ = 0;
   int64_t busy_ = 0;
   uint64_t served_ = 0;
-  bool draining_ = false;
+  Stage stage_ = Stage::kServing;
+  uv_timer_t leave_timer_;
+  std::function<void()> after_leaving_;
   bool shut_ = false;
   std::function<void()> drained_;
   uint32_t request_counter_ = 0;

@@ -183,6 +183,11 @@ class UpstreamPool {
   bool serving() const { return ep_.state == "running" || ep_.state == "replacing"; }
   uv_loop_t* loop() const { return loop_; }
   size_t open_count() const { return open_; }
+  // The group's worker threads, processes x threads (at least 1).
+  size_t capacity() const;
+  // Requests holding a worker connection (connecting or busy) or waiting for
+  // one: what HAProxy's agent weighs against capacity() (haproxy_agent.h).
+  size_t load() const { return open_ - idle_.size() + waiters_.size(); }
   size_t idle_count() const { return idle_.size(); }
   // Pids remembered as draining (a worker that sent the closing notice).
   bool is_draining(pid_t pid) const;
@@ -190,7 +195,6 @@ class UpstreamPool {
 
  private:
   friend class UpstreamConn;
-  size_t capacity() const;
   void connect_for(UpstreamClient* client);
   void conn_released(UpstreamConn* conn);
   void conn_gone(UpstreamConn* conn);

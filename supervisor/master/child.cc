@@ -261,7 +261,9 @@ void Child::run(const Transition& t, ChildEvent event) {
       do_spawn();
       break;
     case A::kDrain:
-      if (current_) current_->drain(host_->graceful_timeout(), host_->shutdown_timeout());
+      if (current_)
+        current_->drain(host_->graceful_timeout(), host_->shutdown_timeout(), false,
+                        host_->drain_delay());
       break;
     case A::kTerminate:
       if (current_) current_->terminate(host_->shutdown_timeout());

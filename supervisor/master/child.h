@@ -143,6 +143,9 @@ class ChildHost {
   virtual std::string child_label(const class Child& child) = 0;
   virtual double graceful_timeout() = 0;
   virtual double shutdown_timeout() = 0;
+  // Seconds a graceful stop (kStop) keeps serving while it reports not-ready,
+  // before the drain: the front end's WSGIDrainDelay; 0 for workers.
+  virtual double drain_delay() { return 0; }
   // The failures in a row to reach READY after which the child goes FATAL; 0 =
   // never (retry forever with the backoff). Asked at every failure.
   virtual int give_up_after() { return 0; }

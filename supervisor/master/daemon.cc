@@ -458,8 +458,15 @@ void Daemon::enter_phase(StopPhase p) {
       notify_.send("STOPPING=1\nSTATUS=stopping gracefully");
       log::notice("graceful stop");
       // The front end first: it stops accepting and finishes its requests while
-      // the workers still serve them.
-      if (frontend_) frontend_->handle(ChildEvent::kStop);
+      // the workers still serve them. The master's copies of the TCP listeners
+      // close now, so that the front end holds the last one: when it closes it
+      // (after accepting what is queued), new connects are refused at once
+      // instead of waiting in a queue nobody accepts from, to be reset later.
+      if (frontend_) {
+        for (auto& l : listeners_) close(l.fd);
+        listeners_.clear();
+        frontend_->handle(ChildEvent::kStop);
+      }
       break;
     case StopEntry::kStopGroups:
       // Nothing reaches the TCP listeners any more: close them so clients get a

@@ -74,7 +74,10 @@ struct ConfigDiff {
   std::vector<std::string> unchanged_groups;
   std::vector<std::string> added_listen;      // ListenAddr::text()
   std::vector<std::string> removed_listen;
-  bool listen_changed() const { return !added_listen.empty() || !removed_listen.empty(); }
+  std::vector<std::string> protocol_changed;  // kept addresses whose Listen protocol changed
+  bool listen_changed() const {
+    return !added_listen.empty() || !removed_listen.empty() || !protocol_changed.empty();
+  }
 };
 // Groups compare by their typed worker settings (model::WorkerSettings, every
 // option of the table in model/group_options.h; log_level excluded: it needs no

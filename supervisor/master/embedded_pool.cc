@@ -25,7 +25,7 @@ int64_t mtime_ns(const std::string& path) {
 // replaces the front end anyway (docs/decisions.md 17).
 nlohmann::json pool_inputs(const model::Config& config) {
   nlohmann::json j = model::frontend_settings_to_json(config, {}, {}, 0);
-  for (const char* key : {"groups", "generation", "listen", "listen_https", "limits", "log_level"})
+  for (const char* key : {"groups", "generation", "listen", "listen_protocols", "limits", "log_level"})
     j.erase(key);
   // TLS settings reach the running front end in its settings: no new Python for them.
   j["server"].erase("tls");

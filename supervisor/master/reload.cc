@@ -95,6 +95,10 @@ ConfigDiff diff_configs(const model::Config& a, const model::Config& b,
     if (!la.count(t)) d.added_listen.push_back(t);
   for (const auto& t : la)
     if (!lb.count(t)) d.removed_listen.push_back(t);
+  // The same address with another protocol: the front end is replaced too.
+  for (const auto& x : a.listen)
+    for (const auto& y : b.listen)
+      if (x.text() == y.text() && x.protocol != y.protocol) d.protocol_changed.push_back(y.text());
   return d;
 }
 

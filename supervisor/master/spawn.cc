@@ -294,12 +294,13 @@ void Process::kill_after(double seconds) {
   uv_timer_start(&kill_timer_, on_kill_timer, ms, 0);
 }
 
-void Process::drain(double graceful, double shutdown, bool handover) {
+void Process::drain(double graceful, double shutdown, bool handover, double delay) {
   stopping_ = true;
   nlohmann::json j = {{"timeout", graceful}};
   if (handover) j["handover"] = true;
+  if (delay > 0) j["delay"] = delay;
   send(proto::FrameType::kDrain, j.dump());
-  kill_after(graceful + shutdown + 1.0);
+  kill_after(delay + graceful + shutdown + 1.0);
 }
 
 void Process::terminate(double shutdown) {

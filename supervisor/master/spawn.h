@@ -122,11 +122,13 @@ class Process {
   void signal(int signum);
   // Arms (or re-arms) a timer that SIGKILLs the process after `seconds`.
   void kill_after(double seconds);
-  // kDrain{"timeout": graceful} and SIGKILL past graceful + shutdown + 1 s.
+  // kDrain{"timeout": graceful} and SIGKILL past delay + graceful + shutdown + 1 s.
   // handover: a successor took this process's place (a rolling replacement);
   // sent as "handover": true in kDrain (the front end then keeps its idle
   // keep-alive connections for their next request instead of closing them).
-  void drain(double graceful, double shutdown, bool handover = false);
+  // delay: sent as "delay" (the front end's WSGIDrainDelay: it keeps serving,
+  // not ready, that long before it drains).
+  void drain(double graceful, double shutdown, bool handover = false, double delay = 0);
   // SIGTERM and SIGKILL past shutdown + 1 s.
   void terminate(double shutdown);
   bool stopping() const { return stopping_; }

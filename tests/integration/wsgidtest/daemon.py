@@ -60,12 +60,14 @@ CRASH_APP = "import os\nos._exit(3)\n"
 
 class Daemon:
     def __init__(self, groups=None, extra='', body=None, wsgid=None, worker=None,
-                 frontend=None, env=None, prefix=None):
+                 frontend=None, env=None, prefix=None, listen='127.0.0.1:0'):
         """groups: {name: "WSGIDaemonProcess options"} plus `extra` config lines;
         or body: a config body (with {dir} and {apps}) for the whole daemon.
         worker, frontend: binaries (frontend "none": no front end); env: more
-        environment for the master."""
+        environment for the master. listen: the whole daemon's first Listen
+        (a fixed address when a balancer's config names it)."""
         self.whole = body is not None
+        self.listen = listen
         self.dir = tempfile.mkdtemp(prefix=prefix or ('wsgid-sys-' if self.whole else 'wsgid-master-'))
         os.chmod(self.dir, 0o755)
         self.conf = os.path.join(self.dir, 'wsgid.conf')
@@ -150,7 +152,7 @@ class Daemon:
 
     def config_text(self, body):
         head = ['LogLevel info',
-                'Listen 127.0.0.1:0',
+                'Listen %s' % self.listen,
                 'WSGIControlSocket %s' % self.control,
                 'WSGISocketPrefix %s/wsgi' % self.dir]
         return '\n'.join(head) + '\n' + body.format(dir=self.dir, apps=APPS) + '\n'
@@ -388,8 +390,13 @@ class Daemon:
             self._port = self.ports()[0]
         return self._port
 
+    def host(self):
+        """The first Listen's address (127.0.0.1 unless `listen` said otherwise)."""
+        h = self.listen.rsplit(':', 1)[0]
+        return '127.0.0.1' if h in ('', '*') else h
+
     def url(self, path):
-        return 'http://127.0.0.1:%d%s' % (self.port(), path)
+        return 'http://%s:%d%s' % (self.host(), self.port(), path)
 
     def worker_pids_by_title(self, name):
         """Live children of our master whose title is exactly (wsgi:NAME)."""
@@ -405,7 +412,7 @@ class Daemon:
 
     def request(self, method, path, body=None, headers=None, timeout=30.0):
         """One HTTP request on a new connection -> (status, headers dict, body bytes)."""
-        c = http.client.HTTPConnection('127.0.0.1', self.port(), timeout=timeout)
+        c = http.client.HTTPConnection(self.host(), self.port(), timeout=timeout)
         try:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()

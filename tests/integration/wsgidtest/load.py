@@ -33,9 +33,12 @@ class Load:
     max_gap_at_s, duration_s; plus "client" (loadgen or python)."""
 
     def __init__(self, url, concurrency=8, duration=3.0, timeout=2.0, method='GET', body_size=0,
-                 use_loadgen=None, new_connections=False):
+                 use_loadgen=None, new_connections=False, max_requests=0):
         """new_connections: a new connection per request (loadgen --close), as
-        clients that do not keep connections alive."""
+        clients that do not keep connections alive. max_requests: stop once
+        that many requests have ended (loadgen only: none is left in flight,
+        so the count is what the client sent)."""
+        self.max_requests = max_requests
         self.url, self.c, self.d, self.timeout = url, concurrency, duration, timeout
         self.method, self.body_size = method, body_size
         self.new_connections = new_connections
@@ -54,6 +57,8 @@ class Load:
                 cmd += ['--body-size', str(self.body_size)]
             if self.new_connections:
                 cmd += ['--close']
+            if self.max_requests:
+                cmd += ['--max-requests', str(self.max_requests)]
             self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                          text=True)
         else:

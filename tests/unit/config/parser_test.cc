@@ -142,6 +142,7 @@ const DirCase kDirCases[] = {
     {"WSGILazyInitialization", "On", S, "it was removed in mod_wsgi 4.0"},
     {"WSGIPythonExecutable", "/usr/bin/python", S, "it was removed in mod_wsgi 4.0"},
     {"WSGIControlSocket", "/run/wsgid/c.sock", S, nullptr},
+    {"WSGIDrainDelay", "5", S, nullptr},
     {"Listen", "127.0.0.1:8080", S, nullptr},
     {"ServerName", "www.example.com", S | V, nullptr},
     {"ServerAlias", "example.com", V, nullptr},
@@ -652,6 +653,12 @@ TEST_CASE("directive argument errors") {
       {"Listen 8080 https\n",
        "1: error: the main server should be SSL-aware but has no certificate configured"},
       {"Listen 8080 spdy\n", "1: error: Listen protocol 'spdy' is not one wsgid serves"},
+      {"WSGIDrainDelay -1\n",
+       "1: error: invalid value '-1' for WSGIDrainDelay: expected a whole number of seconds >= 0 "
+       "(0: drain at once, the default)"},
+      {"WSGIDrainDelay 5s\n",
+       "1: error: invalid value '5s' for WSGIDrainDelay: expected a whole number of seconds >= 0 "
+       "(0: drain at once, the default)"},
       {"User root\n", "1: error: User root is root: wsgid never runs the front end or workers as root"},
       {"Timeout 0\n", "1: error: invalid value '0' for Timeout: expected a whole number of seconds >= 1"},
       {"<VirtualHost *:80>\nTimeout 5\n</VirtualHost>\n",
@@ -834,6 +841,30 @@ TEST_CASE("TraceEnable: Apache's default On, per virtual host, unset in a vhost 
     CHECK(r.config.traces(nullptr) == c.server);
     CHECK(r.config.traces(&r.config.vhosts[0]) == c.vhost);
   }
+}
+
+TEST_CASE("Listen's protocol argument and WSGIDrainDelay fill the model (issue 15)") {
+  struct Case {
+    const char* text;
+    wsgid::model::ListenProtocol protocol;
+  };
+  const Case cases[] = {
+      {"Listen 127.0.0.1:8080\n", wsgid::model::ListenProtocol::kHttp},
+      {"Listen 127.0.0.1:8080 http\n", wsgid::model::ListenProtocol::kHttp},
+      {"Listen 127.0.0.1:8080 HTTP\n", wsgid::model::ListenProtocol::kHttp},
+      {"Listen 127.0.0.1:9000 haproxy-agent\n", wsgid::model::ListenProtocol::kHaproxyAgent},
+  };
+  for (const Case& c : cases) {
+    ParseResult r = parse(c.text);
+    INFO(c.text << joined(msgs(r)));
+    CHECK(r.diags.all().empty());
+    REQUIRE(r.config.listen.size() == 1);
+    CHECK(r.config.listen[0].protocol == c.protocol);
+    CHECK(r.config.drain_delay == 0);
+  }
+  ParseResult r = parse("Listen 80\nWSGIDrainDelay 12\n");
+  CHECK(r.diags.all().empty());
+  CHECK(r.config.drain_delay == 12);
 }
 
 TEST_CASE("Listen given twice is an error with a note") {

@@ -40,7 +40,7 @@ const char kCert[] =
 }  // namespace
 
 TEST_CASE("Listen's protocol is Apache's: https by name, or port 443 without one") {
-  using P = wsgid::model::ListenAddr::Protocol;
+  using P = wsgid::model::ListenProtocol;
   struct Case {
     const char* arg;
     int port;
@@ -50,7 +50,7 @@ TEST_CASE("Listen's protocol is Apache's: https by name, or port 443 without one
       {"", 443, true, P::kHttps},     {"", 80, true, P::kHttp},
       {"", 8443, true, P::kHttp},     {"https", 8443, true, P::kHttps},
       {"HTTPS", 80, true, P::kHttps}, {"http", 443, true, P::kHttp},
-      {"ftp", 21, false, P::kHttp},
+      {"ftp", 21, false, P::kHttp},   {"haproxy-agent", 9000, true, P::kHaproxyAgent},
   };
   for (const Case& c : cases) {
     INFO(c.arg, " ", c.port);

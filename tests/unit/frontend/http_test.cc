@@ -14,11 +14,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,10 +112,20 @@ class Fixture {
     Status bs = server_->bind_listeners(&ports);
     REQUIRE_MESSAGE(bs.is_ok(), bs.message());
     port_ = ports.at(0);
+    ports_ = ports;
+    uv_async_init(&loop_, &call_, [](uv_async_t* a) {
+      auto* self = static_cast<Fixture*>(a->data);
+      auto fn = std::move(self->call_fn_);
+      self->call_fn_ = nullptr;
+      if (fn) fn(self->server_);
+      self->call_done_.set_value();
+    });
+    call_.data = this;
     uv_async_init(&loop_, &stop_, [](uv_async_t* a) {
       auto* self = static_cast<Fixture*>(a->data);
       self->server_->shutdown();
       uv_close(reinterpret_cast<uv_handle_t*>(a), nullptr);
+      uv_close(reinterpret_cast<uv_handle_t*>(&self->call_), nullptr);
     });
     stop_.data = this;
     thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
@@ -132,13 +144,32 @@ class Fixture {
   }
 
   int connect() const {
+    int fd = try_connect(0);
+    REQUIRE(fd >= 0);
+    return fd;
+  }
+
+  // A connection to listener i (settings' listen order); -1 when refused.
+  int try_connect(size_t i) const {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_port = htons(static_cast<uint16_t>(ports_.at(i)));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      return -1;
+    }
     return fd;
+  }
+
+  // Runs fn(server) on the loop thread and waits for it.
+  void on_loop(std::function<void(Server*)> fn) {
+    call_done_ = std::promise<void>();
+    auto done = call_done_.get_future();
+    call_fn_ = std::move(fn);
+    uv_async_send(&call_);
+    done.wait();
   }
 
   const std::string& dir() const { return dir_; }
@@ -148,8 +179,12 @@ class Fixture {
   pid_t worker_ = -1;
   uv_loop_t loop_;
   uv_async_t stop_;
+  uv_async_t call_;
+  std::function<void(Server*)> call_fn_;
+  std::promise<void> call_done_;
   Server* server_ = nullptr;
   int port_ = 0;
+  std::vector<int> ports_;
   std::thread thread_;
 };
 
@@ -380,6 +415,103 @@ TEST_CASE("keep-alive, HEAD, chunked responses and HTTP/1.0") {
 
   std::string r5 = roundtrip(f, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &eof, 1500);
   CHECK(r5.find("Connection: keep-alive\r\n") != std::string::npos);
+}
+
+// Issue 15: WSGIDrainDelay's leaving stage, seen by a client and by HAProxy's agent.
+TEST_CASE("a graceful stop with a drain delay: not ready, still serving, then draining") {
+  Fixture f([](Settings* s) {
+    model::ListenAddr agent = s->config.listen[0];
+    agent.protocol = model::ListenProtocol::kHaproxyAgent;
+    s->config.listen.push_back(agent);
+  });
+  auto agent = [&f] {
+    int fd = f.try_connect(1);
+    if (fd < 0) return std::string("refused");
+    bool eof = false;
+    std::string r = read_all(fd, 3000, &eof);
+    ::close(fd);
+    CHECK(eof);
+    return r;
+  };
+  // Groups g and missing count (4 threads each, idle); stopped does not.
+  CHECK(agent() == "up ready 100%\n");
+
+  int kept = f.connect();
+  send_all(kept, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  std::string r1 = read_until(kept, "Hello, world!", 3000);
+  CHECK(r1.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(r1.find("Connection: close") == std::string::npos);
+
+  std::atomic<bool> drained{false};
+  f.on_loop([&drained](Server* srv) {
+    CHECK(srv->accepting_work());
+    srv->stop(1.0, 5.0, [&drained] { drained = true; });
+    CHECK_FALSE(srv->accepting_work());
+    CHECK_FALSE(srv->draining());
+  });
+  CHECK(agent() == "drain\n");
+  // The kept-alive connection is served once more, and closed after it.
+  send_all(kept, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  bool eof = false;
+  std::string r2 = read_all(kept, 3000, &eof);
+  ::close(kept);
+  CHECK(r2.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(r2.find("Connection: close\r\n") != std::string::npos);
+  CHECK(eof);
+  // New connections are still accepted and served.
+  std::string r3 = roundtrip(f, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", &eof);
+  CHECK(r3.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(r3.find("Connection: close\r\n") != std::string::npos);
+  CHECK_FALSE(drained.load());
+  // Past the delay: the listeners close and the drain ends.
+  uint64_t deadline = now_ms() + 4000;
+  while (!drained.load() && now_ms() < deadline) usleep(20000);
+  CHECK(drained.load());
+  CHECK(f.try_connect(0) == -1);
+  CHECK(agent() == "refused");
+}
+
+// The connections the kernel queued before the drain closed the listener are
+// served, not reset (their clients may have sent a request a balancer cannot
+// safely retry).
+TEST_CASE("a drain serves the connections waiting in the accept queue") {
+  Fixture f;
+  std::vector<int> fds;
+  std::atomic<bool> drained{false};
+  f.on_loop([&](Server* srv) {
+    // The loop is busy here: these connects complete in the kernel's queue only.
+    for (int i = 0; i < 5; ++i) {
+      int fd = f.try_connect(0);
+      if (fd < 0) break;
+      send_all(fd, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+      fds.push_back(fd);
+    }
+    srv->stop(0, 5.0, [&drained] { drained = true; });
+  });
+  CHECK(fds.size() == 5);
+  for (int fd : fds) {
+    bool eof = false;
+    std::string r = read_all(fd, 3000, &eof);
+    ::close(fd);
+    CHECK(r.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(r.find("Connection: close\r\n") != std::string::npos);
+    CHECK(eof);
+  }
+  uint64_t deadline = now_ms() + 3000;
+  while (!drained.load() && now_ms() < deadline) usleep(20000);
+  CHECK(drained.load());
+  CHECK(f.try_connect(0) == -1);
+}
+
+TEST_CASE("a graceful stop without a delay drains at once") {
+  Fixture f;
+  std::atomic<bool> drained{false};
+  f.on_loop([&drained](Server* srv) {
+    srv->stop(0, 5.0, [&drained] { drained = true; });
+    CHECK(srv->draining());
+  });
+  CHECK(drained.load());
+  CHECK(f.try_connect(0) == -1);
 }
 
 TEST_CASE("Expect: 100-continue") {

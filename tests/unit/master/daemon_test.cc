@@ -71,6 +71,20 @@ TEST_CASE("diff: added, removed, changed, unchanged groups and listeners") {
   CHECK(d.listen_changed());
 }
 
+TEST_CASE("diff: a kept address whose Listen protocol changes replaces the front end (issue 15)") {
+  std::string base = kBase;
+  std::string agent = base;
+  agent.replace(agent.find("Listen 127.0.0.1:8081"), 21, "Listen 127.0.0.1:8081 haproxy-agent");
+  auto a = parse(base), b = parse(agent);
+  ConfigDiff d = diff_configs(a, b, "/run/wsgid");
+  CHECK(d.added_listen.empty());
+  CHECK(d.removed_listen.empty());
+  CHECK(d.protocol_changed == std::vector<std::string>{"127.0.0.1:8081"});
+  CHECK(d.listen_changed());
+  auto c = parse(agent);
+  CHECK_FALSE(diff_configs(b, c, "/run/wsgid").listen_changed());
+}
+
 TEST_CASE("diff: what makes a group changed") {
   const std::pair<const char*, bool> cases[] = {
       {"WSGIDaemonProcess keep threads=2", false},
