@@ -351,6 +351,7 @@ int HttpConn::on_message_begin() {
   chunked_body_ = chunked_active_ = chunked_allowed_ = false;
   header_rules_ = nullptr;
   local_location_.clear();
+  local_range_.clear();
   head_.clear();
   headers_.clear();
   url_len_ = 0;
@@ -683,8 +684,9 @@ int HttpConn::dispatch() {
       send_local(403, route_.error, false);
       return 0;
     case Route::Kind::kRedirect:
-      // mod_dir's DirectorySlash: the slashed URL, query string kept.
-      local_location_ = route_.location;
+      // mod_dir's DirectorySlash: the slashed URL, query string kept, made
+      // absolute as its ap_construct_url does (the Host the client named).
+      local_location_ = own_url(host, route_.location);
       if (!query.empty()) local_location_.append("?").append(query);
       send_local(301, "directory URL without its trailing slash", false);
       return 0;
@@ -1035,6 +1037,7 @@ void HttpConn::serve_static() {
   head_start_ = out_.size();
   StaticFile::Answer a = file_.open(req, &out_);
   if (a.local) {
+    local_range_ = a.content_range;
     send_local(a.status, a.why, false);
     return;
   }
@@ -1159,14 +1162,20 @@ void HttpConn::emit_local() {
   int status = local_status_;
   start_response_head(status, reason_phrase(status));
   if (local_type_.empty()) {
-    append_local_headers(&out_, &body_scratch_, status, local_retry_after_,
-                         parser_.method == HTTP_OPTIONS);
+    LocalPage page;
+    page.status = status;
+    page.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+    page.location = local_location_;
+    page.retry_after = local_retry_after_;
+    page.allow = parser_.method == HTTP_OPTIONS;
+    append_local_headers(&out_, &body_scratch_, page);
   } else {
     out_.append("Content-Type: ").append(local_type_).append("\r\nContent-Length: ");
     append_num(&out_, body_scratch_.size());
     out_.append("\r\n");
   }
   if (!local_location_.empty()) out_.append("Location: " + local_location_ + "\r\n");
+  if (!local_range_.empty()) out_.append("Content-Range: " + local_range_ + "\r\n");
   if (status == 401 && !local_challenge_.empty())
     out_.append("WWW-Authenticate: ").append(local_challenge_).append("\r\n");
   finish_head(true);

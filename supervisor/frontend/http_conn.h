@@ -175,6 +175,10 @@ class HttpConn final : public UpstreamClient {
                                     std::string_view query, bool with_headers, std::string* name,
                                     rewrite::HeaderList* headers) const;
   void answer_rewrite(RewriteAnswer a);
+  // This server's URL for `path` ("http://HOST[:PORT]PATH"), as Apache's
+  // ap_construct_url under UseCanonicalName Off: the name and port the client's
+  // Host named, else the server's.
+  std::string own_url(std::string_view host, std::string_view path);
   // The headers the environ is built from: RequestHeader's edits, if any.
   RequestHeaders environ_headers();
   // The Header rules on the response head begun at head_start_ (header_edit.h).
@@ -303,6 +307,7 @@ class HttpConn final : public UpstreamClient {
   rewrite::HeaderRules header_scratch_;
   size_t head_start_ = 0;          // where the response head begins in out_
   std::string local_location_;     // a local redirect's Location
+  std::string local_range_;        // a local 416's Content-Range value ("bytes */SIZE")
   std::string edited_head_;        // RequestHeader's edited fields
   std::vector<HeaderSpan> edited_spans_;
 };

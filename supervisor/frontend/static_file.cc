@@ -151,6 +151,8 @@ StaticFile::Answer StaticFile::open(const Request& req, std::string* out) {
     out->append(date, format_http_date(st.st_mtime, date));
     out->append("\r\n");
     if (!etag.empty()) out->append("ETag: " + etag + "\r\n");
+    // The byterange filter's Accept-Ranges stays too (Apache 2.4.71 sends it).
+    out->append("Accept-Ranges: bytes\r\n");
     return a;
   }
   int64_t size = st.st_size, first = 0, last = size - 1;
@@ -160,10 +162,9 @@ StaticFile::Answer StaticFile::open(const Request& req, std::string* out) {
     if (r == 416) {
       ::close(fd);
       a.status = 416;
-      append_status_line(out, 416, reason_phrase(416));
-      out->append("Content-Range: bytes */");
-      out->append(std::to_string(size));
-      out->append("\r\nContent-Length: 0\r\n");
+      a.local = true;
+      a.why = "no range of '" + std::string(req.range) + "' is within '" + path + "'";
+      a.content_range = "bytes */" + std::to_string(size);
       return a;
     }
     if (r == 206) a.status = 206;

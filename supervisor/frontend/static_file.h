@@ -47,12 +47,15 @@ class StaticFile {
   };
   // What open() decided.
   struct Answer {
-    // 200, 206, 304 or 416: the status line and header lines (Content-Length
-    // among them) were appended to *out. 403, 404, 405 or 412 with local set: nothing
-    // was appended, the caller answers with an error page and logs why.
+    // 200, 206 or 304: the status line and header lines (Content-Length
+    // among them) were appended to *out. 403, 404, 405, 412 or 416 with local
+    // set: nothing was appended, the caller answers with Apache's error page and
+    // logs why; a 416 also gets content_range ("bytes */SIZE", RFC 9110 15.5.17,
+    // which Apache's page leaves out).
     int status = 0;
     bool local = false;
     std::string why;
+    std::string content_range;
     // A body follows: the file stays open for pump() (200/206 with bytes to send).
     bool body = false;
   };
