@@ -1077,9 +1077,9 @@ void HttpConn::pump_file() {
   }
 }
 
-void HttpConn::detach_upstream(bool cancel) {
+void HttpConn::detach_upstream(bool cancel, const proto::ErrorMessage* refusal) {
   if (upstream_) {
-    upstream_->abort(cancel, request_id_);
+    upstream_->abort(cancel, request_id_, refusal);
     upstream_ = nullptr;
   }
   if (waiting_upstream_) {
@@ -1191,7 +1191,10 @@ void HttpConn::emit_local() {
 void HttpConn::refuse(int status, std::string_view why) {
   if (close_ == CloseStage::kClosed) return;
   log::info("frontend: {}:{}: refused with {}: {}", remote_ip_, remote_port_, status, why);
-  detach_upstream(answering());
+  // A body refused partway (LimitRequestBody, bad chunking): the application's
+  // wsgi.input read says so, as mod_wsgi's "request data read error" does.
+  proto::ErrorMessage refusal{static_cast<proto::ErrorCode>(status), std::string(why)};
+  detach_upstream(answering(), status >= 400 && status < 600 ? &refusal : nullptr);
   file_.close();
   if (!response_started()) {
     keep_alive_ = false;

@@ -160,7 +160,9 @@ class HttpConn final : public UpstreamClient {
   // One access-log line; aborted: the response did not complete (%X logs X).
   void log_request(bool aborted);
   void abort_connection(std::string_view why);
-  void detach_upstream(bool cancel);
+  // Lets go of the upstream connection (cancelling the request when cancel; with
+  // *refusal, the worker is told why the body ends: UpstreamConn::abort).
+  void detach_upstream(bool cancel, const proto::ErrorMessage* refusal = nullptr);
   void serve_static();
   void pump_file();
   // Redirects, rewrites and header rules (http_conn_rewrite.cc, rewrite_step.h):
