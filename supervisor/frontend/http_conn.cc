@@ -1034,6 +1034,7 @@ void HttpConn::serve_static() {
   req.if_range = header("if-range");
   req.range = header("range");
   req.etag_bits = route_.etag_bits;
+  req.max_ranges = route_.max_ranges;
   head_start_ = out_.size();
   StaticFile::Answer a = file_.open(req, &out_);
   if (a.local) {
