@@ -4,6 +4,7 @@
 #include "supervisor/check_unit.h"
 #include "model/model_json.h"
 #include "supervisor/config/parser.h"
+#include "supervisor/master/listen_fds.h"
 
 namespace wsgid {
 
@@ -89,6 +90,25 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
   if (!r.ok()) {
     err << "wsgid: " << options.config_path << " is not valid\n";
     return 1;
+  }
+  if (options.socket_activation) {
+    // Socket activation (listen_fds.h): which Listen takes a socket systemd
+    // passed and which wsgid opens, as the master would decide.
+    if (!options.listen_fds_error.empty()) {
+      err << "wsgid: socket activation: " << options.listen_fds_error << "\n";
+      return 1;
+    }
+    std::vector<master::InheritedSocket> pool = options.listen_fds;
+    for (const auto& addr : r.config.listen) {
+      auto s = master::take_matching(addr, &pool);
+      err << "Listen " << addr.text() << ": "
+          << (s ? "from systemd, " + master::describe(*s) : std::string("opened by wsgid")) << "\n";
+    }
+    if (!pool.empty()) {
+      err << "wsgid: " << master::unmatched_message(pool.front(), options.config_path) << "\n";
+      err << "wsgid: " << options.config_path << ": wsgid would refuse to start with these sockets\n";
+      return 1;
+    }
   }
   std::string note = recommended_timeouts_note(r.config);
   if (!note.empty()) err << note << "\n";

@@ -6,7 +6,11 @@
 // a config without Listen gets a warning, since the master would refuse it),
 // adds once a note naming the mod_wsgi-express recommended timeouts that the
 // config's daemon groups leave off (a note: it never fails the check), and with
-// json writes config_to_json() (model_json.h) to out. Returns the exit status:
+// json writes config_to_json() (model_json.h) to out. Under socket activation
+// (LISTEN_FDS set: `systemd-socket-activate -l 127.0.0.1:8080 wsgid --check`) it
+// writes one line per Listen, "Listen 127.0.0.1:8080: from systemd, fd 3 (http)"
+// or "...: opened by wsgid", and fails as the master would refuse to start when a
+// passed socket matches no Listen (listen_fds.h). Returns the exit status:
 // 0 valid (warnings allowed), 1 invalid. Called from wsgid's main(); single
 // threaded; no side effects beyond reading the config files.
 #pragma once
@@ -16,6 +20,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "supervisor/master/listen_fds.h"
 
 namespace wsgid {
 
@@ -25,6 +30,10 @@ struct CheckOptions {
   std::vector<std::string> defines;  // -D NAME, seen by <IfDefine>
   bool check_files = true;           // script files must exist (tests may turn it off)
   std::string unit_path;             // --unit FILE: lint this systemd unit too (check_unit.h)
+  // LISTEN_FDS was set: the sockets take_listen_fds() returned, or its error.
+  bool socket_activation = false;
+  std::vector<master::InheritedSocket> listen_fds;
+  std::string listen_fds_error;
 };
 
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err);

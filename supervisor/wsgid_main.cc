@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -15,6 +16,7 @@
 #include "model/paths.h"
 #include "supervisor/check.h"
 #include "supervisor/master/daemon.h"
+#include "supervisor/master/listen_fds.h"
 
 namespace {
 
@@ -136,6 +138,14 @@ int main(int argc, char** argv) {
     o.json = a.json;
     o.unit_path = a.unit;
     o.defines = a.defines;
+    if (getenv("LISTEN_FDS")) {
+      o.socket_activation = true;
+      auto fds = wsgid::master::take_listen_fds();
+      if (fds.is_ok())
+        o.listen_fds = std::move(fds.value());
+      else
+        o.listen_fds_error = fds.status().message();
+    }
     return wsgid::run_check(o, std::cout, std::cerr);
   }
   return run_daemon(a);

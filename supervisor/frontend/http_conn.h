@@ -88,8 +88,13 @@ class HttpConn final : public UpstreamClient {
 
   // Timeouts; now_ms is uv_now().
   void tick(uint64_t now_ms);
-  // True between requests with nothing buffered (drain may close it).
-  bool idle() const { return phase_ == Phase::kIdle && pending_.empty() && write_pending() == 0; }
+  // True between two requests with nothing buffered (drain may close it). A
+  // connection that has not yet sent its first request is not idle: its
+  // client is sending one, and closing it would reset that request; it is
+  // served (with Connection: close) within the drain's bound.
+  bool idle() const {
+    return requests_ > 0 && phase_ == Phase::kIdle && pending_.empty() && write_pending() == 0;
+  }
   // Closes at once (shutdown); an in-flight request is cancelled.
   void close_now();
   // The request in progress, for kState ("current"); false when idle.

@@ -166,6 +166,13 @@ void Daemon::report_ready_to_parent(const std::string& error) {
 }
 
 int Daemon::run() {
+  // Before anything opens a descriptor or forks (-d): LISTEN_PID names this process.
+  auto inherited = take_listen_fds();
+  if (!inherited.is_ok()) {
+    std::fprintf(stderr, "wsgid: socket activation: %s\n", inherited.status().message().c_str());
+    return 1;
+  }
+  inherited_ = std::move(inherited.value());
   auto pr = parse();
   if (!pr.ok()) {
     std::fputs(pr.diags.render_all().c_str(), stderr);
@@ -229,6 +236,7 @@ int Daemon::run() {
   loop_open_ = true;
   started_at_ = static_cast<double>(uv_now(&loop_)) / 1000.0;
   notify_.init();
+  start_watchdog();
   int code = 0;
   do {
     if (Status s = Reaper::install(&loop_); !s) {
@@ -243,6 +251,10 @@ int Daemon::run() {
     // Sockets first: every listener and group socket before any child.
     if (Status s = open_listeners(config_, &listeners_, {}); !s) {
       code = fail_start(s.message());
+      break;
+    }
+    if (std::string e = unmatched_inherited_error(); !e.empty()) {
+      code = fail_start(e);
       break;
     }
     bool sockets_ok = true;
@@ -313,7 +325,12 @@ int Daemon::run() {
     update_watch();
     log::notice("wsgid {} starting: config {}, runtime dir {}, control socket {}", kVersion,
                 opts_.config_path, runtime_dir_, control_path);
-    for (const auto& l : listeners_) log::notice("listening on {}", l.bound);
+    for (const auto& l : listeners_) {
+      if (l.inherited)
+        log::notice("listening on {} (from systemd: {})", l.bound, describe(*l.inherited));
+      else
+        log::notice("listening on {}", l.bound);
+    }
     for (const auto& g : config_.groups) {
       const GroupSocket& gs = sockets_[g.name];
       auto pg = std::make_unique<ProcessGroup>(this, g, worker_settings(config_, g), gs.fd, gs.path);
@@ -347,6 +364,12 @@ void Daemon::finish() {
   watch_.close();
   for (auto& l : listeners_) close(l.fd);
   listeners_.clear();
+  for (auto& s : inherited_) close(s.fd);
+  inherited_.clear();
+  if (watchdog_open_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&watchdog_), nullptr);
+    watchdog_open_ = false;
+  }
   frontend_.reset();
   groups_.clear();
   for (auto& r : removed_) {
@@ -425,7 +448,8 @@ void Daemon::enter_phase(StopPhase p) {
       break;
     case StopEntry::kStopGroups:
       // Nothing reaches the TCP listeners any more: close them so clients get a
-      // refusal, not a hang.
+      // refusal, not a hang. (A socket systemd passed stays open in systemd: its
+      // connections wait in the backlog for the next start.)
       for (auto& l : listeners_) close(l.fd);
       listeners_.clear();
       for (auto& [name, g] : groups_) g->stop(false);
@@ -537,18 +561,55 @@ Status Daemon::open_listeners(const model::Config& c, std::vector<Listener>* out
       out->push_back(*it);
       continue;
     }
+    if (auto inherited = take_matching(addr, &inherited_)) {
+      Listener l{text, inherited->bound, inherited->fd, inherited};
+      opened.push_back(l);
+      out->push_back(l);
+      continue;
+    }
     auto fd = open_tcp_listener(addr, 511);
     if (!fd.is_ok()) {
-      for (auto& l : opened) close(l.fd);
+      for (auto& l : opened) release_listener(l);
       // Roll back what was pushed from this call.
       out->clear();
       return fd.status();
     }
-    Listener l{text, bound_address(fd.value()), fd.value()};
+    Listener l{text, bound_address(fd.value()), fd.value(), std::nullopt};
     opened.push_back(l);
     out->push_back(l);
   }
   return Status::ok();
+}
+
+void Daemon::release_listener(const Listener& l) {
+  if (l.inherited) {
+    log::notice("{} goes back to the sockets systemd passed: systemd still holds it, and a "
+                "connection to it waits until a Listen takes it again", l.bound);
+    inherited_.push_back(*l.inherited);
+  } else {
+    close(l.fd);
+  }
+}
+
+std::string Daemon::unmatched_inherited_error() const {
+  if (inherited_.empty()) return "";
+  return unmatched_message(inherited_.front(), opts_.config_path);
+}
+
+void Daemon::start_watchdog() {
+  uint64_t usec = notify_.watchdog_usec();
+  if (usec == 0) return;
+  uv_timer_init(&loop_, &watchdog_);
+  watchdog_.data = this;
+  watchdog_open_ = true;
+  // sd_watchdog_enabled(3): ping at half the interval. The timer does not keep
+  // the loop alive; finish() closes it.
+  uint64_t ms = std::max<uint64_t>(1, usec / 2000);
+  uv_timer_start(&watchdog_, [](uv_timer_t* t) {
+    static_cast<Daemon*>(t->data)->notify_.send("WATCHDOG=1");
+  }, ms, ms);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&watchdog_));
+  log::info("systemd watchdog: WATCHDOG=1 every {} ms (WATCHDOG_USEC={})", ms, usec);
 }
 
 Result<GroupSocket> Daemon::open_group_socket(const model::Config& c, const model::GroupSpec& g) {

@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "supervisor/master/control_server.h"
 #include "supervisor/master/daemon.h"
 #include "supervisor/master/embedded_pool.h"
+#include "supervisor/master/listen_fds.h"
 #include "supervisor/master/notify.h"
 #include "supervisor/master/process_group.h"
 #include "supervisor/master/script_watch.h"
@@ -53,6 +55,9 @@ struct Listener {
   std::string text;   // as configured
   std::string bound;  // as bound (port 0 resolved)
   int fd = -1;
+  // The socket systemd passed (listen_fds.h), when this Listen took one: it goes
+  // back to the pool, not closed, when a reload drops the Listen.
+  std::optional<InheritedSocket> inherited;
 };
 
 struct GroupSocket {
@@ -99,6 +104,12 @@ class Daemon : public GroupHost, public ChildHost {
   void report_ready_to_parent(const std::string& error);
   Status open_listeners(const model::Config& c, std::vector<Listener>* out,
                         const std::vector<Listener>& reuse);
+  // Closes l's fd, or returns an inherited socket to inherited_ (systemd keeps
+  // its copy: closing ours could not free the port for a later Listen).
+  void release_listener(const Listener& l);
+  // The start's answer to inherited sockets no Listen took: "" or the error.
+  std::string unmatched_inherited_error() const;
+  void start_watchdog();
   Result<GroupSocket> open_group_socket(const model::Config& c, const model::GroupSpec& g);
   void close_group_socket(const GroupSocket& s);
   void start_frontend();
@@ -147,6 +158,10 @@ class Daemon : public GroupHost, public ChildHost {
   Identity fe_id_{0, 0};
   std::string worker_path_, frontend_path_;
   std::vector<Listener> listeners_;
+  // Sockets systemd passed that no Listen holds now (listen_fds.h).
+  std::vector<InheritedSocket> inherited_;
+  uv_timer_t watchdog_{};  // WATCHDOG=1 every half WATCHDOG_USEC (notify.h)
+  bool watchdog_open_ = false;
   std::map<std::string, GroupSocket> sockets_;
   std::map<std::string, std::unique_ptr<ProcessGroup>> groups_;
   std::vector<RemovedGroup> removed_;

@@ -4,6 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -11,10 +12,27 @@
 
 namespace wsgid::master {
 
+uint64_t parse_watchdog_usec(const char* watchdog_usec, const char* watchdog_pid, pid_t self) {
+  if (!watchdog_usec || !*watchdog_usec) return 0;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(watchdog_usec, &end, 10);
+  if (errno != 0 || *end != '\0' || v == 0 || watchdog_usec[0] == '-') return 0;
+  if (watchdog_pid && *watchdog_pid) {
+    errno = 0;
+    long long pid = std::strtoll(watchdog_pid, &end, 10);
+    if (errno != 0 || *end != '\0' || pid != static_cast<long long>(self)) return 0;
+  }
+  return static_cast<uint64_t>(v);
+}
+
 void Notifier::init() {
   const char* p = getenv("NOTIFY_SOCKET");
   if (p && *p) path_ = p;
+  watchdog_usec_ = parse_watchdog_usec(getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), getpid());
   unsetenv("NOTIFY_SOCKET");
+  unsetenv("WATCHDOG_USEC");
+  unsetenv("WATCHDOG_PID");
 }
 
 void Notifier::send(std::string_view message) {

@@ -146,7 +146,7 @@ Status Daemon::reload(const std::string& why, json* errors) {
     for (auto& l : new_listeners) {
       bool old = std::any_of(listeners_.begin(), listeners_.end(),
                              [&](const Listener& x) { return x.fd == l.fd; });
-      if (!old) close(l.fd);
+      if (!old) release_listener(l);
     }
     for (auto& [n, gs] : new_sockets) close_group_socket(gs);
     log::error("reload failed: {}; keeping the running configuration", s.message());
@@ -186,7 +186,7 @@ Status Daemon::reload(const std::string& why, json* errors) {
   for (const auto& l : old_listeners) {
     if (std::none_of(listeners_.begin(), listeners_.end(), [&](const Listener& x) { return x.fd == l.fd; })) {
       log::notice("reload: closing listener {}", l.bound);
-      close(l.fd);
+      release_listener(l);
     }
   }
   for (const auto& l : listeners_) {

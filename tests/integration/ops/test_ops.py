@@ -245,6 +245,8 @@ class UnitTest(unittest.TestCase):
         for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_NET_BIND_SERVICE", "CAP_CHOWN", "CAP_KILL"):
             self.assertIn(cap, caps)
         self.assertEqual(v["Restart"], ["on-failure"])
+        # decisions.md 34: the master answers WATCHDOG_USEC from its loop.
+        self.assertEqual(v["WatchdogSec"], ["30"])
         # Two drains (front end, then groups) of mod_wsgi's default
         # graceful-timeout 15 + shutdown-timeout 5, plus margin.
         self.assertGreaterEqual(int(v["TimeoutStopSec"][0]), 2 * (15 + 5) + 10)
