@@ -1232,6 +1232,25 @@ void HttpConn::log_request(bool aborted) {
   src.request_id = request_id_text_;
   src.error = log_note_;
   src.worker_pid = worker_pid_;
+  // %{VAR}e of a request that ran a script: its environ, built again only when a
+  // format reads a variable from it.
+  proto::KeyValues environ;
+  const bool ran_script =
+      route_.kind == Route::Kind::kWsgi && (target_ == Target::kUpstream || worker_pid_ > 0);
+  if (ran_script && server_->access_log().reads_environ(vh)) {
+    EnvironInput in = environ_input(saved_query_, saved_host_);
+    in.remote_user = remote_user_;
+    in.auth_type = remote_user_.empty() ? std::string_view() : std::string_view("Basic");
+    std::string frame;
+    EnvironScratch scratch;
+    if (append_environ(in, environ_headers(), route_, request_id_, &scratch, &frame) &&
+        frame.size() >= proto::kHeaderSize) {
+      Result<proto::KeyValues> kv =
+          proto::decode_request_head(std::string_view(frame).substr(proto::kHeaderSize));
+      if (kv.is_ok()) environ = std::move(*kv);
+    }
+    src.environ = &environ;
+  }
   logformat::LogRecord r;
   r.remote_ip = remote_ip_;
   r.local_ip = local_ip_;
