@@ -144,6 +144,12 @@ struct ScopeSettings {
   // in this scope (bytes, 0 = unlimited).
   std::optional<bool> chunked_request;
   std::optional<int64_t> limit_request_body;
+  // mod_wsgi's trusted proxy headers (issue 13 point 4): WSGITrustedProxyHeaders
+  // (header names as written, model/proxy_headers.h) and WSGITrustedProxies
+  // (addresses and CIDRs, checked by the parser). Lines of one scope add up; a
+  // scope that sets either replaces the outer scope's list, as mod_wsgi merges.
+  std::optional<std::vector<std::string>> trusted_proxy_headers;
+  std::optional<std::vector<std::string>> trusted_proxies;
 };
 
 // --- Redirects, rewrites and header edits (issue 11 point 4: mod_alias's
@@ -226,6 +232,12 @@ struct StaticAlias {
   std::string path;
 };
 
+// One RemoteIPTrustedProxy or RemoteIPInternalProxy argument (mod_remoteip).
+struct RemoteIPProxySpec {
+  std::string address;    // "10.0.0.0/8", "2001:db8::1", checked by the parser
+  bool internal = false;  // RemoteIPInternalProxy
+};
+
 struct ListenAddr {
   SourceLoc loc;
   std::string host;  // "" = all addresses; "[::1]" written as "::1"
@@ -260,6 +272,15 @@ struct VirtualHost {
   // server's; unset at server level = On, Apache's default. On: the front end
   // answers TRACE itself with the request echoed (message/http); Off: 405.
   std::optional<bool> trace_enable;
+  // mod_remoteip (issue 13 point 5), server config and <VirtualHost>; unset in
+  // a vhost = the server's. The proxy list is RemoteIPTrustedProxy and
+  // RemoteIPInternalProxy lines in order (one list, as mod_remoteip keeps it).
+  std::optional<std::string> remoteip_header;
+  std::optional<std::string> remoteip_proxies_header;
+  std::optional<std::vector<RemoteIPProxySpec>> remoteip_proxies;
+  // RemoteIPProxyProtocol On/Off: per address:port of this vhost's addrs (the
+  // server's: every Listen); the last line for an address wins.
+  std::optional<bool> remoteip_proxy_protocol;
 };
 
 // WSGIImportScript: preload a script in a group's application group at start.
@@ -300,6 +321,10 @@ struct Config {
   bool script_reloading = true;               // WSGIScriptReloading (server level)
   std::optional<std::string> python_home;     // WSGIPythonHome (embedded / default)
   std::vector<std::string> python_path;       // WSGIPythonPath
+
+  // RemoteIPProxyProtocolExceptions: peers that need not send a PROXY header
+  // (server-wide wherever written, as mod_remoteip keeps them).
+  std::vector<std::string> proxy_protocol_exceptions;
 
   std::vector<GroupSpec> groups;
   std::vector<ImportScript> imports;

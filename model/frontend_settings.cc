@@ -36,7 +36,24 @@ json scope_json(const ScopeSettings& s) {
           {"script_reloading", opt(s.script_reloading)},
           {"restrict_process", s.restrict_process ? json(*s.restrict_process) : json(nullptr)},
           {"chunked_request", opt(s.chunked_request)},
-          {"limit_request_body", opt(s.limit_request_body)}};
+          {"limit_request_body", opt(s.limit_request_body)},
+          {"trusted_proxy_headers",
+           s.trusted_proxy_headers ? json(*s.trusted_proxy_headers) : json(nullptr)},
+          {"trusted_proxies", s.trusted_proxies ? json(*s.trusted_proxies) : json(nullptr)}};
+}
+
+// mod_remoteip's settings of a server or vhost (issue 13 point 5).
+json remoteip_json(const VirtualHost& v) {
+  json proxies = nullptr;
+  if (v.remoteip_proxies) {
+    proxies = json::array();
+    for (const auto& p : *v.remoteip_proxies)
+      proxies.push_back({{"address", p.address}, {"internal", p.internal}});
+  }
+  return {{"header", opt(v.remoteip_header)},
+          {"proxies_header", opt(v.remoteip_proxies_header)},
+          {"proxies", proxies},
+          {"proxy_protocol", opt(v.remoteip_proxy_protocol)}};
 }
 
 // Redirect*, Rewrite*, Header, RequestHeader as written (the rewrite part).
@@ -99,7 +116,8 @@ json vhost_json(const VirtualHost& v) {
           {"mounts", mounts}, {"locations", blocks_json(v.locations)},
           {"directories", blocks_json(v.directories)}, {"aliases", aliases},
           {"custom_logs", logs}, {"rewrite", rewrite_json(v.rewrite)},
-          {"document_root", opt(v.document_root)}, {"trace_enable", opt(v.trace_enable)}};
+          {"document_root", opt(v.document_root)}, {"trace_enable", opt(v.trace_enable)},
+          {"remoteip", remoteip_json(v)}};
 }
 
 // Decoding: each reader returns a non-ok Status naming the key path
@@ -252,6 +270,14 @@ Status scope_from(const json& j, const std::string& path, ScopeSettings* s) {
   TRY(r.onum("limit_request_body", &s->limit_request_body));
   if (auto h = j.find("handlers"); h != j.end())
     TRY(handlers_from(*h, path + ".handlers", &s->handlers));
+  for (auto [key, field] : {std::pair{"trusted_proxy_headers", &s->trusted_proxy_headers},
+                            std::pair{"trusted_proxies", &s->trusted_proxies}}) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    std::vector<std::string> list;
+    TRY(strings_from(r, key, &list));
+    *field = std::move(list);
+  }
   auto rp = j.find("restrict_process");
   if (rp != j.end() && !rp->is_null()) {
     std::vector<std::string> names;
@@ -413,6 +439,26 @@ Status vhost_from(const json& j, const std::string& path, VirtualHost* v) {
     v->custom_logs.push_back(std::move(l));
   }
   TRY(rewrite_from(r, p, &v->rewrite));
+  const json* rip = nullptr;
+  TRY(r.object("remoteip", &rip));
+  if (rip) {
+    Reader rr(*rip, p + "remoteip.");
+    TRY(rr.ostr("header", &v->remoteip_header));
+    TRY(rr.ostr("proxies_header", &v->remoteip_proxies_header));
+    TRY(rr.obool("proxy_protocol", &v->remoteip_proxy_protocol));
+    auto pl = rip->find("proxies");
+    if (pl != rip->end() && !pl->is_null()) {
+      TRY(rr.arr("proxies", &a));
+      v->remoteip_proxies.emplace();
+      for (size_t i = 0; i < a->size(); ++i) {
+        Reader pr((*a)[i], item(p + "remoteip.proxies", i));
+        RemoteIPProxySpec spec;
+        TRY(pr.str("address", &spec.address));
+        TRY(pr.boolean("internal", &spec.internal));
+        v->remoteip_proxies->push_back(std::move(spec));
+      }
+    }
+  }
   return Status::ok();
 }
 
@@ -536,6 +582,7 @@ json frontend_settings_to_json(const Config& c,
                         {"python_home", opt(c.python_home)},
                         {"python_path", c.python_path}}},
           {"groups", groups},
+          {"proxy_protocol_exceptions", c.proxy_protocol_exceptions},
           {"server", vhost_json(server)},
           {"vhosts", vhosts}};
 }
@@ -563,6 +610,7 @@ Result<FrontendSettings> frontend_settings_from_json(const json& j) {
   TRY(top.boolean("restrict_embedded", &c.restrict_embedded));
   TRY(embedded_from(top, &c));
   TRY(groups_from(top, &s.groups));
+  TRY(strings_from(top, "proxy_protocol_exceptions", &c.proxy_protocol_exceptions));
   auto srv = j.find("server");
   if (srv != j.end() && !srv->is_null()) TRY(vhost_from(*srv, "server", &c.server));
   const json* vhosts = nullptr;

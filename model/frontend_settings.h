@@ -21,6 +21,7 @@
 //    "restrict_embedded": false,
 //    "embedded": {"threads": 25, "python_home": null | path,   (ThreadsPerChild,
 //                 "python_path": ["/srv/lib"]},                 WSGIPythonHome, WSGIPythonPath)
+//    "proxy_protocol_exceptions": ["10.0.0.0/8"],  (RemoteIPProxyProtocolExceptions)
 //    "groups": [{"name": "site1", "socket": "/run/wsgid/wsgi.site1.sock",
 //                "processes": 2, "threads": 4, "connect_timeout": 15,
 //                "socket_timeout": 60, "queue_timeout": 0,
@@ -37,7 +38,10 @@
 //                             "settings": SCOPE, "access": ACCESS}],
 //            "aliases": [{"url": "/static/", "path": "/srv/static/", "is_match": false}],
 //            "custom_logs": [{"path": "/var/log/wsgid/access.log", "format": "%h %l ..."}],
-//            "rewrite": REWRITE}
+//            "rewrite": REWRITE, "remoteip": REMOTEIP}
+//   REMOTEIP = {"header": null | "X-Forwarded-For", "proxies_header": null | name,
+//               "proxies": null | [{"address": "10.0.0.0/8", "internal": true}],
+//               "proxy_protocol": null | bool}       (mod_remoteip, issue 13)
 //   REWRITE = [{"name": "RewriteRule", "args": ["^/secret", "-", "[F]"]}, ...]
 //            (Redirect*, Rewrite*, Header, RequestHeader as written;
 //            supervisor/frontend/rewrite_step.h reads them)
@@ -47,7 +51,9 @@
 //   SCOPE = {"process_group": null | "site1" | "" (embedded) | "%{ENV:X}",
 //            "application_group": null | "%{GLOBAL}" | ..., "callable_object": null,
 //            "pass_authorization": null | bool, "script_reloading": null | bool,
-//            "restrict_process": null | ["site1", ...]}   (WSGIRestrictProcess)
+//            "restrict_process": null | ["site1", ...],   (WSGIRestrictProcess)
+//            "trusted_proxy_headers": null | ["X-Forwarded-For", ...],
+//            "trusted_proxies": null | ["127.0.0.1", ...]}  (issue 13)
 // "state" is the master's view of the group: "stopped" (wsgictl stop) and "down"
 // (BACKOFF/FATAL, no live worker, none due back soon) make the front end answer
 // 503 at once; "replacing" (no live worker, but a replacement is due within

@@ -78,6 +78,25 @@ void add_sections(const VirtualHost& vh, int index, json* out) {
   for (const Block& b : vh.locations) add(b, true);
 }
 
+// mod_remoteip's settings in force for a server or vhost, merged as mod_remoteip
+// merges them (the vhost's, else the server's; issue 13).
+json remoteip_to_json(const Config& c, const VirtualHost& vh) {
+  const VirtualHost& sv = c.server;
+  auto pick = [&](const std::optional<std::string>& v, const std::optional<std::string>& s) {
+    return v ? json(*v) : s ? json(*s) : json(nullptr);
+  };
+  const auto& list = vh.remoteip_proxies ? vh.remoteip_proxies : sv.remoteip_proxies;
+  json proxies = json::array();
+  if (list)
+    for (const RemoteIPProxySpec& p : *list)
+      proxies.push_back({{"address", p.address}, {"internal", p.internal}});
+  return {{"header", pick(vh.remoteip_header, sv.remoteip_header)},
+          {"proxies_header", pick(vh.remoteip_proxies_header, sv.remoteip_proxies_header)},
+          {"proxies", proxies},
+          {"proxy_protocol", vh.remoteip_proxy_protocol ? json(*vh.remoteip_proxy_protocol)
+                                                        : json(nullptr)}};
+}
+
 }  // namespace
 
 json group_to_json(const GroupSpec& g) {
@@ -133,6 +152,10 @@ json config_to_json(const Config& c) {
       o["callable_object"] = r.callable_object;
       o["pass_authorization"] = r.pass_authorization;
       o["script_reloading"] = r.script_reloading;
+      // mod_wsgi's trusted proxy headers in force for the alias (issue 13).
+      o["trusted_proxy_headers"] =
+          r.trusted_proxy_headers ? json(*r.trusted_proxy_headers) : json(nullptr);
+      o["trusted_proxies"] = r.trusted_proxies ? json(*r.trusted_proxies) : json(nullptr);
       o["virtual_host"] = index < 0 || vh.server_name.empty() ? json(nullptr) : json(vh.server_name);
       o["defined_at"] = loc_text(m.loc);
       j["mounts"].push_back(o);
@@ -156,6 +179,7 @@ json config_to_json(const Config& c) {
     o["handlers"] = handlers_to_json(vh.settings.handlers);
     o["directives"] = directives_to_json(vh.rewrite);
     o["trace_enable"] = c.traces(&vh);
+    o["remoteip"] = remoteip_to_json(c, vh);
     o["defined_at"] = loc_text(vh.loc);
     j["virtual_hosts"].push_back(o);
   }
@@ -194,6 +218,8 @@ json config_to_json(const Config& c) {
   s["handlers"] = handlers_to_json(c.server.settings.handlers);
   s["directives"] = directives_to_json(c.server.rewrite);
   s["trace_enable"] = c.traces(nullptr);
+  s["remoteip"] = remoteip_to_json(c, c.server);
+  s["proxy_protocol_exceptions"] = c.proxy_protocol_exceptions;
   s["error_log"] = c.server.error_log ? json(c.server.error_log->path) : json(nullptr);
   s["custom_logs"] = json::array();
   for (const LogFile& l : c.server.custom_logs)

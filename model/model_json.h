@@ -27,7 +27,10 @@ Result<GroupSpec> group_from_json(const nlohmann::json& j);
 // enforces is shown where it is written: "server" and each virtual host carry
 // "directives" (Redirect*, Rewrite*, Header, RequestHeader as written, each with
 // "defined_at"), "handlers" (set_handler, wsgi_extensions, exec_cgi,
-// directory_index; null = inherited) and "trace_enable"; "sections" lists every
+// directory_index; null = inherited), "trace_enable" and "remoteip" (mod_remoteip's
+// header, proxies_header, proxies [{address, internal}], proxy_protocol; the
+// server also "proxy_protocol_exceptions"); each mount its "trusted_proxy_headers"
+// and "trusted_proxies" (null = none); "sections" lists every
 // <Directory>/<DirectoryMatch>/<Files>/<FilesMatch>/<Location>/<LocationMatch>
 // with "section", "path", "virtual_host", "access" (null, or "rules": its
 // access-control lines as written, "auth_user_file", "auth_group_file"),

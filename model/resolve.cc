@@ -39,6 +39,8 @@ void apply(const ScopeSettings& s, Route* r) {
   if (s.pass_authorization) r->pass_authorization = *s.pass_authorization;
   if (s.script_reloading) r->script_reloading = *s.script_reloading;
   if (s.restrict_process) r->restrict_process = &*s.restrict_process;
+  if (s.trusted_proxy_headers) r->trusted_proxy_headers = &*s.trusted_proxy_headers;
+  if (s.trusted_proxies) r->trusted_proxies = &*s.trusted_proxies;
 }
 
 std::string port_suffix(int port) {

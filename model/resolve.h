@@ -42,6 +42,11 @@ struct Route {
   bool script_reloading = true;
   // WSGIRestrictProcess in force, or nullptr. Points into the Config.
   const std::vector<std::string>* restrict_process = nullptr;
+  // WSGITrustedProxyHeaders / WSGITrustedProxies in force, or nullptr (none
+  // given: no headers are trusted; no proxies listed: every peer is trusted).
+  // Point into the Config.
+  const std::vector<std::string>* trusted_proxy_headers = nullptr;
+  const std::vector<std::string>* trusted_proxies = nullptr;
 };
 
 // How the front end reads a request's body (issue 12), merged like Route.

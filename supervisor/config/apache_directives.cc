@@ -165,10 +165,6 @@ const Row kRows[] = {
                                "terminates TLS", check_ssl_engine},
     {"SSLRequireSSL", Kind::kRefuse, "deny every request to this path that does not come over TLS"},
     {"SSLRequire", Kind::kRefuse, "deny requests to this path that fail this expression"},
-    // mod_remoteip: the client address every access rule and log line sees.
-    {"RemoteIPHeader", Kind::kRefuse, "take the client's address from this header of trusted "
-                                      "proxies, for access rules and the application"},
-    {"RemoteIPProxyProtocol", Kind::kRefuse, "read the client's address from the PROXY protocol"},
     // Server and vhost settings that change nothing a client can reach.
     {"ServerAdmin", Kind::kWarn, "wsgid's error pages name no administrator"},
     {"ServerSignature", Kind::kWarn, "wsgid's error pages carry no signature"},
@@ -257,7 +253,6 @@ const Row kPrefixes[] = {
     {"SSL", Kind::kWarn, "a TLS setting: wsgid refuses TLS virtual hosts, so there is no TLS "
                          "connection for it to configure"},
     {"Rewrite", Kind::kRefuse, "rewrite the URLs of this server"},
-    {"RemoteIP", Kind::kWarn, "it only configures RemoteIPHeader, which wsgid refuses"},
     {"Proxy", Kind::kWarn, "it only configures ProxyPass, which wsgid refuses"},
     {"Expires", Kind::kWarn, "caching headers of static files"},
     {"Deflate", Kind::kWarn, "wsgid does not compress responses"},

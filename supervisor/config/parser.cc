@@ -375,6 +375,7 @@ void Parser::section(const Directive& d, Scope& scope) {
 
 void Parser::finish() {
   finish_rewrites();
+  finish_proxies();
   apply_timeout_defaults(&config_);
   check_group_refs(config_, group_refs_, diags_);
   check_routes(config_, diags_);

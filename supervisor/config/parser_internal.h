@@ -93,6 +93,13 @@ class Parser {
   void d_python_home(const Directive& d, Scope& s);
   void d_python_path(const Directive& d, Scope& s);
   void d_control_socket(const Directive& d, Scope& s);
+  // Proxies: mod_wsgi's trusted proxy headers and mod_remoteip (proxy_directives.cc)
+  void d_trusted_proxy_headers(const Directive& d, Scope& s);
+  void d_trusted_proxies(const Directive& d, Scope& s);
+  void d_remoteip_header(const Directive& d, Scope& s);  // and RemoteIPProxiesHeader
+  void d_remoteip_proxy(const Directive& d, Scope& s);   // Trusted and Internal
+  void d_remoteip_proxy_list(const Directive& d, Scope& s);
+  void d_remoteip_proxy_protocol(const Directive& d, Scope& s);  // and ...Exceptions
   // httpd (server_directives.cc)
   void d_listen(const Directive& d, Scope& s);
   void d_server_name(const Directive& d, Scope& s);
@@ -192,6 +199,11 @@ class Parser {
   struct RewriteState;
   std::shared_ptr<RewriteState> rewrite_;
   void finish_rewrites();
+  // WSGITrustedProxyHeaders lines and whether any WSGITrustedProxies was given:
+  // without one, every peer is trusted, which finish_proxies() warns about.
+  std::vector<SourceLoc> trusted_header_lines_;
+  bool trusted_proxies_seen_ = false;
+  void finish_proxies();
 };
 
 }  // namespace wsgid::config::detail

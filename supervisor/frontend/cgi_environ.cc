@@ -38,15 +38,45 @@ void split_host(std::string_view host, std::string_view* name, std::string_view*
   }
 }
 
+// The last edit of name, or nullptr.
+const HeaderEdit* find_edit(const EnvironEdits* edits, std::string_view name) {
+  if (!edits) return nullptr;
+  const HeaderEdit* found = nullptr;
+  for (const HeaderEdit& e : edits->headers)
+    if (iequals(e.name, name)) found = &e;
+  return found;
+}
+
+// One pair for a field, by the rules of the header.
+void add_field(proto::RequestHeadWriter* w, std::string_view name, std::string_view value,
+               const Route& route, bool chunked, EnvironScratch* scratch) {
+  if (iequals(name, "content-type")) {
+    w->add("CONTENT_TYPE", value);
+    return;
+  }
+  if (iequals(name, "content-length")) {
+    if (!chunked) w->add("CONTENT_LENGTH", value);
+    return;
+  }
+  if (iequals(name, "authorization") && !route.pass_authorization) return;
+  if (iequals(name, "proxy")) return;  // httpoxy
+  if (!env_name(name, &scratch->key)) return;
+  w->add(scratch->key, value);
+}
+
 // The headers, one pair per name (see the header for the rules).
 void add_headers(proto::RequestHeadWriter* w, const RequestHeaders& h, const Route& route,
-                 bool chunked, EnvironScratch* scratch) {
+                 bool chunked, const EnvironEdits* edits, EnvironScratch* scratch) {
   for (size_t i = 0; i < h.size(); ++i) {
     std::string_view name = h.name(i);
     std::string_view value = h.value(i);
     bool seen = false;
     for (size_t j = 0; j < i && !seen; ++j) seen = iequals(h.name(j), name);
     if (seen) continue;
+    if (const HeaderEdit* e = find_edit(edits, name)) {
+      if (e->value) add_field(w, name, *e->value, route, chunked, scratch);
+      continue;
+    }
     bool repeated = false;
     for (size_t j = i + 1; j < h.size() && !repeated; ++j) repeated = iequals(h.name(j), name);
     if (repeated) {
@@ -58,28 +88,45 @@ void add_headers(proto::RequestHeadWriter* w, const RequestHeaders& h, const Rou
         }
       value = scratch->joined;
     }
-    if (iequals(name, "content-type")) {
-      w->add("CONTENT_TYPE", value);
-      continue;
-    }
-    if (iequals(name, "content-length")) {
-      if (!chunked) w->add("CONTENT_LENGTH", value);
-      continue;
-    }
-    if (iequals(name, "authorization") && !route.pass_authorization) continue;
-    if (iequals(name, "proxy")) continue;  // httpoxy
-    if (!env_name(name, &scratch->key)) continue;
-    w->add(scratch->key, value);
+    add_field(w, name, value, route, chunked, scratch);
+  }
+  if (!edits) return;
+  // Edits that add a field the request did not have, once per name.
+  for (size_t k = 0; k < edits->headers.size(); ++k) {
+    const HeaderEdit& e = edits->headers[k];
+    if (!e.value || find_edit(edits, e.name) != &e) continue;
+    bool present = false;
+    for (size_t i = 0; i < h.size() && !present; ++i) present = iequals(h.name(i), e.name);
+    if (!present) add_field(w, e.name, *e.value, route, chunked, scratch);
   }
 }
 
 }  // namespace
 
+void EnvironEdits::set_header(std::string_view name, std::optional<std::string> value) {
+  headers.push_back({std::string(name), std::move(value)});
+}
+
+std::optional<std::string> environ_header(const RequestHeaders& headers,
+                                          const EnvironEdits* edits, std::string_view name) {
+  if (const HeaderEdit* e = find_edit(edits, name)) return e->value;
+  std::optional<std::string> out;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (!iequals(headers.name(i), name)) continue;
+    if (out) out->append(", ");
+    else out.emplace();
+    out->append(headers.value(i));
+  }
+  return out;
+}
+
 bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const Route& route,
                     uint32_t request_id, EnvironScratch* scratch, std::string* out) {
   proto::RequestHeadWriter w(out, request_id);
   w.add("REQUEST_METHOD", in.method);
-  w.add("SCRIPT_NAME", route.script_name);
+  const EnvironEdits* edits = in.edits;
+  w.add("SCRIPT_NAME", edits && edits->script_name ? std::string_view(*edits->script_name)
+                                                   : std::string_view(route.script_name));
   w.add("PATH_INFO", route.path_info);
   w.add("QUERY_STRING", in.query);
   w.add("REQUEST_URI", in.request_uri);
@@ -100,15 +147,19 @@ bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const
   } else {
     for (char c : hname) server_name.push_back(lower(c));
   }
+  if (edits && edits->server_name) server_name = *edits->server_name;
   w.add("SERVER_NAME", server_name);
   char num[24];
   if (hport.empty()) {
     auto r = std::to_chars(num, num + sizeof num, in.local_port);
     hport = std::string_view(num, static_cast<size_t>(r.ptr - num));
   }
+  if (edits && edits->server_port) hport = *edits->server_port;
   w.add("SERVER_PORT", hport);
   w.add("SERVER_ADDR", in.local_ip);
-  w.add("REMOTE_ADDR", in.remote_ip);
+  w.add("REMOTE_ADDR", edits && edits->remote_addr ? std::string_view(*edits->remote_addr)
+                                                   : in.remote_ip);
+  if (edits && edits->https.value_or(false)) w.add("HTTPS", "1");
   {
     char rp[12];
     auto r = std::to_chars(rp, rp + sizeof rp, in.remote_port);
@@ -119,7 +170,8 @@ bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const
     w.add("AUTH_TYPE", in.auth_type);
   }
   w.add("SCRIPT_FILENAME", route.script_filename);
-  add_headers(&w, headers, route, in.chunked, scratch);
+  add_headers(&w, headers, route, in.chunked, edits, scratch);
+  if (edits && edits->script_name) w.add("mod_wsgi.mount_point", *edits->script_name);
   w.add("mod_wsgi.process_group", route.group_name);
   w.add("mod_wsgi.application_group", route.application_group);
   w.add("mod_wsgi.callable_object", route.callable_object);

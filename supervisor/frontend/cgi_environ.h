@@ -22,17 +22,49 @@
 //   mod_wsgi.process_group, mod_wsgi.application_group, mod_wsgi.callable_object,
 //   mod_wsgi.script_reloading ("1"/"0"), mod_wsgi.request_id,
 //   wsgid.request_start (microseconds since the epoch).
-// HTTPS is never set: the front end speaks plain HTTP only.
+// HTTPS is set only by the trusted proxy headers (trusted_proxy.h: "1", as
+// mod_wsgi sets it; the worker derives wsgi.url_scheme from it).
+// EnvironEdits, when given, are applied on top: mod_remoteip's and mod_wsgi's
+// header rewrites (a field set to a new value, added, or removed) and mod_wsgi's
+// REMOTE_ADDR, HTTPS, SERVER_NAME, SERVER_PORT, SCRIPT_NAME (then also
+// mod_wsgi.mount_point) from trusted proxy headers.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "supervisor/frontend/request_headers.h"
 #include "supervisor/frontend/router.h"
 
 namespace wsgid::frontend {
+
+// One header field rewritten for the environ: value set (replacing every field
+// of that name, or added when there is none) or removed (nullopt).
+struct HeaderEdit {
+  std::string name;  // any case
+  std::optional<std::string> value;
+};
+
+// What mod_remoteip and mod_wsgi's trusted proxy headers change in the environ.
+struct EnvironEdits {
+  std::vector<HeaderEdit> headers;  // later edits of a name win
+  std::optional<std::string> remote_addr, server_name, server_port, script_name;
+  std::optional<bool> https;  // true: HTTPS=1; false or unset: no HTTPS key
+  bool empty() const {
+    return headers.empty() && !remote_addr && !server_name && !server_port && !script_name &&
+           !https;
+  }
+  // Sets (or removes, value nullopt) the field name.
+  void set_header(std::string_view name, std::optional<std::string> value);
+};
+
+// The value the environ gives the field name (any case): the fields joined with
+// ", " as Apache joins them, after edits (nullptr = none); nullopt when absent.
+std::optional<std::string> environ_header(const RequestHeaders& headers,
+                                          const EnvironEdits* edits, std::string_view name);
 
 // The request facts the environ is made of. Every view must stay valid for the
 // call only.
@@ -50,6 +82,7 @@ struct EnvironInput {
   int64_t request_start_us = 0;
   std::string_view remote_user;  // REMOTE_USER after authentication, "" = none
   std::string_view auth_type;    // AUTH_TYPE ("Basic"), "" = none
+  const EnvironEdits* edits = nullptr;  // must outlive the call; nullptr = none
 };
 
 // Buffers reused across requests so that building the environ does not allocate

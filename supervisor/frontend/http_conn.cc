@@ -27,8 +27,6 @@ namespace wsgid::frontend {
 
 namespace {
 
-enum Deadline { kNone = 0, kIdle, kHeader, kBody, kUpstream, kWrite, kLinger };
-
 HttpConn* conn_of(llhttp_t* p) { return static_cast<HttpConn*>(p->data); }
 
 llhttp_settings_t make_settings() {
@@ -138,13 +136,16 @@ void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
     c->local_ip_ = ip_text(ss, &c->local_port_, buf, sizeof buf);
   len = sizeof ss;
   if (uv_tcp_getpeername(&c->tcp_, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
-    c->remote_ip_ = ip_text(ss, &c->remote_port_, buf, sizeof buf);
+    c->peer_ip_ = ip_text(ss, &c->peer_port_, buf, sizeof buf);
+  c->conn_ip_ = c->remote_ip_ = c->peer_ip_;
+  c->conn_port_ = c->remote_port_ = c->peer_port_;
   c->router_ = server->router();
   c->vhosts_ = c->router_->vhosts_for(c->local_ip_, c->local_port_);
   server->add(c);
   const auto& cfg = c->router_->settings().config;
   c->deadline_ms_ = uv_now(server->loop()) + static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
   c->deadline_kind_ = kIdle;
+  c->start_proxy_header();
   c->update_reading();
 }
 
@@ -237,6 +238,12 @@ void HttpConn::tick(uint64_t now) {
     case kWrite:
       abort_connection("timed out writing to the client (Timeout)");
       break;
+    case kProxyHeader:
+      log::warn("frontend: {}:{}: connection closed: no complete PROXY protocol header within "
+                "{} ms (RemoteIPProxyProtocol On)",
+                peer_ip_, peer_port_, kProxyHeaderTimeoutMs);
+      start_close();
+      break;
   }
 }
 
@@ -266,6 +273,10 @@ void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
   }
   if (nread == 0) return;
   if (close_ == CloseStage::kLingering) return;
+  if (proxy_reader_) {
+    read_proxy_header(buf->base, static_cast<size_t>(nread));
+    return;
+  }
   if (paused_) {
     pending_.append(buf->base, static_cast<size_t>(nread));
     feed_body();
@@ -347,6 +358,9 @@ int HttpConn::on_message_begin() {
     vhosts_ = router_->vhosts_for(local_ip_, local_port_);
   }
   set_phase(Phase::kHead);
+  remote_ip_ = conn_ip_;  // RemoteIPHeader may change it for this request
+  remote_port_ = conn_port_;
+  remoteip_edits_ = EnvironEdits();
   body_done_ = false;
   chunked_body_ = chunked_active_ = chunked_allowed_ = false;
   header_rules_ = nullptr;
@@ -545,6 +559,7 @@ int HttpConn::on_headers_complete() {
     return 0;
   }
   const model::VirtualHost* vh = router_->select_vhost(vhosts_, host);
+  apply_remoteip(vh);
   if (rewrite_request(vh, host, query)) return 0;
   if (parser_.method == HTTP_TRACE) {
     // Apache's core answers TRACE itself, before access control and aliases.
@@ -744,6 +759,7 @@ EnvironInput HttpConn::environ_input(std::string_view query, std::string_view ho
   in.remote_ip = remote_ip_;
   in.local_port = local_port_;
   in.remote_port = remote_port_;
+  in.edits = remoteip_edits_.empty() ? nullptr : &remoteip_edits_;
   in.request_id = request_id_text_;
   in.request_start_us = request_start_us_;
   return in;
@@ -753,6 +769,7 @@ bool HttpConn::build_request(std::string_view query, std::string_view host) {
   EnvironInput in = environ_input(query, host);
   in.remote_user = remote_user_;
   in.auth_type = remote_user_.empty() ? std::string_view() : std::string_view("Basic");
+  in.edits = app_environ_edits();
   return append_environ(in, environ_headers(), route_, request_id_, &environ_scratch_, &reqbuf_);
 }
 
@@ -1253,6 +1270,7 @@ void HttpConn::log_request(bool aborted) {
   }
   logformat::LogRecord r;
   r.remote_ip = remote_ip_;
+  r.peer_ip = peer_ip_;
   r.local_ip = local_ip_;
   r.remote_port = remote_port_;
   r.local_port = local_port_;

@@ -44,6 +44,16 @@
 //    connection (HTTP/1.0);
 //  - a static Alias: a StaticFile (static_file.h) writes the head and the body;
 //  - anything else: a local error response (404, 500, 503 with Retry-After).
+// The client's address (issue 13): on a listener where mod_remoteip's
+// RemoteIPProxyProtocol is on, the connection first reads a PROXY protocol
+// header (proxy_protocol.h; http_conn_proxy.cc), within kProxyHeaderTimeoutMs,
+// and is closed, with the reason in the log, when it does not send a valid one;
+// its source address is then the client's for every request on the connection.
+// Otherwise RemoteIPHeader (remote_ip.h) may give each request another client
+// address, once its virtual host is known. That address is what access control,
+// the access log (%a; %{c}a logs the peer), mod_wsgi's auth scripts and the
+// environ see; mod_wsgi's WSGITrustedProxyHeaders (trusted_proxy.h) change the
+// environ only.
 // A client that goes away cancels its request in the worker (kCancel, then the
 // worker connection is closed). Timeouts are checked by Server's sweep (tick()):
 // header (RequestReadTimeout header=) -> 408, body (body=, no progress) -> 408,
@@ -65,6 +75,7 @@
 #include "supervisor/frontend/cgi_environ.h"
 #include "supervisor/frontend/chunked_body.h"
 #include "supervisor/frontend/request_headers.h"
+#include "supervisor/frontend/proxy_protocol.h"
 #include "supervisor/frontend/request_phase.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/static_file.h"
@@ -82,6 +93,10 @@ class HttpConn final : public UpstreamClient {
   // Request bytes kept for a resend to another worker (resend_rule.h): a
   // request longer than this (head and body frames) is not held whole.
   static constexpr size_t kReplayLimit = 64 * 1024;
+  // How long a connection may take to send its PROXY header (at most
+  // RequestReadTimeout's header= when that is shorter): a balancer sends it
+  // with its first bytes.
+  static constexpr uint64_t kProxyHeaderTimeoutMs = 5000;
 
   // Accepts one connection from listener (a Listen socket, index in settings).
   static void accept_from(Server* server, uv_stream_t* listener);
@@ -123,10 +138,24 @@ class HttpConn final : public UpstreamClient {
 
  private:
   enum class Target { kNone, kUpstream, kLocal, kStatic };
+  // What deadline_ms_ is for (tick()).
+  enum Deadline { kNone = 0, kIdle, kHeader, kBody, kUpstream, kWrite, kLinger, kProxyHeader };
 
   explicit HttpConn(Server* server);
   ~HttpConn() override;
   void on_read(ssize_t nread, const uv_buf_t* buf);
+  // The PROXY protocol step at connection start and the per-request client
+  // address (http_conn_proxy.cc). start_proxy_header() decides, at accept,
+  // whether the connection must begin with a PROXY header; read_proxy_header()
+  // takes the bytes until it is complete, then hands the rest to execute().
+  void start_proxy_header();
+  void read_proxy_header(const char* data, size_t len);
+  // RemoteIPHeader for a request to vh: sets remote_ip_ / remote_port_ and the
+  // header edits of remoteip_edits_.
+  void apply_remoteip(const model::VirtualHost* vh);
+  // The edits of the environ of a request routed to an application:
+  // remoteip_edits_ plus WSGITrustedProxyHeaders' (trusted_proxy.h).
+  const EnvironEdits* app_environ_edits();
   void update_reading();
   void execute(const char* data, size_t len);
   void resume_parsing();
@@ -214,6 +243,13 @@ class HttpConn final : public UpstreamClient {
   std::vector<const model::VirtualHost*> vhosts_;
   std::string local_ip_, remote_ip_;
   int local_port_ = 0, remote_port_ = 0;
+  // The TCP peer (%{c}a) and the connection's client: the peer, or the source
+  // of its PROXY header. remote_ip_ is the current request's client.
+  std::string peer_ip_, conn_ip_;
+  int peer_port_ = 0, conn_port_ = 0;
+  bool proxy_header_seen_ = false;  // a PROXY header gave conn_ip_: RemoteIPHeader is off
+  std::unique_ptr<ProxyHeaderReader> proxy_reader_;  // while the PROXY header is read
+  EnvironEdits remoteip_edits_, app_edits_;
   // How far the connection is in closing; only ever moves forward (start_close()
   // jumps to kClosed from any stage):
   //   kOpen          serving requests

@@ -262,6 +262,8 @@ void Router::route(const model::VirtualHost* vh, const RouteRequest& req, Route*
       resolver_.resolve(vhost_index(vh), *best->mount, path, r->script_filename);
   r->pass_authorization = cr.pass_authorization;
   r->script_reloading = cr.script_reloading;
+  r->trusted_proxy_headers = cr.trusted_proxy_headers;
+  r->trusted_proxies = cr.trusted_proxies;
   expand_names(vh, req, cr, r);
   choose_group(cr, r);
 }
@@ -376,6 +378,8 @@ void Router::map_file(const model::VirtualHost* vh, const RouteRequest& req,
   model::Route cr = resolver_.resolve_file(vi, path, r->script_filename);
   r->pass_authorization = cr.pass_authorization;
   r->script_reloading = cr.script_reloading;
+  r->trusted_proxy_headers = cr.trusted_proxy_headers;
+  r->trusted_proxies = cr.trusted_proxies;
   expand_names(vh, req, cr, r);
   choose_group(cr, r);
 }
@@ -396,6 +400,8 @@ void Router::reset(const model::VirtualHost* vh, Route* r) const {
   r->error.clear();
   r->location.clear();
   r->pass_authorization = false;
+  r->trusted_proxy_headers = nullptr;
+  r->trusted_proxies = nullptr;
   r->script_reloading = settings_.config.script_reloading;
   r->vhost = vh;
 }

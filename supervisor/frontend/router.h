@@ -67,6 +67,10 @@ struct Route {
   std::string callable_object;
   bool pass_authorization = false;
   bool script_reloading = true;
+  // WSGITrustedProxyHeaders / WSGITrustedProxies in force (model/resolve.h), or
+  // nullptr; into the Router's settings.
+  const std::vector<std::string>* trusted_proxy_headers = nullptr;
+  const std::vector<std::string>* trusted_proxies = nullptr;
   std::string static_path;  // kStatic: the file
   // The filesystem path an Alias or DocumentRoot mapped the URL to (Apache's
   // r->filename), also when it is missing or a directory (then with a trailing

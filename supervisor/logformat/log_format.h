@@ -31,7 +31,7 @@ namespace wsgid::logformat {
 
 enum class Field {
   kLiteral,       // text
-  kRemoteAddr,    // %a; arg "c": the peer's address (the same: no mod_remoteip)
+  kRemoteAddr,    // %a; arg "c": the peer's address (the proxy's under mod_remoteip)
   kLocalAddr,     // %A
   kBodyBytesClf,  // %b: "-" for none
   kBodyBytes,     // %B: "0" for none

@@ -134,7 +134,9 @@ void append_value(std::string* out, const Item& it, const LogRecord& r) {
   switch (it.field) {
     case Field::kLiteral: out->append(it.text); break;
     case Field::kRemoteAddr:
-    case Field::kRemoteHost: append_or_dash(out, r.remote_ip); break;
+    case Field::kRemoteHost:
+      append_or_dash(out, it.peer && !r.peer_ip.empty() ? r.peer_ip : r.remote_ip);
+      break;
     case Field::kLocalAddr: append_or_dash(out, r.local_ip); break;
     case Field::kBodyBytesClf:
       if (r.body_bytes == 0) out->push_back('-');

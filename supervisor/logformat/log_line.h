@@ -3,8 +3,10 @@
 //
 // render() appends the line (without its newline) to *out. What each directive
 // logs, as Apache 2.4 does (mod_log_config, mod_logio), and where wsgid differs:
-//   %a %{c}a %h %{c}h  the client's address (no HostnameLookups, no mod_remoteip:
-//                      the peer and the client are one)
+//   %a %h              the client's address (no HostnameLookups): after
+//                      mod_remoteip's RemoteIPHeader or PROXY protocol, the client
+//   %{c}a %{c}h        the peer's (the proxy's under mod_remoteip), as Apache logs
+//                      the connection's address
 //   %A %p %{local}p %{remote}p  local address, local port, client port; %p and
 //                      %{canonical}p log the local port too (wsgid keeps no port
 //                      from ServerName)
@@ -64,6 +66,7 @@ class Sources {
 
 struct LogRecord {
   std::string_view remote_ip, local_ip;
+  std::string_view peer_ip;  // %{c}a: the TCP peer; "" = remote_ip
   int remote_port = 0, local_port = 0;
   std::string_view method, target, protocol;  // target: the URL as received
   std::string_view path;         // %U: decoded path ("" = the target's path)

@@ -5,6 +5,12 @@
 // static aliases point at a directory that does not exist. One Server for the
 // whole run; each input is one client connection, sent then half-closed, and the
 // loop runs until the server has closed it.
+//
+// An input whose first byte is 0x01 goes, without that byte, to a second
+// listener (127.0.0.3) where RemoteIPProxyProtocol is on: the bytes must begin
+// with a PROXY v1 or v2 header (proxy_protocol.h) before any HTTP. Every
+// other input goes to 127.0.0.1, where mod_remoteip's RemoteIPHeader and
+// mod_wsgi's WSGITrustedProxyHeaders read the forwarding headers.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -30,7 +36,7 @@ namespace {
 struct World {
   uv_loop_t loop;
   Server* server = nullptr;
-  int port = 0;
+  int port = 0, proxy_port = 0;
 
   World() {
     std::signal(SIGPIPE, SIG_IGN);
@@ -40,7 +46,9 @@ struct World {
     Settings s;
     model::ListenAddr l;
     l.host = "127.0.0.1";
-    s.config.listen = {l};
+    model::ListenAddr lp;
+    lp.host = "127.0.0.3";
+    s.config.listen = {l, lp};
     s.config.limit_request_line = 1000;
     s.config.limit_request_field_size = 1000;
     s.config.limit_request_fields = 20;
@@ -50,6 +58,14 @@ struct World {
     g.socket = "/nonexistent/wsgid-fuzz.sock";
     s.groups = {g};
     s.config.server.settings.process_group = "g";
+    s.config.server.remoteip_header = "X-Forwarded-For";
+    s.config.server.remoteip_proxies_header = "X-Forwarded-By";
+    s.config.server.remoteip_proxies =
+        std::vector<model::RemoteIPProxySpec>{{"127.0.0.1", true}, {"10.0.0.0/8", false}};
+    s.config.server.settings.trusted_proxy_headers = std::vector<std::string>{
+        "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Proto", "X-Forwarded-SSL",
+        "X-Forwarded-Host", "X-Forwarded-Server", "X-Forwarded-Port", "X-Script-Name"};
+    s.config.server.settings.trusted_proxies = std::vector<std::string>{"127.0.0.0/8"};
     model::Mount root;
     root.url = "/";
     root.script = "/nonexistent/app.wsgi";
@@ -80,11 +96,18 @@ struct World {
     vh.server_name = "fuzz.example";
     vh.server_aliases = {"*.fuzz.example"};
     vh.mounts = {root};
-    s.config.vhosts = {vh};
+    model::VirtualHost pvh;
+    model::ListenAddr p3;
+    p3.host = "127.0.0.3";
+    pvh.addrs = {p3};
+    pvh.remoteip_proxy_protocol = true;
+    pvh.mounts = {root};
+    s.config.vhosts = {vh, pvh};
     server->apply(s);
     std::vector<int> ports;
     if (!server->bind_listeners(&ports).is_ok()) std::abort();
     port = ports[0];
+    proxy_port = ports[1];
   }
 };
 
@@ -98,10 +121,15 @@ World& world() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 32 * 1024) return 0;
   World& w = world();
+  bool proxy_mode = size > 0 && data[0] == 0x01;
+  if (proxy_mode) {
+    ++data;
+    --size;
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(w.port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(proxy_mode ? w.proxy_port : w.port));
+  a.sin_addr.s_addr = htonl(proxy_mode ? 0x7f000003 : INADDR_LOOPBACK);
   int fd = -1;
   // Hundreds of thousands of connections a minute: a connect can fail for want
   // of a free local port (EADDRNOTAVAIL) while the kernel recycles them. That is
@@ -114,7 +142,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     close(fd);
     fd = -1;
     if (attempt >= 1000) {
-      std::fprintf(stderr, "http_fuzz: connect(127.0.0.1:%d): %s\n", w.port, std::strerror(err));
+      std::fprintf(stderr, "http_fuzz: connect(%s:%d): %s\n", proxy_mode ? "127.0.0.3" : "127.0.0.1",
+                   proxy_mode ? w.proxy_port : w.port, std::strerror(err));
       std::abort();
     }
     uv_run(&w.loop, UV_RUN_NOWAIT);

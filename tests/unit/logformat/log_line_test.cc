@@ -128,6 +128,16 @@ TEST_CASE("render: every directive for one request") {
   }
 }
 
+TEST_CASE("render: behind mod_remoteip %a and %h are the client, %{c}a and %{c}h the peer") {
+  LogRecord r;
+  r.remote_ip = "203.0.113.9";
+  r.peer_ip = "127.0.0.1";
+  r.local_ip = "127.0.0.1";
+  CHECK(line("%a %{c}a %h %{c}h", r) == "203.0.113.9 127.0.0.1 203.0.113.9 127.0.0.1");
+  r.peer_ip = "";  // no proxy: the peer is the client
+  CHECK(line("%a %{c}a", r) == "203.0.113.9 203.0.113.9");
+}
+
 TEST_CASE("render: Apache's values for none: '-', '0', '\"\"'") {
   LogRecord r;
   r.target = "/x";

@@ -215,3 +215,30 @@ TEST_CASE("config_to_json: access rules, auth, handlers, redirects, rewrites, he
   CHECK(secs[0]["handlers"]["set_handler"].is_null());
   CHECK(secs[0]["handlers"]["exec_cgi"].is_null());
 }
+
+TEST_CASE("--check --json shows mod_remoteip's and mod_wsgi's proxy settings where they apply") {
+  Config c = parse_ok(
+      "RemoteIPHeader X-Forwarded-For\n"
+      "RemoteIPInternalProxy 10.0.0.0/8\n"
+      "RemoteIPProxyProtocolExceptions 127.0.0.2\n"
+      "WSGITrustedProxyHeaders X-Forwarded-Proto\n"
+      "WSGITrustedProxies 127.0.0.1\n"
+      "WSGIScriptAlias /app /srv/app.wsgi\n"
+      "<VirtualHost *:80>\n"
+      "    RemoteIPProxyProtocol On\n"
+      "    RemoteIPTrustedProxy 192.0.2.1\n"
+      "</VirtualHost>\n");
+  json j = config_to_json(c);
+  const json& s = j["server"];
+  CHECK(s["remoteip"]["header"] == "X-Forwarded-For");
+  CHECK(s["remoteip"]["proxies"] == json::array({{{"address", "10.0.0.0/8"}, {"internal", true}}}));
+  CHECK(s["remoteip"]["proxy_protocol"].is_null());
+  CHECK(s["proxy_protocol_exceptions"] == json::array({"127.0.0.2"}));
+  const json& v = j["virtual_hosts"][0]["remoteip"];
+  CHECK(v["header"] == "X-Forwarded-For");  // the server's, inherited
+  CHECK(v["proxies"] == json::array({{{"address", "192.0.2.1"}, {"internal", false}}}));
+  CHECK(v["proxy_protocol"] == true);
+  REQUIRE(j["mounts"].size() == 1);
+  CHECK(j["mounts"][0]["trusted_proxy_headers"] == json::array({"X-Forwarded-Proto"}));
+  CHECK(j["mounts"][0]["trusted_proxies"] == json::array({"127.0.0.1"}));
+}
