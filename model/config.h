@@ -114,7 +114,15 @@ struct HandlerSettings {
   std::optional<int> file_etag;
   int file_etag_add = 0;
   int file_etag_remove = 0;
+  // MaxRanges (Apache core): a count >= 1, kMaxRangesNone, kMaxRangesUnlimited
+  // or kMaxRangesDefault (200, written out: it overrides an outer scope's count).
+  std::optional<int> max_ranges;
 };
+
+// MaxRanges' keywords as stored in HandlerSettings::max_ranges.
+constexpr int kMaxRangesNone = 0;        // ranges are never served; Accept-Ranges: none
+constexpr int kMaxRangesUnlimited = -2;
+constexpr int kMaxRangesDefault = -1;    // 200
 
 // FileETag's components (Apache core): the ETag of a static file is the hex
 // values of those set, in the order inode, size, mtime, joined with '-'.

@@ -23,7 +23,8 @@ json handlers_json(const HandlerSettings& h) {
           {"directory_slash", opt(h.directory_slash)},
           {"file_etag", h.file_etag ? json(*h.file_etag) : json(nullptr)},
           {"file_etag_add", h.file_etag_add},
-          {"file_etag_remove", h.file_etag_remove}};
+          {"file_etag_remove", h.file_etag_remove},
+          {"max_ranges", h.max_ranges ? json(*h.max_ranges) : json(nullptr)}};
 }
 
 json scope_json(const ScopeSettings& s) {
@@ -266,6 +267,14 @@ Status handlers_from(const json& j, const std::string& path, HandlerSettings* h)
   }
   TRY(r.num("file_etag_add", &h->file_etag_add));
   TRY(r.num("file_etag_remove", &h->file_etag_remove));
+  auto mr = j.find("max_ranges");
+  if (mr != j.end() && !mr->is_null()) {
+    int n = 0;
+    TRY(r.num("max_ranges", &n));
+    if (n < kMaxRangesUnlimited)
+      return r.bad_key("max_ranges", "must be a count, 0 (none), -1 (default), -2 (unlimited) or null");
+    h->max_ranges = n;
+  }
   return Status::ok();
 }
 

@@ -233,6 +233,7 @@ HandlerSettings Resolver::handlers(int vhost, std::string_view url_path,
     if (in.exec_cgi) h.exec_cgi = in.exec_cgi;
     if (in.directory_index) h.directory_index = in.directory_index;
     if (in.directory_slash) h.directory_slash = in.directory_slash;
+    if (in.max_ranges) h.max_ranges = in.max_ranges;
     if (in.file_etag) {
       h.file_etag = in.file_etag;
       h.file_etag_add = in.file_etag_add;

@@ -57,6 +57,13 @@ RequestIo::Fetch RequestIo::fetch() {
       case proto::FrameType::kCancel:
         gone_ = true;
         return Fetch::kGone;
+      case proto::FrameType::kError: {
+        // The front end refused the rest of the body (PROTOCOL.md 5.2).
+        Result<proto::ErrorMessage> e = proto::decode_error(f.payload);
+        refusal_ = e.is_ok() ? e->message : "the front end refused the request body";
+        gone_ = true;
+        return Fetch::kGone;
+      }
       default:
         error_ = fmt::format("unexpected {} frame in a request body", proto::type_name(f.type));
         gone_ = true;

@@ -90,6 +90,9 @@ class RequestIo {
   bool failed() const { return failed_; }
   bool completed() const { return finished_ || failed_; }
   const std::string& error() const { return error_; }
+  // Why the front end refused the rest of the request body ("request body exceeds
+  // LimitRequestBody", ...); "" unless it did.
+  const std::string& refusal() const { return refusal_; }
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
 
@@ -115,6 +118,7 @@ class RequestIo {
   bool finished_ = false;
   bool failed_ = false;
   std::string error_;
+  std::string refusal_;
   uint64_t bytes_in_ = 0;
   uint64_t bytes_out_ = 0;
 };

@@ -52,8 +52,12 @@ class ReleaseGilWhileWaiting final : public WaitHook {
 };
 
 PyObject* raise_io(RequestIo* io, std::string_view what) {
-  std::string msg = io->gone() ? fmt::format("{}: the client went away", what)
-                               : fmt::format("{}: {}", what, io->error());
+  // A body the front end refused reads as mod_wsgi's read error does, which
+  // applications test for ("request data read error"), with the reason.
+  std::string msg = !io->refusal().empty()
+                        ? fmt::format("request data read error: {}", io->refusal())
+                        : io->gone() ? fmt::format("{}: the client went away", what)
+                                     : fmt::format("{}: {}", what, io->error());
   PyErr_SetString(PyExc_OSError, msg.c_str());
   return nullptr;
 }

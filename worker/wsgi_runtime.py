@@ -194,6 +194,27 @@ def module_name(path):
 _loaded = {}
 
 
+def exec_script(path, name):
+    """Runs the script file at `path` as a new module `name`, as mod_wsgi loads a
+    WSGI script: its source compiled on its own (no __future__ of ours), the
+    module in sys.modules while its code runs (so that it can import itself, as
+    Python's import allows) and taken out again if that code raises. Returns the
+    module. The caller holds _lock. Also the front end's loader of mod_wsgi's
+    auth scripts (supervisor/frontend/auth_scripts.py)."""
+    with open(path, 'rb') as f:
+        source = f.read()
+    code = compile(source, path, 'exec', dont_inherit=True)
+    module = types.ModuleType(name)
+    module.__file__ = path
+    sys.modules[name] = module
+    try:
+        exec(code, module.__dict__)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
 def load_script(path):
     name = module_name(path)
     module = _loaded.get(name)
@@ -207,17 +228,7 @@ def load_script(path):
         if module is not None:
             return module  # this thread is running the script's code right now
         mtime = file_mtime(path)  # before the read: a later change is seen next time
-        with open(path, 'rb') as f:
-            source = f.read()
-        code = compile(source, path, 'exec', dont_inherit=True)
-        module = types.ModuleType(name)
-        module.__file__ = path
-        sys.modules[name] = module
-        try:
-            exec(code, module.__dict__)
-        except BaseException:
-            sys.modules.pop(name, None)
-            raise
+        module = exec_script(path, name)
         module.__mtime__ = mtime
         _loaded[name] = module
         return module

@@ -145,7 +145,7 @@ const Row kRows[] = {
     {"ScriptAlias", Kind::kRefuse, "run the files under this URL as CGI scripts"},
     {"ScriptAliasMatch", Kind::kRefuse, "run the files under these URLs as CGI scripts"},
     {"FallbackResource", Kind::kRefuse, "answer URLs that map to no file with this resource"},
-    {"ErrorDocument", Kind::kWarn, "wsgid answers errors with its own short pages"},
+    {"ErrorDocument", Kind::kWarn, "wsgid answers errors with Apache's default pages"},
     {"AllowOverride", Kind::kArgs, "None accepted (wsgid reads no .htaccess); anything else "
                                    "refused", check_allow_override},
     {"AllowOverrideList", Kind::kArgs, "None accepted; anything else refused",

@@ -152,6 +152,7 @@ const DirectiveInfo kDirectives[] = {
     {"DirectoryIndex", kAll, &Parser::d_directory_index, ""},
     {"DirectorySlash", kAll, &Parser::d_directory_slash, ""},
     {"FileETag", kAll, &Parser::d_file_etag, ""},
+    {"MaxRanges", kAll, &Parser::d_max_ranges, ""},
     // mod_alias's redirects, mod_rewrite, mod_headers (rewrite_directives.cc says
     // in which sections each is implemented and refuses it elsewhere).
     {"Redirect", kAll, &Parser::d_redirect, ""},

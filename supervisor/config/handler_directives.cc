@@ -13,6 +13,7 @@
 // the table in directives.cc; the front end's router (supervisor/frontend/
 // handler_map.h) applies what they record.
 #include "supervisor/config/parser_internal.h"
+#include "common/numbers.h"
 #include "supervisor/config/values.h"
 
 namespace wsgid::config::detail {
@@ -217,6 +218,27 @@ void Parser::d_file_etag(const Directive& d, Scope& s) {
     h.file_etag_add = add;
     h.file_etag_remove = remove;
   }
+}
+
+// core's set_max_ranges: none, default, unlimited or a positive count, in core's
+// words when it is none of them.
+void Parser::d_max_ranges(const Directive& d, Scope& s) {
+  if (!nargs(d, "MaxRanges", 1, 1)) return;
+  const Arg& a = d.args[0];
+  const std::string k = lower(a.text);
+  int v = model::kMaxRangesDefault;
+  if (k == "none") v = model::kMaxRangesNone;
+  else if (k == "unlimited") v = model::kMaxRangesUnlimited;
+  else if (k != "default") {
+    int64_t n = 0;
+    if (!parse_int(a.text, &n) || n <= 0 || n > 1000000) {
+      diags_->error(a.loc, "MaxRanges requires 'none', 'default', 'unlimited' or a positive integer",
+                    {"write 'MaxRanges 200' (Apache's default) or one of the keywords"});
+      return;
+    }
+    v = static_cast<int>(n);
+  }
+  s.settings->handlers.max_ranges = v;
 }
 
 }  // namespace wsgid::config::detail

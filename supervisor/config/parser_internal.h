@@ -144,6 +144,7 @@ class Parser {
   void d_directory_index(const Directive& d, Scope& s);
   void d_directory_slash(const Directive& d, Scope& s);
   void d_file_etag(const Directive& d, Scope& s);
+  void d_max_ranges(const Directive& d, Scope& s);
   // mod_alias's Redirect*, mod_rewrite, mod_headers (rewrite_directives.cc)
   void d_redirect(const Directive& d, Scope& s);
   void d_rewrite(const Directive& d, Scope& s);

@@ -1,5 +1,7 @@
 #include "supervisor/frontend/access_log.h"
 
+#include "supervisor/frontend/log_sources.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -125,6 +127,17 @@ void AccessLog::configure(const model::Config& config) {
 bool AccessLog::enabled_for(const model::VirtualHost* vhost) const {
   if (sinks_.count(vhost)) return true;
   return sinks_.count(server_) > 0;
+}
+
+bool AccessLog::reads_environ(const model::VirtualHost* vhost) const {
+  auto it = sinks_.find(vhost);
+  if (it == sinks_.end()) it = sinks_.find(server_);
+  if (it == sinks_.end()) return false;
+  for (const Sink& s : it->second)
+    for (const logformat::Item& item : s.format.items)
+      if (item.field == logformat::Field::kEnv && !RequestLogSources::own_variable(item.text))
+        return true;
+  return false;
 }
 
 void AccessLog::log(const model::VirtualHost* vhost, const logformat::LogRecord& r) {

@@ -51,6 +51,10 @@ class AccessLog {
   void configure(const model::Config& config);
   // True when vhost (or the server, for vhosts without their own) has a CustomLog.
   bool enabled_for(const model::VirtualHost* vhost) const;
+  // True when a format logged for vhost reads an environment variable (%{VAR}e)
+  // other than wsgid's own (log_sources.h): the request's environ is then built
+  // for it.
+  bool reads_environ(const model::VirtualHost* vhost) const;
   void log(const model::VirtualHost* vhost, const logformat::LogRecord& r);
   void flush();
   // Every file takes its passed descriptor again (after take_passed() with the

@@ -10,10 +10,11 @@
 #
 # Embedded in wsgid-frontend at build time and exec'd once per interpreter with
 # `_runtime` bound to the globals of that interpreter's WSGI runtime
-# (worker/wsgi_runtime.py): its lock, its module naming, its wsgi.errors and
-# the `_c` module whose log() writes to the front end's error log.
+# (worker/wsgi_runtime.py): its lock, its module naming, its script loader
+# (exec_script, the one the WSGI scripts load with), its wsgi.errors and the `_c`
+# module whose log() writes to the front end's error log.
 
-import os, sys, traceback, types
+import os, sys, traceback
 
 _c = _runtime['_c']
 _ERROR = _runtime['_ERROR']
@@ -41,17 +42,7 @@ def _load(path, reload):
         name = _runtime['module_name'](path)
         _scripts.pop(path, None)
         sys.modules.pop(name, None)
-        with open(path, 'rb') as f:
-            source = f.read()
-        code = compile(source, path, 'exec', dont_inherit=True)
-        module = types.ModuleType(name)
-        module.__file__ = path
-        sys.modules[name] = module
-        try:
-            exec(code, module.__dict__)
-        except BaseException:
-            sys.modules.pop(name, None)
-            raise
+        module = _runtime['exec_script'](path, name)
         _scripts[path] = (mtime, module)
         return module
 

@@ -512,6 +512,7 @@ int HttpConn::on_message_begin() {
   chunked_body_ = chunked_active_ = chunked_allowed_ = false;
   header_rules_ = nullptr;
   local_location_.clear();
+  local_range_.clear();
   head_.clear();
   headers_.clear();
   url_len_ = 0;
@@ -860,8 +861,9 @@ int HttpConn::dispatch() {
       send_local(403, route_.error, false);
       return 0;
     case Route::Kind::kRedirect:
-      // mod_dir's DirectorySlash: the slashed URL, query string kept.
-      local_location_ = route_.location;
+      // mod_dir's DirectorySlash: the slashed URL, query string kept, made
+      // absolute as its ap_construct_url does (the Host the client named).
+      local_location_ = own_url(host, route_.location);
       if (!query.empty()) local_location_.append("?").append(query);
       send_local(301, "directory URL without its trailing slash", false);
       return 0;
@@ -1256,9 +1258,11 @@ void HttpConn::serve_static() {
   req.if_range = header("if-range");
   req.range = header("range");
   req.etag_bits = route_.etag_bits;
+  req.max_ranges = route_.max_ranges;
   head_start_ = out_.size();
   StaticFile::Answer a = file_.open(req, &out_);
   if (a.local) {
+    local_range_ = a.content_range;
     send_local(a.status, a.why, false);
     return;
   }
@@ -1298,9 +1302,9 @@ void HttpConn::pump_file() {
   }
 }
 
-void HttpConn::detach_upstream(bool cancel) {
+void HttpConn::detach_upstream(bool cancel, const proto::ErrorMessage* refusal) {
   if (upstream_) {
-    upstream_->abort(cancel, request_id_);
+    upstream_->abort(cancel, request_id_, refusal);
     upstream_ = nullptr;
   }
   if (waiting_upstream_) {
@@ -1384,14 +1388,20 @@ void HttpConn::emit_local() {
   int status = local_status_;
   start_response_head(status, reason_phrase(status));
   if (local_type_.empty()) {
-    append_local_headers(&out_, &body_scratch_, status, local_retry_after_,
-                         parser_.method == HTTP_OPTIONS);
+    LocalPage page;
+    page.status = status;
+    page.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
+    page.location = local_location_;
+    page.retry_after = local_retry_after_;
+    page.allow = parser_.method == HTTP_OPTIONS;
+    append_local_headers(&out_, &body_scratch_, page);
   } else {
     out_.append("Content-Type: ").append(local_type_).append("\r\nContent-Length: ");
     append_num(&out_, body_scratch_.size());
     out_.append("\r\n");
   }
   if (!local_location_.empty()) out_.append("Location: " + local_location_ + "\r\n");
+  if (!local_range_.empty()) out_.append("Content-Range: " + local_range_ + "\r\n");
   if (status == 401 && !local_challenge_.empty())
     out_.append("WWW-Authenticate: ").append(local_challenge_).append("\r\n");
   finish_head(true);
@@ -1408,7 +1418,10 @@ void HttpConn::refuse(int status, std::string_view why) {
   if (close_ == CloseStage::kClosed) return;
   log::info("frontend: {}:{}: refused with {}: {}", remote_ip_, remote_port_, status, why);
   ++server_->metrics().front().refused[static_cast<size_t>(refuse_reason(status))];
-  detach_upstream(answering());
+  // A body refused partway (LimitRequestBody, bad chunking): the application's
+  // wsgi.input read says so, as mod_wsgi's "request data read error" does.
+  proto::ErrorMessage refusal{static_cast<proto::ErrorCode>(status), std::string(why)};
+  detach_upstream(answering(), status >= 400 && status < 600 ? &refusal : nullptr);
   file_.close();
   if (!response_started()) {
     keep_alive_ = false;
@@ -1448,6 +1461,25 @@ void HttpConn::log_request(bool aborted) {
   src.request_id = request_id_text_;
   src.error = log_note_;
   src.worker_pid = worker_pid_;
+  // %{VAR}e of a request that ran a script: its environ, built again only when a
+  // format reads a variable from it.
+  proto::KeyValues environ;
+  const bool ran_script =
+      route_.kind == Route::Kind::kWsgi && (target_ == Target::kUpstream || worker_pid_ > 0);
+  if (ran_script && server_->access_log().reads_environ(vh)) {
+    EnvironInput in = environ_input(saved_query_, saved_host_);
+    in.remote_user = remote_user_;
+    in.auth_type = remote_user_.empty() ? std::string_view() : std::string_view("Basic");
+    std::string frame;
+    EnvironScratch scratch;
+    if (append_environ(in, environ_headers(), route_, request_id_, &scratch, &frame) &&
+        frame.size() >= proto::kHeaderSize) {
+      Result<proto::KeyValues> kv =
+          proto::decode_request_head(std::string_view(frame).substr(proto::kHeaderSize));
+      if (kv.is_ok()) environ = std::move(*kv);
+    }
+    src.environ = &environ;
+  }
   logformat::LogRecord r;
   r.remote_ip = remote_ip_;
   r.peer_ip = peer_ip_;

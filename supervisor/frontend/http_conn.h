@@ -250,7 +250,9 @@ class HttpConn final : public UpstreamClient {
   // One access-log line; aborted: the response did not complete (%X logs X).
   void log_request(bool aborted);
   void abort_connection(std::string_view why);
-  void detach_upstream(bool cancel);
+  // Lets go of the upstream connection (cancelling the request when cancel; with
+  // *refusal, the worker is told why the body ends: UpstreamConn::abort).
+  void detach_upstream(bool cancel, const proto::ErrorMessage* refusal = nullptr);
   void serve_static();
   void pump_file();
   // Redirects, rewrites and header rules (http_conn_rewrite.cc, rewrite_step.h):
@@ -265,6 +267,10 @@ class HttpConn final : public UpstreamClient {
                                     std::string_view query, bool with_headers, std::string* name,
                                     rewrite::HeaderList* headers) const;
   void answer_rewrite(RewriteAnswer a);
+  // This server's URL for `path` ("http://HOST[:PORT]PATH"), as Apache's
+  // ap_construct_url under UseCanonicalName Off: the name and port the client's
+  // Host named, else the server's.
+  std::string own_url(std::string_view host, std::string_view path);
   // The headers the environ is built from: RequestHeader's edits, if any.
   RequestHeaders environ_headers();
   // The Header rules on the response head begun at head_start_ (header_edit.h).
@@ -411,6 +417,7 @@ class HttpConn final : public UpstreamClient {
   rewrite::HeaderRules header_scratch_;
   size_t head_start_ = 0;          // where the response head begins in out_
   std::string local_location_;     // a local redirect's Location
+  std::string local_range_;        // a local 416's Content-Range value ("bytes */SIZE")
   std::string edited_head_;        // RequestHeader's edited fields
   std::vector<HeaderSpan> edited_spans_;
 };

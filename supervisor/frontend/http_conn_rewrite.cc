@@ -11,6 +11,7 @@
 #include "supervisor/frontend/http_conn.h"
 #include "supervisor/frontend/header_edit.h"
 #include "supervisor/frontend/rewrite_step.h"
+#include "supervisor/rewrite/url.h"
 
 namespace wsgid::frontend {
 namespace {
@@ -66,6 +67,13 @@ rewrite::RequestView HttpConn::rewrite_view(const model::VirtualHost* vh, std::s
   r.protocol = http10_ ? "HTTP/1.0" : "HTTP/1.1";
   r.headers = headers;
   return r;
+}
+
+std::string HttpConn::own_url(std::string_view host, std::string_view path) {
+  std::string name;
+  rewrite::HeaderList none;
+  return rewrite::own_origin(rewrite_view(route_.vhost, host, {}, false, &name, &none)) +
+         std::string(path);
 }
 
 void HttpConn::answer_rewrite(RewriteAnswer a) {

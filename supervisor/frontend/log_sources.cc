@@ -47,6 +47,11 @@ std::optional<std::string_view> RequestLogSources::header_out(std::string_view n
   return std::nullopt;
 }
 
+bool RequestLogSources::own_variable(std::string_view name) {
+  return name == "mod_wsgi.process_group" || name == "mod_wsgi.application_group" ||
+         name == "mod_wsgi.request_id" || name == "wsgid.error" || name == "wsgid.worker_pid";
+}
+
 std::optional<std::string_view> RequestLogSources::env(std::string_view name) const {
   auto set = [](std::string_view v) -> std::optional<std::string_view> {
     if (v.empty()) return std::nullopt;
@@ -61,6 +66,9 @@ std::optional<std::string_view> RequestLogSources::env(std::string_view name) co
     scratch_ = std::to_string(worker_pid);
     return std::string_view(scratch_);
   }
+  if (environ)
+    for (const auto& [k, v] : *environ)
+      if (k == name) return std::string_view(v);
   return std::nullopt;
 }
 

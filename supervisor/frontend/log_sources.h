@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/messages.h"
 #include "supervisor/frontend/request_headers.h"
 #include "supervisor/logformat/log_line.h"
 
@@ -36,6 +37,15 @@ class RequestLogSources : public logformat::Sources {
 
   std::string_view group, application_group, request_id, error;
   int worker_pid = 0;
+  // The environ a WSGI request was given (CGI variables, HTTP_*, mod_wsgi.*), as
+  // mod_wsgi leaves them in Apache's subprocess_env for %{VAR}e; null for a
+  // request that reached no script (static files, refusals: Apache has none of
+  // them there either) or when no format reads one.
+  const proto::KeyValues* environ = nullptr;
+
+  // wsgid's own %{VAR}e names, answered without the environ: mod_wsgi.process_group,
+  // mod_wsgi.application_group, mod_wsgi.request_id, wsgid.worker_pid, wsgid.error.
+  static bool own_variable(std::string_view name);
 
   std::optional<std::string_view> header_in(std::string_view name) const override;
   std::optional<std::string_view> header_out(std::string_view name) const override;

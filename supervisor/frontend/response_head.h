@@ -12,8 +12,8 @@
 //     of the body is the end of the connection (keep-alive off);
 //   - "Connection: close" when the connection will not be kept (or the front end
 //     is draining), "Connection: keep-alive" for a kept HTTP/1.0 connection.
-// Local responses look like Apache's: a 4xx/5xx carries Apache's HTML error page
-// (ap_send_error_response, modules/http/http_protocol.c) in ISO-8859-1, a 503
+// Local responses look like Apache's: a 3xx (but 304), 4xx or 5xx carries Apache's
+// HTML page (ap_send_error_response, modules/http/http_protocol.c) in ISO-8859-1, a 503
 // from an unavailable group carries "Retry-After: 5", and "OPTIONS *" answers 200
 // with an Allow line.
 #pragma once
@@ -52,11 +52,17 @@ struct Framing {
 // Ends the head (blank line included) and returns the framing.
 Framing append_head_end(std::string* out, const HeadEnd& in);
 
-// Copies a worker's header lines, dropping the hop-by-hop ones (Connection,
-// Keep-Alive, Transfer-Encoding, Proxy-Connection, Upgrade), those whose name
-// holds CR, LF or ':' or whose value holds CR or LF (response splitting), and
-// Content-Length values that are not a non-negative decimal or that repeat an
-// earlier valid one. Returns the kept Content-Length, -1 when there is none.
+// The names of every Vary field of a worker's head, each once (compared without
+// case, the first spelling kept), joined by ',' as Apache's fix_vary writes them;
+// "" when there are none.
+std::string merged_vary(const proto::ResponseHeadView& head);
+
+// Copies a worker's header lines, the Vary fields as one (merged_vary(), where
+// the first was), dropping the hop-by-hop ones (Connection, Keep-Alive,
+// Transfer-Encoding, Proxy-Connection, Upgrade), those whose name holds CR, LF
+// or ':' or whose value holds CR or LF (response splitting), and Content-Length
+// values that are not a non-negative decimal or that repeat an earlier valid
+// one. Returns the kept Content-Length, -1 when there is none.
 int64_t append_worker_headers(std::string* out, const proto::ResponseHeadView& head);
 
 // Appends body bytes: as one chunk when chunked (nothing for empty data, which
@@ -65,10 +71,21 @@ void append_body(std::string* out, std::string_view data, bool chunked);
 // The last chunk of a chunked body.
 void append_last_chunk(std::string* out);
 
-// A local response's header lines (Content-Type for an error page, Retry-After,
-// Allow, Content-Length) and its body, into *body (replaced). allow: the "OPTIONS
-// *" answer's Allow line (status 200 only).
-void append_local_headers(std::string* out, std::string* body, int status, bool retry_after,
-                          bool allow);
+// A local response: what its page says.
+struct LocalPage {
+  int status = 200;
+  std::string_view method;    // the request's, named by the 405/411/413/501 pages
+  std::string_view location;  // a redirect's target, linked from its page
+  bool retry_after = false;   // "Retry-After: 5" (a 503 of an unavailable group)
+  bool allow = false;         // the "OPTIONS *" answer's Allow line (status 200 only)
+};
+// True when Apache gives a local response of this status a page: every 3xx
+// but 304, every 4xx and 5xx.
+bool local_page_has_body(int status);
+// A local response's header lines (Content-Type for a page, Retry-After, Allow,
+// Content-Length) and its body, into *body (replaced): Apache 2.4's page
+// (ap_send_error_response, modules/http/http_protocol.c) byte for byte, in
+// ISO-8859-1, for redirects as for errors.
+void append_local_headers(std::string* out, std::string* body, const LocalPage& page);
 
 }  // namespace wsgid::frontend

@@ -381,6 +381,7 @@ void Router::map_file(const model::VirtualHost* vh, const RouteRequest& req,
     r->kind = Route::Kind::kStatic;
     r->static_path = w.file;
     r->etag_bits = etag_bits(h);
+    r->max_ranges = h.max_ranges.value_or(model::kMaxRangesDefault);
     return;
   }
   if (!h.exec_cgi.value_or(false)) {

@@ -83,6 +83,7 @@ struct Route {
   // 403 or 301 of the handler step, as in Apache; "" when nothing mapped it.
   std::string mapped_file;
   int etag_bits = model::kETagDefault;  // kStatic: FileETag's components (handler_map.h)
+  int max_ranges = model::kMaxRangesDefault;  // kStatic: MaxRanges (byte_ranges.h)
   std::string error;        // kError: why (a 500), kNotFound/kForbidden: why, for the log
   std::string location;     // kRedirect: the URL path to redirect to
   std::string page;         // kPage: "server-status", "wsgid-metrics" or "wsgid-ready"

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "supervisor/frontend/byte_ranges.h"
 #include "supervisor/frontend/conditional.h"
 #include "supervisor/frontend/response_head.h"
 
@@ -33,37 +34,6 @@ size_t format_http_date(time_t t, char* buf) {
   struct tm tm;
   gmtime_r(&t, &tm);
   return strftime(buf, 30, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
-int parse_range(std::string_view h, int64_t size, int64_t* first, int64_t* last) {
-  if (h.substr(0, 6) != "bytes=") return 0;
-  h.remove_prefix(6);
-  if (h.find(',') != std::string_view::npos) return 0;
-  size_t dash = h.find('-');
-  if (dash == std::string_view::npos) return 0;
-  std::string_view a = h.substr(0, dash), b = h.substr(dash + 1);
-  auto num = [](std::string_view s, int64_t* out) {
-    if (s.empty()) return false;
-    auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return r.ec == std::errc() && r.ptr == s.data() + s.size() && *out >= 0;
-  };
-  int64_t x = 0, y = 0;
-  if (a.empty()) {
-    if (!num(b, &y)) return 0;
-    if (y == 0) return 416;
-    *first = y >= size ? 0 : size - y;
-    *last = size - 1;
-  } else {
-    if (!num(a, &x)) return 0;
-    if (b.empty()) y = size - 1;
-    else if (!num(b, &y)) return 0;
-    if (x >= size) return 416;
-    if (y < x) return 0;
-    *first = x;
-    *last = y >= size ? size - 1 : y;
-  }
-  if (size == 0) return 416;
-  return 206;
 }
 
 std::string_view content_type_for(std::string_view path) {
@@ -94,6 +64,8 @@ void StaticFile::close() {
     ::close(fd_);
     fd_ = -1;
   }
+  segments_.clear();
+  next_ = 0;
 }
 
 StaticFile::Answer StaticFile::open(const Request& req, std::string* out) {
@@ -151,35 +123,50 @@ StaticFile::Answer StaticFile::open(const Request& req, std::string* out) {
     out->append(date, format_http_date(st.st_mtime, date));
     out->append("\r\n");
     if (!etag.empty()) out->append("ETag: " + etag + "\r\n");
+    // The byterange filter's Accept-Ranges stays too (Apache 2.4.71 sends it).
+    out->append(req.max_ranges == kMaxRangesNone ? "Accept-Ranges: none\r\n"
+                                                 : "Accept-Ranges: bytes\r\n");
     return a;
   }
-  int64_t size = st.st_size, first = 0, last = size - 1;
-  a.status = 200;
-  if (!req.range.empty() && if_range_allows(req.if_range, etag, st.st_mtime, now.tv_sec)) {
-    int r = parse_range(req.range, size, &first, &last);
-    if (r == 416) {
-      ::close(fd);
-      a.status = 416;
-      append_status_line(out, 416, reason_phrase(416));
-      out->append("Content-Range: bytes */");
-      out->append(std::to_string(size));
-      out->append("\r\nContent-Length: 0\r\n");
-      return a;
-    }
-    if (r == 206) a.status = 206;
-    else first = 0, last = size - 1;
+  const int64_t size = st.st_size;
+  const std::string_view accept_ranges =
+      req.max_ranges == kMaxRangesNone ? "Accept-Ranges: none\r\n" : "Accept-Ranges: bytes\r\n";
+  RangePlan plan;
+  if (!req.range.empty() && if_range_allows(req.if_range, etag, st.st_mtime, now.tv_sec))
+    plan = plan_byte_ranges(req.range, size, req.max_ranges);
+  if (plan.kind == RangePlan::Kind::kUnsatisfiable) {
+    ::close(fd);
+    a.status = 416;
+    a.local = true;
+    a.why = "no range of '" + std::string(req.range) + "' is within '" + path + "'";
+    a.content_range = "bytes */" + std::to_string(size);
+    return a;
   }
+  if (plan.kind == RangePlan::Kind::kWhole) plan.ranges = {{0, size - 1}};
+  a.status = plan.kind == RangePlan::Kind::kPartial ? 206 : 200;
+  const std::string_view type = content_type_for(path);
   append_status_line(out, a.status, reason_phrase(a.status));
-  out->append("Content-Type: ");
-  out->append(content_type_for(path));
-  out->append("\r\nContent-Length: ");
-  out->append(std::to_string(size == 0 ? 0 : last - first + 1));
-  out->append("\r\nAccept-Ranges: bytes\r\nLast-Modified: ");
+  Multipart parts;
+  const bool multipart = plan.ranges.size() > 1;
+  if (multipart) {
+    parts = plan_multipart(plan.ranges, size, type, multipart_boundary());
+    out->append("Content-Type: multipart/byteranges; boundary=" + multipart_boundary());
+    out->append("\r\nContent-Length: " + std::to_string(parts.length));
+  } else {
+    out->append("Content-Type: ");
+    out->append(type);
+    out->append("\r\nContent-Length: ");
+    out->append(std::to_string(size == 0 ? 0 : plan.ranges[0].last - plan.ranges[0].first + 1));
+  }
+  out->append("\r\n");
+  out->append(accept_ranges);
+  out->append("Last-Modified: ");
   out->append(date, format_http_date(st.st_mtime, date));
   out->append("\r\n");
   if (!etag.empty()) out->append("ETag: " + etag + "\r\n");
-  if (a.status == 206) {
-    out->append("Content-Range: bytes " + std::to_string(first) + "-" + std::to_string(last) +
+  if (a.status == 206 && !multipart) {
+    const ByteRange& r = plan.ranges[0];
+    out->append("Content-Range: bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) +
                 "/" + std::to_string(size) + "\r\n");
   }
   if (size == 0) {
@@ -187,40 +174,61 @@ StaticFile::Answer StaticFile::open(const Request& req, std::string* out) {
     return a;
   }
   fd_ = fd;
-  off_ = first;
-  end_ = last + 1;
+  segments_.clear();
+  next_ = 0;
+  for (size_t i = 0; i < plan.ranges.size(); ++i) {
+    Segment seg;
+    if (multipart) seg.text = std::move(parts.part_heads[i]);
+    seg.off = plan.ranges[i].first;
+    seg.end = plan.ranges[i].last + 1;
+    segments_.push_back(std::move(seg));
+  }
+  if (multipart) segments_.push_back({std::move(parts.tail), 0, 0});
   a.body = true;
   return a;
 }
 
 StaticFile::Pump StaticFile::pump(int sock, bool can_write, std::string* out, uint64_t* sent,
                                   std::string* why) {
-  while (fd_ >= 0 && off_ < end_) {
+  while (fd_ >= 0 && next_ < segments_.size()) {
+    Segment& seg = segments_[next_];
+    if (!seg.text.empty()) {
+      // A multipart head or tail: through the output buffer, in order.
+      if (!can_write) return Pump::kWait;
+      out->append(seg.text);
+      *sent += seg.text.size();
+      seg.text.clear();
+      return Pump::kQueued;
+    }
+    if (seg.off >= seg.end) {
+      ++next_;
+      continue;
+    }
     if (!can_write) return Pump::kWait;
-    off_t off = off_;
-    size_t want = static_cast<size_t>(std::min<int64_t>(end_ - off_, 1 << 20));
+    off_t off = seg.off;
+    size_t want = static_cast<size_t>(std::min<int64_t>(seg.end - seg.off, 1 << 20));
     ssize_t n = -1;
     errno = EAGAIN;  // sock -1: every chunk through *out (a TLS connection)
     if (sock >= 0) n = sendfile(sock, fd_, &off, want);
     if (n > 0) {
-      off_ += n;
+      seg.off += n;
       *sent += static_cast<uint64_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
       // Not writable now: queue one chunk through libuv, which waits for us.
-      size_t chunk = static_cast<size_t>(std::min<int64_t>(end_ - off_, 64 * 1024));
+      size_t chunk = static_cast<size_t>(std::min<int64_t>(seg.end - seg.off, 64 * 1024));
       size_t base = out->size();
       out->resize(base + chunk);
-      ssize_t r = pread(fd_, out->data() + base, chunk, off_);
+      ssize_t r = pread(fd_, out->data() + base, chunk, seg.off);
       if (r <= 0) {
         out->resize(base);
         *why = "reading the static file failed";
         return Pump::kFailed;
       }
       out->resize(base + static_cast<size_t>(r));
-      off_ += r;
+      seg.off += r;
       *sent += static_cast<uint64_t>(r);
       return Pump::kQueued;
     }

@@ -10,19 +10,21 @@
 // a missing one 404. Last-Modified is always sent, and an ETag in Apache's form
 // for the FileETag components in force (conditional.h); If-Match and
 // If-Unmodified-Since answer 412, If-None-Match and If-Modified-Since 304 (with
-// the ETag), as Apache's ap_meets_conditions(). One "bytes=" range (a-b, a-,
-// -n) answers 206 with Content-Range (If-Range permitting), an unsatisfiable
-// one 416; several ranges are ignored (200, whole file): Apache would send
-// multipart/byteranges for them, and a client must accept the whole file. The body
-// goes with sendfile(2) whenever the socket is writable; when it is not, one
-// 64 KiB chunk is read into the output buffer for uv_write, whose completion
-// resumes sendfile. The helpers at the end are pure and tested on their own.
+// the ETag), as Apache's ap_meets_conditions(). A Range header (If-Range
+// permitting) is planned as Apache's byterange filter does (byte_ranges.h): one
+// range answers 206 with Content-Range, several 206 multipart/byteranges, none
+// satisfiable 416. The body is a list of segments (a multipart part's head or
+// the closing boundary, written through the output buffer; a file range, sent
+// with sendfile(2) whenever the socket is writable; when it is not, one 64 KiB
+// chunk is read into the output buffer for uv_write, whose completion resumes
+// sendfile). The helpers at the end are pure and tested on their own.
 #pragma once
 
 #include <cstdint>
 #include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wsgid::frontend {
 
@@ -44,15 +46,19 @@ class StaticFile {
     std::string_view if_range;
     std::string_view range;
     int etag_bits = 6;  // FileETag's components (model::kETagDefault: MTime Size)
+    int max_ranges = -1;  // MaxRanges: a count, or model::kMaxRanges{Default,None,Unlimited}
   };
   // What open() decided.
   struct Answer {
-    // 200, 206, 304 or 416: the status line and header lines (Content-Length
-    // among them) were appended to *out. 403, 404, 405 or 412 with local set: nothing
-    // was appended, the caller answers with an error page and logs why.
+    // 200, 206 or 304: the status line and header lines (Content-Length
+    // among them) were appended to *out. 403, 404, 405, 412 or 416 with local
+    // set: nothing was appended, the caller answers with Apache's error page and
+    // logs why; a 416 also gets content_range ("bytes */SIZE", RFC 9110 15.5.17,
+    // which Apache's page leaves out).
     int status = 0;
     bool local = false;
     std::string why;
+    std::string content_range;
     // A body follows: the file stays open for pump() (200/206 with bytes to send).
     bool body = false;
   };
@@ -74,8 +80,15 @@ class StaticFile {
   void close();
 
  private:
+  // One piece of the body: text first (when not empty), then bytes [off, end)
+  // of the file.
+  struct Segment {
+    std::string text;
+    int64_t off = 0, end = 0;
+  };
   int fd_ = -1;
-  int64_t off_ = 0, end_ = 0;
+  std::vector<Segment> segments_;
+  size_t next_ = 0;  // the segment being sent
 };
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (and the RFC 850 / asctime forms) -> time;
@@ -83,11 +96,6 @@ class StaticFile {
 time_t parse_http_date(std::string_view text);
 // Formats t as an IMF-fixdate into buf (30 bytes needed); returns the length.
 size_t format_http_date(time_t t, char* buf);
-
-// Parses a Range header against a file of size bytes. Returns 0 when there is no
-// usable single range (serve the whole file), 206 with [*first, *last] set, or
-// 416 when the range cannot be satisfied.
-int parse_range(std::string_view header, int64_t size, int64_t* first, int64_t* last);
 
 // Content-Type by file extension ("application/octet-stream" when unknown).
 std::string_view content_type_for(std::string_view path);

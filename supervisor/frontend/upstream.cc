@@ -254,12 +254,13 @@ void UpstreamConn::release() {
   pool_->conn_released(this);
 }
 
-void UpstreamConn::abort(bool cancel, uint32_t request_id) {
+void UpstreamConn::abort(bool cancel, uint32_t request_id, const proto::ErrorMessage* refusal) {
   client_ = nullptr;
   if (state_ == State::kClosing) return;
   if (cancel && pipe_ && !writing_ && out_.empty()) {
     std::string f;
-    proto::append_frame(&f, proto::FrameType::kCancel, request_id, {});
+    if (refusal) proto::append_error(&f, request_id, *refusal);
+    else proto::append_frame(&f, proto::FrameType::kCancel, request_id, {});
     uv_buf_t b = uv_buf_init(f.data(), static_cast<unsigned>(f.size()));
     uv_try_write(reinterpret_cast<uv_stream_t*>(pipe_), &b, 1);
   }

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "protocol/frame.h"
+#include "protocol/messages.h"
 #include "supervisor/frontend/metrics.h"
 #include "supervisor/frontend/settings.h"
 
@@ -99,9 +100,10 @@ class UpstreamConn {
   bool accepted() const { return hello_seen_; }
   // The request is complete both ways: back to the pool for the next request.
   void release();
-  // Sends kCancel (when cancel) and closes the connection; the client is detached
-  // and gets no more calls.
-  void abort(bool cancel, uint32_t request_id);
+  // Sends kCancel (when cancel; an ERROR frame with *refusal instead when given:
+  // the front end refused the rest of the request body, PROTOCOL.md 5.2) and
+  // closes the connection; the client is detached and gets no more calls.
+  void abort(bool cancel, uint32_t request_id, const proto::ErrorMessage* refusal = nullptr);
 
  private:
   friend class UpstreamPool;

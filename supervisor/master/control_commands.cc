@@ -239,6 +239,22 @@ void Daemon::cmd_signal(const ControlRequest& r, const std::shared_ptr<Responder
     return;
   }
   std::vector<std::string> names(r.args.begin() + 1, r.args.end());
+  if (std::find(names.begin(), names.end(), model::kEmbeddedPoolName) != names.end()) {
+    // The embedded pool is Python threads of the front end: a signal to it would
+    // be a signal to the front end, which answers every site (TERM would stop
+    // them all). Refused, with what does what the user likely wants.
+    resp->finish(control_error(
+        "usage",
+        embedded_.present()
+            ? fmt::format("{} is the embedded pool: its threads run in the front end, which "
+                          "serves every site, so wsgid sends it no signal; `restart {}` replaces "
+                          "it with no failed request",
+                          model::kEmbeddedPoolName, model::kEmbeddedPoolName)
+            : fmt::format("no embedded pool: no WSGIScriptAlias of this configuration runs "
+                          "embedded ({} names it when one does)",
+                          model::kEmbeddedPoolName)));
+    return;
+  }
   std::string unknown;
   std::vector<ProcessGroup*> gs = select_groups(names, &unknown);
   if (!unknown.empty()) {

@@ -117,6 +117,11 @@ class EmbeddedReload(unittest.TestCase):
         ok, text = d.wsgictl('stop', '%{GLOBAL}')
         self.assertFalse(ok)
         self.assertIn("`restart %{GLOBAL}` replaces it", text)
+        # Nor signalled: that would signal the front end, which serves every site.
+        ok, text = d.wsgictl('signal', 'HUP', '%{GLOBAL}')
+        self.assertFalse(ok)
+        self.assertIn('%{GLOBAL} is the embedded pool: its threads run in the front end', text)
+        self.assertEqual(d.frontend_pid(), fe)
 
         self.load = HttpLoad(d.port(), '/emb/load', clients=3, max_seconds=240)
         wait_for(lambda: self.load.ok >= 50, 60, 'load under way')

@@ -117,7 +117,7 @@ DocumentRoot {dir}/www
     def test_directories_redirect_and_are_never_listed(self):
         st, headers, _ = self.s.request('GET', '/docs?a=1')
         self.assertEqual(st, 301)
-        self.assertEqual(headers['location'], '/docs/?a=1')
+        self.assertEqual(headers['location'], 'http://127.0.0.1:%d/docs/?a=1' % self.s.port())
         st, _, body = self.s.request('GET', '/sub/')
         self.assertEqual(st, 403)
         self.assertNotIn(b'Index of', body)

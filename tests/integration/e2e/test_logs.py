@@ -56,6 +56,9 @@ FIELDS = [
     ('i', '%{User-Agent}i'), ('o', '%{Content-Type}o'), ('sc', '%{Set-Cookie}o'),
     ('fs', '%>s'), ('os', '%<s'), ('c', '%400,501{User-Agent}i'),
     ('nc', '%!200,304{Referer}i'), ('C', '%{sid}C'), ('pct', '%%'),
+    # The environ the script was given, as mod_wsgi leaves it in subprocess_env.
+    ('es', '%{SCRIPT_NAME}e'), ('ep', '%{PATH_INFO}e'), ('eq', '%{QUERY_STRING}e'),
+    ('ea', '%{HTTP_USER_AGENT}e'), ('er', '%{REMOTE_USER}e'),
 ]
 FORMAT = '\\t'.join('%s=%s' % f for f in FIELDS)
 
@@ -139,6 +142,7 @@ class EveryDirective(unittest.TestCase):
             'v': 'logs.example', 'V': 'www.example.org', 'X': '+', 'e': 'lg', 'eu': '-',
             'n': '-', 'i': 'test-agent/1.0', 'o': 'text/plain', 'sc': 'k=v, j=w', 'fs': '200',
             'os': '200', 'c': '-', 'nc': '-', 'C': 'abc', 'pct': '%',
+            'es': '/app', 'ep': '/x y', 'eq': 'q=1', 'ea': 'test-agent/1.0', 'er': 'alice',
             'tf': time.strftime('%Y-%m-%d', time.localtime(now)),
         }
         for k, v in want1.items():
@@ -151,6 +155,7 @@ class EveryDirective(unittest.TestCase):
             'k': '1', 'X': '-', 's': '501', 'fs': '501', 'c': 'ua-2', 'nc': 'http://ref2/',
             'I': str(len(second)), 'O': str(len(resp2)), 'V': 'logs.example', 'C': '-',
             'U': '/app/boom', 'q': '', 'r': 'GET /app/boom HTTP/1.1', 'sc': 'k=v, j=w',
+            'ep': '/boom', 'eq': '', 'ea': 'ua-2',
         }
         for k, v in want2.items():
             self.assertEqual(two[k], v, 'second request, %s: %r' % (k, two))

@@ -109,6 +109,34 @@ TEST_CASE("DirectorySlash and FileETag record mod_dir's and core's settings") {
   }
 }
 
+TEST_CASE("MaxRanges records core's value, or core's refusal") {
+  struct Case {
+    const char* line;
+    int value;          // when accepted
+    const char* error;  // "" = accepted
+  } cases[] = {
+      {"MaxRanges 5", 5, ""},
+      {"MaxRanges none", wsgid::model::kMaxRangesNone, ""},
+      {"MaxRanges UNLIMITED", wsgid::model::kMaxRangesUnlimited, ""},
+      {"MaxRanges default", wsgid::model::kMaxRangesDefault, ""},
+      {"MaxRanges 0", 0, "MaxRanges requires 'none', 'default', 'unlimited' or a positive integer"},
+      {"MaxRanges -3", 0, "MaxRanges requires 'none', 'default', 'unlimited' or a positive integer"},
+      {"MaxRanges many", 0, "MaxRanges requires 'none', 'default', 'unlimited' or a positive integer"},
+  };
+  for (const Case& c : cases) {
+    INFO(std::string(c.line));
+    ParseResult r = parse(std::string("<Directory /srv>\n") + c.line + "\n</Directory>\n");
+    if (*c.error) {
+      REQUIRE(messages(r).size() == 1);
+      CHECK(messages(r)[0].find(c.error) != std::string::npos);
+      continue;
+    }
+    CHECK(messages(r).empty());
+    REQUIRE(r.config.server.directories.size() == 1);
+    CHECK(r.config.server.directories[0].settings.handlers.max_ranges.value_or(-99) == c.value);
+  }
+}
+
 TEST_CASE("DocumentRoot is per vhost and server, resolved against ServerRoot") {
   ParseResult r = parse("DocumentRoot htdocs/\n<VirtualHost *:80>\nDocumentRoot /var/www/\n"
                         "</VirtualHost>\n<VirtualHost *:81>\n</VirtualHost>\n");

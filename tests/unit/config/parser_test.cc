@@ -183,6 +183,7 @@ const DirCase kDirCases[] = {
     {"DirectoryIndex", "index.html", S | V | L | D, nullptr},
     {"DirectorySlash", "Off", S | V | L | D, nullptr},
     {"FileETag", "MTime Size", S | V | L | D, nullptr},
+    {"MaxRanges", "5", S | V | L | D, nullptr},
     {"Redirect", "/a http://x/", S | V | L | D, nullptr},
     {"RedirectMatch", "^/a http://x/", S | V | L | D, nullptr},
     {"RedirectPermanent", "/a http://x/", S | V | L | D, nullptr},

@@ -152,41 +152,107 @@ TEST_CASE("body bytes, chunked or not") {
   CHECK(last == "0\r\n\r\n");
 }
 
-TEST_CASE("local responses: Apache's error page, Retry-After, Allow") {
+// Apache 2.4.71's page for a status: its exact bytes (ap_send_error_response).
+std::string apache_page(const std::string& title, const std::string& text) {
+  return "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
+         "\"http://www.w3.org/TR/html4/strict.dtd\">\n<html><head>\n<title>" + title +
+         "</title>\n</head><body>\n<h1>" + title.substr(4) + "</h1>\n" + text + "</body></html>\n";
+}
+
+TEST_CASE("local responses: Apache's pages, Retry-After, Allow") {
   struct Case {
     const char* what;
-    int status;
-    bool retry_after, allow;
-    std::string head;
-    std::string body_has;  // "" = empty body
+    LocalPage page;
+    std::string head_lines;  // before Content-Length
+    std::string body;
   };
+  const std::string html = "Content-Type: text/html; charset=iso-8859-1\r\n";
+  // The 404, 411 and 301 pages as Debian 12's apache2 sent them to
+  // tests/integration/e2e/test_debian_graphite.py.
   const std::vector<Case> cases = {
-      {"404", 404, false, false, "Content-Type: text/html; charset=iso-8859-1\r\nContent-Length: 196\r\n",
-       "<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>"},
-      {"503 with Retry-After", 503, true, false,
-       "Content-Type: text/html; charset=iso-8859-1\r\nRetry-After: 5\r\nContent-Length: 299\r\n",
-       "<h1>Service Unavailable</h1>"},
-      {"500", 500, false, false, "Content-Type: text/html; charset=iso-8859-1\r\nContent-Length: 274\r\n",
-       "<p>The server encountered an internal error or misconfiguration and was unable to complete your request.</p>"},
-      {"405 has no paragraph text", 405, false, false,
-       "Content-Type: text/html; charset=iso-8859-1\r\nContent-Length: 167\r\n", "<p></p>"},
-      {"OPTIONS * answers 200 with Allow", 200, false, true,
-       "Allow: GET,HEAD,POST,OPTIONS\r\nContent-Length: 0\r\n", ""},
-      {"Allow only with 200", 404, false, true,
-       "Content-Type: text/html; charset=iso-8859-1\r\nContent-Length: 196\r\n", "<h1>Not Found</h1>"},
+      {"404", {404}, html,
+       apache_page("404 Not Found", "<p>The requested URL was not found on this server.</p>\n")},
+      {"411 names the method", {411, "POST"}, html,
+       apache_page("411 Length Required",
+                   "<p>A request of the requested method POST requires a valid "
+                   "Content-length.<br />\n</p>\n")},
+      {"301 links the Location, escaped", {301, "GET", "http://h/a/?x=1&y=\"2\""}, html,
+       apache_page("301 Moved Permanently",
+                   "<p>The document has moved <a href=\"http://h/a/?x=1&amp;y=&quot;2&quot;\">"
+                   "here</a>.</p>\n")},
+      {"303", {303, "POST", "/b"}, html,
+       apache_page("303 See Other",
+                   "<p>The answer to your request is located <a href=\"/b\">here</a>.</p>\n")},
+      {"400", {400}, html,
+       apache_page("400 Bad Request", "<p>Your browser sent a request that this server could "
+                                      "not understand.<br />\n</p>\n")},
+      {"405 names the method", {405, "PUT"}, html,
+       apache_page("405 Method Not Allowed",
+                   "<p>The requested method PUT is not allowed for this URL.</p>\n")},
+      {"413 has no paragraph", {413, "POST"}, html,
+       apache_page("413 Request Entity Too Large",
+                   "The requested resource does not allow request data with POST requests, or "
+                   "the amount of data provided in\nthe request exceeds the capacity limit.\n")},
+      {"416", {416}, html,
+       apache_page("416 Requested Range Not Satisfiable",
+                   "<p>None of the range-specifier values in the Range\nrequest-header field "
+                   "overlap the current extent\nof the selected resource.</p>\n")},
+      {"501 escapes the method", {501, "<X>"}, html,
+       apache_page("501 Not Implemented",
+                   "<p>&lt;X&gt; not supported for current URL.<br />\n</p>\n")},
+      {"503 with Retry-After", {503, "GET", "", true}, html + "Retry-After: 5\r\n",
+       apache_page("503 Service Unavailable",
+                   "<p>The server is temporarily unable to service your\nrequest due to "
+                   "maintenance downtime or capacity\nproblems. Please try again later.</p>\n")},
+      {"OPTIONS * answers 200 with Allow", {200, "OPTIONS", "", false, true},
+       "Allow: GET,HEAD,POST,OPTIONS\r\n", ""},
+      {"Allow only with 200", {404, "OPTIONS", "", false, true}, html,
+       apache_page("404 Not Found", "<p>The requested URL was not found on this server.</p>\n")},
+      {"304 has no page", {304}, "", ""},
   };
   for (const Case& c : cases) {
     INFO(std::string(c.what));
     std::string head, body = "stale";
-    append_local_headers(&head, &body, c.status, c.retry_after, c.allow);
-    CHECK(head == c.head);
-    if (c.body_has.empty()) {
-      CHECK(body.empty());
-    } else {
-      CHECK(body.rfind("<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>", 0) == 0);
-      CHECK(body.find(c.body_has) != std::string::npos);
-      CHECK(body.size() == std::stoul(head.substr(head.find("Content-Length: ") + 16)));
+    append_local_headers(&head, &body, c.page);
+    CHECK(head == c.head_lines + "Content-Length: " + std::to_string(c.body.size()) + "\r\n");
+    CHECK(body == c.body);
+    CHECK(local_page_has_body(c.page.status) == !c.body.empty());
+  }
+}
+
+TEST_CASE("Vary fields merged as Apache's fix_vary") {
+  struct Case {
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::string merged;
+  };
+  const std::vector<Case> cases = {
+      {{{"Vary", "Cookie, Accept-Encoding"}}, "Cookie,Accept-Encoding"},
+      {{{"Vary", "Cookie"}, {"X", "y"}, {"vary", "accept-encoding,  cookie"}},
+       "Cookie,accept-encoding"},
+      {{{"Vary", " , ,"}}, ""},
+      {{{"X", "y"}}, ""},
+      {{{"Vary", "*"}, {"Vary", "Cookie\tUser-Agent"}}, "*,Cookie,User-Agent"},
+  };
+  for (const Case& c : cases) {
+    std::string frame("\x00\xc8\x00\x00", 4);  // 200, empty reason (as above)
+    for (const auto& [k, v] : c.fields) {
+      const auto klen = static_cast<uint16_t>(k.size());
+      const auto vlen = static_cast<uint32_t>(v.size());
+      const char h[6] = {static_cast<char>(klen >> 8), static_cast<char>(klen),
+                         static_cast<char>(vlen >> 24), static_cast<char>(vlen >> 16),
+                         static_cast<char>(vlen >> 8), static_cast<char>(vlen)};
+      frame.append(h, 6);
+      frame += k;
+      frame += v;
     }
+    Result<proto::ResponseHeadView> view = proto::ResponseHeadView::parse(frame);
+    REQUIRE(view.is_ok());
+    INFO(c.merged);
+    CHECK(merged_vary(*view) == c.merged);
+    std::string out;
+    append_worker_headers(&out, *view);
+    CHECK(out.find("Vary") == out.rfind("Vary"));  // one field at most
+    if (!c.merged.empty()) CHECK(out.find("Vary: " + c.merged + "\r\n") != std::string::npos);
   }
 }
 
