@@ -24,12 +24,14 @@ const char* protocol_name(ListenProtocol p) {
     case ListenProtocol::kHttp: return "http";
     case ListenProtocol::kHttps: return "https";
     case ListenProtocol::kHaproxyAgent: return "haproxy-agent";
+    case ListenProtocol::kUwsgi: return "uwsgi";
   }
   return "http";
 }
 
 bool protocol_from_name(std::string_view name, ListenProtocol* out) {
-  for (ListenProtocol p : {ListenProtocol::kHttp, ListenProtocol::kHttps, ListenProtocol::kHaproxyAgent}) {
+  for (ListenProtocol p : {ListenProtocol::kHttp, ListenProtocol::kHttps, ListenProtocol::kHaproxyAgent,
+                          ListenProtocol::kUwsgi}) {
     if (name == protocol_name(p)) {
       *out = p;
       return true;

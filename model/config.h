@@ -240,8 +240,10 @@ enum class ListenProtocol {
   kHttp,          // "http": HTTP/1.1 clients and proxies
   kHttps,         // "https": HTTP/1.1 over TLS (Apache's protocol, and port 443's default)
   kHaproxyAgent,  // "haproxy-agent": HAProxy's agent-check line (haproxy_agent.h)
+  kUwsgi,         // "uwsgi": the uwsgi packet nginx's uwsgi_pass sends (uwsgi_packet.h)
 };
-// "http", "https", "haproxy-agent"; protocol_from_name() is its inverse (false: unknown).
+// "http", "https", "haproxy-agent", "uwsgi"; protocol_from_name() is its inverse
+// (false: unknown).
 const char* protocol_name(ListenProtocol p);
 bool protocol_from_name(std::string_view name, ListenProtocol* out);
 // One RemoteIPTrustedProxy or RemoteIPInternalProxy argument (mod_remoteip).
@@ -252,7 +254,7 @@ struct RemoteIPProxySpec {
 
 struct ListenAddr {
   SourceLoc loc;
-  // Listen's protocol argument: https (TLS), http or haproxy-agent. Unset, Apache
+  // Listen's protocol argument: https (TLS), http, haproxy-agent or uwsgi. Unset, Apache
   // takes https for port 443 and http for any other port (listen_protocol()).
   ListenProtocol protocol = ListenProtocol::kHttp;
   std::string host;  // "" = all addresses; "[::1]" written as "::1"
@@ -373,6 +375,10 @@ struct Config {
   // RemoteIPProxyProtocolExceptions: peers that need not send a PROXY header
   // (server-wide wherever written, as mod_remoteip keeps them).
   std::vector<std::string> proxy_protocol_exceptions;
+  // WSGIUwsgiTrustedPeers (ours): the peers a `Listen ... uwsgi` socket accepts
+  // (the uwsgi protocol has no authentication; its REMOTE_ADDR and scheme are
+  // believed). Addresses or networks as Require ip takes them.
+  std::vector<std::string> uwsgi_trusted_peers = {"127.0.0.0/8", "::1"};
 
   std::vector<GroupSpec> groups;
   std::vector<ImportScript> imports;

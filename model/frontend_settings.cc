@@ -638,6 +638,7 @@ json frontend_settings_to_json(const Config& c,
                         {"python_path", c.python_path}}},
           {"groups", groups},
           {"proxy_protocol_exceptions", c.proxy_protocol_exceptions},
+          {"uwsgi_trusted_peers", c.uwsgi_trusted_peers},
           {"server", vhost_json(server)},
           {"vhosts", vhosts}};
 }
@@ -675,7 +676,8 @@ Result<FrontendSettings> frontend_settings_from_json(const json& j) {
     if (i >= c.listen.size() || !p.is_string() ||
         !protocol_from_name(p.get<std::string>(), &c.listen[i].protocol))
       return top.bad_key("listen_protocols",
-                         "must hold one of \"http\", \"https\", \"haproxy-agent\" per listen address");
+                         "must hold one of \"http\", \"https\", \"haproxy-agent\", \"uwsgi\" per "
+                         "listen address");
   }
   const json* material = nullptr;
   TRY(top.arr("tls_material", &material));
@@ -694,6 +696,8 @@ Result<FrontendSettings> frontend_settings_from_json(const json& j) {
   TRY(embedded_from(top, &c));
   TRY(groups_from(top, &s.groups));
   TRY(strings_from(top, "proxy_protocol_exceptions", &c.proxy_protocol_exceptions));
+  c.uwsgi_trusted_peers.clear();  // the message's list replaces the default
+  TRY(strings_from(top, "uwsgi_trusted_peers", &c.uwsgi_trusted_peers));
   auto srv = j.find("server");
   if (srv != j.end() && !srv->is_null()) TRY(vhost_from(*srv, "server", &c.server));
   const json* vhosts = nullptr;

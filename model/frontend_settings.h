@@ -14,7 +14,7 @@
 //    "user": "www-data" | null, "group": "www-data" | null,   (User / Group)
 //    "log_level": "warn",
 //    "listen": ["127.0.0.1:8080", "[::1]:80", "*:8000"],     (fds 4.. in this order)
-//    "listen_protocols": ["http", "https", "haproxy-agent"],   (per "listen")
+//    "listen_protocols": ["http", "https", "haproxy-agent", "uwsgi"],   (per "listen")
 //    "limits": {"request_line": 8190, "field_size": 8190, "fields": 100,
 //               "body": 1073741824, "timeout": 60, "keep_alive": true,
 //               "keep_alive_timeout": 5, "max_keep_alive_requests": 100,
@@ -23,6 +23,7 @@
 //    "embedded": {"threads": 25, "python_home": null | path,   (ThreadsPerChild,
 //                 "python_path": ["/srv/lib"]},                 WSGIPythonHome, WSGIPythonPath)
 //    "proxy_protocol_exceptions": ["10.0.0.0/8"],  (RemoteIPProxyProtocolExceptions)
+//    "uwsgi_trusted_peers": ["127.0.0.0/8", "::1"],  (WSGIUwsgiTrustedPeers)
 //    "groups": [{"name": "site1", "socket": "/run/wsgid/wsgi.site1.sock",
 //                "processes": 2, "threads": 4, "connect_timeout": 15,
 //                "socket_timeout": 60, "queue_timeout": 0,

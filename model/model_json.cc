@@ -222,6 +222,7 @@ json config_to_json(const Config& c) {
   s["trace_enable"] = c.traces(nullptr);
   s["remoteip"] = remoteip_to_json(c, c.server);
   s["proxy_protocol_exceptions"] = c.proxy_protocol_exceptions;
+  s["uwsgi_trusted_peers"] = c.uwsgi_trusted_peers;
   s["error_log"] = c.server.error_log ? json(c.server.error_log->path) : json(nullptr);
   s["custom_logs"] = json::array();
   for (const LogFile& l : c.server.custom_logs)

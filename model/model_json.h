@@ -29,7 +29,7 @@ Result<GroupSpec> group_from_json(const nlohmann::json& j);
 // "defined_at"), "handlers" (set_handler, wsgi_extensions, exec_cgi,
 // directory_index; null = inherited), "trace_enable" and "remoteip" (mod_remoteip's
 // header, proxies_header, proxies [{address, internal}], proxy_protocol; the
-// server also "proxy_protocol_exceptions"); each mount its "trusted_proxy_headers"
+// server also "proxy_protocol_exceptions" and "uwsgi_trusted_peers"); each mount its "trusted_proxy_headers"
 // and "trusted_proxies" (null = none); "sections" lists every
 // <Directory>/<DirectoryMatch>/<Files>/<FilesMatch>/<Location>/<LocationMatch>
 // with "section", "path", "virtual_host", "access" (null, or "rules": its

@@ -61,6 +61,19 @@ std::string recommended_timeouts_note(const model::Config& config) {
   return s;
 }
 
+std::vector<std::string> uwsgi_trust_lines(const model::Config& config) {
+  std::vector<std::string> lines;
+  std::string peers;
+  for (const std::string& p : config.uwsgi_trusted_peers) peers += (peers.empty() ? "" : " ") + p;
+  for (const auto& addr : config.listen) {
+    if (addr.protocol != model::ListenProtocol::kUwsgi) continue;
+    lines.push_back("Listen " + addr.text() + " uwsgi: accepts connections only from " + peers +
+                    " (WSGIUwsgiTrustedPeers) and trusts their REMOTE_ADDR, REMOTE_PORT and "
+                    "scheme (HTTPS, REQUEST_SCHEME) as the client's");
+  }
+  return lines;
+}
+
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err) {
   config::ParseOptions po;
   po.syntax.defines = options.defines;
@@ -112,6 +125,7 @@ int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err)
   }
   std::string note = recommended_timeouts_note(r.config);
   if (!note.empty()) err << note << "\n";
+  for (const std::string& line : uwsgi_trust_lines(r.config)) err << line << "\n";
   if (options.json) {
     out << model::config_to_json(r.config).dump(2) << "\n";
   } else {

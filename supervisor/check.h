@@ -38,6 +38,13 @@ struct CheckOptions {
 
 int run_check(const CheckOptions& options, std::ostream& out, std::ostream& err);
 
+// One line per `Listen ... uwsgi`, printed by run_check(): the uwsgi protocol has
+// no authentication, so the check says whom such a socket believes, e.g.
+// "Listen 127.0.0.1:9000 uwsgi: accepts connections only from 127.0.0.0/8 ::1
+// (WSGIUwsgiTrustedPeers) and trusts their REMOTE_ADDR, REMOTE_PORT and scheme
+// (HTTPS, REQUEST_SCHEME) as the client's".
+std::vector<std::string> uwsgi_trust_lines(const model::Config& config);
+
 // "" when every group sets the recommended timeouts, else one line such as
 // "note: daemon groups 'a', 'b' leave off mod_wsgi-express's recommended timeouts:
 // queue-timeout=45 request-timeout=60 ..." (without a trailing newline).

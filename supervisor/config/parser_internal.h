@@ -127,6 +127,7 @@ class Parser {
   void d_log_level(const Directive& d, Scope& s);
   void d_timeout(const Directive& d, Scope& s);
   void d_drain_delay(const Directive& d, Scope& s);
+  void d_uwsgi_trusted_peers(const Directive& d, Scope& s);
   void d_keep_alive(const Directive& d, Scope& s);
   void d_trace_enable(const Directive& d, Scope& s);
   void d_keep_alive_timeout(const Directive& d, Scope& s);
@@ -216,6 +217,7 @@ class Parser {
   // without one, every peer is trusted, which finish_proxies() warns about.
   std::vector<SourceLoc> trusted_header_lines_;
   bool trusted_proxies_seen_ = false;
+  bool uwsgi_peers_seen_ = false;  // WSGIUwsgiTrustedPeers replaced the default
   void finish_proxies();
 };
 

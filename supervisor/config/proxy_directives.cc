@@ -188,6 +188,22 @@ void Parser::d_remoteip_proxy_protocol(const Directive& d, Scope& s) {
   if (auto v = on_off(d, "RemoteIPProxyProtocol", d.args[0])) s.vh->remoteip_proxy_protocol = *v;
 }
 
+// Ours: the peers a `Listen ... uwsgi` socket accepts (docs/decisions.md 45).
+// The first line replaces the default (127.0.0.0/8 and ::1); later lines add.
+void Parser::d_uwsgi_trusted_peers(const Directive& d, Scope&) {
+  if (!nargs(d, "WSGIUwsgiTrustedPeers", 1, SIZE_MAX)) return;
+  for (const Arg& a : d.args) {
+    std::string problem = address_problem(a.text, "WSGIUwsgiTrustedPeers");
+    if (!problem.empty()) {
+      diags_->error(a.loc, problem, {kAddressNote});
+      return;
+    }
+  }
+  if (!uwsgi_peers_seen_) config_.uwsgi_trusted_peers.clear();
+  uwsgi_peers_seen_ = true;
+  for (const Arg& a : d.args) config_.uwsgi_trusted_peers.push_back(a.text);
+}
+
 // mod_wsgi trusts every peer when no WSGITrustedProxies is given (kept for
 // compatibility): say what that means at each WSGITrustedProxyHeaders line.
 void Parser::finish_proxies() {

@@ -32,8 +32,9 @@ bool Parser::server_level_only_value(const Directive& d, const char* name, const
 // Apache's Listen rule (https://httpd.apache.org/docs/2.4/mod/mpm_common.html#listen):
 // the protocol argument names it; without one, port 443 is https and any other
 // port http. nullopt for a protocol wsgid does not serve. A small function of
-// its own so that other protocols join it in one place. haproxy-agent is
-// wsgid's own: HAProxy's agent-check answers (haproxy_agent.h).
+// its own so that other protocols join it in one place. haproxy-agent and
+// uwsgi are wsgid's own: HAProxy's agent-check answers (haproxy_agent.h) and
+// nginx's uwsgi_pass packets (uwsgi_packet.h).
 std::optional<ListenProtocol> listen_protocol(std::string_view arg, int port) {
   if (arg.empty()) return port == 443 ? ListenProtocol::kHttps : ListenProtocol::kHttp;
   ListenProtocol p;
@@ -74,8 +75,9 @@ void Parser::d_listen(const Directive& d, Scope&) {
       diags_->error(d.args[1].loc, "Listen protocol '" + d.args[1].text +
                                        "' is not one wsgid serves",
                     {"write 'Listen " + t + " https' for TLS, 'Listen " + t +
-                     " http' for plain HTTP or 'Listen " + t +
-                     " haproxy-agent' for HAProxy's agent-check"});
+                     " http' for plain HTTP, 'Listen " + t +
+                     " haproxy-agent' for HAProxy's agent-check or 'Listen " + t +
+                     " uwsgi' for nginx's uwsgi_pass"});
       return;
     }
     addr.protocol = *proto;

@@ -163,7 +163,7 @@ bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const
   w.add("SERVER_PROTOCOL", in.http10 ? "HTTP/1.0" : "HTTP/1.1");
   w.add("SERVER_SOFTWARE", "wsgid");
   w.add("GATEWAY_INTERFACE", "CGI/1.1");
-  w.add("REQUEST_SCHEME", in.tls ? "https" : "http");
+  w.add("REQUEST_SCHEME", in.tls || in.https_scheme ? "https" : "http");
   // SERVER_NAME / SERVER_PORT as Apache with UseCanonicalName Off.
   std::string_view hname, hport;
   split_host(in.host, &hname, &hport);
@@ -189,7 +189,8 @@ bool append_environ(const EnvironInput& in, const RequestHeaders& headers, const
   w.add("SERVER_ADDR", in.local_ip);
   w.add("REMOTE_ADDR", edits && edits->remote_addr ? std::string_view(*edits->remote_addr)
                                                    : in.remote_ip);
-  if (edits && edits->https.value_or(false) && !in.tls) w.add("HTTPS", "1");
+  if (in.https_scheme && !in.tls) w.add("HTTPS", "on");
+  else if (edits && edits->https.value_or(false) && !in.tls) w.add("HTTPS", "1");
   {
     char rp[12];
     auto r = std::to_chars(rp, rp + sizeof rp, in.remote_port);

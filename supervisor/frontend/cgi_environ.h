@@ -92,6 +92,9 @@ struct EnvironInput {
   std::string_view remote_user;  // REMOTE_USER after authentication, "" = none
   std::string_view auth_type;    // AUTH_TYPE ("Basic"), "" = none
   const TlsFacts* tls = nullptr;  // the connection's TLS, nullptr = plain HTTP
+  // nginx's uwsgi vars said https (uwsgi_packet.h): REQUEST_SCHEME "https" and
+  // HTTPS "on" as over TLS, without SSL_* variables.
+  bool https_scheme = false;
   bool tls_std_env_vars = false;     // SSLOptions +StdEnvVars of the vhost
   bool tls_export_cert_data = false; // SSLOptions +ExportCertData
   const EnvironEdits* edits = nullptr;  // must outlive the call; nullptr = none

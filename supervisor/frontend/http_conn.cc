@@ -130,7 +130,7 @@ void HttpConn::accept_from(Server* server, uv_stream_t* listener) {
     return;
   }
   ++server->metrics().front().accepted;
-  c->start(server->listener_tls(listener));
+  c->start(server->listener_protocol(listener));
 }
 
 size_t HttpConn::accept_backlog(Server* server, uv_stream_t* listener) {
@@ -158,12 +158,12 @@ size_t HttpConn::accept_backlog(Server* server, uv_stream_t* listener) {
       continue;
     }
     ++server->metrics().front().accepted;
-    c->start(server->listener_tls(listener));
+    c->start(server->listener_protocol(listener));
     ++n;
   }
 }
 
-void HttpConn::start(bool tls) {
+void HttpConn::start(model::ListenProtocol protocol) {
   auto* c = this;
   Server* server = server_;
   uv_tcp_nodelay(&c->tcp_, 1);
@@ -183,7 +183,16 @@ void HttpConn::start(bool tls) {
   const auto& cfg = c->router_->settings().config;
   c->deadline_ms_ = uv_now(server->loop()) + static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
   c->deadline_kind_ = kIdle;
-  if (tls) {
+  if (protocol == model::ListenProtocol::kUwsgi) {
+    // No TLS and no PROXY header here: nginx's uwsgi module sends the packet.
+    if (!c->start_uwsgi()) {
+      c->start_close();
+      return;
+    }
+    c->update_reading();
+    return;
+  }
+  if (protocol == model::ListenProtocol::kHttps) {
     if (!c->start_tls()) {
       c->start_close();
       return;
@@ -345,6 +354,14 @@ void HttpConn::tick(uint64_t now) {
       ++server_->metrics().front().refused[static_cast<size_t>(RefuseReason::kProxyHeader)];
       start_close();
       break;
+    case kUwsgiPacket:
+      log::warn("frontend: {}:{}: connection closed: no complete uwsgi packet within {} s "
+                "(RequestReadTimeout header; {} bytes received)",
+                peer_ip_, peer_port_, router_->settings().config.request_read_header_timeout,
+                uwsgi_reader_ ? uwsgi_reader_->received() : 0);
+      ++server_->metrics().front().refused[static_cast<size_t>(RefuseReason::kTimeout)];
+      start_close();
+      break;
   }
 }
 
@@ -384,6 +401,10 @@ void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (close_ == CloseStage::kLingering) return;
   if (proxy_reader_) {
     read_proxy_header(buf->base, static_cast<size_t>(nread));
+    return;
+  }
+  if (uwsgi_reader_) {
+    read_uwsgi_packet(buf->base, static_cast<size_t>(nread));
     return;
   }
   if (!tls_) {
@@ -642,7 +663,7 @@ int HttpConn::on_headers_complete() {
   for (HeaderSpan& h : headers_) trim_ows(head_, &h);
   http10_ = parser_.http_major == 1 && parser_.http_minor == 0;
   head_method_ = parser_.method == HTTP_HEAD;
-  keep_alive_ = llhttp_should_keep_alive(&parser_) && cfg.keep_alive &&
+  keep_alive_ = !uwsgi_ && llhttp_should_keep_alive(&parser_) && cfg.keep_alive &&
                 (cfg.max_keep_alive_requests <= 0 || requests_ + 1 < cfg.max_keep_alive_requests);
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -844,7 +865,7 @@ int HttpConn::dispatch() {
       parser_.content_length > static_cast<uint64_t>(body_limit_))
     return refuse_head(413, "request body exceeds LimitRequestBody");
   // mod_ssl's SSLRequireSSL: this path is for TLS connections only.
-  if (require_ssl_ && !tls_) {
+  if (require_ssl_ && !tls_ && !uwsgi_https_) {
     send_local(403, "SSLRequireSSL: the request did not come over TLS", false);
     return 0;
   }
@@ -940,6 +961,7 @@ EnvironInput HttpConn::environ_input(std::string_view query, std::string_view ho
   in.edits = remoteip_edits_.empty() ? nullptr : &remoteip_edits_;
   in.request_id = request_id_text_;
   in.request_start_us = request_start_us_;
+  in.https_scheme = uwsgi_https_;
   if (tls_ && tls_->handshake_done()) {
     in.tls = &tls_->facts();
     const model::VirtualHost* vh = route_.vhost ? route_.vhost : &router_->settings().config.server;
@@ -1327,7 +1349,7 @@ void HttpConn::finish_head(bool has_length) {
   end.status = status_;
   end.has_length = has_length;
   end.head_method = head_method_;
-  end.http10 = http10_;
+  end.http10 = http10_ || uwsgi_;  // uwsgi: never chunked (nginx reads to the close)
   end.keep_alive = keep_alive_;
   end.draining = server_->closing_connections();
   end.date_line = server_->date_line();

@@ -68,6 +68,19 @@
 // taken the request) -> 504, writing to the client (Timeout) and keep-alive idle
 // (KeepAliveTimeout) -> close.
 //
+// On a `Listen ... uwsgi` socket (issue 15, docs/decisions.md 45) the
+// connection begins, before any of this, with a check of its peer against
+// WSGIUwsgiTrustedPeers (closed with a log line when it is not in it) and a
+// uwsgi packet read by UwsgiPacketReader (uwsgi_packet.h; http_conn_uwsgi.cc)
+// within RequestReadTimeout header=: its vars become an HTTP/1.x head that the
+// parser reads like any other, so every check, routing, access rule, timeout
+// and counter above applies unchanged; REMOTE_ADDR/REMOTE_PORT become the
+// connection's client (as a PROXY header's source does), HTTPS/REQUEST_SCHEME the
+// scheme (REQUEST_SCHEME, HTTPS and SSLRequireSSL as over TLS) and SERVER_PORT the
+// environ's. A malformed packet gets a 400. One request per connection: the
+// response is never chunked (close-delimited without the app's Content-Length)
+// and ends with "Connection: close", as uWSGI's workers answer nginx.
+//
 // On a TLS Listen (issue 13) a TlsSession (tls_session.h) sits under all of
 // this: what libuv reads is decrypted before llhttp sees it (on_read ->
 // on_plain), and write_out() encrypts out_ into wire_ before uv_write; the
@@ -98,6 +111,7 @@
 #include "supervisor/frontend/tls_context.h"
 #include "supervisor/frontend/tls_session.h"
 #include "supervisor/frontend/upstream.h"
+#include "supervisor/frontend/uwsgi_packet.h"
 
 namespace wsgid::frontend {
 
@@ -175,10 +189,12 @@ class HttpConn final : public UpstreamClient {
  private:
   enum class Target { kNone, kUpstream, kLocal, kStatic };
   // What deadline_ms_ is for (tick()).
-  enum Deadline { kNone = 0, kIdle, kHeader, kBody, kUpstream, kWrite, kLinger, kProxyHeader };
-  // An accepted connection's setup: addresses, router, deadline, reading; tls:
-  // its listener is TLS (Listen ... https), the handshake comes first.
-  void start(bool tls);
+  enum Deadline {
+    kNone = 0, kIdle, kHeader, kBody, kUpstream, kWrite, kLinger, kProxyHeader, kUwsgiPacket
+  };
+  // An accepted connection's setup: addresses, router, deadline, reading; on
+  // an https listener the handshake comes first, on a uwsgi one the packet.
+  void start(model::ListenProtocol protocol);
 
   explicit HttpConn(Server* server);
   ~HttpConn() override;
@@ -200,6 +216,12 @@ class HttpConn final : public UpstreamClient {
   // RemoteIPHeader for a request to vh: sets remote_ip_ / remote_port_ and the
   // header edits of remoteip_edits_.
   void apply_remoteip(const model::VirtualHost* vh);
+  // The uwsgi step (http_conn_uwsgi.cc): start_uwsgi() checks the peer against
+  // WSGIUwsgiTrustedPeers at accept (false: not trusted, logged; the caller
+  // closes); read_uwsgi_packet() takes the bytes until the packet is whole, then
+  // parses its head and hands the rest (the body) to the parser.
+  bool start_uwsgi();
+  void read_uwsgi_packet(const char* data, size_t len);
   // The edits of the environ of a request routed to an application:
   // remoteip_edits_ plus WSGITrustedProxyHeaders' (trusted_proxy.h).
   const EnvironEdits* app_environ_edits();
@@ -305,6 +327,11 @@ class HttpConn final : public UpstreamClient {
   int peer_port_ = 0, conn_port_ = 0;
   bool proxy_header_seen_ = false;  // a PROXY header gave conn_ip_: RemoteIPHeader is off
   std::unique_ptr<ProxyHeaderReader> proxy_reader_;  // while the PROXY header is read
+  // A uwsgi listener's connection (uwsgi_packet.h): the reader while the packet
+  // is read, the head it gave (kept for the parse), the scheme and SERVER_PORT.
+  bool uwsgi_ = false, uwsgi_https_ = false;
+  std::unique_ptr<UwsgiPacketReader> uwsgi_reader_;
+  std::string uwsgi_head_, uwsgi_server_port_;
   EnvironEdits remoteip_edits_, app_edits_;
   // How far the connection is in closing; only ever moves forward (start_close()
   // jumps to kClosed from any stage):

@@ -61,6 +61,7 @@ void HttpConn::read_proxy_header(const char* data, size_t len) {
 }
 
 void HttpConn::apply_remoteip(const model::VirtualHost* vh) {
+  if (!uwsgi_server_port_.empty()) remoteip_edits_.server_port = uwsgi_server_port_;
   if (proxy_header_seen_) return;  // the PROXY header's address takes precedence
   const model::Config& cfg = router_->settings().config;
   const model::VirtualHost* rules_vh = vh ? vh : &cfg.server;

@@ -53,14 +53,17 @@ rewrite::RequestView HttpConn::rewrite_view(const model::VirtualHost* vh, std::s
                                             std::string* name,
                                             rewrite::HeaderList* headers) const {
   unsigned port = 0;
-  server_name_port(host, vh, router_->settings().config, local_port_, name, &port);
+  // Behind nginx's uwsgi_pass, the port clients use is nginx's SERVER_PORT.
+  int own_port = local_port_;
+  if (!uwsgi_server_port_.empty()) own_port = std::stoi(uwsgi_server_port_);
+  server_name_port(host, vh, router_->settings().config, own_port, name, &port);
   if (with_headers) *headers = header_list(request_headers());
   rewrite::RequestView r;
   r.method = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   r.path = path_;
   r.query = query;
   r.has_query = url().find('?') != std::string_view::npos;
-  r.https = tls_ != nullptr;  // %{HTTPS}: a TLS connection
+  r.https = tls_ != nullptr || uwsgi_https_;  // %{HTTPS}: TLS, or nginx's uwsgi HTTPS
   r.server_name = *name;
   r.server_port = port;
   r.remote_addr = remote_ip_;

@@ -28,7 +28,8 @@ constexpr std::array<std::string_view, kGatewayCauses> kCauseLabels = {
 constexpr std::array<int, kGatewayCauses> kCauseStatus = {503, 503, 503, 503, 503, 503,
                                                           502, 502, 502, 504, 504};
 constexpr std::array<std::string_view, kRefuseReasons> kRefuseLabels = {"bad_request", "limit",
-                                                                        "timeout", "proxy_header"};
+                                                                        "timeout", "proxy_header",
+                                                                        "uwsgi_peer"};
 }  // namespace
 
 MethodClass method_class(std::string_view method) {

@@ -77,9 +77,9 @@ int gateway_cause_status(GatewayCause c);              // 502, 503 or 504
 // and LimitRequestFields' 400 are counted by their status; timeouts: 408), or
 // closed without an answer because its PROXY protocol header (RemoteIPProxyProtocol)
 // was wrong or late.
-enum class RefuseReason { kBadRequest, kLimit, kTimeout, kProxyHeader };
-constexpr size_t kRefuseReasons = 4;
-// "bad_request", "limit", "timeout", "proxy_header"
+enum class RefuseReason { kBadRequest, kLimit, kTimeout, kProxyHeader, kUwsgiPeer };
+constexpr size_t kRefuseReasons = 5;
+// "bad_request", "limit", "timeout", "proxy_header", "uwsgi_peer"
 std::string_view refuse_reason_label(RefuseReason r);
 // The reason a refusal with this status counts under: 408 timeout; 411, 413,
 // 414, 431 limit; anything else bad_request.

@@ -153,11 +153,11 @@ UpstreamPool* Server::pool(const Router* router, int index) {
   return retired_pools_.back().get();
 }
 
-bool Server::listener_tls(const uv_stream_t* listener) const {
+model::ListenProtocol Server::listener_protocol(const uv_stream_t* listener) const {
   for (size_t i = 0; i < listeners_.size(); ++i)
     if (reinterpret_cast<const uv_stream_t*>(listeners_[i]) == listener)
-      return listener_protocols_[i] == model::ListenProtocol::kHttps;
-  return false;
+      return listener_protocols_[i];
+  return model::ListenProtocol::kHttp;
 }
 
 Status Server::listen_handle(uv_tcp_t* h, const std::string& what, model::ListenProtocol protocol) {

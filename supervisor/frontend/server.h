@@ -17,8 +17,9 @@
 //             response carries "Connection: close", so balancers reconnect
 //   draining  the listeners close; in-flight requests finish (drain() below)
 // With no delay a stop goes straight to draining, as before the directive.
-// Each Listen socket speaks its ListenAddr protocol: HTTP (HttpConn) or
-// HAProxy's agent-check (haproxy_agent.h).
+// Each Listen socket speaks its ListenAddr protocol: HTTP (HttpConn), the uwsgi
+// packet (HttpConn with uwsgi_packet.h) or HAProxy's agent-check
+// (haproxy_agent.h).
 #pragma once
 
 #include <uv.h>
@@ -96,9 +97,9 @@ class Server {
   const std::shared_ptr<const Router>& router() const { return router_; }
   // The TLS contexts of the current settings (tls_context.h); rebuilt by apply().
   const std::shared_ptr<const TlsContexts>& tls() const { return tls_; }
-  // Whether listener (one of ours) is a TLS Listen (Listen ... https, or 443)
-  // in the current settings.
-  bool listener_tls(const uv_stream_t* listener) const;
+  // What listener (one of ours) speaks: kHttps for a TLS Listen (Listen ...
+  // https, or 443), kUwsgi for nginx's uwsgi_pass packets, else kHttp.
+  model::ListenProtocol listener_protocol(const uv_stream_t* listener) const;
   UpstreamPool* pool(const Router* router, int group_index);
   // Embedded mode (embedded.h). Until enable_embedded() (called once the process
   // runs as its final user), Python is never started; from then on apply()

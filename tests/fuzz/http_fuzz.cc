@@ -10,7 +10,9 @@
 // listener (127.0.0.3) where RemoteIPProxyProtocol is on: the bytes must begin
 // with a PROXY v1 or v2 header (proxy_protocol.h) before any HTTP. Every
 // other input goes to 127.0.0.1, where mod_remoteip's RemoteIPHeader and
-// mod_wsgi's WSGITrustedProxyHeaders read the forwarding headers.
+// mod_wsgi's WSGITrustedProxyHeaders read the forwarding headers. An input
+// whose first byte is 0x02 goes, without it, to a `Listen ... uwsgi` socket
+// (127.0.0.4): a uwsgi packet (uwsgi_packet.h) whose vars become the request.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -36,7 +38,7 @@ namespace {
 struct World {
   uv_loop_t loop;
   Server* server = nullptr;
-  int port = 0, proxy_port = 0;
+  int port = 0, proxy_port = 0, uwsgi_port = 0;
 
   World() {
     std::signal(SIGPIPE, SIG_IGN);
@@ -48,7 +50,10 @@ struct World {
     l.host = "127.0.0.1";
     model::ListenAddr lp;
     lp.host = "127.0.0.3";
-    s.config.listen = {l, lp};
+    model::ListenAddr lu;
+    lu.host = "127.0.0.4";
+    lu.protocol = model::ListenProtocol::kUwsgi;
+    s.config.listen = {l, lp, lu};
     s.config.limit_request_line = 1000;
     s.config.limit_request_field_size = 1000;
     s.config.limit_request_fields = 20;
@@ -108,6 +113,7 @@ struct World {
     if (!server->bind_listeners(&ports).is_ok()) std::abort();
     port = ports[0];
     proxy_port = ports[1];
+    uwsgi_port = ports[2];
   }
 };
 
@@ -122,14 +128,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 32 * 1024) return 0;
   World& w = world();
   bool proxy_mode = size > 0 && data[0] == 0x01;
-  if (proxy_mode) {
+  bool uwsgi_mode = size > 0 && data[0] == 0x02;
+  if (proxy_mode || uwsgi_mode) {
     ++data;
     --size;
   }
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(proxy_mode ? w.proxy_port : w.port));
-  a.sin_addr.s_addr = htonl(proxy_mode ? 0x7f000003 : INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(proxy_mode ? w.proxy_port : uwsgi_mode ? w.uwsgi_port : w.port));
+  a.sin_addr.s_addr = htonl(proxy_mode ? 0x7f000003 : uwsgi_mode ? 0x7f000004 : INADDR_LOOPBACK);
   int fd = -1;
   // Hundreds of thousands of connections a minute: a connect can fail for want
   // of a free local port (EADDRNOTAVAIL) while the kernel recycles them. That is
@@ -142,8 +149,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     close(fd);
     fd = -1;
     if (attempt >= 1000) {
-      std::fprintf(stderr, "http_fuzz: connect(%s:%d): %s\n", proxy_mode ? "127.0.0.3" : "127.0.0.1",
-                   proxy_mode ? w.proxy_port : w.port, std::strerror(err));
+      std::fprintf(stderr, "http_fuzz: connect(port %d): %s\n", ntohs(a.sin_port),
+                   std::strerror(err));
       std::abort();
     }
     uv_run(&w.loop, UV_RUN_NOWAIT);

@@ -3,12 +3,15 @@
 Two whole daemons, one on 127.0.0.2 and one on 127.0.0.3 (loopback
 addresses: Linux routes all of 127/8 to lo), each with its own config and temp
 dir (control socket, group sockets, access log), each with an HTTP listener and
-a `haproxy-agent` listener, WSGIDrainDelay 2 and one group `app` (2 processes x
-4 threads). In front of them, one balancer at a time, from Debian:
+a `haproxy-agent` listener, a `uwsgi` listener, WSGIDrainDelay 2 and one group
+`app` (2 processes x 4 threads). In front of them, one balancer at a time, from
+Debian:
 
   - nginx with proxy_pass to the HTTP listeners (proxy_next_upstream error
     timeout http_502 http_503: a refused connect or a 502/503 goes to the other
     host);
+  - nginx with uwsgi_pass to the uwsgi listeners (the same, as
+    uwsgi_next_upstream; issue 15 point 4);
   - HAProxy with an httpchk on an application path (/health: the readiness
     handler is another branch's) and agent-check on the agent listeners,
     retry-on all-retryable-errors and redispatch.
@@ -24,7 +27,7 @@ host a DRAIN while it stops, MAINT while its group crash-loops, and a weight
 below 100% while the groups are busy.
 
 The balancers run in the foreground in the test's temp dir (nginx -p DIR -c
-CONF with `daemon off`, HAProxy -db) and are stopped by their pid. About 2
+CONF with `daemon off`, HAProxy -db) and are stopped by their pid. About 3
 minutes. Not run under the sanitizers (suite `fleet`, once per CI).
 """
 
@@ -51,6 +54,7 @@ CRASH_APP = "import os\nos._exit(3)\n"
 
 BODY = """
 Listen {agent} haproxy-agent
+Listen {uwsgi} uwsgi
 WSGIDrainDelay %d
 WSGIScriptReloading Off
 LogFormat "%%h %%>s %%U" fleet
@@ -76,7 +80,9 @@ class Host:
         self.addr = addr
         self.http_port = free_port(addr)
         self.agent_port = free_port(addr)
-        body = BODY.replace('{agent}', '%s:%d' % (addr, self.agent_port))
+        self.uwsgi_port = free_port(addr)
+        body = BODY.replace('{agent}', '%s:%d' % (addr, self.agent_port)).replace(
+            '{uwsgi}', '%s:%d' % (addr, self.uwsgi_port))
         self.d = Daemon(body=body, listen='%s:%d' % (addr, self.http_port), prefix='wsgid-fleet-')
         self.script = self.d.path('app.wsgi')
         self.write_app(good=True)
@@ -110,10 +116,14 @@ class Balancer:
         self.conf = os.path.join(self.tmp, kind + '.conf')
         self.stats = os.path.join(self.tmp, 'haproxy.sock')
         with open(self.conf, 'w') as f:
-            f.write(nginx_conf(self.tmp, self.port, hosts) if kind == 'nginx'
-                    else haproxy_conf(self.tmp, self.port, hosts))
+            if kind == 'nginx':
+                f.write(nginx_conf(self.tmp, self.port, hosts))
+            elif kind == 'nginx-uwsgi':
+                f.write(nginx_uwsgi_conf(self.tmp, self.port, hosts))
+            else:
+                f.write(haproxy_conf(self.tmp, self.port, hosts))
         self.log = open(os.path.join(self.tmp, 'output.log'), 'wb')
-        if kind == 'nginx':
+        if kind.startswith('nginx'):
             cmd = ['/usr/sbin/nginx', '-p', self.tmp, '-c', self.conf,
                    '-e', os.path.join(self.tmp, 'error.log')]
         else:
@@ -212,6 +222,37 @@ http {{
             proxy_next_upstream error timeout http_502 http_503;
             proxy_next_upstream_tries 3;
             proxy_connect_timeout 2s;
+        }}
+    }}
+}}
+""".format(tmp=tmp, port=port, servers=servers)
+
+
+def nginx_uwsgi_conf(tmp, port, hosts):
+    """The README's nginx uwsgi_pass configuration (temp paths aside)."""
+    servers = ''.join('        server %s:%d;\n' % (h.addr, h.uwsgi_port) for h in hosts)
+    return """daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+worker_processes 1;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream wsgid {{
+{servers}    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            include /etc/nginx/uwsgi_params;
+            uwsgi_pass wsgid;
+            uwsgi_next_upstream error timeout http_502 http_503;
+            uwsgi_next_upstream_tries 3;
+            uwsgi_connect_timeout 2s;
         }}
     }}
 }}
@@ -394,6 +435,17 @@ class FleetTest(unittest.TestCase):
     # --- the balancers ---------------------------------------------------------
     def test_nginx_proxy_pass(self):
         lb = Balancer(self.tmp, 'nginx', self.hosts)
+        try:
+            self.run_cases(lb)
+        except Exception:
+            type(self).failed = True
+            print(lb.output()[-3000:])
+            raise
+        finally:
+            lb.stop()
+
+    def test_nginx_uwsgi_pass(self):
+        lb = Balancer(self.tmp, 'nginx-uwsgi', self.hosts)
         try:
             self.run_cases(lb)
         except Exception:

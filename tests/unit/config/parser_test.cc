@@ -143,6 +143,7 @@ const DirCase kDirCases[] = {
     {"WSGIPythonExecutable", "/usr/bin/python", S, "it was removed in mod_wsgi 4.0"},
     {"WSGIControlSocket", "/run/wsgid/c.sock", S, nullptr},
     {"WSGIDrainDelay", "5", S, nullptr},
+    {"WSGIUwsgiTrustedPeers", "127.0.0.1", S, nullptr},
     {"Listen", "127.0.0.1:8080", S, nullptr},
     {"ServerName", "www.example.com", S | V, nullptr},
     {"ServerAlias", "example.com", V, nullptr},
@@ -854,6 +855,8 @@ TEST_CASE("Listen's protocol argument and WSGIDrainDelay fill the model (issue 1
       {"Listen 127.0.0.1:8080 http\n", wsgid::model::ListenProtocol::kHttp},
       {"Listen 127.0.0.1:8080 HTTP\n", wsgid::model::ListenProtocol::kHttp},
       {"Listen 127.0.0.1:9000 haproxy-agent\n", wsgid::model::ListenProtocol::kHaproxyAgent},
+      {"Listen 127.0.0.1:9001 uwsgi\n", wsgid::model::ListenProtocol::kUwsgi},
+      {"Listen 127.0.0.1:9001 UWSGI\n", wsgid::model::ListenProtocol::kUwsgi},
   };
   for (const Case& c : cases) {
     ParseResult r = parse(c.text);

@@ -94,6 +94,15 @@ TEST_CASE("mod_remoteip: recorded per server and vhost") {
   CHECK(join(r.config.proxy_protocol_exceptions) == "127.0.0.2 10.0.0.0/8");
 }
 
+TEST_CASE("WSGIUwsgiTrustedPeers: loopback by default; the first line replaces it") {
+  ParseResult r = parse("Listen 127.0.0.1:9000 uwsgi\n");
+  CHECK(messages(r).empty());
+  CHECK(join(r.config.uwsgi_trusted_peers) == "127.0.0.0/8 ::1");
+  r = parse("WSGIUwsgiTrustedPeers 10.0.0.5\nWSGIUwsgiTrustedPeers 192.0.2.0/24 2001:db8::1\n");
+  CHECK(messages(r).empty());
+  CHECK(join(r.config.uwsgi_trusted_peers) == "10.0.0.5 192.0.2.0/24 2001:db8::1");
+}
+
 TEST_CASE("RemoteIP*ProxyList reads addresses from a file") {
   std::string path = "/tmp/wsgid-proxy-list-test-" + std::to_string(::getpid());
   {
@@ -168,6 +177,19 @@ TEST_CASE("proxy directives: each error and warning") {
        {"1:33: RemoteIPProxyProtocolExceptions: 'example.org' is not an IP address: wsgid "
         "resolves no host names here",
         "  note: write an address (192.0.2.10, 2001:db8::1) or a network (10.0.0.0/8, 2001:db8::/32)"}},
+      {"WSGIUwsgiTrustedPeers nginx.local\n",
+       {"1:23: WSGIUwsgiTrustedPeers: 'nginx.local' is not an IP address: wsgid resolves no "
+        "host names here",
+        "  note: write an address (192.0.2.10, 2001:db8::1) or a network (10.0.0.0/8, 2001:db8::/32)"}},
+      {"WSGIUwsgiTrustedPeers 127.0.0.1 10.0.0.256\n",
+       {"1:33: WSGIUwsgiTrustedPeers: '10.0.0.256' is not a valid IP address",
+        "  note: write an address (192.0.2.10, 2001:db8::1) or a network (10.0.0.0/8, 2001:db8::/32)"}},
+      {"WSGIUwsgiTrustedPeers ::1/129\n",
+       {"1:23: WSGIUwsgiTrustedPeers: '::1/129' has an invalid netmask or prefix length",
+        "  note: write an address (192.0.2.10, 2001:db8::1) or a network (10.0.0.0/8, 2001:db8::/32)"}},
+      {"WSGIUwsgiTrustedPeers\n", {"1:1: WSGIUwsgiTrustedPeers takes at least one argument"}},
+      {"<VirtualHost *:80>\nWSGIUwsgiTrustedPeers 127.0.0.1\n</VirtualHost>\n",
+       {"2:1: WSGIUwsgiTrustedPeers cannot appear inside <VirtualHost>; it belongs at server level"}},
       {"<Location /a>\nRemoteIPHeader X-Forwarded-For\n</Location>\n",
        {"2:1: RemoteIPHeader cannot appear inside <Location>; it belongs at server level or in "
         "<VirtualHost>"}},

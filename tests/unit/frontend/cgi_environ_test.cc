@@ -220,6 +220,8 @@ TEST_CASE("request facts -> their keys") {
       {"root mount: PATH_INFO is the path", [](EnvironInput*, Route* r) { r->script_name = ""; r->path_info = "/app/x"; }, "PATH_INFO", "/app/x"},
       {"script reloading off", [](EnvironInput*, Route* r) { r->script_reloading = false; }, "mod_wsgi.script_reloading", "0"},
       {"embedded mode: empty process group", [](EnvironInput*, Route* r) { r->group = -1; r->group_name = ""; }, "mod_wsgi.process_group", ""},
+      {"uwsgi HTTPS: the scheme", [](EnvironInput* in, Route*) { in->https_scheme = true; }, "REQUEST_SCHEME", "https"},
+      {"uwsgi HTTPS: HTTPS on", [](EnvironInput* in, Route*) { in->https_scheme = true; }, "HTTPS", "on"},
   };
   for (const Case& c : cases) {
     INFO(std::string(c.what));

@@ -106,6 +106,7 @@ TEST_CASE("refusals and gateway causes: their labels and statuses") {
   for (int st : {411, 413, 414, 431}) CHECK(refuse_reason_label(refuse_reason(st)) == "limit");
   for (int st : {400, 405, 501}) CHECK(refuse_reason_label(refuse_reason(st)) == "bad_request");
   CHECK(refuse_reason_label(RefuseReason::kProxyHeader) == "proxy_header");
+  CHECK(refuse_reason_label(RefuseReason::kUwsgiPeer) == "uwsgi_peer");
   CHECK(gateway_cause_status(GatewayCause::kQueueTimeout) == 504);
   CHECK(gateway_cause_status(GatewayCause::kSocketTimeout) == 504);
   CHECK(gateway_cause_status(GatewayCause::kWorkerDied) == 502);

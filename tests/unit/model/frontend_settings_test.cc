@@ -84,6 +84,14 @@ TEST_CASE("settings round trip from a Config") {
   CHECK_FALSE(body->config.vhosts[0].settings.chunked_request);
   CHECK(body->config.vhosts[0].locations[0].settings.chunked_request == std::optional<bool>(true));
   CHECK(body->config.vhosts[0].locations[0].settings.limit_request_body == std::optional<int64_t>(0));
+  // Issue 15: a uwsgi listener and its trust list travel; the list replaces the default.
+  CHECK(s->config.uwsgi_trusted_peers == std::vector<std::string>{"127.0.0.0/8", "::1"});
+  c.listen[0].protocol = model::ListenProtocol::kUwsgi;
+  c.uwsgi_trusted_peers = {"192.0.2.0/24"};
+  auto uwsgi = frontend_settings_from_json(frontend_settings_to_json(c, {}, {}, 1));
+  REQUIRE(uwsgi.is_ok());
+  CHECK(uwsgi->config.listen[0].protocol == model::ListenProtocol::kUwsgi);
+  CHECK(uwsgi->config.uwsgi_trusted_peers == std::vector<std::string>{"192.0.2.0/24"});
 }
 
 TEST_CASE("settings carry the rewrite directives of the server, vhosts and <Location>s") {
