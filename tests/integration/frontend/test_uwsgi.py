@@ -142,9 +142,9 @@ class BehindNginxUwsgiPass(unittest.TestCase):
         s.chmod_tree()
         s.start()
         s.write('nginx.conf', NGINX_CONF.format(dir=s.dir, port=port, uw=uw))
-        log = open(s.path('nginx.out'), 'ab')
+        cls.nginx_log = open(s.path('nginx.out'), 'ab')
         cls.nginx = subprocess.Popen([NGINX, '-p', s.dir, '-c', s.path('nginx.conf')],
-                                     stdin=subprocess.DEVNULL, stdout=log,
+                                     stdin=subprocess.DEVNULL, stdout=cls.nginx_log,
                                      stderr=subprocess.STDOUT, cwd=s.dir)
         wait_for(lambda: accepts(port), 20, 'nginx listening')
 
@@ -157,6 +157,7 @@ class BehindNginxUwsgiPass(unittest.TestCase):
             except subprocess.TimeoutExpired:
                 cls.nginx.kill()
                 cls.nginx.wait()
+            cls.nginx_log.close()
         cls.s.cleanup(failed=getattr(cls, 'failed', False))
 
     def tearDown(self):
