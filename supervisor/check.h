@@ -10,7 +10,8 @@
 // (LISTEN_FDS set: `systemd-socket-activate -l 127.0.0.1:8080 wsgid --check`) it
 // writes one line per Listen, "Listen 127.0.0.1:8080: from systemd, fd 3 (http)"
 // or "...: opened by wsgid", and fails as the master would refuse to start when a
-// passed socket matches no Listen (listen_fds.h). Returns the exit status:
+// passed socket matches no Listen (listen_fds.h). For each `Listen ... uwsgi` it
+// writes whom that socket accepts and believes (uwsgi_trust_lines()). Returns the exit status:
 // 0 valid (warnings allowed), 1 invalid. Called from wsgid's main(); single
 // threaded; no side effects beyond reading the config files.
 #pragma once
