@@ -187,7 +187,7 @@ TEST_CASE("proxy directives: each error and warning") {
       {"WSGIUwsgiTrustedPeers ::1/129\n",
        {"1:23: WSGIUwsgiTrustedPeers: '::1/129' has an invalid netmask or prefix length",
         "  note: write an address (192.0.2.10, 2001:db8::1) or a network (10.0.0.0/8, 2001:db8::/32)"}},
-      {"WSGIUwsgiTrustedPeers\n", {"1:1: WSGIUwsgiTrustedPeers takes at least one argument"}},
+      {"WSGIUwsgiTrustedPeers\n", {"1:1: WSGIUwsgiTrustedPeers takes at least one argument, not 0"}},
       {"<VirtualHost *:80>\nWSGIUwsgiTrustedPeers 127.0.0.1\n</VirtualHost>\n",
        {"2:1: WSGIUwsgiTrustedPeers cannot appear inside <VirtualHost>; it belongs at server level"}},
       {"<Location /a>\nRemoteIPHeader X-Forwarded-For\n</Location>\n",
