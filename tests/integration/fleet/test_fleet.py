@@ -10,8 +10,8 @@ Debian:
   - nginx with proxy_pass to the HTTP listeners (proxy_next_upstream error
     timeout http_502 http_503: a refused connect or a 502/503 goes to the other
     host);
-  - nginx with uwsgi_pass to the uwsgi listeners (the same, as
-    uwsgi_next_upstream; issue 15 point 4);
+  - nginx with uwsgi_pass to the uwsgi listeners (uwsgi_next_upstream error
+    timeout http_503: the uwsgi module knows no http_502; issue 15 point 4);
   - HAProxy with an httpchk on an application path (/health: the readiness
     handler is another branch's) and agent-check on the agent listeners,
     retry-on all-retryable-errors and redispatch.
@@ -250,7 +250,7 @@ http {{
         location / {{
             include /etc/nginx/uwsgi_params;
             uwsgi_pass wsgid;
-            uwsgi_next_upstream error timeout http_502 http_503;
+            uwsgi_next_upstream error timeout http_503;
             uwsgi_next_upstream_tries 3;
             uwsgi_connect_timeout 2s;
         }}
