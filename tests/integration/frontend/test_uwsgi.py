@@ -13,7 +13,9 @@ clients of nginx, nginx (127.0.0.1) the only peer in WSGIUwsgiTrustedPeers:
 - LimitRequestFieldSize applies to the vars' fields: 400 through nginx;
 - a peer outside the trust list (127.0.0.2 connecting straight) is closed
   with no answer, a log line and the `uwsgi_peer` refusal counter;
-- a bad packet (modifier1 5) from a trusted peer gets a 400 and a log line;
+- a bad packet (modifier1 5) from a trusted peer gets a 400 and a log line; a
+  packet not whole within RequestReadTimeout header= is closed, logged and
+  counted as a timeout;
   a raw good packet gets an HTTP/1.1 response, not chunked, Connection: close;
 - `wsgid --check` says whom the uwsgi listener trusts.
 
@@ -26,6 +28,7 @@ import re
 import socket
 import struct
 import subprocess
+import time
 import unittest
 
 from wsgidtest.daemon import Daemon
@@ -62,6 +65,7 @@ CustomLog {dir}/access.log uw
 Listen 127.0.0.1:{uw} uwsgi
 WSGIUwsgiTrustedPeers 127.0.0.1
 LimitRequestFieldSize 1000
+RequestReadTimeout header=2 body=20
 WSGIDaemonProcess app processes=1 threads=4
 WSGIScriptAlias /app {dir}/app.wsgi process-group=app application-group=%{{GLOBAL}}
 <Location /app/only3>
@@ -278,6 +282,22 @@ class BehindNginxUwsgiPass(unittest.TestCase):
         self.s.wait_log('bad uwsgi packet: modifier1 is 5', since=mark)
         out = self.raw(packet([(b'REQUEST_METHOD', b'GET'), (b'REQUEST_URI', b'/a b')]))
         self.assertTrue(out.startswith(b'HTTP/1.1 400 '), out[:200])
+
+    def test_a_packet_not_whole_in_time_is_closed(self):
+        before = self.metric('timeout')
+        mark = self.s.log_mark()
+        c = socket.create_connection(('127.0.0.1', self.uw), timeout=10)
+        try:
+            start = time.monotonic()
+            c.sendall(struct.pack('<BHB', 0, 100, 0) + b'\x0e\x00REQUEST')  # 100 declared
+            self.assertEqual(c.recv(100), b'')
+            took = time.monotonic() - start
+        finally:
+            c.close()
+        self.assertTrue(1.5 < took < 5, took)
+        self.s.wait_log('no complete uwsgi packet within 2 s (RequestReadTimeout header; '
+                        '13 bytes received)', since=mark)
+        self.assertEqual(self.metric('timeout'), before + 1)
 
     def test_a_raw_packet_gets_a_close_delimited_response(self):
         out = self.raw(packet([(b'REQUEST_METHOD', b'GET'), (b'REQUEST_URI', b'/app/stream'),

@@ -234,6 +234,7 @@ TEST_CASE("--check --json shows mod_remoteip's and mod_wsgi's proxy settings whe
   CHECK(s["remoteip"]["proxies"] == json::array({{{"address", "10.0.0.0/8"}, {"internal", true}}}));
   CHECK(s["remoteip"]["proxy_protocol"].is_null());
   CHECK(s["proxy_protocol_exceptions"] == json::array({"127.0.0.2"}));
+  CHECK(s["uwsgi_trusted_peers"] == json::array({"127.0.0.0/8", "::1"}));
   const json& v = j["virtual_hosts"][0]["remoteip"];
   CHECK(v["header"] == "X-Forwarded-For");  // the server's, inherited
   CHECK(v["proxies"] == json::array({{{"address", "192.0.2.1"}, {"internal", false}}}));
