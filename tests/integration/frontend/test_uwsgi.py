@@ -17,6 +17,8 @@ clients of nginx, nginx (127.0.0.1) the only peer in WSGIUwsgiTrustedPeers:
   packet not whole within RequestReadTimeout header= is closed, logged and
   counted as a timeout;
   a raw good packet gets an HTTP/1.1 response, not chunked, Connection: close;
+- 300 random or mutated packets are each answered or closed, and the same
+  front end serves on;
 - `wsgid --check` says whom the uwsgi listener trusts.
 
 Run by hand: WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/frontend/test_uwsgi.py -v
