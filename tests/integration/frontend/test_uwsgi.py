@@ -10,6 +10,8 @@ clients of nginx, nginx (127.0.0.1) the only peer in WSGIUwsgiTrustedPeers:
 - `uwsgi_param HTTPS on` makes the scheme https;
 - `Require ip 127.0.0.3` sees the client from the vars: 403 for 127.0.0.2,
   200 for 127.0.0.3; the access log's %a is the client, %{c}a nginx;
+- the virtual host is chosen by the socket's address and HTTP_HOST (else
+  SERVER_NAME): other.example's `Require all denied` answers 403;
 - LimitRequestFieldSize applies to the vars' fields: 400 through nginx;
 - a peer outside the trust list (127.0.0.2 connecting straight) is closed
   with no answer, a log line and the `uwsgi_peer` refusal counter;
@@ -77,6 +79,15 @@ WSGIScriptAlias /app {dir}/app.wsgi process-group=app application-group=%{{GLOBA
 <Location /metrics>
     SetHandler wsgid-metrics
 </Location>
+<VirtualHost 127.0.0.1:{uw}>
+    ServerName default.example
+</VirtualHost>
+<VirtualHost 127.0.0.1:{uw}>
+    ServerName other.example
+    <Location /app>
+        Require all denied
+    </Location>
+</VirtualHost>
 """
 
 # The README's nginx example, with the test's ports and files.
@@ -267,6 +278,17 @@ class BehindNginxUwsgiPass(unittest.TestCase):
         wait_for(lambda: '127.0.0.2 127.0.0.1 "GET /app/only3 HTTP/1.1" 403' in self.access_log(),
                  10, 'the client (%a) and nginx (%{c}a) in the access log')
         self.assertIn('127.0.0.3 127.0.0.1 "GET /app/only3 HTTP/1.1" 200', self.access_log())
+
+    def test_the_vhost_is_chosen_from_http_host_or_server_name(self):
+        st, _, _ = self.request('GET', '/app/env', headers={'Host': 'other.example'})
+        self.assertEqual(st, 403)
+        st, _, _ = self.request('GET', '/app/env', headers={'Host': 'default.example'})
+        self.assertEqual(st, 200)
+        base = [(b'REQUEST_METHOD', b'GET'), (b'REQUEST_URI', b'/app/env'),
+                (b'SERVER_PROTOCOL', b'HTTP/1.0')]
+        for name, want in ((b'other.example', b'403'), (b'default.example', b'200')):
+            out = self.raw(packet(base + [(b'SERVER_NAME', name)]))
+            self.assertTrue(out.startswith(b'HTTP/1.1 ' + want), (name, out[:100]))
 
     def test_limits_apply_to_the_vars(self):
         st, _, _ = self.request('GET', '/app/env', headers={'X-Test': 'x' * 2000})
