@@ -74,8 +74,10 @@ WSGIScriptAlias /b {app}/app.wsgi process-group=b application-group=%{{GLOBAL}}
 </Directory>
 """
 
-DROP_IN = """# The test's: the build's wsgid, the test's config.
+DROP_IN = """# The test's: the build's wsgid, the test's config. The unit's PrivateTmp=yes
+# would hide a build under /tmp (CI's clean clone may be there): bound back in.
 [Service]
+BindReadOnlyPaths={build}
 ExecStartPre=
 ExecStartPre={build}/supervisor/wsgid --check -f {conf}
 ExecStart=
