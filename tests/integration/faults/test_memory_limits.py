@@ -29,6 +29,12 @@ class MemoryHog(SystemCase):
         time.sleep(0.3)
         st, body = s.get(url + '/hog?mb=2048', timeout=60)
         res = load.wait()
+        # The traceback reaches the log line by line through the master: wait
+        # for its last line rather than read it half written.
+        try:
+            wait_for(lambda: 'MemoryError' in s.log_since(mark), 5, 'MemoryError in the log')
+        except AssertionError:
+            pass  # reported by the assertion below, with the log
         log = s.log_since(mark)
         after = [s.get(url + '/hello')[0] for _ in range(10)]
         replaced = False
