@@ -138,6 +138,10 @@ class SocketActivationTest(unittest.TestCase):
         self.d.wait_log('reload: 0 added', since=mark)
         wait_for(lambda: '127.0.0.1:%d' % self.port not in self.d.status()['master']['listen'], 20,
                  'the Listen gone')
+        # A Listen change replaces the front end: the old one serves its
+        # listeners until the new one is READY (a handover, decision 17), so the
+        # socket is unserved only once the old one has drained.
+        self.d.wait_log('(retired) exited', since=mark)
         waiting = GetInThread(self.port, '/waited')
         time.sleep(1.0)
         self.assertEqual((waiting.result, waiting.error), (None, None))
