@@ -30,7 +30,7 @@ import subprocess
 import time
 import unittest
 
-from test_faults import SystemCase, alias, http_get_raw, summary
+from test_faults import SystemCase, alias, http_get_raw, read_response, summary
 from wsgidtest.load import Load, proof
 from wsgidtest.logs import log_problems
 from wsgidtest.procs import raise_nofile
@@ -133,10 +133,33 @@ class Descriptors(SystemCase):
             # Once the front end has closed its idle worker connections (after
             # 2 s), a request needs a new one, at the limit.
             time.sleep(2.3)
-            for _ in range(5):  # their places taken by clients too
+            # The request that will need a worker connection comes on a
+            # connection newer than the flood's: at its limit the front end
+            # closes the oldest idle connections for room, and the first kept-
+            # alive one is the oldest of all.
+            # Its request line goes first: a connection with a request in
+            # progress is never one of those closed.
+            later = socket.create_connection(('127.0.0.1', port), timeout=10)
+            self.addCleanup(later.close)
+            later.sendall(b'GET /a/hello HTTP/1.1\r\n')
+
+            def fill():  # their places taken by clients too, as many as it takes
+                if open_fds(fe) >= limit - 1:
+                    return True
+                try:
+                    flood.append(socket.create_connection(('127.0.0.1', port), timeout=5))
+                except OSError:
+                    pass
+                return False
+
+            wait_for(fill, 10, 'front end at its limit still')
+            # And a few more waiting in the backlog, so that no descriptor is
+            # left free when the request below needs a worker connection.
+            for _ in range(5):
                 flood.append(socket.create_connection(('127.0.0.1', port), timeout=5))
-            wait_for(lambda: open_fds(fe) >= limit - 1, 5, 'front end at its limit still')
-            kept_later = http_get_raw(keep, '/a/hello')[0]
+            time.sleep(0.2)
+            later.sendall(b'Host: t\r\n\r\n')
+            kept_later = read_response(later)[0]
         finally:
             for c in flood:
                 c.close()
@@ -161,7 +184,12 @@ class Descriptors(SystemCase):
         self.assertEqual(res['failed'], 0, saw)
         self.assertLess(cpu, 0.2, saw)
         self.assertGreater(turned_away, 10, saw)
-        self.assertEqual(len(reports), 1, '%s\n%s' % (saw, '\n'.join(reports[:5])))
+        # Said once per episode, never once per connection: the front end is
+        # below its limit for a moment when its idle worker connections close
+        # (2 s idle) before the flood fills their places, which ends the first
+        # episode (FailureReport: first at once, once a minute, its end), so
+        # the second filling may be said once more.
+        self.assertIn(len(reports), (1, 2), '%s\n%s' % (saw, '\n'.join(reports[:5])))
         self.assertIn('RLIMIT_NOFILE', reports[0])
         # Room for the worker connection was made by closing idle client
         # connections (the flood's), said once.
@@ -210,7 +238,12 @@ class Descriptors(SystemCase):
         self.assertEqual(res['failed'], 0, saw)
         self.assertGreater(res['ok'], 0, saw)
         self.assertNotIn(pid, after, saw)
-        self.assertEqual(len(reports), 1, '%s\n%s' % (saw, '\n'.join(reports[:5])))
+        # Said once per episode, never once per connection: the front end is
+        # below its limit for a moment when its idle worker connections close
+        # (2 s idle) before the flood fills their places, which ends the first
+        # episode (FailureReport: first at once, once a minute, its end), so
+        # the second filling may be said once more.
+        self.assertIn(len(reports), (1, 2), '%s\n%s' % (saw, '\n'.join(reports[:5])))
         self.assertIn('Too many open files (RLIMIT_NOFILE', reports[0])
         self.assertEqual(s.get('/leak/hello')[0], 200)
 
