@@ -107,6 +107,17 @@ class Descriptors(SystemCase):
             wait_for(lambda: open_fds(fe) >= limit - 1, 5, 'front end at its limit')
             kept = http_get_raw(keep, '/a/hello')[0]
             res = load.wait()
+            # The request that will need a worker connection at the limit (below)
+            # starts now, while the load's closed connections leave room: its
+            # request line first, so that it has a request in progress and is
+            # never one of the idle connections the front end closes for room
+            # (the oldest first: the kept-alive one above is the oldest of all).
+            # (A connection that arrives while it is still at its limit would be
+            # closed at once: wait for the room first.)
+            wait_for(lambda: open_fds(fe) <= limit - 3, 5, 'room after the load')
+            later = socket.create_connection(('127.0.0.1', port), timeout=10)
+            self.addCleanup(later.close)
+            later.sendall(b'GET /a/hello HTTP/1.1\r\n')
             # The load's connections closed: fill their places again.
             for _ in range(20):
                 flood.append(socket.create_connection(('127.0.0.1', port), timeout=5))
@@ -133,16 +144,6 @@ class Descriptors(SystemCase):
             # Once the front end has closed its idle worker connections (after
             # 2 s), a request needs a new one, at the limit.
             time.sleep(2.3)
-            # The request that will need a worker connection comes on a
-            # connection newer than the flood's: at its limit the front end
-            # closes the oldest idle connections for room, and the first kept-
-            # alive one is the oldest of all.
-            # Its request line goes first: a connection with a request in
-            # progress is never one of those closed.
-            later = socket.create_connection(('127.0.0.1', port), timeout=10)
-            self.addCleanup(later.close)
-            later.sendall(b'GET /a/hello HTTP/1.1\r\n')
-
             def fill():  # their places taken by clients too, as many as it takes
                 if open_fds(fe) >= limit - 1:
                     return True
