@@ -691,6 +691,13 @@ Result<FrontendSettings> frontend_settings_from_json(const json& j) {
     TRY(mr.str("ca", &m.ca));
     s.tls_material[index] = std::move(m);
   }
+  const json* held = nullptr;
+  TRY(top.arr("listen_systemd", &held));
+  for (const json& i : *held) {
+    if (!i.is_number_unsigned() || i.get<size_t>() >= c.listen.size())
+      return top.bad_key("listen_systemd", "must hold indices of \"listen\"");
+    s.listen_systemd.insert(i.get<size_t>());
+  }
   TRY(limits_from(top, &c));
   TRY(top.boolean("restrict_embedded", &c.restrict_embedded));
   TRY(embedded_from(top, &c));

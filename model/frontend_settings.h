@@ -29,8 +29,10 @@
 //                "socket_timeout": 60, "queue_timeout": 0,
 //                "state": "running" | "replacing" | "stopped" | "down"}],
 //    "server": VHOST, "vhosts": [VHOST, ...],
-//    "tls_material": [{"vhost": -1 | N, "cert": PEM, "key": PEM, "ca": PEM}]}
+//    "tls_material": [{"vhost": -1 | N, "cert": PEM, "key": PEM, "ca": PEM}],
 //            (added by the master: the loaded certificates of each TLS server)
+//    "listen_systemd": [0, 2]}   (added by the master: the "listen" indices whose
+//            socket systemd passed and still holds)
 //   VHOST = {"addrs": ["*:80"], "server_name": "", "server_aliases": ["*.example.com"],
 //            "settings": SCOPE,
 //            "mounts": [{"url": "/app", "script": "/srv/app.wsgi", "is_match": false,
@@ -76,6 +78,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -120,6 +123,10 @@ struct FrontendSettings {
   // By vhost index (-1 = the main server): the material of each TLS server the
   // master could load ("tls_material" in the JSON, added by the master).
   std::map<int, TlsMaterial> tls_material;
+  // Indices into config.listen of the sockets systemd passed and still holds
+  // ("listen_systemd" in the JSON, added by the master): closing ours leaves
+  // their queue to the next start.
+  std::set<size_t> listen_systemd;
 };
 
 // The "tls_material" array the master adds to the settings JSON.

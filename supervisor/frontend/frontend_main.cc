@@ -129,7 +129,7 @@ class Control {
 
   // delay: WSGIDrainDelay's leaving stage first (Server::stop); a later call
   // with delay 0 ends that stage at once.
-  void stop_gracefully(double timeout, const std::string& reason, bool close_idle = true,
+  void stop_gracefully(double timeout, const std::string& reason, bool handover = false,
                        double delay = 0) {
     if (stopping_) {
       if (delay <= 0) server_->stop(0, timeout, nullptr);
@@ -143,7 +143,7 @@ class Control {
       exiting(reason, "");
       server_->access_log().flush();
       std::_Exit(0);
-    }, close_idle);
+    }, handover);
   }
 
  private:
@@ -246,7 +246,7 @@ class Control {
         // "delay": WSGIDrainDelay, for the daemon's graceful stop (never a handover).
         double delay = j.is_object() && j.contains("delay") && j["delay"].is_number()
                            ? j["delay"].get<double>() : 0.0;
-        stop_gracefully(timeout, "drained", !handover, handover ? 0.0 : delay);
+        stop_gracefully(timeout, "drained", handover, handover ? 0.0 : delay);
         return;
       }
       default:

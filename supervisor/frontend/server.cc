@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "supervisor/frontend/haproxy_agent.h"
 #include "supervisor/frontend/http_conn.h"
+#include "supervisor/frontend/listener_close.h"
 #include "supervisor/frontend/static_file.h"
 
 namespace wsgid::frontend {
@@ -28,6 +29,8 @@ Server::Server(uv_loop_t* loop) : loop_(loop) {
   drain_timer_.data = this;
   uv_timer_init(loop_, &leave_timer_);
   leave_timer_.data = this;
+  uv_timer_init(loop_, &settle_timer_);
+  settle_timer_.data = this;
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   started_unix_ = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
@@ -154,20 +157,19 @@ UpstreamPool* Server::pool(const Router* router, int index) {
 }
 
 model::ListenProtocol Server::listener_protocol(const uv_stream_t* listener) const {
-  for (size_t i = 0; i < listeners_.size(); ++i)
-    if (reinterpret_cast<const uv_stream_t*>(listeners_[i]) == listener)
-      return listener_protocols_[i];
+  for (const Listener& l : listeners_)
+    if (reinterpret_cast<const uv_stream_t*>(l.handle) == listener) return l.protocol;
   return model::ListenProtocol::kHttp;
 }
 
-Status Server::listen_handle(uv_tcp_t* h, const std::string& what, model::ListenProtocol protocol) {
+Status Server::listen_handle(uv_tcp_t* h, const std::string& what, model::ListenProtocol protocol,
+                             bool held_elsewhere) {
   h->data = this;
   int r = uv_listen(reinterpret_cast<uv_stream_t*>(h), 1024, [](uv_stream_t* s, int status) {
     static_cast<Server*>(s->data)->on_connection(s, status);
   });
   if (r != 0) return Status::error("listen(" + what + "): " + uv_strerror(r));
-  listeners_.push_back(h);
-  listener_protocols_.push_back(protocol);
+  listeners_.push_back({h, protocol, held_elsewhere});
   return Status::ok();
 }
 
@@ -182,7 +184,8 @@ Status Server::adopt_listeners(const std::vector<int>& fds) {
       uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
       return Status::error("uv_tcp_open(" + what + "): " + uv_strerror(r));
     }
-    Status s = listen_handle(h, what, i < listen.size() ? listen[i].protocol : model::ListenProtocol::kHttp);
+    Status s = listen_handle(h, what, i < listen.size() ? listen[i].protocol : model::ListenProtocol::kHttp,
+                             settings().listen_systemd.count(i) > 0);
     if (!s) return s;
   }
   return Status::ok();
@@ -202,7 +205,7 @@ Status Server::bind_listeners(std::vector<int>* ports) {
       uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
       return Status::error("bind(" + listen_text(a) + "): " + uv_strerror(r));
     }
-    Status s = listen_handle(h, listen_text(a), a.protocol);
+    Status s = listen_handle(h, listen_text(a), a.protocol, false);
     if (!s) return s;
     sockaddr_storage got{};
     int len = sizeof got;
@@ -221,13 +224,11 @@ void Server::on_connection(uv_stream_t* listener, int status) {
     if (status != UV_EMFILE && status != UV_ENFILE) log::warn("frontend: accept: {}", uv_strerror(status));
     return;
   }
-  if (draining()) return;
-  for (size_t i = 0; i < listeners_.size(); ++i) {
-    if (reinterpret_cast<uv_stream_t*>(listeners_[i]) != listener) continue;
-    if (listener_protocols_[i] == model::ListenProtocol::kHaproxyAgent) {
-      serve_agent_connection(listener, agent_reply());
-      return;
-    }
+  // While draining, only a listener that refuses new handshakes is still open
+  // (listener_close.h): what it accepts is served, with "Connection: close".
+  if (listener_protocol(listener) == model::ListenProtocol::kHaproxyAgent) {
+    serve_agent_connection(listener, agent_reply());
+    return;
   }
   HttpConn::accept_from(this, listener);
 }
@@ -283,7 +284,7 @@ std::string Server::agent_reply() {
   return frontend::agent_reply(view);
 }
 
-void Server::stop(double delay_s, double timeout_s, std::function<void()> done, bool close_idle) {
+void Server::stop(double delay_s, double timeout_s, std::function<void()> done, bool handover) {
   if (stage_ == Stage::kLeaving && delay_s <= 0) {
     // An impatient stop (the master's stop-now) ends the delay.
     auto next = std::move(after_leaving_);
@@ -292,15 +293,15 @@ void Server::stop(double delay_s, double timeout_s, std::function<void()> done, 
     return;
   }
   if (stage_ != Stage::kServing) return;
-  if (delay_s <= 0) {
-    drain(timeout_s, std::move(done), close_idle);
+  if (delay_s <= 0 || handover) {
+    drain(timeout_s, std::move(done), !handover, handover);
     return;
   }
   log::notice("frontend: stopping: not ready, still serving for {} s (WSGIDrainDelay), then draining",
               delay_s);
   stage_ = Stage::kLeaving;
   after_leaving_ = [this, timeout_s, done = std::move(done)]() mutable {
-    drain(timeout_s, std::move(done), false);
+    drain(timeout_s, std::move(done), false, false);
   };
   uv_timer_start(&leave_timer_, [](uv_timer_t* t) {
     auto* self = static_cast<Server*>(t->data);
@@ -310,7 +311,7 @@ void Server::stop(double delay_s, double timeout_s, std::function<void()> done, 
   }, static_cast<uint64_t>(delay_s * 1000), 0);
 }
 
-void Server::drain(double timeout_s, std::function<void()> done, bool close_idle) {
+void Server::drain(double timeout_s, std::function<void()> done, bool close_idle, bool handover) {
   stage_ = Stage::kDraining;
   uv_timer_stop(&leave_timer_);
   after_leaving_ = nullptr;
@@ -320,20 +321,41 @@ void Server::drain(double timeout_s, std::function<void()> done, bool close_idle
     if (c->idle()) c->close_now();
     c = next;
   }
-  // Connections the kernel completed but nobody accepted yet would be reset
-  // when the last descriptor of the socket closes (the master closed its own at
-  // the start of the stop): their clients may have sent a request, which a
-  // balancer cannot safely retry. Serve them; a connect after the close is
-  // refused, which a balancer retries elsewhere.
-  size_t late = 0;
-  for (size_t i = 0; i < listeners_.size(); ++i)
-    if (listener_protocols_[i] != model::ListenProtocol::kHaproxyAgent)
-      late += HttpConn::accept_backlog(this, reinterpret_cast<uv_stream_t*>(listeners_[i]));
-  if (late > 0) log::info("frontend: draining: accepted {} queued connections", late);
-  for (uv_tcp_t* h : listeners_)
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
-  listeners_.clear();
-  listener_protocols_.clear();
+  // The master closed its own descriptors of the listeners at the start of the
+  // stop. Connections the kernel completed but nobody accepted would be reset
+  // when our descriptor closes, after their clients may have sent a request a
+  // balancer cannot safely retry: serve them (close_listener), and first let a
+  // listener we hold alone finish the handshakes under way while it refuses
+  // new ones (listener_close.h). A connect after the close is refused, which a
+  // balancer retries elsewhere.
+  late_accepted_ = 0;
+  bool settling = false;
+  for (size_t i = 0; i < listeners_.size();) {
+    const Listener& l = listeners_[i];
+    uv_os_fd_t fd = -1;
+    if (!handover && !l.held_elsewhere && l.protocol != model::ListenProtocol::kHaproxyAgent &&
+        uv_fileno(reinterpret_cast<uv_handle_t*>(l.handle), &fd) == 0) {
+      Status st = refuse_new_handshakes(fd);
+      if (st) {
+        settling = true;
+        ++i;
+        continue;
+      }
+      log::warn("frontend: draining: {}; the listener closes at once", st.message());
+    }
+    late_accepted_ += close_listener(i);
+  }
+  if (settling) {
+    uv_timer_start(&settle_timer_, [](uv_timer_t* t) {
+      auto* self = static_cast<Server*>(t->data);
+      while (!self->listeners_.empty()) self->late_accepted_ += self->close_listener(0);
+      if (self->late_accepted_ > 0)
+        log::info("frontend: draining: accepted {} queued connections", self->late_accepted_);
+      self->maybe_drained();
+    }, kHandshakeSettleMs, 0);
+  } else if (late_accepted_ > 0) {
+    log::info("frontend: draining: accepted {} queued connections", late_accepted_);
+  }
   if (timeout_s > 0) {
     drain_timer_on_ = true;
     uv_timer_start(&drain_timer_, [](uv_timer_t* t) {
@@ -349,8 +371,18 @@ void Server::drain(double timeout_s, std::function<void()> done, bool close_idle
   maybe_drained();
 }
 
+size_t Server::close_listener(size_t i) {
+  uv_tcp_t* h = listeners_[i].handle;
+  size_t n = 0;
+  if (listeners_[i].protocol != model::ListenProtocol::kHaproxyAgent)
+    n = HttpConn::accept_backlog(this, reinterpret_cast<uv_stream_t*>(h));
+  listeners_.erase(listeners_.begin() + static_cast<std::ptrdiff_t>(i));
+  uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
+  return n;
+}
+
 void Server::maybe_drained() {
-  if (!draining() || !drained_ || conn_count_ != 0) return;
+  if (!draining() || !drained_ || conn_count_ != 0 || !listeners_.empty()) return;
   auto done = std::move(drained_);
   drained_ = nullptr;
   done();
@@ -363,10 +395,9 @@ void Server::shutdown() {
   uv_timer_stop(&leave_timer_);
   after_leaving_ = nullptr;
   access_log_.flush();
-  for (uv_tcp_t* h : listeners_)
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
+  for (const Listener& l : listeners_)
+    uv_close(reinterpret_cast<uv_handle_t*>(l.handle), [](uv_handle_t* x) { delete reinterpret_cast<uv_tcp_t*>(x); });
   listeners_.clear();
-  listener_protocols_.clear();
   for (HttpConn* c = conns_; c;) {
     HttpConn* next = c->next;
     c->close_now();
@@ -379,6 +410,7 @@ void Server::shutdown() {
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&leave_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&settle_timer_), nullptr);
 }
 
 nlohmann::json Server::state_json() {

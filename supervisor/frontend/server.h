@@ -70,21 +70,22 @@ class Server {
   // Standalone / tests: binds and listens on every settings.listen address.
   // *ports receives the bound ports (useful with port 0).
   Status bind_listeners(std::vector<int>* ports);
-  // Stops accepting, lets in-flight requests finish (idle keep-alive connections
-  // close now, others after their response), then calls done; past timeout_s
-  // everything is closed and done is called.
-  // close_idle = false (a handover: a new front end took the listeners) keeps
-  // idle keep-alive connections open: their next request is still served (with
-  // "Connection: close"), or they end at their keep-alive timeout.
-  void drain(double timeout_s, std::function<void()> done, bool close_idle = true);
-  // A graceful stop for balancers: leaving for delay_s seconds (still serving,
-  // not ready, "Connection: close" on every response), then drain(timeout_s,
-  // done) keeping idle keep-alive connections for one last request (close_idle
-  // false: a client may already be sending it). delay_s <= 0 is drain(timeout_s,
-  // done, close_idle) at once. A call while leaving with delay_s <= 0 ends the
-  // delay now (drains at once); any other call while leaving or draining does
-  // nothing.
-  void stop(double delay_s, double timeout_s, std::function<void()> done, bool close_idle = true);
+  // A graceful stop. Leaving first, for delay_s seconds: still serving, not
+  // ready, "Connection: close" on every response. Then draining: the listeners
+  // stop (below), in-flight requests finish, then done is called; past
+  // timeout_s everything is closed and done is called.
+  //   Without a delay, idle keep-alive connections close at once; after one,
+  // they stay for one last request (a client may already be sending it,
+  // answered with "Connection: close") or until their keep-alive timeout.
+  //   A listener this process holds alone refuses new handshakes first and
+  // keeps accepting for kHandshakeSettleMs (listener_close.h), then accepts
+  // what is queued and closes: no connection that completed its handshake is
+  // reset. handover = true (a new front end took the listeners) or a socket
+  // systemd holds too: the queue survives our close, which is immediate, and
+  // idle keep-alive connections stay as after a delay.
+  //   A call while leaving with delay_s <= 0 ends the delay now (drains at
+  // once); any other call while leaving or draining does nothing.
+  void stop(double delay_s, double timeout_s, std::function<void()> done, bool handover = false);
   // False from the first moment of a graceful stop: what readiness checks and
   // HAProxy's agent report.
   bool accepting_work() const { return stage_ == Stage::kServing; }
@@ -161,8 +162,12 @@ class Server {
   // oldest first -> how many.
   size_t close_oldest_idle();
   static constexpr size_t kFreeAtOnce = 8;
+  void drain(double timeout_s, std::function<void()> done, bool close_idle, bool handover);
+  // Accepts what is queued on listener i and closes it -> connections accepted.
+  size_t close_listener(size_t i);
   void maybe_drained();
-  Status listen_handle(uv_tcp_t* h, const std::string& what, model::ListenProtocol protocol);
+  Status listen_handle(uv_tcp_t* h, const std::string& what, model::ListenProtocol protocol,
+                       bool held_elsewhere);
   Status start_embedded();
   void start_auth_python();
 
@@ -177,13 +182,19 @@ class Server {
   AuthScripts auth_scripts_;
   AccessLog access_log_;
   DescriptorWatch descriptors_;
-  std::vector<uv_tcp_t*> listeners_;
+  struct Listener {
+    uv_tcp_t* handle;
+    model::ListenProtocol protocol;
+    bool held_elsewhere;  // systemd holds the socket too (socket activation)
+  };
+  std::vector<Listener> listeners_;
   std::shared_ptr<const TlsContexts> tls_;
-  std::vector<model::ListenProtocol> listener_protocols_;  // by index of listeners_
   uv_timer_t sweep_timer_;
   uv_check_t flush_check_;
   uv_timer_t drain_timer_;
   bool drain_timer_on_ = false;
+  uv_timer_t settle_timer_;  // the draining listeners' kHandshakeSettleMs
+  size_t late_accepted_ = 0;  // accepted by close_listener() in this drain
   HttpConn* conns_ = nullptr;
   size_t conn_count_ = 0;
   int64_t busy_ = 0;

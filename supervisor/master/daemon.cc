@@ -710,6 +710,12 @@ json Daemon::frontend_settings() {
   }
   json j = model::frontend_settings_to_json(config_, paths, states, frontend_generation_);
   j["tls_material"] = model::tls_material_json(tls_.by_index(config_));
+  // The sockets systemd holds too: the front end closes them at once when it
+  // drains (listener_close.h in the front end).
+  json held = json::array();
+  for (size_t i = 0; i < listeners_.size(); ++i)
+    if (listeners_[i].inherited) held.push_back(i);
+  j["listen_systemd"] = held;
   // The front end never runs as root (README.md, "Running"); without User/Group
   // it runs as www-data.
   if (geteuid() == 0) {

@@ -196,6 +196,10 @@ TEST_CASE("settings errors name the key") {
        "settings: 'server.locations[0].access.basic_providers' must be an array of strings"},
       {R"({"server": {"locations": [{"path": "/a", "access": {"lines": [], "access_script": {}}}]}})",
        "settings: 'server.locations[0].access.access_script.path' is missing"},
+      {R"({"listen": ["127.0.0.1:80"], "listen_systemd": [1]})",
+       "settings: 'listen_systemd' must hold indices of \"listen\""},
+      {R"({"listen": ["127.0.0.1:80"], "listen_systemd": [-1]})",
+       "settings: 'listen_systemd' must hold indices of \"listen\""},
   };
   for (const auto& c : cases) {
     CAPTURE(std::string(c.text));
@@ -203,6 +207,16 @@ TEST_CASE("settings errors name the key") {
     REQUIRE_FALSE(s.is_ok());
     CHECK(s.status().message() == c.error);
   }
+}
+
+TEST_CASE("settings name the listeners systemd holds too") {
+  auto s = frontend_settings_from_json(
+      json::parse(R"({"listen": ["127.0.0.1:80", "127.0.0.1:81", "127.0.0.1:82"], "listen_systemd": [0, 2]})"));
+  REQUIRE(s.is_ok());
+  CHECK(s->listen_systemd == std::set<size_t>{0, 2});
+  auto none = frontend_settings_from_json(json::parse(R"({"listen": ["127.0.0.1:80"]})"));
+  REQUIRE(none.is_ok());
+  CHECK(none->listen_systemd.empty());
 }
 
 TEST_CASE("listen addresses") {
