@@ -79,12 +79,15 @@ void Parser::d_ssl(const Directive& d, Scope& s) {
                       {"remove FakeBasicAuth and use SSLVerifyClient require with a CA that "
                        "issues only the certificates you let in"});
         return;
-      } else if (iequals(v, "StrictRequire") || iequals(v, "OptRenegotiate") ||
-                 iequals(v, "LegacyDNStringFormat")) {
+      } else if (iequals(v, "StrictRequire")) {
+        // What wsgid always does: its SSLRequireSSL answers 403 before any
+        // access rule, and Satisfy Any (with which mod_ssl, without
+        // StrictRequire, lets other rules override it) is refused.
+      } else if (iequals(v, "OptRenegotiate") || iequals(v, "LegacyDNStringFormat")) {
         diags_->warning(a.loc, "SSLOptions " + std::string(v) +
-                                   " is not implemented by wsgid; ignored (it only matters with "
-                                   "SSLRequire or per-directory renegotiation, which wsgid "
-                                   "refuses, or for a DN format from before Apache 2.3.2)");
+                                   " is not implemented by wsgid; ignored (it only matters for "
+                                   "per-directory renegotiation, which wsgid refuses, or for a DN "
+                                   "format from before Apache 2.3.2)");
       } else {
         diags_->error(a.loc, "SSLOptions: unknown option '" + a.text + "'",
                       {"mod_ssl's options are StdEnvVars, ExportCertData, FakeBasicAuth, "
@@ -98,6 +101,7 @@ void Parser::d_ssl(const Directive& d, Scope& s) {
       return;
     }
     if (dir) {
+      if (!std_env && !export_cert) return;  // nothing per-directory wsgid leaves aside
       diags_->warning(d.loc, "SSLOptions inside <" + s.section +
                                  "> is ignored: wsgid applies SSLOptions per <VirtualHost>",
                       {"write it in the <VirtualHost> (or at server level) to give its "

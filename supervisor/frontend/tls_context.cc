@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "common/openssl_errors.h"
 #include "common/strings.h"
 #include "supervisor/frontend/tls_session.h"
 
@@ -14,16 +15,7 @@ namespace wsgid::frontend {
 
 namespace {
 
-std::string ssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "no details from OpenSSL" : out;
-}
+std::string ssl_errors() { return openssl_errors("no details from OpenSSL"); }
 
 struct ProtocolName {
   const char* name;

@@ -9,20 +9,13 @@
 
 #include <cctype>
 
+#include "common/openssl_errors.h"
+
 namespace wsgid::frontend {
 
 namespace {
 
-std::string error_text() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown error" : out;
-}
+std::string error_text() { return openssl_errors("unknown error"); }
 
 // mod_ssl's DN form (ssl_var_lookup_ssl_cert_dn_oneline without
 // LegacyDNStringFormat): X509_NAME_print_ex with XN_FLAG_RFC2253 and UTF-8

@@ -18,8 +18,11 @@ json Daemon::status_json(const std::vector<std::string>& only) {
     if (!only.empty() && std::find(only.begin(), only.end(), name) == only.end()) continue;
     groups.push_back(g->status_json());
   }
-  json listen = json::array();
-  for (const auto& l : listeners_) listen.push_back(l.bound);
+  json listen = json::array(), from_systemd = json::array();
+  for (const auto& l : listeners_) {
+    listen.push_back(l.bound);
+    if (l.inherited) from_systemd.push_back(l.bound);
+  }
   std::string phase = phase_ == Phase::kRunning ? "running" : "stopping";
   json fe = nullptr;
   if (frontend_) fe = frontend_->status_json();
@@ -39,6 +42,7 @@ json Daemon::status_json(const std::vector<std::string>& only) {
             {"state", phase},
             {"version", kVersion},
             {"listen", listen},
+            {"listen_systemd", from_systemd},
             {"control_socket", control_.path()}}},
           {"frontend", fe},
           {"embedded", embedded},

@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/openssl_errors.h"
+
 namespace wsgid::master {
 
 namespace {
@@ -24,14 +26,7 @@ Result<std::string> read_file(const std::string& directive, const std::string& p
   return ss.str();
 }
 
-std::string ssl_error() {
-  unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "no PEM data";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
+std::string ssl_error() { return openssl_errors("no PEM data"); }
 
 using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
 Bio mem_bio(const std::string& s) { return Bio(BIO_new_mem_buf(s.data(), static_cast<int>(s.size())), &BIO_free); }

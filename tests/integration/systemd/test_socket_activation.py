@@ -125,6 +125,7 @@ class SocketActivationTest(unittest.TestCase):
         # The head's `Listen 127.0.0.1:0` is opened by wsgid, and serves too.
         other = [p for p in self.d.status()['master']['listen'] if p != '127.0.0.1:%d' % self.port]
         self.assertEqual(len(other), 1, self.d.status()['master']['listen'])
+        self.assertEqual(self.d.status()['master']['listen_systemd'], ['127.0.0.1:%d' % self.port])
         self.assertIn('listening on %s\n' % other[0], log)
         self.assertEqual(http_get(int(other[0].rsplit(':', 1)[1]), '/o')[0], 200)
 

@@ -17,7 +17,8 @@ not open them, so it can only serve what the master handed it).
 - SSLProtocol TLSv1.3 only refuses TLSv1.2; ALPN offers http/1.1;
 - keep-alive, pipelining, a large streamed upload and download over TLS; the
   handshake bounded by Timeout;
-- SSLRequireSSL: 403 over plain HTTP, 200 over TLS;
+- SSLRequireSSL: 403 over plain HTTP (also beside Require all granted and
+  SSLOptions +StrictRequire), 200 over TLS;
 - a PROXY protocol header (RemoteIPProxyProtocol On) before the TLS handshake;
 - a renewed certificate swapped in under load, then HUP: no failed request,
   the new certificate served; a broken renewal keeps the old one and says why.
@@ -166,6 +167,11 @@ WSGIDaemonProcess app processes=1 threads=4
 WSGIScriptAlias / {dir}/app.wsgi process-group=app application-group=%{{GLOBAL}}
 <Location /secure>
     SSLRequireSSL
+</Location>
+<Location /secure-any>
+    SSLRequireSSL
+    SSLOptions +StrictRequire
+    Require all granted
 </Location>
 Listen 127.0.0.1:%(port)d https
 <VirtualHost 127.0.0.1:%(port)d>
@@ -407,7 +413,17 @@ Listen 127.0.0.1:%(port_proxy)d https
         self.assertEqual(r.status, 200)
         self.assertEqual(json.loads(r.read())['wsgi.url_scheme'], 'http')
         c.close()
+        # An access rule that lets everyone in never lifts SSLRequireSSL
+        # (SSLOptions +StrictRequire is what wsgid always does).
+        c = http.client.HTTPConnection('127.0.0.1', self.plain_port, timeout=20)
+        c.request('GET', '/secure-any/x')
+        r = c.getresponse()
+        r.read()
+        self.assertEqual(r.status, 403)
+        c.close()
         rc, code, body, err = self.curl('a.test', path='/secure/x')
+        self.assertEqual(code, 200, err + body)
+        rc, code, body, err = self.curl('a.test', path='/secure-any/x')
         self.assertEqual(code, 200, err + body)
 
     def test_frontend_runs_unprivileged_and_keys_stay_roots(self):

@@ -191,6 +191,16 @@ TEST_CASE("each SSL directive error names its place and says what to write inste
     REQUIRE(!got.empty());
     CHECK(got[0] == c.want);
   }
+  // StrictRequire is what wsgid does anyway (SSLRequireSSL before any access
+  // rule; Satisfy Any, which could lift it in Apache, is refused): no word, at
+  // any level.
+  for (const char* lines : {"SSLOptions +StrictRequire", "<Location /a>\nSSLRequireSSL\n"
+                            "SSLOptions +StrictRequire\nRequire all granted\n</Location>"}) {
+    INFO(lines);
+    ParseResult ok = parse(std::string("Listen 443\n<VirtualHost *:443>\n") + lines + "\n" +
+                           kCert + "</VirtualHost>\n");
+    for (const std::string& d : diags(ok)) FAIL_CHECK(d);
+  }
   // The notes say what to write.
   ParseResult r = parse("Listen 8443\n<VirtualHost *:8443>\nSSLEngine on\n" + std::string(kCert) +
                         "</VirtualHost>\n");
