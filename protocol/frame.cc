@@ -42,6 +42,8 @@ constexpr std::array<TypeInfo, 256> make_type_table() {
   set(FrameType::kReplaceMe, "REPLACE_ME", kMaxPayload);
   set(FrameType::kExiting, "EXITING", kMaxPayload);
   set(FrameType::kLog, "LOG", kMaxPayload);
+  set(FrameType::kListenersClosing, "LISTENERS_CLOSING", 0);
+  set(FrameType::kListenersClosed, "LISTENERS_CLOSED", kMaxPayload);
   return t;
 }
 

@@ -22,14 +22,14 @@
 
 namespace wsgid::proto {
 
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;
 constexpr size_t kHeaderSize = 12;
 // Largest payload any frame may carry (a request head with its environ is the
 // largest legitimate frame; body chunks are far smaller).
 constexpr uint32_t kMaxPayload = 16u * 1024 * 1024;
 // Body chunks that writers should not exceed (readers accept up to kMaxPayload).
 constexpr uint32_t kBodyChunk = 64u * 1024;
-// Largest kHello payload a reader accepts: version 2 sends 12 bytes; the slack lets
+// Largest kHello payload a reader accepts: version 3 sends 12 bytes; the slack lets
 // a later version append fields and still be told apart by its version number.
 constexpr uint32_t kMaxHelloPayload = 64;
 
@@ -55,6 +55,8 @@ enum class FrameType : uint8_t {
   kReplaceMe = 0x45,      // child -> master: JSON {"reason": "..."}: start my replacement
   kExiting = 0x46,        // child -> master: JSON {"reason": "...", "detail": "..."}: why I exit
   kLog = 0x47,            // child -> master: JSON {"level":..,"message":..} (optional use)
+  kListenersClosing = 0x48,  // front end -> master (empty): my drain closes the TCP listeners
+  kListenersClosed = 0x49,   // master -> front end: JSON {"refusing": bool}: yours alone now
 };
 
 // True for the types listed above.

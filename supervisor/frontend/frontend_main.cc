@@ -8,6 +8,9 @@
 // "drained", exit 0; its "delay", WSGIDrainDelay, first keeps serving that long
 // while reporting not-ready: Server::stop), TERM/INT (the same without the
 // delay, with the settings' Timeout as the limit, kExiting "shutdown"), or EOF on fd 3 (exit at once: the master is gone).
+// A drain that closes listeners nobody else keeps first sends kListenersClosing
+// and waits for kListenersClosed: the master has closed its copies then
+// (common/listener_close.h).
 // With --log-fd=N, fd N is the descriptor channel (protocol/PROTOCOL.md 7.6): the
 // master opens the CustomLog files and sends their descriptors there before
 // each full kSettings and each {"reopen_logs": true}; the front end takes the
@@ -99,6 +102,14 @@ class Control {
     std::string hello;
     proto::append_hello(&hello);
     write(hello);
+    // A drain asks the master to close its copies of the listeners first
+    // (common/listener_close.h); its LISTENERS_CLOSED answers.
+    server_->set_master_closer([this](std::function<void(bool)> answer) {
+      listeners_closed_ = std::move(answer);
+      std::string f;
+      proto::append_frame(&f, proto::FrameType::kListenersClosing, 0, "");
+      write(f);
+    });
     uv_read_start(reinterpret_cast<uv_stream_t*>(&pipe_), io_alloc_cb,
                   [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
                     static_cast<Control*>(s->data)->on_read(n, b);
@@ -235,6 +246,15 @@ class Control {
       case proto::FrameType::kStateQuery:
         send_json(proto::FrameType::kState, server_->state_json());
         return;
+      case proto::FrameType::kListenersClosed: {
+        nlohmann::json j = nlohmann::json::parse(f.payload, nullptr, false);
+        bool refusing = j.is_object() && j.contains("refusing") && j["refusing"].is_boolean() &&
+                        j["refusing"].get<bool>();
+        auto answer = std::move(listeners_closed_);
+        listeners_closed_ = nullptr;
+        if (answer) answer(refusing);
+        return;
+      }
       case proto::FrameType::kDrain: {
         nlohmann::json j = nlohmann::json::parse(f.payload, nullptr, false);
         double timeout = j.is_object() && j.contains("timeout") && j["timeout"].is_number()
@@ -283,6 +303,7 @@ class Control {
   int fd_;
   int log_fd_;
   uv_pipe_t pipe_;
+  std::function<void(bool)> listeners_closed_;  // the drain's wait for LISTENERS_CLOSED
   proto::FrameReader reader_;
   bool ready_ = false;
   bool stopping_ = false;

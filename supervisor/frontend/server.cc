@@ -1,16 +1,17 @@
 #include "supervisor/frontend/server.h"
 
 #include <arpa/inet.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
 
+#include "common/listener_close.h"
 #include "common/log.h"
 #include "supervisor/frontend/haproxy_agent.h"
 #include "supervisor/frontend/http_conn.h"
-#include "supervisor/frontend/listener_close.h"
 #include "supervisor/frontend/static_file.h"
 
 namespace wsgid::frontend {
@@ -29,8 +30,8 @@ Server::Server(uv_loop_t* loop) : loop_(loop) {
   drain_timer_.data = this;
   uv_timer_init(loop_, &leave_timer_);
   leave_timer_.data = this;
-  uv_timer_init(loop_, &settle_timer_);
-  settle_timer_.data = this;
+  uv_timer_init(loop_, &answer_timer_);
+  answer_timer_.data = this;
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   started_unix_ = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
@@ -321,40 +322,55 @@ void Server::drain(double timeout_s, std::function<void()> done, bool close_idle
     if (c->idle()) c->close_now();
     c = next;
   }
-  // The master closed its own descriptors of the listeners at the start of the
-  // stop. Connections the kernel completed but nobody accepted would be reset
-  // when our descriptor closes, after their clients may have sent a request a
-  // balancer cannot safely retry: serve them (close_listener), and first let a
-  // listener we hold alone finish the handshakes under way while it refuses
-  // new ones (listener_close.h). A connect after the close is refused, which a
-  // balancer retries elsewhere.
+  // Connections the kernel completed but nobody accepted would be reset when
+  // the socket's last descriptor closes, after their clients may have sent a
+  // request a balancer cannot safely retry: serve them (close_listener), and
+  // first make a listener nobody else keeps refuse new handshakes while the
+  // ones under way complete (common/listener_close.h). A connect after the
+  // close is refused, which a balancer retries elsewhere.
   late_accepted_ = 0;
-  bool settling = false;
+  own_filter_ = true;
+  filter_error_.clear();
+  bool alone = false;  // some listener stays open for the steps below
   for (size_t i = 0; i < listeners_.size();) {
     const Listener& l = listeners_[i];
-    uv_os_fd_t fd = -1;
-    if (!handover && !l.held_elsewhere && l.protocol != model::ListenProtocol::kHaproxyAgent &&
-        uv_fileno(reinterpret_cast<uv_handle_t*>(l.handle), &fd) == 0) {
-      Status st = refuse_new_handshakes(fd);
-      if (st) {
-        settling = true;
-        ++i;
-        continue;
-      }
-      log::warn("frontend: draining: {}; the listener closes at once", st.message());
+    if (handover || l.held_elsewhere || l.protocol == model::ListenProtocol::kHaproxyAgent) {
+      late_accepted_ += close_listener(i);
+      continue;
     }
-    late_accepted_ += close_listener(i);
+    alone = true;
+    uv_os_fd_t fd = -1;
+    Status st = uv_fileno(reinterpret_cast<uv_handle_t*>(l.handle), &fd) == 0
+                    ? refuse_new_handshakes(fd)
+                    : Status::error("uv_fileno: no descriptor");
+    if (!st) {
+      own_filter_ = false;
+      filter_error_ = st.message();
+    }
+    ++i;
   }
-  if (settling) {
-    uv_timer_start(&settle_timer_, [](uv_timer_t* t) {
+  if (!alone) {
+    if (late_accepted_ > 0) log::info("frontend: draining: accepted {} queued connections", late_accepted_);
+  } else if (master_closer_) {
+    // The master still holds copies: it closes them (attaching the filter if
+    // we could not) before ours may be the last.
+    asking_master_ = true;
+    uv_timer_start(&answer_timer_, [](uv_timer_t* t) {
       auto* self = static_cast<Server*>(t->data);
-      while (!self->listeners_.empty()) self->late_accepted_ += self->close_listener(0);
-      if (self->late_accepted_ > 0)
-        log::info("frontend: draining: accepted {} queued connections", self->late_accepted_);
-      self->maybe_drained();
-    }, kHandshakeSettleMs, 0);
-  } else if (late_accepted_ > 0) {
-    log::info("frontend: draining: accepted {} queued connections", late_accepted_);
+      self->asking_master_ = false;
+      log::warn("frontend: draining: no LISTENERS_CLOSED from the master within {} ms; closing "
+                "the listeners", kMasterAnswerMs);
+      self->listeners_alone(self->own_filter_);
+    }, kMasterAnswerMs, 0);
+    master_closer_([this](bool refusing) {
+      if (!asking_master_) return;  // too late: the timeout went on without it
+      asking_master_ = false;
+      uv_timer_stop(&answer_timer_);
+      if (!own_filter_ && !refusing) filter_error_ += " (and the master could not either)";
+      listeners_alone(own_filter_ || refusing);
+    });
+  } else {
+    listeners_alone(own_filter_);
   }
   if (timeout_s > 0) {
     drain_timer_on_ = true;
@@ -368,6 +384,29 @@ void Server::drain(double timeout_s, std::function<void()> done, bool close_idle
       self->maybe_drained();
     }, static_cast<uint64_t>(timeout_s * 1000), 0);
   }
+  maybe_drained();
+}
+
+void Server::listeners_alone(bool refusing) {
+  if (shut_ || listeners_.empty()) return;
+  if (!refusing) {
+    log::warn("frontend: draining: {}; the listeners close at once (a connection completing "
+              "its handshake meanwhile is reset)", filter_error_);
+    close_remaining_listeners();
+    return;
+  }
+  // Blocking the loop this once is cheaper than a timer's millisecond: every
+  // SYN dropped meanwhile costs its client a second.
+  timespec settle{0, static_cast<long>(kHandshakeSettleUs) * 1000};
+  nanosleep(&settle, nullptr);
+  log::info("frontend: draining: new handshakes refused ({}) for {} us, the listeners close",
+            own_filter_ ? "our filter" : "the master's filter", kHandshakeSettleUs);
+  close_remaining_listeners();
+}
+
+void Server::close_remaining_listeners() {
+  while (!listeners_.empty()) late_accepted_ += close_listener(0);
+  if (late_accepted_ > 0) log::info("frontend: draining: accepted {} queued connections", late_accepted_);
   maybe_drained();
 }
 
@@ -410,7 +449,7 @@ void Server::shutdown() {
   uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&leave_timer_), nullptr);
-  uv_close(reinterpret_cast<uv_handle_t*>(&settle_timer_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&answer_timer_), nullptr);
 }
 
 nlohmann::json Server::state_json() {

@@ -77,18 +77,27 @@ class Server {
   //   Without a delay, idle keep-alive connections close at once; after one,
   // they stay for one last request (a client may already be sending it,
   // answered with "Connection: close") or until their keep-alive timeout.
-  //   A listener this process holds alone refuses new handshakes first and
-  // keeps accepting for kHandshakeSettleMs (listener_close.h), then accepts
+  //   A listener nobody else keeps refuses new handshakes first and keeps
+  // accepting for kHandshakeSettleUs (common/listener_close.h), then accepts
   // what is queued and closes: no connection that completed its handshake is
-  // reset. handover = true (a new front end took the listeners) or a socket
-  // systemd holds too: the queue survives our close, which is immediate, and
-  // idle keep-alive connections stay as after a delay.
+  // reset. Under a master, the master is asked first (set_master_closer) to
+  // close its copies, attaching the filter itself when we may not. handover =
+  // true (a new front end took the listeners) or a socket systemd holds too:
+  // the queue survives our close, which is immediate, and idle keep-alive
+  // connections stay as after a delay.
   //   A call while leaving with delay_s <= 0 ends the delay now (drains at
   // once); any other call while leaving or draining does nothing.
   void stop(double delay_s, double timeout_s, std::function<void()> done, bool handover = false);
   // False from the first moment of a graceful stop: what readiness checks and
   // HAProxy's agent report.
   bool accepting_work() const { return stage_ == Stage::kServing; }
+  // Under a master: ask(answer) sends LISTENERS_CLOSING; the master's
+  // LISTENERS_CLOSED calls answer(refusing), refusing = it attached the filter
+  // to every socket we hold alone (protocol/PROTOCOL.md). Unset: standalone.
+  using MasterCloser = std::function<void(std::function<void(bool refusing)> answer)>;
+  void set_master_closer(MasterCloser ask) { master_closer_ = std::move(ask); }
+  // How long a drain waits for the master's LISTENERS_CLOSED.
+  static constexpr uint64_t kMasterAnswerMs = 2000;
   // HAProxy's agent reply for the current state (haproxy_agent.h).
   std::string agent_reply();
   // Closes every handle (listeners, connections, timers); the loop can then end.
@@ -165,6 +174,11 @@ class Server {
   void drain(double timeout_s, std::function<void()> done, bool close_idle, bool handover);
   // Accepts what is queued on listener i and closes it -> connections accepted.
   size_t close_listener(size_t i);
+  // The drain's listeners are ours alone now (the master's answer, its
+  // timeout, or no master): if a filter refuses new handshakes, let the ones
+  // under way complete (kHandshakeSettleUs); then close them all.
+  void listeners_alone(bool refusing);
+  void close_remaining_listeners();
   void maybe_drained();
   Status listen_handle(uv_tcp_t* h, const std::string& what, model::ListenProtocol protocol,
                        bool held_elsewhere);
@@ -193,8 +207,12 @@ class Server {
   uv_check_t flush_check_;
   uv_timer_t drain_timer_;
   bool drain_timer_on_ = false;
-  uv_timer_t settle_timer_;  // the draining listeners' kHandshakeSettleMs
+  uv_timer_t answer_timer_;  // kMasterAnswerMs for LISTENERS_CLOSED
   size_t late_accepted_ = 0;  // accepted by close_listener() in this drain
+  MasterCloser master_closer_;
+  bool own_filter_ = false;     // this drain attached the filter itself
+  bool asking_master_ = false;  // LISTENERS_CLOSING sent, no answer yet
+  std::string filter_error_;    // why our own attach failed
   HttpConn* conns_ = nullptr;
   size_t conn_count_ = 0;
   int64_t busy_ = 0;

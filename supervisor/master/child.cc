@@ -437,6 +437,11 @@ void Child::on_frame(Process* p, const proto::Frame& frame) {
         host_->child_changed(*this);
       }
       break;
+    case proto::FrameType::kListenersClosing: {
+      bool refusing = p == current_ && host_->listeners_closing();
+      p->send(proto::FrameType::kListenersClosed, nlohmann::json{{"refusing", refusing}}.dump());
+      break;
+    }
     case proto::FrameType::kReplaceMe: {
       std::string reason = "replace-me";
       auto j = nlohmann::json::parse(frame.payload, nullptr, false);

@@ -146,6 +146,12 @@ class ChildHost {
   // Seconds a graceful stop (kStop) keeps serving while it reports not-ready,
   // before the drain: the front end's WSGIDrainDelay; 0 for workers.
   virtual double drain_delay() { return 0; }
+  // The front end's drain is about to close its TCP listeners
+  // (LISTENERS_CLOSING): close the master's copies, first attaching the
+  // handshake-refusing filter (common/listener_close.h) to the sockets nobody
+  // else keeps -> whether each of those now refuses new handshakes. Only during
+  // a stop; otherwise false, and the copies stay for the next front end.
+  virtual bool listeners_closing() { return false; }
   // The failures in a row to reach READY after which the child goes FATAL; 0 =
   // never (retry forever with the backoff). Asked at every failure.
   virtual int give_up_after() { return 0; }

@@ -17,6 +17,7 @@
 
 #include <fmt/core.h>
 
+#include "common/listener_close.h"
 #include "common/log.h"
 #include "common/log_writes.h"
 #include "common/proctitle.h"
@@ -459,14 +460,11 @@ void Daemon::enter_phase(StopPhase p) {
       log::notice("graceful stop");
       // The front end first: it stops accepting and finishes its requests while
       // the workers still serve them. The master's copies of the TCP listeners
-      // close now, so that the front end holds the last one: when it closes it
-      // (after accepting what is queued), new connects are refused at once
-      // instead of waiting in a queue nobody accepts from, to be reset later.
-      if (frontend_) {
-        for (auto& l : listeners_) close(l.fd);
-        listeners_.clear();
-        frontend_->handle(ChildEvent::kStop);
-      }
+      // close when the front end's drain asks (listeners_closing()), so that
+      // the front end holds the last one: when it closes it (after accepting
+      // what is queued), new connects are refused at once instead of waiting
+      // in a queue nobody accepts from, to be reset later.
+      if (frontend_) frontend_->handle(ChildEvent::kStop);
       break;
     case StopEntry::kStopGroups:
       // Nothing reaches the TCP listeners any more: close them so clients get a
@@ -605,6 +603,22 @@ Status Daemon::open_listeners(const model::Config& c, std::vector<Listener>* out
     out->push_back(l);
   }
   return Status::ok();
+}
+
+bool Daemon::listeners_closing() {
+  if (phase_ == Phase::kRunning) return false;
+  bool refusing = true;
+  for (const Listener& l : listeners_) {
+    if (!l.inherited) {
+      if (Status st = refuse_new_handshakes(l.fd); !st) {
+        log::info("frontend drain: {} on {}", st.message(), l.bound);
+        refusing = false;
+      }
+    }
+    close(l.fd);
+  }
+  listeners_.clear();
+  return refusing;
 }
 
 void Daemon::release_listener(const Listener& l) {

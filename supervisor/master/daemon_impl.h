@@ -88,6 +88,7 @@ class Daemon : public GroupHost, public ChildHost {
   std::string child_label(const Child&) override { return "frontend"; }
   double graceful_timeout() override;
   double drain_delay() override { return config_.drain_delay; }
+  bool listeners_closing() override;
   double shutdown_timeout() override { return 5; }
   void child_changed(Child&) override;
   void group_restart(ProcessGroup& g, std::string_view cause) override;

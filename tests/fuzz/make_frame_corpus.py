@@ -16,7 +16,8 @@ import struct
 import sys
 
 from wsgidtest import frames as F
-from wsgidtest.frames import (CANCEL, DRAIN, EXITING, HELLO, LOG, READY, REPLACE_ME,
+from wsgidtest.frames import (CANCEL, DRAIN, EXITING, HELLO, LISTENERS_CLOSED,
+                              LISTENERS_CLOSING, LOG, READY, REPLACE_ME,
                               REQUEST_BODY, REQUEST_END, REQUEST_HEAD, RESPONSE_BODY,
                               RESPONSE_END, RESPONSE_HEAD, SETTINGS, STARTED, STATE,
                               STATE_QUERY,
@@ -76,6 +77,8 @@ SEEDS = {
     + js(REPLACE_ME, {"reason": "maximum-requests"})
     + js(LOG, {"level": "warn", "message": "hi"})
     + js(EXITING, {"reason": "drained", "detail": ""}),
+    "control_listeners_closing": hello() + frame(LISTENERS_CLOSING, 0)
+    + js(LISTENERS_CLOSED, {"refusing": True}),
     # Truncated and malformed streams.
     "truncated_header": request_head(1, GET)[:7],
     "truncated_payload": request_head(1, GET)[:-3],
@@ -86,7 +89,8 @@ SEEDS = {
     "hello_too_long": frame(HELLO, 0, b"WSGD" + b"\x00" * 61),
     "hello_bad_magic": hello(magic=b"GET "),
     "hello_version_1": hello(version=1, pid=None),
-    "hello_version_3": hello(version=3, extra=b"more"),
+    "hello_version_2": hello(version=2),
+    "hello_version_4": hello(version=4, extra=b"more"),
     "hello_no_pid": hello(pid=None),
     "http_request_instead": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     "request_head_truncated_pair": frame(REQUEST_HEAD, 1, pairs([(b"A", b"1")]) + b"\x00\x01\x00"),

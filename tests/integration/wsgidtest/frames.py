@@ -1,4 +1,4 @@
-"""The wsgid framed protocol in Python (protocol/PROTOCOL.md, version 1).
+"""The wsgid framed protocol in Python (protocol/PROTOCOL.md, version 3).
 
 A test-side implementation, written from the spec, of what protocol/frame.h and
 protocol/messages.h do in C++: 12-byte big-endian frame headers, HELLO, environ
@@ -13,7 +13,7 @@ is not the payload's), so that the corpus can hold malformed frames.
 import json
 import struct
 
-VERSION = 2
+VERSION = 3
 HEADER = struct.Struct('>BBHII')  # type, flags, reserved, request id, length
 HEADER_SIZE = HEADER.size
 BODY_CHUNK = 64 * 1024
@@ -37,6 +37,8 @@ DRAIN = 0x44
 REPLACE_ME = 0x45
 EXITING = 0x46
 LOG = 0x47
+LISTENERS_CLOSING = 0x48
+LISTENERS_CLOSED = 0x49
 
 NAMES = {v: k for k, v in dict(globals()).items()
          if isinstance(v, int) and k.isupper() and k not in ('VERSION', 'HEADER_SIZE', 'BODY_CHUNK', 'MAX_PAYLOAD')}

@@ -512,7 +512,7 @@ TEST_CASE("a graceful stop without a delay drains at once") {
     srv->stop(0, 5.0, [&drained] { drained = true; });
     CHECK(srv->draining());
   });
-  // Nothing in flight: done once the listener closed (kHandshakeSettleMs).
+  // Nothing in flight: done once the listener closed.
   uint64_t deadline = now_ms() + 3000;
   while (!drained.load() && now_ms() < deadline) usleep(10000);
   CHECK(drained.load());

@@ -134,6 +134,8 @@ const TypeCase kTypeCases[] = {
     {FrameType::kReplaceMe, "REPLACE_ME", kMaxPayload},
     {FrameType::kExiting, "EXITING", kMaxPayload},
     {FrameType::kLog, "LOG", kMaxPayload},
+    {FrameType::kListenersClosing, "LISTENERS_CLOSING", 0},
+    {FrameType::kListenersClosed, "LISTENERS_CLOSED", kMaxPayload},
 };
 
 // A payload of n bytes that is not all one value, so misplaced bytes show.
@@ -170,7 +172,7 @@ TEST_CASE("frame types: names, known set, per-type payload limits") {
   int known = 0;
   for (int v = 0; v < 256; ++v) known += is_known_type(static_cast<uint8_t>(v)) ? 1 : 0;
   CHECK(known == static_cast<int>(std::size(kTypeCases)));
-  for (uint8_t v : {0x00, 0x02, 0x13, 0x24, 0x32, 0x48, 0x7f, 0xff}) {
+  for (uint8_t v : {0x00, 0x02, 0x13, 0x24, 0x32, 0x4a, 0x7f, 0xff}) {
     CAPTURE(v);
     CHECK_FALSE(is_known_type(v));
     CHECK(type_name(static_cast<FrameType>(v)) == "UNKNOWN");
@@ -185,7 +187,7 @@ TEST_CASE("append_header and append_hello write the documented bytes") {
 
   std::string hello;
   append_hello(&hello, 0x00012345);
-  CHECK(hello == std::string("\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0cWSGD\x00\x00\x00\x02\x00\x01\x23\x45", 24));
+  CHECK(hello == std::string("\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0cWSGD\x00\x00\x00\x03\x00\x01\x23\x45", 24));
 
   std::string frame;
   append_frame(&frame, FrameType::kDrain, 7, "{\"timeout\":15}");
@@ -318,7 +320,7 @@ TEST_CASE("one byte at a time and random splits give the frames of one whole fee
   CHECK(whole.buffered == 0);
   // The frames are what was encoded.
   CHECK(whole.frames[0].type == FrameType::kHello);
-  CHECK(whole.frames.back().type == FrameType::kLog);
+  CHECK(whole.frames.back().type == FrameType::kListenersClosed);
   CHECK(whole.frames.back().payload == pattern(70000, 8 * std::size(kTypeCases)));
 
   CHECK(feed_bytewise(stream) == whole);

@@ -409,14 +409,15 @@ TEST_CASE("hello: append_hello decodes with the pid; bad magic, bad version, bad
       {"empty", "", "hello: payload length 0 is shorter than the 8-byte magic and version"},
       {"7 bytes", "WSGD\x00\x00\x00"s, "hello: payload length 7 is shorter than the 8-byte magic and version"},
       {"HTTP magic", "GET / HT", "hello: bad magic \"GET \", expected \"WSGD\""},
-      {"lower case", "wsgd" + u32(2), "hello: bad magic \"wsgd\", expected \"WSGD\""},
-      {"binary magic", "\x00\x01\"\\"s + u32(2), "hello: bad magic \"\\x00\\x01\\x22\\x5c\", expected \"WSGD\""},
-      {"version 1 (no pid)", "WSGD" + u32(1), "hello: peer speaks protocol version 1, this side speaks 2"},
-      {"version 1 with a pid", "WSGD" + u32(1) + u32(7), "hello: peer speaks protocol version 1, this side speaks 2"},
-      {"version 0", "WSGD" + u32(0), "hello: peer speaks protocol version 0, this side speaks 2"},
-      {"version 3 with more fields", "WSGD" + u32(3) + "more", "hello: peer speaks protocol version 3, this side speaks 2"},
-      {"version 2 without the pid", "WSGD" + u32(2), "hello: payload length 8 is not 12 as version 2 requires"},
-      {"version 2, 13 bytes", "WSGD" + u32(2) + u32(7) + "x", "hello: payload length 13 is not 12 as version 2 requires"},
+      {"lower case", "wsgd" + u32(3), "hello: bad magic \"wsgd\", expected \"WSGD\""},
+      {"binary magic", "\x00\x01\"\\"s + u32(3), "hello: bad magic \"\\x00\\x01\\x22\\x5c\", expected \"WSGD\""},
+      {"version 1 (no pid)", "WSGD" + u32(1), "hello: peer speaks protocol version 1, this side speaks 3"},
+      {"version 1 with a pid", "WSGD" + u32(1) + u32(7), "hello: peer speaks protocol version 1, this side speaks 3"},
+      {"version 2 (no LISTENERS_CLOSING)", "WSGD" + u32(2) + u32(7), "hello: peer speaks protocol version 2, this side speaks 3"},
+      {"version 0", "WSGD" + u32(0), "hello: peer speaks protocol version 0, this side speaks 3"},
+      {"version 4 with more fields", "WSGD" + u32(4) + "more", "hello: peer speaks protocol version 4, this side speaks 3"},
+      {"version 3 without the pid", "WSGD" + u32(3), "hello: payload length 8 is not 12 as version 3 requires"},
+      {"version 3, 13 bytes", "WSGD" + u32(3) + u32(7) + "x", "hello: payload length 13 is not 12 as version 3 requires"},
   };
   for (const Case& c : cases) {
     INFO(std::string(c.what));

@@ -1,5 +1,5 @@
 // The SYN-dropping filter of a draining listener; see listener_close.h.
-#include "supervisor/frontend/listener_close.h"
+#include "common/listener_close.h"
 
 #include <linux/filter.h>
 #include <sys/socket.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string>
 
-namespace wsgid::frontend {
+namespace wsgid {
 
 Status refuse_new_handshakes(int fd) {
   // A = byte 13 of the TCP header (the flags); A &= SYN|ACK;
@@ -27,4 +27,4 @@ Status refuse_new_handshakes(int fd) {
   return Status::ok();
 }
 
-}  // namespace wsgid::frontend
+}  // namespace wsgid
