@@ -275,9 +275,11 @@ class BehindNginxUwsgiPass(unittest.TestCase):
         self.assertEqual(st, 403)
         st, _, _ = self.request('GET', '/app/only3', source='127.0.0.3')
         self.assertEqual(st, 200)
-        wait_for(lambda: '127.0.0.2 127.0.0.1 "GET /app/only3 HTTP/1.1" 403' in self.access_log(),
+        # Each line is written once its response is sent: wait for both.
+        want = ('127.0.0.2 127.0.0.1 "GET /app/only3 HTTP/1.1" 403',
+                '127.0.0.3 127.0.0.1 "GET /app/only3 HTTP/1.1" 200')
+        wait_for(lambda: all(w in self.access_log() for w in want),
                  10, 'the client (%a) and nginx (%{c}a) in the access log')
-        self.assertIn('127.0.0.3 127.0.0.1 "GET /app/only3 HTTP/1.1" 200', self.access_log())
 
     def test_the_vhost_is_chosen_from_http_host_or_server_name(self):
         st, _, _ = self.request('GET', '/app/env', headers={'Host': 'other.example'})
