@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
+#include <memory>
 
 #include "common/log.h"
 
@@ -118,28 +120,49 @@ void append_hello(std::string* out, uint32_t pid) {
 
 FrameReader::FrameReader(uint32_t max_payload) : max_payload_(max_payload) {}
 
-void FrameReader::feed(const char* data, size_t len) {
-  // A dead stream keeps nothing more: the caller is about to close it.
-  if (len == 0 || !error_.empty()) return;
-  const size_t size = buf_.size();
+char* FrameReader::reserve_tail(size_t len) {
   if (pos_ > 0) {
     // Drop consumed bytes when that costs no more than what was consumed (so the
     // memmove is amortized), or when the append would reallocate anyway.
-    if (pos_ == size) {
-      buf_.clear();
-      pos_ = 0;
-    } else if (pos_ >= size - pos_ || size + len > buf_.capacity()) {
-      buf_.erase(0, pos_);
+    if (pos_ == end_) {
+      pos_ = end_ = 0;
+    } else if (pos_ >= end_ - pos_ || end_ + len > cap_) {
+      std::memmove(data_.get(), data_.get() + pos_, end_ - pos_);
+      end_ -= pos_;
       pos_ = 0;
     }
   }
-  if (pos_ == 0 && buf_.capacity() > kKeepCapacity && (buf_.size() + len) * 4 < buf_.capacity()) {
-    std::string smaller;
-    smaller.reserve(std::max(buf_.size() + len, size_t{4096}));
-    smaller.append(buf_);
-    buf_.swap(smaller);
+  size_t want = 0;
+  if (end_ + len > cap_) {
+    want = std::max({end_ + len, cap_ * 2, size_t{4096}});
+  } else if (pos_ == 0 && cap_ > kKeepCapacity && (end_ + len) * 4 < cap_) {
+    want = std::max(end_ + len, size_t{4096});
   }
-  buf_.append(data, len);
+  if (want != 0) {
+    // new char[] leaves the bytes uninitialised: prepare()'s caller writes them.
+    std::unique_ptr<char[]> bigger(new char[want]);
+    if (end_ > 0) std::memcpy(bigger.get(), data_.get(), end_);
+    data_ = std::move(bigger);
+    cap_ = want;
+  }
+  return data_.get() + end_;
+}
+
+void FrameReader::feed(const char* data, size_t len) {
+  // A dead stream keeps nothing more: the caller is about to close it.
+  if (len == 0 || !error_.empty()) return;
+  std::memcpy(reserve_tail(len), data, len);
+  end_ += len;
+}
+
+char* FrameReader::prepare(size_t len) { return reserve_tail(len); }
+
+void FrameReader::commit(size_t len) {
+  if (!error_.empty()) return;
+  if (len > cap_ - end_)
+    log::bug(fmt::format("FrameReader::commit({}) past the {} bytes prepared", len, cap_ - end_),
+             __FILE__, __LINE__);
+  end_ += len;
 }
 
 bool FrameReader::check_header(const char* p, size_t avail) {
@@ -173,14 +196,13 @@ bool FrameReader::check_header(const char* p, size_t avail) {
 
 FrameReader::Result FrameReader::next(Frame* out) {
   if (!error_.empty()) return Result::kError;
-  const size_t avail = buf_.size() - pos_;
+  const size_t avail = end_ - pos_;
   if (avail == 0) {
     // Everything was consumed: restart at the front (keeps the capacity).
-    buf_.clear();
-    pos_ = 0;
+    pos_ = end_ = 0;
     return Result::kNeedMore;
   }
-  const char* p = buf_.data() + pos_;
+  const char* p = data_.get() + pos_;
   if (!check_header(p, avail)) return Result::kError;
   if (avail < kHeaderSize) return Result::kNeedMore;
   const uint32_t length = load32(p + 8);

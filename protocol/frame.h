@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -111,6 +112,12 @@ class FrameReader {
   // After next() returned kError, feed() discards its input.
   void feed(const char* data, size_t len);
   void feed(std::string_view data) { feed(data.data(), data.size()); }
+  // The same without the copy: prepare(len) returns room for len bytes at the
+  // end of the buffer (valid until the next call on this reader), the caller
+  // reads into it (recv) and says with commit(n), n <= len, how many arrived.
+  // After next() returned kError, commit() discards them.
+  char* prepare(size_t len);
+  void commit(size_t len);
 
   // Yields the next whole frame in *out (kFrame), or kNeedMore when the buffer
   // holds no whole frame, or kError (see error()) for an unknown type, a nonzero
@@ -127,16 +134,22 @@ class FrameReader {
   //   "frame length 5 exceeds the limit of 0 for REQUEST_END" (max_payload_for(type))
   const std::string& error() const { return error_; }
   // Bytes fed but not yet returned as frames.
-  size_t buffered() const { return buf_.size() - pos_; }
+  size_t buffered() const { return end_ - pos_; }
   // Bytes of memory the buffer holds now (for tests and statistics).
-  size_t capacity() const { return buf_.capacity(); }
+  size_t capacity() const { return cap_; }
 
  private:
   // Checks the header fields among the first avail (>= 1) bytes at p; sets error_
   // and returns false on the first bad one.
   bool check_header(const char* p, size_t avail);
 
-  std::string buf_;
+  // Makes room for len more bytes at end_ (dropping consumed bytes, growing or
+  // giving back capacity as feed() describes) -> where they go.
+  char* reserve_tail(size_t len);
+
+  std::unique_ptr<char[]> data_;  // cap_ bytes; [pos_, end_) fed and not yet returned
+  size_t cap_ = 0;
+  size_t end_ = 0;
   size_t pos_ = 0;
   uint32_t max_payload_;
   std::string error_;

@@ -48,7 +48,6 @@ int wait_poll(struct pollfd* p, nfds_t n, int timeout_ms, WaitHook* hook) {
 FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wake_fd, WaitHook* hook) {
   using Clock = std::chrono::steady_clock;
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
-  char buf[64 * 1024];
   for (;;) {
     switch (reader_.next(out)) {
       case proto::FrameReader::Result::kFrame: return Read::kFrame;
@@ -60,10 +59,11 @@ FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wak
     // After a short read the socket is most likely empty: poll first rather
     // than pay for a recv() that returns EAGAIN (one syscall per request).
     if (!maybe_empty_) {
-      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      // Straight into the reader's buffer: a body is copied once, by the kernel.
+      ssize_t n = ::recv(fd_, reader_.prepare(kRecvSize), kRecvSize, 0);
       if (n > 0) {
-        reader_.feed(buf, static_cast<size_t>(n));
-        maybe_empty_ = static_cast<size_t>(n) < sizeof buf;
+        reader_.commit(static_cast<size_t>(n));
+        maybe_empty_ = static_cast<size_t>(n) < kRecvSize;
         continue;
       }
       if (n == 0) return Read::kEof;

@@ -66,6 +66,7 @@ def _call(name, callbacks, event):
         try:
             result = callback(name, **event)
         except BaseException:
+            import traceback
             _c.log(_ERROR, 0, 'Exception occurred within event callback.')
             for line in traceback.format_exc().rstrip('\n').split('\n'):
                 _c.log(_ERROR, 0, line)
@@ -94,9 +95,12 @@ def request_data():
 
 
 def request_began(rid, environ):
-    _thread.data = {}
-    _thread.start = time.time()
+    """-> the request's start, time.time()."""
+    t = _thread
+    t.data = {}
+    t.start = start = time.time()
     _module.active_requests[rid] = environ
+    return start
 
 
 def request_ended(rid):

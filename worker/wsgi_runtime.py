@@ -4,7 +4,15 @@
 # Not importable on its own: `_c` exists only inside the worker. worker/
 # mod_wsgi_module.py is exec'd after it in the same namespace (events, request_data).
 
-import hashlib, os, sys, threading, time, traceback, types
+import os, sys, threading, time, types
+
+# md5 from CPython's own built-in module: hashlib would load OpenSSL's libcrypto
+# into every worker (2-4 MiB of memory per process) for one digest per script.
+# traceback is imported where an exception is logged, for the same reason.
+try:
+    from _md5 import md5 as _md5
+except ImportError:  # a Python built without it
+    from hashlib import md5 as _md5
 
 _ERROR, _WARN, _INFO = 3, 4, 6
 _lock = threading.RLock()
@@ -184,7 +192,7 @@ class _Response:
 
 
 def module_name(path):
-    return '_mod_wsgi_' + hashlib.md5(path.encode('utf-8', 'surrogateescape')).hexdigest()
+    return '_mod_wsgi_' + _md5(path.encode('utf-8', 'surrogateescape')).hexdigest()
 
 
 # Scripts whose code has run to the end. sys.modules holds a script's module
@@ -284,6 +292,7 @@ def find_app(script, name):
 
 
 def log_exception(rid, script):
+    import traceback
     _c.log(_ERROR, rid, "Exception occurred processing WSGI script '%s'." % script)
     for line in traceback.format_exc().rstrip('\n').split('\n'):
         _c.log(_ERROR, rid, line)
@@ -294,8 +303,7 @@ def handle(environ, ctx, rid, script, name, reload=0):
     environ['wsgi.input'] = Input(ctx)
     environ['wsgi.errors'] = errors
     response = _Response(ctx)
-    request_began(rid, environ)
-    start = time.time()
+    start = request_began(rid, environ)
     try:
         try:
             if reload:

@@ -2,6 +2,7 @@
 // with its exact text, any split of the input (one byte at a time, random splits
 // with fixed seeds) giving the same frames, the size limits at their boundaries,
 // and the buffer staying compact.
+#include <cstring>
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -330,6 +331,65 @@ TEST_CASE("one byte at a time and random splits give the frames of one whole fee
       CAPTURE(max_piece);
       CHECK(feed_in_pieces(stream, random_pieces(stream.size(), seed, max_piece)) == whole);
     }
+  }
+}
+
+// The way a worker reads (worker/frame_channel.cc): recv() into prepare(ask),
+// commit() what arrived.
+Outcome read_in_pieces(std::string_view input, const std::vector<size_t>& sizes, size_t ask,
+                       size_t* max_capacity = nullptr) {
+  FrameReader r;
+  Outcome o;
+  // The sizes are used in turn, again from the first when they run out.
+  for (size_t pos = 0, i = 0; pos < input.size(); ++i) {
+    size_t n = std::min(std::min(sizes[i % sizes.size()], ask), input.size() - pos);
+    char* room = r.prepare(ask);
+    std::memcpy(room, input.data() + pos, n);
+    r.commit(n);
+    pos += n;
+    drain(r, &o);
+    if (max_capacity) *max_capacity = std::max(*max_capacity, r.capacity());
+  }
+  drain(r, &o);
+  o.error = r.error();
+  o.buffered = o.last == FrameReader::Result::kError ? 0 : r.buffered();
+  return o;
+}
+
+TEST_CASE("prepare() and commit() give the frames of feed(), for any split") {
+  const std::string stream = mixed_stream();
+  const Outcome whole = feed_whole(stream);
+  for (uint32_t seed : {1u, 42u, 99991u}) {
+    for (size_t max_piece : {size_t{3}, size_t{100}, size_t{70000}}) {
+      for (size_t ask : {size_t{1}, size_t{4096}, size_t{65536}}) {
+        CAPTURE(seed);
+        CAPTURE(max_piece);
+        CAPTURE(ask);
+        CHECK(read_in_pieces(stream, random_pieces(stream.size(), seed, max_piece), ask) == whole);
+      }
+    }
+  }
+  SUBCASE("64 KiB bodies read 64 KiB at a time keep a bounded buffer") {
+    std::string frame;
+    append_frame(&frame, FrameType::kRequestBody, 1, pattern(kBodyChunk));
+    std::string bodies;
+    for (int i = 0; i < 64; ++i) bodies += frame;
+    size_t max_capacity = 0;
+    const Outcome o = read_in_pieces(bodies, {65536}, 65536,
+                                     &max_capacity);
+    CHECK(o.frames.size() == 64);
+    CHECK(o.buffered == 0);
+    CHECK(max_capacity <= 4 * 65536);
+  }
+  SUBCASE("after an error, what is committed is dropped") {
+    FrameReader r;
+    r.feed(raw_header(0x7f, 0, 0, 0, 0));
+    Frame f;
+    REQUIRE(r.next(&f) == FrameReader::Result::kError);
+    const size_t held = r.buffered();
+    std::memset(r.prepare(100), 'x', 100);
+    r.commit(100);
+    CHECK(r.buffered() == held);
   }
 }
 
