@@ -122,6 +122,10 @@ class HttpConn final : public UpstreamClient {
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
   static constexpr size_t kMaxPending = 64 * 1024;
+  // A response body piece at least this large is written from the worker
+  // connection's buffer (stream_write.h write_through) instead of through out_;
+  // smaller ones are gathered so that head, body and end go out in one write.
+  static constexpr size_t kWriteThroughMin = 16 * 1024;
   // Request bytes kept for a resend to another worker (resend_rule.h): a
   // request longer than this (head and body frames) is not held whole.
   static constexpr size_t kReplayLimit = 64 * 1024;

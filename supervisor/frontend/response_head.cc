@@ -220,11 +220,15 @@ void append_body(std::string* out, std::string_view data, bool chunked) {
     out->append(data);
     return;
   }
-  char hex[20];
-  auto r = std::to_chars(hex, hex + sizeof hex, data.size(), 16);
-  out->append(hex, static_cast<size_t>(r.ptr - hex));
-  out->append("\r\n");
+  append_chunk_size(out, data.size());
   out->append(data);
+  out->append("\r\n");
+}
+
+void append_chunk_size(std::string* out, size_t n) {
+  char hex[20];
+  auto r = std::to_chars(hex, hex + sizeof hex, n, 16);
+  out->append(hex, static_cast<size_t>(r.ptr - hex));
   out->append("\r\n");
 }
 

@@ -68,6 +68,9 @@ int64_t append_worker_headers(std::string* out, const proto::ResponseHeadView& h
 // Appends body bytes: as one chunk when chunked (nothing for empty data, which
 // would end the body), else as is.
 void append_body(std::string* out, std::string_view data, bool chunked);
+// A chunk's size line, "<hex>\r\n", for a chunk of n > 0 bytes (its data and
+// "\r\n" follow): what append_body writes before and after the data.
+void append_chunk_size(std::string* out, size_t n);
 // The last chunk of a chunked body.
 void append_last_chunk(std::string* out);
 

@@ -185,7 +185,13 @@ void UpstreamConn::resume_reading() {
   if (reading_ || !pipe_ || state_ == State::kClosing) return;
   reading_ = true;
   uv_read_start(
-      reinterpret_cast<uv_stream_t*>(pipe_), io_alloc_cb,
+      reinterpret_cast<uv_stream_t*>(pipe_),
+      // Straight into the frame reader (not io_buffer's shared buffer): a
+      // response body is not copied once more before it is parsed.
+      [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+        buf->base = static_cast<UpstreamConn*>(h->data)->reader_.prepare(kReadBufferSize);
+        buf->len = kReadBufferSize;
+      },
       [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
         static_cast<UpstreamConn*>(s->data)->on_read(n, buf);
       });
@@ -199,7 +205,8 @@ void UpstreamConn::on_read(ssize_t nread, const uv_buf_t* buf) {
                                  : std::string("read from worker: ") + uv_strerror(static_cast<int>(nread)));
     return;
   }
-  reader_.feed(buf->base, static_cast<size_t>(nread));
+  (void)buf;  // reader_'s own room (resume_reading's allocator)
+  reader_.commit(static_cast<size_t>(nread));
   handle_frames();
   if (client_) client_->upstream_flush();
 }

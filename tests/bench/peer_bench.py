@@ -82,6 +82,25 @@ ECHO = '''def application(environ, start_response):
     start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(len(body)))])
     return [body]
 '''
+# 1 MiB bodies (#16): the upload is read in 64 KiB pieces the way frameworks
+# read a file upload, the download is one bytes object made at import.
+UPLOAD = '''def application(environ, start_response):
+    n = 0
+    read = environ['wsgi.input'].read
+    while True:
+        piece = read(65536)
+        if not piece:
+            break
+        n += len(piece)
+    body = str(n).encode()
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])
+    return [body]
+'''
+DOWNLOAD = '''BODY = b'x' * (1024 * 1024)
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(len(BODY)))])
+    return [BODY]
+'''
 # /pid: which process answered (restart tests: "new generation serving").
 PID = '''import os
 def application(environ, start_response):
@@ -98,8 +117,13 @@ def _load(name):
     return ns['application']
 _hello, _sleep, _echo = _load('hello.wsgi'), _load('sleep.wsgi'), _load('echo.wsgi')
 _pid = _load('pid.wsgi')
+_upload, _download = _load('upload.wsgi'), _load('download.wsgi')
 def app(environ, start_response):
     p = environ.get('PATH_INFO', '')
+    if p.startswith('/upload'):
+        return _upload(environ, start_response)
+    if p.startswith('/download'):
+        return _download(environ, start_response)
     if p.startswith('/pid'):
         return _pid(environ, start_response)
     if p.startswith('/sleep'):
@@ -113,8 +137,15 @@ ECHO_LUA = '''wrk.method = "POST"
 wrk.body = string.rep("x", 65536)
 wrk.headers["Content-Type"] = "application/octet-stream"
 '''
+UPLOAD_LUA = ECHO_LUA.replace('65536', '1048576')
 
-TESTS = [('hello', '/', 16), ('hello', '/', 64), ('sleep', '/sleep', 16), ('echo', '/echo', 16)]
+TESTS = [('hello', '/', 16), ('hello', '/', 64), ('sleep', '/sleep', 16), ('echo', '/echo', 16),
+         ('upload1m', '/upload', 8), ('download1m', '/download', 8)]
+# The scripts every server mounts, URL -> file ('/' last: a prefix of the others).
+MOUNTS = (('/sleep', 'sleep.wsgi'), ('/echo', 'echo.wsgi'), ('/pid', 'pid.wsgi'), ('/upload', 'upload.wsgi'),
+          ('/download', 'download.wsgi'), ('/', 'hello.wsgi'))
+# MiB moved per request, for the CPU per MiB of the 1 MiB tests.
+MIB_PER_REQUEST = {'upload1m': 1.0, 'download1m': 1.0}
 
 
 def free_port():
@@ -196,14 +227,23 @@ def cmdline(pid):
 
 
 def pss_kib(pid):
+    return smaps_kib(pid)[0]
+
+
+def smaps_kib(pid):
+    """(PSS, private) KiB of pid from /proc/PID/smaps_rollup; private (USS) =
+    Private_Clean + Private_Dirty: what the process alone holds."""
+    pss = private = 0
     try:
         with open('/proc/%d/smaps_rollup' % pid) as f:
             for line in f:
                 if line.startswith('Pss:'):
-                    return int(line.split()[1])
+                    pss = int(line.split()[1])
+                elif line.startswith(('Private_Clean:', 'Private_Dirty:')):
+                    private += int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return pss, private
 
 
 def cpu_ticks(pid):
@@ -217,11 +257,12 @@ def cpu_ticks(pid):
         return 0, 0
 
 
-def rss_kib(pid):
+def rss_kib(pid, field='VmRSS'):
+    """A /proc/PID/status size in KiB: VmRSS now, VmHWM the peak so far."""
     try:
         with open('/proc/%d/status' % pid) as f:
             for line in f:
-                if line.startswith('VmRSS:'):
+                if line.startswith(field + ':'):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -288,20 +329,28 @@ class Server:
         return out
 
     def memory(self):
-        """Per-role lists of (pid, RSS KiB, PSS KiB) and totals."""
+        """Per-role lists of (pid, RSS KiB, PSS KiB, private KiB) and totals."""
         mem = {}
         total_rss = total_pss = 0
         for role, pids in self.roles().items():
             rows = []
             for pid in sorted(pids):
-                r, ps = rss_kib(pid), pss_kib(pid)
-                rows.append([pid, r, ps])
+                r, (ps, priv) = rss_kib(pid), smaps_kib(pid)
+                rows.append([pid, r, ps, priv])
                 total_rss += r
                 total_pss += ps
             mem[role] = rows
         mem['total_rss'] = total_rss
         mem['total_pss'] = total_pss
         return mem
+
+    def frontend_rss(self):
+        """(VmRSS, VmHWM) KiB of the front-end processes, None without one (uWSGI
+        --http11-socket, gunicorn): does the front end grow with the body size?"""
+        pids = self.roles()['frontend']
+        if not pids:
+            return None
+        return sum(rss_kib(p) for p in pids), sum(rss_kib(p, 'VmHWM') for p in pids)
 
     def rss_total(self):
         pids = set()
@@ -360,7 +409,7 @@ def start_wsgid_pieces(build, apps, threads, workdir):
              'deadlock-timeout': 300, 'listen-backlog': 100, 'connect-timeout': 15,
              'socket-timeout': 60, 'queue-timeout': 0}
     preload = [{'script': os.path.join(apps, n), 'application_group': '', 'callable_object': 'application',
-                'kind': 'alias'} for n in ('hello.wsgi', 'sleep.wsgi', 'echo.wsgi')]
+                'kind': 'alias'} for _, n in MOUNTS if n != 'pid.wsgi']
     wsettings = {'role': 'worker', 'index': 0, 'generation': 1, 'group': group,
                  'default_user': 'www-data' if os.geteuid() == 0 else None,
                  'default_group': 'www-data' if os.geteuid() == 0 else None,
@@ -391,7 +440,7 @@ def start_wsgid_pieces(build, apps, threads, workdir):
     tcp.listen(1024)
     mounts = [{'url': u, 'script': os.path.join(apps, f), 'is_match': False, 'process_group': None,
                'application_group': None, 'callable_object': None, 'pass_authorization': None}
-              for u, f in (('/sleep', 'sleep.wsgi'), ('/echo', 'echo.wsgi'), ('/', 'hello.wsgi'))]
+              for u, f in MOUNTS]
     fsettings = {'role': 'frontend', 'generation': 1,
                  'user': 'www-data' if os.geteuid() == 0 else None,
                  'group': 'www-data' if os.geteuid() == 0 else None, 'log_level': 'warn',
@@ -435,11 +484,9 @@ WSGIRestrictEmbedded On
 WSGIDaemonProcess bench processes=2 threads=%d display-name=%%{GROUP} deadlock-timeout=%d
 WSGIProcessGroup bench
 WSGIApplicationGroup %%{GLOBAL}
-WSGIScriptAlias /sleep %s/sleep.wsgi process-group=bench application-group=%%{GLOBAL}
-WSGIScriptAlias /echo %s/echo.wsgi process-group=bench application-group=%%{GLOBAL}
-WSGIScriptAlias /pid %s/pid.wsgi process-group=bench application-group=%%{GLOBAL}
-WSGIScriptAlias / %s/hello.wsgi process-group=bench application-group=%%{GLOBAL}
-''' % (srv.port, workdir, workdir, workdir, workdir, threads, deadlock_timeout, apps, apps, apps, apps))
+''' % (srv.port, workdir, workdir, workdir, workdir, threads, deadlock_timeout)
+                + ''.join('WSGIScriptAlias %s %s/%s process-group=bench application-group=%%{GLOBAL}\n'
+                          % (u, apps, f) for u, f in MOUNTS))
     write_conf()
     wsgid = os.environ.get('WSGID_MASTER') or os.path.join(build, 'supervisor', 'wsgid')
     extra = os.environ.get('WSGID_MASTER_ARGS', '').split()
@@ -476,14 +523,11 @@ WSGIRestrictEmbedded On
 WSGIDaemonProcess bench processes=2 threads=%(t)d display-name=%%{GROUP}
 WSGIProcessGroup bench
 WSGIApplicationGroup %%{GLOBAL}
-WSGIScriptAlias /sleep %(a)s/sleep.wsgi
-WSGIScriptAlias /echo %(a)s/echo.wsgi
-WSGIScriptAlias /pid %(a)s/pid.wsgi
-WSGIScriptAlias / %(a)s/hello.wsgi
-<Directory %(a)s>
+%(aliases)s<Directory %(a)s>
   Require all granted
 </Directory>
-''' % {'d': workdir, 'm': mods, 'port': srv.port, 't': threads, 'a': apps})
+''' % {'d': workdir, 'm': mods, 'port': srv.port, 't': threads, 'a': apps,
+       'aliases': ''.join('WSGIScriptAlias %s %s/%s\n' % (u, apps, f) for u, f in MOUNTS)})
     srv.spawn(['/usr/sbin/apache2', '-f', conf, '-DFOREGROUND'],
               env=dict(os.environ, APACHE_RUN_DIR=workdir, APACHE_LOCK_DIR=workdir, APACHE_LOG_DIR=workdir))
     return srv
@@ -492,9 +536,7 @@ WSGIScriptAlias / %(a)s/hello.wsgi
 def uwsgi_common(apps, threads):
     args = ['--plugin', 'python3', '--master', '--processes', '2', '--threads', str(threads),
             '--wsgi-file', os.path.join(apps, 'hello.wsgi'),
-            '--mount', '/sleep=%s' % os.path.join(apps, 'sleep.wsgi'),
-            '--mount', '/echo=%s' % os.path.join(apps, 'echo.wsgi'),
-            '--mount', '/pid=%s' % os.path.join(apps, 'pid.wsgi'),
+            *[a for u, f in MOUNTS if u != '/' for a in ('--mount', '%s=%s' % (u, os.path.join(apps, f)))],
             '--manage-script-name', '--single-interpreter', '--disable-logging',
             '--auto-procname']  # "uWSGI worker N", "uWSGI http 1": tells the roles apart
     if os.geteuid() == 0:
@@ -807,12 +849,15 @@ def main():
     os.makedirs(apps)
     os.chmod(apps, 0o755)
     for name, text in (('hello.wsgi', HELLO), ('sleep.wsgi', SLEEP), ('echo.wsgi', ECHO), ('pid.wsgi', PID),
+                       ('upload.wsgi', UPLOAD), ('download.wsgi', DOWNLOAD),
                        ('dispatch.py', DISPATCH)):
         with open(os.path.join(apps, name), 'w') as f:
             f.write(text)
-    lua = os.path.join(root, 'echo.lua')
-    with open(lua, 'w') as f:
-        f.write(ECHO_LUA)
+    luas = {}
+    for app, text in (('echo', ECHO_LUA), ('upload1m', UPLOAD_LUA)):
+        luas[app] = os.path.join(root, app + '.lua')
+        with open(luas[app], 'w') as f:
+            f.write(text)
 
     wanted_tests = [t for t in TESTS if '%s-c%d' % (t[0], t[2]) in args.tests.split(',')]
     thread_list = [int(t) for t in args.threads.split(',')]
@@ -839,7 +884,7 @@ def main():
                             runs = []
                             for _ in range(args.runs):
                                 before = srv.cpu()
-                                r = wrk(srv.port, path, conns, args.duration, lua if app == 'echo' else None)
+                                r = wrk(srv.port, path, conns, args.duration, luas.get(app))
                                 r['cpu'] = cpu_per_request(before, srv.cpu(), r['requests'])
                                 runs.append(r)
                             results[key] = {
@@ -850,6 +895,7 @@ def main():
                                 'p99': statistics.median(r['p99'] for r in runs),
                                 'errors': [r['errors'] for r in runs],
                                 'runs': [r['rps'] for r in runs],
+                                'frontend_rss': srv.frontend_rss(),
                             }
                             c = results[key]['cpu_us']
                             print('%-20s %dt %-10s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %s  '
@@ -857,6 +903,11 @@ def main():
                                       srv.name, threads, key[2], results[key]['rps'], results[key]['p50'],
                                       results[key]['p99'], results[key]['errors'], c['total'], c['frontend'],
                                       c['workers'], c['master'], 100 * c['sys_share']), flush=True)
+                            fe = results[key]['frontend_rss']
+                            if app in MIB_PER_REQUEST:
+                                print('%-20s %dt %-10s CPU us/MiB %.0f; front end RSS %s KiB (peak %s)' % (
+                                    srv.name, threads, key[2], c['total'] / MIB_PER_REQUEST[app],
+                                    fe[0] if fe else '-', fe[1] if fe else '-'), flush=True)
                         results[(threads, name, 'rss')] = srv.rss_total()
                         results[(threads, name, 'pss')] = srv.memory()['total_pss']
                     except Exception as e:  # noqa: BLE001 - report and go on with the next server
@@ -983,6 +1034,36 @@ def main():
                 md.append('| %s | %s | %s |' % (LABEL.get(name, name), ' | '.join(cells),
                                                 pss if pss is not None else '-'))
             md.append('')
+    body_tests = [t for t in wanted_tests if t[0] in MIB_PER_REQUEST]
+    if results and body_tests:
+        threads = thread_list[0]
+        tests = ['%s-c%d' % (a, c) for a, _, c in wanted_tests]
+        md.append('### Bodies (2 x %d): server CPU per MiB moved, and the front end\'s RSS after each test' % threads)
+        md.append('')
+        md.append('CPU us per MiB = the whole tree\'s user + system / MiB moved (x = ratio to uWSGI '
+                  '`--http11-socket`). Front end RSS KiB after each test, in test order (peak in brackets): '
+                  'flat means the front end holds no whole body.')
+        md.append('')
+        md.append('| server | ' + ' | '.join('%s CPU us/MiB (x)' % t for t in
+                                             ['%s-c%d' % (a, c) for a, _, c in body_tests]) +
+                  ' | front end RSS KiB: ' + ', '.join(tests) + ' |')
+        md.append('|---|' + '---:|' * len(body_tests) + '---|')
+        for name in servers:
+            cells = []
+            for a, _, c in body_tests:
+                t = '%s-c%d' % (a, c)
+                r = results.get((threads, name, t))
+                base = results.get((threads, 'uwsgi-http11', t))
+                if not r:
+                    cells.append('-')
+                    continue
+                per = r['cpu_us']['total'] / MIB_PER_REQUEST[a]
+                ratio = r['cpu_us']['total'] / base['cpu_us']['total'] if base and base['cpu_us']['total'] else float('nan')
+                cells.append('%.0f (%.2f)' % (per, ratio))
+            fes = [(results.get((threads, name, t)) or {}).get('frontend_rss') for t in tests]
+            fe_cell = ', '.join('%d (%d)' % fe if fe else '-' for fe in fes)
+            md.append('| %s | %s | %s |' % (LABEL.get(name, name), ' | '.join(cells), fe_cell))
+        md.append('')
     verdict = bars_and_standing(results, restart, thread_list[0])
     if verdict['throughput']:
         md.append('### wsgid against the bars of #5 (2 x %d, hello; this run)' % thread_list[0])
@@ -1026,7 +1107,7 @@ def main():
                       '. Target: 0 failed (wsgid: %s).' % fmt_num(w['failed_median']))
             md.append('')
     if memory:
-        md.append('### Memory (KiB; RSS / PSS per process, under load before the first restart)')
+        md.append('### Memory (KiB; RSS / PSS / private per process, under load before the first restart)')
         md.append('')
         md.append('| server | master | front end | workers | total RSS | total PSS |')
         md.append('|---|---|---|---|---:|---:|')
@@ -1036,7 +1117,7 @@ def main():
                 continue
 
             def cell(rows):
-                return ', '.join('%d / %d' % (r[1], r[2]) for r in rows) or '-'
+                return ', '.join('%d / %d / %d' % (r[1], r[2], r[3]) for r in rows) or '-'
             md.append('| %s | %s | %s | %s | %d | %d |' % (LABEL.get(name, name), cell(m['master']),
                                                           cell(m['frontend']), cell(m['workers']),
                                                           m['total_rss'], m['total_pss']))
