@@ -163,12 +163,14 @@ class Server {
     slot_.timed_out = false;
     st_.last_activity_ms = now;
     slot_.conn_fd = ch->fd();
-    st_.busy.fetch_add(1);
+    // The slot is marked before the count and cleared after it: a state query
+    // (kState) that counts N busy always finds N busy slots to list.
     slot_.busy = true;
+    st_.busy.fetch_add(1);
     run_request(&io, head_, info);
+    st_.busy.fetch_sub(1);
     slot_.busy = false;
     slot_.conn_fd = -1;
-    st_.busy.fetch_sub(1);
     st_.last_activity_ms = monotonic_ms();
     uint64_t n = st_.requests.fetch_add(1) + 1;
     if (s_.maximum_requests > 0 && n == static_cast<uint64_t>(s_.maximum_requests)) {

@@ -991,6 +991,20 @@ bool HttpConn::body_data(const char* at, size_t len) {
   deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_body_timeout * 1000);
   deadline_kind_ = kBody;
   if (target_ != Target::kUpstream) return true;  // discarded
+  if (upstream_ && !replayable_ && reqbuf_sent_ == reqbuf_.size()) {
+    // Past the replay limit nothing is kept for a resend: the frames go to the
+    // worker connection without a stop in reqbuf_.
+    while (len > 0 && upstream_) {
+      size_t n = std::min<size_t>(len, proto::kBodyChunk);
+      std::string h;
+      proto::append_header(&h, proto::FrameType::kRequestBody, request_id_, static_cast<uint32_t>(n));
+      upstream_->send(h, std::string_view(at, n));
+      at += n;
+      len -= n;
+    }
+    push_request();
+    return true;
+  }
   while (len > 0) {
     size_t n = std::min<size_t>(len, proto::kBodyChunk);
     proto::append_header(&reqbuf_, proto::FrameType::kRequestBody, request_id_, static_cast<uint32_t>(n));

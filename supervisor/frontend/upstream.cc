@@ -96,6 +96,26 @@ void UpstreamConn::send(std::string_view bytes) {
   flush();
 }
 
+void UpstreamConn::send(std::string_view head, std::string_view data) {
+  out_.append(head);
+  if (writing_ || out_.size() != head.size() || !pipe_ || state_ == State::kClosing) {
+    out_.append(data);
+    flush();
+    return;
+  }
+  int err = 0;
+  switch (write_through(reinterpret_cast<uv_stream_t*>(pipe_), &out_, data, {}, &err)) {
+    case WriteResult::kDone:
+      break;
+    case WriteResult::kQueued:
+      flush();
+      break;
+    case WriteResult::kError:
+      write_failed(err);
+      break;
+  }
+}
+
 void UpstreamConn::flush() {
   if (writing_ || out_.empty() || !pipe_ || state_ == State::kClosing) return;
   write_req_.data = this;

@@ -92,6 +92,10 @@ class UpstreamConn {
 
   // Appends bytes for the worker and writes what it can now.
   void send(std::string_view bytes);
+  // The same for head then data (a frame header and its payload); with nothing
+  // queued, data goes to the kernel from where it lies (stream_write.h
+  // write_through): only what the kernel does not take is copied.
+  void send(std::string_view head, std::string_view data);
   size_t write_pending() const { return out_.size() + inflight_.size(); }
   void pause_reading();
   void resume_reading();
