@@ -1614,7 +1614,15 @@ void HttpConn::finish_request() {
   const auto& cfg = router_->settings().config;
   deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.keep_alive_timeout * 1000);
   deadline_kind_ = kIdle;
+  give_back_buffers();
   if (!in_execute_ && !feeding_) resume_parsing();
+}
+
+void HttpConn::give_back_buffers() {
+  if (phase_ != Phase::kIdle || writing_) return;
+  for (std::string* b : {&out_, &inflight_, &reqbuf_, &wire_}) {
+    if (b->empty() && b->capacity() > kKeepBuffer) std::string().swap(*b);
+  }
 }
 
 void HttpConn::refresh_write_deadline() {
@@ -1665,6 +1673,7 @@ void HttpConn::on_write_done(int status) {
   writing_ = false;
   inflight_.clear();
   if (close_ == CloseStage::kClosed) return;
+  give_back_buffers();
   if (status < 0) {
     start_close();
     return;

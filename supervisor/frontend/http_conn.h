@@ -119,7 +119,14 @@ class Server;
 
 class HttpConn final : public UpstreamClient {
  public:
-  static constexpr size_t kHighWater = 256 * 1024;
+  // Bytes queued for the client (a response body) or for the worker (a
+  // request body) past which the other side is no longer read, and below which
+  // it is read again: a connection moving a body of any size holds a few
+  // hundred KiB at most (the kernel's socket buffers keep the data flowing).
+  // 256 KiB let the front end's RSS grow by about 1 MiB per connection moving
+  // a large body (string capacities double); 128 KiB halves that at the same
+  // throughput (tests/bench/README.md).
+  static constexpr size_t kHighWater = 128 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
   static constexpr size_t kMaxPending = 64 * 1024;
   // A response body piece at least this large is written from the worker
@@ -306,6 +313,11 @@ class HttpConn final : public UpstreamClient {
   void write_out();
   void on_write_done(int status);
   void after_write();
+  // Between requests, with nothing left to write: frees the buffers a large
+  // body grew past kKeepBuffer, so that an idle keep-alive connection holds
+  // none (their capacity would otherwise stay for the connection's life).
+  void give_back_buffers();
+  static constexpr size_t kKeepBuffer = 64 * 1024;
   size_t write_pending() const { return out_.size() + inflight_.size() + wire_.size(); }
   void close_after_flush();
   void start_close();
