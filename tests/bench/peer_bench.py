@@ -13,7 +13,9 @@ then what a restart costs under load, memory per process and time to first answe
 
 Apps: hello (13-byte text/plain with
 Content-Length), sleep (time.sleep 10 ms), echo (reads a 64 KiB POST body and
-returns it). Tests: hello at -c16 and -c64, sleep at -c16, echo at -c16, each
+returns it), upload (reads a 1 MiB POST body in 64 KiB pieces, answers its length),
+download (answers 1 MiB). Tests: hello at -c16 and -c64, sleep at -c16, echo at
+-c16 (the default set), upload1m and download1m at -c8 (--tests), each
 `wrk -t1 -cN -dDs --timeout 2s --latency`, RUNS times; the table shows medians,
 p50/p99 and each server's ratio to wsgid in the same run, and the RSS (KiB) of
 the server's whole process tree after its load tests. 2 processes everywhere.
