@@ -373,7 +373,6 @@ void Server::drain(double timeout_s, std::function<void()> done, bool close_idle
     listeners_alone(own_filter_);
   }
   if (timeout_s > 0) {
-    drain_timer_on_ = true;
     uv_timer_start(&drain_timer_, [](uv_timer_t* t) {
       auto* self = static_cast<Server*>(t->data);
       for (HttpConn* c = self->conns_; c;) {

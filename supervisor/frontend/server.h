@@ -206,7 +206,6 @@ class Server {
   uv_timer_t sweep_timer_;
   uv_check_t flush_check_;
   uv_timer_t drain_timer_;
-  bool drain_timer_on_ = false;
   uv_timer_t answer_timer_;  // kMasterAnswerMs for LISTENERS_CLOSED
   size_t late_accepted_ = 0;  // accepted by close_listener() in this drain
   MasterCloser master_closer_;

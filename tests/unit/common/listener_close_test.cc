@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/listener_close.h"
+#include "tests/unit/connect_result.h"
 
 using namespace wsgid;
 
@@ -40,14 +41,7 @@ int start_connect(uint16_t port) {
   return fd;
 }
 
-bool connected_within(int fd, int ms) {
-  pollfd p{fd, POLLOUT, 0};
-  if (poll(&p, 1, ms) != 1) return false;
-  int err = 0;
-  socklen_t len = sizeof err;
-  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-  return err == 0;
-}
+bool connected_within(int fd, int ms) { return connect_result(fd, ms) == 0; }
 
 }  // namespace
 
@@ -68,12 +62,7 @@ TEST_CASE("a listener that refuses new handshakes keeps its queue and completes 
   CHECK(std::string(buf, 2) == "hi");
   close(l);
   // Closed: the late connect's next SYN meets no listener and is refused.
-  pollfd p{late, POLLOUT, 0};
-  CHECK(poll(&p, 1, 5000) == 1);
-  int err = 0;
-  socklen_t len = sizeof err;
-  getsockopt(late, SOL_SOCKET, SO_ERROR, &err, &len);
-  CHECK(err == ECONNREFUSED);
+  CHECK(connect_result(late, 5000) == ECONNREFUSED);
   for (int fd : {queued, late, a}) close(fd);
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "supervisor/frontend/server.h"
+#include "tests/unit/connect_result.h"
 
 using namespace wsgid;
 using namespace wsgid::frontend;
@@ -553,12 +554,7 @@ TEST_CASE("a draining listener refuses new handshakes and resets no connection")
   CHECK(drained.load());
   // The late connect ends refused (its SYN sent again after ~1 s meets the
   // closed port), never connected.
-  pollfd p{late, POLLOUT, 0};
-  CHECK(poll(&p, 1, 5000) == 1);
-  int err = 0;
-  socklen_t len = sizeof err;
-  getsockopt(late, SOL_SOCKET, SO_ERROR, &err, &len);
-  CHECK(err == ECONNREFUSED);
+  CHECK(connect_result(late, 5000) == ECONNREFUSED);
   ::close(late);
 }
 
