@@ -15,7 +15,8 @@ Apps: hello (13-byte text/plain with
 Content-Length), sleep (time.sleep 10 ms), echo (reads a 64 KiB POST body and
 returns it), upload (reads a 1 MiB POST body in 64 KiB pieces, answers its length),
 download (answers 1 MiB). Tests: hello at -c16 and -c64, sleep at -c16, echo at
--c16 (the default set), upload1m and download1m at -c8 (--tests), each
+-c16 (the default set), upload1m, download1m, upload16m and download16m at -c8
+(--tests; /download?mib=16 answers 16 MiB), each
 `wrk -t1 -cN -dDs --timeout 2s --latency`, RUNS times; the table shows medians,
 p50/p99 and each server's ratio to wsgid in the same run, and the RSS (KiB) of
 the server's whole process tree after its load tests. 2 processes everywhere.
@@ -98,10 +99,12 @@ UPLOAD = '''def application(environ, start_response):
     start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])
     return [body]
 '''
-DOWNLOAD = '''BODY = b'x' * (1024 * 1024)
+DOWNLOAD = '''BODIES = {}
 def application(environ, start_response):
-    start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(len(BODY)))])
-    return [BODY]
+    mib = 16 if environ.get('QUERY_STRING') == 'mib=16' else 1
+    body = BODIES.get(mib) or BODIES.setdefault(mib, b'x' * (mib << 20))
+    start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(len(body)))])
+    return [body]
 '''
 # /pid: which process answered (restart tests: "new generation serving").
 PID = '''import os
@@ -140,14 +143,16 @@ wrk.body = string.rep("x", 65536)
 wrk.headers["Content-Type"] = "application/octet-stream"
 '''
 UPLOAD_LUA = ECHO_LUA.replace('65536', '1048576')
+UPLOAD16_LUA = ECHO_LUA.replace('65536', str(16 << 20))
 
 TESTS = [('hello', '/', 16), ('hello', '/', 64), ('sleep', '/sleep', 16), ('echo', '/echo', 16),
-         ('upload1m', '/upload', 8), ('download1m', '/download', 8)]
+         ('upload1m', '/upload', 8), ('download1m', '/download', 8),
+         ('upload16m', '/upload', 8), ('download16m', '/download?mib=16', 8)]
 # The scripts every server mounts, URL -> file ('/' last: a prefix of the others).
 MOUNTS = (('/sleep', 'sleep.wsgi'), ('/echo', 'echo.wsgi'), ('/pid', 'pid.wsgi'), ('/upload', 'upload.wsgi'),
           ('/download', 'download.wsgi'), ('/', 'hello.wsgi'))
 # MiB moved per request, for the CPU per MiB of the 1 MiB tests.
-MIB_PER_REQUEST = {'upload1m': 1.0, 'download1m': 1.0}
+MIB_PER_REQUEST = {'upload1m': 1.0, 'download1m': 1.0, 'upload16m': 16.0, 'download16m': 16.0}
 
 
 def free_port():
@@ -856,7 +861,7 @@ def main():
         with open(os.path.join(apps, name), 'w') as f:
             f.write(text)
     luas = {}
-    for app, text in (('echo', ECHO_LUA), ('upload1m', UPLOAD_LUA)):
+    for app, text in (('echo', ECHO_LUA), ('upload1m', UPLOAD_LUA), ('upload16m', UPLOAD16_LUA)):
         luas[app] = os.path.join(root, app + '.lua')
         with open(luas[app], 'w') as f:
             f.write(text)
