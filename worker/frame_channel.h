@@ -60,8 +60,8 @@ class FrameChannel {
   void close();
 
  private:
-  // The most one recv() asks for: a whole body frame (proto::kBodyChunk).
-  static constexpr size_t kRecvSize = 64 * 1024;
+  // The most one recv() asks for: a body frame's payload (proto::kBodyChunk).
+  static constexpr size_t kRecvSize = proto::kBodyChunk;
   int fd_;
   proto::FrameReader reader_;
   std::string error_;

@@ -213,11 +213,12 @@ void UpstreamConn::resume_reading() {
         buf->len = kReadBufferSize;
       },
       [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
-        static_cast<UpstreamConn*>(s->data)->on_read(n, buf);
+        (void)buf;  // the room the allocator above took from reader_
+        static_cast<UpstreamConn*>(s->data)->on_read(n);
       });
 }
 
-void UpstreamConn::on_read(ssize_t nread, const uv_buf_t* buf) {
+void UpstreamConn::on_read(ssize_t nread) {
   if (nread == 0) return;
   if (nread < 0) {
     worker_died();
@@ -225,7 +226,6 @@ void UpstreamConn::on_read(ssize_t nread, const uv_buf_t* buf) {
                                  : std::string("read from worker: ") + uv_strerror(static_cast<int>(nread)));
     return;
   }
-  (void)buf;  // reader_'s own room (resume_reading's allocator)
   reader_.commit(static_cast<size_t>(nread));
   handle_frames();
   if (client_) client_->upstream_flush();

@@ -115,7 +115,8 @@ class UpstreamConn {
   UpstreamConn(UpstreamPool* pool, UpstreamClient* client);
   void start_connect();
   void on_connect(int status);
-  void on_read(ssize_t nread, const uv_buf_t* buf);
+  // nread bytes arrived in the room reader_.prepare() gave (resume_reading).
+  void on_read(ssize_t nread);
   void on_write_done(int status);
   // A write failed: a "connection closing" notice still unread counts as one.
   void write_failed(int err);
