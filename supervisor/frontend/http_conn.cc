@@ -1392,18 +1392,7 @@ void HttpConn::write_body(std::string_view data) {
     if (chunked_) append_chunk_size(&out_, data.size());
     std::string_view tail = chunked_ ? std::string_view("\r\n") : std::string_view();
     resp_extra_bytes_ += out_.size() - before + tail.size();
-    int err = 0;
-    switch (write_through(reinterpret_cast<uv_stream_t*>(&tcp_), &out_, data, tail, &err)) {
-      case WriteResult::kDone:
-        after_write();
-        break;
-      case WriteResult::kQueued:
-        write_out();
-        break;
-      case WriteResult::kError:
-        start_close();
-        break;
-    }
+    write_out(data, tail);
     return;
   }
   append_body(&out_, data, chunked_);
@@ -1633,7 +1622,7 @@ void HttpConn::refresh_write_deadline() {
 
 // ---------------------------------------------------------------- writing
 
-void HttpConn::write_out() {
+void HttpConn::write_out(std::string_view extra, std::string_view tail) {
   if (writing_ || close_ == CloseStage::kClosed) return;
   std::string* src = &out_;
   if (tls_) {
@@ -1648,10 +1637,10 @@ void HttpConn::write_out() {
     }
     src = &wire_;
   }
-  if (src->empty()) return;
+  if (src->empty() && extra.empty()) return;
   write_req_.data = this;
   int err = 0;
-  switch (write_or_queue(reinterpret_cast<uv_stream_t*>(&tcp_), src, &inflight_, &write_req_,
+  switch (write_or_queue(reinterpret_cast<uv_stream_t*>(&tcp_), src, extra, tail, &inflight_, &write_req_,
                          [](uv_write_t* req, int status) {
                            static_cast<HttpConn*>(req->data)->on_write_done(status);
                          },

@@ -130,7 +130,7 @@ class HttpConn final : public UpstreamClient {
   static constexpr size_t kLowWater = 64 * 1024;
   static constexpr size_t kMaxPending = 64 * 1024;
   // A response body piece at least this large is written from the worker
-  // connection's buffer (stream_write.h write_through) instead of through out_;
+  // connection's buffer (write_out(extra, tail), stream_write.h) instead of through out_;
   // smaller ones are gathered so that head, body and end go out in one write.
   static constexpr size_t kWriteThroughMin = 16 * 1024;
   // Request bytes kept for a resend to another worker (resend_rule.h): a
@@ -309,8 +309,10 @@ class HttpConn final : public UpstreamClient {
   // The Header rules on the response head begun at head_start_ (header_edit.h).
   void edit_head();
 
-  // Client output.
-  void write_out();
+  // Client output: out_, then extra and tail (a large body piece from where it
+  // lies, and its chunk's CRLF; plain TCP and no write in flight only), in one
+  // write; what the kernel leaves is queued (stream_write.h write_or_queue).
+  void write_out(std::string_view extra = {}, std::string_view tail = {});
   void on_write_done(int status);
   void after_write();
   // Between requests, with nothing left to write: frees the buffers a large

@@ -18,21 +18,18 @@ enum class WriteResult {
   kError,   // the stream failed; *err holds the libuv error
 };
 
-// Writes *out (non-empty) to s with uv_try_write; when the kernel does not take
-// it all at once, the buffer moves to *inflight (which must be empty: no write
-// in flight), the written prefix included (no memmove; its size counts in the
-// caller's write_pending() until the write completes), and the rest goes out
-// with uv_write(req, s, cb). The caller sets req->data before calling.
-WriteResult write_or_queue(uv_stream_t* s, std::string* out, std::string* inflight,
-                           uv_write_t* req, uv_write_cb cb, int* err);
-
-// Writes *out, then data, then tail with one uv_try_write, without copying data
-// into *out first (a large response body, still in the frame reader's buffer).
-// No write may be in flight. kDone: all of it went to the kernel, *out is
-// empty. kQueued: the kernel took part (or nothing); the rest is now in *out
-// (only data's unwritten part is copied) and the caller queues it
-// (write_or_queue). kError: *err holds the libuv error.
-WriteResult write_through(uv_stream_t* s, std::string* out, std::string_view data,
-                          std::string_view tail, int* err);
+// Writes *out, then extra, then tail (either view may be empty; extra is a
+// large response or request body piece still in the frame reader's buffer, sent
+// without copying it into *out first) with one uv_try_write. kDone: the kernel
+// took all of it; *out is empty. Otherwise what it left goes out with
+// uv_write(req, s, cb) from *inflight (which must be empty: no write in flight):
+// *out's buffer itself when part of it is left, the written prefix included (no
+// memmove; its size counts in the caller's write_pending() until the write
+// completes), with the unwritten rest of extra and tail appended (the only
+// copy); kQueued. kError: *err holds the libuv error. The caller sets req->data
+// before calling.
+WriteResult write_or_queue(uv_stream_t* s, std::string* out, std::string_view extra,
+                           std::string_view tail, std::string* inflight, uv_write_t* req,
+                           uv_write_cb cb, int* err);
 
 }  // namespace wsgid::frontend

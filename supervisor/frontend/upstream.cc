@@ -103,24 +103,14 @@ void UpstreamConn::send(std::string_view head, std::string_view data) {
     flush();
     return;
   }
-  int err = 0;
-  switch (write_through(reinterpret_cast<uv_stream_t*>(pipe_), &out_, data, {}, &err)) {
-    case WriteResult::kDone:
-      break;
-    case WriteResult::kQueued:
-      flush();
-      break;
-    case WriteResult::kError:
-      write_failed(err);
-      break;
-  }
+  flush(data);
 }
 
-void UpstreamConn::flush() {
-  if (writing_ || out_.empty() || !pipe_ || state_ == State::kClosing) return;
+void UpstreamConn::flush(std::string_view extra) {
+  if (writing_ || (out_.empty() && extra.empty()) || !pipe_ || state_ == State::kClosing) return;
   write_req_.data = this;
   int err = 0;
-  switch (write_or_queue(reinterpret_cast<uv_stream_t*>(pipe_), &out_, &inflight_, &write_req_,
+  switch (write_or_queue(reinterpret_cast<uv_stream_t*>(pipe_), &out_, extra, {}, &inflight_, &write_req_,
                          [](uv_write_t* req, int status) {
                            static_cast<UpstreamConn*>(req->data)->on_write_done(status);
                          },

@@ -93,8 +93,8 @@ class UpstreamConn {
   // Appends bytes for the worker and writes what it can now.
   void send(std::string_view bytes);
   // The same for head then data (a frame header and its payload); with nothing
-  // queued, data goes to the kernel from where it lies (stream_write.h
-  // write_through): only what the kernel does not take is copied.
+  // queued, data goes to the kernel from where it lies (flush(data)): only what
+  // the kernel does not take is copied.
   void send(std::string_view head, std::string_view data);
   size_t write_pending() const { return out_.size() + inflight_.size(); }
   void pause_reading();
@@ -122,7 +122,9 @@ class UpstreamConn {
   void write_failed(int err);
   // The connection ended without the closing notice: its worker is gone.
   void worker_died();
-  void flush();
+  // Writes out_, then extra (only with no write in flight), in one write; the
+  // rest is queued (stream_write.h write_or_queue).
+  void flush(std::string_view extra = {});
   void close(bool closing_notice, std::string_view why);
   void handle_frames();
   void maybe_delete();
