@@ -137,15 +137,22 @@ def application(environ, start_response):
     if path == '/generate':
         n = int(q['n'])
         block = int(q.get('block', 1 << 16))
+        # numbered=1: block i is made of the byte i % 251, so that a client can
+        # tell a block lost, doubled or out of order.
+        numbered = q.get('numbered') == '1'
         start_response('200 OK', [('Content-Type', 'application/octet-stream')])
 
         def gen():
             left = n
             chunk = b'x' * block
+            i = 0
             while left > 0:
+                if numbered:
+                    chunk = bytes([i % 251]) * block
                 k = min(left, block)
                 yield chunk if k == block else chunk[:k]
                 left -= k
+                i += 1
         return gen()
     if path == '/raise':
         raise RuntimeError('boom from the test app')
