@@ -47,27 +47,34 @@ Status scan_request_head(std::string_view payload, RequestInfo* info) {
   return Status::ok();
 }
 
-PyObject* EnvironKeys::get(std::string_view key) {
+PyObject* EnvironKeys::get(std::string_view key, size_t position) {
+  if (position < last_.size() && last_[position] && last_[position]->first == key) {
+    Py_INCREF(last_[position]->second);
+    return last_[position]->second;
+  }
   auto it = map_.find(key);
-  if (it != map_.end()) {
-    Py_INCREF(it->second);
-    return it->second;
+  if (it == map_.end()) {
+    PyObject* s = PyUnicode_DecodeLatin1(key.data(), static_cast<Py_ssize_t>(key.size()), nullptr);
+    if (!s || map_.size() >= kMaxKeys) return s;
+    it = map_.emplace(std::string(key), s).first;  // the map's reference
   }
-  PyObject* s = PyUnicode_DecodeLatin1(key.data(), static_cast<Py_ssize_t>(key.size()), nullptr);
-  if (s && map_.size() < kMaxKeys) {
-    Py_INCREF(s);
-    map_.emplace(std::string(key), s);
+  if (position < kMaxKeys) {
+    if (position >= last_.size()) last_.resize(position + 1, nullptr);
+    last_[position] = &*it;
   }
-  return s;
+  Py_INCREF(it->second);
+  return it->second;
 }
 
 PyObject* build_environ(PyObject* tmpl, std::string_view payload, bool https, EnvironKeys* keys) {
   PyObject* env = PyDict_Copy(tmpl);
   if (!env) return nullptr;
   bool ok = true;
+  size_t position = 0;
   Status s = proto::for_each_pair(payload, [&](std::string_view k, std::string_view v) {
     if (!ok || hidden_key(k)) return;
-    PyObject* key = keys ? keys->get(k) : PyUnicode_DecodeLatin1(k.data(), static_cast<Py_ssize_t>(k.size()), nullptr);
+    PyObject* key = keys ? keys->get(k, position++)
+                         : PyUnicode_DecodeLatin1(k.data(), static_cast<Py_ssize_t>(k.size()), nullptr);
     PyObject* value = PyUnicode_DecodeLatin1(v.data(), static_cast<Py_ssize_t>(v.size()), nullptr);
     if (!key || !value || PyDict_SetItem(env, key, value) != 0) ok = false;
     Py_XDECREF(key);

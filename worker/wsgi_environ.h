@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/status.h"
 
@@ -49,13 +50,17 @@ bool https_on(std::string_view value);
 // interpreter: a key seen before costs a lookup instead of a str allocation, a
 // latin-1 decode and a hash (str objects cache their hash). Holds at most
 // kMaxKeys keys (header names are the client's choice); the rest are decoded
-// per request. Used with the GIL held in its interpreter only; the strings
-// belong to that interpreter and live as long as it does.
+// per request. The front end writes a route's variables in the same order every
+// time, so the key at each position is first compared with the one that was
+// there last time, which spares the hash lookup (4% of a worker's CPU on hello).
+// Used with the GIL held in its interpreter only; the strings belong to that
+// interpreter and live as long as it does.
 class EnvironKeys {
  public:
   static constexpr size_t kMaxKeys = 256;
-  // A new reference to the str for key; nullptr with the Python error set.
-  PyObject* get(std::string_view key);
+  // A new reference to the str for key, the position-th key of its request;
+  // nullptr with the Python error set.
+  PyObject* get(std::string_view key, size_t position);
   size_t size() const { return map_.size(); }
 
  private:
@@ -63,7 +68,10 @@ class EnvironKeys {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, PyObject*, Hash, std::equal_to<>> map_;
+  using Map = std::unordered_map<std::string, PyObject*, Hash, std::equal_to<>>;
+  Map map_;
+  // The entry met at each position last time (map nodes do not move).
+  std::vector<const Map::value_type*> last_;
 };
 
 // New reference, or nullptr with a Python error set.

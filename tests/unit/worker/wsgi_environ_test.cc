@@ -91,3 +91,53 @@ TEST_CASE("https_on and hidden_key") {
   CHECK_FALSE(hidden_key("wsgi.input"));
   CHECK_FALSE(hidden_key("mod_wsgi.request_id"));
 }
+
+namespace {
+// The environ as a sorted "key=value" text, for comparing two dicts.
+std::string dump(PyObject* env) {
+  REQUIRE(env != nullptr);
+  PyObject* items = PyDict_Items(env);
+  REQUIRE(PyList_Sort(items) == 0);
+  PyObject* text = PyObject_Repr(items);
+  std::string out = PyUnicode_AsUTF8(text);
+  Py_DECREF(text);
+  Py_DECREF(items);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("build_environ: keys remembered by position give the environ of fresh strings") {
+  if (!Py_IsInitialized()) Py_InitializeEx(0);
+  PyObject* tmpl = PyDict_New();
+  PyDict_SetItemString(tmpl, "wsgi.version", Py_None);
+  EnvironKeys keys;
+  const proto::KeyValues a = {{"REQUEST_METHOD", "GET"}, {"PATH_INFO", "/x"}, {"HTTP_HOST", "h"},
+                              {"wsgid.request_start", "1"}, {"HTTP_ACCEPT", "*/*"}};
+  const proto::KeyValues b = {{"HTTP_ACCEPT", "text/html"}, {"REQUEST_METHOD", "POST"},
+                              {"HTTP_X_NEW", "1"}, {"PATH_INFO", "/y"}};
+  const proto::KeyValues many = [] {
+    proto::KeyValues kv;
+    for (int i = 0; i < 300; ++i) kv.push_back({"HTTP_X_" + std::to_string(i), std::to_string(i)});
+    return kv;
+  }();
+  // The same order again, another order, new keys, more keys than are kept.
+  for (const proto::KeyValues* kv : {&a, &a, &b, &a, &many, &many, &b, &a}) {
+    const std::string p = payload(*kv);
+    PyObject* fresh = build_environ(tmpl, p, false);
+    PyObject* kept = build_environ(tmpl, p, false, &keys);
+    CHECK(dump(kept) == dump(fresh));
+    CHECK(PyDict_GetItemString(kept, "wsgid.request_start") == nullptr);
+    Py_DECREF(fresh);
+    Py_DECREF(kept);
+  }
+  CHECK(keys.size() == EnvironKeys::kMaxKeys);
+  // A kept key's reference count does not grow with use.
+  PyObject* k = keys.get("REQUEST_METHOD", 0);
+  const Py_ssize_t refs = Py_REFCNT(k);
+  Py_DECREF(k);
+  for (int i = 0; i < 3; ++i) Py_DECREF(build_environ(tmpl, payload(a), false, &keys));
+  k = keys.get("REQUEST_METHOD", 0);
+  CHECK(Py_REFCNT(k) == refs);
+  Py_DECREF(k);
+  Py_DECREF(tmpl);
+}
