@@ -20,6 +20,11 @@ download (answers 1 MiB). Tests: hello at -c16 and -c64, sleep at -c16, echo at
 `wrk -t1 -cN -dDs --timeout 2s --latency`, RUNS times; the table shows medians,
 p50/p99 and each server's ratio to wsgid in the same run, and the RSS (KiB) of
 the server's whole process tree after its load tests. 2 processes everywhere.
+Server CPU per request is user + system of the tree's processes over each run,
+by role; for wsgid's front end also per event loop (each thread of the front end
+sampled from /proc/PID/task: the threads that did a tenth of its work or more
+are its loops), with the requests/s one loop can carry at that cost: the front
+end's ceiling, whatever the cores the workers have.
 
 wsgid runs as `wsgid -f CONF` (the master; --wsgid-mode=master) or, until the
 master can run it, as its pieces started the way the master starts them
@@ -264,6 +269,40 @@ def cpu_ticks(pid):
         return 0, 0
 
 
+def thread_ticks(pid):
+    """{tid: user + system clock ticks} of each thread of pid ({} when gone)."""
+    out = {}
+    try:
+        tids = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                st = f.read()
+            fields = st[st.rindex(')') + 2:].split()
+            out[int(tid)] = int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def loop_figures(before, after, requests):
+    """The front end's event loops from two Server.frontend_threads() samples: a
+    loop is a thread that did at least a tenth of the front end's work (the
+    others are libuv's pool and embedded Python's threads, idle here). ->
+    (loops, CPU us per request each loop carried, requests/s one loop can carry
+    at that cost), the requests taken as shared evenly; None without a front end."""
+    deltas = [t - before.get(tid, 0) for tid, t in after.items()]
+    total = sum(deltas)
+    if not after or total <= 0 or requests <= 0:
+        return None
+    busy = [d for d in deltas if d >= total / 10]
+    tick_us = 1e6 / os.sysconf('SC_CLK_TCK')
+    per_request = sum(busy) * tick_us / requests
+    return len(busy), per_request, 1e6 / per_request if per_request > 0 else float('inf')
+
+
 def rss_kib(pid, field='VmRSS'):
     """A /proc/PID/status size in KiB: VmRSS now, VmHWM the peak so far."""
     try:
@@ -333,6 +372,14 @@ class Server:
             for pid in pids:
                 u, st = cpu_ticks(pid)
                 out[pid] = (role, u, st)
+        return out
+
+    def frontend_threads(self):
+        """{(pid, tid): CPU ticks} of every thread of the front-end processes."""
+        out = {}
+        for pid in self.roles()['frontend']:
+            for tid, t in thread_ticks(pid).items():
+                out[(pid, tid)] = t
         return out
 
     def memory(self):
@@ -890,9 +937,10 @@ def main():
                             key = (threads, name, '%s-c%d' % (app, conns))
                             runs = []
                             for _ in range(args.runs):
-                                before = srv.cpu()
+                                before, threads_before = srv.cpu(), srv.frontend_threads()
                                 r = wrk(srv.port, path, conns, args.duration, luas.get(app))
                                 r['cpu'] = cpu_per_request(before, srv.cpu(), r['requests'])
+                                r['loops'] = loop_figures(threads_before, srv.frontend_threads(), r['requests'])
                                 runs.append(r)
                             results[key] = {
                                 'cpu_us': {k: statistics.median(r['cpu'][k] for r in runs)
@@ -904,12 +952,22 @@ def main():
                                 'runs': [r['rps'] for r in runs],
                                 'frontend_rss': srv.frontend_rss(),
                             }
+                            loops = [r['loops'] for r in runs if r['loops']]
+                            if name == 'wsgid' and loops:
+                                results[key]['loops'] = (max(n for n, _, _ in loops),
+                                                         statistics.median(u for _, u, _ in loops),
+                                                         statistics.median(c for _, _, c in loops))
                             c = results[key]['cpu_us']
                             print('%-20s %dt %-10s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %s  '
                                   'CPU us/req %.1f (front end %.1f, workers %.1f, master %.1f; %.0f%% system)' % (
                                       srv.name, threads, key[2], results[key]['rps'], results[key]['p50'],
                                       results[key]['p99'], results[key]['errors'], c['total'], c['frontend'],
                                       c['workers'], c['master'], 100 * c['sys_share']), flush=True)
+                            if 'loops' in results[key]:
+                                n, u, ceil = results[key]['loops']
+                                print('%-20s %dt %-10s front end: %d event loop(s), %.1f us CPU per request '
+                                      'each carried: one loop tops out near %.0f req/s' % (
+                                          srv.name, threads, key[2], n, u, ceil), flush=True)
                             fe = results[key]['frontend_rss']
                             if app in MIB_PER_REQUEST:
                                 print('%-20s %dt %-10s CPU us/MiB %.0f; front end RSS %s KiB (peak %s)' % (
@@ -1041,6 +1099,14 @@ def main():
                 md.append('| %s | %s | %s |' % (LABEL.get(name, name), ' | '.join(cells),
                                                 pss if pss is not None else '-'))
             md.append('')
+            loops = [(t, results[(threads, 'wsgid', t)]['loops']) for t in tests
+                     if 'loops' in results.get((threads, 'wsgid', t), {})]
+            if loops:
+                md.append('wsgid\'s front end per event loop (threads that did a tenth of its work or more; '
+                          'CPU per request each loop carried, and the requests/s one loop can carry at that '
+                          'cost): ' + '; '.join('%s %d loop(s), %.1f us, %.0f req/s' % (t, n, u, c)
+                                                for t, (n, u, c) in loops) + '.')
+                md.append('')
     body_tests = [t for t in wanted_tests if t[0] in MIB_PER_REQUEST]
     if results and body_tests:
         threads = thread_list[0]
