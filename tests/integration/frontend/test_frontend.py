@@ -440,8 +440,8 @@ def thread_count(pid):
 
 
 def python_started(fe):
-    """wsgid-frontend has libpython linked in (docs/decisions.md 48), so its
-    maps say nothing: Python is started when the embedded pool's threads exist."""
+    """wsgid-frontend links libpython (worker_lib), so its maps say nothing:
+    Python is started when the embedded pool's threads exist."""
     return 'starting embedded Python' in fe.log()
 
 
