@@ -3,6 +3,7 @@
 two unmodified `django-admin startproject` projects in one process (the seed
 article's `default` daemon), and wsgiref.validate around them."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -97,6 +98,64 @@ class DjangoTest(WorkerTestCase):
             self.assertIn(r.status, (200, 404), h.log()[-3000:])
         self.assertNotIn('WSGIWarning', h.log())
         self.assertNotIn('AssertionError', h.log())
+
+
+# C extension modules, from the standard library's lib-dynload and from Debian's
+# dist-packages (markupsafe comes with python3-flask): each is a shared object
+# that finds the Py* symbols in the process, which wsgid-worker exports
+# (docs/decisions.md 48: libpython is linked into the executable).
+EXTENSIONS_APP = '''\
+import ctypes, decimal, hashlib, json, lzma, bz2, sqlite3, ssl, uuid
+import _ctypes, _decimal, _hashlib, _json, _lzma, _bz2, _sqlite3, _ssl, _uuid
+import markupsafe, markupsafe._speedups
+
+def application(environ, start_response):
+    db = sqlite3.connect(':memory:')
+    db.execute('create table t (x)')
+    db.execute('insert into t values (?)', (21,))
+    out = {
+        'files': {m.__name__: m.__file__ for m in (_ctypes, _decimal, _hashlib, _json, _lzma, _bz2,
+                                                    _sqlite3, _ssl, _uuid, markupsafe._speedups)},
+        'decimal': str(decimal.Decimal('1.1') + decimal.Decimal('2.2')),
+        'sha256': hashlib.sha256(b'wsgid').hexdigest(),
+        'json': json.loads(json.dumps({'a': [1, 2.5, None]})),
+        'sqlite': db.execute('select x * 2 from t').fetchone()[0],
+        'strlen': ctypes.CDLL(None).strlen(b'wsgid'),
+        'lzma': lzma.decompress(lzma.compress(b'x' * 1000)) == b'x' * 1000,
+        'bz2': bz2.decompress(bz2.compress(b'y' * 1000)) == b'y' * 1000,
+        'ssl': ssl.create_default_context().check_hostname,
+        'uuid': len(str(uuid.uuid4())),
+        'escape': str(markupsafe.escape('<a&b>')),
+    }
+    body = json.dumps(out).encode()
+    start_response('200 OK', [('Content-Type', 'application/json')])
+    return [body]
+'''
+
+
+class ExtensionModulesTest(WorkerTestCase):
+    def test_c_extension_modules_load_and_work(self):
+        h = self.worker(start=False, group=group_settings('ext', threads=2))
+        script = h.write('ext/app.wsgi', EXTENSIONS_APP)
+        h.start()
+        for group in ('', 'localhost:8080|/ext'):  # the main interpreter and a sub-interpreter
+            with self.subTest(group=group):
+                r = h.request(make_environ('/', script=script, app_group=group))
+                self.assertEqual(r.status, 200, h.log()[-3000:])
+                got = json.loads(r.body)
+                for name, path in got['files'].items():
+                    self.assertTrue(path.endswith('.cpython-311-x86_64-linux-gnu.so'), (name, path))
+                    self.assertTrue(path.startswith(('/usr/lib/python3.11/lib-dynload/',
+                                                     '/usr/lib/python3/dist-packages/')), (name, path))
+                self.assertEqual(got['decimal'], '3.3')
+                self.assertEqual(got['sha256'], hashlib.sha256(b'wsgid').hexdigest())
+                self.assertEqual(got['json'], {'a': [1, 2.5, None]})
+                self.assertEqual(got['sqlite'], 42)
+                self.assertEqual(got['strlen'], 5)
+                self.assertTrue(got['lzma'] and got['bz2'] and got['ssl'])
+                self.assertEqual(got['uuid'], 36)
+                self.assertEqual(got['escape'], '&lt;a&amp;b&gt;')
+        self.assertNotIn('Traceback', h.log())
 
 
 if __name__ == '__main__':
