@@ -46,6 +46,7 @@ void init(std::string role) {
   g_pid = static_cast<long>(getpid());
 }
 
+const std::string& role() { return g_role; }
 void set_level(Level lv) { g_level.store(static_cast<int>(lv)); }
 Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
 void set_fd(int fd) { g_fd.store(fd); }

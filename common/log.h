@@ -26,6 +26,7 @@ std::string_view level_name(Level level);
 // Sets the role shown on every line and caches getpid(). Call once at start (and
 // again after a role change); not thread-safe against concurrent logging.
 void init(std::string role);
+const std::string& role();
 void set_level(Level level);
 Level level();
 // Lines are written to fd from now on (the caller keeps it open). Default 2.

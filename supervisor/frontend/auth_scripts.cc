@@ -16,17 +16,6 @@ namespace wsgid::frontend {
 
 namespace {
 
-bool block_has_scripts(const model::Block& b) {
-  return b.access.auth_user_script || b.access.auth_group_script || b.access.access_script;
-}
-
-bool host_has_scripts(const model::VirtualHost& vh) {
-  for (const auto* list : {&vh.locations, &vh.directories})
-    for (const model::Block& b : *list)
-      if (block_has_scripts(b)) return true;
-  return false;
-}
-
 // auth_scripts.py's globals in one interpreter, made on first use. Guarded by
 // its own mutex: the caller holds the GIL of the interpreter concerned, which is
 // not one lock for all interpreters in every Python.
@@ -75,24 +64,6 @@ PyObject* latin1(std::string_view s) {
 }
 
 }  // namespace
-
-bool config_has_auth_scripts(const model::Config& config) {
-  if (host_has_scripts(config.server)) return true;
-  for (const model::VirtualHost& vh : config.vhosts)
-    if (host_has_scripts(vh)) return true;
-  return false;
-}
-
-std::string auth_script_group(const model::AuthScript& script, std::string_view server_name,
-                              std::string_view server_port) {
-  if (!script.application_group || *script.application_group == "%{GLOBAL}") return "";
-  const std::string& g = *script.application_group;
-  if (g != "%{SERVER}" && g != "%{HOST}") return g;
-  std::string out(server_name);
-  if (server_port != "80" && server_port != "443" && !server_port.empty())
-    out.append(":").append(server_port);
-  return out;
-}
 
 AuthScripts::Answer AuthScripts::call(const char* kind, const ScriptCall& c,
                                       const std::vector<std::string_view>& args) {

@@ -48,10 +48,16 @@
 #include "supervisor/frontend/server.h"
 #include "supervisor/frontend/settings.h"
 #include "supervisor/frontend/signals.h"
-#include "worker/wsgi_runtime.h"
+#include "supervisor/frontend/python_part.h"
 
 namespace wsgid::frontend {
 namespace {
+
+// The log level, here and in the Python module once loaded (python_part.h).
+void set_log_level(log::Level lv) {
+  log::set_level(lv);
+  if (PythonPart* python = loaded_python_part()) python->set_log_level(lv);
+}
 
 // Command line "wsgid: frontend", short name "wsgid: fronten" (15 bytes).
 void set_title() {
@@ -149,7 +155,7 @@ class Control {
     stopping_ = true;
     server_->stop(delay, timeout, [this, reason] {
       // Embedded mode's mod_wsgi.subscribe_shutdown callbacks: every request is done.
-      worker::publish_process_stopping_everywhere(reason);
+      if (PythonPart* python = loaded_python_part()) python->publish_process_stopping(reason);
       server_->cleanup_embedded();
       exiting(reason, "");
       server_->access_log().flush();
@@ -224,7 +230,7 @@ class Control {
           return;
         }
         log::Level lv;
-        if (log::parse_level(s->log_level, &lv)) log::set_level(lv);
+        if (log::parse_level(s->log_level, &lv)) set_log_level(lv);
         server_->apply(*s);
         if (!ready_) {
           std::vector<int> fds;
@@ -332,7 +338,7 @@ int run(int argc, char** argv) {
   log::init("frontend");
   if (!level.empty()) {
     log::Level lv;
-    if (log::parse_level(level, &lv)) log::set_level(lv);
+    if (log::parse_level(level, &lv)) set_log_level(lv);
   }
   raise_descriptor_limit();
   uv_loop_t* loop = uv_default_loop();
@@ -375,7 +381,7 @@ int run(int argc, char** argv) {
       return 1;
     }
     log::Level lv;
-    if (level.empty() && log::parse_level(s->log_level, &lv)) log::set_level(lv);
+    if (level.empty() && log::parse_level(s->log_level, &lv)) set_log_level(lv);
     server.apply(*s);
     std::vector<int> ports;
     Status st = server.bind_listeners(&ports);

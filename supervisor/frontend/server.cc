@@ -10,6 +10,8 @@
 
 #include "common/listener_close.h"
 #include "common/log.h"
+#include "model/embedded.h"
+#include "supervisor/frontend/auth_scripts.h"
 #include "supervisor/frontend/haproxy_agent.h"
 #include "supervisor/frontend/http_conn.h"
 #include "supervisor/frontend/static_file.h"
@@ -87,34 +89,45 @@ void Server::apply(const Settings& settings) {
   tls_ = TlsContexts::build(router_->settings(), tls_.get(), &tls_errors);
   for (const std::string& e : tls_errors) log::error("frontend: TLS: {}", e);
   access_log_.configure(router_->settings().config);
-  if (embedded_enabled_ && !embedded_.started() && model::config_has_embedded(router_->settings().config)) {
+  if (embedded_enabled_ && !embedded_started() && model::config_has_embedded(router_->settings().config)) {
     Status st = start_embedded();
     if (!st) log::error("frontend: {}", st.message());
   }
   start_auth_python();
 }
 
+Status Server::load_python() {
+  if (python_) return Status::ok();
+  std::string error;
+  python_ = load_python_part(&error);
+  if (!python_) return Status::error("cannot load Python: " + error);
+  python_->set_reloading(router_->settings().config.script_reloading);
+  return Status::ok();
+}
+
 void Server::start_auth_python() {
   const model::Config& cfg = router_->settings().config;
-  auth_scripts_.set_reloading(cfg.script_reloading);
-  if (!embedded_enabled_ || embedded_.python_started() || !config_has_auth_scripts(cfg)) return;
+  if (python_) python_->set_reloading(cfg.script_reloading);
+  if (!embedded_enabled_ || python_started() || !config_has_auth_scripts(cfg)) return;
   log::notice("frontend: starting Python for mod_wsgi's auth scripts");
-  Status st = embedded_.start_python(cfg);
+  Status st = load_python();
+  if (st) st = python_->start_python(cfg);
   if (!st) log::error("frontend: mod_wsgi's auth scripts: {}", st.message());
 }
 
 ScriptRunner* Server::auth_scripts() {
-  return embedded_.python_started() ? &auth_scripts_ : nullptr;
+  return python_started() ? python_->auth_scripts() : nullptr;
 }
 
 Status Server::start_embedded() {
-  Status st = embedded_.start(router_->settings().config);
+  Status st = load_python();
+  if (st) st = python_->start(router_->settings().config);
   if (st && !embedded_pool_) {
     GroupEndpoint ep;
     ep.name = "";
-    ep.socket = embedded_.socket_path();
+    ep.socket = python_->socket_path();
     ep.processes = 1;
-    ep.threads = embedded_.threads();
+    ep.threads = python_->threads();
     ep.socket_timeout = router_->settings().config.timeout;
     embedded_pool_ = std::make_unique<UpstreamPool>(loop_, ep);
     embedded_pool_->set_counters(metrics_.group(""));
@@ -124,7 +137,7 @@ Status Server::start_embedded() {
 
 void Server::enable_embedded() {
   embedded_enabled_ = true;
-  if (!embedded_.started() && model::config_has_embedded(router_->settings().config)) {
+  if (!embedded_started() && model::config_has_embedded(router_->settings().config)) {
     Status st = start_embedded();
     if (!st) log::error("frontend: {}", st.message());
   }

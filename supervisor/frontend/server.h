@@ -37,12 +37,11 @@
 
 #include "common/status.h"
 #include "supervisor/frontend/access_log.h"
-#include "supervisor/frontend/auth_scripts.h"
 #include "supervisor/frontend/descriptor_watch.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/settings.h"
 #include "supervisor/frontend/tls_context.h"
-#include "supervisor/frontend/embedded.h"
+#include "supervisor/frontend/python_part.h"
 #include "supervisor/frontend/metrics.h"
 #include "supervisor/frontend/snapshot.h"
 #include "model/status_report.h"
@@ -124,7 +123,9 @@ class Server {
   // requests then get mod_wsgi's answer for a missing interpreter).
   ScriptRunner* auth_scripts();
   // Removes the embedded socket and its directory: call just before exiting.
-  void cleanup_embedded() { embedded_.cleanup(); }
+  void cleanup_embedded() {
+    if (python_) python_->cleanup();
+  }
   AccessLog& access_log() { return access_log_; }
   const Settings& settings() const { return router_->settings(); }
   // "Date: Fri, 27 Nov 2026 13:51:19 GMT\r\n", recomputed once per second.
@@ -190,10 +191,13 @@ class Server {
   std::vector<UpstreamPool*> current_pools_;  // by group index of router_
   std::map<std::string, std::unique_ptr<UpstreamPool>> pools_;  // by name + socket
   std::vector<std::unique_ptr<UpstreamPool>> retired_pools_;
-  EmbeddedPython embedded_;
+  // Embedded mode and the auth scripts (python_part.h): loaded on first need.
+  PythonPart* python_ = nullptr;
+  Status load_python();
+  bool python_started() const { return python_ && python_->python_started(); }
+  bool embedded_started() const { return python_ && python_->started(); }
   std::unique_ptr<UpstreamPool> embedded_pool_;
   bool embedded_enabled_ = false;
-  AuthScripts auth_scripts_;
   AccessLog access_log_;
   DescriptorWatch descriptors_;
   struct Listener {

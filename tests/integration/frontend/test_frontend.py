@@ -440,9 +440,15 @@ def thread_count(pid):
 
 
 def python_started(fe):
-    """wsgid-frontend links libpython (worker_lib), so its maps say nothing:
-    Python is started when the embedded pool's threads exist."""
+    """Python is started when the embedded pool's threads exist."""
     return 'starting embedded Python' in fe.log()
+
+
+def maps_libpython(pid):
+    """The front end loads its Python module, and libpython with it, only when
+    the settings need it (docs/decisions.md 50)."""
+    with open('/proc/%d/maps' % pid) as f:
+        return 'libpython' in f.read()
 
 
 class Embedded(FrontendTestCase):
@@ -469,6 +475,7 @@ class Embedded(FrontendTestCase):
     def test_environ_flags_and_pid(self):
         fe = self.frontend(embedded_settings(threads=5))
         self.assertTrue(python_started(fe))
+        self.assertTrue(maps_libpython(fe.proc.pid))
         self.assertGreaterEqual(thread_count(fe.proc.pid), 6)  # loop + ThreadsPerChild
         r = fe.get('/environ')
         self.assertEqual(r.status, 200)
@@ -500,6 +507,7 @@ class Embedded(FrontendTestCase):
                                                  mounts=[mount('/', WSGI_APP, 'g')]))
             self.assertEqual(fe.get('/x').status, 200)
             self.assertFalse(python_started(fe))
+            self.assertFalse(maps_libpython(fe.proc.pid))
             base = thread_count(fe.proc.pid)
             self.assertLess(base, 5)
             # A reload that adds an embedded alias starts Python then.
@@ -507,6 +515,7 @@ class Embedded(FrontendTestCase):
                                   mounts=[mount('/emb', WSGI_APP, None), mount('/', WSGI_APP, 'g')])
             fe.send_settings(s)
             wait_for(lambda: python_started(fe), 10, 'Python started after the reload')
+            self.assertTrue(maps_libpython(fe.proc.pid))
             wait_for(lambda: thread_count(fe.proc.pid) >= base + 25, 10, 'ThreadsPerChild (25) threads')
             env = json.loads(fe.get('/emb/environ').data)
             self.assertEqual(env['pid'], fe.proc.pid)
@@ -528,6 +537,8 @@ class Embedded(FrontendTestCase):
                          '(WSGIRestrictEmbedded On)' in fe.log(), 5, 'the refusal in the log')
         self.assertFalse(python_started(fe))
         self.assertLess(thread_count(fe.proc.pid), 5)
+        # Refused before Python is needed: the module was never loaded.
+        self.assertFalse(maps_libpython(fe.proc.pid))
 
     def test_concurrency_up_to_threads_per_child(self):
         threads = 6

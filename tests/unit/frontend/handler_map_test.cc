@@ -65,6 +65,7 @@ const char* kind_name(Route::Kind k) {
     case Route::Kind::kError: return "500";
     case Route::Kind::kForbidden: return "403";
     case Route::Kind::kRedirect: return "301";
+    case Route::Kind::kPage: return "page";
   }
   return "?";
 }
