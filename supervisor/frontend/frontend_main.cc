@@ -236,6 +236,7 @@ class Control {
           std::vector<int> fds;
           for (size_t i = 0; i < s->config.listen.size(); ++i) fds.push_back(4 + static_cast<int>(i));
           Status st = server_->adopt_listeners(fds);
+          if (st) server_->preload_python();
           if (st) st = drop_privileges(*s);
           if (!st) {
             log::error("frontend: {}", st.message());

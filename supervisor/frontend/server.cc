@@ -135,6 +135,12 @@ Status Server::start_embedded() {
   return st;
 }
 
+void Server::preload_python() {
+  const model::Config& cfg = router_->settings().config;
+  if (!model::config_has_embedded(cfg) && !config_has_auth_scripts(cfg)) return;
+  if (Status st = load_python(); !st) log::error("frontend: {}", st.message());
+}
+
 void Server::enable_embedded() {
   embedded_enabled_ = true;
   if (!embedded_started() && model::config_has_embedded(router_->settings().config)) {

@@ -116,6 +116,10 @@ class Server {
   // the pool of the embedded threads, starting them on first use if needed, or
   // nullptr with *error set (start failure, WSGIRestrictEmbedded On).
   void enable_embedded();
+  // Loads the Python module (python_part.h), not Python, when the settings need
+  // it: called before the privilege drop, so that a module the final user cannot
+  // read (a build under /root) still loads, as libpython did when it was linked.
+  void preload_python();
   UpstreamPool* embedded_pool(std::string* error);
   // mod_wsgi's Python auth providers (auth_scripts.h): from enable_embedded() on,
   // Python starts when the settings name one of their scripts, also under
