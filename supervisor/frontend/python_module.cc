@@ -1,7 +1,9 @@
 // wsgid-frontend-python.so: the front end's Python part (python_part.h), built
 // from embedded.cc, auth_scripts.cc and the worker library, linked to the shared
-// libpython. Its one exported symbol is the entry point below; everything else
-// stays inside the module (built with hidden visibility).
+// libpython. The front end looks up one symbol, the entry point below; the
+// module's own sources are built with hidden visibility and the front end loads
+// it RTLD_LOCAL, so the copies of wsgid's libraries inside it are seen by nothing
+// else.
 #include <dlfcn.h>
 
 #include <Python.h>
