@@ -2,8 +2,8 @@
 #include "supervisor/frontend/python_part.h"
 
 #include <dlfcn.h>
-#include <limits.h>
-#include <unistd.h>
+
+#include "common/self_dir.h"
 
 namespace wsgid::frontend {
 
@@ -13,21 +13,12 @@ PythonPart* g_part = nullptr;
 std::string g_error;
 bool g_tried = false;
 
-// The directory of this executable (/proc/self/exe), with a trailing '/'.
-std::string executable_dir() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string path(buf, static_cast<size_t>(n));
-  return path.substr(0, path.rfind('/') + 1);
-}
-
 }  // namespace
 
 PythonPart* load_python_part(std::string* error) {
   if (!g_tried) {
     g_tried = true;
-    const std::string path = executable_dir() + kPythonModuleName;
+    const std::string path = self_dir() + "/" + kPythonModuleName;
     // RTLD_LOCAL: the module's copies of wsgid's libraries stay its own;
     // libpython, which it links, is loaded with it.
     void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

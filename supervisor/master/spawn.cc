@@ -21,7 +21,7 @@
 
 #include "common/log.h"
 #include "common/log_writes.h"
-#include "common/paths.h"
+#include "common/self_dir.h"
 #include "protocol/messages.h"
 
 namespace wsgid::master {
@@ -574,14 +574,6 @@ void defer(uv_loop_t* loop, std::function<void()> fn) {
     uv_close(reinterpret_cast<uv_handle_t*>(h),
              [](uv_handle_t* x) { delete reinterpret_cast<uv_timer_t*>(x); });
   }, 0, 0);
-}
-
-std::string self_dir() {
-  char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  std::string p(buf, static_cast<size_t>(n));
-  return std::string(directory_of(p));
 }
 
 std::string find_program(const char* env_name, const std::vector<std::string>& candidates) {

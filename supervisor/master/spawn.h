@@ -200,11 +200,10 @@ void set_output_tap(std::function<void(const std::string& role, const std::strin
 // on the stack now).
 void defer(uv_loop_t* loop, std::function<void()> fn);
 
-// The directory of the running executable (/proc/self/exe), "" when unknown.
-std::string self_dir();
 // Finds a sibling program: $ENV_NAME when set (a path; "none" or a path that is
 // not executable = no program), else the first executable candidate: an
-// absolute one as it is, a relative one as DIR/candidate with DIR = self_dir();
+// absolute one as it is, a relative one as DIR/candidate with DIR = self_dir()
+// (common/self_dir.h);
 // "" when none exists.
 std::string find_program(const char* env_name, const std::vector<std::string>& candidates);
 

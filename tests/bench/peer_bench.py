@@ -258,15 +258,20 @@ def smaps_kib(pid):
     return pss, private
 
 
-def cpu_ticks(pid):
-    """(user, system) clock ticks of every thread of pid so far (0, 0 when gone)."""
+def stat_ticks(path):
+    """(user, system) clock ticks from a /proc stat file (0, 0 when gone)."""
     try:
-        with open('/proc/%d/stat' % pid) as f:
+        with open(path) as f:
             st = f.read()
         fields = st[st.rindex(')') + 2:].split()
         return int(fields[11]), int(fields[12])
     except (OSError, ValueError, IndexError):
         return 0, 0
+
+
+def cpu_ticks(pid):
+    """(user, system) clock ticks of every thread of pid so far (0, 0 when gone)."""
+    return stat_ticks('/proc/%d/stat' % pid)
 
 
 def thread_ticks(pid):
@@ -277,13 +282,7 @@ def thread_ticks(pid):
     except OSError:
         return out
     for tid in tids:
-        try:
-            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
-                st = f.read()
-            fields = st[st.rindex(')') + 2:].split()
-            out[int(tid)] = int(fields[11]) + int(fields[12])
-        except (OSError, ValueError, IndexError):
-            pass
+        out[int(tid)] = sum(stat_ticks('/proc/%d/task/%s/stat' % (pid, tid)))
     return out
 
 
