@@ -4,11 +4,14 @@
 // standalone mode), the current Router (replaced on each kSettings; connections
 // keep the one they started with through a shared_ptr), one UpstreamPool per
 // group (kept for the life of the process so a connection never outlives its
-// pool), the TLS contexts (tls_context.h), mod_wsgi's auth scripts, the access log, the list of live HttpConns, the periodic sweep timer
-// (timeouts, idle worker connections, the descriptor limit watch) and the cached Date header, and the
+// pool), the TLS contexts (tls_context.h), the access log, the list of live
+// HttpConns, the periodic sweep timer (timeouts, idle worker connections, the
+// descriptor limit watch) and the cached Date header, and the
 // observability state (issue 14): the counters (metrics.h), the master's last
 // status report, and the pages drawn from them (server_pages.cc). Loop thread
-// only; created and destroyed by frontend_main (or by a test fixture).
+// only; created and destroyed by frontend_main (or by a test fixture). Embedded
+// mode and mod_wsgi's auth scripts are the Python part's (python_part.h), which
+// the Server loads when the settings first need it.
 //
 // A graceful stop runs through three stages (docs/decisions.md 42):
 //   serving   accepting_work(): new connections and requests are welcome
