@@ -243,7 +243,10 @@ std::vector<std::string> format_exception() {
       }
     }
   } else {
-    out.emplace_back("(the traceback could not be formatted)");
+    // Formatting needs memory and imports; the type's name needs neither
+    // (a MemoryError still names itself).
+    const char* name = PyType_Check(type) ? reinterpret_cast<PyTypeObject*>(type)->tp_name : "?";
+    out.emplace_back(std::string("(the traceback could not be formatted) ") + name);
   }
   if (PyErr_Occurred()) PyErr_Clear();
   Py_XDECREF(list);

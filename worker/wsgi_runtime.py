@@ -292,9 +292,25 @@ def find_app(script, name):
 
 
 def log_exception(rid, script):
-    import traceback
     _c.log(_ERROR, rid, "Exception occurred processing WSGI script '%s'." % script)
-    for line in traceback.format_exc().rstrip('\n').split('\n'):
+    exc = sys.exc_info()[1]
+    if isinstance(exc, MemoryError):
+        # The frames of the traceback still hold what the application
+        # allocated up to its limit (memory-limit, virtual-memory-limit): free
+        # their locals, or importing and running traceback fails in turn.
+        tb = exc.__traceback__
+        while tb is not None:
+            try:
+                tb.tb_frame.clear()
+            except RuntimeError:  # a frame still running (this one's callers)
+                pass
+            tb = tb.tb_next
+    try:
+        import traceback
+        lines = traceback.format_exc().rstrip('\n').split('\n')
+    except BaseException:
+        lines = ['(the traceback could not be formatted) %s: %s' % (type(exc).__name__, exc)]
+    for line in lines:
         _c.log(_ERROR, rid, line)
 
 

@@ -58,6 +58,10 @@ class MemoryHog(SystemCase):
         # MemoryError and the client gets a 500, as under mod_wsgi.
         self.assertEqual(st, 500, body[:200])
         self.assertIn('MemoryError', log)
+        # The whole traceback, though the failing frame held the memory up to
+        # the limit (the runtime frees those frames' locals before formatting).
+        self.assertIn('Traceback (most recent call last)', log)
+        self.assertNotIn('could not be formatted', log)
         self.assertEqual(res['failed'], 0, summary(res))
         self.assertEqual(after, [200] * 10)
         return replaced
