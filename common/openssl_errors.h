@@ -1,5 +1,5 @@
 // The text of OpenSSL's error queue for a message, for every user of OpenSSL
-// (the master's certificate checks, the front end's TLS contexts and sessions).
+// (the TLS module, supervisor/tls/: the certificate checks, the contexts and sessions).
 // Header-only so that wsgid_common does not link libssl: include it only where
 // openssl_dep is a dependency.
 #pragma once

@@ -6,12 +6,11 @@
 // The meaning of each directive is mod_ssl's
 // (https://httpd.apache.org/docs/2.4/mod/mod_ssl.html); those wsgid does not
 // implement are in apache_directives.cc (refused or warned).
-#include <openssl/ssl.h>
-
 #include <set>
 
 #include "supervisor/config/parser_internal.h"
 #include "supervisor/config/values.h"
+#include "supervisor/tls/tls_part.h"
 
 namespace wsgid::config::detail {
 
@@ -27,16 +26,6 @@ bool protocol_token(std::string_view t) {
   for (const char* p : kProtocols)
     if (iequals(t, p)) return true;
   return false;
-}
-
-// Whether OpenSSL's configuration commands know name for a server (SSLOpenSSLConfCmd).
-bool known_conf_cmd(const std::string& name) {
-  SSL_CONF_CTX* c = SSL_CONF_CTX_new();
-  SSL_CONF_CTX_set_flags(c, SSL_CONF_FLAG_FILE | SSL_CONF_FLAG_SERVER | SSL_CONF_FLAG_CERTIFICATE |
-                                SSL_CONF_FLAG_SHOW_ERRORS);
-  int t = SSL_CONF_cmd_value_type(c, name.c_str());
-  SSL_CONF_CTX_free(c);
-  return t != SSL_CONF_TYPE_UNKNOWN;
 }
 
 }  // namespace
@@ -232,7 +221,18 @@ void Parser::d_ssl(const Directive& d, Scope& s) {
   }
   if (name == "SSLOpenSSLConfCmd") {
     if (!nargs(d, name.c_str(), 2, 2)) return;
-    if (!known_conf_cmd(d.args[0].text)) {
+    // OpenSSL answers, from the module a TLS configuration loads anyway
+    // (supervisor/tls/tls_part.h).
+    std::string why;
+    tls::TlsPart* part = tls::load_tls_part(&why);
+    if (!part) {
+      diags_->error(d.args[0].loc, "SSLOpenSSLConfCmd: cannot ask OpenSSL whether it knows '" +
+                                       d.args[0].text + "': " + why,
+                    {"install wsgid-tls.so beside wsgid-frontend (meson install does), or set "
+                     "WSGID_TLS_MODULE to its path"});
+      return;
+    }
+    if (!part->known_conf_cmd(d.args[0].text)) {
       diags_->error(d.args[0].loc, "SSLOpenSSLConfCmd: OpenSSL has no configuration command '" +
                                        d.args[0].text + "'",
                     {"the commands are OpenSSL's SSL_CONF_cmd names (man SSL_CONF_cmd), e.g. "

@@ -104,7 +104,7 @@ void add_headers(proto::RequestHeadWriter* w, const RequestHeaders& h, const Rou
 // mod_ssl's variables (ssl_engine_kernel.c ssl_hook_Fixup): HTTPS always,
 // the rest by SSLOptions.
 void add_tls(proto::RequestHeadWriter* w, const EnvironInput& in) {
-  const TlsFacts& t = *in.tls;
+  const wsgid::tls::TlsFacts& t = *in.tls;
   // The connection's own TLS wins over a trusted X-Forwarded-Proto.
   w->add("HTTPS", "on");
   if (in.tls_std_env_vars) {

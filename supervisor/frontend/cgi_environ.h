@@ -46,7 +46,7 @@
 
 #include "supervisor/frontend/request_headers.h"
 #include "supervisor/frontend/router.h"
-#include "supervisor/frontend/tls_facts.h"
+#include "supervisor/tls/tls_facts.h"
 
 namespace wsgid::frontend {
 
@@ -91,7 +91,7 @@ struct EnvironInput {
   int64_t request_start_us = 0;
   std::string_view remote_user;  // REMOTE_USER after authentication, "" = none
   std::string_view auth_type;    // AUTH_TYPE ("Basic"), "" = none
-  const TlsFacts* tls = nullptr;  // the connection's TLS, nullptr = plain HTTP
+  const wsgid::tls::TlsFacts* tls = nullptr;  // the connection's TLS, nullptr = plain HTTP
   // nginx's uwsgi vars said https (uwsgi_packet.h): REQUEST_SCHEME "https" and
   // HTTPS "on" as over TLS, without SSL_* variables.
   bool https_scheme = false;

@@ -208,21 +208,22 @@ bool HttpConn::start_tls() {
   tls_contexts_ = server_->tls();
   const Settings& settings = router_->settings();
   const model::VirtualHost* first = vhosts_.empty() ? &settings.config.server : vhosts_.front();
-  SSL_CTX* ctx = tls_contexts_ ? tls_contexts_->context(settings, first) : nullptr;
+  tls::SslCtx* ctx = tls_contexts_ ? tls_contexts_->context(settings, first) : nullptr;
   if (!ctx) {
     log::error("frontend: {}:{} -> {}:{}: no TLS certificate for this address; connection closed",
                remote_ip_, remote_port_, local_ip_, local_port_);
     return false;
   }
-  sni_key_ = TlsContexts::compat_key(first->tls);
+  sni_key_ = tls::compat_key(first->tls);
   // The picker runs inside the handshake, on this thread: the vhost the SNI
-  // name selects among this address's, as the Host header would.
-  tls_ = std::make_unique<TlsSession>(ctx, [this](std::string_view name) -> SSL_CTX* {
+  // name selects among this address's, as the Host header would. The part is
+  // loaded: it built the contexts.
+  tls_ = tls::loaded_tls_part()->new_session(ctx, [this](std::string_view name) -> tls::SslCtx* {
     const Settings& st = router_->settings();
     const model::VirtualHost* vh = router_->select_vhost(vhosts_, name);
     if (!vh) vh = &st.config.server;
-    SSL_CTX* picked = tls_contexts_->context(st, vh);
-    if (picked) sni_key_ = TlsContexts::compat_key(vh->tls);
+    tls::SslCtx* picked = tls_contexts_->context(st, vh);
+    if (picked) sni_key_ = tls::compat_key(vh->tls);
     return picked;
   });
   return true;
@@ -239,7 +240,7 @@ int HttpConn::sni_check(const model::VirtualHost* vh, std::string_view host, std
     *why = "hostname " + tls_->sni() + " provided via SNI, but no hostname provided in HTTP request";
     return 400;
   }
-  if (TlsContexts::compat_key(vh->tls) != sni_key_) {
+  if (tls::compat_key(vh->tls) != sni_key_) {
     // Apache 2.4.64's AH02032 (CVE-2025-23048 made the no-SNI case 421 too).
     std::string first = vhosts_.empty() ? router_->settings().config.server.server_name
                                         : vhosts_.front()->server_name;

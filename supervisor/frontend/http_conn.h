@@ -81,7 +81,7 @@
 // response is never chunked (close-delimited without the app's Content-Length)
 // and ends with "Connection: close", as uWSGI's workers answer nginx.
 //
-// On a TLS Listen (issue 13) a TlsSession (tls_session.h) sits under all of
+// On a TLS Listen (issue 13) a tls::Session (supervisor/tls/tls_part.h) sits under all of
 // this: what libuv reads is decrypted before llhttp sees it (on_read ->
 // on_plain), and write_out() encrypts out_ into wire_ before uv_write; the
 // backpressure counts wire_ too. The handshake must end within Timeout; the
@@ -108,8 +108,7 @@
 #include "supervisor/frontend/request_phase.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/static_file.h"
-#include "supervisor/frontend/tls_context.h"
-#include "supervisor/frontend/tls_session.h"
+#include "supervisor/tls/tls_part.h"
 #include "supervisor/frontend/upstream.h"
 #include "supervisor/frontend/uwsgi_packet.h"
 
@@ -450,12 +449,12 @@ class HttpConn final : public UpstreamClient {
   // The static file being sent.
   StaticFile file_;
 
-  // TLS (tls_session.h): null on a plain-HTTP Listen.
-  std::unique_ptr<TlsSession> tls_;
-  std::shared_ptr<const TlsContexts> tls_contexts_;  // those tls_'s contexts came from
+  // TLS (supervisor/tls/tls_part.h): null on a plain-HTTP Listen.
+  std::unique_ptr<tls::Session> tls_;
+  std::shared_ptr<const tls::Contexts> tls_contexts_;  // those tls_'s contexts came from
   std::string wire_;       // encrypted bytes not yet handed to uv_write
   std::string tls_plain_;  // decrypted bytes of the current read
-  std::string sni_key_;    // TlsContexts::compat_key() of the vhost the SNI name picked
+  std::string sni_key_;    // tls::compat_key() of the vhost the SNI name picked
 
   // Redirects, rewrites and header rules of the current request (rewrite_step.h).
   const rewrite::HeaderRules* header_rules_ = nullptr;  // into router_'s, or header_scratch_

@@ -85,9 +85,20 @@ void Server::apply(const Settings& settings) {
   pools_ = std::move(next);
   current_pools_ = std::move(pools);
   router_ = std::move(router);
-  std::vector<std::string> tls_errors;
-  tls_ = TlsContexts::build(router_->settings(), tls_.get(), &tls_errors);
-  for (const std::string& e : tls_errors) log::error("frontend: TLS: {}", e);
+  // OpenSSL is loaded for the first settings with a TLS server (tls_part.h);
+  // at start that is before the privilege drop. Once loaded, contexts are
+  // built for every settings (none when TLS is gone: its listeners then close
+  // new connections, as with a missing certificate).
+  if (tls::loaded_tls_part() || tls::uses_tls(router_->settings().config)) {
+    std::string why;
+    if (tls::TlsPart* part = tls::load_tls_part(&why)) {
+      std::vector<std::string> tls_errors;
+      tls_ = part->build_contexts(router_->settings(), tls_.get(), &tls_errors);
+      for (const std::string& e : tls_errors) log::error("frontend: TLS: {}", e);
+    } else {
+      log::error("frontend: TLS: cannot load OpenSSL: {}; TLS handshakes will fail", why);
+    }
+  }
   access_log_.configure(router_->settings().config);
   if (embedded_enabled_ && !embedded_started() && model::config_has_embedded(router_->settings().config)) {
     Status st = start_embedded();

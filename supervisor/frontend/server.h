@@ -4,7 +4,7 @@
 // standalone mode), the current Router (replaced on each kSettings; connections
 // keep the one they started with through a shared_ptr), one UpstreamPool per
 // group (kept for the life of the process so a connection never outlives its
-// pool), the TLS contexts (tls_context.h), the access log, the list of live
+// pool), the TLS contexts (supervisor/tls/tls_part.h), the access log, the list of live
 // HttpConns, the periodic sweep timer (timeouts, idle worker connections, the
 // descriptor limit watch) and the cached Date header, and the
 // observability state (issue 14): the counters (metrics.h), the master's last
@@ -43,12 +43,12 @@
 #include "supervisor/frontend/descriptor_watch.h"
 #include "supervisor/frontend/router.h"
 #include "supervisor/frontend/settings.h"
-#include "supervisor/frontend/tls_context.h"
 #include "supervisor/frontend/python_part.h"
 #include "supervisor/frontend/metrics.h"
 #include "supervisor/frontend/snapshot.h"
 #include "model/status_report.h"
 #include "supervisor/frontend/upstream.h"
+#include "supervisor/tls/tls_part.h"
 
 namespace wsgid::frontend {
 
@@ -107,8 +107,9 @@ class Server {
 
   uv_loop_t* loop() const { return loop_; }
   const std::shared_ptr<const Router>& router() const { return router_; }
-  // The TLS contexts of the current settings (tls_context.h); rebuilt by apply().
-  const std::shared_ptr<const TlsContexts>& tls() const { return tls_; }
+  // The TLS contexts of the current settings (supervisor/tls/tls_part.h);
+  // rebuilt by apply(); null until the settings first hold a TLS server.
+  const std::shared_ptr<const tls::Contexts>& tls() const { return tls_; }
   // What listener (one of ours) speaks: kHttps for a TLS Listen (Listen ...
   // https, or 443), kUwsgi for nginx's uwsgi_pass packets, else kHttp.
   model::ListenProtocol listener_protocol(const uv_stream_t* listener) const;
@@ -213,7 +214,7 @@ class Server {
     bool held_elsewhere;  // systemd holds the socket too (socket activation)
   };
   std::vector<Listener> listeners_;
-  std::shared_ptr<const TlsContexts> tls_;
+  std::shared_ptr<const tls::Contexts> tls_;
   uv_timer_t sweep_timer_;
   uv_check_t flush_check_;
   uv_timer_t drain_timer_;

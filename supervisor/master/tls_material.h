@@ -1,7 +1,9 @@
 // The master's side of "keys stay root's" (issue 13, docs/decisions.md): reads
 // the certificate, chain, private key and CA files of every TLS server as root
 // (mode 0600 files, as certbot leaves them), checks them with OpenSSL (the
-// certificate parses, the key parses and matches it), and keeps the loaded
+// certificate parses, the key parses and matches it: tls::TlsPart::load_files,
+// the module loaded for the first server with SSLEngine on, supervisor/tls/
+// tls_part.h), and keeps the loaded
 // PEM text. The Daemon adds it to the front end's settings message
 // (model::TlsMaterial, sent on the private control channel), so the front end,
 // which runs as User, never opens a key file.
@@ -22,11 +24,6 @@
 #include "model/frontend_settings.h"
 
 namespace wsgid::master {
-
-// Reads and checks the files of one TLS server. Errors name the file and what
-// is wrong ("SSLCertificateKeyFile /etc/ssl/k.pem: the key does not match the
-// certificate of SSLCertificateFile /etc/ssl/c.pem").
-Result<model::TlsMaterial> load_tls_files(const model::TlsSettings& tls);
 
 class TlsMaterialStore {
  public:

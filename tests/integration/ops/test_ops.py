@@ -588,6 +588,9 @@ class InstallTest(unittest.TestCase):
             os.path.join(LIBEXECDIR, "wsgid-worker"),
             os.path.join(LIBEXECDIR, "wsgid", "wsgid-frontend"),
             os.path.join(MANDIR, "man8", "wsgid.8"),
+            # Loaded by the front end from its own directory (Python, TLS).
+            os.path.join(LIBEXECDIR, "wsgid", "wsgid-frontend-python.so"),
+            os.path.join(LIBEXECDIR, "wsgid", "wsgid-tls.so"),
             os.path.join(MANDIR, "man5", "wsgid.conf.5"),
             os.path.join(sysconf, "init.d", "wsgid"),
             os.path.join(sysconf, "logrotate.d", "wsgid"),

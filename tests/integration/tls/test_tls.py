@@ -21,7 +21,10 @@ not open them, so it can only serve what the master handed it).
   SSLOptions +StrictRequire), 200 over TLS;
 - a PROXY protocol header (RemoteIPProxyProtocol On) before the TLS handshake;
 - a renewed certificate swapped in under load, then HUP: no failed request,
-  the new certificate served; a broken renewal keeps the old one and says why.
+  the new certificate served; a broken renewal keeps the old one and says why;
+- OpenSSL on demand (docs/decisions.md 51): a plain-HTTP site's master and
+  front end map no OpenSSL; a reload that adds a TLS server (and an
+  SSLOpenSSLConfCmd line) loads it in both, and the new server answers.
 
 Run by hand: WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/tls/test_tls.py -v
 """
@@ -505,6 +508,62 @@ Listen 127.0.0.1:%(port_proxy)d https
         pem, _, _ = served_cert(self.port, 'a.test')
         self.assertEqual(serial_of_pem(pem), serial_of_pem(renewed))
         self.env('a.test')
+
+
+def maps_openssl(pid):
+    """OpenSSL lives in wsgid-tls.so, which a process loads only for a TLS server."""
+    with open('/proc/%d/maps' % pid) as f:
+        text = f.read()
+    return [name for name in ('wsgid-tls.so', 'libssl.so', 'libcrypto.so') if name in text]
+
+
+class TlsOnDemand(unittest.TestCase):
+    PLAIN = """
+WSGIDaemonProcess ondemand processes=1 threads=2
+WSGIScriptAlias / {dir}/app.wsgi process-group=ondemand application-group=%{{GLOBAL}}
+"""
+    TLS = """
+Listen 127.0.0.1:%(port)d https
+<VirtualHost 127.0.0.1:%(port)d>
+    ServerName a.test
+    SSLEngine on
+    SSLCertificateFile {dir}/a.test.pem
+    SSLCertificateKeyFile {dir}/a.test.key
+    SSLOpenSSLConfCmd Curves X25519:prime256v1
+    SSLOptions +StdEnvVars
+</VirtualHost>
+"""
+
+    def test_openssl_loaded_only_once_a_server_speaks_tls(self):
+        port = free_port()
+        with Daemon(body=self.PLAIN, prefix='wsgid-tls-ondemand-') as s:
+            s.write('app.wsgi', APP)
+            certs = Certs(s.dir)
+            s.start()
+            fe = s.frontend_pid()
+            self.assertEqual(s.get('/')[0], 200)
+            self.assertEqual(maps_openssl(s.proc.pid), [], 'the master of a plain-HTTP site')
+            self.assertEqual(maps_openssl(fe), [], 'the front end of a plain-HTTP site')
+            s.write_body(self.PLAIN + self.TLS.replace('%(port)d', str(port)))
+            ok, text = s.wsgictl('reload')
+            self.assertTrue(ok, text)
+            # A new Listen: a new front end takes the listeners.
+            s.wait_frontend(not_pid=fe)
+            rc, code, body = None, None, ''
+            def served():
+                nonlocal rc, code, body
+                r = run([CURL, '-sS', '--max-time', '10', '--cacert', certs.ca, '--resolve',
+                         'a.test:%d:127.0.0.1' % port, '-w', '\n%{http_code}',
+                         'https://a.test:%d/' % port])
+                out = r.stdout.decode('utf-8', 'replace')
+                body, _, c = out.rpartition('\n')
+                rc, code = r.returncode, int(c or 0)
+                return (rc, code) == (0, 200)
+            wait_for(served, 20, 'the TLS server added by the reload')
+            self.assertEqual(json.loads(body)['SSL_TLS_SNI'], 'a.test')
+            self.assertIn('wsgid-tls.so', maps_openssl(s.proc.pid))
+            self.assertIn('wsgid-tls.so', maps_openssl(s.frontend_pid()))
+            s.check_log_clean()
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
-// The TLS layer of the front end without sockets (tls_context.h,
-// tls_session.h): a real OpenSSL client on memory BIOs talks to a TlsSession
+// The TLS layer of the front end without sockets (supervisor/tls/openssl_tls.h,
+// linked here from its static library): a real OpenSSL client on memory BIOs
+// talks to an OpenSslSession
 // built from PEM text, as HttpConn drives it; SNI moves the connection to the
 // named server's context; SSLProtocol's parsing; mod_ssl's variables; the
 // environ keys of cgi_environ.h over TLS.
@@ -15,10 +16,10 @@
 #include "protocol/frame.h"
 #include "protocol/messages.h"
 #include "supervisor/frontend/cgi_environ.h"
-#include "supervisor/frontend/tls_context.h"
-#include "supervisor/frontend/tls_session.h"
+#include "supervisor/tls/openssl_tls.h"
 
 using namespace wsgid::frontend;
+using namespace wsgid::tls;
 
 namespace {
 
@@ -84,7 +85,7 @@ struct Client {
 };
 
 // Runs the handshake to its end: true when both sides finished.
-bool handshake(Client* c, TlsSession* s, std::string* error) {
+bool handshake(Client* c, OpenSslSession* s, std::string* error) {
   for (int i = 0; i < 10; ++i) {
     SSL_do_handshake(c->ssl);
     std::string to_server = c->take(), plain, to_client;
@@ -150,7 +151,7 @@ TEST_CASE("a TLS session over memory BIOs: handshake, SNI, data both ways, facts
     const std::string label = c.sni ? c.sni : "(no SNI)";
     INFO(label);
     std::string asked;
-    TlsSession s(*ctx_a, [&](std::string_view name) -> SSL_CTX* {
+    OpenSslSession s(*ctx_a, [&](std::string_view name) -> SSL_CTX* {
       asked = std::string(name);
       return name == "b.test" ? *ctx_b : nullptr;
     });
@@ -201,7 +202,7 @@ TEST_CASE("SSLProtocol TLSv1.3 only refuses a TLSv1.2 client; a bad setting name
   auto a = make_cert("a.test");
   auto ctx = build_tls_context(settings("-all +TLSv1.3"), a);
   REQUIRE(ctx);
-  TlsSession s(*ctx, nullptr);
+  OpenSslSession s(*ctx, nullptr);
   Client cl("a.test", TLS1_2_VERSION);
   std::string err;
   CHECK_FALSE(handshake(&cl, &s, &err));

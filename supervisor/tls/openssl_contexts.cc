@@ -1,5 +1,5 @@
-// The SSL_CTX of each TLS server; see tls_context.h.
-#include "supervisor/frontend/tls_context.h"
+// The SSL_CTX of each TLS server; see openssl_tls.h.
+#include "supervisor/tls/openssl_tls.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -9,9 +9,8 @@
 
 #include "common/openssl_errors.h"
 #include "common/strings.h"
-#include "supervisor/frontend/tls_session.h"
 
-namespace wsgid::frontend {
+namespace wsgid::tls {
 
 namespace {
 
@@ -41,15 +40,6 @@ int alpn_select(SSL*, const unsigned char** out, unsigned char* outlen, const un
     i += 1 + n;
   }
   return SSL_TLSEXT_ERR_NOACK;
-}
-
-std::string identity(const model::VirtualHost& v, bool main_server) {
-  if (main_server) return "the main server";
-  std::string s = "<VirtualHost";
-  for (const auto& a : v.addrs) s += " " + a.text();
-  s += ">";
-  if (!v.server_name.empty()) s += " " + v.server_name;
-  return s;
 }
 
 Status add_certs(const std::string& pem, const char* what, const std::function<bool(X509*)>& take) {
@@ -154,7 +144,7 @@ Result<SSL_CTX*> build_tls_context(const model::TlsSettings& t, const model::Tls
   SSL_CTX_set_session_id_context(ctx, kSid, sizeof kSid - 1);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_alpn_select_cb(ctx, alpn_select, nullptr);
-  SSL_CTX_set_client_hello_cb(ctx, TlsSession::client_hello_cb, nullptr);
+  SSL_CTX_set_client_hello_cb(ctx, OpenSslSession::client_hello_cb, nullptr);
   // Client certificates.
   const std::string verify = t.verify_client.value_or("none");
   if (!m.ca.empty()) {
@@ -190,32 +180,17 @@ Result<SSL_CTX*> build_tls_context(const model::TlsSettings& t, const model::Tls
   return ctx;
 }
 
-std::string TlsContexts::compat_key(const model::TlsSettings& t) {
-  std::string k;
-  auto add = [&](const std::optional<std::string>& v) { k += (v ? *v : "-") + '\n'; };
-  add(t.certificate_file);
-  add(t.certificate_key_file);
-  add(t.certificate_chain_file);
-  add(t.ca_certificate_file);
-  add(t.ca_certificate_path);
-  add(t.verify_client);
-  k += std::to_string(t.verify_depth.value_or(1)) + '\n';
-  add(t.protocol);
-  add(t.cipher_suite);
-  add(t.cipher_suite_tls13);
-  for (const auto& [n, v] : t.conf_cmds) k += n + '=' + v + '\n';
-  return k;
-}
-
-std::shared_ptr<const TlsContexts> TlsContexts::build(const Settings& settings,
-                                                      const TlsContexts* previous,
-                                                      std::vector<std::string>* errors) {
-  std::shared_ptr<TlsContexts> out(new TlsContexts());
+std::shared_ptr<const Contexts> OpenSslContexts::build(const model::FrontendSettings& settings,
+                                                       const Contexts* previous_part,
+                                                       std::vector<std::string>* errors) {
+  // Every Contexts of this process was built here.
+  const auto* previous = static_cast<const OpenSslContexts*>(previous_part);
+  std::shared_ptr<OpenSslContexts> out(new OpenSslContexts());
   const model::Config& c = settings.config;
   auto one = [&](int index, const model::VirtualHost& v) {
     if (!v.tls.on()) return;
     Entry e;
-    e.identity = identity(v, index < 0);
+    e.identity = server_identity(v, index < 0);
     auto mat = settings.tls_material.find(index);
     std::string why;
     if (mat == settings.tls_material.end()) {
@@ -259,11 +234,11 @@ std::shared_ptr<const TlsContexts> TlsContexts::build(const Settings& settings,
   return out;
 }
 
-TlsContexts::~TlsContexts() {
+OpenSslContexts::~OpenSslContexts() {
   for (auto& [i, e] : by_index_) SSL_CTX_free(e.ctx);
 }
 
-SSL_CTX* TlsContexts::context(const Settings& settings, const model::VirtualHost* vh) const {
+SSL_CTX* OpenSslContexts::context(const model::FrontendSettings& settings, const model::VirtualHost* vh) const {
   const model::Config& c = settings.config;
   int index = -1;
   if (vh && vh != &c.server) {
@@ -274,4 +249,4 @@ SSL_CTX* TlsContexts::context(const Settings& settings, const model::VirtualHost
   return it == by_index_.end() ? nullptr : it->second.ctx;
 }
 
-}  // namespace wsgid::frontend
+}  // namespace wsgid::tls

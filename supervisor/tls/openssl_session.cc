@@ -1,5 +1,5 @@
-// One connection's TLS over memory BIOs; see tls_session.h.
-#include "supervisor/frontend/tls_session.h"
+// One connection's TLS over memory BIOs; see openssl_tls.h.
+#include "supervisor/tls/openssl_tls.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -11,7 +11,7 @@
 
 #include "common/openssl_errors.h"
 
-namespace wsgid::frontend {
+namespace wsgid::tls {
 
 namespace {
 
@@ -65,7 +65,7 @@ std::string sni_from_extension(const unsigned char* p, size_t len) {
 
 }  // namespace
 
-TlsSession::TlsSession(SSL_CTX* ctx, Picker picker) : picker_(std::move(picker)) {
+OpenSslSession::OpenSslSession(SSL_CTX* ctx, Picker picker) : picker_(std::move(picker)) {
   ssl_ = SSL_new(ctx);
   rbio_ = BIO_new(BIO_s_mem());
   wbio_ = BIO_new(BIO_s_mem());
@@ -75,10 +75,10 @@ TlsSession::TlsSession(SSL_CTX* ctx, Picker picker) : picker_(std::move(picker))
   SSL_set_app_data(ssl_, this);
 }
 
-TlsSession::~TlsSession() { SSL_free(ssl_); }
+OpenSslSession::~OpenSslSession() { SSL_free(ssl_); }
 
-int TlsSession::client_hello_cb(SSL* ssl, int* alert, void*) {
-  auto* self = static_cast<TlsSession*>(SSL_get_app_data(ssl));
+int OpenSslSession::client_hello_cb(SSL* ssl, int* alert, void*) {
+  auto* self = static_cast<OpenSslSession*>(SSL_get_app_data(ssl));
   if (!self) return SSL_CLIENT_HELLO_SUCCESS;
   const unsigned char* ext = nullptr;
   size_t len = 0;
@@ -123,13 +123,13 @@ int TlsSession::client_hello_cb(SSL* ssl, int* alert, void*) {
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-void TlsSession::drain(std::string* wire) {
+void OpenSslSession::drain(std::string* wire) {
   char buf[16384];
   int n;
   while ((n = BIO_read(wbio_, buf, sizeof buf)) > 0) wire->append(buf, static_cast<size_t>(n));
 }
 
-Status TlsSession::receive(const char* data, size_t len, std::string* plain, std::string* wire) {
+Status OpenSslSession::receive(const char* data, size_t len, std::string* plain, std::string* wire) {
   while (len > 0) {
     int w = BIO_write(rbio_, data, static_cast<int>(std::min<size_t>(len, 1 << 30)));
     if (w <= 0) return Status::error("TLS: cannot buffer the client's bytes");
@@ -171,7 +171,7 @@ Status TlsSession::receive(const char* data, size_t len, std::string* plain, std
   }
 }
 
-Status TlsSession::send(std::string_view plain, std::string* wire) {
+Status OpenSslSession::send(std::string_view plain, std::string* wire) {
   if (!done_) {
     held_.append(plain);
     return Status::ok();
@@ -190,7 +190,7 @@ Status TlsSession::send(std::string_view plain, std::string* wire) {
   return Status::ok();
 }
 
-void TlsSession::close_notify(std::string* wire) {
+void OpenSslSession::close_notify(std::string* wire) {
   if (notify_sent_ || !done_) return;
   notify_sent_ = true;
   SSL_shutdown(ssl_);
@@ -198,7 +198,7 @@ void TlsSession::close_notify(std::string* wire) {
   drain(wire);
 }
 
-void TlsSession::collect_facts() {
+void OpenSslSession::collect_facts() {
   facts_.protocol = SSL_get_version(ssl_);
   if (const SSL_CIPHER* c = SSL_get_current_cipher(ssl_)) {
     facts_.cipher = SSL_CIPHER_get_name(c);
@@ -230,4 +230,4 @@ void TlsSession::collect_facts() {
   X509_free(peer);
 }
 
-}  // namespace wsgid::frontend
+}  // namespace wsgid::tls

@@ -1,14 +1,14 @@
 // What mod_ssl tells an application about its TLS connection: the values of
 // its SSL_* variables (https://httpd.apache.org/docs/2.4/mod/mod_ssl.html,
 // "Environment Variables"), filled once per connection by TlsSession
-// (tls_session.h) after the handshake and written into the environ by
+// (supervisor/tls/tls_part.h) after the handshake and written into the environ by
 // cgi_environ.h under SSLOptions +StdEnvVars / +ExportCertData. Plain data,
 // no OpenSSL types: any thread.
 #pragma once
 
 #include <string>
 
-namespace wsgid::frontend {
+namespace wsgid::tls {
 
 // mod_ssl's variables of one connection (ssl_engine_vars.c).
 struct TlsFacts {
@@ -27,4 +27,4 @@ struct TlsFacts {
   std::string server_i_dn;     // SSL_SERVER_I_DN
 };
 
-}  // namespace wsgid::frontend
+}  // namespace wsgid::tls
