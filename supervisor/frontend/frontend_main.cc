@@ -40,6 +40,7 @@
 
 #include "common/fd_passing.h"
 #include "common/log.h"
+#include "common/module_file.h"
 #include "common/proctitle.h"
 #include "protocol/frame.h"
 #include "protocol/messages.h"
@@ -49,6 +50,7 @@
 #include "supervisor/frontend/settings.h"
 #include "supervisor/frontend/signals.h"
 #include "supervisor/frontend/python_part.h"
+#include "supervisor/tls/tls_part.h"
 
 namespace wsgid::frontend {
 namespace {
@@ -92,6 +94,15 @@ Status drop_privileges(const Settings& s) {
   if (setuid(uid) != 0) return Status::sys("setuid", user);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // cleared by setuid
   return Status::ok();
+}
+
+// The modules a later reload may load once this process runs as its final
+// user, opened now (common/module_file.h): a module it cannot reach by path
+// then still loads, as at start.
+void hold_modules() {
+  if (!loaded_python_part()) hold_module_file(python_module_path());
+  std::string looked;
+  if (!tls::loaded_tls_part()) hold_module_file(tls::module_path(&looked));
 }
 
 class Control {
@@ -237,6 +248,7 @@ class Control {
           for (size_t i = 0; i < s->config.listen.size(); ++i) fds.push_back(4 + static_cast<int>(i));
           Status st = server_->adopt_listeners(fds);
           if (st) server_->preload_python();
+          if (st) hold_modules();
           if (st) st = drop_privileges(*s);
           if (!st) {
             log::error("frontend: {}", st.message());

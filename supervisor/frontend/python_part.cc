@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include "common/module_file.h"
 #include "common/self_dir.h"
 
 namespace wsgid::frontend {
@@ -15,13 +16,15 @@ bool g_tried = false;
 
 }  // namespace
 
+std::string python_module_path() { return self_dir() + "/" + kPythonModuleName; }
+
 PythonPart* load_python_part(std::string* error) {
   if (!g_tried) {
     g_tried = true;
-    const std::string path = self_dir() + "/" + kPythonModuleName;
+    const std::string path = python_module_path();
     // RTLD_LOCAL: the module's copies of wsgid's libraries stay its own;
     // libpython, which it links, is loaded with it.
-    void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    void* h = ::dlopen(module_load_path(path).c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) {
       const char* why = ::dlerror();
       g_error = "dlopen(" + path + "): " + (why ? why : "failed");

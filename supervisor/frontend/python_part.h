@@ -52,6 +52,8 @@ using PythonPartEntry = PythonPart* (*)(const char* log_role, int log_level, int
 inline constexpr const char* kPythonPartEntry = "wsgid_frontend_python_part";
 inline constexpr const char* kPythonModuleName = "wsgid-frontend-python.so";
 
+// The module: wsgid-frontend-python.so in the executable's directory.
+std::string python_module_path();
 // Loads the module from the executable's directory the first time ->
 // the part; nullptr with *error ("dlopen(PATH): ...") when it cannot.
 PythonPart* load_python_part(std::string* error);

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "common/module_file.h"
 #include "common/self_dir.h"
 
 namespace wsgid::tls {
@@ -21,7 +22,8 @@ bool is_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Where the module is (tls_part.h, load_tls_part); "" when nowhere.
+}  // namespace
+
 std::string module_path(std::string* looked) {
   if (const char* e = std::getenv("WSGID_TLS_MODULE"); e && *e) return e;
   std::vector<std::string> candidates;
@@ -36,8 +38,6 @@ std::string module_path(std::string* looked) {
   }
   return "";
 }
-
-}  // namespace
 
 std::string compat_key(const model::TlsSettings& t) {
   std::string k;
@@ -79,7 +79,7 @@ TlsPart* load_tls_part(std::string* error) {
     const std::string path = module_path(&looked);
     if (path.empty()) {
       g_error = std::string(kTlsModuleName) + " not found (looked for " + looked + ")";
-    } else if (void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL); !h) {
+    } else if (void* h = ::dlopen(module_load_path(path).c_str(), RTLD_NOW | RTLD_LOCAL); !h) {
       // RTLD_LOCAL: the module's copies of wsgid's libraries stay its own.
       const char* why = ::dlerror();
       g_error = "dlopen(" + path + "): " + (why ? why : "failed");

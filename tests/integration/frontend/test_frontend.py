@@ -28,6 +28,7 @@ from wsgidtest import frames as F
 from wsgidtest.frontend import (FakeWorker, FrontendHarness, endpoint,
                                 frontend_settings, mount)
 from wsgidtest.logs import log_problems
+from wsgidtest.paths import harness_frontend_binary
 from wsgidtest.testing import WSGI_APP
 from wsgidtest.wait import wait_for
 
@@ -526,6 +527,32 @@ class Embedded(FrontendTestCase):
             wait_for(lambda: fe.get('/emb/environ').status == 200 and
                      fe.get('/emb/environ').data[:1] != b'{', 10, 'the route back to the group')
             self.assertGreaterEqual(thread_count(fe.proc.pid), base + 25)
+
+    def test_reload_loads_python_from_a_directory_only_root_can_enter(self):
+        """A reload that first needs Python loads the module after the privilege
+        drop, from a directory the final user cannot enter (a build under /root,
+        mode 0700): the front end opened the file as root (common/module_file.h)."""
+        if os.geteuid() != 0:
+            self.skipTest('needs root: the front end drops to www-data only as root')
+        os.chmod(self.tmpdir, 0o1777)  # www-data makes the embedded socket's directory there
+        sealed = tempfile.mkdtemp(prefix='wsgid-sealed-')  # mode 0700, root's
+        self.addCleanup(shutil.rmtree, sealed, True)
+        built = os.path.dirname(harness_frontend_binary())
+        for name in ('wsgid-frontend', 'wsgid-frontend-python.so'):
+            shutil.copy2(os.path.join(built, name), sealed)
+        as_www = dict(user='www-data', group='www-data')
+        fe = FrontendHarness(frontend_settings(**as_www), binary=os.path.join(sealed, 'wsgid-frontend'))
+        self.cleanup.append(fe)
+        fe.start()
+        self.assertEqual(fe.get('/emb/environ').status, 404)
+        self.assertFalse(maps_libpython(fe.proc.pid))
+        fe.send_settings(frontend_settings(mounts=[mount('/emb', WSGI_APP, None)], **as_www))
+        wait_for(lambda: python_started(fe) or 'cannot load Python' in fe.log(), 10,
+                 'Python started after the reload')
+        r = fe.get('/emb/environ')
+        self.assertEqual(r.status, 200, r.data[:300])
+        self.assertEqual(json.loads(r.data)['pid'], fe.proc.pid)
+        self.assertTrue(maps_libpython(fe.proc.pid))
 
     def test_restrict_embedded_refuses(self):
         s = embedded_settings()

@@ -1,0 +1,33 @@
+// See module_file.h.
+#include "common/module_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <map>
+
+namespace wsgid {
+
+namespace {
+
+std::map<std::string, int>& held() {
+  static std::map<std::string, int> files;
+  return files;
+}
+
+}  // namespace
+
+void hold_module_file(const std::string& path) {
+  if (path.empty() || held().count(path)) return;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) held()[path] = fd;
+}
+
+std::string module_load_path(const std::string& path) {
+  auto it = held().find(path);
+  if (it == held().end()) return path;
+  std::string proc = "/proc/self/fd/" + std::to_string(it->second);
+  return ::access(proc.c_str(), F_OK) == 0 ? proc : path;
+}
+
+}  // namespace wsgid
