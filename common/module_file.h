@@ -19,5 +19,10 @@ namespace wsgid {
 void hold_module_file(const std::string& path);
 // "/proc/self/fd/N" for a held path, else path.
 std::string module_load_path(const std::string& path);
+// Loads the module at path (through its held descriptor when there is one) with
+// dlopen(RTLD_NOW | RTLD_LOCAL: its copies of wsgid's libraries stay its own)
+// and looks up its entry point -> the entry's address; nullptr with *error
+// ("dlopen(PATH): ...", "dlsym(NAME) in PATH: not found").
+void* load_module_entry(const std::string& path, const char* entry, std::string* error);
 
 }  // namespace wsgid

@@ -1,7 +1,6 @@
 // See tls_part.h: what a process needs of TLS without OpenSSL, and the loader.
 #include "supervisor/tls/tls_part.h"
 
-#include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -79,14 +78,8 @@ TlsPart* load_tls_part(std::string* error) {
     const std::string path = module_path(&looked);
     if (path.empty()) {
       g_error = std::string(kTlsModuleName) + " not found (looked for " + looked + ")";
-    } else if (void* h = ::dlopen(module_load_path(path).c_str(), RTLD_NOW | RTLD_LOCAL); !h) {
-      // RTLD_LOCAL: the module's copies of wsgid's libraries stay its own.
-      const char* why = ::dlerror();
-      g_error = "dlopen(" + path + "): " + (why ? why : "failed");
-    } else if (auto entry = reinterpret_cast<TlsPartEntry>(::dlsym(h, kTlsPartEntry)); !entry) {
-      g_error = std::string("dlsym(") + kTlsPartEntry + ") in " + path + ": not found";
-    } else {
-      g_part = entry();
+    } else if (void* entry = load_module_entry(path, kTlsPartEntry, &g_error)) {
+      g_part = reinterpret_cast<TlsPartEntry>(entry)();
     }
   }
   if (!g_part && error) *error = g_error;
