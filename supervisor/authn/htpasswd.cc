@@ -2,6 +2,7 @@
 
 #include <apr_general.h>
 #include <apr_md5.h>
+#include <dlfcn.h>
 
 #include <array>
 
@@ -37,17 +38,45 @@ bool known_format(std::string_view hash) {
   return false;
 }
 
-// APR wants apr_initialize() once before use; a function-local static makes the
-// first caller do it and every other wait for it.
-const Status& apr_ready() {
-  static const Status status = [] {
-    const apr_status_t rv = apr_initialize();
-    if (rv == APR_SUCCESS) return Status::ok();
-    char buf[256];
-    return Status::error(std::string("apr_initialize: ") + apr_strerror(rv, buf, sizeof buf));
+// apr-util's password check, loaded with dlopen() the first time a user file is
+// read: a front end with no AuthUserFile never maps libaprutil, libapr and what
+// they link (libcrypt, libexpat, libuuid: about 360 KiB of its memory; the
+// same reason as docs/decisions.md 51). APR wants apr_initialize() once before
+// use; a function-local static makes the first caller do both and every other
+// wait for it. Any thread.
+struct Apr {
+  decltype(&::apr_password_validate) password_validate = nullptr;
+  Status status;
+};
+
+const Apr& apr() {
+  static const Apr loaded = [] {
+    Apr a;
+    const char* const kLibrary = "libaprutil-1.so.0";
+    void* h = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
+    auto sym = [&](const char* name) { return h ? ::dlsym(h, name) : nullptr; };
+    auto init = reinterpret_cast<decltype(&::apr_initialize)>(sym("apr_initialize"));
+    auto error_text = reinterpret_cast<decltype(&::apr_strerror)>(sym("apr_strerror"));
+    a.password_validate = reinterpret_cast<decltype(&::apr_password_validate)>(sym("apr_password_validate"));
+    if (!h) {
+      const char* why = ::dlerror();
+      a.status = Status::error(std::string("dlopen(") + kLibrary + "): " + (why ? why : "failed") +
+                               " (Debian's libaprutil1 checks the password hashes)");
+    } else if (!init || !error_text || !a.password_validate) {
+      a.status = Status::error(std::string(kLibrary) + ": apr_initialize, apr_strerror or "
+                               "apr_password_validate not found");
+    } else if (const apr_status_t rv = init(); rv != APR_SUCCESS) {
+      char buf[256];
+      a.status = Status::error(std::string("apr_initialize: ") + error_text(rv, buf, sizeof buf));
+    } else {
+      a.status = Status::ok();
+    }
+    return a;
   }();
-  return status;
+  return loaded;
 }
+
+const Status& apr_ready() { return apr().status; }
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -109,7 +138,7 @@ bool password_matches(std::string_view password, const std::string& hash) {
   if (hash.find('\0') != std::string::npos) return false;
   if (!apr_ready()) return false;
   const std::string pw(password);
-  return apr_password_validate(pw.c_str(), hash.c_str()) == APR_SUCCESS;
+  return apr().password_validate(pw.c_str(), hash.c_str()) == APR_SUCCESS;
 }
 
 UserFile::UserFile(std::string path) : file_(std::move(path), &PasswordTable::parse) {
@@ -118,8 +147,8 @@ UserFile::UserFile(std::string path) : file_(std::move(path), &PasswordTable::pa
 
 Verdict UserFile::check(std::string_view user, std::string_view password) {
   Verdict v;
-  if (const Status& apr = apr_ready(); !apr) {
-    v.error = apr.message();
+  if (const Status& ready = apr_ready(); !ready) {
+    v.error = ready.message();
     return v;
   }
   auto current = file_.current();

@@ -198,6 +198,10 @@ class AccessControl(unittest.TestCase):
         self.assertIn('127.0.0.1 - "GET /app/private HTTP/1.1" 401', text())
         # As Apache's r->user: the user a wrong password was sent for is logged.
         self.assertIn('127.0.0.1 bcryptuser "GET /app/private HTTP/1.1" 401', text())
+        # apr-util checked the hashes: the front end loaded it for AuthUserFile
+        # (supervisor/authn/htpasswd.cc; a site without one never maps it).
+        with open('/proc/%d/maps' % self.s.frontend_pid()) as f:
+            self.assertIn('libaprutil-1.so', f.read())
 
     def test_body_and_keep_alive_survive_the_password_check(self):
         # The parser waits while the thread pool checks the password: the body

@@ -544,6 +544,8 @@ Listen 127.0.0.1:%(port)d https
             self.assertEqual(s.get('/')[0], 200)
             self.assertEqual(maps_openssl(s.proc.pid), [], 'the master of a plain-HTTP site')
             self.assertEqual(maps_openssl(fe), [], 'the front end of a plain-HTTP site')
+            with open('/proc/%d/maps' % fe) as f:  # nor apr-util, with no AuthUserFile
+                self.assertNotIn('libaprutil', f.read())
             s.write_body(self.PLAIN + self.TLS.replace('%(port)d', str(port)))
             ok, text = s.wsgictl('reload')
             self.assertTrue(ok, text)
