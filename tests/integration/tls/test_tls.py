@@ -24,7 +24,9 @@ not open them, so it can only serve what the master handed it).
   the new certificate served; a broken renewal keeps the old one and says why;
 - OpenSSL on demand (docs/decisions.md 51): a plain-HTTP site's master and
   front end map no OpenSSL; a reload that adds a TLS server (and an
-  SSLOpenSSLConfCmd line) loads it in both, and the new server answers.
+  SSLOpenSSLConfCmd line) loads it in both, and the new server answers;
+  without the module, `wsgid -t` and the start refuse a TLS configuration
+  with the module's path and dlopen()'s reason.
 
 Run by hand: WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/tls/test_tls.py -v
 """
@@ -36,11 +38,13 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
 
 from wsgidtest.daemon import Daemon
+from wsgidtest.paths import wsgid_binary
 from wsgidtest.testing import test_failed
 from wsgidtest.wait import wait_for
 
@@ -566,6 +570,31 @@ Listen 127.0.0.1:%(port)d https
             self.assertIn('wsgid-tls.so', maps_openssl(s.proc.pid))
             self.assertIn('wsgid-tls.so', maps_openssl(s.frontend_pid()))
             s.check_log_clean()
+
+    def test_a_missing_module_is_an_error_naming_it(self):
+        """Without wsgid-tls.so a TLS configuration is refused, and says why."""
+        with tempfile.TemporaryDirectory(prefix='wsgid-tls-missing-') as d:
+            Certs(d)  # a.test.pem and a.test.key
+            tls = self.TLS.replace('%(port)d', str(free_port())).format(dir=d)
+            with open(os.path.join(d, 'conf.conf'), 'w') as f:
+                f.write(tls)
+            with open(os.path.join(d, 'files.conf'), 'w') as f:
+                f.write(tls.replace('    SSLOpenSSLConfCmd Curves X25519:prime256v1\n', ''))
+            env = dict(os.environ, WSGID_TLS_MODULE=os.path.join(d, 'nowhere', 'wsgid-tls.so'))
+            dlopen = 'dlopen(%s/nowhere/wsgid-tls.so)' % d
+            # The parser's question about SSLOpenSSLConfCmd: file:line:col and the fix.
+            r = run([wsgid_binary(), '-t', '-f', os.path.join(d, 'conf.conf')], env=env)
+            out = (r.stdout + r.stderr).decode()
+            self.assertEqual(r.returncode, 1, out)
+            self.assertIn("conf.conf:8:23: error: SSLOpenSSLConfCmd: cannot ask OpenSSL whether "
+                          "it knows 'Curves': " + dlopen, out)
+            self.assertIn('set WSGID_TLS_MODULE to its path', out)
+            # The master's certificate check at start: not starting, and why.
+            r = run([wsgid_binary(), '-f', os.path.join(d, 'files.conf')], env=env)
+            out = (r.stdout + r.stderr).decode()
+            self.assertNotEqual(r.returncode, 0, out)
+            self.assertIn('a.test: cannot load OpenSSL: ' + dlopen, out)
+            self.assertIn('TLS certificates could not be loaded; not starting', out)
 
 
 if __name__ == '__main__':
