@@ -28,7 +28,8 @@
 // calls it on a uv_queue_work thread, never on the loop thread. Any number of
 // threads may call check() on one UserFile at once; apr_password_validate uses
 // crypt_r (no static buffer) and no pool. The UserFile must outlive every call in
-// progress. APR is initialised once per process, on the first UserFile made
+// progress. APR is loaded (dlopen of libaprutil: a process without a user file
+// never maps it) and initialised once per process, on the first UserFile made
 // (apr_initialize, which APR requires before any other call); it is never
 // terminated, because a thread may still be checking at exit.
 #pragma once
