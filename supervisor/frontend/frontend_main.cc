@@ -101,8 +101,7 @@ Status drop_privileges(const Settings& s) {
 // then still loads, as at start.
 void hold_modules() {
   if (!loaded_python_part()) hold_module_file(python_module_path());
-  std::string looked;
-  if (!tls::loaded_tls_part()) hold_module_file(tls::module_path(&looked));
+  if (!tls::loaded_tls_part()) hold_module_file(tls::module_path());
 }
 
 class Control {

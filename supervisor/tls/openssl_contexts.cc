@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "common/openssl_errors.h"
+#include "supervisor/tls/openssl_errors.h"
 #include "common/strings.h"
 
 namespace wsgid::tls {

@@ -9,7 +9,7 @@
 
 #include <cctype>
 
-#include "common/openssl_errors.h"
+#include "supervisor/tls/openssl_errors.h"
 
 namespace wsgid::tls {
 

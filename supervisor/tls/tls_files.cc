@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "common/openssl_errors.h"
+#include "supervisor/tls/openssl_errors.h"
 #include "supervisor/tls/openssl_tls.h"
 
 namespace wsgid::tls {

@@ -33,7 +33,7 @@ std::string module_path(std::string* looked) {
 #endif
   for (const std::string& c : candidates) {
     if (is_file(c)) return c;
-    *looked += (looked->empty() ? "" : ", ") + c;
+    if (looked) *looked += (looked->empty() ? "" : ", ") + c;
   }
   return "";
 }

@@ -121,9 +121,9 @@ using TlsPartEntry = TlsPart* (*)();
 inline constexpr const char* kTlsPartEntry = "wsgid_tls_part";
 inline constexpr const char* kTlsModuleName = "wsgid-tls.so";
 
-// Where the module is ("" when nowhere; *looked lists where it was looked for):
-// see load_tls_part().
-std::string module_path(std::string* looked);
+// Where the module is ("" when nowhere; *looked, when given, lists where it was
+// looked for): see load_tls_part().
+std::string module_path(std::string* looked = nullptr);
 // Loads the module the first time -> the part; nullptr with *error
 // ("dlopen(PATH): ...") when it cannot. The module is $WSGID_TLS_MODULE when
 // set, else the first of these that exists: wsgid-tls.so beside the running

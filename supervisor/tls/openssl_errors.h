@@ -1,7 +1,6 @@
 // The text of OpenSSL's error queue for a message, for every user of OpenSSL
-// (the TLS module, supervisor/tls/: the certificate checks, the contexts and sessions).
-// Header-only so that wsgid_common does not link libssl: include it only where
-// openssl_dep is a dependency.
+// (the TLS module's certificate checks, contexts and sessions). Header-only:
+// include it only where openssl_dep is a dependency.
 #pragma once
 
 #include <openssl/err.h>
