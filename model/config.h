@@ -363,6 +363,9 @@ struct Config {
   int threads_per_child = 25;               // the front end's embedded Python pool
   double drain_delay = 0;                   // WSGIDrainDelay (ours): seconds not-ready
                                             // but serving before a graceful stop drains
+  int frontend_loops = 0;                   // WSGIFrontendLoops (ours): the front end's
+                                            // event loops; 0 = auto (frontend_loop_count)
+  SourceLoc frontend_loops_loc;             // where it was written (none: unset)
 
   // Server-wide WSGI directives.
   std::optional<std::string> socket_prefix;   // WSGISocketPrefix

@@ -89,4 +89,38 @@ std::set<std::string> embedded_scripts(const Config& config) {
   return files;
 }
 
+namespace {
+
+bool block_has_scripts(const Block& b) {
+  return b.access.auth_user_script || b.access.auth_group_script || b.access.access_script;
+}
+
+bool host_has_scripts(const VirtualHost& vh) {
+  for (const auto* list : {&vh.locations, &vh.directories})
+    for (const Block& b : *list)
+      if (block_has_scripts(b)) return true;
+  return false;
+}
+
+}  // namespace
+
+bool config_has_auth_scripts(const Config& config) {
+  if (host_has_scripts(config.server)) return true;
+  for (const VirtualHost& vh : config.vhosts)
+    if (host_has_scripts(vh)) return true;
+  return false;
+}
+
+std::string_view frontend_python_use(const Config& config) {
+  if (config_has_embedded(config)) return "embedded mode";
+  if (config_has_auth_scripts(config)) return "mod_wsgi's auth scripts";
+  return "";
+}
+
+int frontend_loop_count(const Config& config, int cpus) {
+  if (!frontend_python_use(config).empty()) return 1;
+  int n = config.frontend_loops > 0 ? config.frontend_loops : cpus / 4;
+  return n < 1 ? 1 : n > kMaxFrontendLoops ? kMaxFrontendLoops : n;
+}
+
 }  // namespace wsgid::model

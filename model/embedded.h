@@ -23,6 +23,23 @@ inline constexpr std::string_view kEmbeddedPoolName = "%{GLOBAL}";
 // Whether a script alias of config runs embedded at its own URL, or at the path
 // of a <Location> inside it. False when WSGIRestrictEmbedded On (such aliases
 // are refused, never run). Also true when handler_may_run_embedded().
+// Whether any section of config names one of mod_wsgi's Python providers
+// (WSGIAuthUserScript, WSGIAuthGroupScript, WSGIAccessScript): the front end
+// then needs Python, also under WSGIRestrictEmbedded On (mod_wsgi runs them in
+// the Apache child whatever that directive says).
+bool config_has_auth_scripts(const Config& config);
+
+// The front end's event loops (WSGIFrontendLoops, docs/decisions.md 52): one
+// when Python runs in the front end (embedded mode, auth scripts: the Python
+// part is the first loop's); else the directive's count; else (auto) one per
+// four of the cpus the process may run on, at least one. At most
+// kMaxFrontendLoops.
+inline constexpr int kMaxFrontendLoops = 64;
+int frontend_loop_count(const Config& config, int cpus);
+// What makes the front end run one loop whatever WSGIFrontendLoops says: ""
+// when nothing does, else "embedded mode" or "mod_wsgi's auth scripts".
+std::string_view frontend_python_use(const Config& config);
+
 bool config_has_embedded(const Config& config);
 
 // Whether a SetHandler / AddHandler wsgi-script scope (issue 11, part 3) names

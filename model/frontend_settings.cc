@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "model/embedded.h"
+
 namespace wsgid::model {
 
 using nlohmann::json;
@@ -698,6 +700,9 @@ Result<FrontendSettings> frontend_settings_from_json(const json& j) {
       return top.bad_key("listen_systemd", "must hold indices of \"listen\"");
     s.listen_systemd.insert(i.get<size_t>());
   }
+  TRY(top.num("loops", &s.loops));
+  if (s.loops < 1 || s.loops > kMaxFrontendLoops)
+    return top.bad_key("loops", "must be from 1 to " + std::to_string(kMaxFrontendLoops));
   TRY(limits_from(top, &c));
   TRY(top.boolean("restrict_embedded", &c.restrict_embedded));
   TRY(embedded_from(top, &c));

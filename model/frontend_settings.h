@@ -127,6 +127,9 @@ struct FrontendSettings {
   // ("listen_systemd" in the JSON, added by the master): closing ours leaves
   // their queue to the next start.
   std::set<size_t> listen_systemd;
+  // The front end's event loops ("loops", added by the master:
+  // model::frontend_loop_count() of the configuration); 1 when absent.
+  int loops = 1;
 };
 
 // The "tls_material" array the master adds to the settings JSON.

@@ -240,6 +240,7 @@ json config_to_json(const Config& c) {
   s["request_read_body_timeout"] = c.request_read_body_timeout;
   s["threads_per_child"] = c.threads_per_child;
   s["drain_delay"] = c.drain_delay;
+  s["frontend_loops"] = c.frontend_loops;
   s["socket_prefix"] = opt(c.socket_prefix);
   s["control_socket"] = opt(c.control_socket);
   s["restrict_embedded"] = c.restrict_embedded;

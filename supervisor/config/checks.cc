@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "model/embedded.h"
 #include "model/resolve.h"
 #include "supervisor/config/values.h"
 
@@ -342,6 +343,17 @@ void check_timeouts(const Config& config, Diagnostics* diags) {
                             " s, before request-timeout can act",
                    notes);
   }
+}
+
+void check_frontend_loops(const Config& config, Diagnostics* diags) {
+  if (config.frontend_loops <= 1) return;
+  std::string_view why = model::frontend_python_use(config);
+  if (why.empty()) return;
+  diags->warning(config.frontend_loops_loc,
+                 "WSGIFrontendLoops " + std::to_string(config.frontend_loops) + ": the front end runs "
+                 "one event loop, because " + std::string(why) + " runs Python in it",
+                 {"Python in the front end is served by its first loop only; move the "
+                  "application to a daemon process group (WSGIProcessGroup) to use several loops"});
 }
 
 void check_listen_coverage(const Config& config, Diagnostics* diags) {

@@ -46,4 +46,9 @@ void check_listen_coverage(const Config& config, Diagnostics* diags);
 // response (504) first. A warning at the request-timeout option.
 void check_timeouts(const Config& config, Diagnostics* diags);
 
+// WSGIFrontendLoops above 1 where Python runs in the front end (embedded mode,
+// mod_wsgi's auth scripts): one loop runs then (model::frontend_loop_count). A
+// warning at the directive.
+void check_frontend_loops(const Config& config, Diagnostics* diags);
+
 }  // namespace wsgid::config::detail

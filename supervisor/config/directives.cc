@@ -109,6 +109,7 @@ const DirectiveInfo kDirectives[] = {
     // Ours.
     {"WSGIControlSocket", kServer, &Parser::d_control_socket, ""},
     {"WSGIDrainDelay", kServer, &Parser::d_drain_delay, ""},
+    {"WSGIFrontendLoops", kServer, &Parser::d_frontend_loops, ""},
     {"WSGIUwsgiTrustedPeers", kServer, &Parser::d_uwsgi_trusted_peers, ""},
     // Server directives Apache would otherwise supply.
     {"Listen", kServer, &Parser::d_listen, ""},

@@ -380,6 +380,7 @@ void Parser::finish() {
   check_group_refs(config_, group_refs_, diags_);
   check_routes(config_, diags_);
   check_timeouts(config_, diags_);
+  check_frontend_loops(config_, diags_);
   check_listen_coverage(config_, diags_);
   check_tls(&config_, diags_);
   if (options_.check_files) check_files(config_, diags_);

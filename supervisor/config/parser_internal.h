@@ -127,6 +127,7 @@ class Parser {
   void d_log_level(const Directive& d, Scope& s);
   void d_timeout(const Directive& d, Scope& s);
   void d_drain_delay(const Directive& d, Scope& s);
+  void d_frontend_loops(const Directive& d, Scope& s);
   void d_uwsgi_trusted_peers(const Directive& d, Scope& s);
   void d_keep_alive(const Directive& d, Scope& s);
   void d_trace_enable(const Directive& d, Scope& s);

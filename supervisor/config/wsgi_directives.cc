@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "supervisor/config/parser_internal.h"
+#include "model/embedded.h"
 #include "model/resolve.h"
 #include "supervisor/config/values.h"
 
@@ -126,6 +127,22 @@ void Parser::d_drain_delay(const Directive& d, Scope&) {
   auto v = int_arg(d, "WSGIDrainDelay", d.args[0], 0, kMaxSeconds,
                    "a whole number of seconds >= 0 (0: drain at once, the default)");
   if (v) config_.drain_delay = static_cast<double>(*v);
+}
+
+// Ours: the front end's event loops (docs/decisions.md 52). "auto" (the
+// default) is one per four CPUs; Python in the front end makes it one
+// (check_frontend_loops warns when a count above 1 is written).
+void Parser::d_frontend_loops(const Directive& d, Scope&) {
+  if (!nargs(d, "WSGIFrontendLoops", 1, 1)) return;
+  config_.frontend_loops_loc = d.loc;
+  if (iequals(d.args[0].text, "auto")) {
+    config_.frontend_loops = 0;
+    return;
+  }
+  auto v = int_arg(d, "WSGIFrontendLoops", d.args[0], 1, model::kMaxFrontendLoops,
+                   "'auto' (one loop per four CPUs, the default) or a count from 1 to 64");
+  static_assert(model::kMaxFrontendLoops == 64);
+  if (v) config_.frontend_loops = static_cast<int>(*v);
 }
 
 void Parser::d_script_alias(const Directive& d, Scope& s) {

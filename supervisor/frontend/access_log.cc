@@ -45,6 +45,22 @@ Status AccessLog::take_passed(const std::string& text, std::vector<int> fds) {
   return Status::ok();
 }
 
+bool AccessLog::passed_copy(std::string* text, std::vector<int>* fds) const {
+  if (!master_opens_) return false;
+  nlohmann::json paths = nlohmann::json::array();
+  for (const auto& [path, fd] : passed_) {
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) {
+      log::error("frontend: CustomLog {}: {}", path, Status::sys("fcntl", "F_DUPFD_CLOEXEC").message());
+      continue;
+    }
+    paths.push_back(path);
+    fds->push_back(copy);
+  }
+  *text = nlohmann::json{{"paths", paths}}.dump();
+  return true;
+}
+
 bool AccessLog::use_passed(File* f) {
   auto it = passed_.find(f->path);
   if (it == passed_.end()) return false;

@@ -46,6 +46,10 @@ class AccessLog {
   // from now on (the previous set is closed). Switches to "the master opens".
   // Errors (a malformed text: the fds are closed): "fd message: ...".
   Status take_passed(const std::string& text, std::vector<int> fds);
+  // What take_passed() was last given, its descriptors copied (dup), for
+  // another loop's AccessLog (loops.h); false when the master sent none
+  // (standalone: each loop opens the paths itself).
+  bool passed_copy(std::string* text, std::vector<int>* fds) const;
   // (Re)builds sinks from the settings and takes each file's descriptor (see
   // above). Errors name the file and are logged; the other files still work.
   void configure(const model::Config& config);

@@ -5,28 +5,6 @@
 
 namespace wsgid::frontend {
 
-namespace {
-
-bool block_has_scripts(const model::Block& b) {
-  return b.access.auth_user_script || b.access.auth_group_script || b.access.access_script;
-}
-
-bool host_has_scripts(const model::VirtualHost& vh) {
-  for (const auto* list : {&vh.locations, &vh.directories})
-    for (const model::Block& b : *list)
-      if (block_has_scripts(b)) return true;
-  return false;
-}
-
-}  // namespace
-
-bool config_has_auth_scripts(const model::Config& config) {
-  if (host_has_scripts(config.server)) return true;
-  for (const model::VirtualHost& vh : config.vhosts)
-    if (host_has_scripts(vh)) return true;
-  return false;
-}
-
 std::string auth_script_group(const model::AuthScript& script, std::string_view server_name,
                               std::string_view server_port) {
   if (!script.application_group || *script.application_group == "%{GLOBAL}") return "";

@@ -29,14 +29,12 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/embedded.h"
 #include "supervisor/frontend/access_check.h"
 
 namespace wsgid::frontend {
 
-// Whether any section of config names one of mod_wsgi's Python providers: the
-// front end then needs Python, also under WSGIRestrictEmbedded On (mod_wsgi runs
-// them in the Apache child whatever that directive says).
-bool config_has_auth_scripts(const model::Config& config);
+using model::config_has_auth_scripts;  // model/embedded.h
 
 // The application group a script runs in for a request whose SERVER_NAME and
 // SERVER_PORT are given: mod_wsgi's wsgi_server_group().

@@ -168,7 +168,7 @@ class Control {
       if (PythonPart* python = loaded_python_part()) python->publish_process_stopping(reason);
       server_->cleanup_embedded();
       exiting(reason, "");
-      server_->access_log().flush();
+      server_->flush_logs();
       std::_Exit(0);
     }, handover);
   }
@@ -189,7 +189,7 @@ class Control {
     if (n < 0) {
       log::notice("frontend: control channel closed: exiting");
       server_->cleanup_embedded();
-      server_->access_log().flush();
+      server_->flush_logs();
       std::_Exit(0);
     }
     reader_.feed(buf->base, static_cast<size_t>(n));
@@ -227,7 +227,7 @@ class Control {
         }
         take_log_fds();
         if (j.is_object() && j.size() == 1 && j.value("reopen_logs", false)) {
-          server_->access_log().reopen();
+          server_->reopen_logs();
           return;
         }
         auto s = frontend_settings_from_json(j);
@@ -254,8 +254,14 @@ class Control {
             exiting("startup-failure", st.message());
             std::_Exit(1);
           }
-          // Python (embedded mode) starts only now, as the final user.
+          // Python (embedded mode) starts only now, as the final user; so do
+          // the other event loops.
           server_->enable_embedded();
+          if (st = server_->start_loops(s->loops); !st) {
+            log::error("frontend: {}", st.message());
+            exiting("startup-failure", st.message());
+            std::_Exit(1);
+          }
           ready_ = true;
           send_json(proto::FrameType::kReady, nlohmann::json::object());
         }
@@ -312,7 +318,7 @@ class Control {
       have = true;
     }
     if (!have) return;
-    if (Status st = server_->access_log().take_passed(newest.text, std::move(newest.fds)); !st)
+    if (Status st = server_->take_log_fds(newest.text, std::move(newest.fds)); !st)
       log::error("frontend: log fd channel: {}", st.message());
   }
 
@@ -369,13 +375,14 @@ int run(int argc, char** argv) {
           Server* srv = &server;
           srv->stop(server.settings().config.drain_delay, timeout, [srv] {
             srv->cleanup_embedded();
+            srv->flush_logs();
             std::_Exit(0);
           });
         }
         break;
       }
       case FrontendSignalAction::kReopenLogs:
-        server.access_log().reopen();
+        server.reopen_logs();
         break;
       case FrontendSignalAction::kIgnore:
         break;
@@ -402,6 +409,11 @@ int run(int argc, char** argv) {
       return 1;
     }
     server.enable_embedded();
+    st = server.start_loops(s->loops);
+    if (!st) {
+      std::fprintf(stderr, "wsgid-frontend: %s\n", st.message().c_str());
+      return 1;
+    }
     for (int p : ports) std::printf("listening %d\n", p);
     std::fflush(stdout);
     set_title();

@@ -148,19 +148,24 @@ size_t HttpConn::accept_backlog(Server* server, uv_stream_t* listener) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       return n;  // EAGAIN: the queue is empty
     }
-    auto* c = new HttpConn(server);
-    uv_tcp_init(server->loop(), &c->tcp_);
-    c->tcp_.data = c;
-    if (uv_tcp_open(&c->tcp_, fd) != 0) {
-      ::close(fd);
-      uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp_),
-               [](uv_handle_t* h) { delete static_cast<HttpConn*>(h->data); });
-      continue;
-    }
-    ++server->metrics().front().accepted;
-    c->start(server->listener_protocol(listener));
-    ++n;
+    if (adopt(server, fd, server->listener_protocol(listener))) ++n;
   }
+}
+
+bool HttpConn::adopt(Server* server, int fd, model::ListenProtocol protocol) {
+  auto* c = new HttpConn(server);
+  uv_tcp_init(server->loop(), &c->tcp_);
+  c->tcp_.data = c;
+  if (int r = uv_tcp_open(&c->tcp_, fd); r != 0) {
+    log::warn("frontend: uv_tcp_open(accepted connection fd {}): {}", fd, uv_strerror(r));
+    ::close(fd);
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp_),
+             [](uv_handle_t* h) { delete static_cast<HttpConn*>(h->data); });
+    return false;
+  }
+  ++server->metrics().front().accepted;
+  c->start(protocol);
+  return true;
 }
 
 void HttpConn::start(model::ListenProtocol protocol) {

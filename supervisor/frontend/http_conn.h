@@ -146,6 +146,10 @@ class HttpConn final : public UpstreamClient {
   // their handshakes: their clients may have sent a request already), just
   // before the listener closes for a drain; returns how many.
   static size_t accept_backlog(Server* server, uv_stream_t* listener);
+  // A connection accepted elsewhere (another loop's listener: loops.h), as
+  // its descriptor: served here from now on. False (fd closed, logged) when
+  // libuv cannot take it.
+  static bool adopt(Server* server, int fd, model::ListenProtocol protocol);
 
   // Timeouts; now_ms is uv_now().
   void tick(uint64_t now_ms);

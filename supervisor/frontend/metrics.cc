@@ -18,6 +18,35 @@ uint64_t Histogram::cumulative(size_t i) const {
   return n;
 }
 
+void Histogram::add(const Histogram& other) {
+  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  count_ += other.count_;
+  sum_us_ += other.sum_us_;
+}
+
+void GroupCounters::add(const GroupCounters& other) {
+  for (size_t i = 0; i < by_class.size(); ++i) by_class[i] += other.by_class[i];
+  for (size_t i = 0; i < by_method.size(); ++i) by_method[i] += other.by_method[i];
+  first_byte.add(other.first_byte);
+  total.add(other.total);
+  queue_wait.add(other.queue_wait);
+  for (size_t i = 0; i < gateway.size(); ++i) gateway[i] += other.gateway[i];
+  for (const auto& [pid, n] : other.by_pid) {
+    auto it = std::find_if(by_pid.begin(), by_pid.end(), [pid = pid](const auto& e) { return e.first == pid; });
+    if (it != by_pid.end()) it->second += n;
+    else by_pid.emplace_back(pid, n);
+  }
+}
+
+void FrontCounters::add(const FrontCounters& other) {
+  accepted += other.accepted;
+  for (size_t i = 0; i < refused.size(); ++i) refused[i] += other.refused[i];
+  bytes_in += other.bytes_in;
+  bytes_out += other.bytes_out;
+  requests += other.requests;
+  duration_us += other.duration_us;
+}
+
 namespace {
 constexpr std::array<std::string_view, kMethodClasses> kMethodLabels = {
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "OTHER"};

@@ -41,6 +41,8 @@ class Histogram {
   uint64_t sum_us() const { return sum_us_; }
   // Observations <= kBoundsUs[i] (i < kBuckets), or all of them (i == kBuckets).
   uint64_t cumulative(size_t i) const;
+  // Adds other's observations (another loop's histogram).
+  void add(const Histogram& other);
 
  private:
   std::array<uint64_t, kBuckets + 1> counts_{};
@@ -100,6 +102,8 @@ struct GroupCounters {
   void count_pid(pid_t pid);
   uint64_t pid_requests(pid_t pid) const;
   void forget_pids(const std::vector<pid_t>& live);
+  // Adds other's counts (another loop's counters of the same group).
+  void add(const GroupCounters& other);
 };
 
 struct FrontCounters {
@@ -109,6 +113,8 @@ struct FrontCounters {
   uint64_t bytes_out = 0;  // mod_logio's %O of every request
   uint64_t requests = 0;   // every request answered, local ones included
   uint64_t duration_us = 0;  // their total time, head to last byte
+
+  void add(const FrontCounters& other);
 };
 
 class Metrics {

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <atomic>
 #include <fstream>
 
 #include "common/listener_close.h"
@@ -14,9 +17,32 @@
 #include "supervisor/frontend/auth_scripts.h"
 #include "supervisor/frontend/haproxy_agent.h"
 #include "supervisor/frontend/http_conn.h"
+#include "supervisor/frontend/loops.h"
 #include "supervisor/frontend/static_file.h"
 
 namespace wsgid::frontend {
+
+namespace {
+
+// Copies of fds for another loop (F_DUPFD_CLOEXEC); one that cannot be
+// copied is logged and left out of the copy... so the copy's paths would not
+// match: the whole copy is dropped then (empty: that loop keeps its files).
+std::vector<int> dup_fds(const std::vector<int>& fds) {
+  std::vector<int> out;
+  for (int fd : fds) {
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) {
+      log::error("frontend: log descriptors for another loop: {}",
+                 Status::sys("fcntl", "F_DUPFD_CLOEXEC").message());
+      for (int c : out) ::close(c);
+      return {};
+    }
+    out.push_back(copy);
+  }
+  return out;
+}
+
+}  // namespace
 
 Server::Server(uv_loop_t* loop) : loop_(loop) {
   uv_timer_init(loop_, &sweep_timer_);
@@ -37,13 +63,100 @@ Server::Server(uv_loop_t* loop) : loop_(loop) {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   started_unix_ = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-  id_prefix_ = fmt::format("{:x}.{}.", static_cast<uint64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000,
-                           getpid());
+  // The first Server's start names the process's requests; every loop's ids
+  // come from one counter (next_request_id).
+  static const std::string prefix = fmt::format(
+      "{:x}.{}.", static_cast<uint64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000, getpid());
+  id_prefix_ = prefix;
   router_ = std::make_shared<Router>(Settings{});
   UpstreamPool::set_out_of_descriptors_hook([this] { return close_oldest_idle(); });
 }
 
-Server::~Server() { UpstreamPool::set_out_of_descriptors_hook(nullptr); }
+Server::~Server() {
+  own_loops_.reset();
+  UpstreamPool::set_out_of_descriptors_hook(nullptr);
+}
+
+uint32_t Server::next_request_id() {
+  static std::atomic<uint32_t> counter{0};
+  return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+Status Server::start_loops(int count) {
+  if (count > 1) {
+    std::string_view python = model::frontend_python_use(settings().config);
+    if (!python.empty()) {
+      log::warn("frontend: one event loop, not {}: {} runs Python in the front end", count, python);
+      count = 1;
+    }
+  }
+  if (count <= 1 || loops_) return Status::ok();
+  own_loops_ = std::make_unique<Loops>(this);
+  loops_ = own_loops_.get();
+  index_ = 0;
+  Status st = own_loops_->start(count, router_->settings(), tls_, [this] { return log_setup(); });
+  if (!st) {
+    own_loops_.reset();
+    loops_ = nullptr;
+    return st;
+  }
+  loops_->set_connections(0, conn_count_);
+  share_pools();
+  log::info("frontend: {} event loops", count);
+  return Status::ok();
+}
+
+void Server::share_pools() {
+  if (!loops_) return;
+  Loops* loops = loops_;
+  int i = index_;
+  for (auto& [key, pool] : pools_)
+    pool->share(GroupGate::of(key), i, [loops, i](std::function<void()> fn) {
+      loops->post(i, [fn = std::move(fn)](Server&) { fn(); });
+    });
+}
+
+void Server::join_loops(Loops* loops, int index) {
+  loops_ = loops;
+  index_ = index;
+}
+
+Loops::Task Server::log_setup() {
+  std::string text;
+  std::vector<int> fds;
+  if (!access_log_.passed_copy(&text, &fds)) return nullptr;
+  return [text, fds](Server& s) {
+    if (Status st = s.access_log_.take_passed(text, fds); !st) log::error("frontend: {}", st.message());
+  };
+}
+
+Status Server::take_log_fds(const std::string& text, std::vector<int> fds) {
+  if (loops_ && index_ == 0) {
+    loops_->post_others([&] {
+      std::vector<int> copy = dup_fds(fds);
+      return Loops::Task([text, copy](Server& s) {
+        if (copy.empty() && !text.empty()) return;  // dup_fds() failed and said so
+        if (Status st = s.access_log_.take_passed(text, copy); !st) log::error("frontend: {}", st.message());
+      });
+    });
+  }
+  return access_log_.take_passed(text, std::move(fds));
+}
+
+void Server::reopen_logs() {
+  access_log_.reopen();
+  if (loops_ && index_ == 0) loops_->post_others([] { return Loops::Task([](Server& s) { s.access_log_.reopen(); }); });
+}
+
+void Server::flush_logs() {
+  access_log_.flush();
+  if (loops_) loops_->on_others(index_, [](Server& s) { s.access_log_.flush(); });
+}
+
+void Server::adopt_connection(int fd, model::ListenProtocol protocol) {
+  if (loops_) loops_->adopted(index_);
+  HttpConn::adopt(this, fd, protocol);
+}
 
 size_t Server::close_oldest_idle() {
   HttpConn* oldest = conns_;  // add() puts new connections first
@@ -62,6 +175,21 @@ size_t Server::close_oldest_idle() {
 }
 
 void Server::apply(const Settings& settings) {
+  apply_here(settings, nullptr);
+  if (loops_ && index_ == 0) {
+    auto shared = std::make_shared<const Settings>(settings);
+    auto tls = tls_;
+    loops_->post_others([&] {
+      return Loops::Task([shared, tls](Server& s) { s.apply_here(*shared, &tls); });
+    });
+  }
+}
+
+void Server::apply_shared(const Settings& settings, std::shared_ptr<const tls::Contexts> tls) {
+  apply_here(settings, &tls);
+}
+
+void Server::apply_here(const Settings& settings, const std::shared_ptr<const tls::Contexts>* shared) {
   auto router = std::make_shared<Router>(settings);
   std::vector<UpstreamPool*> pools;
   std::map<std::string, std::unique_ptr<UpstreamPool>> next;
@@ -85,11 +213,15 @@ void Server::apply(const Settings& settings) {
   pools_ = std::move(next);
   current_pools_ = std::move(pools);
   router_ = std::move(router);
+  share_pools();
   // OpenSSL is loaded for the first settings with a TLS server (tls_part.h);
   // at start that is before the privilege drop. Once loaded, contexts are
   // built for every settings (none when TLS is gone: its listeners then close
-  // new connections, as with a missing certificate).
-  if (tls::loaded_tls_part() || tls::uses_tls(router_->settings().config)) {
+  // new connections, as with a missing certificate). The other loops use loop
+  // 0's.
+  if (shared) {
+    tls_ = *shared;
+  } else if (tls::loaded_tls_part() || tls::uses_tls(router_->settings().config)) {
     std::string why;
     if (tls::TlsPart* part = tls::load_tls_part(&why)) {
       std::vector<std::string> tls_errors;
@@ -261,6 +393,20 @@ void Server::on_connection(uv_stream_t* listener, int status) {
     serve_agent_connection(listener, agent_reply());
     return;
   }
+  // Several loops: the connection goes to the one with the fewest, as its
+  // descriptor (libuv has accepted it into accepted_fd, which uv_accept()
+  // would take; taking it here lets libuv go on accepting the same way). A
+  // draining loop 0 keeps what it accepts: the others may have finished.
+  if (loops_ && !draining()) {
+    int i = loops_->pick();
+    if (i != 0) {
+      int fd = listener->accepted_fd;
+      listener->accepted_fd = -1;
+      model::ListenProtocol protocol = listener_protocol(listener);
+      loops_->post(i, [fd, protocol](Server& s) { s.adopt_connection(fd, protocol); });
+      return;
+    }
+  }
   HttpConn::accept_from(this, listener);
 }
 
@@ -270,6 +416,7 @@ void Server::add(HttpConn* c) {
   if (conns_) conns_->prev = c;
   conns_ = c;
   ++conn_count_;
+  if (loops_) loops_->set_connections(index_, conn_count_);
 }
 
 void Server::remove(HttpConn* c) {
@@ -278,6 +425,7 @@ void Server::remove(HttpConn* c) {
   if (c->next) c->next->prev = c->prev;
   c->prev = c->next = nullptr;
   --conn_count_;
+  if (loops_) loops_->set_connections(index_, conn_count_);
   maybe_drained();
 }
 
@@ -291,7 +439,8 @@ void Server::sweep() {
   for (auto& [key, pool] : pools_) pool->sweep(now);
   for (auto& pool : retired_pools_) pool->sweep(now, true);
   if (embedded_pool_) embedded_pool_->sweep(now);
-  descriptors_.check(static_cast<int64_t>(now), conn_count_);
+  // One probe for the process (the limit is the process's).
+  if (index_ == 0) descriptors_.check(static_cast<int64_t>(now), loops_ ? loops_->total_connections() : conn_count_);
 }
 
 std::string_view Server::date_line() {
@@ -312,6 +461,16 @@ std::string Server::agent_reply() {
   view.has_embedded = embedded_pool_ != nullptr;
   for (UpstreamPool* p : current_pools_)
     view.groups.push_back({p->serving(), p->capacity(), p->load()});
+  if (loops_) {
+    // The load is every loop's; the capacity the group's (shared: GroupGate).
+    std::mutex mu;
+    loops_->on_others(index_, [&](Server& s) {
+      std::lock_guard<std::mutex> lock(mu);
+      for (size_t i = 0; i < current_pools_.size(); ++i)
+        for (UpstreamPool* p : s.current_pools_)
+          if (p->endpoint().name == current_pools_[i]->endpoint().name) view.groups[i].load += p->load();
+    });
+  }
   return frontend::agent_reply(view);
 }
 
@@ -331,6 +490,7 @@ void Server::stop(double delay_s, double timeout_s, std::function<void()> done, 
   log::notice("frontend: stopping: not ready, still serving for {} s (WSGIDrainDelay), then draining",
               delay_s);
   stage_ = Stage::kLeaving;
+  others_leave();
   after_leaving_ = [this, timeout_s, done = std::move(done)]() mutable {
     drain(timeout_s, std::move(done), false, false);
   };
@@ -342,11 +502,40 @@ void Server::stop(double delay_s, double timeout_s, std::function<void()> done, 
   }, static_cast<uint64_t>(delay_s * 1000), 0);
 }
 
+void Server::others_leave() {
+  if (!loops_ || index_ != 0) return;
+  loops_->post_others([] {
+    return Loops::Task([](Server& s) {
+      if (s.stage_ == Stage::kServing) s.stage_ = Stage::kLeaving;
+    });
+  });
+}
+
+void Server::others_drain(double timeout_s, bool close_idle, bool handover) {
+  if (!loops_ || index_ != 0) return;
+  // Posted after every connection handed to them (FIFO): once all have
+  // drained, no connection is left anywhere.
+  others_draining_ = loops_->count() - 1;
+  Loops* loops = loops_;
+  loops_->post_others([=] {
+    return Loops::Task([=](Server& s) {
+      s.drain(timeout_s, [loops] { loops->post(0, [](Server& first) { first.loop_drained(); }); },
+              close_idle, handover);
+    });
+  });
+}
+
+void Server::loop_drained() {
+  if (others_draining_ > 0) --others_draining_;
+  maybe_drained();
+}
+
 void Server::drain(double timeout_s, std::function<void()> done, bool close_idle, bool handover) {
   stage_ = Stage::kDraining;
   uv_timer_stop(&leave_timer_);
   after_leaving_ = nullptr;
   drained_ = std::move(done);
+  others_drain(timeout_s, close_idle, handover);
   for (HttpConn* c = conns_; c && close_idle;) {
     HttpConn* next = c->next;
     if (c->idle()) c->close_now();
@@ -450,7 +639,7 @@ size_t Server::close_listener(size_t i) {
 }
 
 void Server::maybe_drained() {
-  if (!draining() || !drained_ || conn_count_ != 0 || !listeners_.empty()) return;
+  if (!draining() || !drained_ || conn_count_ != 0 || !listeners_.empty() || others_draining_ > 0) return;
   auto done = std::move(drained_);
   drained_ = nullptr;
   done();
@@ -459,6 +648,7 @@ void Server::maybe_drained() {
 void Server::shutdown() {
   if (shut_) return;
   shut_ = true;
+  if (own_loops_) own_loops_->close();
   stage_ = Stage::kDraining;
   uv_timer_stop(&leave_timer_);
   after_leaving_ = nullptr;
@@ -482,6 +672,28 @@ void Server::shutdown() {
 }
 
 nlohmann::json Server::state_json() {
+  nlohmann::json j = local_state();
+  if (loops_) {
+    std::mutex mu;
+    loops_->on_others(index_, [&](Server& s) {
+      nlohmann::json part = s.local_state();
+      std::lock_guard<std::mutex> lock(mu);
+      j["requests"] = j["requests"].get<uint64_t>() + part["requests"].get<uint64_t>();
+      j["busy"] = j["busy"].get<int64_t>() + part["busy"].get<int64_t>();
+      j["connections"] = j["connections"].get<size_t>() + part["connections"].get<size_t>();
+      for (auto& r : part["current"]) j["current"].push_back(std::move(r));
+    });
+  }
+  long rss = 0;
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0;
+  if (statm >> pages >> rss) rss *= sysconf(_SC_PAGESIZE);
+  j["rss"] = rss;
+  j["threads"] = loops_ ? loops_->count() : 1;
+  return j;
+}
+
+nlohmann::json Server::local_state() {
   nlohmann::json current = nlohmann::json::array();
   uint64_t now = uv_now(loop_);
   for (HttpConn* c = conns_; c; c = c->next) {
@@ -494,12 +706,7 @@ nlohmann::json Server::state_json() {
                          {"method", method},
                          {"uri", uri}});
   }
-  long rss = 0;
-  std::ifstream statm("/proc/self/statm");
-  long pages = 0;
-  if (statm >> pages >> rss) rss *= sysconf(_SC_PAGESIZE);
-  return {{"requests", served_}, {"busy", busy_}, {"threads", 1}, {"current", current},
-          {"rss", rss}, {"connections", conn_count_}};
+  return {{"requests", served_}, {"busy", busy_}, {"current", current}, {"connections", conn_count_}};
 }
 
 }  // namespace wsgid::frontend

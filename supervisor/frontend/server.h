@@ -1,4 +1,4 @@
-// Server: the front end's process-wide state on its one loop thread.
+// Server: the front end's state on one of its event loops (loops.h).
 //
 // Owns the Listen sockets (handed down by the master as fds 4.., or bound here in
 // standalone mode), the current Router (replaced on each kSettings; connections
@@ -12,6 +12,14 @@
 // only; created and destroyed by frontend_main (or by a test fixture). Embedded
 // mode and mod_wsgi's auth scripts are the Python part's (python_part.h), which
 // the Server loads when the settings first need it.
+//
+// With several loops (WSGIFrontendLoops, loops.h) loop 0's Server is the one
+// frontend_main drives: it alone holds the listeners, the Python part and the
+// control channel, hands each accepted connection to the loop with the fewest,
+// and passes on to the other loops' Servers what it is given (settings, log
+// descriptors, the master's status report, the stop); its pages and state sum
+// every loop's figures. Those Servers have connections, pools, counters and
+// timers of their own.
 //
 // A graceful stop runs through three stages (docs/decisions.md 42):
 //   serving   accepting_work(): new connections and requests are welcome
@@ -53,6 +61,7 @@
 namespace wsgid::frontend {
 
 class HttpConn;
+class Loops;
 
 class Server {
  public:
@@ -64,8 +73,23 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // New settings: router, pools, access logs (reopened). Never fails: bad parts
-  // were refused by the decoder.
+  // were refused by the decoder. Loop 0 passes them on to the other loops.
   void apply(const Settings& settings);
+  // Starts the other loops (loops.h): after the listeners and the first
+  // settings, as the final user. count <= 1: none. Errors: the thread's.
+  Status start_loops(int count);
+  // A Server of loop `index` > 0, made by Loops on its thread.
+  void join_loops(Loops* loops, int index);
+  // apply() with loop 0's TLS contexts (one session ticket key for all loops).
+  void apply_shared(const Settings& settings, std::shared_ptr<const tls::Contexts> tls);
+  // The loops, or null with one loop; which this Server's is (0: the first).
+  Loops* loops() const { return loops_; }
+  int loop_index() const { return index_; }
+  // The access log's descriptors from the master (AccessLog::take_passed), a
+  // reopen, a flush: on every loop.
+  Status take_log_fds(const std::string& text, std::vector<int> fds);
+  void reopen_logs();
+  void flush_logs();
   // Adopts already-listening sockets fds[i] for settings.listen[i] (the master's
   // hand-down) and starts accepting.
   Status adopt_listeners(const std::vector<int>& fds);
@@ -138,7 +162,8 @@ class Server {
   const Settings& settings() const { return router_->settings(); }
   // "Date: Fri, 27 Nov 2026 13:51:19 GMT\r\n", recomputed once per second.
   std::string_view date_line();
-  uint32_t next_request_id() { return ++request_counter_; }
+  // Unique in the process (every loop draws from one counter).
+  uint32_t next_request_id();
   const std::string& request_id_prefix() const { return id_prefix_; }
   // Observability (issue 14): the counters, the master's last status report
   // (model/status_report.h; kSettings {"status": ...}), and the pages.
@@ -161,6 +186,8 @@ class Server {
 
   void add(HttpConn* c);
   void remove(HttpConn* c);
+  // A connection another loop accepted (Loops::pick), now this loop's.
+  void adopt_connection(int fd, model::ListenProtocol protocol);
   void request_started() { ++busy_; }
   void request_finished() {
     --busy_;
@@ -194,7 +221,26 @@ class Server {
   Status start_embedded();
   void start_auth_python();
 
+  // apply() here only; shared: loop 0's TLS contexts (null: build them).
+  void apply_here(const Settings& settings, const std::shared_ptr<const tls::Contexts>* shared);
+  // This loop's part of snapshot() / state_json(): pointers into this loop's
+  // counters, read while it runs nothing else.
+  Snapshot local_snapshot() const;
+  nlohmann::json local_state();
+  // Loop 0: the other loops enter the leaving stage / drain.
+  void others_leave();
+  void others_drain(double timeout_s, bool close_idle, bool handover);
+  void loop_drained();
+  // Several loops: each group's pool shares the group's capacity (GroupGate).
+  void share_pools();
+  // For a new loop (Loops::start): a copy of the master's log descriptors.
+  std::function<void(Server&)> log_setup();
+
   uv_loop_t* loop_;
+  std::unique_ptr<Loops> own_loops_;  // loop 0 with several loops
+  Loops* loops_ = nullptr;
+  int index_ = 0;
+  int others_draining_ = 0;  // loop 0: loops whose drain has not finished
   std::shared_ptr<const Router> router_;
   std::vector<UpstreamPool*> current_pools_;  // by group index of router_
   std::map<std::string, std::unique_ptr<UpstreamPool>> pools_;  // by name + socket
@@ -233,7 +279,6 @@ class Server {
   std::function<void()> after_leaving_;
   bool shut_ = false;
   std::function<void()> drained_;
-  uint32_t request_counter_ = 0;
   Metrics metrics_;
   model::StatusReport report_;
   bool have_report_ = false;

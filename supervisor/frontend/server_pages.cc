@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 
 #include "common/version.h"
 #include "supervisor/frontend/http_conn.h"
+#include "supervisor/frontend/loops.h"
 #include "supervisor/frontend/metrics_page.h"
 #include "supervisor/frontend/readiness.h"
 #include "supervisor/frontend/status_page.h"
@@ -40,6 +42,10 @@ int64_t read_rss(pid_t pid) {
 }  // namespace
 
 void Server::take_status(model::StatusReport report) {
+  if (loops_ && index_ == 0) {
+    auto shared = std::make_shared<const model::StatusReport>(report);
+    loops_->post_others([&] { return Loops::Task([shared](Server& s) { s.take_status(*shared); }); });
+  }
   report_ = std::move(report);
   have_report_ = true;
   // Per-pid request counts of processes the master no longer lists go.
@@ -52,6 +58,23 @@ void Server::take_status(model::StatusReport report) {
 }
 
 Snapshot Server::snapshot() const {
+  Snapshot s = local_snapshot();
+  if (loops_) {
+    // Every loop's counters and gauges, each added while its loop runs
+    // nothing else (Loops::on_others).
+    std::mutex mu;
+    loops_->on_others(index_, [&](Server& other) {
+      Snapshot part = other.local_snapshot();
+      std::lock_guard<std::mutex> lock(mu);
+      merge_snapshot(&s, part);
+    });
+    s.open_connections = loops_->total_connections();
+  }
+  count_idle(&s);
+  return s;
+}
+
+Snapshot Server::local_snapshot() const {
   Snapshot s;
   s.now = unix_now();
   s.version = kVersion;
@@ -144,16 +167,6 @@ Snapshot Server::snapshot() const {
         cr.age = static_cast<double>(now_ms - std::min(now_ms, start)) / 1000.0;
       ps.current.push_back(std::move(cr));
     }
-  }
-  for (GroupSnapshot& g : s.groups) {
-    uint64_t live = 0;
-    if (g.procs.empty()) {
-      live = g.state == "running" ? static_cast<uint64_t>(std::max(0, g.processes)) : 0;
-    } else {
-      for (const ProcessSnapshot& p : g.procs) live += p.pid > 0 && p.state == "RUNNING";
-    }
-    uint64_t capacity = live * static_cast<uint64_t>(std::max(0, g.threads));
-    g.idle = capacity > g.busy ? capacity - g.busy : 0;
   }
   return s;
 }

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -62,10 +63,23 @@ struct Snapshot {
   const FrontCounters* front = nullptr;
   std::vector<GroupSnapshot> groups;
 
+  // Counters summed over loops (merge_snapshot): front and each group's
+  // counters point here then, not into a loop's Metrics.
+  std::shared_ptr<FrontCounters> summed_front;
+  std::vector<std::shared_ptr<GroupCounters>> summed_groups;
+
   // The whole server, for mod_status's keys.
   uint64_t busy() const;
   uint64_t idle() const;
   uint64_t queue() const;
 };
+
+// Adds part, another event loop's snapshot (loops.h), to total: the counters
+// (copied into total's own storage first), by group name; each group's queue,
+// busy count and each process's requests and current requests. The rest
+// (the master's report, the settings) is the same in both and stays.
+void merge_snapshot(Snapshot* total, const Snapshot& part);
+// Each group's idle threads: its live processes x threads - busy.
+void count_idle(Snapshot* s);
 
 }  // namespace wsgid::frontend

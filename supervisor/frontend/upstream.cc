@@ -3,6 +3,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "common/log.h"
 #include "protocol/messages.h"
@@ -18,7 +21,8 @@ void free_pipe_cb(uv_handle_t* h);
 }  // namespace
 
 namespace {
-std::function<size_t()> g_out_of_descriptors;
+// Each loop's Server sets its own (loops.h).
+thread_local std::function<size_t()> g_out_of_descriptors;
 }  // namespace
 
 void UpstreamPool::set_out_of_descriptors_hook(std::function<size_t()> hook) {
@@ -337,6 +341,89 @@ void UpstreamConn::pipe_closed(UpstreamConn* self) {
   self->maybe_delete();
 }
 
+// ---------------------------------------------------------------- GroupGate
+
+GroupGate* GroupGate::of(const std::string& key) {
+  static std::mutex mu;
+  static auto* gates = new std::map<std::string, std::unique_ptr<GroupGate>>;  // never freed
+  std::lock_guard<std::mutex> lock(mu);
+  auto& g = (*gates)[key];
+  if (!g) g = std::make_unique<GroupGate>();
+  return g.get();
+}
+
+void GroupGate::join(int loop, UpstreamPool* pool, Post post, size_t open_now) {
+  Slot& s = slots_[static_cast<size_t>(loop)];
+  s.post = std::move(post);
+  open_.fetch_add(open_now);
+  s.pool.store(pool);
+  int used = used_.load();
+  while (used < loop + 1 && !used_.compare_exchange_weak(used, loop + 1)) {
+  }
+}
+
+bool GroupGate::try_open(size_t capacity) {
+  size_t n = open_.load();
+  while (n < capacity)
+    if (open_.compare_exchange_weak(n, n + 1)) return true;
+  return false;
+}
+
+void GroupGate::publish(int loop, size_t idle, size_t waiting, uint64_t oldest_ms) {
+  Slot& s = slots_[static_cast<size_t>(loop)];
+  s.idle.store(idle);
+  s.waiting.store(waiting);
+  s.oldest.store(oldest_ms);
+}
+
+uint64_t GroupGate::oldest_elsewhere(int loop) const {
+  uint64_t oldest = UINT64_MAX;
+  int used = used_.load();
+  for (int i = 0; i < used; ++i) {
+    const Slot& s = slots_[static_cast<size_t>(i)];
+    if (i == loop || !s.pool.load() || s.waiting.load() == 0) continue;
+    oldest = std::min(oldest, s.oldest.load());
+  }
+  return oldest;
+}
+
+void GroupGate::wake_oldest(int loop, size_t capacity) {
+  if (open() >= capacity) return;
+  int best = -1;
+  uint64_t oldest = UINT64_MAX;
+  int used = used_.load();
+  for (int i = 0; i < used; ++i) {
+    const Slot& s = slots_[static_cast<size_t>(i)];
+    if (i == loop || !s.pool.load() || s.waiting.load() == 0) continue;
+    if (uint64_t o = s.oldest.load(); best < 0 || o < oldest) {
+      best = i;
+      oldest = o;
+    }
+  }
+  if (best < 0) return;
+  Slot& s = slots_[static_cast<size_t>(best)];
+  UpstreamPool* pool = s.pool.load();
+  s.post([pool] { pool->serve_waiters(); });
+}
+
+void GroupGate::ask_idle(int loop) {
+  int best = -1;
+  size_t most = 0;
+  int used = used_.load();
+  for (int i = 0; i < used; ++i) {
+    const Slot& s = slots_[static_cast<size_t>(i)];
+    if (i == loop || !s.pool.load()) continue;
+    if (size_t idle = s.idle.load(); idle > most) {
+      best = i;
+      most = idle;
+    }
+  }
+  if (best < 0) return;
+  Slot& s = slots_[static_cast<size_t>(best)];
+  UpstreamPool* pool = s.pool.load();
+  s.post([pool] { pool->shed_idle(); });
+}
+
 // ---------------------------------------------------------------- UpstreamPool
 
 UpstreamPool::UpstreamPool(uv_loop_t* loop, GroupEndpoint endpoint)
@@ -405,11 +492,40 @@ void UpstreamPool::acquire(UpstreamClient* client) {
     client->upstream_ready(c);
     return;
   }
-  if (open_ < capacity()) {
+  if (take_place()) {
     connect_for(client);
     return;
   }
-  waiters_.push_back(client);
+  waiters_.emplace_back(client, uv_now(loop_));
+  publish();  // then look for idle connections elsewhere (GroupGate: in this order)
+  if (gate_) gate_->ask_idle(loop_index_);
+}
+
+bool UpstreamPool::take_place() {
+  return gate_ ? gate_->try_open(capacity()) : open_ < capacity();
+}
+
+void UpstreamPool::give_place() {
+  if (gate_) gate_->release();
+}
+
+void UpstreamPool::publish() {
+  if (!gate_) return;
+  gate_->publish(loop_index_, idle_.size(), waiters_.size(),
+                 waiters_.empty() ? UINT64_MAX : waiters_.front().second);
+}
+
+void UpstreamPool::share(GroupGate* gate, int loop, GroupGate::Post post) {
+  if (gate_) return;
+  gate_ = gate;
+  loop_index_ = loop;
+  gate_->join(loop, this, std::move(post), open_);
+  publish();
+}
+
+void UpstreamPool::shed_idle() {
+  if (idle_.empty()) return;
+  idle_.front()->close(false, "a request of another event loop waits for the group");  // the oldest
 }
 
 void UpstreamPool::update(const GroupEndpoint& endpoint) {
@@ -417,9 +533,10 @@ void UpstreamPool::update(const GroupEndpoint& endpoint) {
   ep_ = endpoint;
   if (!was_serving || serving()) return;
   std::string why = "group '" + ep_.name + "' is " + ep_.state;
-  std::deque<UpstreamClient*> waiters;
+  std::deque<std::pair<UpstreamClient*, uint64_t>> waiters;
   waiters.swap(waiters_);
-  for (UpstreamClient* w : waiters) w->upstream_failed(503, why);
+  publish();
+  for (auto& w : waiters) w.first->upstream_failed(503, why);
   // No worker took these: close them as a "connection closing" notice, so that
   // the client retries, finds the group not running and answers 503.
   std::vector<UpstreamConn*> unaccepted = unaccepted_;
@@ -472,8 +589,11 @@ void UpstreamPool::forget_unaccepted(UpstreamConn* conn) {
 }
 
 void UpstreamPool::cancel(UpstreamClient* client) {
-  auto it = std::find(waiters_.begin(), waiters_.end(), client);
-  if (it != waiters_.end()) waiters_.erase(it);
+  auto it = std::find_if(waiters_.begin(), waiters_.end(), [client](const auto& w) { return w.first == client; });
+  if (it != waiters_.end()) {
+    waiters_.erase(it);
+    publish();
+  }
   std::erase_if(delayed_, [client](const auto& d) { return d.first == client; });
   if (delayed_.empty()) close_delay_timer();
   for (UpstreamConn* c : connecting_)
@@ -494,9 +614,19 @@ void UpstreamPool::conn_released(UpstreamConn* conn) {
     conn->close(false, "its worker is draining");
     return;
   }
+  if (gate_) {
+    // The longest-waiting request has the place: another loop's gets it
+    // through conn_gone() (its pool is woken and opens a connection).
+    uint64_t here = waiters_.empty() ? UINT64_MAX : waiters_.front().second;
+    if (gate_->oldest_elsewhere(loop_index_) < here) {
+      conn->close(false, "a request of another event loop waits longer");
+      return;
+    }
+  }
   if (!waiters_.empty()) {
-    UpstreamClient* w = waiters_.front();
+    UpstreamClient* w = waiters_.front().first;
     waiters_.pop_front();
+    publish();
     conn->state_ = UpstreamConn::State::kBusy;
     conn->client_ = w;
     w->upstream_ready(conn);
@@ -505,18 +635,27 @@ void UpstreamPool::conn_released(UpstreamConn* conn) {
   conn->state_ = UpstreamConn::State::kIdle;
   conn->idle_since_ms_ = uv_now(loop_);
   idle_.push_back(conn);
+  // Published first, then looked at: a loop whose request began to wait
+  // meanwhile either sees this idle connection (ask_idle) or is seen here.
+  publish();
+  if (gate_ && gate_->oldest_elsewhere(loop_index_) != UINT64_MAX) shed_idle();
 }
 
 void UpstreamPool::conn_gone(UpstreamConn* conn) {
   auto it = std::find(idle_.begin(), idle_.end(), conn);
   if (it != idle_.end()) idle_.erase(it);
-  if (open_ > 0) --open_;
+  if (open_ > 0) {
+    --open_;
+    give_place();
+  }
   serve_waiters();
+  if (gate_) gate_->wake_oldest(loop_index_, capacity());
 }
 
 void UpstreamPool::serve_waiters() {
-  while (!waiters_.empty() && open_ < capacity()) {
-    UpstreamClient* w = waiters_.front();
+  while (!waiters_.empty()) {
+    UpstreamClient* w = waiters_.front().first;
+    if (serving() && !take_place()) break;
     waiters_.pop_front();
     if (!serving()) {
       w->upstream_failed(503, "group '" + ep_.name + "' is " + ep_.state);
@@ -524,6 +663,7 @@ void UpstreamPool::serve_waiters() {
     }
     connect_for(w);
   }
+  publish();
 }
 
 void UpstreamPool::sweep(uint64_t now_ms, bool force) {
@@ -531,6 +671,11 @@ void UpstreamPool::sweep(uint64_t now_ms, bool force) {
   for (UpstreamConn* c : idle_)
     if (force || now_ms - c->idle_since_ms_ >= kIdleCloseMs) old.push_back(c);
   for (UpstreamConn* c : old) c->close(false, "idle");
+  // Several loops: a wake-up lost between two of them costs one sweep at most.
+  if (gate_ && !waiters_.empty() && !force) {
+    serve_waiters();
+    if (!waiters_.empty()) gate_->ask_idle(loop_index_);
+  }
 }
 
 }  // namespace wsgid::frontend

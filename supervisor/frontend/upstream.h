@@ -34,13 +34,25 @@
 // upstream_drained(); the conn stops reading the worker while the client asks it
 // to (pause_reading / resume_reading).
 //
-// Loop thread only. Pools outlive every connection they made (the Server keeps
-// them until exit); a conn frees itself after its handle closes.
+// With several event loops (loops.h) each loop has its own pool of a group and
+// the group's capacity is shared through its GroupGate: a connection is opened
+// only while the group's open connections, over every loop, are below
+// processes x threads, so the queue stays in the front end, exact. A released
+// connection goes to the longest-waiting request, this loop's or another's: a
+// loop whose request waited longer gets the place (the connection is closed
+// here and opened there), and a loop whose request waits while another keeps
+// idle connections asks it to close one.
+//
+// Loop thread only (a GroupGate: any thread). Pools outlive every connection
+// they made (the Server keeps them until exit); a conn frees itself after its
+// handle closes.
 #pragma once
 
 #include <sys/types.h>
 #include <uv.h>
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -153,6 +165,44 @@ class UpstreamConn {
   proto::FrameReader reader_;
 };
 
+// One group's capacity, shared by its pools on several loops. Lock-free: each
+// loop's pool publishes its idle connections and waiting requests in its own
+// slot; open connections are one counter for the group. Process-wide, never
+// freed (pools live as long).
+class GroupGate {
+ public:
+  static constexpr int kSlots = 64;  // model::kMaxFrontendLoops
+  using Post = std::function<void(std::function<void()>)>;
+  // The gate of a group (name + socket); made on first use. Any thread.
+  static GroupGate* of(const std::string& key);
+  // pool (of loop `loop`) takes part; post(fn) runs fn on that loop's thread.
+  void join(int loop, UpstreamPool* pool, Post post, size_t open_now);
+  // Takes a place when fewer than capacity are open.
+  bool try_open(size_t capacity);
+  void release() { open_.fetch_sub(1, std::memory_order_seq_cst); }
+  size_t open() const { return open_.load(std::memory_order_seq_cst); }
+  void publish(int loop, size_t idle, size_t waiting, uint64_t oldest_ms);
+  // The oldest wait (uv_now ms) of a request in another loop; UINT64_MAX: none.
+  uint64_t oldest_elsewhere(int loop) const;
+  // A place is free: the loop whose request waits longest tries to take it.
+  void wake_oldest(int loop, size_t capacity);
+  // A request of `loop` waits with every place taken: a loop with idle
+  // connections closes one.
+  void ask_idle(int loop);
+
+ private:
+  struct alignas(64) Slot {  // one loop's: no false sharing between loops
+    std::atomic<UpstreamPool*> pool{nullptr};
+    Post post;  // set before pool
+    std::atomic<size_t> idle{0};
+    std::atomic<size_t> waiting{0};
+    std::atomic<uint64_t> oldest{UINT64_MAX};
+  };
+  std::atomic<size_t> open_{0};
+  std::atomic<int> used_{0};  // slots [0, used_) may hold a pool
+  std::array<Slot, kSlots> slots_;
+};
+
 class UpstreamPool {
  public:
   static constexpr uint64_t kIdleCloseMs = 2000;
@@ -197,6 +247,11 @@ class UpstreamPool {
   // Requests holding a worker connection (connecting or busy) or waiting for
   // one: what HAProxy's agent weighs against capacity() (haproxy_agent.h).
   size_t load() const { return open_ - idle_.size() + waiters_.size(); }
+  // Several loops: this pool (of loop `loop`) shares its group's capacity
+  // through gate from now on.
+  void share(GroupGate* gate, int loop, GroupGate::Post post);
+  // Another loop's request waits (GroupGate::ask_idle): close an idle connection.
+  void shed_idle();
   size_t idle_count() const { return idle_.size(); }
   // Pids remembered as draining (a worker that sent the closing notice).
   bool is_draining(pid_t pid) const;
@@ -204,6 +259,7 @@ class UpstreamPool {
 
  private:
   friend class UpstreamConn;
+  friend class GroupGate;
   void connect_for(UpstreamClient* client);
   void conn_released(UpstreamConn* conn);
   void conn_gone(UpstreamConn* conn);
@@ -213,6 +269,10 @@ class UpstreamPool {
   void worker_conn_gone(pid_t pid);
   void close_idle_to(pid_t pid);
   void serve_waiters();
+  // A place for a new connection: below capacity here, or in the group's gate.
+  bool take_place();
+  void give_place();
+  void publish();
 
   uv_loop_t* loop_;
   GroupEndpoint ep_;
@@ -221,7 +281,9 @@ class UpstreamPool {
   std::vector<UpstreamConn*> idle_;
   std::vector<UpstreamConn*> connecting_;
   std::vector<UpstreamConn*> unaccepted_;  // connected, no HELLO from a worker yet
-  std::deque<UpstreamClient*> waiters_;
+  std::deque<std::pair<UpstreamClient*, uint64_t>> waiters_;  // client, since (uv_now ms)
+  GroupGate* gate_ = nullptr;
+  int loop_index_ = 0;
   std::vector<std::pair<pid_t, size_t>> conns_by_pid_;  // open conns whose HELLO named the pid
   std::deque<pid_t> draining_;                          // oldest first, at most kMaxDraining
   std::deque<std::pair<UpstreamClient*, uint64_t>> delayed_;  // acquire_after_death: client, due ms

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "common/log.h"
 #include "common/log_writes.h"
 #include "common/proctitle.h"
+#include "model/embedded.h"
 #include "model/frontend_settings.h"
 #include "supervisor/master/sockets.h"
 
@@ -707,6 +709,12 @@ SpawnSpec Daemon::spawn_spec(const Child&) {
   return s;
 }
 
+int Daemon::frontend_loops(const model::Config& config) {
+  cpu_set_t set;
+  int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  return model::frontend_loop_count(config, cpus);
+}
+
 json Daemon::frontend_settings() {
   std::map<std::string, std::string> paths, states;
   for (auto& [name, g] : groups_) {
@@ -730,6 +738,7 @@ json Daemon::frontend_settings() {
   for (size_t i = 0; i < listeners_.size(); ++i)
     if (listeners_[i].inherited) held.push_back(i);
   j["listen_systemd"] = held;
+  j["loops"] = frontend_loops(config_);
   // The front end never runs as root (README.md, "Running"); without User/Group
   // it runs as www-data.
   if (geteuid() == 0) {

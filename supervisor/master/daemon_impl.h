@@ -119,6 +119,9 @@ class Daemon : public GroupHost, public ChildHost {
   void close_group_socket(const GroupSocket& s);
   void start_frontend();
   json frontend_settings();
+  // The front end's event loops for config (model::frontend_loop_count with
+  // the CPUs this process may run on, which the front end inherits).
+  static int frontend_loops(const model::Config& config);
   void push_frontend_settings(bool force);
   // The status report (model/status_report.h, status_push.cc) to the running
   // front end, when its text changed or the front end is a new process.

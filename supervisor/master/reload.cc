@@ -277,8 +277,14 @@ Status Daemon::reload_config(const std::string& why, json* errors) {
   // 3. The front end: new fds need a new process, and so does an embedded pool
   // whose configuration or scripts changed (a new Python); otherwise new settings.
   if (frontend_) {
+    int loops = frontend_loops(config_), old_loops = frontend_loops(old);
     if (d.listen_changed()) {
       frontend_->replace("reload: Listen changed");
+    } else if (loops != old_loops) {
+      // Its threads are started once, with its listeners.
+      log::notice("reload: the front end's event loops: {} -> {}: replacing the front end", old_loops,
+                  loops);
+      frontend_->replace(fmt::format("reload: WSGIFrontendLoops {} -> {}", old_loops, loops));
     } else if (!embedded_changed.empty()) {
       // The embedded pool runs in the front end: a new one, with a new Python.
       log::notice("reload: embedded pool {}: {}: replacing the front end", model::kEmbeddedPoolName,
