@@ -351,7 +351,7 @@ void check_frontend_loops(const Config& config, Diagnostics* diags) {
   if (why.empty()) return;
   diags->warning(config.frontend_loops_loc,
                  "WSGIFrontendLoops " + std::to_string(config.frontend_loops) + ": the front end runs "
-                 "one event loop, because " + std::string(why) + " runs Python in it",
+                 "one event loop, because Python runs in it (" + std::string(why) + ")",
                  {"Python in the front end is served by its first loop only; move the "
                   "application to a daemon process group (WSGIProcessGroup) to use several loops"});
 }

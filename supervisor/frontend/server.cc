@@ -86,7 +86,7 @@ Status Server::start_loops(int count) {
   if (count > 1) {
     std::string_view python = model::frontend_python_use(settings().config);
     if (!python.empty()) {
-      log::warn("frontend: one event loop, not {}: {} runs Python in the front end", count, python);
+      log::warn("frontend: one event loop, not {}: Python runs in the front end ({})", count, python);
       count = 1;
     }
   }

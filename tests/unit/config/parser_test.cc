@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "model/embedded.h"
 #include "model/model_json.h"
 #include "supervisor/config/parser.h"
 
@@ -143,6 +144,7 @@ const DirCase kDirCases[] = {
     {"WSGIPythonExecutable", "/usr/bin/python", S, "it was removed in mod_wsgi 4.0"},
     {"WSGIControlSocket", "/run/wsgid/c.sock", S, nullptr},
     {"WSGIDrainDelay", "5", S, nullptr},
+    {"WSGIFrontendLoops", "2", S, nullptr},
     {"WSGIUwsgiTrustedPeers", "127.0.0.1", S, nullptr},
     {"Listen", "127.0.0.1:8080", S, nullptr},
     {"ServerName", "www.example.com", S | V, nullptr},
@@ -661,6 +663,18 @@ TEST_CASE("directive argument errors") {
       {"WSGIDrainDelay 5s\n",
        "1: error: invalid value '5s' for WSGIDrainDelay: expected a whole number of seconds >= 0 "
        "(0: drain at once, the default)"},
+      {"WSGIFrontendLoops 0\n",
+       "1: error: invalid value '0' for WSGIFrontendLoops: expected 'auto' (one loop per four "
+       "CPUs, the default) or a count from 1 to 64"},
+      {"WSGIFrontendLoops 65\n",
+       "1: error: invalid value '65' for WSGIFrontendLoops: expected 'auto' (one loop per four "
+       "CPUs, the default) or a count from 1 to 64"},
+      {"WSGIFrontendLoops two\n",
+       "1: error: invalid value 'two' for WSGIFrontendLoops: expected 'auto' (one loop per four "
+       "CPUs, the default) or a count from 1 to 64"},
+      {"WSGIFrontendLoops 2\nWSGIScriptAlias / /a.wsgi\n",
+       "1: warning: WSGIFrontendLoops 2: the front end runs one event loop, because Python runs in "
+       "it (embedded mode)"},
       {"User root\n", "1: error: User root is root: wsgid never runs the front end or workers as root"},
       {"Timeout 0\n", "1: error: invalid value '0' for Timeout: expected a whole number of seconds >= 1"},
       {"<VirtualHost *:80>\nTimeout 5\n</VirtualHost>\n",
@@ -869,6 +883,33 @@ TEST_CASE("Listen's protocol argument and WSGIDrainDelay fill the model (issue 1
   ParseResult r = parse("Listen 80\nWSGIDrainDelay 12\n");
   CHECK(r.diags.all().empty());
   CHECK(r.config.drain_delay == 12);
+}
+
+TEST_CASE("WSGIFrontendLoops: a count or auto; Python in the front end makes it one (issue 16)") {
+  using wsgid::model::frontend_loop_count;
+  ParseResult r = parse("Listen 80\n");
+  CHECK(r.config.frontend_loops == 0);
+  CHECK(frontend_loop_count(r.config, 1) == 1);  // auto: one per four CPUs, at least one
+  CHECK(frontend_loop_count(r.config, 7) == 1);
+  CHECK(frontend_loop_count(r.config, 8) == 2);
+  CHECK(frontend_loop_count(r.config, 1000) == 64);
+  r = parse("Listen 80\nWSGIFrontendLoops 3\n");
+  CHECK(r.diags.all().empty());
+  CHECK(r.config.frontend_loops == 3);
+  CHECK(frontend_loop_count(r.config, 2) == 3);
+  r = parse("Listen 80\nWSGIFrontendLoops 3\nWSGIFrontendLoops AUTO\n");
+  CHECK(r.config.frontend_loops == 0);
+  // Embedded mode or an auth script: one loop, whatever was written.
+  r = parse("Listen 80\nWSGIFrontendLoops 3\nWSGIDaemonProcess s\n"
+            "WSGIScriptAlias / /a.wsgi process-group=s\n<Location />\nAuthType Basic\n"
+            "AuthName x\nAuthBasicProvider wsgi\nWSGIAuthUserScript /auth.py\nRequire valid-user\n"
+            "</Location>\n");
+  INFO(joined(msgs(r)));
+  CHECK(frontend_loop_count(r.config, 16) == 1);
+  CHECK(wsgid::model::frontend_python_use(r.config) == "mod_wsgi's auth scripts");
+  CHECK(msgs(r) == std::vector<std::string>{
+                       "2: warning: WSGIFrontendLoops 3: the front end runs one event loop, "
+                       "because Python runs in it (mod_wsgi's auth scripts)"});
 }
 
 TEST_CASE("Listen given twice is an error with a note") {

@@ -200,6 +200,9 @@ TEST_CASE("settings errors name the key") {
        "settings: 'listen_systemd' must hold indices of \"listen\""},
       {R"({"listen": ["127.0.0.1:80"], "listen_systemd": [-1]})",
        "settings: 'listen_systemd' must hold indices of \"listen\""},
+      {R"({"loops": 0})", "settings: 'loops' must be from 1 to 64"},
+      {R"({"loops": 65})", "settings: 'loops' must be from 1 to 64"},
+      {R"({"loops": "2"})", "settings: 'loops' must be a number"},
   };
   for (const auto& c : cases) {
     CAPTURE(std::string(c.text));
@@ -217,6 +220,15 @@ TEST_CASE("settings name the listeners systemd holds too") {
   auto none = frontend_settings_from_json(json::parse(R"({"listen": ["127.0.0.1:80"]})"));
   REQUIRE(none.is_ok());
   CHECK(none->listen_systemd.empty());
+}
+
+TEST_CASE("settings carry the front end's event loops (the master's count; 1 without)") {
+  auto s = frontend_settings_from_json(json::parse(R"({"loops": 3})"));
+  REQUIRE(s.is_ok());
+  CHECK(s->loops == 3);
+  auto none = frontend_settings_from_json(json::parse(R"({})"));
+  REQUIRE(none.is_ok());
+  CHECK(none->loops == 1);
 }
 
 TEST_CASE("listen addresses") {
