@@ -1,8 +1,8 @@
 // The front end's shared read buffer and its libuv allocation callback.
 //
-// Every client read on the loop thread lands in one 64 KiB buffer, consumed
-// (parsed or copied) before the read callback returns, so a thousand idle
-// keep-alive connections hold no read buffers at all. Worker connections read
+// Every client read on a loop's thread lands in that thread's one 64 KiB
+// buffer, consumed (parsed or copied) before the read callback returns, so a
+// thousand idle keep-alive connections hold no read buffers at all. Worker connections read
 // into their frame reader instead (upstream.cc): there are few of them, and a
 // response body is then copied once less. Loop thread only.
 #pragma once

@@ -512,7 +512,7 @@ def start_wsgid_pieces(build, apps, threads, workdir):
     return srv
 
 
-def start_wsgid_master(build, apps, threads, workdir):
+def start_wsgid_master(build, apps, threads, workdir, loops=None):
     srv = Server('wsgid', workdir)
     conf = os.path.join(workdir, 'wsgid.conf')
     srv.conf = conf
@@ -538,6 +538,7 @@ WSGIDaemonProcess bench processes=2 threads=%d display-name=%%{GROUP} deadlock-t
 WSGIProcessGroup bench
 WSGIApplicationGroup %%{GLOBAL}
 ''' % (srv.port, workdir, workdir, workdir, workdir, threads, deadlock_timeout)
+                + ('WSGIFrontendLoops %s\n' % loops if loops else '')
                 + ''.join('WSGIScriptAlias %s %s/%s process-group=bench application-group=%%{GLOBAL}\n'
                           % (u, apps, f) for u, f in MOUNTS))
     write_conf()
@@ -687,7 +688,7 @@ def launch(name, args, apps, threads, workdir):
     if name == 'wsgid':
         mode = args.wsgid_mode
         if mode in ('auto', 'master'):
-            srv = start_wsgid_master(args.build, apps, threads, workdir)
+            srv = start_wsgid_master(args.build, apps, threads, workdir, args.wsgid_loops)
             if not wait_http(srv.port, timeout=20, interval=0.01):
                 srv.stop()
                 if mode == 'master':
@@ -873,6 +874,8 @@ def main():
     ap.add_argument('--restart-methods', default='', help='only these methods (comma list)')
     ap.add_argument('--loadgen', default=None, help='default: BUILD/tests/bench/loadgen')
     ap.add_argument('--wsgid-mode', default='auto', choices=['auto', 'master', 'pieces'])
+    ap.add_argument('--wsgid-loops', default=None,
+                    help="WSGIFrontendLoops for wsgid (a count or auto; default: the directive's default)")
     ap.add_argument('--quick', action='store_true',
                     help='1 run of 5 s, 4 threads only, hello and sleep; restart runs of 6 s (restart at 2 s)')
     ap.add_argument('--json', help='write the results and the verdicts here (for tools/proof)')

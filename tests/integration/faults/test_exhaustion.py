@@ -215,6 +215,10 @@ class Descriptors(SystemCase):
         # the process asks to be replaced (docs/decisions.md). No request hangs.
         s = self.system
         self.warm('/leak/hello')
+        # The warm-up's worker connections close after 2 s idle: with several
+        # front-end loops it may have used two (one per loop, WSGIFrontendLoops),
+        # and the leaking request must be the only one the worker holds.
+        time.sleep(2.5)
         pid = s.pids('fd_leak')[0]
         set_nofile(pid, open_fds(pid) + 16)
         mark = s.log_mark()
