@@ -369,35 +369,60 @@ bool GroupGate::try_open(size_t capacity) {
   return false;
 }
 
-void GroupGate::publish(int loop, size_t idle, size_t waiting, uint64_t oldest_ms) {
+void GroupGate::publish(int loop, size_t open, size_t idle, size_t waiting) {
   Slot& s = slots_[static_cast<size_t>(loop)];
+  s.open.store(open);
   s.idle.store(idle);
   s.waiting.store(waiting);
-  s.oldest.store(oldest_ms);
 }
 
-uint64_t GroupGate::oldest_elsewhere(int loop) const {
-  uint64_t oldest = UINT64_MAX;
+bool GroupGate::others_waiting(int loop) const {
   int used = used_.load();
   for (int i = 0; i < used; ++i) {
     const Slot& s = slots_[static_cast<size_t>(i)];
-    if (i == loop || !s.pool.load() || s.waiting.load() == 0) continue;
-    oldest = std::min(oldest, s.oldest.load());
+    if (i != loop && s.pool.load() && s.waiting.load() > 0) return true;
   }
-  return oldest;
+  return false;
 }
 
-void GroupGate::wake_oldest(int loop, size_t capacity) {
+bool GroupGate::should_yield(int loop, size_t open, size_t waiting) const {
+  if (open == 0) return false;
+  size_t demand = open + waiting;
+  int used = used_.load();
+  for (int i = 0; i < used; ++i) {
+    const Slot& s = slots_[static_cast<size_t>(i)];
+    if (i == loop || !s.pool.load()) continue;
+    size_t w = s.waiting.load();
+    if (w == 0) continue;
+    size_t o = s.open.load();
+    if (o == 0) return true;  // no loop with requests waiting goes without a place
+    // Nothing waits here (the place would go idle): give it only to a loop
+    // holding fewer places even after the move. A loop with idle moments keeps
+    // its places; moving one costs a connection to the worker.
+    if (waiting == 0 && o + 1 < open) return true;
+    // Both have requests waiting: places per unit of demand, compared without
+    // division; after the move the other loop must still hold no more for its
+    // demand than this one.
+    if (waiting > 0 && (o + 1) * demand <= (open - 1) * (o + w)) return true;
+  }
+  return false;
+}
+
+void GroupGate::wake_neediest(int loop, size_t capacity) {
   if (open() >= capacity) return;
   int best = -1;
-  uint64_t oldest = UINT64_MAX;
+  size_t best_open = 0, best_demand = 1;
   int used = used_.load();
   for (int i = 0; i < used; ++i) {
     const Slot& s = slots_[static_cast<size_t>(i)];
-    if (i == loop || !s.pool.load() || s.waiting.load() == 0) continue;
-    if (uint64_t o = s.oldest.load(); best < 0 || o < oldest) {
+    if (i == loop || !s.pool.load()) continue;
+    size_t w = s.waiting.load();
+    if (w == 0) continue;
+    size_t o = s.open.load();
+    if (best < 0 || o * best_demand < best_open * (o + w)) {
       best = i;
-      oldest = o;
+      best_open = o;
+      best_demand = o + w;
     }
   }
   if (best < 0) return;
@@ -496,7 +521,7 @@ void UpstreamPool::acquire(UpstreamClient* client) {
     connect_for(client);
     return;
   }
-  waiters_.emplace_back(client, uv_now(loop_));
+  waiters_.push_back(client);
   publish();  // then look for idle connections elsewhere (GroupGate: in this order)
   if (gate_) gate_->ask_idle(loop_index_);
 }
@@ -511,8 +536,7 @@ void UpstreamPool::give_place() {
 
 void UpstreamPool::publish() {
   if (!gate_) return;
-  gate_->publish(loop_index_, idle_.size(), waiters_.size(),
-                 waiters_.empty() ? UINT64_MAX : waiters_.front().second);
+  gate_->publish(loop_index_, open_, idle_.size(), waiters_.size());
 }
 
 void UpstreamPool::share(GroupGate* gate, int loop, GroupGate::Post post) {
@@ -524,7 +548,7 @@ void UpstreamPool::share(GroupGate* gate, int loop, GroupGate::Post post) {
 }
 
 void UpstreamPool::shed_idle() {
-  if (idle_.empty()) return;
+  if (idle_.empty() || (gate_ && !gate_->should_yield(loop_index_, open_, waiters_.size()))) return;
   idle_.front()->close(false, "a request of another event loop waits for the group");  // the oldest
 }
 
@@ -533,10 +557,10 @@ void UpstreamPool::update(const GroupEndpoint& endpoint) {
   ep_ = endpoint;
   if (!was_serving || serving()) return;
   std::string why = "group '" + ep_.name + "' is " + ep_.state;
-  std::deque<std::pair<UpstreamClient*, uint64_t>> waiters;
+  std::deque<UpstreamClient*> waiters;
   waiters.swap(waiters_);
   publish();
-  for (auto& w : waiters) w.first->upstream_failed(503, why);
+  for (UpstreamClient* w : waiters) w->upstream_failed(503, why);
   // No worker took these: close them as a "connection closing" notice, so that
   // the client retries, finds the group not running and answers 503.
   std::vector<UpstreamConn*> unaccepted = unaccepted_;
@@ -589,7 +613,7 @@ void UpstreamPool::forget_unaccepted(UpstreamConn* conn) {
 }
 
 void UpstreamPool::cancel(UpstreamClient* client) {
-  auto it = std::find_if(waiters_.begin(), waiters_.end(), [client](const auto& w) { return w.first == client; });
+  auto it = std::find(waiters_.begin(), waiters_.end(), client);
   if (it != waiters_.end()) {
     waiters_.erase(it);
     publish();
@@ -614,17 +638,14 @@ void UpstreamPool::conn_released(UpstreamConn* conn) {
     conn->close(false, "its worker is draining");
     return;
   }
-  if (gate_) {
-    // The longest-waiting request has the place: another loop's gets it
-    // through conn_gone() (its pool is woken and opens a connection).
-    uint64_t here = waiters_.empty() ? UINT64_MAX : waiters_.front().second;
-    if (gate_->oldest_elsewhere(loop_index_) < here) {
-      conn->close(false, "a request of another event loop waits longer");
-      return;
-    }
+  if (gate_ && !waiters_.empty() && gate_->should_yield(loop_index_, open_, waiters_.size())) {
+    // Another loop's waiting requests hold fewer places for their number: the
+    // place goes there through conn_gone() (that loop is woken and connects).
+    conn->close(false, "another event loop's requests wait with fewer places");
+    return;
   }
   if (!waiters_.empty()) {
-    UpstreamClient* w = waiters_.front().first;
+    UpstreamClient* w = waiters_.front();
     waiters_.pop_front();
     publish();
     conn->state_ = UpstreamConn::State::kBusy;
@@ -638,7 +659,7 @@ void UpstreamPool::conn_released(UpstreamConn* conn) {
   // Published first, then looked at: a loop whose request began to wait
   // meanwhile either sees this idle connection (ask_idle) or is seen here.
   publish();
-  if (gate_ && gate_->oldest_elsewhere(loop_index_) != UINT64_MAX) shed_idle();
+  if (gate_ && gate_->should_yield(loop_index_, open_, 0)) shed_idle();
 }
 
 void UpstreamPool::conn_gone(UpstreamConn* conn) {
@@ -649,12 +670,12 @@ void UpstreamPool::conn_gone(UpstreamConn* conn) {
     give_place();
   }
   serve_waiters();
-  if (gate_) gate_->wake_oldest(loop_index_, capacity());
+  if (gate_) gate_->wake_neediest(loop_index_, capacity());
 }
 
 void UpstreamPool::serve_waiters() {
   while (!waiters_.empty()) {
-    UpstreamClient* w = waiters_.front().first;
+    UpstreamClient* w = waiters_.front();
     if (serving() && !take_place()) break;
     waiters_.pop_front();
     if (!serving()) {

@@ -37,11 +37,14 @@
 // With several event loops (loops.h) each loop has its own pool of a group and
 // the group's capacity is shared through its GroupGate: a connection is opened
 // only while the group's open connections, over every loop, are below
-// processes x threads, so the queue stays in the front end, exact. A released
-// connection goes to the longest-waiting request, this loop's or another's: a
-// loop whose request waited longer gets the place (the connection is closed
-// here and opened there), and a loop whose request waits while another keeps
-// idle connections asks it to close one.
+// processes x threads, so the queue stays in the front end, exact. Loops with
+// waiting requests share the places in proportion to their demand (places held
+// + requests waiting): a released connection stays with this loop's next
+// request unless another loop with waiting requests holds fewer places for
+// its demand, or none (the connection is closed here, and that loop woken to
+// open one); a loop whose request waits while another keeps idle connections
+// asks it to close one, which it does when it holds more places than the
+// asker (GroupGate::should_yield). Within a loop, requests wait in FIFO order.
 //
 // Loop thread only (a GroupGate: any thread). Pools outlive every connection
 // they made (the Server keeps them until exit); a conn frees itself after its
@@ -181,11 +184,19 @@ class GroupGate {
   bool try_open(size_t capacity);
   void release() { open_.fetch_sub(1, std::memory_order_seq_cst); }
   size_t open() const { return open_.load(std::memory_order_seq_cst); }
-  void publish(int loop, size_t idle, size_t waiting, uint64_t oldest_ms);
-  // The oldest wait (uv_now ms) of a request in another loop; UINT64_MAX: none.
-  uint64_t oldest_elsewhere(int loop) const;
-  // A place is free: the loop whose request waits longest tries to take it.
-  void wake_oldest(int loop, size_t capacity);
+  // What loop's pool holds: connections counted against capacity (open),
+  // idle ones, requests waiting.
+  void publish(int loop, size_t open, size_t idle, size_t waiting);
+  // Whether another loop has requests waiting.
+  bool others_waiting(int loop) const;
+  // Whether `loop` (open places, waiting requests) should give a released
+  // place to another loop with requests waiting: one that holds none; with
+  // none waiting here, one that holds fewer places even after the move; else
+  // one that holds fewer for its demand (held + waiting) even after the move.
+  bool should_yield(int loop, size_t open, size_t waiting) const;
+  // A place is free: the loop with waiting requests that holds the fewest
+  // places for its demand tries to take it.
+  void wake_neediest(int loop, size_t capacity);
   // A request of `loop` waits with every place taken: a loop with idle
   // connections closes one.
   void ask_idle(int loop);
@@ -194,9 +205,9 @@ class GroupGate {
   struct alignas(64) Slot {  // one loop's: no false sharing between loops
     std::atomic<UpstreamPool*> pool{nullptr};
     Post post;  // set before pool
+    std::atomic<size_t> open{0};
     std::atomic<size_t> idle{0};
     std::atomic<size_t> waiting{0};
-    std::atomic<uint64_t> oldest{UINT64_MAX};
   };
   std::atomic<size_t> open_{0};
   std::atomic<int> used_{0};  // slots [0, used_) may hold a pool
@@ -250,7 +261,8 @@ class UpstreamPool {
   // Several loops: this pool (of loop `loop`) shares its group's capacity
   // through gate from now on.
   void share(GroupGate* gate, int loop, GroupGate::Post post);
-  // Another loop's request waits (GroupGate::ask_idle): close an idle connection.
+  // Another loop's request waits (GroupGate::ask_idle): close an idle
+  // connection when should_yield() says so.
   void shed_idle();
   size_t idle_count() const { return idle_.size(); }
   // Pids remembered as draining (a worker that sent the closing notice).
@@ -281,7 +293,7 @@ class UpstreamPool {
   std::vector<UpstreamConn*> idle_;
   std::vector<UpstreamConn*> connecting_;
   std::vector<UpstreamConn*> unaccepted_;  // connected, no HELLO from a worker yet
-  std::deque<std::pair<UpstreamClient*, uint64_t>> waiters_;  // client, since (uv_now ms)
+  std::deque<UpstreamClient*> waiters_;
   GroupGate* gate_ = nullptr;
   int loop_index_ = 0;
   std::vector<std::pair<pid_t, size_t>> conns_by_pid_;  // open conns whose HELLO named the pid
