@@ -17,12 +17,22 @@ Loops::Loops(Server* first) {
   l->owner = this;
   l->uv = first->loop();
   l->server = first;
-  uv_async_init(l->uv, &l->async, [](uv_async_t* a) {
+  open_async(l.get());
+  loops_.push_back(std::move(l));
+}
+
+void Loops::open_async(Loop* l) {
+  l->async = new uv_async_t;
+  uv_async_init(l->uv, l->async, [](uv_async_t* a) {
     auto* loop = static_cast<Loop*>(a->data);
     loop->owner->drain_inbox(loop);
   });
-  l->async.data = l.get();
-  loops_.push_back(std::move(l));
+  l->async->data = l;
+}
+
+void Loops::close_async(Loop* l) {
+  uv_close(reinterpret_cast<uv_handle_t*>(l->async),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
 }
 
 Loops::~Loops() { close(); }
@@ -80,11 +90,7 @@ void Loops::run(Loop* l, const Settings* settings, std::shared_ptr<const tls::Co
   {
     Server server(l->uv);
     server.join_loops(this, l->index);
-    uv_async_init(l->uv, &l->async, [](uv_async_t* a) {
-      auto* loop = static_cast<Loop*>(a->data);
-      loop->owner->drain_inbox(loop);
-    });
-    l->async.data = l;
+    open_async(l);
     if (setup) setup(server);
     server.apply_shared(*settings, std::move(tls));
     {
@@ -113,28 +119,26 @@ void Loops::close() {
   cv_.notify_all();
   for (Loop* l : threads) {
     // Its last task: shut its Server down and let its loop end.
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      l->inbox.push_back([l](Server& s) {
-        s.shutdown();
-        uv_close(reinterpret_cast<uv_handle_t*>(&l->async), nullptr);
-      });
-    }
-    uv_async_send(&l->async);
+    std::lock_guard<std::mutex> lock(mu_);
+    l->inbox.push_back([l](Server& s) {
+      s.shutdown();
+      close_async(l);
+    });
+    uv_async_send(l->async);
   }
   for (Loop* l : threads) l->thread.join();
-  if (!loops_.empty() && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&loops_[0]->async)))
-    uv_close(reinterpret_cast<uv_handle_t*>(&loops_[0]->async), nullptr);
+  if (!loops_.empty() && loops_[0]->async) {
+    close_async(loops_[0].get());
+    loops_[0]->async = nullptr;
+  }
 }
 
 void Loops::post(int i, Task task) {
   Loop* l = loops_[static_cast<size_t>(i)].get();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (l->closing) return;
-    l->inbox.push_back(std::move(task));
-  }
-  uv_async_send(&l->async);
+  std::lock_guard<std::mutex> lock(mu_);  // held: close() cannot free the handle meanwhile
+  if (l->closing) return;
+  l->inbox.push_back(std::move(task));
+  uv_async_send(l->async);
 }
 
 void Loops::post_others(const std::function<Task()>& make) {
@@ -165,19 +169,14 @@ void Loops::serve_sync(Loop* l, std::unique_lock<std::mutex>& lock) {
 void Loops::on_others(int caller, const Task& task) {
   if (loops_.size() < 2) return;
   SyncTask t{&task, 0};
-  std::vector<Loop*> asked;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& l : loops_) {
-      if (l->index == caller || l->closing) continue;
-      l->sync_inbox.push_back(&t);
-      ++t.remaining;
-      asked.push_back(l.get());
-    }
-  }
-  for (Loop* l : asked) uv_async_send(&l->async);
-  cv_.notify_all();  // a loop waiting in its own on_others() serves ours meanwhile
   std::unique_lock<std::mutex> lock(mu_);
+  for (auto& l : loops_) {
+    if (l->index == caller || l->closing) continue;
+    l->sync_inbox.push_back(&t);
+    ++t.remaining;
+    uv_async_send(l->async);
+  }
+  cv_.notify_all();  // a loop waiting in its own on_others() serves ours meanwhile
   Loop* me = loops_[static_cast<size_t>(caller)].get();
   while (t.remaining > 0) {
     if (!me->sync_inbox.empty()) {

@@ -91,7 +91,7 @@ class Loops {
     uv_loop_t* uv = nullptr;  // loop 0: the main loop; others: own_uv
     uv_loop_t own_uv;
     Server* server = nullptr;
-    uv_async_t async;
+    uv_async_t* async = nullptr;  // freed by its close callback; sent to under mu_
     std::vector<Task> inbox;            // guarded by mu_
     std::vector<SyncTask*> sync_inbox;  // guarded by mu_
     std::atomic<size_t> connections{0};
@@ -100,6 +100,9 @@ class Loops {
     bool closing = false;  // guarded by mu_: no more posts
   };
   void run(Loop* l, const Settings* settings, std::shared_ptr<const tls::Contexts> tls, Task setup);
+  // The loop's async handle, on its thread.
+  void open_async(Loop* l);
+  static void close_async(Loop* l);
   void drain_inbox(Loop* l);
   // Runs the SyncTasks in l's sync inbox; lock held on entry and exit.
   void serve_sync(Loop* l, std::unique_lock<std::mutex>& lock);
