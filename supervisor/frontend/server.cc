@@ -1,12 +1,11 @@
 #include "supervisor/frontend/server.h"
 
 #include <arpa/inet.h>
-#include <time.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <atomic>
 #include <fstream>
@@ -24,9 +23,9 @@ namespace wsgid::frontend {
 
 namespace {
 
-// Copies of fds for another loop (F_DUPFD_CLOEXEC); one that cannot be
-// copied is logged and left out of the copy... so the copy's paths would not
-// match: the whole copy is dropped then (empty: that loop keeps its files).
+// Copies of fds for another loop (F_DUPFD_CLOEXEC), all or none: when one
+// cannot be copied it is logged, the others are closed, and the result is
+// shorter than fds (that loop then keeps the files it has).
 std::vector<int> dup_fds(const std::vector<int>& fds) {
   std::vector<int> out;
   for (int fd : fds) {
@@ -134,8 +133,9 @@ Status Server::take_log_fds(const std::string& text, std::vector<int> fds) {
   if (loops_ && index_ == 0) {
     loops_->post_others([&] {
       std::vector<int> copy = dup_fds(fds);
-      return Loops::Task([text, copy](Server& s) {
-        if (copy.empty() && !text.empty()) return;  // dup_fds() failed and said so
+      bool whole = copy.size() == fds.size();
+      return Loops::Task([text, copy, whole](Server& s) {
+        if (!whole) return;  // dup_fds() said why
         if (Status st = s.access_log_.take_passed(text, copy); !st) log::error("frontend: {}", st.message());
       });
     });
