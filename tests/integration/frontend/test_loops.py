@@ -7,7 +7,8 @@ workers.
 - the queue stays in the front end and is exact over loops: 7 requests that
   sleep against a group of 2 x 2 threads show 4 busy and a queue of 3 in
   server-status, every one answered 200; counters are sums over loops
-  (server-status's Total Accesses, /metrics, wsgictl status, CustomLog lines);
+  (server-status's Total Accesses, /metrics, wsgictl status, CustomLog lines,
+  also after logrotate's rename and USR1);
 - a group's capacity is shared: a one-thread group serves requests from both
   loops one at a time, and queue-timeout still answers 504;
 - a reload under load loses no request; a reload that changes the loop count
@@ -154,15 +155,32 @@ class Loops(unittest.TestCase):
             with open(d.path('access.log')) as f:
                 return f.read().splitlines()
         wait_for(lambda: len(lines()) >= 107 + 1, 10, 'the access log lines of every loop')
-        lines = lines()
-        self.assertEqual(len([l for l in lines if l.endswith(' 200 /app/x')]), 100, lines[-5:])
-        self.assertEqual(len([l for l in lines if l.endswith(' 200 /app/sleep')]), 7)
+        logged = lines()
+        self.assertEqual(len([l for l in logged if l.endswith(' 200 /app/x')]), 100, logged[-5:])
+        self.assertEqual(len([l for l in logged if l.endswith(' 200 /app/sleep')]), 7)
         ok, out = d.wsgictl('status')
         self.assertTrue(ok, out)
         front = [l for l in out.splitlines() if l.startswith('frontend ')][0]
         self.assertGreaterEqual(int(front.split()[4]), 107, out)
         state = d.frontend_status()
         self.assertEqual(state.get('threads'), 2, state)
+        # logrotate: the file renamed, USR1 to the master; every loop writes
+        # to the new file from then on (each took the master's new descriptors).
+        os.rename(d.path('access.log'), d.path('access.log.1'))
+        d.signal(signal.SIGUSR1)
+        wait_for(lambda: os.path.exists(d.path('access.log')), 10, 'the new access log')
+        time.sleep(0.5)  # the descriptors reach every loop
+        codes = []
+        threads = [threading.Thread(target=get_many, args=(d, '/app/rotated', 10, codes)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(codes, [200] * 20)
+        wait_for(lambda: len([l for l in lines() if '/app/rotated' in l]) == 20, 10,
+                 'the 20 requests of both loops in the new file')
+        with open(d.path('access.log.1')) as f:
+            self.assertNotIn('/app/rotated', f.read())
 
     def test_one_thread_group_shared_by_both_loops(self):
         d = self.d
