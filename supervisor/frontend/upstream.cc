@@ -377,56 +377,47 @@ void GroupGate::publish(int loop, size_t open, size_t idle, size_t waiting) {
 }
 
 bool GroupGate::others_waiting(int loop) const {
-  int used = used_.load();
-  for (int i = 0; i < used; ++i) {
-    const Slot& s = slots_[static_cast<size_t>(i)];
-    if (i != loop && s.pool.load() && s.waiting.load() > 0) return true;
-  }
-  return false;
+  bool any = false;
+  each_other(loop, [&](int, const Slot& s) { return !(any = s.waiting.load() > 0); });
+  return any;
 }
 
 bool GroupGate::should_yield(int loop, size_t open, size_t waiting) const {
   if (open == 0) return false;
   size_t demand = open + waiting;
-  int used = used_.load();
-  for (int i = 0; i < used; ++i) {
-    const Slot& s = slots_[static_cast<size_t>(i)];
-    if (i == loop || !s.pool.load()) continue;
-    size_t w = s.waiting.load();
-    if (w == 0) continue;
-    size_t o = s.open.load();
-    if (o == 0) return true;  // no loop with requests waiting goes without a place
-    // Nothing waits here (the place would go idle): give it only to a loop
-    // holding fewer places even after the move. A loop with idle moments keeps
-    // its places; moving one costs a connection to the worker.
-    if (waiting == 0 && o + 1 < open) return true;
-    // Both have requests waiting: places per unit of demand, compared without
+  bool yield = false;
+  each_other(loop, [&](int, const Slot& s) {
+    size_t w = s.waiting.load(), o = s.open.load();
+    if (w == 0) return true;
+    // No loop with requests waiting goes without a place. Nothing waits here
+    // (the place would go idle): give it only to a loop holding fewer places
+    // even after the move; a loop with idle moments keeps its places, as
+    // moving one costs a connection to the worker. Both have requests
+    // waiting: places per unit of demand (held + waiting), compared without
     // division; after the move the other loop must still hold no more for its
     // demand than this one.
-    if (waiting > 0 && (o + 1) * demand <= (open - 1) * (o + w)) return true;
-  }
-  return false;
+    yield = o == 0 || (waiting == 0 && o + 1 < open) ||
+            (waiting > 0 && (o + 1) * demand <= (open - 1) * (o + w));
+    return !yield;
+  });
+  return yield;
 }
 
 void GroupGate::wake_neediest(int loop, size_t capacity) {
   if (open() >= capacity) return;
   int best = -1;
   size_t best_open = 0, best_demand = 1;
-  int used = used_.load();
-  for (int i = 0; i < used; ++i) {
-    const Slot& s = slots_[static_cast<size_t>(i)];
-    if (i == loop || !s.pool.load()) continue;
-    size_t w = s.waiting.load();
-    if (w == 0) continue;
-    size_t o = s.open.load();
-    if (best < 0 || o * best_demand < best_open * (o + w)) {
+  each_other(loop, [&](int i, const Slot& s) {
+    size_t w = s.waiting.load(), o = s.open.load();
+    if (w > 0 && (best < 0 || o * best_demand < best_open * (o + w))) {
       best = i;
       best_open = o;
       best_demand = o + w;
     }
-  }
+    return true;
+  });
   if (best < 0) return;
-  Slot& s = slots_[static_cast<size_t>(best)];
+  const Slot& s = slots_[static_cast<size_t>(best)];
   UpstreamPool* pool = s.pool.load();
   s.post([pool] { pool->serve_waiters(); });
 }
@@ -434,17 +425,15 @@ void GroupGate::wake_neediest(int loop, size_t capacity) {
 void GroupGate::ask_idle(int loop) {
   int best = -1;
   size_t most = 0;
-  int used = used_.load();
-  for (int i = 0; i < used; ++i) {
-    const Slot& s = slots_[static_cast<size_t>(i)];
-    if (i == loop || !s.pool.load()) continue;
+  each_other(loop, [&](int i, const Slot& s) {
     if (size_t idle = s.idle.load(); idle > most) {
       best = i;
       most = idle;
     }
-  }
+    return true;
+  });
   if (best < 0) return;
-  Slot& s = slots_[static_cast<size_t>(best)];
+  const Slot& s = slots_[static_cast<size_t>(best)];
   UpstreamPool* pool = s.pool.load();
   s.post([pool] { pool->shed_idle(); });
 }

@@ -209,6 +209,17 @@ class GroupGate {
     std::atomic<size_t> idle{0};
     std::atomic<size_t> waiting{0};
   };
+  // fn(index, slot) for each other loop's slot with a pool; fn returns false
+  // to stop.
+  template <class Fn>
+  void each_other(int loop, Fn fn) const {
+    int used = used_.load();
+    for (int i = 0; i < used; ++i) {
+      const Slot& s = slots_[static_cast<size_t>(i)];
+      if (i != loop && s.pool.load() && !fn(i, s)) return;
+    }
+  }
+
   std::atomic<size_t> open_{0};
   std::atomic<int> used_{0};  // slots [0, used_) may hold a pool
   std::array<Slot, kSlots> slots_;

@@ -88,6 +88,27 @@ def get_many(daemon, path, n, results):
         results.append(daemon.get(path)[0])
 
 
+def start_clients(daemon, path, clients, n=1):
+    """`clients` threads of get_many(n) -> (threads, codes); join_all() waits."""
+    codes = []
+    threads = [threading.Thread(target=get_many, args=(daemon, path, n, codes)) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    return threads, codes
+
+
+def join_all(threads):
+    for t in threads:
+        t.join(60)
+
+
+def run_clients(daemon, path, clients, n=1):
+    """start_clients() and join_all(): the status codes."""
+    threads, codes = start_clients(daemon, path, clients, n)
+    join_all(threads)
+    return codes
+
+
 class Loops(unittest.TestCase):
     LOOPS = 2
 
@@ -125,18 +146,10 @@ class Loops(unittest.TestCase):
     def test_queue_is_exact_and_counters_are_sums(self):
         d = self.d
         # 100 requests, each on its own connection: the loops take turns.
-        codes = []
-        threads = [threading.Thread(target=get_many, args=(d, '/app/x', 25, codes)) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        codes = run_clients(d, '/app/x', 4, 25)
         self.assertEqual(codes, [200] * 100)
         # 7 requests that sleep, against 2 processes x 2 threads.
-        slept = []
-        threads = [threading.Thread(target=get_many, args=(d, '/app/sleep?2', 1, slept)) for _ in range(7)]
-        for t in threads:
-            t.start()
+        threads, slept = start_clients(d, '/app/sleep?2', 7, 1)
         wait_for(lambda: status_auto(d).get('BusyWorkers') == '4'
                  and status_auto(d).get('QueueDepth') == '3', 10, '4 busy and 3 queued')
         s = status_auto(d)
@@ -144,8 +157,7 @@ class Loops(unittest.TestCase):
         self.assertEqual(s['Group lp_site QueueDepth'], '3', s)
         _, metrics = d.get('/metrics')
         self.assertRegex(metrics.decode(), r'(?m)^wsgid_group_queue_depth\{group="lp_site"\} 3$')
-        for t in threads:
-            t.join(60)
+        join_all(threads)
         self.assertEqual(slept, [200] * 7)
         # Every request counted once, whichever loop served it: the 100, the
         # 7, and the status and metrics requests (counted as they end).
@@ -170,12 +182,7 @@ class Loops(unittest.TestCase):
         d.signal(signal.SIGUSR1)
         wait_for(lambda: os.path.exists(d.path('access.log')), 10, 'the new access log')
         time.sleep(0.5)  # the descriptors reach every loop
-        codes = []
-        threads = [threading.Thread(target=get_many, args=(d, '/app/rotated', 10, codes)) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        codes = run_clients(d, '/app/rotated', 2, 10)
         self.assertEqual(codes, [200] * 20)
         wait_for(lambda: len([l for l in lines() if '/app/rotated' in l]) == 20, 10,
                  'the 20 requests of both loops in the new file')
@@ -196,24 +203,13 @@ class Loops(unittest.TestCase):
                                    'waited for the other\'s idle connection to time out' % took)
         # One worker thread: requests from both loops are served one at a
         # time, never two at once, and none is lost or refused.
-        codes, t0 = [], time.monotonic()
-        threads = [threading.Thread(target=get_many, args=(d, '/one/sleep?0.3', 1, codes))
-                   for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        t0 = time.monotonic()
+        codes = run_clients(d, '/one/sleep?0.3', 3)
         took = time.monotonic() - t0
         self.assertEqual(codes, [200] * 3)
         self.assertGreaterEqual(took, 0.85, 'three 0.3 s requests through one thread: %.2f s' % took)
         # queue-timeout=1: a request still queued after 1 s is answered 504.
-        codes = []
-        threads = [threading.Thread(target=get_many, args=(d, '/one/sleep?2.5', 1, codes))
-                   for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        codes = run_clients(d, '/one/sleep?2.5', 2, 1)
         self.assertEqual(sorted(codes), [200, 504], codes)
 
     def test_reload_under_load_loses_nothing(self):
@@ -245,14 +241,10 @@ class Loops(unittest.TestCase):
 
     def test_graceful_stop_finishes_requests_on_every_loop(self):
         d = self.d
-        codes = []
-        threads = [threading.Thread(target=get_many, args=(d, '/app/sleep?1.5', 1, codes)) for _ in range(4)]
-        for t in threads:
-            t.start()
+        threads, codes = start_clients(d, '/app/sleep?1.5', 4, 1)
         wait_for(lambda: status_auto(d).get('BusyWorkers') == '4', 10, 'four requests running')
         d.signal(signal.SIGTERM)
-        for t in threads:
-            t.join(60)
+        join_all(threads)
         self.assertEqual(codes, [200] * 4)
         self.assertEqual(d.wait_exit(30), 0)
 
