@@ -354,7 +354,10 @@ GroupGate* GroupGate::of(const std::string& key) {
 
 void GroupGate::join(int loop, UpstreamPool* pool, Post post, size_t open_now) {
   Slot& s = slots_[static_cast<size_t>(loop)];
-  s.post = std::move(post);
+  // A group removed and added again joins its loop's slot once more: the
+  // slot's post (to that loop, the same function) is kept, as other loops may
+  // be calling it; only the pool changes.
+  if (!s.pool.load()) s.post = std::move(post);
   open_.fetch_add(open_now);
   s.pool.store(pool);
   int used = used_.load();
@@ -369,8 +372,9 @@ bool GroupGate::try_open(size_t capacity) {
   return false;
 }
 
-void GroupGate::publish(int loop, size_t open, size_t idle, size_t waiting) {
+void GroupGate::publish(int loop, const UpstreamPool* pool, size_t open, size_t idle, size_t waiting) {
   Slot& s = slots_[static_cast<size_t>(loop)];
+  if (s.pool.load() != pool) return;  // a pool a reload retired: its slot is its successor's
   s.open.store(open);
   s.idle.store(idle);
   s.waiting.store(waiting);
@@ -525,7 +529,7 @@ void UpstreamPool::give_place() {
 
 void UpstreamPool::publish() {
   if (!gate_) return;
-  gate_->publish(loop_index_, open_, idle_.size(), waiters_.size());
+  gate_->publish(loop_index_, this, open_, idle_.size(), waiters_.size());
 }
 
 void UpstreamPool::share(GroupGate* gate, int loop, GroupGate::Post post) {

@@ -185,8 +185,8 @@ class GroupGate {
   void release() { open_.fetch_sub(1, std::memory_order_seq_cst); }
   size_t open() const { return open_.load(std::memory_order_seq_cst); }
   // What loop's pool holds: connections counted against capacity (open),
-  // idle ones, requests waiting.
-  void publish(int loop, size_t open, size_t idle, size_t waiting);
+  // idle ones, requests waiting (ignored from a pool no longer in the slot).
+  void publish(int loop, const UpstreamPool* pool, size_t open, size_t idle, size_t waiting);
   // Whether another loop has requests waiting.
   bool others_waiting(int loop) const;
   // Whether `loop` (open places, waiting requests) should give a released
@@ -204,7 +204,7 @@ class GroupGate {
  private:
   struct alignas(64) Slot {  // one loop's: no false sharing between loops
     std::atomic<UpstreamPool*> pool{nullptr};
-    Post post;  // set before pool
+    Post post;  // set before pool is first stored, never changed after
     std::atomic<size_t> open{0};
     std::atomic<size_t> idle{0};
     std::atomic<size_t> waiting{0};

@@ -134,29 +134,29 @@ TEST_CASE("group gate: one capacity for every loop, shared by demand") {
   b.share(gate, 1, [&](std::function<void()>) { posted.push_back("b"); });
   CHECK_FALSE(gate->others_waiting(0));
   // a holds 3 places with 1 request waiting; b none with 2 waiting: a yields.
-  gate->publish(0, 3, 0, 1);
-  gate->publish(1, 0, 0, 2);
+  gate->publish(0, &a, 3, 0, 1);
+  gate->publish(1, &b, 0, 0, 2);
   CHECK(gate->others_waiting(0));
   CHECK(gate->others_waiting(1));  // a's one waiting request
   CHECK(gate->should_yield(0, 3, 1));
   CHECK(gate->should_yield(0, 1, 0));        // b holds none: even a single place goes
   CHECK_FALSE(gate->should_yield(1, 0, 2));  // b holds nothing to give
   // Nothing waits here: a place goes only to a loop holding fewer even after.
-  gate->publish(1, 2, 0, 3);
+  gate->publish(1, &b, 2, 0, 3);
   CHECK(gate->should_yield(0, 4, 0));
   CHECK_FALSE(gate->should_yield(0, 3, 0));
   // Equal shares for equal demand: no move (it would only move the imbalance).
-  gate->publish(1, 2, 0, 2);
+  gate->publish(1, &b, 2, 0, 2);
   CHECK_FALSE(gate->should_yield(0, 2, 2));
   // 6 places for 8 against 2 for 8: the one with more gives.
-  gate->publish(1, 2, 0, 6);
+  gate->publish(1, &b, 2, 0, 6);
   CHECK(gate->should_yield(0, 6, 2));
   CHECK(gate->should_yield(0, 5, 3));  // 5 of 8 against 2 of 8: 4 and 3 after the move
-  gate->publish(1, 3, 0, 5);
+  gate->publish(1, &b, 3, 0, 5);
   CHECK_FALSE(gate->should_yield(0, 4, 4));  // 4 of 8 against 3 of 8: a move would swap them
   // A free place goes to the loop holding the fewest for its demand.
-  gate->publish(0, 1, 0, 4);  // 1 of 5
-  gate->publish(1, 2, 0, 1);  // 2 of 3
+  gate->publish(0, &a, 1, 0, 4);  // 1 of 5
+  gate->publish(1, &b, 2, 0, 1);  // 2 of 3
   gate->release();
   gate->wake_neediest(1, 3);  // from b: a is the other one waiting
   CHECK(posted == std::vector<std::string>{"a"});
@@ -165,12 +165,22 @@ TEST_CASE("group gate: one capacity for every loop, shared by demand") {
   gate->wake_neediest(1, 3);
   CHECK(posted.size() == 1);
   // b waits with every place taken: a, which keeps an idle connection, is asked.
-  gate->publish(0, 1, 1, 0);
+  gate->publish(0, &a, 1, 1, 0);
   gate->ask_idle(1);
   CHECK(posted == std::vector<std::string>{"a", "a"});
-  gate->publish(0, 1, 0, 0);
+  gate->publish(0, &a, 1, 0, 0);
   gate->ask_idle(1);  // nobody idle: nobody asked
   CHECK(posted.size() == 2);
+  // The group removed and added again: loop 0's new pool takes the slot; the
+  // retired one's figures no longer count, the slot's post stays loop 0's.
+  UpstreamPool a2(&loop, ep);
+  a2.share(gate, 0, [&](std::function<void()>) { posted.push_back("a2"); });
+  gate->publish(0, &a, 0, 5, 0);
+  gate->ask_idle(1);
+  CHECK(posted.size() == 2);
+  gate->publish(0, &a2, 1, 1, 0);
+  gate->ask_idle(1);
+  CHECK(posted == std::vector<std::string>{"a", "a", "a"});
   uv_loop_close(&loop);
 }
 
