@@ -68,7 +68,6 @@ Snapshot Server::snapshot() const {
       std::lock_guard<std::mutex> lock(mu);
       merge_snapshot(&s, part);
     });
-    s.open_connections = loops_->total_connections();
   }
   count_idle(&s);
   return s;

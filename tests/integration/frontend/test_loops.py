@@ -150,8 +150,10 @@ class Loops(unittest.TestCase):
         self.assertEqual(codes, [200] * 100)
         # 7 requests that sleep, against 2 processes x 2 threads.
         threads, slept = start_clients(d, '/app/sleep?2', 7, 1)
-        wait_for(lambda: status_auto(d).get('BusyWorkers') == '4'
-                 and status_auto(d).get('QueueDepth') == '3', 10, '4 busy and 3 queued')
+        def busy_and_queued():
+            st = status_auto(d)  # one page: both figures of the same moment
+            return (st.get('BusyWorkers'), st.get('QueueDepth')) == ('4', '3')
+        wait_for(busy_and_queued, 10, '4 busy and 3 queued')
         s = status_auto(d)
         self.assertEqual(s['Group lp_site BusyWorkers'], '4', s)
         self.assertEqual(s['Group lp_site QueueDepth'], '3', s)
