@@ -215,4 +215,32 @@ FrameReader::Result FrameReader::next(Frame* out) {
   return Result::kFrame;
 }
 
+bool FrameReader::partial(FrameHeader* h, size_t* have) const {
+  if (!error_.empty() || end_ - pos_ < kHeaderSize) return false;
+  const char* p = data_.get() + pos_;
+  const uint32_t length = load32(p + 8);
+  const size_t buffered = end_ - pos_ - kHeaderSize;
+  if (buffered >= length) return false;  // whole: next() yields it
+  h->type = static_cast<FrameType>(p[0]);
+  h->flags = static_cast<uint8_t>(p[1]);
+  h->request_id = load32(p + 4);
+  h->length = length;
+  *have = buffered;
+  return true;
+}
+
+void FrameReader::skip_header() {
+  FrameHeader h;
+  size_t have = 0;
+  if (!partial(&h, &have)) log::bug("FrameReader::skip_header() without a partial frame", __FILE__, __LINE__);
+  pos_ += kHeaderSize;
+}
+
+std::string_view FrameReader::take(size_t max) {
+  const size_t n = std::min(max, end_ - pos_);
+  std::string_view v(data_.get() + pos_, n);
+  pos_ += n;
+  return v;
+}
+
 }  // namespace wsgid::proto

@@ -127,6 +127,21 @@ class FrameReader {
   // split of its bytes. Flags are passed through unchecked.
   Result next(Frame* out);
 
+  // A frame's payload read past the reader (the front end splices a large
+  // response body from the worker's socket to the client's, never copying it
+  // in). After next() returned kNeedMore: partial() tells whether a frame's
+  // header has arrived whole but not its whole payload (*h: the header, *have:
+  // the payload bytes buffered; false otherwise, and after an error).
+  // skip_header() then consumes that header: from there on the stream's next
+  // h->length bytes are payload that the caller takes itself, first those
+  // buffered with take(), the rest from the stream before feeding the reader
+  // again, and next() reads the frame after it.
+  bool partial(FrameHeader* h, size_t* have) const;
+  void skip_header();
+  // Up to max buffered bytes, raw, consumed (valid until the next call on
+  // this reader).
+  std::string_view take(size_t max);
+
   // The decoding error, "" until next() returned kError. Exactly one of:
   //   "frame type 0x7f is unknown"                     (type byte, 2 hex digits)
   //   "frame reserved field 0x0102 is not zero"        (reserved u16, 4 hex digits)

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "protocol/messages.h"
 #include "protocol/response_head_view.h"
+#include "supervisor/frontend/body_splice.h"
 #include "supervisor/frontend/cgi_environ.h"
 #include "supervisor/frontend/io_buffer.h"
 #include "supervisor/frontend/log_sources.h"
@@ -1403,6 +1404,54 @@ void HttpConn::write_body(std::string_view data) {
   }
   append_body(&out_, data, chunked_);
   resp_extra_bytes_ += out_.size() - before - data.size();  // chunk framing
+}
+
+bool HttpConn::upstream_can_splice() const {
+  return !tls_ && !writing_ && close_ == CloseStage::kOpen && phase_ == Phase::kStreaming &&
+         !no_body_ && upstream_ != nullptr &&
+         (resp_length_ < 0 || resp_body_bytes_ < static_cast<uint64_t>(resp_length_));
+}
+
+size_t HttpConn::upstream_splice(int fd, size_t max) {
+  if (!upstream_can_splice()) return 0;
+  if (resp_length_ >= 0)
+    max = static_cast<size_t>(std::min<uint64_t>(max, static_cast<uint64_t>(resp_length_) - resp_body_bytes_));
+  const size_t n = body_splice::fill(fd, max);
+  if (n == 0) return 0;
+  resp_body_bytes_ += n;
+  // What must precede the bytes (a chunk's size line, the previous chunk's
+  // CRLF) goes first; when the kernel does not take all of it, the bytes
+  // follow it through out_.
+  const size_t before = out_.size();
+  if (chunked_) append_chunk_size(&out_, n);
+  resp_extra_bytes_ += out_.size() - before;
+  if (!out_.empty()) write_out();
+  if (close_ == CloseStage::kClosed) {
+    std::string dropped;
+    body_splice::drain(-1, n, &dropped);
+    return n;
+  }
+  uv_os_fd_t sock = -1;
+  if (!writing_ && uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock) != 0) sock = -1;
+  const size_t queued = out_.size();
+  const int err = body_splice::drain(sock, n, &out_);
+  if (err != 0) {
+    log::info("frontend: {}:{}: splice to the client: {}", remote_ip_, remote_port_, std::strerror(err));
+    start_close();
+    return n;
+  }
+  server_->metrics().front().bytes_spliced += n - (out_.size() - queued);
+  const bool left = out_.size() > queued;
+  if (chunked_) {
+    out_ += "\r\n";
+    resp_extra_bytes_ += 2;
+  }
+  if (left) {
+    write_out();
+    if (write_pending() > kHighWater && upstream_) upstream_->pause_reading();
+  }
+  refresh_write_deadline();
+  return n;
 }
 
 void HttpConn::response_complete() {

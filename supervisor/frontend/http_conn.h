@@ -190,6 +190,8 @@ class HttpConn final : public UpstreamClient {
   void upstream_drained() override;
   void upstream_flush() override;
   void upstream_accepted() override;
+  bool upstream_can_splice() const override;
+  size_t upstream_splice(int fd, size_t max) override;
 
   // llhttp callbacks (static trampolines in http_conn.cc call these).
   int on_message_begin();

@@ -45,6 +45,7 @@ void FrontCounters::add(const FrontCounters& other) {
   bytes_out += other.bytes_out;
   requests += other.requests;
   duration_us += other.duration_us;
+  bytes_spliced += other.bytes_spliced;
 }
 
 namespace {

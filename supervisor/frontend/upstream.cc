@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "protocol/messages.h"
+#include "supervisor/frontend/body_splice.h"
 #include "supervisor/frontend/io_buffer.h"
 #include "supervisor/frontend/stream_write.h"
 
@@ -203,8 +204,10 @@ void UpstreamConn::resume_reading() {
       // Straight into the frame reader (not io_buffer's shared buffer): a
       // response body is not copied once more before it is parsed.
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-        buf->base = static_cast<UpstreamConn*>(h->data)->reader_.prepare(kReadBufferSize);
-        buf->len = kReadBufferSize;
+        auto* self = static_cast<UpstreamConn*>(h->data);
+        const size_t room = self->splicing_ ? proto::kHeaderSize : kReadBufferSize;
+        buf->base = self->reader_.prepare(room);
+        buf->len = room;
       },
       [](uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
         (void)buf;  // the room the allocator above took from reader_
@@ -221,8 +224,58 @@ void UpstreamConn::on_read(ssize_t nread) {
     return;
   }
   reader_.commit(static_cast<size_t>(nread));
-  handle_frames();
+  do {
+    if (!pass_body()) break;
+    handle_frames();
+  } while (start_body_passthrough());
   if (client_) client_->upstream_flush();
+}
+
+bool UpstreamConn::start_body_passthrough() {
+  if (body_left_ > 0 || state_ != State::kBusy || !client_ || !hello_seen_ || !want_read_) return false;
+  proto::FrameHeader h;
+  size_t have = 0;
+  if (!reader_.partial(&h, &have)) return false;
+  if (h.type != proto::FrameType::kResponseBody || h.length < kSpliceMin) {
+    splicing_ = false;  // a small frame: read it whole, not a header's size at a time
+    return false;
+  }
+  if (h.length - have < kSpliceMin) return false;  // mostly read already: finish reading it
+  if (!pipe_ || !client_->upstream_can_splice() || !body_splice::available()) {
+    splicing_ = false;
+    return false;
+  }
+  reader_.skip_header();
+  body_left_ = h.length;
+  body_id_ = h.request_id;
+  splicing_ = true;
+  return true;
+}
+
+bool UpstreamConn::pass_body() {
+  while (body_left_ > 0) {
+    if (state_ != State::kBusy || !client_) return false;
+    std::string_view piece = reader_.take(body_left_);
+    if (!piece.empty()) {
+      body_left_ -= static_cast<uint32_t>(piece.size());
+      proto::Frame f;
+      f.type = proto::FrameType::kResponseBody;
+      f.request_id = body_id_;
+      f.payload = piece;
+      client_->upstream_frame(f);
+      continue;
+    }
+    uv_os_fd_t fd;
+    if (!want_read_ || !pipe_ || !client_->upstream_can_splice() ||
+        uv_fileno(reinterpret_cast<uv_handle_t*>(pipe_), &fd) != 0) {
+      splicing_ = false;  // the rest comes through reads, copied
+      return false;
+    }
+    const size_t n = client_->upstream_splice(fd, body_left_);
+    if (n == 0) return false;  // none waiting now; libuv's next read is ours
+    body_left_ -= static_cast<uint32_t>(n);
+  }
+  return state_ != State::kClosing;
 }
 
 void UpstreamConn::handle_frames() {
@@ -265,12 +318,26 @@ void UpstreamConn::handle_frames() {
       close(false, "worker sent " + std::string(proto::type_name(f.type)) + " with no request");
       return;
     }
+    // A large body frame read whole: its successors are likely large too, so
+    // the next reads take their headers only and their payloads are spliced.
+    if (f.type != proto::FrameType::kResponseBody) splicing_ = false;
+    else if (f.payload.size() >= kSpliceMin && client_->upstream_can_splice()) splicing_ = true;
     client_->upstream_frame(f);
   }
 }
 
 void UpstreamConn::release() {
   client_ = nullptr;
+  splicing_ = false;
+  if (body_left_ > 0 && state_ != State::kClosing) {
+    // Payload bytes of a frame still to come: not a frame boundary, never reused.
+    close(false, "released within a response body frame");
+    return;
+  }
+  // The response's end may have come in the read whose body paused reading
+  // (the client was slow): an idle connection is read (a worker's closing
+  // notice, its end), and the next request's response must be.
+  resume_reading();
   if (state_ == State::kClosing) return;
   pool_->conn_released(this);
 }

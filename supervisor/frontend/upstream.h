@@ -96,6 +96,19 @@ class UpstreamClient {
   // The frames of one read from the worker have all been delivered: a good
   // moment to write what they produced (one write for head + body + end).
   virtual void upstream_flush() = 0;
+  // Response body bytes may now go from the worker's socket straight to the
+  // client's (body_splice.h): a response body is streaming to a plain TCP
+  // client with nothing queued for it.
+  virtual bool upstream_can_splice() const { return false; }
+  // Moves up to max bytes of the response body from the worker connection's
+  // descriptor fd to the client (as if they had come in kResponseBody frames):
+  // the count taken from fd, 0 when none could be now. May detach the
+  // connection (a failed client write closes the client).
+  virtual size_t upstream_splice(int fd, size_t max) {
+    (void)fd;
+    (void)max;
+    return 0;
+  }
 };
 
 class UpstreamPool;
@@ -104,6 +117,10 @@ class UpstreamConn {
  public:
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
+  // A response body frame with at least this many payload bytes still in the
+  // socket is spliced to the client (body_splice.h); while one streams, a read
+  // takes a frame header's size (the next frame's header).
+  static constexpr size_t kSpliceMin = 16 * 1024;
 
   // Appends bytes for the worker and writes what it can now.
   void send(std::string_view bytes);
@@ -142,6 +159,13 @@ class UpstreamConn {
   void flush(std::string_view extra = {});
   void close(bool closing_notice, std::string_view why);
   void handle_frames();
+  // The response body frame the reader holds only the start of, when it is
+  // large and the client can take it by splice: its header consumed, the rest
+  // of its payload is read past the reader (body_left_). False otherwise.
+  bool start_body_passthrough();
+  // Delivers the passed-through payload: what the reader holds, then what the
+  // client splices from the socket. False while bytes of it are still to come.
+  bool pass_body();
   void maybe_delete();
  public:
   static void pipe_closed(UpstreamConn* self);  // the pipe handle's close callback
@@ -163,6 +187,13 @@ class UpstreamConn {
   bool reading_ = false;
   bool want_read_ = true;
   pid_t worker_pid_ = 0;
+  // A response body frame's payload read past the reader (start_body_passthrough):
+  // bytes still to come, its request id; while a large body streams by splice,
+  // reads take a small piece (a frame header and a little payload) instead of
+  // kReadBufferSize, so that the rest stays in the socket for the splice.
+  uint32_t body_left_ = 0;
+  uint32_t body_id_ = 0;
+  bool splicing_ = false;
   std::string out_;
   std::string inflight_;
   proto::FrameReader reader_;

@@ -8,6 +8,8 @@
 // every frame's payload goes to the decoder of its type. Invariants, each an
 // abort when broken:
 //   - every split yields the same frames, the same last result and error text;
+//   - so does a run that reads large payloads past the reader (partial(),
+//     skip_header(), take(): the front end's splice of response bodies);
 //   - each frame re-encodes (append_frame) to exactly the input bytes it came
 //     from, is of a known type, and fits max_payload_for(type);
 //   - a reader with a smaller limit yields a prefix of those frames and fails
@@ -89,6 +91,50 @@ Outcome run(std::string_view in, uint32_t max_payload, NextPiece next_piece) {
   drain(r, &o);
   o.error = r.error();
   o.buffered = o.last == FrameReader::Result::kError ? 0 : r.buffered();
+  return o;
+}
+
+// As run(), but as the front end reads a large response body: whenever the
+// reader holds a frame's header and only part of its payload, the header is
+// skipped, the buffered part taken, and the rest of the payload taken from the
+// stream itself (splice), past the reader. The frames must be the same.
+template <class NextPiece>
+Outcome run_passthrough(std::string_view in, NextPiece next_piece) {
+  FrameReader r;
+  Outcome o;
+  size_t pos = 0;
+  bool cut = false;  // the stream ends inside a passed-through payload
+  auto pass = [&] {
+    FrameHeader h;
+    size_t have = 0;
+    while (o.last == FrameReader::Result::kNeedMore && r.partial(&h, &have)) {
+      FUZZ_CHECK(have < h.length);
+      FUZZ_CHECK(is_known_type(static_cast<uint8_t>(h.type)) && h.length <= max_payload_for(h.type));
+      r.skip_header();
+      std::string payload(r.take(h.length));
+      FUZZ_CHECK(payload.size() == have);
+      FUZZ_CHECK(r.buffered() == 0);
+      const size_t rest = h.length - have;
+      if (in.size() - pos < rest) {
+        cut = true;
+        pos = in.size();
+        return;
+      }
+      payload.append(in.substr(pos, rest));
+      pos += rest;
+      o.frames.push_back({h.type, h.flags, h.request_id, std::move(payload)});
+      drain(r, &o);
+    }
+  };
+  while (pos < in.size() && !cut) {
+    size_t n = std::min(next_piece(), in.size() - pos);
+    r.feed(in.substr(pos, n));
+    pos += n;
+    drain(r, &o);
+    pass();
+  }
+  o.error = r.error();
+  o.buffered = cut ? 0 : (o.last == FrameReader::Result::kError ? 0 : r.buffered());
   return o;
 }
 
@@ -194,6 +240,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Outcome split = run(in, kMaxPayload, [&] { return 1 + rnd() % (size_t{1} << bits); });
   FUZZ_CHECK(split == whole);
   if (size <= kMaxBytewise) FUZZ_CHECK(run(in, kMaxPayload, [] { return size_t{1}; }) == whole);
+  {
+    // Payloads passed through: the same frames; a stream cut inside one has
+    // none of its bytes left in the reader (whole holds them, unreturned).
+    Outcome pass = run_passthrough(in, [&] { return 1 + rnd() % (size_t{1} << bits); });
+    FUZZ_CHECK(pass.frames == whole.frames);
+    FUZZ_CHECK(pass.last == whole.last);
+    FUZZ_CHECK(pass.error == whole.error);
+    FUZZ_CHECK(pass.buffered <= whole.buffered);
+  }
 
   // Each frame is exactly the bytes it came from, and within its type's limit.
   size_t offset = 0;

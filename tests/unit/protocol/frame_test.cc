@@ -313,6 +313,49 @@ TEST_CASE("the reader waits for whole frames and never returns a partial one") {
   }
 }
 
+TEST_CASE("a payload read past the reader: partial(), skip_header(), take()") {
+  std::string wire;
+  append_frame(&wire, FrameType::kResponseBody, 9, "0123456789");
+  append_frame(&wire, FrameType::kResponseEnd, 9, "");
+  FrameReader r;
+  FrameHeader h;
+  size_t have = 99;
+  Frame f;
+  // Not a whole header yet: nothing to pass through.
+  r.feed(wire.substr(0, 11));
+  CHECK(r.next(&f) == FrameReader::Result::kNeedMore);
+  CHECK_FALSE(r.partial(&h, &have));
+  // The header and 3 payload bytes.
+  r.feed(wire.substr(11, 4));
+  CHECK(r.next(&f) == FrameReader::Result::kNeedMore);
+  REQUIRE(r.partial(&h, &have));
+  CHECK(h.type == FrameType::kResponseBody);
+  CHECK(h.request_id == 9);
+  CHECK(h.length == 10);
+  CHECK(have == 3);
+  r.skip_header();
+  CHECK(r.take(10) == "012");
+  CHECK(r.buffered() == 0);
+  // The other 7 payload bytes went elsewhere (a splice); the reader goes on
+  // with the frame after them.
+  r.feed(wire.substr(kHeaderSize + 10));
+  REQUIRE(r.next(&f) == FrameReader::Result::kFrame);
+  CHECK(f.type == FrameType::kResponseEnd);
+  CHECK(f.request_id == 9);
+  // take() stops at max, and at what is buffered.
+  r.feed("abcdef");
+  CHECK(r.take(4) == "abcd");
+  CHECK(r.take(40) == "ef");
+  // A whole frame is next()'s, not partial()'s; nor is anything after an error.
+  FrameReader w;
+  w.feed(wire);
+  CHECK_FALSE(w.partial(&h, &have));
+  FrameReader bad;
+  bad.feed(std::string("\x7f") + std::string(15, '\0'));
+  CHECK(bad.next(&f) == FrameReader::Result::kError);
+  CHECK_FALSE(bad.partial(&h, &have));
+}
+
 TEST_CASE("one byte at a time and random splits give the frames of one whole feed") {
   const std::string stream = mixed_stream();
   const Outcome whole = feed_whole(stream);

@@ -1,0 +1,326 @@
+"""Response bodies spliced from a worker's socket to the client's (body_splice.h,
+docs/decisions.md 53): the real wsgid, `WSGIFrontendLoops 2` (each loop thread
+has its own pipe), real workers, raw HTTP/1.1 clients.
+
+Every body here is a byte pattern that tells a lost, doubled or misplaced byte
+(byte i of a body is i % 251), checked whole by the client.
+- large bodies, chunked and with Content-Length, on one keep-alive connection,
+  then a small response on it (the frame boundary after a spliced body is
+  right); /metrics counts the spliced bytes (most of them);
+- a Content-Length shorter than what the application returns: exactly the
+  declared bytes, and the connection serves its next request; HEAD: no body;
+- a client that stops reading for a while: the body is still exact and the
+  front end's memory stays bounded (what the client's socket does not take
+  comes back out of the pipe and waits in the connection's buffer); a client
+  with a small receive buffer that reads each of 16 keep-alive responses late;
+- four clients at once over both loops: every body exact;
+- a client that goes away in the middle, and a worker that dies in the middle:
+  the front end neither hangs nor crashes, the client of the dead worker sees
+  its body cut (no final chunk), and the next request is served.
+
+Run by hand: WSGID_BUILD_DIR=BUILD /usr/bin/python3 tests/integration/frontend/test_splice.py -v
+"""
+import os
+import re
+import socket
+import threading
+import time
+import unittest
+
+from wsgidtest import under_asan
+from wsgidtest.daemon import Daemon
+from wsgidtest.testing import test_failed
+from wsgidtest.wait import wait_for
+
+APP = r"""
+import os
+PAT = bytes(range(251)) * (((1 << 20) // 251) + 2)
+def application(environ, start_response):
+    q = dict(p.split('=', 1) for p in environ.get('QUERY_STRING', '').split('&') if p)
+    if environ.get('PATH_INFO') == '/small':
+        start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '5')])
+        return [b'small']
+    n = int(q.get('n', 1 << 20))
+    block = int(q.get('block', 1 << 20))
+    exit_after = int(q.get('exit_after', 0))
+    headers = [('Content-Type', 'application/octet-stream')]
+    if 'length' in q:
+        headers.append(('Content-Length', q['length']))
+    start_response('200 OK', headers)
+    def gen():
+        off = 0
+        i = 0
+        while off < n:
+            k = min(block, n - off)
+            yield PAT[off % 251:off % 251 + k]
+            off += k
+            i += 1
+            if exit_after and i == exit_after:
+                os._exit(3)
+    return gen()
+"""
+
+BODY = """
+WSGIFrontendLoops 2
+WSGIDaemonProcess sp_site processes=2 threads=2
+WSGIScriptAlias /app {dir}/app.wsgi process-group=sp_site application-group=%{{GLOBAL}}
+<Location /metrics>
+  SetHandler wsgid-metrics
+</Location>
+"""
+
+MIB = 1 << 20
+
+
+def pattern(n):
+    pat = bytes(range(251)) * ((n // 251) + 2)
+    return pat[:n]
+
+
+class Client:
+    """One raw HTTP/1.1 connection: requests in turn, responses read exactly."""
+
+    def __init__(self, port, timeout=60):
+        self.s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+        self.buf = b''
+
+    def close(self):
+        self.s.close()
+
+    def _more(self):
+        d = self.s.recv(1 << 20)
+        if not d:
+            raise EOFError('connection closed; %d bytes unread' % len(self.buf))
+        self.buf += d
+
+    def _line(self):
+        while b'\r\n' not in self.buf:
+            self._more()
+        line, self.buf = self.buf.split(b'\r\n', 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n:
+            self._more()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def request(self, path, method='GET', slow=None):
+        """-> (status, headers dict, body); slow(received) is called between reads."""
+        self.s.sendall(b'%s %s HTTP/1.1\r\nHost: a\r\n\r\n' % (method.encode(), path.encode()))
+        return self.read_response(method, slow)
+
+    def read_response(self, method='GET', slow=None):
+        status = int(self._line().split()[1])
+        headers = {}
+        while True:
+            line = self._line()
+            if not line:
+                break
+            k, _, v = line.partition(b':')
+            headers[k.strip().lower().decode()] = v.strip().decode()
+        if method == 'HEAD':
+            return status, headers, b''
+        parts = []
+        got = 0
+        if 'content-length' in headers:
+            left = int(headers['content-length'])
+            while left:
+                if not self.buf:
+                    self._more()
+                piece = self.buf[:left]
+                self.buf = self.buf[len(piece):]
+                parts.append(piece)
+                left -= len(piece)
+                got += len(piece)
+                if slow:
+                    slow(got)
+            return status, headers, b''.join(parts)
+        assert headers.get('transfer-encoding') == 'chunked', headers
+        while True:
+            size = int(self._line().split(b';')[0], 16)
+            if size == 0:
+                self._line()
+                return status, headers, b''.join(parts)
+            parts.append(self._exact(size))
+            got += size
+            if slow:
+                slow(got)
+            self._exact(2)
+
+
+def metric(daemon, name):
+    st, body = daemon.get('/metrics')
+    assert st == 200, st
+    m = re.search(r'^%s (\d+)$' % re.escape(name), body.decode(), re.M)
+    assert m, name
+    return int(m.group(1))
+
+
+class Splice(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon(body=BODY, prefix='wsgid-splice-')
+        self.d.write('app.wsgi', APP)
+        self.d.start()
+
+    def tearDown(self):
+        failed = test_failed(self)
+        self.d.stop()
+        self.d.cleanup(failed=failed)
+
+    def assertPattern(self, body, n):
+        self.assertEqual(len(body), n)
+        if body != pattern(n):
+            first = next(i for i in range(n) if body[i] != i % 251)
+            self.fail('body differs from the pattern first at byte %d of %d' % (first, n))
+
+    def test_bodies_spliced_exact_then_the_next_request(self):
+        before = metric(self.d, 'wsgid_frontend_spliced_bytes_total')
+        c = Client(self.d.port())
+        try:
+            st, h, body = c.request('/app/big?n=%d' % (8 * MIB))
+            self.assertEqual((st, h.get('transfer-encoding')), (200, 'chunked'))
+            self.assertPattern(body, 8 * MIB)
+            n = 8 * MIB + 12345
+            st, h, body = c.request('/app/big?n=%d&length=%d&block=%d' % (n, n, 300000))
+            self.assertEqual((st, h.get('content-length')), (200, str(n)))
+            self.assertPattern(body, n)
+            st, _, body = c.request('/app/small')
+            self.assertEqual((st, body), (200, b'small'))
+        finally:
+            c.close()
+        spliced = metric(self.d, 'wsgid_frontend_spliced_bytes_total') - before
+        # The first frame of each body is read as it arrives with the head; the
+        # rest goes by splice unless the client's socket is full (it is not: this
+        # client reads as fast as it can, and a socket holds megabytes).
+        self.assertGreater(spliced, 12 * MIB, 'spliced %d of %d bytes' % (spliced, 16 * MIB))
+        self.assertLessEqual(spliced, 16 * MIB + 12345)
+        self.d.check_log_clean()
+
+    def test_declared_length_shorter_and_head(self):
+        c = Client(self.d.port())
+        try:
+            st, h, body = c.request('/app/big?n=%d&length=%d' % (4 * MIB, 3000001))
+            self.assertEqual((st, h.get('content-length')), (200, '3000001'))
+            self.assertPattern(body, 3000001)
+            st, _, body = c.request('/app/small')
+            self.assertEqual((st, body), (200, b'small'))
+        finally:
+            c.close()
+        c = Client(self.d.port())
+        try:
+            st, h, body = c.request('/app/big?n=%d&length=%d' % (4 * MIB, 4 * MIB), method='HEAD')
+            self.assertEqual((st, h.get('content-length'), body), (200, str(4 * MIB), b''))
+            st, _, body = c.request('/app/small')
+            self.assertEqual((st, body), (200, b'small'))
+        finally:
+            c.close()
+
+    def test_a_client_that_stops_reading(self):
+        fe = self.d.frontend_pid()
+        peak = [0]
+
+        def rss():
+            with open('/proc/%d/status' % fe) as f:
+                for line in f:
+                    if line.startswith('VmRSS:'):
+                        return int(line.split()[1])
+            return 0
+
+        stops = (MIB, 9 * MIB)
+
+        def slow(got):
+            # Stops twice for a while: the client's socket fills and splices
+            # leave bytes that go back through the connection's buffer.
+            if slow.paused < len(stops) and got >= stops[slow.paused]:
+                slow.paused += 1
+                time.sleep(1.0)
+                peak[0] = max(peak[0], rss())
+        slow.paused = 0
+        c = Client(self.d.port())
+        try:
+            st, _, body = c.request('/app/big?n=%d' % (24 * MIB), slow=slow)
+            self.assertEqual(st, 200)
+            self.assertPattern(body, 24 * MIB)
+            self.assertEqual(slow.paused, 2)
+            st, _, body = c.request('/app/small')
+            self.assertEqual((st, body), (200, b'small'))
+        finally:
+            c.close()
+        self.assertLess(peak[0], (160 if under_asan() else 40) * 1024,
+                        'front end RSS peaked at %d KiB' % peak[0])
+        self.d.check_log_clean()
+
+    def test_keep_alive_responses_to_a_client_that_reads_late(self):
+        # A small receive buffer and a pause before each read: the front end's
+        # writes to the client stall, splices leave bytes behind and reading the
+        # worker stops and starts again. Every response whole, and each worker
+        # connection goes back to the pool fit for the next request (read again:
+        # a response's end can arrive in the read that paused it).
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(20)
+        s.connect(('127.0.0.1', self.d.port()))
+        c = Client.__new__(Client)
+        c.s, c.buf = s, b''
+        try:
+            for i in range(16):
+                n = 130000 + 4000 * i
+                c.s.sendall(b'GET /app/big?n=%d&block=%d HTTP/1.1\r\nHost: a\r\n\r\n' % (n, n))
+                time.sleep(0.2)
+                st, _, body = c.read_response()
+                self.assertEqual(st, 200)
+                self.assertPattern(body, n)
+        finally:
+            s.close()
+
+    def test_four_clients_at_once_over_both_loops(self):
+        errors = []
+
+        def one(i):
+            try:
+                c = Client(self.d.port())
+                try:
+                    for _ in range(3):
+                        n = (3 + i) * MIB + i * 1111
+                        st, _, body = c.request('/app/big?n=%d&block=%d' % (n, 200000 + i * 70001))
+                        if st != 200 or body != pattern(n):
+                            errors.append('client %d: status %d, %d bytes, exact: %s' % (
+                                i, st, len(body), body == pattern(n)))
+                finally:
+                    c.close()
+            except Exception as e:  # reported below, with the others
+                errors.append('client %d: %r' % (i, e))
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(errors, [])
+        self.d.check_log_clean()
+
+    def test_client_leaves_then_worker_dies_in_the_middle(self):
+        c = Client(self.d.port())
+        c.s.sendall(b'GET /app/big?n=%d HTTP/1.1\r\nHost: a\r\n\r\n' % (64 * MIB))
+        got = 0
+        while got < 2 * MIB:
+            got += len(c.s.recv(1 << 20))
+        c.close()
+        st, body = self.d.get('/app/small')
+        self.assertEqual((st, body), (200, b'small'))
+        # The worker exits after 3 blocks of 1 MiB of a 16 MiB chunked body: the
+        # client's connection ends without the last chunk, soon.
+        c = Client(self.d.port(), timeout=30)
+        t0 = time.monotonic()
+        try:
+            with self.assertRaises(EOFError):
+                c.request('/app/big?n=%d&exit_after=3' % (16 * MIB))
+        finally:
+            c.close()
+        self.assertLess(time.monotonic() - t0, 25)
+        wait_for(lambda: self.d.get('/app/small') == (200, b'small'), 30, 'a request served after the death')
+        self.assertEqual(self.d.get('/app/small'), (200, b'small'))
+
+
+if __name__ == '__main__':
+    unittest.main()
