@@ -263,9 +263,17 @@ void HttpConn::update_reading() {
   if (want == reading_) return;
   auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (want) {
-    uv_read_start(s, io_alloc_cb, [](uv_stream_t* st, ssize_t n, const uv_buf_t* b) {
-      static_cast<HttpConn*>(st->data)->on_read(n, b);
-    });
+    uv_read_start(
+        s,
+        [](uv_handle_t* h, size_t suggested, uv_buf_t* b) {
+          io_alloc_cb(h, suggested, b);
+          // A body being spliced: a small read wakes the splice, the rest stays
+          // in the socket for it.
+          if (static_cast<HttpConn*>(h->data)->request_splicing_) b->len = kSpliceWakeRead;
+        },
+        [](uv_stream_t* st, ssize_t n, const uv_buf_t* b) {
+          static_cast<HttpConn*>(st->data)->on_read(n, b);
+        });
   } else {
     uv_read_stop(s);
   }
@@ -461,6 +469,43 @@ void HttpConn::on_plain(const char* data, size_t len) {
   }
   execute(data, len);
   if (paused_ && phase_ == Phase::kIdle) resume_parsing();
+  if (!tls_) splice_request_body();
+}
+
+bool HttpConn::request_splice_ready() const {
+  return !tls_ && close_ == CloseStage::kOpen && target_ == Target::kUpstream && upstream_ != nullptr &&
+         !replayable_ && reqbuf_sent_ == reqbuf_.size() && !chunked_body_ && !body_done_ &&
+         !paused_ && pending_.empty() && phase_ != Phase::kIdle && phase_ != Phase::kHead &&
+         parser_.content_length > UpstreamConn::kSpliceMin;
+}
+
+void HttpConn::splice_request_body() {
+  request_splicing_ = request_splice_ready() && body_splice::available();
+  if (!request_splicing_ || in_execute_) return;
+  uv_os_fd_t sock;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock) != 0) return;
+  const auto& cfg = router_->settings().config;
+  // While the worker's socket takes them (else backpressure stops reading the
+  // client, as for copied bytes, and upstream_drained() comes back here).
+  while (request_splice_ready() && !backpressure_ && upstream_->write_pending() == 0) {
+    // llhttp keeps counting the body (its remaining Content-Length, which it
+    // consumes in its body state): at least one byte is left to it, so that
+    // it sees the message end and calls on_message_complete as for any body.
+    const uint64_t left = parser_.content_length;
+    const size_t n = body_splice::fill(sock, static_cast<size_t>(std::min<uint64_t>(left - 1, proto::kBodyChunk)));
+    if (n == 0) break;  // none waiting now; the end and errors are the next read's
+    parser_.content_length -= n;
+    body_bytes_ += n;
+    server_->metrics().front().bytes_spliced_in += n;
+    deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_body_timeout * 1000);
+    deadline_kind_ = kBody;
+    std::string head;
+    proto::append_header(&head, proto::FrameType::kRequestBody, request_id_, static_cast<uint32_t>(n));
+    upstream_->send_spliced(head, n);
+    if (close_ != CloseStage::kOpen || !upstream_) return;
+    push_request();  // backpressure when the worker's socket did not take them all
+  }
+  request_splicing_ = request_splice_ready();
 }
 
 void HttpConn::execute(const char* data, size_t len) {
@@ -1114,7 +1159,10 @@ void HttpConn::push_request() {
     unsent = 0;
   }
   size_t pending = upstream_ ? upstream_->write_pending() : unsent;
-  bool full = !body_done_ && pending > kHighWater;
+  // A body being spliced waits while anything is queued for the worker (what
+  // its socket did not take): read now, its bytes would be copied, in small
+  // frames, behind the queue.
+  bool full = !body_done_ && (pending > kHighWater || (request_splicing_ && pending > 0));
   if (full != backpressure_) {
     backpressure_ = full;
     update_reading();
@@ -1130,6 +1178,7 @@ void HttpConn::upstream_ready(UpstreamConn* conn) {
   reqbuf_sent_ = 0;
   push_request();
   if (conn->accepted()) upstream_accepted();
+  splice_request_body();
 }
 
 void HttpConn::upstream_accepted() {
@@ -1168,6 +1217,8 @@ void HttpConn::upstream_drained() {
   if (!backpressure_) return;
   push_request();
   if (backpressure_) return;
+  splice_request_body();  // what waits in the client's socket, before a read copies it
+  if (close_ != CloseStage::kOpen) return;
   feed_body();  // the rest of a chunked body waiting in pending_
   if (paused_ && phase_ == Phase::kIdle) resume_parsing();
 }

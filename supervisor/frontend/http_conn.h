@@ -254,6 +254,17 @@ class HttpConn final : public UpstreamClient {
   void message_done();
   // Decodes the chunked body from pending_ while the worker connection takes it.
   void feed_body();
+  // A Content-Length body for a worker, past what is kept for a resend, on
+  // plain TCP with nothing parsed ahead: request_splice_ready().
+  // splice_request_body() then moves the body's bytes waiting in the client's
+  // socket to the worker's (body_splice.h) as REQUEST_BODY frames, leaving its
+  // last kSpliceMin bytes to llhttp (which ends the message), while the
+  // worker's socket takes them with nothing queued before; meanwhile reads of
+  // the client take kSpliceWakeRead bytes (request_splicing_). Called after
+  // each read, when a worker connection is attached and when it drains.
+  bool request_splice_ready() const;
+  void splice_request_body();
+  static constexpr size_t kSpliceWakeRead = 1024;
   void refuse(int status, std::string_view why);  // error response, then close
   std::string_view header(std::string_view name) const;  // first value, "" if none
   std::string_view url() const { return {head_.data(), url_len_}; }
@@ -367,6 +378,7 @@ class HttpConn final : public UpstreamClient {
   enum class CloseStage { kOpen, kAfterFlush, kShutdownSent, kLingering, kClosed };
   CloseStage close_ = CloseStage::kOpen;
   bool reading_ = false, backpressure_ = false;
+  bool request_splicing_ = false;
   bool writing_ = false;
   bool in_execute_ = false, upgrade_pause_ = false;
   uint64_t deadline_ms_ = 0;

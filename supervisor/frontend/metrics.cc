@@ -46,6 +46,7 @@ void FrontCounters::add(const FrontCounters& other) {
   requests += other.requests;
   duration_us += other.duration_us;
   bytes_spliced += other.bytes_spliced;
+  bytes_spliced_in += other.bytes_spliced_in;
 }
 
 namespace {

@@ -113,9 +113,10 @@ struct FrontCounters {
   uint64_t bytes_out = 0;  // mod_logio's %O of every request
   uint64_t requests = 0;   // every request answered, local ones included
   uint64_t duration_us = 0;  // their total time, head to last byte
-  // Response body bytes that went from a worker's socket to the client's by
-  // splice(2), never through the front end's memory (body_splice.h).
+  // Body bytes moved by splice(2), never through the front end's memory
+  // (body_splice.h): responses (worker -> client), requests (client -> worker).
   uint64_t bytes_spliced = 0;
+  uint64_t bytes_spliced_in = 0;
 
   void add(const FrontCounters& other);
 };

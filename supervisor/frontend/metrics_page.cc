@@ -48,8 +48,9 @@ void frontend_part(PromText& p, const Snapshot& s) {
   p.sample("wsgid_frontend_received_bytes_total", {}, f.bytes_in);
   p.family("wsgid_frontend_sent_bytes_total", "counter", "Response bytes sent: head, body and chunk framing (mod_logio's %O).");
   p.sample("wsgid_frontend_sent_bytes_total", {}, f.bytes_out);
-  p.family("wsgid_frontend_spliced_bytes_total", "counter", "Response body bytes moved from a worker's socket to the client's by splice(2), never copied through the front end.");
-  p.sample("wsgid_frontend_spliced_bytes_total", {}, f.bytes_spliced);
+  p.family("wsgid_frontend_spliced_bytes_total", "counter", "Body bytes moved between a client's socket and a worker's by splice(2), never copied through the front end.");
+  p.sample("wsgid_frontend_spliced_bytes_total", {{"direction", "response"}}, f.bytes_spliced);
+  p.sample("wsgid_frontend_spliced_bytes_total", {{"direction", "request"}}, f.bytes_spliced_in);
 }
 
 void group_part(PromText& p, const Snapshot& s) {

@@ -111,6 +111,26 @@ void UpstreamConn::send(std::string_view head, std::string_view data) {
   flush(data);
 }
 
+void UpstreamConn::send_spliced(std::string_view head, size_t n) {
+  uv_os_fd_t fd = -1;
+  const bool direct = !writing_ && out_.empty() && pipe_ && state_ != State::kClosing &&
+                      uv_fileno(reinterpret_cast<uv_handle_t*>(pipe_), &fd) == 0;
+  out_.append(head);
+  flush();  // the header; queued when the socket does not take it all
+  if (!direct || writing_ || state_ == State::kClosing) fd = -1;  // the bytes follow through out_
+  if (state_ == State::kClosing) {
+    std::string dropped;
+    body_splice::drain(-1, n, &dropped);
+    return;
+  }
+  const int err = body_splice::drain(fd, n, &out_);
+  if (err != 0) {
+    write_failed(-err);
+    return;
+  }
+  flush();
+}
+
 void UpstreamConn::flush(std::string_view extra) {
   if (writing_ || (out_.empty() && extra.empty()) || !pipe_ || state_ == State::kClosing) return;
   write_req_.data = this;

@@ -128,6 +128,10 @@ class UpstreamConn {
   // queued, data goes to the kernel from where it lies (flush(data)): only what
   // the kernel does not take is copied.
   void send(std::string_view head, std::string_view data);
+  // A frame header, then n body bytes that body_splice::fill() put in this
+  // thread's pipe: spliced on to the worker when nothing is queued before
+  // them, else (and for what the socket does not take) queued as copies.
+  void send_spliced(std::string_view head, size_t n);
   size_t write_pending() const { return out_.size() + inflight_.size(); }
   void pause_reading();
   void resume_reading();

@@ -193,6 +193,7 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
   fc.bytes_in = 100;
   fc.bytes_out = 2000;
   fc.bytes_spliced = 1500;
+  fc.bytes_spliced_in = 700;
   std::string text = render_metrics(sample_snapshot(&gc, &fc));
   auto has = [&](const std::string& line) {
     INFO(line);
@@ -207,7 +208,8 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
   has("wsgid_frontend_connections_refused_total{reason=\"timeout\"} 1");
   has("wsgid_frontend_connections_refused_total{reason=\"limit\"} 0");
   has("wsgid_frontend_sent_bytes_total 2000");
-  has("wsgid_frontend_spliced_bytes_total 1500");
+  has("wsgid_frontend_spliced_bytes_total{direction=\"response\"} 1500");
+  has("wsgid_frontend_spliced_bytes_total{direction=\"request\"} 700");
   has("wsgid_group_requests_total{group=\"si\\\"te\",code=\"2xx\"} 1");
   has("wsgid_group_requests_total{group=\"si\\\"te\",code=\"5xx\"} 0");
   has("wsgid_group_requests_by_method_total{group=\"si\\\"te\",method=\"OTHER\"} 0");
