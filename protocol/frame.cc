@@ -236,6 +236,14 @@ void FrameReader::skip_header() {
   pos_ += kHeaderSize;
 }
 
+size_t FrameReader::wanted() const {
+  if (!error_.empty()) return 0;
+  const size_t avail = end_ - pos_;
+  if (avail < kHeaderSize) return kHeaderSize - avail;
+  const size_t length = load32(data_.get() + pos_ + 8);
+  return avail - kHeaderSize >= length ? 0 : length - (avail - kHeaderSize);
+}
+
 std::string_view FrameReader::take(size_t max) {
   const size_t n = std::min(max, end_ - pos_);
   std::string_view v(data_.get() + pos_, n);

@@ -141,6 +141,11 @@ class FrameReader {
   // Up to max buffered bytes, raw, consumed (valid until the next call on
   // this reader).
   std::string_view take(size_t max);
+  // How many more bytes complete the frame at the front: the rest of its
+  // header when that is not whole (the whole header when nothing is
+  // buffered), else the rest of its payload; 0 when it is whole or after an
+  // error.
+  size_t wanted() const;
 
   // The decoding error, "" until next() returned kError. Exactly one of:
   //   "frame type 0x7f is unknown"                     (type byte, 2 hex digits)

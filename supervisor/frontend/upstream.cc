@@ -225,7 +225,14 @@ void UpstreamConn::resume_reading() {
       // response body is not copied once more before it is parsed.
       [](uv_handle_t* h, size_t, uv_buf_t* buf) {
         auto* self = static_cast<UpstreamConn*>(h->data);
-        const size_t room = self->splicing_ ? proto::kHeaderSize : kReadBufferSize;
+        // While a large body streams: the rest of the frame at the front (a
+        // frame mostly read already, a header), so that the next frame's
+        // payload stays in the socket for the splice.
+        size_t room = kReadBufferSize;
+        if (self->splicing_) {
+          const size_t w = self->body_left_ > 0 ? proto::kHeaderSize : self->reader_.wanted();
+          if (w > 0 && w < room) room = w;
+        }
         buf->base = self->reader_.prepare(room);
         buf->len = room;
       },

@@ -9,7 +9,8 @@
 // abort when broken:
 //   - every split yields the same frames, the same last result and error text;
 //   - so does a run that reads large payloads past the reader (partial(),
-//     skip_header(), take(): the front end's splice of response bodies);
+//     skip_header(), take(): the front end's splice of response bodies), and
+//     wanted() is what completes the frame at the front;
 //   - each frame re-encodes (append_frame) to exactly the input bytes it came
 //     from, is of a known type, and fits max_payload_for(type);
 //   - a reader with a smaller limit yields a prefix of those frames and fails
@@ -109,6 +110,7 @@ Outcome run_passthrough(std::string_view in, NextPiece next_piece) {
     size_t have = 0;
     while (o.last == FrameReader::Result::kNeedMore && r.partial(&h, &have)) {
       FUZZ_CHECK(have < h.length);
+      FUZZ_CHECK(r.wanted() == h.length - have);
       FUZZ_CHECK(is_known_type(static_cast<uint8_t>(h.type)) && h.length <= max_payload_for(h.type));
       r.skip_header();
       std::string payload(r.take(h.length));
@@ -131,6 +133,9 @@ Outcome run_passthrough(std::string_view in, NextPiece next_piece) {
     r.feed(in.substr(pos, n));
     pos += n;
     drain(r, &o);
+    // What completes the frame at the front: something while it waits for
+    // more, nothing after an error.
+    FUZZ_CHECK((r.wanted() > 0) == (o.last == FrameReader::Result::kNeedMore));
     pass();
   }
   o.error = r.error();

@@ -321,10 +321,12 @@ TEST_CASE("a payload read past the reader: partial(), skip_header(), take()") {
   FrameHeader h;
   size_t have = 99;
   Frame f;
+  CHECK(r.wanted() == kHeaderSize);
   // Not a whole header yet: nothing to pass through.
   r.feed(wire.substr(0, 11));
   CHECK(r.next(&f) == FrameReader::Result::kNeedMore);
   CHECK_FALSE(r.partial(&h, &have));
+  CHECK(r.wanted() == 1);
   // The header and 3 payload bytes.
   r.feed(wire.substr(11, 4));
   CHECK(r.next(&f) == FrameReader::Result::kNeedMore);
@@ -333,6 +335,7 @@ TEST_CASE("a payload read past the reader: partial(), skip_header(), take()") {
   CHECK(h.request_id == 9);
   CHECK(h.length == 10);
   CHECK(have == 3);
+  CHECK(r.wanted() == 7);
   r.skip_header();
   CHECK(r.take(10) == "012");
   CHECK(r.buffered() == 0);
@@ -350,10 +353,12 @@ TEST_CASE("a payload read past the reader: partial(), skip_header(), take()") {
   FrameReader w;
   w.feed(wire);
   CHECK_FALSE(w.partial(&h, &have));
+  CHECK(w.wanted() == 0);
   FrameReader bad;
   bad.feed(std::string("\x7f") + std::string(15, '\0'));
   CHECK(bad.next(&f) == FrameReader::Result::kError);
   CHECK_FALSE(bad.partial(&h, &have));
+  CHECK(bad.wanted() == 0);
 }
 
 TEST_CASE("one byte at a time and random splits give the frames of one whole feed") {
