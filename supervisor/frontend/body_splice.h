@@ -1,7 +1,10 @@
-// Moving response body bytes from a worker connection to a client connection
+// Moving body bytes between a client connection and a worker connection
 // inside the kernel (splice(2) through a pipe), so that they never pass through
-// the front end's memory: a body crosses the kernel once in the front end
-// instead of twice (read into a buffer, written out of it). docs/decisions.md 53.
+// the front end's memory: a body crosses the front end as page references
+// instead of two copies (read into a buffer, written out of it). Responses:
+// UpstreamConn::pass_body and HttpConn::upstream_splice; Content-Length request
+// bodies: HttpConn::splice_request_body and UpstreamConn::send_spliced.
+// docs/decisions.md 53.
 //
 // Each loop thread has one pipe, made on first use, that is empty between
 // calls: fill() moves bytes from a socket into it, drain() moves them on to
