@@ -16,9 +16,14 @@ namespace {
 // not bytes (one per piece of a socket buffer), so a fill() may move less.
 constexpr int kPipeSize = 256 * 1024;
 
+// After pipe2() failed (descriptors exhausted), the calls to available()
+// before it is tried again.
+constexpr int kRetryAfter = 4096;
+
 struct Pipe {
   int r = -1, w = -1;
-  bool tried = false;
+  int retry_in = 0;
+  bool warned = false;
   ~Pipe() {
     if (r >= 0) ::close(r);
     if (w >= 0) ::close(w);
@@ -28,7 +33,6 @@ struct Pipe {
     if (r >= 0) ::close(r);
     if (w >= 0) ::close(w);
     r = w = -1;
-    tried = false;
   }
 };
 
@@ -39,12 +43,17 @@ thread_local Pipe t_pipe;
 bool available() {
   Pipe& p = t_pipe;
   if (p.r >= 0) return true;
-  if (p.tried) return false;
-  p.tried = true;
+  if (p.retry_in > 0) {
+    --p.retry_in;
+    return false;
+  }
   int fds[2];
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-    log::warn("frontend: pipe2 for splicing response bodies: {}; they are copied instead",
-              std::strerror(errno));
+    if (!p.warned)
+      log::warn("frontend: pipe2 for splicing bodies: {}; they are copied until it succeeds",
+                std::strerror(errno));
+    p.warned = true;
+    p.retry_in = kRetryAfter;
     return false;
   }
   p.r = fds[0];

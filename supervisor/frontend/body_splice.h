@@ -11,7 +11,8 @@
 // another socket and reads whatever that socket did not take back out into a
 // string (the caller queues it as it queues any write), so no byte ever stays
 // in the pipe. A thread whose pipe cannot be made (descriptors exhausted)
-// reports it unavailable and the caller copies as before. Loop thread only.
+// reports it unavailable, and the caller copies as before, until a later try
+// succeeds. Loop thread only.
 #pragma once
 
 #include <sys/types.h>
