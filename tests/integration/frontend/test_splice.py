@@ -13,7 +13,8 @@ Every body here is a byte pattern that tells a lost, doubled or misplaced byte
   front end's memory stays bounded (what the client's socket does not take
   comes back out of the pipe and waits in the connection's buffer); a client
   with a small receive buffer that reads each of 16 keep-alive responses late;
-- four clients at once over both loops: every body exact;
+- four clients at once over both loops, each downloading and uploading in
+  turn: every body exact;
 - a client that goes away in the middle, and a worker that dies in the middle:
   the front end neither hangs nor crashes, the client of the dead worker sees
   its body cut (no final chunk), and the next request is served.
@@ -371,7 +372,7 @@ class Splice(unittest.TestCase):
         finally:
             c.close()
 
-    def test_four_clients_at_once_over_both_loops(self):
+    def test_four_clients_at_once_over_both_loops_both_ways(self):
         errors = []
 
         def one(i):
@@ -384,6 +385,12 @@ class Splice(unittest.TestCase):
                         if st != 200 or body != pattern(n):
                             errors.append('client %d: status %d, %d bytes, exact: %s' % (
                                 i, st, len(body), body == pattern(n)))
+                        # And a body the other way, on the same connection.
+                        n = (2 + i) * MIB + i * 333
+                        c.s.sendall(post_head('/app/count', n) + pattern(n))
+                        st, _, body = c.read_response()
+                        if (st, body) != (200, counted(n)):
+                            errors.append('client %d: upload of %d: %d %r' % (i, n, st, body[:80]))
                 finally:
                     c.close()
             except Exception as e:  # reported below, with the others
