@@ -39,7 +39,9 @@
 //    straight into the request buffer, the body streams as kRequestBody frames
 //    (backpressure: reading stops while the worker connection holds kHighWater
 //    unsent bytes) and the response streams back (reading the worker stops while
-//    the client holds kHighWater unsent bytes); HEAD responses lose their body, a
+//    the client holds kHighWater unsent bytes); on plain TCP, large bodies go
+//    between the two sockets by splice(2) both ways (splice_request_body,
+//    upstream_splice; body_splice.h); HEAD responses lose their body, a
 //    response without Content-Length is sent chunked (HTTP/1.1) or closes the
 //    connection (HTTP/1.0);
 //  - a static Alias: a StaticFile (static_file.h) writes the head and the body;

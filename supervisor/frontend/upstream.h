@@ -32,7 +32,11 @@
 // UpstreamClient::upstream_frame(). Backpressure both ways: the client stops
 // reading its HTTP peer while write_pending() is above kHighWater and resumes on
 // upstream_drained(); the conn stops reading the worker while the client asks it
-// to (pause_reading / resume_reading).
+// to (pause_reading / resume_reading), and reads it again when released. On a
+// plain TCP client, a large body's bytes may skip the front end's memory
+// (body_splice.h, docs/decisions.md 53): a response body frame's payload is
+// spliced to the client (upstream_can_splice / upstream_splice), a request
+// body's bytes arrive in this thread's pipe (send_spliced).
 //
 // With several event loops (loops.h) each loop has its own pool of a group and
 // the group's capacity is shared through its GroupGate: a connection is opened
@@ -193,9 +197,9 @@ class UpstreamConn {
   bool want_read_ = true;
   pid_t worker_pid_ = 0;
   // A response body frame's payload read past the reader (start_body_passthrough):
-  // bytes still to come, its request id; while a large body streams by splice,
-  // reads take a small piece (a frame header and a little payload) instead of
-  // kReadBufferSize, so that the rest stays in the socket for the splice.
+  // bytes still to come, its request id; while a large body streams by splice
+  // (splicing_), reads take what completes the frame at the front instead of
+  // kReadBufferSize, so that the next payload stays in the socket for the splice.
   uint32_t body_left_ = 0;
   uint32_t body_id_ = 0;
   bool splicing_ = false;
