@@ -22,6 +22,12 @@
 
 namespace wsgid::frontend::body_splice {
 
+// A body part smaller than this is copied: below it a splice's system calls
+// cost more than the copy they save. Responses: a frame with at least this
+// many payload bytes still in the worker's socket; requests: the last bytes of
+// a Content-Length body, left to the parser.
+constexpr size_t kMinBytes = 16 * 1024;
+
 // Whether this thread has its pipe (making it now if needed).
 bool available();
 // Moves up to max bytes waiting in socket `from` into the pipe, without

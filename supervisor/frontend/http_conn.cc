@@ -14,7 +14,6 @@
 #include "common/log.h"
 #include "protocol/messages.h"
 #include "protocol/response_head_view.h"
-#include "supervisor/frontend/body_splice.h"
 #include "supervisor/frontend/cgi_environ.h"
 #include "supervisor/frontend/io_buffer.h"
 #include "supervisor/frontend/log_sources.h"
@@ -269,7 +268,7 @@ void HttpConn::update_reading() {
           io_alloc_cb(h, suggested, b);
           // A body being spliced: a small read wakes the splice, the rest stays
           // in the socket for it.
-          if (static_cast<HttpConn*>(h->data)->request_splicing_) b->len = kSpliceWakeRead;
+          if (static_cast<HttpConn*>(h->data)->request_splicing()) b->len = kSpliceWakeRead;
         },
         [](uv_stream_t* st, ssize_t n, const uv_buf_t* b) {
           static_cast<HttpConn*>(st->data)->on_read(n, b);
@@ -476,12 +475,11 @@ bool HttpConn::request_splice_ready() const {
   return !tls_ && close_ == CloseStage::kOpen && target_ == Target::kUpstream && upstream_ != nullptr &&
          !replayable_ && reqbuf_sent_ == reqbuf_.size() && !chunked_body_ && !body_done_ &&
          !paused_ && pending_.empty() && phase_ != Phase::kIdle && phase_ != Phase::kHead &&
-         parser_.content_length > UpstreamConn::kSpliceMin;
+         parser_.content_length > body_splice::kMinBytes;
 }
 
 void HttpConn::splice_request_body() {
-  request_splicing_ = request_splice_ready() && body_splice::available();
-  if (!request_splicing_ || in_execute_) return;
+  if (in_execute_ || !request_splicing()) return;
   uv_os_fd_t sock;
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock) != 0) return;
   const auto& cfg = router_->settings().config;
@@ -505,7 +503,6 @@ void HttpConn::splice_request_body() {
     if (close_ != CloseStage::kOpen || !upstream_) return;
     push_request();  // backpressure when the worker's socket did not take them all
   }
-  request_splicing_ = request_splice_ready();
 }
 
 void HttpConn::execute(const char* data, size_t len) {
@@ -1162,7 +1159,7 @@ void HttpConn::push_request() {
   // A body being spliced waits while anything is queued for the worker (what
   // its socket did not take): read now, its bytes would be copied, in small
   // frames, behind the queue.
-  bool full = !body_done_ && (pending > kHighWater || (request_splicing_ && pending > 0));
+  bool full = !body_done_ && (pending > kHighWater || (pending > 0 && request_splicing()));
   if (full != backpressure_) {
     backpressure_ = full;
     update_reading();
@@ -1491,7 +1488,7 @@ size_t HttpConn::upstream_splice(int fd, size_t max) {
     start_close();
     return n;
   }
-  server_->metrics().front().bytes_spliced += n - (out_.size() - queued);
+  server_->metrics().front().bytes_spliced_out += n - (out_.size() - queued);
   const bool left = out_.size() > queued;
   if (chunked_) {
     out_ += "\r\n";

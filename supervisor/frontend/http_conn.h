@@ -103,6 +103,7 @@
 #include <vector>
 
 #include "supervisor/frontend/access_check.h"
+#include "supervisor/frontend/body_splice.h"
 #include "supervisor/frontend/cgi_environ.h"
 #include "supervisor/frontend/chunked_body.h"
 #include "supervisor/frontend/request_headers.h"
@@ -260,11 +261,12 @@ class HttpConn final : public UpstreamClient {
   // plain TCP with nothing parsed ahead: request_splice_ready().
   // splice_request_body() then moves the body's bytes waiting in the client's
   // socket to the worker's (body_splice.h) as REQUEST_BODY frames, leaving its
-  // last kSpliceMin bytes to llhttp (which ends the message), while the
+  // last body_splice::kMinBytes to llhttp (which ends the message), while the
   // worker's socket takes them with nothing queued before; meanwhile reads of
-  // the client take kSpliceWakeRead bytes (request_splicing_). Called after
+  // the client take kSpliceWakeRead bytes (request_splicing()). Called after
   // each read, when a worker connection is attached and when it drains.
   bool request_splice_ready() const;
+  bool request_splicing() const { return request_splice_ready() && body_splice::available(); }
   void splice_request_body();
   static constexpr size_t kSpliceWakeRead = 1024;
   void refuse(int status, std::string_view why);  // error response, then close
@@ -380,7 +382,6 @@ class HttpConn final : public UpstreamClient {
   enum class CloseStage { kOpen, kAfterFlush, kShutdownSent, kLingering, kClosed };
   CloseStage close_ = CloseStage::kOpen;
   bool reading_ = false, backpressure_ = false;
-  bool request_splicing_ = false;
   bool writing_ = false;
   bool in_execute_ = false, upgrade_pause_ = false;
   uint64_t deadline_ms_ = 0;

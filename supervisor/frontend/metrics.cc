@@ -45,7 +45,7 @@ void FrontCounters::add(const FrontCounters& other) {
   bytes_out += other.bytes_out;
   requests += other.requests;
   duration_us += other.duration_us;
-  bytes_spliced += other.bytes_spliced;
+  bytes_spliced_out += other.bytes_spliced_out;
   bytes_spliced_in += other.bytes_spliced_in;
 }
 

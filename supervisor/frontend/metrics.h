@@ -115,7 +115,7 @@ struct FrontCounters {
   uint64_t duration_us = 0;  // their total time, head to last byte
   // Body bytes moved by splice(2), never through the front end's memory
   // (body_splice.h): responses (worker -> client), requests (client -> worker).
-  uint64_t bytes_spliced = 0;
+  uint64_t bytes_spliced_out = 0;
   uint64_t bytes_spliced_in = 0;
 
   void add(const FrontCounters& other);

@@ -49,7 +49,7 @@ void frontend_part(PromText& p, const Snapshot& s) {
   p.family("wsgid_frontend_sent_bytes_total", "counter", "Response bytes sent: head, body and chunk framing (mod_logio's %O).");
   p.sample("wsgid_frontend_sent_bytes_total", {}, f.bytes_out);
   p.family("wsgid_frontend_spliced_bytes_total", "counter", "Body bytes moved between a client's socket and a worker's by splice(2), never copied through the front end.");
-  p.sample("wsgid_frontend_spliced_bytes_total", {{"direction", "response"}}, f.bytes_spliced);
+  p.sample("wsgid_frontend_spliced_bytes_total", {{"direction", "response"}}, f.bytes_spliced_out);
   p.sample("wsgid_frontend_spliced_bytes_total", {{"direction", "request"}}, f.bytes_spliced_in);
 }
 

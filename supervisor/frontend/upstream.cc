@@ -258,16 +258,20 @@ void UpstreamConn::on_read(ssize_t nread) {
   if (client_) client_->upstream_flush();
 }
 
+// A response body frame with at least body_splice::kMinBytes payload bytes
+// still in the socket is spliced to the client; while one streams, a read takes
+// what completes the frame at the front (FrameReader::wanted(): the next
+// frame's header, the rest of a frame mostly read).
 bool UpstreamConn::start_body_passthrough() {
   if (body_left_ > 0 || state_ != State::kBusy || !client_ || !hello_seen_ || !want_read_) return false;
   proto::FrameHeader h;
   size_t have = 0;
   if (!reader_.partial(&h, &have)) return false;
-  if (h.type != proto::FrameType::kResponseBody || h.length < kSpliceMin) {
+  if (h.type != proto::FrameType::kResponseBody || h.length < body_splice::kMinBytes) {
     splicing_ = false;  // a small frame: read it whole, not a header's size at a time
     return false;
   }
-  if (h.length - have < kSpliceMin) return false;  // mostly read already: finish reading it
+  if (h.length - have < body_splice::kMinBytes) return false;  // mostly read already: finish reading it
   if (!pipe_ || !client_->upstream_can_splice() || !body_splice::available()) {
     splicing_ = false;
     return false;
@@ -348,7 +352,7 @@ void UpstreamConn::handle_frames() {
     // A large body frame read whole: its successors are likely large too, so
     // the next reads take their headers only and their payloads are spliced.
     if (f.type != proto::FrameType::kResponseBody) splicing_ = false;
-    else if (f.payload.size() >= kSpliceMin && client_->upstream_can_splice()) splicing_ = true;
+    else if (f.payload.size() >= body_splice::kMinBytes && client_->upstream_can_splice()) splicing_ = true;
     client_->upstream_frame(f);
   }
 }

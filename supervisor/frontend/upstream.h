@@ -121,11 +121,6 @@ class UpstreamConn {
  public:
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
-  // A response body frame with at least this many payload bytes still in the
-  // socket is spliced to the client (body_splice.h); while one streams, a read
-  // takes what completes the frame at the front (FrameReader::wanted(): the
-  // next frame's header, the rest of a frame mostly read).
-  static constexpr size_t kSpliceMin = 16 * 1024;
 
   // Appends bytes for the worker and writes what it can now.
   void send(std::string_view bytes);

@@ -192,7 +192,7 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
   fc.refused[static_cast<size_t>(RefuseReason::kTimeout)] = 1;
   fc.bytes_in = 100;
   fc.bytes_out = 2000;
-  fc.bytes_spliced = 1500;
+  fc.bytes_spliced_out = 1500;
   fc.bytes_spliced_in = 700;
   std::string text = render_metrics(sample_snapshot(&gc, &fc));
   auto has = [&](const std::string& line) {
