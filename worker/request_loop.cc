@@ -163,8 +163,7 @@ class Server {
     slot_.timed_out = false;
     st_.last_activity_ms = now;
     slot_.conn_fd = ch->fd();
-    // The slot is marked before the count and cleared after it: a state query
-    // (kState) that counts N busy always finds N busy slots to list.
+    // The state report (kState) counts the busy slots it lists.
     slot_.busy = true;
     st_.busy.fetch_add(1);
     run_request(&io, head_, info);

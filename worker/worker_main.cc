@@ -78,7 +78,11 @@ nlohmann::json state_json(const WorkerSettings& s, WorkerState& st) {
                        {"method", slot->method},
                        {"uri", slot->uri}});
   }
-  return {{"requests", st.requests.load()}, {"busy", st.busy.load()}, {"threads", s.threads},
+  // busy is the number of slots listed, not st.busy read apart from them: a
+  // request starting or ending during the scan would give a count that the
+  // list does not match (busy 1 with no current request was seen).
+  const size_t busy = current.size();
+  return {{"requests", st.requests.load()}, {"busy", busy}, {"threads", s.threads},
           {"current", current}, {"rss", rss_bytes()}};
 }
 
