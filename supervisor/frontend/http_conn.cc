@@ -512,6 +512,12 @@ void HttpConn::execute(const char* data, size_t len) {
   in_execute_ = true;
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   in_execute_ = false;
+  // What the parse produced for the worker goes in one write: a GET's head and
+  // its end, a small body with them (push_request() waits for this).
+  if (push_deferred_) {
+    push_deferred_ = false;
+    if (close_ == CloseStage::kOpen) push_request();
+  }
   if (close_ != CloseStage::kOpen) return;
   if (refuse_status_) {
     int st = refuse_status_;
@@ -1144,9 +1150,15 @@ void HttpConn::set_upstream_deadline() {
 
 // Hands unsent request bytes to the worker connection and applies backpressure.
 void HttpConn::push_request() {
+  if (in_execute_) {
+    // execute() pushes once llhttp has parsed the whole read.
+    push_deferred_ = true;
+    return;
+  }
   size_t unsent = reqbuf_.size() - reqbuf_sent_;
   if (upstream_ && unsent > 0) {
-    upstream_->send(std::string_view(reqbuf_).substr(reqbuf_sent_));
+    // From reqbuf_ where it lies: only what the socket does not take is copied.
+    upstream_->send({}, std::string_view(reqbuf_).substr(reqbuf_sent_));
     reqbuf_sent_ = reqbuf_.size();
     if (reqbuf_.size() > kReplayLimit) {
       replayable_ = false;

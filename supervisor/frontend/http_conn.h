@@ -384,6 +384,7 @@ class HttpConn final : public UpstreamClient {
   bool reading_ = false, backpressure_ = false;
   bool writing_ = false;
   bool in_execute_ = false, upgrade_pause_ = false;
+  bool push_deferred_ = false;  // push_request() was called inside execute()
   uint64_t deadline_ms_ = 0;
   int deadline_kind_ = 0;
   int requests_ = 0;
