@@ -1,6 +1,7 @@
 #include "worker/frame_channel.h"
 
 #include <poll.h>
+#include <sys/uio.h>
 #include <limits.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/log.h"
+
 namespace wsgid::worker {
 
 void FrameChannel::reset(int fd) {
@@ -18,6 +21,7 @@ void FrameChannel::reset(int fd) {
   reader_ = proto::FrameReader();
   error_.clear();
   maybe_empty_ = false;
+  direct_min_ = payload_left_ = 0;
 }
 
 void FrameChannel::close() {
@@ -43,11 +47,31 @@ int wait_poll(struct pollfd* p, nfds_t n, int timeout_ms, WaitHook* hook) {
   return r;
 }
 
+// Waits for fd to be readable (or wake_fd, or the deadline): 1 readable, 0
+// timed out, 2 woken, -1 error (errno set).
+int wait_readable(int fd, int wake_fd, int timeout_ms, std::chrono::steady_clock::time_point deadline,
+                  WaitHook* hook) {
+  using Clock = std::chrono::steady_clock;
+  int wait = -1;
+  if (timeout_ms >= 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    wait = left > 0 ? static_cast<int>(left) : 0;
+  }
+  struct pollfd p[2] = {{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+  int r = wait == 0 ? ::poll(p, wake_fd >= 0 ? 2 : 1, 0) : wait_poll(p, wake_fd >= 0 ? 2 : 1, wait, hook);
+  if (r < 0) return errno == EINTR ? 1 : -1;
+  if (r == 0 && timeout_ms >= 0 && Clock::now() >= deadline) return 0;
+  if (r > 0 && wake_fd >= 0 && (p[1].revents & POLLIN) && !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+    return 2;
+  return 1;
+}
+
 }  // namespace
 
 FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wake_fd, WaitHook* hook) {
   using Clock = std::chrono::steady_clock;
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
+  if (payload_left_ > 0) log::bug("FrameChannel::read() within a partial frame's payload", __FILE__, __LINE__);
   for (;;) {
     switch (reader_.next(out)) {
       case proto::FrameReader::Result::kFrame: return Read::kFrame;
@@ -56,14 +80,32 @@ FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wak
         return Read::kError;
       case proto::FrameReader::Result::kNeedMore: break;
     }
+    size_t want = kRecvSize;
+    if (direct_min_ > 0) {
+      proto::FrameHeader h;
+      size_t have = 0;
+      if (reader_.partial(&h, &have) && h.type == proto::FrameType::kRequestBody && h.length - have >= direct_min_) {
+        reader_.skip_header();
+        out->type = h.type;
+        out->flags = h.flags;
+        out->request_id = h.request_id;
+        out->payload = reader_.take(have);
+        payload_left_ = h.length - have;
+        return Read::kPartial;
+      }
+      // The frame at the front and no more: the payload after the next header
+      // stays in the socket.
+      const size_t w = reader_.wanted();
+      if (w > 0 && w < want) want = w;
+    }
     // After a short read the socket is most likely empty: poll first rather
     // than pay for a recv() that returns EAGAIN (one syscall per request).
     if (!maybe_empty_) {
       // Straight into the reader's buffer: a body is copied once, by the kernel.
-      ssize_t n = ::recv(fd_, reader_.prepare(kRecvSize), kRecvSize, 0);
+      ssize_t n = ::recv(fd_, reader_.prepare(want), want, 0);
       if (n > 0) {
         reader_.commit(static_cast<size_t>(n));
-        maybe_empty_ = static_cast<size_t>(n) < kRecvSize;
+        maybe_empty_ = static_cast<size_t>(n) < want;
         continue;
       }
       if (n == 0) return Read::kEof;
@@ -75,21 +117,97 @@ FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wak
       }
     }
     maybe_empty_ = false;
-    int wait = -1;
-    if (timeout_ms >= 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      wait = left > 0 ? static_cast<int>(left) : 0;
+    switch (wait_readable(fd_, wake_fd, timeout_ms, deadline, hook)) {
+      case -1:
+        error_ = Status::sys("poll", name_).message();
+        return Read::kError;
+      case 0: return Read::kTimeout;
+      case 2: return Read::kWoken;
+      default: break;
     }
-    struct pollfd p[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    int r = wait == 0 ? ::poll(p, wake_fd >= 0 ? 2 : 1, 0) : wait_poll(p, wake_fd >= 0 ? 2 : 1, wait, hook);
-    if (r < 0 && errno != EINTR) {
-      error_ = Status::sys("poll", name_).message();
-      return Read::kError;
-    }
-    if (r == 0 && timeout_ms >= 0 && Clock::now() >= deadline) return Read::kTimeout;
-    if (r > 0 && wake_fd >= 0 && (p[1].revents & POLLIN) && !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
-      return Read::kWoken;
   }
+}
+
+FrameChannel::Read FrameChannel::read_payload(char* dst, size_t n, size_t* got, int timeout_ms, WaitHook* hook) {
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
+  *got = 0;
+  if (n == 0 || payload_left_ == 0) return Read::kFrame;
+  for (;;) {
+    if (!maybe_empty_) {
+      // This payload's rest; when n reaches past it, the next frame's header
+      // (into the reader) and, after it, the rest of n (most likely the next
+      // body frame's payload: adopt_payload() decides).
+      const size_t a = n < payload_left_ ? n : payload_left_;
+      struct iovec iov[3] = {{dst, a}, {nullptr, 0}, {nullptr, 0}};
+      size_t count = 1;
+      if (a == payload_left_) {
+        iov[count++] = {reader_.prepare(proto::kHeaderSize), proto::kHeaderSize};
+        // At most a frame's worth: the front end's are kBodyChunk at most, and
+        // bytes past that frame's payload would have to be copied back.
+        if (n > a) iov[count++] = {dst + a, n - a < proto::kBodyChunk ? n - a : proto::kBodyChunk};
+      }
+      size_t total = 0;
+      for (size_t i = 0; i < count; ++i) total += iov[i].iov_len;
+      struct msghdr msg = {};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = count;
+      ssize_t r = ::recvmsg(fd_, &msg, 0);
+      if (r > 0) {
+        const size_t k = static_cast<size_t>(r);
+        maybe_empty_ = k < total;
+        if (k <= a) {
+          *got = k;
+          payload_left_ -= k;
+          payload_bytes_ += k;
+          return Read::kFrame;
+        }
+        *got = a;
+        payload_left_ = 0;
+        payload_bytes_ += a;
+        const size_t header = k - a < proto::kHeaderSize ? k - a : proto::kHeaderSize;
+        reader_.commit(header);
+        if (k - a > header) *got += adopt_payload(dst + a, k - a - header);
+        return Read::kFrame;
+      }
+      if (r == 0) return Read::kEof;
+      if (errno == ECONNRESET) return Read::kEof;
+      if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+        error_ = Status::sys("recv", name_).message();
+        return Read::kError;
+      }
+      if (errno == EINTR) continue;
+    }
+    maybe_empty_ = false;
+    switch (wait_readable(fd_, -1, timeout_ms, deadline, hook)) {
+      case -1:
+        error_ = Status::sys("poll", name_).message();
+        return Read::kError;
+      case 0: return Read::kTimeout;
+      default: break;
+    }
+  }
+}
+
+size_t FrameChannel::adopt_payload(const char* p, size_t n) {
+  // The reader holds exactly the header that came before p.
+  proto::FrameHeader h;
+  size_t have = 0;
+  if (reader_.partial(&h, &have) && h.type == proto::FrameType::kRequestBody) {
+    proto::Frame f;
+    if (reader_.next(&f) == proto::FrameReader::Result::kNeedMore) {  // a valid header
+      reader_.skip_header();
+      const size_t mine = n < h.length ? n : h.length;
+      payload_left_ = h.length - mine;
+      payload_bytes_ += mine;
+      if (n > mine) reader_.feed(p + mine, n - mine);  // the frames after it
+      return mine;
+    }
+  }
+  // Not a body payload (an end, a cancel, an error's text, a bad header): the
+  // bytes are frames for read(), after the header.
+  reader_.feed(p, n);
+  return 0;
 }
 
 Status FrameChannel::write_all(std::string_view data, int timeout_ms, WaitHook* hook) {

@@ -33,7 +33,8 @@ class WaitHook {
 
 class FrameChannel {
  public:
-  enum class Read { kFrame, kEof, kTimeout, kWoken, kError };
+  // kPartial: see set_direct_min().
+  enum class Read { kFrame, kPartial, kEof, kTimeout, kWoken, kError };
 
   explicit FrameChannel(int fd = -1) : fd_(fd) {}
   void reset(int fd);
@@ -47,6 +48,27 @@ class FrameChannel {
   Read read(proto::Frame* out, int timeout_ms, int wake_fd = -1, WaitHook* hook = nullptr);
   // True when bytes are buffered or the socket is readable now (no waiting).
   bool readable_now();
+
+  // Request body payloads straight into the caller's memory (RequestIo's
+  // read_into: wsgi.input.read(n), readinto), not through the reader's buffer.
+  // With min > 0, read() stops at a REQUEST_BODY frame of which at least min
+  // payload bytes are still in the socket: kPartial, *out's type and request
+  // id set, its payload the bytes already buffered (consumed), payload_left()
+  // the rest, which the caller takes with read_payload() before the next
+  // read(). Meanwhile reads take what completes the frame at the front, so that
+  // a payload stays in the socket rather than pass through the buffer. 0 (the
+  // default): whole frames only.
+  void set_direct_min(size_t min) { direct_min_ = min; }
+  size_t payload_left() const { return payload_left_; }
+  // Reads up to n body bytes into dst: one recv() that brings something. An n
+  // past payload_left() reads on in the same call: the next frame's header,
+  // then, when that frame is a REQUEST_BODY, its payload into dst after this
+  // one's (payload_left() is then that frame's rest); any other frame's bytes
+  // go to the reader for read(). kFrame with *got > 0, or kEof / kTimeout /
+  // kError as read() (a wait calls hook as read() does).
+  Read read_payload(char* dst, size_t n, size_t* got, int timeout_ms, WaitHook* hook = nullptr);
+  // Payload bytes read_payload() has received so far (for tests).
+  uint64_t payload_bytes() const { return payload_bytes_; }
 
   // Writes all of data, waiting at most timeout_ms for each chunk of progress.
   // Errors: "write(<what>): Broken pipe", "write(<what>): timed out after N ms".
@@ -62,11 +84,17 @@ class FrameChannel {
  private:
   // The most one recv() asks for: a body frame's payload (proto::kBodyChunk).
   static constexpr size_t kRecvSize = proto::kBodyChunk;
+  // read_payload(): n bytes after a header the reader holds whole -> how many
+  // are that frame's body payload (the rest are fed to the reader).
+  size_t adopt_payload(const char* p, size_t n);
   int fd_;
   proto::FrameReader reader_;
   std::string error_;
   std::string name_ = "connection";
   bool maybe_empty_ = false;  // the last recv() was short: poll before the next one
+  size_t direct_min_ = 0;
+  size_t payload_left_ = 0;  // of a kPartial frame, still in the socket
+  uint64_t payload_bytes_ = 0;
 };
 
 }  // namespace wsgid::worker

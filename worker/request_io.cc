@@ -17,21 +17,66 @@ int64_t monotonic_ms() {
 
 RequestIo::RequestIo(FrameChannel* channel, uint32_t request_id, int timeout_ms,
                      std::atomic<int64_t>* activity)
-    : ch_(channel), id_(request_id), timeout_ms_(timeout_ms), activity_(activity) {}
+    : ch_(channel), id_(request_id), timeout_ms_(timeout_ms), activity_(activity) {
+  ch_->set_direct_min(kDirectMin);
+}
+
+RequestIo::~RequestIo() { ch_->set_direct_min(0); }
 
 void RequestIo::touch() {
   if (activity_) activity_->store(monotonic_ms(), std::memory_order_relaxed);
 }
 
 RequestIo::Fetch RequestIo::fetch() {
+  Fetch r = next_piece();
+  if (r != Fetch::kData || !pending().empty()) return r;
+  // The payload is in the socket; the caller wants a view of it.
+  scratch_.resize(direct_left_ < proto::kBodyChunk ? direct_left_ : proto::kBodyChunk);
+  size_t got = 0;
+  r = read_direct(scratch_.data(), scratch_.size(), &got);
+  if (r != Fetch::kData) return r;
+  pending_ = std::string_view(scratch_.data(), got);
+  pending_pos_ = 0;
+  return Fetch::kData;
+}
+
+RequestIo::Fetch RequestIo::read_direct(char* dst, size_t n, size_t* got) {
+  switch (ch_->read_payload(dst, n, got, timeout_ms_, hook_)) {
+    case FrameChannel::Read::kFrame:
+      direct_left_ = ch_->payload_left();
+      bytes_in_ += *got;
+      touch();
+      return Fetch::kData;
+    case FrameChannel::Read::kEof:
+      gone_ = true;
+      return Fetch::kGone;
+    case FrameChannel::Read::kTimeout:
+      error_ = fmt::format("timed out after {} ms waiting for the request body", timeout_ms_);
+      return Fetch::kTimeout;
+    default:
+      error_ = ch_->error();
+      gone_ = true;
+      return Fetch::kError;
+  }
+}
+
+RequestIo::Fetch RequestIo::next_piece() {
   if (gone_) return Fetch::kGone;
   if (body_ended_) return Fetch::kEnd;
   pending_ = {};
   pending_pos_ = 0;
+  if (direct_left_ > 0) return Fetch::kData;
   for (;;) {
     proto::Frame f;
     switch (ch_->read(&f, timeout_ms_, -1, hook_)) {
       case FrameChannel::Read::kFrame: break;
+      case FrameChannel::Read::kPartial:
+        // A REQUEST_BODY frame, its payload mostly still in the socket.
+        touch();
+        pending_ = f.payload;
+        bytes_in_ += f.payload.size();
+        direct_left_ = ch_->payload_left();
+        return Fetch::kData;
       case FrameChannel::Read::kEof:
         gone_ = true;
         return Fetch::kGone;
@@ -77,11 +122,22 @@ size_t RequestIo::read_into(char* dst, size_t n, Fetch* why) {
   *why = Fetch::kData;
   while (got < n) {
     if (pending().empty()) {
-      Fetch r = fetch();
+      Fetch r = next_piece();
       if (r != Fetch::kData) {
         *why = r;
         break;
       }
+    }
+    if (pending().empty()) {
+      // Payload in the socket: received into dst by the kernel, no copy here.
+      size_t k = 0;
+      Fetch r = read_direct(dst + got, n - got, &k);
+      got += k;
+      if (r != Fetch::kData) {
+        *why = r;
+        break;
+      }
+      continue;
     }
     std::string_view p = pending();
     size_t take = p.size() < n - got ? p.size() : n - got;

@@ -9,7 +9,8 @@
 // response is one write; send_body() writes a large application block from
 // where it lies (writev), without copying it. Request body bytes are handed out
 // as views of the channel's read buffer (pending()) or copied once, straight
-// into the caller's memory (read_into()). Memory is bounded: one body frame in,
+// into the caller's memory (read_into(): a large payload by the kernel's recv
+// itself). Memory is bounded: one body frame in,
 // about kBodyChunk plus one app block out. The FrameChannel must outlive the
 // RequestIo.
 #pragma once
@@ -32,6 +33,9 @@ class RequestIo {
   // the CLOCK_MONOTONIC milliseconds of every read and write (inactivity-timeout).
   RequestIo(FrameChannel* channel, uint32_t request_id, int timeout_ms,
             std::atomic<int64_t>* activity);
+  ~RequestIo();
+  RequestIo(const RequestIo&) = delete;
+  RequestIo& operator=(const RequestIo&) = delete;
 
   uint32_t request_id() const { return id_; }
 
@@ -50,7 +54,9 @@ class RequestIo {
   // front end cancelled or closed; kTimeout/kError: error() says why.
   Fetch fetch();
   // Copies up to n body bytes into dst, fetching frames until n bytes are there
-  // or the body ends. Returns the count; *why is kData when n bytes were copied,
+  // or the body ends. A body frame's payload still in the socket (at least
+  // kDirectMin bytes of it) is received straight into dst
+  // (FrameChannel::set_direct_min), not through the channel's buffer. Returns the count; *why is kData when n bytes were copied,
   // kEnd when the body ended first, else why it stopped (kGone, kTimeout or
   // kError, error() says why; bytes copied before that are counted).
   size_t read_into(char* dst, size_t n, Fetch* why);
@@ -76,6 +82,7 @@ class RequestIo {
   // it (one writev), so data need only stay valid during the call.
   Status send_body(std::string_view data, bool flush, bool end);
   static constexpr size_t kCopyLimit = 4096;
+  static constexpr size_t kDirectMin = 4096;
   // Writes kStarted now: the application is about to be called, so from here on
   // the front end knows the request may have run (PROTOCOL.md 5.3). A failed
   // write marks the front end gone.
@@ -98,6 +105,12 @@ class RequestIo {
 
  private:
   void touch();
+  // fetch() without its last step: kData may leave pending() empty with
+  // direct_left_ > 0 (the payload is in the socket, for read_direct()).
+  Fetch next_piece();
+  // Receives up to n body bytes into dst (*got of them): the direct_left_ bytes,
+  // then on into the next body frame when n reaches past them.
+  Fetch read_direct(char* dst, size_t n, size_t* got);
   bool check_cancel();
   Status write_out(bool look_for_cancel);
   // Writes out_ then data (as body frames, then END when end) without copying data.
@@ -110,6 +123,8 @@ class RequestIo {
   WaitHook* hook_ = nullptr;
   std::string_view pending_;
   size_t pending_pos_ = 0;
+  size_t direct_left_ = 0;  // of the current body frame's payload, in the socket
+  std::string scratch_;     // fetch()'s buffer for payload bytes in the socket
   bool body_ended_ = false;
   std::string out_;
   bool head_set_ = false;

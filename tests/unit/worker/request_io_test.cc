@@ -342,3 +342,181 @@ TEST_CASE("RequestIo::send_body: large blocks written from where they lie, in 64
     CHECK(io.bytes_out() > c.size);
   }
 }
+
+namespace {
+
+// A body of n bytes that shows a lost, doubled or misplaced byte.
+std::string pattern(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 7 + i / 251) & 0xff);
+  return s;
+}
+
+// REQUEST_BODY frames of kBodyChunk, REQUEST_END, then the next request's
+// head: written in pieces of `piece` bytes from another thread (the socket
+// holds less than the body), so that frames arrive split anywhere.
+std::thread send_body(int fd, const std::string& body, size_t piece) {
+  std::string bytes;
+  for (size_t off = 0; off < body.size(); off += proto::kBodyChunk)
+    bytes += frame(proto::FrameType::kRequestBody, std::string_view(body).substr(off, proto::kBodyChunk));
+  bytes += frame(proto::FrameType::kRequestEnd);
+  proto::append_frame(&bytes, proto::FrameType::kRequestHead, 6, "next");
+  return std::thread([fd, bytes = std::move(bytes), piece] {
+    for (size_t off = 0; off < bytes.size();) {
+      ssize_t w = write(fd, bytes.data() + off, std::min(piece, bytes.size() - off));
+      if (w <= 0) return;
+      off += static_cast<size_t>(w);
+    }
+  });
+}
+
+}  // namespace
+
+TEST_CASE("RequestIo: a large body is received straight into the caller's memory, exactly") {
+  const std::string body = pattern(5 * proto::kBodyChunk + 1234);
+  // read_into() sizes: the way frameworks read (64 KiB), odd sizes that cross
+  // frame boundaries, one byte, more than a frame.
+  const std::vector<std::vector<size_t>> plans = {{65536}, {10000, 1, 70000, 333}, {1 << 20}};
+  for (size_t piece : {size_t{1} << 20, size_t{4096}, size_t{65549}}) {
+    for (const auto& plan : plans) {
+      CAPTURE(piece);
+      CAPTURE(plan[0]);
+      Pair p;
+      FrameChannel ch(p.worker);
+      std::thread writer = send_body(p.front, body, piece);
+      std::string got;
+      {
+        RequestIo io(&ch, 5, 5000, nullptr);
+        size_t i = 0;
+        RequestIo::Fetch why = RequestIo::Fetch::kData;
+        while (why == RequestIo::Fetch::kData) {
+          std::string buf(plan[i++ % plan.size()], '\0');
+          size_t n = io.read_into(buf.data(), buf.size(), &why);
+          got.append(buf.data(), n);
+        }
+        CHECK(why == RequestIo::Fetch::kEnd);
+        CHECK(io.bytes_in() == body.size());
+        CHECK(io.skip_body());
+      }
+      writer.join();
+      CHECK(got.size() == body.size());
+      CHECK(got == body);
+      // All but what came with a frame's header went past the buffer.
+      CHECK(ch.payload_bytes() >= body.size() - body.size() / 4);
+      // The channel stands at the next frame.
+      proto::Frame f;
+      REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+      CHECK(f.type == proto::FrameType::kRequestHead);
+      CHECK(f.payload == "next");
+    }
+  }
+}
+
+TEST_CASE("RequestIo: views (fetch) and reads into memory mixed within a large frame") {
+  const std::string body = pattern(3 * proto::kBodyChunk);
+  Pair p;
+  FrameChannel ch(p.worker);
+  std::thread writer = send_body(p.front, body, 8192);
+  std::string got;
+  {
+    RequestIo io(&ch, 5, 5000, nullptr);
+    for (int turn = 0;; ++turn) {
+      if (turn % 2 == 0) {
+        RequestIo::Fetch r = io.pending().empty() ? io.fetch() : RequestIo::Fetch::kData;
+        if (r == RequestIo::Fetch::kEnd) break;
+        REQUIRE(r == RequestIo::Fetch::kData);
+        std::string_view v = io.pending().substr(0, 5000);
+        got.append(v);
+        io.consume(v.size());
+      } else {
+        char buf[30000];
+        RequestIo::Fetch why;
+        got.append(buf, io.read_into(buf, sizeof buf, &why));
+        if (why == RequestIo::Fetch::kEnd) break;
+        REQUIRE(why == RequestIo::Fetch::kData);
+      }
+    }
+    CHECK(io.skip_body());
+  }
+  writer.join();
+  CHECK(got == body);
+  proto::Frame f;
+  REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+  CHECK(f.type == proto::FrameType::kRequestHead);
+}
+
+TEST_CASE("RequestIo: the front end leaving or stalling within a payload read into memory") {
+  std::string bytes;
+  proto::append_header(&bytes, proto::FrameType::kRequestBody, 5, proto::kBodyChunk);
+  bytes += std::string(100, 'a');
+  SUBCASE("EOF: gone, the bytes before it counted") {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 1000, nullptr);
+    p.send(bytes);
+    std::string tail(20000, 'b');
+    REQUIRE(write(p.front, tail.data(), tail.size()) == static_cast<ssize_t>(tail.size()));
+    close(p.front);
+    p.front = -1;
+    std::string buf(proto::kBodyChunk, '\0');
+    RequestIo::Fetch why;
+    size_t n = io.read_into(buf.data(), buf.size(), &why);
+    CHECK(why == RequestIo::Fetch::kGone);
+    CHECK(n == 100 + tail.size());
+    CHECK(io.gone());
+  }
+  SUBCASE("nothing more: socket-timeout") {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 100, nullptr);
+    p.send(bytes);
+    std::string buf(proto::kBodyChunk, '\0');
+    RequestIo::Fetch why;
+    size_t n = io.read_into(buf.data(), buf.size(), &why);
+    CHECK(why == RequestIo::Fetch::kTimeout);
+    CHECK(n == 100);
+    CHECK(io.error() == "timed out after 100 ms waiting for the request body");
+  }
+}
+
+TEST_CASE("RequestIo: what follows a payload read into memory is read as frames when it is not a body") {
+  const std::string body = pattern(proto::kBodyChunk);
+  std::string bytes;
+  proto::append_header(&bytes, proto::FrameType::kRequestBody, 5, proto::kBodyChunk);
+  SUBCASE("a refusal (ERROR with its text) right after the payload") {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 1000, nullptr);
+    p.send(bytes);  // the header alone: its payload is read into memory
+    std::string rest = body;
+    proto::append_error(&rest, 5, {proto::ErrorCode::kBadRequest, "request body exceeds LimitRequestBody"});
+    std::thread writer([&] { REQUIRE(write(p.front, rest.data(), rest.size()) == static_cast<ssize_t>(rest.size())); });
+    std::string buf(4 * proto::kBodyChunk, '\0');
+    RequestIo::Fetch why;
+    std::string got;
+    size_t n;
+    while ((n = io.read_into(buf.data(), buf.size(), &why)) > 0 && why == RequestIo::Fetch::kData) got.append(buf.data(), n);
+    if (why != RequestIo::Fetch::kData) got.append(buf.data(), n);
+    writer.join();
+    CHECK(why == RequestIo::Fetch::kGone);
+    CHECK(got == body);
+    CHECK(io.refusal() == "request body exceeds LimitRequestBody");
+  }
+  SUBCASE("an empty body frame, a small one, then the end") {
+    Pair p;
+    FrameChannel ch(p.worker);
+    RequestIo io(&ch, 5, 1000, nullptr);
+    p.send(bytes);
+    std::string rest = body + frame(proto::FrameType::kRequestBody, "") + frame(proto::FrameType::kRequestBody, "tail") +
+                       frame(proto::FrameType::kRequestEnd);
+    std::thread writer([&] { REQUIRE(write(p.front, rest.data(), rest.size()) == static_cast<ssize_t>(rest.size())); });
+    std::string buf(4 * proto::kBodyChunk, '\0');
+    RequestIo::Fetch why = RequestIo::Fetch::kData;
+    std::string got;
+    while (why == RequestIo::Fetch::kData) got.append(buf.data(), io.read_into(buf.data(), buf.size(), &why));
+    writer.join();
+    CHECK(why == RequestIo::Fetch::kEnd);
+    CHECK(got == body + "tail");
+    CHECK(ch.payload_bytes() == body.size());
+  }
+}
