@@ -3,7 +3,9 @@
 //
 // Owned and used by one thread at a time (a request thread for its connection;
 // the control channel serialises writers itself). Reads go through a
-// proto::FrameReader; every wait is a poll() bounded by a timeout and, when
+// proto::FrameReader, but for the payloads of large request body frames, which
+// a RequestIo receives into the application's memory (set_direct_min(),
+// read_payload()); every wait is a poll() bounded by a timeout and, when
 // given, a wake fd (an eventfd the worker makes readable to stop idle waits).
 // The channel does not own the fd unless close() is called.
 //

@@ -520,3 +520,24 @@ TEST_CASE("RequestIo: what follows a payload read into memory is read as frames 
     CHECK(ch.payload_bytes() == body.size());
   }
 }
+
+TEST_CASE("RequestIo: a body left unread within a payload read into memory is skipped") {
+  const std::string body = pattern(4 * proto::kBodyChunk);
+  Pair p;
+  FrameChannel ch(p.worker);
+  std::thread writer = send_body(p.front, body, 8192);
+  {
+    RequestIo io(&ch, 5, 5000, nullptr);
+    std::string buf(100000, '\0');
+    RequestIo::Fetch why;
+    REQUIRE(io.read_into(buf.data(), buf.size(), &why) == buf.size());
+    CHECK(std::string_view(buf) == std::string_view(body).substr(0, buf.size()));
+    CHECK(io.skip_body());
+    CHECK(io.body_ended());
+  }
+  writer.join();
+  proto::Frame f;
+  REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+  CHECK(f.type == proto::FrameType::kRequestHead);
+  CHECK(f.payload == "next");
+}
