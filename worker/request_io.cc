@@ -40,24 +40,28 @@ RequestIo::Fetch RequestIo::fetch() {
   return Fetch::kData;
 }
 
-RequestIo::Fetch RequestIo::read_direct(char* dst, size_t n, size_t* got) {
-  switch (ch_->read_payload(dst, n, got, timeout_ms_, hook_)) {
-    case FrameChannel::Read::kFrame:
-      direct_left_ = ch_->payload_left();
-      bytes_in_ += *got;
-      touch();
-      return Fetch::kData;
+RequestIo::Fetch RequestIo::read_failed(FrameChannel::Read r) {
+  switch (r) {
     case FrameChannel::Read::kEof:
       gone_ = true;
       return Fetch::kGone;
     case FrameChannel::Read::kTimeout:
       error_ = fmt::format("timed out after {} ms waiting for the request body", timeout_ms_);
       return Fetch::kTimeout;
-    default:
+    default:  // kWoken, kError
       error_ = ch_->error();
       gone_ = true;
       return Fetch::kError;
   }
+}
+
+RequestIo::Fetch RequestIo::read_direct(char* dst, size_t n, size_t* got) {
+  FrameChannel::Read r = ch_->read_payload(dst, n, got, timeout_ms_, hook_);
+  if (r != FrameChannel::Read::kFrame) return read_failed(r);
+  direct_left_ = ch_->payload_left();
+  bytes_in_ += *got;
+  touch();
+  return Fetch::kData;
 }
 
 RequestIo::Fetch RequestIo::next_piece() {
@@ -68,27 +72,16 @@ RequestIo::Fetch RequestIo::next_piece() {
   if (direct_left_ > 0) return Fetch::kData;
   for (;;) {
     proto::Frame f;
-    switch (ch_->read(&f, timeout_ms_, -1, hook_)) {
-      case FrameChannel::Read::kFrame: break;
-      case FrameChannel::Read::kPartial:
-        // A REQUEST_BODY frame, its payload mostly still in the socket.
-        touch();
-        pending_ = f.payload;
-        bytes_in_ += f.payload.size();
-        direct_left_ = ch_->payload_left();
-        return Fetch::kData;
-      case FrameChannel::Read::kEof:
-        gone_ = true;
-        return Fetch::kGone;
-      case FrameChannel::Read::kTimeout:
-        error_ = fmt::format("timed out after {} ms waiting for the request body", timeout_ms_);
-        return Fetch::kTimeout;
-      case FrameChannel::Read::kWoken:
-      case FrameChannel::Read::kError:
-        error_ = ch_->error();
-        gone_ = true;
-        return Fetch::kError;
+    FrameChannel::Read r = ch_->read(&f, timeout_ms_, -1, hook_);
+    if (r == FrameChannel::Read::kPartial) {
+      // A REQUEST_BODY frame, its payload mostly still in the socket.
+      touch();
+      pending_ = f.payload;
+      bytes_in_ += f.payload.size();
+      direct_left_ = ch_->payload_left();
+      return Fetch::kData;
     }
+    if (r != FrameChannel::Read::kFrame) return read_failed(r);
     touch();
     switch (f.type) {
       case proto::FrameType::kRequestBody:

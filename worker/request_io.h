@@ -111,6 +111,9 @@ class RequestIo {
   // Receives up to n body bytes into dst (*got of them): the direct_left_ bytes,
   // then on into the next body frame when n reaches past them.
   Fetch read_direct(char* dst, size_t n, size_t* got);
+  // A read that brought nothing (kEof, kTimeout, kWoken, kError) as a Fetch,
+  // gone_ and error_ set.
+  Fetch read_failed(FrameChannel::Read r);
   bool check_cancel();
   Status write_out(bool look_for_cancel);
   // Writes out_ then data (as body frames, then END when end) without copying data.
