@@ -557,7 +557,9 @@ void HttpConn::execute(const char* data, size_t len) {
 }
 
 void HttpConn::resume_parsing() {
-  while (paused_ && phase_ == Phase::kIdle && close_ == CloseStage::kOpen) {
+  // Not within a chunked body that is still being decoded (feed_body(): one
+  // dropped after its response), whose end resumes it.
+  while (paused_ && phase_ == Phase::kIdle && close_ == CloseStage::kOpen && !chunked_active_) {
     paused_ = false;
     if (upgrade_pause_) {
       upgrade_pause_ = false;
@@ -1127,6 +1129,9 @@ void HttpConn::message_done() {
       serve_static();
       break;
     case Target::kNone:
+      // The end of a body dropped after its response (finish_request()):
+      // the connection waits for the next request.
+      if (phase_ == Phase::kIdle) set_idle_deadline();
       break;
   }
 }
@@ -1664,7 +1669,8 @@ void HttpConn::log_request(bool aborted) {
   r.start_us = request_start_us_;
   r.end_us = request_start_us_ + static_cast<int64_t>((uv_hrtime() - start_hr_) / 1000);
   r.keepalives = requests_;
-  r.conn_status = aborted ? 'X' : keep_alive_ && body_done_ && !server_->closing_connections() ? '+' : '-';
+  const bool kept = keep_alive_ && (body_done_ || drops_body_kept());
+  r.conn_status = aborted ? 'X' : kept && !server_->closing_connections() ? '+' : '-';
   if (route_.kind == Route::Kind::kWsgi && (target_ == Target::kUpstream || worker_pid_ > 0)) {
     r.filename = route_.script_filename;
     r.handler = "wsgi-script";
@@ -1706,20 +1712,41 @@ void HttpConn::finish_request() {
   if (phase_ == Phase::kIdle) return;
   count_request();
   log_request(false);
+  if (!body_done_) {
+    // The application answered without reading all of the body: as Apache's
+    // ap_discard_request_body() (and nginx), the rest is read and dropped and
+    // the connection kept, with LimitRequestBody and the body's read timeout
+    // still bounding it (a refusal then closes: the response has gone). A
+    // response that was not the application's closes, as before.
+    if (drops_body_kept()) {
+      target_ = Target::kNone;
+      backpressure_ = false;  // it held the client back for the worker, which is gone
+      update_reading();
+    } else {
+      keep_alive_ = false;
+    }
+  }
   set_phase(Phase::kIdle);
   server_->request_finished();
   ++requests_;
   file_.close();
-  if (!body_done_) keep_alive_ = false;
   if (!keep_alive_ || server_->closing_connections()) {
     close_after_flush();
     return;
   }
+  if (body_done_) set_idle_deadline();
+  give_back_buffers();
+  if (!in_execute_ && !feeding_) resume_parsing();
+}
+
+bool HttpConn::drops_body_kept() const {
+  return !body_done_ && keep_alive_ && target_ == Target::kUpstream && close_ == CloseStage::kOpen;
+}
+
+void HttpConn::set_idle_deadline() {
   const auto& cfg = router_->settings().config;
   deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.keep_alive_timeout * 1000);
   deadline_kind_ = kIdle;
-  give_back_buffers();
-  if (!in_execute_ && !feeding_) resume_parsing();
 }
 
 void HttpConn::give_back_buffers() {

@@ -282,6 +282,10 @@ class HttpConn final : public UpstreamClient {
   void access_done(const AccessAnswer& a);
   int dispatch();
   void push_request();
+  void set_idle_deadline();
+  // The application's response is complete before its request body: the rest
+  // will be read and dropped, the connection kept (finish_request()).
+  bool drops_body_kept() const;
   void set_upstream_deadline();
   void refresh_write_deadline();
   void send_local(int status, std::string_view why, bool retry_after);

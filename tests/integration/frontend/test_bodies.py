@@ -11,6 +11,10 @@ wsgid-worker (tests/integration/wsgidtest harness).
   partway, ends the application's wsgi.input read with an error and the client
   gets 413 / 400; a chunked body far larger than the front end's buffers keeps
   its RSS bounded.
+- An application answering without reading the body (Content-Length bodies
+  small and large, chunked ones, pipelined or sent after the answer): the rest
+  is read and dropped and the connection serves its next request; passing
+  LimitRequestBody meanwhile cuts the connection, with no second response.
 - RFC 9110/9112: OWS stripped at both ends of field values, BWS around chunk
   extensions' ';' and '=', an unknown method token gets 501 (a method llhttp
   knows, such as PROPFIND, reaches the application), '#' in the target 400,
@@ -20,6 +24,7 @@ wsgid-worker (tests/integration/wsgidtest harness).
 import json
 import os
 import socket
+import threading
 import time
 import unittest
 
@@ -210,6 +215,106 @@ class LimitRequestBody(BodiesTestCase):
         self.assertIn(b'Connection: close\r\n', out)
         self.assertRegex(written(mark), r'^OSError after \d+ bytes: request data read error: '
                                         r'malformed chunked request body: ')
+
+
+def read_responses(s, count, timeout=20):
+    """Reads count responses (each with a Content-Length) from socket s ->
+    (list of (status, headers bytes, body), True when the server closed after)."""
+    s.settimeout(timeout)
+    buf = b''
+    out = []
+    while len(out) < count:
+        while b'\r\n\r\n' not in buf:
+            d = s.recv(65536)
+            if not d:
+                return out, True
+            buf += d
+        head, buf = buf.split(b'\r\n\r\n', 1)
+        length = int([l.split(b':', 1)[1] for l in head.split(b'\r\n')
+                      if l.lower().startswith(b'content-length:')][0])
+        while len(buf) < length:
+            d = s.recv(65536)
+            if not d:
+                return out, True
+            buf += d
+        out.append((status_of(head), head, buf[:length]))
+        buf = buf[length:]
+    return out, False
+
+
+class UnreadBody(BodiesTestCase):
+    """An application that answers without reading the request body: as
+    Apache's ap_discard_request_body(), the rest of the body is read and
+    dropped and the connection serves its next request (the response said
+    nothing of closing it); a client that then passes LimitRequestBody is cut
+    off, with no second response."""
+
+    def exchange(self, fe, head, body, pipelined):
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            after = b'GET /after HTTP/1.1\r\nHost: a\r\n\r\n'
+            # The body is sent from a thread: the answer comes before it is all sent.
+            data = head + body + (after if pipelined else b'')
+            sender = threading.Thread(target=s.sendall, args=(data,))
+            sender.start()
+            first, closed = read_responses(s, 1)
+            self.assertFalse(closed, 'closed before the first response')
+            sender.join(30)
+            self.assertFalse(sender.is_alive(), 'the body was not read')
+            if not pipelined:
+                s.sendall(after)
+            second, closed = read_responses(s, 1)
+            self.assertFalse(closed, 'the connection was closed after the first response')
+            return first[0], second[0]
+        finally:
+            s.close()
+
+    def test_the_rest_is_dropped_and_the_connection_kept(self):
+        _, fe = self.pair()
+        for size in (1000, 70000, 1 << 20, 8 << 20):
+            for pipelined in (True, False):
+                with self.subTest(size=size, pipelined=pipelined):
+                    head = b'POST /unread HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n' % size
+                    first, second = self.exchange(fe, head, b'u' * size, pipelined)
+                    self.assertEqual((first[0], first[2]), (200, b'hello /unread'))
+                    self.assertNotIn(b'connection: close', first[1].lower())
+                    self.assertEqual((second[0], second[2]), (200, b'hello /after'))
+
+    def test_a_chunked_body_too(self):
+        _, fe = self.pair(server_settings={'chunked_request': True})
+        for pipelined in (True, False):
+            with self.subTest(pipelined=pipelined):
+                head = b'POST /unread HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n'
+                body = b''.join(b'10000\r\n%s\r\n' % (b'c' * 0x10000) for _ in range(40)) + b'0\r\n\r\n'
+                first, second = self.exchange(fe, head, body, pipelined)
+                self.assertEqual((first[0], first[2]), (200, b'hello /unread'))
+                self.assertEqual((second[0], second[2]), (200, b'hello /after'))
+
+    def test_past_the_limit_while_dropped_the_connection_is_cut(self):
+        _, fe = self.pair(locations=[block('/limited', limit_request_body=100000, chunked_request=True)])
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            s.sendall(b'POST /limited HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n'
+                      b'10\r\n%s\r\n' % (b'a' * 16))
+            first, closed = read_responses(s, 1)
+            self.assertEqual((first[0][0], first[0][2]), (200, b'hello /limited'))
+            try:
+                s.sendall(b'ea60\r\n%s\r\n' % (b'b' * 60000) * 2)
+            except OSError:
+                pass  # cut off already
+            rest = b''
+            s.settimeout(10)
+            while True:
+                try:
+                    d = s.recv(65536)
+                except ConnectionResetError:
+                    break
+                if not d:
+                    break
+                rest += d
+            self.assertEqual(rest, b'', 'a second response after the first: %r' % rest[:200])
+        finally:
+            s.close()
 
 
 class Parsing(BodiesTestCase):
