@@ -1721,6 +1721,9 @@ void HttpConn::finish_request() {
     if (drops_body_kept()) {
       target_ = Target::kNone;
       backpressure_ = false;  // it held the client back for the worker, which is gone
+      const auto& cfg = router_->settings().config;
+      deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_body_timeout * 1000);
+      deadline_kind_ = kBody;
       update_reading();
     } else {
       keep_alive_ = false;

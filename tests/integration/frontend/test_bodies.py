@@ -14,7 +14,8 @@ wsgid-worker (tests/integration/wsgidtest harness).
 - An application answering without reading the body (Content-Length bodies
   small and large, chunked ones, pipelined or sent after the answer): the rest
   is read and dropped and the connection serves its next request; passing
-  LimitRequestBody meanwhile cuts the connection, with no second response.
+  LimitRequestBody or the body's read timeout meanwhile cuts the connection,
+  with no second response.
 - RFC 9110/9112: OWS stripped at both ends of field values, BWS around chunk
   extensions' ';' and '=', an unknown method token gets 501 (a method llhttp
   knows, such as PROPFIND, reaches the application), '#' in the target 400,
@@ -289,6 +290,29 @@ class UnreadBody(BodiesTestCase):
                 first, second = self.exchange(fe, head, body, pipelined)
                 self.assertEqual((first[0], first[2]), (200, b'hello /unread'))
                 self.assertEqual((second[0], second[2]), (200, b'hello /after'))
+
+    def test_a_client_that_stops_sending_is_cut_after_the_body_timeout(self):
+        _, fe = self.pair(limits={'body_timeout': 1})
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            s.sendall(b'POST /unread HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n' + b'u' * 100000)
+            first, closed = read_responses(s, 1)
+            self.assertEqual((first[0][0], first[0][2]), (200, b'hello /unread'))
+            t0 = time.monotonic()
+            s.settimeout(15)
+            rest = b''
+            while True:
+                try:
+                    d = s.recv(65536)
+                except ConnectionResetError:
+                    break
+                if not d:
+                    break
+                rest += d
+            self.assertEqual(rest, b'', 'a second response after the first: %r' % rest[:200])
+            self.assertLess(time.monotonic() - t0, 10)
+        finally:
+            s.close()
 
     def test_past_the_limit_while_dropped_the_connection_is_cut(self):
         _, fe = self.pair(locations=[block('/limited', limit_request_body=100000, chunked_request=True)])
