@@ -291,6 +291,20 @@ class UnreadBody(BodiesTestCase):
                 self.assertEqual((first[0], first[2]), (200, b'hello /unread'))
                 self.assertEqual((second[0], second[2]), (200, b'hello /after'))
 
+    def assert_cut(self, s, timeout):
+        """The server closes s (or resets it) within timeout, sending nothing more."""
+        s.settimeout(timeout)
+        rest = b''
+        while True:
+            try:
+                d = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not d:
+                break
+            rest += d
+        self.assertEqual(rest, b'', 'a second response after the first: %r' % rest[:200])
+
     def test_a_client_that_stops_sending_is_cut_after_the_body_timeout(self):
         _, fe = self.pair(limits={'body_timeout': 1})
         s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
@@ -299,17 +313,7 @@ class UnreadBody(BodiesTestCase):
             first, closed = read_responses(s, 1)
             self.assertEqual((first[0][0], first[0][2]), (200, b'hello /unread'))
             t0 = time.monotonic()
-            s.settimeout(15)
-            rest = b''
-            while True:
-                try:
-                    d = s.recv(65536)
-                except ConnectionResetError:
-                    break
-                if not d:
-                    break
-                rest += d
-            self.assertEqual(rest, b'', 'a second response after the first: %r' % rest[:200])
+            self.assert_cut(s, 15)
             self.assertLess(time.monotonic() - t0, 10)
         finally:
             s.close()
@@ -326,17 +330,7 @@ class UnreadBody(BodiesTestCase):
                 s.sendall(b'ea60\r\n%s\r\n' % (b'b' * 60000) * 2)
             except OSError:
                 pass  # cut off already
-            rest = b''
-            s.settimeout(10)
-            while True:
-                try:
-                    d = s.recv(65536)
-                except ConnectionResetError:
-                    break
-                if not d:
-                    break
-                rest += d
-            self.assertEqual(rest, b'', 'a second response after the first: %r' % rest[:200])
+            self.assert_cut(s, 10)
         finally:
             s.close()
 
