@@ -31,7 +31,8 @@ RequestIo::Fetch RequestIo::fetch() {
   Fetch r = next_piece();
   if (r != Fetch::kData || !pending().empty()) return r;
   // The payload is in the socket; the caller wants a view of it.
-  scratch_.resize(direct_left_ < proto::kBodyChunk ? direct_left_ : proto::kBodyChunk);
+  const size_t left = ch_->payload_left();
+  scratch_.resize(left < proto::kBodyChunk ? left : proto::kBodyChunk);
   size_t got = 0;
   r = read_direct(scratch_.data(), scratch_.size(), &got);
   if (r != Fetch::kData) return r;
@@ -58,7 +59,6 @@ RequestIo::Fetch RequestIo::read_failed(FrameChannel::Read r) {
 RequestIo::Fetch RequestIo::read_direct(char* dst, size_t n, size_t* got) {
   FrameChannel::Read r = ch_->read_payload(dst, n, got, timeout_ms_, hook_);
   if (r != FrameChannel::Read::kFrame) return read_failed(r);
-  direct_left_ = ch_->payload_left();
   bytes_in_ += *got;
   touch();
   return Fetch::kData;
@@ -69,7 +69,7 @@ RequestIo::Fetch RequestIo::next_piece() {
   if (body_ended_) return Fetch::kEnd;
   pending_ = {};
   pending_pos_ = 0;
-  if (direct_left_ > 0) return Fetch::kData;
+  if (ch_->payload_left() > 0) return Fetch::kData;
   for (;;) {
     proto::Frame f;
     FrameChannel::Read r = ch_->read(&f, timeout_ms_, -1, hook_);
@@ -78,7 +78,6 @@ RequestIo::Fetch RequestIo::next_piece() {
       touch();
       pending_ = f.payload;
       bytes_in_ += f.payload.size();
-      direct_left_ = ch_->payload_left();
       return Fetch::kData;
     }
     if (r != FrameChannel::Read::kFrame) return read_failed(r);

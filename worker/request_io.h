@@ -106,9 +106,10 @@ class RequestIo {
  private:
   void touch();
   // fetch() without its last step: kData may leave pending() empty with
-  // direct_left_ > 0 (the payload is in the socket, for read_direct()).
+  // the channel's payload_left() > 0 (the payload is in the socket, for
+  // read_direct()).
   Fetch next_piece();
-  // Receives up to n body bytes into dst (*got of them): the direct_left_ bytes,
+  // Receives up to n body bytes into dst (*got of them): the payload_left() bytes,
   // then on into the next body frame when n reaches past them.
   Fetch read_direct(char* dst, size_t n, size_t* got);
   // A read that brought nothing (kEof, kTimeout, kWoken, kError) as a Fetch,
@@ -126,7 +127,6 @@ class RequestIo {
   WaitHook* hook_ = nullptr;
   std::string_view pending_;
   size_t pending_pos_ = 0;
-  size_t direct_left_ = 0;  // of the current body frame's payload, in the socket
   std::string scratch_;     // fetch()'s buffer for payload bytes in the socket
   bool body_ended_ = false;
   std::string out_;

@@ -482,7 +482,6 @@ void HttpConn::splice_request_body() {
   if (in_execute_ || !request_splicing()) return;
   uv_os_fd_t sock;
   if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock) != 0) return;
-  const auto& cfg = router_->settings().config;
   // While the worker's socket takes them (else backpressure stops reading the
   // client, as for copied bytes, and upstream_drained() comes back here).
   while (request_splice_ready() && !backpressure_ && upstream_->write_pending() == 0) {
@@ -495,8 +494,7 @@ void HttpConn::splice_request_body() {
     parser_.content_length -= n;
     body_bytes_ += n;
     server_->metrics().front().bytes_spliced_in += n;
-    deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_body_timeout * 1000);
-    deadline_kind_ = kBody;
+    set_body_deadline();
     std::string head;
     proto::append_header(&head, proto::FrameType::kRequestBody, request_id_, static_cast<uint32_t>(n));
     upstream_->send_spliced(head, n);
@@ -909,7 +907,6 @@ void HttpConn::access_done(const AccessAnswer& a) {
 
 // The handler of a routed request that passed the access phase.
 int HttpConn::dispatch() {
-  const auto& cfg = router_->settings().config;
   std::string_view query = saved_query_, host = saved_host_;
   const bool send_continue = send_continue_, has_body = has_body_;
   // mod_alias's fixup hook: a section's Redirect, before any handler.
@@ -982,8 +979,7 @@ int HttpConn::dispatch() {
       break;
   }
   if (has_body) {
-    deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_body_timeout * 1000);
-    deadline_kind_ = kBody;
+    set_body_deadline();
   }
   if (target_ == Target::kUpstream) {
     if (send_continue) {
@@ -1042,11 +1038,9 @@ int HttpConn::on_body(const char* at, size_t len) {
 }
 
 bool HttpConn::body_data(const char* at, size_t len) {
-  const auto& cfg = router_->settings().config;
   body_bytes_ += len;
   if (body_limit_ > 0 && body_bytes_ > static_cast<uint64_t>(body_limit_)) return false;
-  deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_body_timeout * 1000);
-  deadline_kind_ = kBody;
+  set_body_deadline();
   if (target_ != Target::kUpstream) return true;  // discarded
   if (upstream_ && !replayable_ && reqbuf_sent_ == reqbuf_.size()) {
     // Past the replay limit nothing is kept for a resend: the frames go to the
@@ -1721,9 +1715,7 @@ void HttpConn::finish_request() {
     if (drops_body_kept()) {
       target_ = Target::kNone;
       backpressure_ = false;  // it held the client back for the worker, which is gone
-      const auto& cfg = router_->settings().config;
-      deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_body_timeout * 1000);
-      deadline_kind_ = kBody;
+      set_body_deadline();
       update_reading();
     } else {
       keep_alive_ = false;
@@ -1744,6 +1736,12 @@ void HttpConn::finish_request() {
 
 bool HttpConn::drops_body_kept() const {
   return !body_done_ && keep_alive_ && target_ == Target::kUpstream && close_ == CloseStage::kOpen;
+}
+
+void HttpConn::set_body_deadline() {
+  const auto& cfg = router_->settings().config;
+  deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_body_timeout * 1000);
+  deadline_kind_ = kBody;
 }
 
 void HttpConn::set_idle_deadline() {

@@ -283,6 +283,7 @@ class HttpConn final : public UpstreamClient {
   int dispatch();
   void push_request();
   void set_idle_deadline();
+  void set_body_deadline();  // RequestReadTimeout body, from now
   // The application's response is complete before its request body: the rest
   // will be read and dropped, the connection kept (finish_request()).
   bool drops_body_kept() const;
