@@ -23,14 +23,14 @@
 
 namespace wsgid::proto {
 
-constexpr uint32_t kVersion = 3;
+constexpr uint32_t kVersion = 4;
 constexpr size_t kHeaderSize = 12;
 // Largest payload any frame may carry (a request head with its environ is the
 // largest legitimate frame; body chunks are far smaller).
 constexpr uint32_t kMaxPayload = 16u * 1024 * 1024;
 // Body chunks that writers should not exceed (readers accept up to kMaxPayload).
 constexpr uint32_t kBodyChunk = 64u * 1024;
-// Largest kHello payload a reader accepts: version 3 sends 12 bytes; the slack lets
+// Largest kHello payload a reader accepts: version 4 sends 12 bytes; the slack lets
 // a later version append fields and still be told apart by its version number.
 constexpr uint32_t kMaxHelloPayload = 64;
 

@@ -12,7 +12,7 @@ namespace {
 
 constexpr char kMagic[4] = {'W', 'S', 'G', 'D'};
 constexpr size_t kHelloPrefix = 8;   // magic + version: every version has them
-constexpr size_t kHelloSize = 12;    // version 2: + pid
+constexpr size_t kHelloSize = 12;    // version 2 and later: + pid
 constexpr uint16_t kMinStatus = 100, kMaxStatus = 999;
 constexpr uint16_t kMinErrorCode = 400, kMaxErrorCode = 599;
 

@@ -36,8 +36,8 @@
 //   hello (checked in this order):
 //     "hello: payload length N is shorter than the 8-byte magic and version"
 //     "hello: bad magic \"GET \", expected \"WSGD\""    (non-printable bytes as \xNN)
-//     "hello: peer speaks protocol version N, this side speaks 2"
-//     "hello: payload length N is not 12 as version 2 requires"
+//     "hello: peer speaks protocol version N, this side speaks 4"
+//     "hello: payload length N is not 12 as version 4 requires"
 #pragma once
 
 #include <cstdint>
@@ -132,7 +132,7 @@ Result<ErrorMessage> decode_error(std::string_view payload);
 // Hello: "WSGD" + u32 version + u32 pid. Returns the peer's version and pid (a
 // worker's process id; 0 from the front end and the master), or an error when
 // the payload is short, the magic is wrong, the version is not kVersion, or (for
-// version 2) the payload is not exactly 12 bytes. append_hello is in frame.h.
+// version 2 and later) the payload is not exactly 12 bytes. append_hello is in frame.h.
 struct Hello {
   uint32_t version = 0;
   uint32_t pid = 0;

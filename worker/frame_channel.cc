@@ -22,11 +22,16 @@ void FrameChannel::reset(int fd) {
   error_.clear();
   maybe_empty_ = false;
   direct_min_ = payload_left_ = 0;
+  if (received_fd_ >= 0) ::close(received_fd_);
+  received_fd_ = -1;
+  want_fd_ = false;
 }
 
 void FrameChannel::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  if (received_fd_ >= 0) ::close(received_fd_);
+  received_fd_ = -1;
 }
 
 bool FrameChannel::readable_now() {
@@ -68,6 +73,40 @@ int wait_readable(int fd, int wake_fd, int timeout_ms, std::chrono::steady_clock
 
 }  // namespace
 
+ssize_t FrameChannel::recv_some(char* dst, size_t n) {
+  if (!want_fd_) return ::recv(fd_, dst, n, 0);
+  // The peer's first bytes may come with a descriptor (the front end's HELLO
+  // with its started page): recvmsg() takes it; a plain recv() would drop it.
+  struct iovec iov = {dst, n};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t got = ::recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
+  if (got <= 0) return got;
+  want_fd_ = false;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      if (received_fd_ < 0) received_fd_ = fd;
+      else ::close(fd);  // one is expected; more are the peer's mistake
+    }
+  }
+  return got;
+}
+
+int FrameChannel::take_fd() {
+  int fd = received_fd_;
+  received_fd_ = -1;
+  want_fd_ = false;
+  return fd;
+}
+
 FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wake_fd, WaitHook* hook) {
   using Clock = std::chrono::steady_clock;
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
@@ -102,7 +141,7 @@ FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wak
     // than pay for a recv() that returns EAGAIN (one syscall per request).
     if (!maybe_empty_) {
       // Straight into the reader's buffer: a body is copied once, by the kernel.
-      ssize_t n = ::recv(fd_, reader_.prepare(want), want, 0);
+      ssize_t n = recv_some(reader_.prepare(want), want);
       if (n > 0) {
         reader_.commit(static_cast<size_t>(n));
         maybe_empty_ = static_cast<size_t>(n) < want;

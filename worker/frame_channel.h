@@ -79,6 +79,12 @@ class FrameChannel {
   // iov is modified as it is consumed.
   Status write_all(struct iovec* iov, size_t n, int timeout_ms, WaitHook* hook = nullptr);
 
+  // The next recv() that brings bytes also takes a descriptor sent with them
+  // (SCM_RIGHTS): the front end's HELLO carries its started page this way
+  // (protocol/started_page.h). take_fd() -> it (the caller owns it), or -1.
+  void want_fd() { want_fd_ = true; }
+  int take_fd();
+
   const std::string& error() const { return error_; }
   void set_name(std::string name) { name_ = std::move(name); }
   void close();
@@ -89,6 +95,8 @@ class FrameChannel {
   // read_payload(): n bytes after a header the reader holds whole -> how many
   // are that frame's body payload (the rest are fed to the reader).
   size_t adopt_payload(const char* p, size_t n);
+  // recv(), or recvmsg() taking a descriptor while want_fd_.
+  ssize_t recv_some(char* dst, size_t n);
   int fd_;
   proto::FrameReader reader_;
   std::string error_;
@@ -97,6 +105,8 @@ class FrameChannel {
   size_t direct_min_ = 0;
   size_t payload_left_ = 0;  // of a kPartial frame, still in the socket
   uint64_t payload_bytes_ = 0;
+  bool want_fd_ = false;
+  int received_fd_ = -1;  // owned until take_fd(); closed by close()
 };
 
 }  // namespace wsgid::worker

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "protocol/messages.h"
+#include "protocol/started_page.h"
 #include "worker/frame_channel.h"
 #include "worker/request_io.h"
 #include "worker/wsgi_app.h"
@@ -99,12 +100,21 @@ class Server {
     proto::append_hello(&out, static_cast<uint32_t>(getpid()));
     Status s = ch.write_all(out, timeout_ms_);
     proto::Frame f;
+    proto::StartedPage page;
     if (s) {
+      ch.want_fd();  // the front end's HELLO may carry its started page
       FrameChannel::Read r = ch.read(&f, timeout_ms_);
       if (r != FrameChannel::Read::kFrame || f.type != proto::FrameType::kHello || !proto::decode_hello(f.payload)) {
         log::warn("front-end connection closed: no valid HELLO{}", r == FrameChannel::Read::kError ? ": " + ch.error() : "");
         ch.close();
         return;
+      }
+      if (int pfd = ch.take_fd(); pfd >= 0) {
+        auto mapped = proto::StartedPage::map(pfd);
+        ::close(pfd);
+        // Without it, STARTED frames say the same (protocol/PROTOCOL.md 5.2).
+        if (mapped) page = std::move(*mapped);
+        else log::warn("front-end connection: {}; sending STARTED frames instead", mapped.status().message());
       }
     }
     while (s) {
@@ -127,13 +137,13 @@ class Server {
         break;
       }
       head_.assign(f.payload);
-      if (!serve_request(&ch, f.request_id)) break;
+      if (!serve_request(&ch, f.request_id, page)) break;
     }
     ch.close();
   }
 
   // False when the connection cannot carry another request.
-  bool serve_request(FrameChannel* ch, uint32_t rid) {
+  bool serve_request(FrameChannel* ch, uint32_t rid, proto::StartedPage& page) {
     RequestIo io(ch, rid, timeout_ms_, &st_.last_activity_ms);
     RequestInfo info;
     Status s = scan_request_head(head_, &info);
@@ -157,7 +167,10 @@ class Server {
       slot_.method.assign(info.method);
       slot_.uri.assign(info.uri);
     }
-    if (!io.started()) return false;  // the front end is gone: nothing to run it for
+    // The application is called from here on: the front end may no longer
+    // send the request to another worker as one never run.
+    if (page.valid()) page.mark(rid);
+    else if (!io.started()) return false;  // the front end is gone: nothing to run it for
     int64_t now = monotonic_ms();
     slot_.started_ms = now;
     slot_.timed_out = false;

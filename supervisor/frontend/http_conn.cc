@@ -1234,6 +1234,9 @@ void HttpConn::upstream_drained() {
 void HttpConn::upstream_flush() { write_out(); }
 
 void HttpConn::upstream_closed(bool notice, std::string_view why) {
+  // The started page says what a STARTED frame would have (the conn is still
+  // alive during this call).
+  if (upstream_ && upstream_->app_started(request_id_)) app_started_ = true;
   upstream_ = nullptr;
   if (phase_ == Phase::kDone || phase_ == Phase::kIdle) return;
   if (!response_started()) {

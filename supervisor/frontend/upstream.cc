@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "protocol/messages.h"
+#include "protocol/started_page.h"
 #include "supervisor/frontend/body_splice.h"
 #include "supervisor/frontend/io_buffer.h"
 #include "supervisor/frontend/stream_write.h"
@@ -56,7 +57,7 @@ void UpstreamConn::on_connect(int status) {
   if (status == 0) {
     pool_->connecting_.erase(std::find(pool_->connecting_.begin(), pool_->connecting_.end(), this));
     pool_->unaccepted_.push_back(this);
-    proto::append_hello(&out_);
+    send_hello();
     resume_reading();
     if (client_) {
       state_ = State::kBusy;
@@ -357,8 +358,35 @@ void UpstreamConn::handle_frames() {
   }
 }
 
+void UpstreamConn::send_hello() {
+  std::string hello;
+  proto::append_hello(&hello);
+  // The HELLO carries the connection's started page (protocol/started_page.h):
+  // sent from here, before libuv writes anything, so that the descriptor rides
+  // on the connection's first bytes. Without a page (memfd_create failed, the
+  // descriptor limit), a plain HELLO: the worker then sends STARTED frames.
+  uv_os_fd_t fd;
+  auto page = proto::StartedPage::create();
+  if (page && uv_fileno(reinterpret_cast<uv_handle_t*>(pipe_), &fd) == 0) {
+    ssize_t n = proto::send_with_fd(fd, hello, page->fd());
+    if (n >= 0) {
+      page->close_fd();
+      page_ = std::move(*page);
+      out_.append(hello, static_cast<size_t>(n), std::string::npos);
+      return;
+    }
+  }
+  out_.append(hello);
+}
+
+bool UpstreamConn::app_started(uint32_t request_id) const {
+  return page_.valid() && page_.marked(request_id);
+}
+
 void UpstreamConn::release() {
   client_ = nullptr;
+  // No request of this connection is running: the next one starts unmarked.
+  if (page_.valid()) page_.clear();
   splicing_ = false;
   if (body_left_ > 0 && state_ != State::kClosing) {
     // Payload bytes of a frame still to come: not a frame boundary, never reused.

@@ -70,6 +70,7 @@
 
 #include "protocol/frame.h"
 #include "protocol/messages.h"
+#include "protocol/started_page.h"
 #include "supervisor/frontend/metrics.h"
 #include "supervisor/frontend/settings.h"
 
@@ -138,6 +139,11 @@ class UpstreamConn {
   // The worker's pid from its HELLO; 0 until then.
   pid_t worker_pid() const { return worker_pid_; }
   bool accepted() const { return hello_seen_; }
+  // Whether the worker marked request_id in this connection's started page: its
+  // application was called (protocol/PROTOCOL.md 5.2; a STARTED frame says the
+  // same from a worker without the page). Read when the connection ended
+  // before the response head, from upstream_closed().
+  bool app_started(uint32_t request_id) const;
   // The request is complete both ways: back to the pool for the next request.
   void release();
   // Sends kCancel (when cancel; an ERROR frame with *refusal instead when given:
@@ -151,6 +157,8 @@ class UpstreamConn {
   UpstreamConn(UpstreamPool* pool, UpstreamClient* client);
   void start_connect();
   void on_connect(int status);
+  // The first bytes on a new connection: HELLO, with the started page.
+  void send_hello();
   // nread bytes arrived in the room reader_.prepare() gave (resume_reading).
   void on_read(ssize_t nread);
   void on_write_done(int status);
@@ -201,6 +209,7 @@ class UpstreamConn {
   std::string out_;
   std::string inflight_;
   proto::FrameReader reader_;
+  proto::StartedPage page_;  // shared with the worker; invalid when none could be made
 };
 
 // One group's capacity, shared by its pools on several loops. Lock-free: each

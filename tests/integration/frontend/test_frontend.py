@@ -173,6 +173,30 @@ class PythonApp(FrontendTestCase):
         self.assertEqual(fe.get('/raise').status, 500)
         self.assertIn('worker: ', fe.log())
 
+    def test_worker_killed_before_start_post_resent(self):
+        # A request whose worker died before calling the application (its
+        # started page unmarked: PROTOCOL.md 5.2) goes to another worker, a
+        # POST too. The kept connection's worker is stopped before the request
+        # reaches it, so it cannot have marked the page.
+        w1, fe = self.python_pair(threads=2)
+        self.assertEqual(fe.get('/sleep?s=0').status, 200)  # a kept connection to w1
+        w2 = WorkerHarness(group_settings('g', threads=2), share_with=w1)
+        self.cleanup.append(w2)
+        w2.start()
+        os.kill(w1.pid, signal.SIGSTOP)
+        got = {}
+        t = threading.Thread(target=lambda: got.setdefault('post', fe.get('/sleep?s=0', method='POST',
+                                                                          body=b'x' * 100, timeout=30)))
+        t.start()
+        wait_for(lambda: fe.state().get('busy', 0) >= 1 or 'post' in got, 10, 'the POST sent to the stopped worker')
+        time.sleep(0.3)
+        os.kill(w1.pid, signal.SIGKILL)
+        t.join(30)
+        self.assertEqual(got['post'].status, 200)
+        self.assertEqual(got['post'].data, b'slept')
+        self.assertNotIn('resent after its worker died', fe.log())
+        wait_for(lambda: w2.state()['requests'] == 1, 10, 'the POST served by the second worker')
+
     def test_worker_killed_after_start_get_resent_once_post_502(self):
         # The resend rule (PROTOCOL.md 5.3): a GET whose worker died after
         # STARTED goes once to another worker; a POST gets 502; a GET whose

@@ -13,7 +13,7 @@ import time
 import unittest
 
 from wsgidtest import frames as F
-from wsgidtest import group_settings, make_environ, running_as_root
+from wsgidtest import StartedPage, group_settings, make_environ, running_as_root
 from wsgidtest.testing import APPS, WSGI_APP, WorkerTestCase
 from wsgidtest.wait import wait_for
 
@@ -310,6 +310,37 @@ class Pep3333Test(WorkerTestCase):
         r = c.request(make_environ('/next', script=WSGI_APP))
         self.assertEqual(r.body, b'hello /next')
         wait_for(lambda: self.h.state()['requests'] == 52, 5, '52 requests counted')
+
+    def test_started_page_instead_of_started_frame(self):
+        # A front end that sends its started page with HELLO (PROTOCOL.md 5.2)
+        # finds the request's id there while the application runs, and no
+        # STARTED frame; the next request on the connection is marked too.
+        page = StartedPage()
+        self.addCleanup(page.close)
+        c = self.h.connect(page=page)
+        c.send_request(7, make_environ('/sleep', query='s=1', script=WSGI_APP))
+        wait_for(lambda: page.marked() == 7, 10, 'request 7 marked in the page')
+        r = c.read_response(7)
+        self.assertEqual((r.status, r.body, r.started), (200, b'slept', False), r.frames)
+        self.assertEqual(r.frames[0], 'RESPONSE_HEAD')
+        c.send_request(8, make_environ('/n8', script=WSGI_APP))
+        r = c.read_response(8)
+        self.assertEqual((r.body, r.started, page.marked()), (b'hello /n8', False, 8))
+        # A request the worker answers without calling the application (a
+        # malformed head) leaves the page alone.
+        c.sock.sendall(F.frame(F.REQUEST_HEAD, 9, b'\x00'))
+        c.sock.sendall(F.frame(F.REQUEST_END, 9))
+        r = c.read_response(9)
+        self.assertEqual((r.error[0], page.marked()), (400, 8), r.frames)
+        # A page that could shrink under the worker (not sealed) is refused:
+        # the worker says why and sends STARTED frames instead.
+        loose = StartedPage(seal=False)
+        self.addCleanup(loose.close)
+        c2 = self.h.connect(page=loose)
+        r = c2.request(make_environ('/n1', script=WSGI_APP))
+        self.assertEqual((r.body, r.started, loose.marked()), (b'hello /n1', True, 0))
+        self.assertIn('front-end connection: started page: not a sealed regular file of at least 4096 bytes; '
+                      'sending STARTED frames instead', self.h.log())
 
     def test_cancel_runs_close(self):
         marker = os.path.join(self.h.writable_dir(), 'closed.marker')

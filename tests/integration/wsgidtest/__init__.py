@@ -10,7 +10,8 @@
 - group_client: one request on a group socket, as the front end sends it.
 - load: HTTP load (loadgen or Python) and the proof record.
 - worker: WorkerHarness, one real wsgid-worker run as the master does, and
-  FrontConnection, a front end's connection to a group socket.
+  FrontConnection, a front end's connection to a group socket (with
+  StartedPage, the started page its HELLO may carry).
 - frontend: FrontendHarness, one wsgid-frontend run as the master does, and a
   fake worker behind it.
 - testing: WorkerTestCase, test_failed, skip, run_unittest.
@@ -18,5 +19,5 @@
 
 from .frames import *  # noqa: F401,F403
 from .paths import build_dir, running_as_root, under_asan  # noqa: F401
-from .worker import (FrontConnection, Response, WorkerHarness,  # noqa: F401
+from .worker import (FrontConnection, Response, StartedPage, WorkerHarness,  # noqa: F401
                      group_settings, make_environ)

@@ -18,10 +18,13 @@ and removes the temp dir (kept when WSGID_KEEP_TMP=1). Everything waits with
 deadlines; nothing blocks forever.
 """
 
+import fcntl
 import json
+import mmap
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -122,16 +125,40 @@ class Response:
             self.status, self.error, self.eof, self.body[:200])
 
 
+class StartedPage:
+    """The front end's started page (protocol/PROTOCOL.md 5.2): a sealed memfd
+    of one page, mapped; marked() is the request id the worker stored."""
+
+    def __init__(self, seal=True, size=4096):
+        self.fd = os.memfd_create('test-started', os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        os.ftruncate(self.fd, size)
+        if seal:
+            fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
+        self.map = mmap.mmap(self.fd, size)
+
+    def marked(self):
+        return struct.unpack_from('=I', self.map, 0)[0]
+
+    def close(self):
+        self.map.close()
+        os.close(self.fd)
+
+
 class FrontConnection:
     """A front end's connection to a group socket: HELLO both ways, then requests."""
 
-    def __init__(self, path, timeout=30):
+    def __init__(self, path, timeout=30, page=None):
+        """page: send HELLO with this started page's descriptor (StartedPage)."""
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(path)
         self.reader = F.FrameReader()
         self.next_id = 1
-        self.sock.sendall(F.hello())
+        self.page = page
+        if page is not None:
+            socket.send_fds(self.sock, [F.hello()], [page.fd])
+        else:
+            self.sock.sendall(F.hello())
         f = self.read_frame(timeout)
         if f is None or f[0] != F.HELLO:
             raise F.ProtocolError('expected HELLO from the worker, got %r' % (f,))
@@ -408,8 +435,8 @@ class WorkerHarness:
         return None
 
     # --- requests --------------------------------------------------------
-    def connect(self, timeout=30):
-        c = FrontConnection(self.sock_path, timeout)
+    def connect(self, timeout=30, page=None):
+        c = FrontConnection(self.sock_path, timeout, page)
         self.connections.append(c)
         return c
 

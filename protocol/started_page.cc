@@ -1,0 +1,106 @@
+// memfd_create(2) with seals (F_SEAL_SHRINK: a mapping never loses its page
+// under the other side), mmap(2) MAP_SHARED, std::atomic_ref for the word.
+#include "protocol/started_page.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace wsgid::proto {
+
+StartedPage::~StartedPage() { reset(); }
+
+StartedPage::StartedPage(StartedPage&& o) noexcept : word_(o.word_), fd_(o.fd_) {
+  o.word_ = nullptr;
+  o.fd_ = -1;
+}
+
+StartedPage& StartedPage::operator=(StartedPage&& o) noexcept {
+  if (this != &o) {
+    reset();
+    word_ = o.word_;
+    fd_ = o.fd_;
+    o.word_ = nullptr;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+void StartedPage::reset() {
+  if (word_) ::munmap(word_, kSize);
+  word_ = nullptr;
+  close_fd();
+}
+
+void StartedPage::close_fd() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Result<StartedPage> StartedPage::create() {
+  int fd = ::memfd_create("wsgid-started", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return Status::sys("memfd_create", "started page");
+  StartedPage page;
+  page.fd_ = fd;
+  if (::ftruncate(fd, kSize) != 0) return Status::sys("ftruncate", "started page");
+  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+    return Status::sys("fcntl(F_ADD_SEALS)", "started page");
+  void* p = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return Status::sys("mmap", "started page");
+  page.word_ = static_cast<uint32_t*>(p);
+  return page;
+}
+
+Result<StartedPage> StartedPage::map(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::sys("fstat", "started page");
+  // A regular file (a memfd) that cannot shrink below the page: a store into
+  // the mapping can never fault (SIGBUS) because the front end truncated it.
+  int seals = ::fcntl(fd, F_GET_SEALS);
+  if (!S_ISREG(st.st_mode) || st.st_size < static_cast<off_t>(kSize) || seals < 0 || !(seals & F_SEAL_SHRINK))
+    return Status::error("started page: not a sealed regular file of at least 4096 bytes");
+  void* p = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return Status::sys("mmap", "started page");
+  StartedPage page;
+  page.word_ = static_cast<uint32_t*>(p);
+  return page;
+}
+
+void StartedPage::mark(uint32_t id) {
+  // Release: the store is visible before anything the application then does.
+  std::atomic_ref<uint32_t>(*word_).store(id, std::memory_order_release);
+}
+
+bool StartedPage::marked(uint32_t id) const {
+  return std::atomic_ref<uint32_t>(*word_).load(std::memory_order_acquire) == id;
+}
+
+void StartedPage::clear() { std::atomic_ref<uint32_t>(*word_).store(0, std::memory_order_relaxed); }
+
+ssize_t send_with_fd(int sock, std::string_view bytes, int fd) {
+  struct iovec iov = {const_cast<char*>(bytes.data()), bytes.size()};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do {
+    n = ::sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+}  // namespace wsgid::proto

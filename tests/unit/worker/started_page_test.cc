@@ -1,0 +1,182 @@
+// The started page (protocol/started_page.h) as the front end and a worker use
+// it: made, sent with HELLO over a real socketpair, taken by FrameChannel with
+// the HELLO, mapped, marked; and what each side does with a descriptor that is
+// missing, extra or not a sealed page.
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "protocol/frame.h"
+#include "protocol/started_page.h"
+#include "worker/frame_channel.h"
+
+using namespace wsgid;
+using wsgid::proto::StartedPage;
+using wsgid::worker::FrameChannel;
+
+namespace {
+
+struct Pair {
+  int worker = -1, front = -1;
+  Pair() {
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    worker = sv[0];
+    front = sv[1];
+    fcntl(worker, F_SETFL, O_NONBLOCK);
+  }
+  ~Pair() {
+    if (worker >= 0) close(worker);
+    if (front >= 0) close(front);
+  }
+};
+
+std::string hello_frame() {
+  std::string out;
+  proto::append_hello(&out);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("started page: sent with HELLO, taken by the worker's first read, marked for the front end") {
+  Pair p;
+  auto page = StartedPage::create();
+  REQUIRE(page);
+  REQUIRE(page->fd() >= 0);
+  CHECK((fcntl(page->fd(), F_GETFD) & FD_CLOEXEC) != 0);
+  CHECK_FALSE(page->marked(1));
+  CHECK(page->marked(0));  // a new page holds no request id
+
+  std::string hello = hello_frame();
+  REQUIRE(proto::send_with_fd(p.front, hello, page->fd()) == static_cast<ssize_t>(hello.size()));
+  page->close_fd();
+  CHECK(page->fd() == -1);
+  std::string head;
+  proto::append_frame(&head, proto::FrameType::kRequestHead, 42, "x");
+  REQUIRE(write(p.front, head.data(), head.size()) == static_cast<ssize_t>(head.size()));
+
+  FrameChannel ch(p.worker);
+  ch.want_fd();
+  proto::Frame f;
+  REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+  CHECK(f.type == proto::FrameType::kHello);
+  int fd = ch.take_fd();
+  REQUIRE(fd >= 0);
+  CHECK(ch.take_fd() == -1);  // once
+  CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+  auto mapped = StartedPage::map(fd);
+  close(fd);
+  REQUIRE(mapped);
+  CHECK(mapped->fd() == -1);
+  REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);  // the request behind it, intact
+  CHECK(f.type == proto::FrameType::kRequestHead);
+  CHECK(f.request_id == 42);
+
+  mapped->mark(42);
+  CHECK(page->marked(42));
+  CHECK_FALSE(page->marked(41));
+  page->clear();
+  CHECK_FALSE(mapped->marked(42));
+  CHECK_FALSE(page->marked(42));
+  mapped->mark(43);
+  StartedPage moved = std::move(*page);  // the mapping moves with it
+  CHECK_FALSE(page->valid());
+  CHECK(moved.marked(43));
+}
+
+TEST_CASE("started page: a channel not told to take one drops it; extra descriptors are closed") {
+  SUBCASE("no want_fd(): the kernel drops the descriptor, the bytes still arrive") {
+    Pair p;
+    auto page = StartedPage::create();
+    REQUIRE(page);
+    std::string hello = hello_frame();
+    REQUIRE(proto::send_with_fd(p.front, hello, page->fd()) == static_cast<ssize_t>(hello.size()));
+    FrameChannel ch(p.worker);
+    proto::Frame f;
+    REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+    CHECK(f.type == proto::FrameType::kHello);
+    CHECK(ch.take_fd() == -1);
+  }
+  SUBCASE("two descriptors: the first is kept, the second closed; close() closes one never taken") {
+    Pair p;
+    int extra[2];
+    REQUIRE(pipe(extra) == 0);
+    std::string hello = hello_frame();
+    struct iovec iov = {hello.data(), hello.size()};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
+    struct msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * 2);
+    memcpy(CMSG_DATA(c), extra, sizeof extra);
+    REQUIRE(sendmsg(p.front, &msg, 0) == static_cast<ssize_t>(hello.size()));
+    close(extra[0]);
+    FrameChannel ch(p.worker);
+    ch.want_fd();
+    proto::Frame f;
+    REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+    // The first (the pipe's read end) is kept; the second (its write end) was
+    // closed: with this test's write end closed too, the kept read end is at
+    // end of file, which it would not be while a copy of the write end lived.
+    int kept = ch.take_fd();
+    REQUIRE(kept >= 0);
+    struct stat st;
+    REQUIRE(fstat(kept, &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+    close(extra[1]);
+    fcntl(kept, F_SETFL, O_NONBLOCK);
+    char b;
+    CHECK(read(kept, &b, 1) == 0);
+    close(kept);
+    // A descriptor received and never taken is closed with the channel.
+    Pair q;
+    auto page = StartedPage::create();
+    REQUIRE(page);
+    REQUIRE(proto::send_with_fd(q.front, hello, page->fd()) > 0);
+    FrameChannel ch2(q.worker);
+    ch2.want_fd();
+    REQUIRE(ch2.read(&f, 1000) == FrameChannel::Read::kFrame);
+    ch2.close();
+    q.worker = -1;
+    CHECK(ch2.take_fd() == -1);
+  }
+}
+
+TEST_CASE("started page: map() refuses what is not a sealed page") {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  auto r = StartedPage::map(fds[0]);
+  REQUIRE_FALSE(r);
+  CHECK(r.status().message() == "started page: not a sealed regular file of at least 4096 bytes");
+  close(fds[0]);
+  close(fds[1]);
+
+  int loose = memfd_create("t", MFD_CLOEXEC);  // no seals: it could shrink under the mapping
+  REQUIRE(loose >= 0);
+  REQUIRE(ftruncate(loose, 4096) == 0);
+  CHECK_FALSE(StartedPage::map(loose));
+  close(loose);
+
+  int small = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  REQUIRE(small >= 0);
+  REQUIRE(ftruncate(small, 8) == 0);
+  REQUIRE(fcntl(small, F_ADD_SEALS, F_SEAL_SHRINK) == 0);
+  CHECK_FALSE(StartedPage::map(small));
+  close(small);
+
+  auto bad = StartedPage::map(-1);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.status().message() == "fstat(started page): Bad file descriptor");
+}
