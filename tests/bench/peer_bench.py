@@ -10,6 +10,7 @@ then what a restart costs under load, memory per process and time to first answe
                               [--sections throughput,restart,memory,startup]
                               [--restart-runs 3] [--restart-duration 10] [--restart-at 3]
                               [--wsgid-mode auto|master|pieces] [--json FILE] [--quick]
+                              [--interleave]
 
 Apps: hello (13-byte text/plain with
 Content-Length), sleep (time.sleep 10 ms), echo (reads a 64 KiB POST body and
@@ -20,6 +21,11 @@ download (answers 1 MiB). Tests: hello at -c16 and -c64, sleep at -c16, echo at
 `wrk -t1 -cN -dDs --timeout 2s --latency`, RUNS times; the table shows medians,
 p50/p99 and each server's ratio to wsgid in the same run, and the RSS (KiB) of
 the server's whole process tree after its load tests. 2 processes everywhere.
+With --interleave every server runs at once and each run of a test goes to every
+server in turn (the order rotated from run to run): on a shared VM whose speed
+drifts from minute to minute, the drift then falls on all servers alike instead
+of on one server's block of runs; the servers not under load sit idle, and CPU
+is counted per process tree, so they add nothing to another's figures.
 Server CPU per request is user + system of the tree's processes over each run,
 by role; for wsgid's front end also per event loop (each thread of the front end
 sampled from /proc/PID/task: the threads that did a tenth of its work or more
@@ -859,6 +865,87 @@ def bars_and_standing(results, restart, threads):
     return out
 
 
+def one_run(srv, app, path, conns, duration, luas):
+    """One wrk run against srv, with the tree's CPU and the front end's loops."""
+    before, threads_before = srv.cpu(), srv.frontend_threads()
+    r = wrk(srv.port, path, conns, duration, luas.get(app))
+    r['cpu'] = cpu_per_request(before, srv.cpu(), r['requests'])
+    r['loops'] = loop_figures(threads_before, srv.frontend_threads(), r['requests'])
+    return r
+
+
+def summarize(results, srv, threads, name, app, conns, runs):
+    """Medians of runs into results[(threads, name, test)], and the lines printed."""
+    key = (threads, name, '%s-c%d' % (app, conns))
+    results[key] = {
+        'cpu_us': {k: statistics.median(r['cpu'][k] for r in runs)
+                   for k in ROLES + ('total', 'sys_share')},
+        'rps': statistics.median(r['rps'] for r in runs),
+        'p50': statistics.median(r['p50'] for r in runs),
+        'p99': statistics.median(r['p99'] for r in runs),
+        'errors': [r['errors'] for r in runs],
+        'runs': [r['rps'] for r in runs],
+        'frontend_rss': srv.frontend_rss(),
+    }
+    loops = [r['loops'] for r in runs if r['loops']]
+    if name == 'wsgid' and loops:
+        results[key]['loops'] = (max(n for n, _, _ in loops),
+                                 statistics.median(u for _, u, _ in loops),
+                                 statistics.median(c for _, _, c in loops))
+    c = results[key]['cpu_us']
+    print('%-20s %dt %-10s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %s  '
+          'CPU us/req %.1f (front end %.1f, workers %.1f, master %.1f; %.0f%% system)' % (
+              srv.name, threads, key[2], results[key]['rps'], results[key]['p50'],
+              results[key]['p99'], results[key]['errors'], c['total'], c['frontend'],
+              c['workers'], c['master'], 100 * c['sys_share']), flush=True)
+    if 'loops' in results[key]:
+        n, u, ceil = results[key]['loops']
+        print('%-20s %dt %-10s front end: %d event loop(s), %.1f us CPU per request '
+              'each carried: one loop tops out near %.0f req/s' % (
+                  srv.name, threads, key[2], n, u, ceil), flush=True)
+    fe = results[key]['frontend_rss']
+    if app in MIB_PER_REQUEST:
+        print('%-20s %dt %-10s CPU us/MiB %.0f; front end RSS %s KiB (peak %s)' % (
+            srv.name, threads, key[2], c['total'] / MIB_PER_REQUEST[app],
+            fe[0] if fe else '-', fe[1] if fe else '-'), flush=True)
+
+
+def throughput_interleaved(args, servers, threads, cases, apps, root, luas, results, startup, notes):
+    """--interleave: every server up at once (idle ones cost nothing measured: CPU
+    is counted per process tree), and each run of a test goes to every server in
+    turn, the order rotated from one run to the next, so that a slow minute of a
+    shared VM falls on all of them rather than on one server's block of runs."""
+    live = {}
+    try:
+        for name in servers:
+            workdir = tempfile.mkdtemp(prefix=name + '-', dir=root)
+            os.chmod(workdir, 0o777)
+            try:
+                srv, ms = launch(name, args, apps, threads, workdir)
+            except Exception as e:  # noqa: BLE001 - report and go on without it
+                print('%s (%d threads): FAILED: %s' % (name, threads, e), flush=True)
+                notes.append('%s (%d threads) throughput: %s' % (name, threads, e))
+                continue
+            live[name] = srv
+            if ms is not None:
+                startup.setdefault(name, []).append(ms)
+        order = [n for n in servers if n in live]
+        for app, path, conns in cases:
+            runs = {name: [] for name in order}
+            for i in range(args.runs):
+                k = i % len(order) if order else 0
+                for name in order[k:] + order[:k]:
+                    runs[name].append(one_run(live[name], app, path, conns, args.duration, luas))
+            for name in order:
+                summarize(results, live[name], threads, name, app, conns, runs[name])
+        for name in order:
+            results[(threads, name, 'rss')] = live[name].rss_total()
+            results[(threads, name, 'pss')] = live[name].memory()['total_pss']
+    finally:
+        for srv in live.values():
+            srv.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--build', default=os.environ.get('WSGID_BUILD_DIR', 'build'))
@@ -880,6 +967,9 @@ def main():
                     help='1 run of 5 s, 4 threads only, hello and sleep; restart runs of 6 s (restart at 2 s)')
     ap.add_argument('--json', help='write the results and the verdicts here (for tools/proof)')
     ap.add_argument('--markdown', help='also write the tables here')
+    ap.add_argument('--interleave', action='store_true',
+                    help='throughput: every server up at once, each run of a test going to every server '
+                         'in turn (a noisy VM then slows all servers alike)')
     args = ap.parse_args()
     if args.quick:
         args.runs, args.duration, args.threads = 1, 5, args.threads.split(',')[0]
@@ -925,6 +1015,12 @@ def main():
     try:
         if 'throughput' in sections:
             for threads in thread_list:
+                cases = [(app, path, conns) for app, path, conns in wanted_tests
+                         if not (threads == 1 and conns == 64)]
+                if args.interleave:
+                    throughput_interleaved(args, servers, threads, cases, apps, root, luas,
+                                           results, startup, notes)
+                    continue
                 for name in servers:
                     workdir = tempfile.mkdtemp(prefix=name + '-', dir=root)
                     os.chmod(workdir, 0o777)
@@ -933,48 +1029,10 @@ def main():
                         srv, ms = launch(name, args, apps, threads, workdir)
                         if ms is not None:
                             startup.setdefault(name, []).append(ms)
-                        for app, path, conns in wanted_tests:
-                            if threads == 1 and conns == 64:
-                                continue
-                            key = (threads, name, '%s-c%d' % (app, conns))
-                            runs = []
-                            for _ in range(args.runs):
-                                before, threads_before = srv.cpu(), srv.frontend_threads()
-                                r = wrk(srv.port, path, conns, args.duration, luas.get(app))
-                                r['cpu'] = cpu_per_request(before, srv.cpu(), r['requests'])
-                                r['loops'] = loop_figures(threads_before, srv.frontend_threads(), r['requests'])
-                                runs.append(r)
-                            results[key] = {
-                                'cpu_us': {k: statistics.median(r['cpu'][k] for r in runs)
-                                           for k in ROLES + ('total', 'sys_share')},
-                                'rps': statistics.median(r['rps'] for r in runs),
-                                'p50': statistics.median(r['p50'] for r in runs),
-                                'p99': statistics.median(r['p99'] for r in runs),
-                                'errors': [r['errors'] for r in runs],
-                                'runs': [r['rps'] for r in runs],
-                                'frontend_rss': srv.frontend_rss(),
-                            }
-                            loops = [r['loops'] for r in runs if r['loops']]
-                            if name == 'wsgid' and loops:
-                                results[key]['loops'] = (max(n for n, _, _ in loops),
-                                                         statistics.median(u for _, u, _ in loops),
-                                                         statistics.median(c for _, _, c in loops))
-                            c = results[key]['cpu_us']
-                            print('%-20s %dt %-10s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %s  '
-                                  'CPU us/req %.1f (front end %.1f, workers %.1f, master %.1f; %.0f%% system)' % (
-                                      srv.name, threads, key[2], results[key]['rps'], results[key]['p50'],
-                                      results[key]['p99'], results[key]['errors'], c['total'], c['frontend'],
-                                      c['workers'], c['master'], 100 * c['sys_share']), flush=True)
-                            if 'loops' in results[key]:
-                                n, u, ceil = results[key]['loops']
-                                print('%-20s %dt %-10s front end: %d event loop(s), %.1f us CPU per request '
-                                      'each carried: one loop tops out near %.0f req/s' % (
-                                          srv.name, threads, key[2], n, u, ceil), flush=True)
-                            fe = results[key]['frontend_rss']
-                            if app in MIB_PER_REQUEST:
-                                print('%-20s %dt %-10s CPU us/MiB %.0f; front end RSS %s KiB (peak %s)' % (
-                                    srv.name, threads, key[2], c['total'] / MIB_PER_REQUEST[app],
-                                    fe[0] if fe else '-', fe[1] if fe else '-'), flush=True)
+                        for app, path, conns in cases:
+                            runs = [one_run(srv, app, path, conns, args.duration, luas)
+                                    for _ in range(args.runs)]
+                            summarize(results, srv, threads, name, app, conns, runs)
                         results[(threads, name, 'rss')] = srv.rss_total()
                         results[(threads, name, 'pss')] = srv.memory()['total_pss']
                     except Exception as e:  # noqa: BLE001 - report and go on with the next server
