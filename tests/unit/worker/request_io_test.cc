@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "protocol/messages.h"
+#include "tests/unit/worker/socket_pair.h"
 #include "worker/frame_channel.h"
 #include "worker/request_io.h"
 
@@ -19,36 +20,7 @@ using namespace wsgid::worker;
 
 namespace {
 
-struct Pair {
-  int worker = -1, front = -1;
-  Pair() {
-    int sv[2];
-    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    worker = sv[0];
-    front = sv[1];
-    fcntl(worker, F_SETFL, O_NONBLOCK);
-  }
-  ~Pair() {
-    if (worker >= 0) close(worker);
-    if (front >= 0) close(front);
-  }
-  void send(const std::string& bytes) const { REQUIRE(write(front, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size())); }
-  // Reads every frame the worker side wrote so far.
-  std::vector<std::pair<proto::FrameType, std::string>> frames() const {
-    proto::FrameReader r;
-    char buf[65536];
-    fcntl(front, F_SETFL, O_NONBLOCK);
-    for (;;) {
-      ssize_t n = read(front, buf, sizeof buf);
-      if (n <= 0) break;
-      r.feed(buf, static_cast<size_t>(n));
-    }
-    std::vector<std::pair<proto::FrameType, std::string>> out;
-    proto::Frame f;
-    while (r.next(&f) == proto::FrameReader::Result::kFrame) out.emplace_back(f.type, std::string(f.payload));
-    return out;
-  }
-};
+using Pair = testing::SocketPair;
 
 std::string frame(proto::FrameType t, std::string_view payload = {}) {
   std::string out;

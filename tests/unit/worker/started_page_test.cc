@@ -10,10 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 
+#include "common/fd_passing.h"
 #include "protocol/frame.h"
 #include "protocol/started_page.h"
+#include "tests/unit/worker/socket_pair.h"
 #include "worker/frame_channel.h"
 
 using namespace wsgid;
@@ -22,25 +25,22 @@ using wsgid::worker::FrameChannel;
 
 namespace {
 
-struct Pair {
-  int worker = -1, front = -1;
-  Pair() {
-    int sv[2];
-    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    worker = sv[0];
-    front = sv[1];
-    fcntl(worker, F_SETFL, O_NONBLOCK);
-  }
-  ~Pair() {
-    if (worker >= 0) close(worker);
-    if (front >= 0) close(front);
-  }
-};
+using Pair = wsgid::worker::testing::SocketPair;
 
 std::string hello_frame() {
   std::string out;
   proto::append_hello(&out);
   return out;
+}
+
+// The descriptors this process has open.
+size_t open_fds() {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
 }
 
 }  // namespace
@@ -109,19 +109,7 @@ TEST_CASE("started page: a channel not told to take one drops it; extra descript
     int extra[2];
     REQUIRE(pipe(extra) == 0);
     std::string hello = hello_frame();
-    struct iovec iov = {hello.data(), hello.size()};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * 2);
-    memcpy(CMSG_DATA(c), extra, sizeof extra);
-    REQUIRE(sendmsg(p.front, &msg, 0) == static_cast<ssize_t>(hello.size()));
+    REQUIRE(send_fds(p.front, "test", hello, {extra[0], extra[1]}));
     close(extra[0]);
     FrameChannel ch(p.worker);
     ch.want_fd();
@@ -145,11 +133,14 @@ TEST_CASE("started page: a channel not told to take one drops it; extra descript
     auto page = StartedPage::create();
     REQUIRE(page);
     REQUIRE(proto::send_with_fd(q.front, hello, page->fd()) > 0);
+    const size_t before = open_fds();
     FrameChannel ch2(q.worker);
     ch2.want_fd();
     REQUIRE(ch2.read(&f, 1000) == FrameChannel::Read::kFrame);
-    ch2.close();
+    CHECK(open_fds() == before + 1);  // the page's descriptor, received
+    ch2.close();                      // closes the socket and the page's descriptor
     q.worker = -1;
+    CHECK(open_fds() == before - 1);
     CHECK(ch2.take_fd() == -1);
   }
 }
