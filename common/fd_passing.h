@@ -8,6 +8,8 @@
 // Both calls are non-blocking and never wait; any thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,5 +40,17 @@ Status receive_fds(int sock, std::string_view what, FdMessage* out, bool* got);
 
 // Closes every descriptor of m and clears it.
 void close_fds(FdMessage* m);
+
+// The one sendmsg() under send_fds(), for any AF_UNIX socket (a stream one too:
+// the front end's HELLO with its started page, protocol/started_page.h): bytes
+// with fds attached, never waiting -> the count of bytes sent (the descriptors
+// went with the first of them), or -1 with errno set (none went). At most
+// kMaxPassedFds descriptors.
+ssize_t send_with_fds(int sock, std::string_view bytes, const std::vector<int>& fds);
+// The one recvmsg() under receive_fds(): up to n bytes into dst, and the
+// descriptors that came with them appended to *fds (close-on-exec; at most
+// kMaxPassedFds) -> as recvmsg(); *msg_flags gets its msg_flags (MSG_CTRUNC:
+// some descriptors were dropped). flags as recv()'s.
+ssize_t recv_with_fds(int sock, char* dst, size_t n, int flags, std::vector<int>* fds, int* msg_flags);
 
 }  // namespace wsgid

@@ -4,13 +4,11 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 
 namespace wsgid::proto {
 
@@ -82,25 +80,5 @@ bool StartedPage::marked(uint32_t id) const {
 }
 
 void StartedPage::clear() { std::atomic_ref<uint32_t>(*word_).store(0, std::memory_order_relaxed); }
-
-ssize_t send_with_fd(int sock, std::string_view bytes, int fd) {
-  struct iovec iov = {const_cast<char*>(bytes.data()), bytes.size()};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do {
-    n = ::sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n;
-}
 
 }  // namespace wsgid::proto

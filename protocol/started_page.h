@@ -4,9 +4,9 @@
 //
 // The front end makes one per connection to a worker (create()): a memfd of one
 // page, sealed against shrinking, mapped shared. Its descriptor travels with
-// the front end's HELLO (SCM_RIGHTS, send_hello()); the worker maps it (map())
-// and, for each request, stores the request id there (mark()) where it would
-// otherwise send a STARTED frame: a store instead of a send() on the worker's
+// the front end's HELLO (SCM_RIGHTS, send_with_fds() of common/fd_passing.h);
+// the worker maps it (map()) and, for each request, stores the request id there
+// (mark()) where it would otherwise send a STARTED frame: a store instead of a send() on the worker's
 // side and a read on the front end's, on every request. When the connection
 // ends before the response head, the front end reads the page (marked()): the
 // application was called for that request exactly when the page holds its id.
@@ -20,10 +20,7 @@
 // takes either signal.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
-#include <string_view>
 
 #include "common/status.h"
 
@@ -65,11 +62,5 @@ class StartedPage {
   uint32_t* word_ = nullptr;  // the first 4 bytes of the mapping
   int fd_ = -1;
 };
-
-// Sends bytes (the front end's HELLO frame) on a connected stream socket with
-// descriptor fd attached: one sendmsg() that never waits -> the bytes sent (the
-// descriptor went with them; the caller queues the rest), or -1 with errno set
-// when none went (the descriptor neither: the caller sends a plain HELLO).
-ssize_t send_with_fd(int sock, std::string_view bytes, int fd);
 
 }  // namespace wsgid::proto

@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <vector>
 
+#include "common/fd_passing.h"
 #include "common/log.h"
 
 namespace wsgid::worker {
@@ -77,25 +79,14 @@ ssize_t FrameChannel::recv_some(char* dst, size_t n) {
   if (!want_fd_) return ::recv(fd_, dst, n, 0);
   // The peer's first bytes may come with a descriptor (the front end's HELLO
   // with its started page): recvmsg() takes it; a plain recv() would drop it.
-  struct iovec iov = {dst, n};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t got = ::recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
+  std::vector<int> fds;
+  int flags = 0;
+  ssize_t got = recv_with_fds(fd_, dst, n, 0, &fds, &flags);
   if (got <= 0) return got;
   want_fd_ = false;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      if (received_fd_ < 0) received_fd_ = fd;
-      else ::close(fd);  // one is expected; more are the peer's mistake
-    }
+  for (int fd : fds) {
+    if (received_fd_ < 0) received_fd_ = fd;
+    else ::close(fd);  // one is expected; more are the peer's mistake
   }
   return got;
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/fd_passing.h"
 #include "common/log.h"
 #include "protocol/messages.h"
 #include "protocol/started_page.h"
@@ -368,7 +369,7 @@ void UpstreamConn::send_hello() {
   uv_os_fd_t fd;
   auto page = proto::StartedPage::create();
   if (page && uv_fileno(reinterpret_cast<uv_handle_t*>(pipe_), &fd) == 0) {
-    ssize_t n = proto::send_with_fd(fd, hello, page->fd());
+    ssize_t n = send_with_fds(fd, hello, {page->fd()});
     if (n >= 0) {
       page->close_fd();
       page_ = std::move(*page);

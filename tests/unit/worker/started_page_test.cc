@@ -55,7 +55,7 @@ TEST_CASE("started page: sent with HELLO, taken by the worker's first read, mark
   CHECK(page->marked(0));  // a new page holds no request id
 
   std::string hello = hello_frame();
-  REQUIRE(proto::send_with_fd(p.front, hello, page->fd()) == static_cast<ssize_t>(hello.size()));
+  REQUIRE(send_with_fds(p.front, hello, {page->fd()}) == static_cast<ssize_t>(hello.size()));
   page->close_fd();
   CHECK(page->fd() == -1);
   std::string head;
@@ -97,7 +97,7 @@ TEST_CASE("started page: a channel not told to take one drops it; extra descript
     auto page = StartedPage::create();
     REQUIRE(page);
     std::string hello = hello_frame();
-    REQUIRE(proto::send_with_fd(p.front, hello, page->fd()) == static_cast<ssize_t>(hello.size()));
+    REQUIRE(send_with_fds(p.front, hello, {page->fd()}) == static_cast<ssize_t>(hello.size()));
     FrameChannel ch(p.worker);
     proto::Frame f;
     REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
@@ -132,7 +132,7 @@ TEST_CASE("started page: a channel not told to take one drops it; extra descript
     Pair q;
     auto page = StartedPage::create();
     REQUIRE(page);
-    REQUIRE(proto::send_with_fd(q.front, hello, page->fd()) > 0);
+    REQUIRE(send_with_fds(q.front, hello, {page->fd()}) > 0);
     const size_t before = open_fds();
     FrameChannel ch2(q.worker);
     ch2.want_fd();
