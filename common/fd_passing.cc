@@ -34,12 +34,19 @@ ssize_t send_with_fds(int sock, std::string_view bytes, const std::vector<int>& 
 
 ssize_t recv_with_fds(int sock, char* dst, size_t n, int flags, std::vector<int>* fds, int* msg_flags) {
   struct iovec iov = {dst, n};
-  std::vector<char> control(CMSG_SPACE(sizeof(int) * kMaxPassedFds), 0);
+  return recv_with_fds(sock, &iov, 1, flags, fds, msg_flags);
+}
+
+ssize_t recv_with_fds(int sock, struct iovec* iov, size_t iov_count, int flags, std::vector<int>* fds,
+                      int* msg_flags) {
+  // On the stack: a worker takes every read of its front-end connections this
+  // way (a body's client socket may come with any of them).
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
   struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
+  msg.msg_iov = iov;
+  msg.msg_iovlen = iov_count;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
   ssize_t got;
   do {
     got = recvmsg(sock, &msg, flags | MSG_CMSG_CLOEXEC);

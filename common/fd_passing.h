@@ -9,6 +9,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <string>
 #include <string_view>
@@ -52,5 +53,9 @@ ssize_t send_with_fds(int sock, std::string_view bytes, const std::vector<int>& 
 // kMaxPassedFds) -> as recvmsg(); *msg_flags gets its msg_flags (MSG_CTRUNC:
 // some descriptors were dropped). flags as recv()'s.
 ssize_t recv_with_fds(int sock, char* dst, size_t n, int flags, std::vector<int>* fds, int* msg_flags);
+// The same into iov[0..iov_count) (a worker's read of a body payload and the
+// frame header after it, worker/frame_channel.h).
+ssize_t recv_with_fds(int sock, struct iovec* iov, size_t iov_count, int flags, std::vector<int>* fds,
+                      int* msg_flags);
 
 }  // namespace wsgid

@@ -23,16 +23,20 @@
 
 namespace wsgid::proto {
 
-constexpr uint32_t kVersion = 4;
+constexpr uint32_t kVersion = 5;
 constexpr size_t kHeaderSize = 12;
 // Largest payload any frame may carry (a request head with its environ is the
 // largest legitimate frame; body chunks are far smaller).
 constexpr uint32_t kMaxPayload = 16u * 1024 * 1024;
 // Body chunks that writers should not exceed (readers accept up to kMaxPayload).
 constexpr uint32_t kBodyChunk = 64u * 1024;
-// Largest kHello payload a reader accepts: version 4 sends 12 bytes; the slack lets
+// Largest kHello payload a reader accepts: versions 2 to 5 send 12 bytes; the slack lets
 // a later version append fields and still be told apart by its version number.
 constexpr uint32_t kMaxHelloPayload = 64;
+// The fixed payloads of kBodySocket (u64 length + u32 timeout ms) and
+// kBodyTaken (u64 bytes + u8 how): protocol/messages.h.
+constexpr uint32_t kBodySocketSize = 12;
+constexpr uint32_t kBodyTakenSize = 9;
 
 enum class FrameType : uint8_t {
   // Connection setup, both channels.
@@ -41,10 +45,12 @@ enum class FrameType : uint8_t {
   kRequestHead = 0x10,    // environ key/value pairs
   kRequestBody = 0x11,    // raw body bytes
   kRequestEnd = 0x12,     // body complete (empty payload)
+  kBodySocket = 0x13,     // front end: the rest of the body is read from the client socket sent with it
   kResponseHead = 0x20,   // status, reason, headers
   kResponseBody = 0x21,   // raw body bytes
   kResponseEnd = 0x22,    // response complete (empty payload)
   kStarted = 0x23,        // worker: the application is being called for this request (empty)
+  kBodyTaken = 0x24,      // worker: done with the client socket of a BODY_SOCKET, bytes read from it
   kError = 0x30,          // code + message: the request failed (see PROTOCOL.md)
   kCancel = 0x31,         // front end: the client went away (empty payload)
   // Control channel (master <-> child).

@@ -225,6 +225,51 @@ Result<ErrorMessage> decode_error(std::string_view payload) {
   return err;
 }
 
+// --- body socket, body taken ---
+
+namespace {
+void put64(char* p, uint64_t v) {
+  put32(p, static_cast<uint32_t>(v >> 32));
+  put32(p + 4, static_cast<uint32_t>(v));
+}
+uint64_t get64(const char* p) {
+  return (static_cast<uint64_t>(detail::get32(p)) << 32) | detail::get32(p + 4);
+}
+}  // namespace
+
+void append_body_socket(std::string* out, uint32_t request_id, const BodySocket& b) {
+  append_header(out, FrameType::kBodySocket, request_id, kBodySocketSize);
+  char p[kBodySocketSize];
+  put64(p, b.length);
+  put32(p + 8, b.timeout_ms);
+  out->append(p, sizeof p);
+}
+
+Result<BodySocket> decode_body_socket(std::string_view payload) {
+  if (payload.size() != kBodySocketSize)
+    return Status::error(fmt::format("body socket: payload length {} is not {}", payload.size(), kBodySocketSize));
+  BodySocket b{get64(payload.data()), detail::get32(payload.data() + 8)};
+  if (b.length == 0) return Status::error("body socket: length 0");
+  return b;
+}
+
+void append_body_taken(std::string* out, uint32_t request_id, const BodyTaken& t) {
+  append_header(out, FrameType::kBodyTaken, request_id, kBodyTakenSize);
+  char p[kBodyTakenSize];
+  put64(p, t.bytes);
+  p[8] = static_cast<char>(t.how);
+  out->append(p, sizeof p);
+}
+
+Result<BodyTaken> decode_body_taken(std::string_view payload) {
+  if (payload.size() != kBodyTakenSize)
+    return Status::error(fmt::format("body taken: payload length {} is not {}", payload.size(), kBodyTakenSize));
+  const auto how = static_cast<uint8_t>(payload[8]);
+  if (how > static_cast<uint8_t>(TakenHow::kClientClosed))
+    return Status::error(fmt::format("body taken: unknown how {}", how));
+  return BodyTaken{get64(payload.data()), static_cast<TakenHow>(how)};
+}
+
 // --- hello ---
 
 Result<Hello> decode_hello(std::string_view payload) {

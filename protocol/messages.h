@@ -37,7 +37,7 @@
 //     "hello: payload length N is shorter than the 8-byte magic and version"
 //     "hello: bad magic \"GET \", expected \"WSGD\""    (non-printable bytes as \xNN)
 //     "hello: peer speaks protocol version N, this side speaks 4"
-//     "hello: payload length N is not 12 as version 4 requires"
+//     "hello: payload length N is not 12 as version 5 requires"
 #pragma once
 
 #include <cstdint>
@@ -128,6 +128,33 @@ struct ErrorMessage {
 void append_error(std::string* out, uint32_t request_id, const ErrorMessage& err);
 // Any code in 400..599 is accepted (not only the ErrorCode values above).
 Result<ErrorMessage> decode_error(std::string_view payload);
+
+// BODY_SOCKET (front end -> worker, protocol/PROTOCOL.md 5.5): the client's
+// socket comes with it (SCM_RIGHTS); the worker reads the rest of the request
+// body from it, at most `length` bytes, waiting at most timeout_ms (0: no
+// limit) for each read.
+struct BodySocket {
+  uint64_t length = 0;
+  uint32_t timeout_ms = 0;
+};
+void append_body_socket(std::string* out, uint32_t request_id, const BodySocket& b);
+// Errors: "body socket: payload length N is not 12", "body socket: length 0".
+Result<BodySocket> decode_body_socket(std::string_view payload);
+
+// BODY_TAKEN (worker -> front end): the worker is done with the client socket
+// a BODY_SOCKET gave it, having read `bytes` bytes of the body from it.
+enum class TakenHow : uint8_t {
+  kDone = 0,          // it stopped reading: the body's end, or the request ended first
+  kTimeout = 1,       // a read waited past the BODY_SOCKET's timeout
+  kClientClosed = 2,  // the client closed or reset the connection mid-body
+};
+struct BodyTaken {
+  uint64_t bytes = 0;
+  TakenHow how = TakenHow::kDone;
+};
+void append_body_taken(std::string* out, uint32_t request_id, const BodyTaken& t);
+// Errors: "body taken: payload length N is not 9", "body taken: unknown how N".
+Result<BodyTaken> decode_body_taken(std::string_view payload);
 
 // Hello: "WSGD" + u32 version + u32 pid. Returns the peer's version and pid (a
 // worker's process id; 0 from the front end and the master), or an error when

@@ -1,6 +1,6 @@
 // StartedPage: a request connection's shared page, where the worker marks the
 // request whose application it is about to call (protocol/PROTOCOL.md 5.2, the
-// started page; version 4).
+// started page; since version 4).
 //
 // The front end makes one per connection to a worker (create()): a memfd of one
 // page, sealed against shrinking, mapped shared. Its descriptor travels with

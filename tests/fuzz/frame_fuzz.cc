@@ -213,6 +213,28 @@ void check_payload(const OwnedFrame& f) {
       }
       break;
     }
+    case FrameType::kBodySocket: {
+      Result<BodySocket> b = decode_body_socket(p);
+      if (b.is_ok()) {
+        std::string again;
+        append_body_socket(&again, f.request_id, *b);
+        FUZZ_CHECK(again.substr(kHeaderSize) == p);
+      } else {
+        FUZZ_CHECK(starts_with(b.status().message(), "body socket: "));
+      }
+      break;
+    }
+    case FrameType::kBodyTaken: {
+      Result<BodyTaken> t = decode_body_taken(p);
+      if (t.is_ok()) {
+        std::string again;
+        append_body_taken(&again, f.request_id, *t);
+        FUZZ_CHECK(again.substr(kHeaderSize) == p);
+      } else {
+        FUZZ_CHECK(starts_with(t.status().message(), "body taken: "));
+      }
+      break;
+    }
     case FrameType::kRequestEnd:
     case FrameType::kResponseEnd:
     case FrameType::kStarted:

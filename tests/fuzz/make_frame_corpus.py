@@ -20,8 +20,9 @@ from wsgidtest.frames import (CANCEL, DRAIN, EXITING, HELLO, LISTENERS_CLOSED,
                               LISTENERS_CLOSING, LOG, READY, REPLACE_ME,
                               REQUEST_BODY, REQUEST_END, REQUEST_HEAD, RESPONSE_BODY,
                               RESPONSE_END, RESPONSE_HEAD, SETTINGS, STARTED, STATE,
-                              STATE_QUERY,
-                              error, frame, hello, request_head, response_head)
+                              STATE_QUERY, BODY_SOCKET, BODY_TAKEN,
+                              body_socket, body_taken, error, frame, hello, request_head,
+                              response_head)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "frame")
 
@@ -47,6 +48,16 @@ SEEDS = {
     "request_get": hello() + request_head(1, GET) + frame(REQUEST_END, 1),
     "request_post_body": request_head(2, POST) + frame(REQUEST_BODY, 2, b"hello ")
     + frame(REQUEST_BODY, 2, b"world") + frame(REQUEST_END, 2),
+    "request_body_socket": request_head(7, POST) + frame(REQUEST_BODY, 7, b"first")
+    + body_socket(7, 1048576 - 5, 60000) + frame(REQUEST_END, 7),
+    "response_body_taken": hello(pid=4242) + body_taken(7, 1048571) + response_head(7, 200, b"OK", [])
+    + frame(RESPONSE_END, 7),
+    "body_taken_timeout": body_taken(8, 70000, 1),
+    "body_taken_client_closed": body_taken(8, 0, 2),
+    "body_taken_bad_how": body_taken(8, 5, 3),
+    "body_taken_short": frame(BODY_TAKEN, 8, b"\x00" * 8),
+    "body_socket_zero_length": body_socket(9, 0),
+    "body_socket_long": frame(BODY_SOCKET, 9, b"\x00" * 13),
     "request_cancel": request_head(3, POST) + frame(REQUEST_BODY, 3, b"par") + frame(CANCEL, 3),
     "response_started": hello(pid=4242) + frame(STARTED, 1)
     + response_head(1, 200, b"OK", []) + frame(RESPONSE_END, 1),
@@ -91,7 +102,9 @@ SEEDS = {
     "hello_version_1": hello(version=1, pid=None),
     "hello_version_2": hello(version=2),
     "hello_version_3": hello(version=3),
+    "hello_version_4": hello(version=4),
     "hello_version_5": hello(version=5, extra=b"more"),
+    "hello_version_6": hello(version=6),
     "hello_no_pid": hello(pid=None),
     "http_request_instead": b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     "request_head_truncated_pair": frame(REQUEST_HEAD, 1, pairs([(b"A", b"1")]) + b"\x00\x01\x00"),

@@ -1,4 +1,4 @@
-"""The wsgid framed protocol in Python (protocol/PROTOCOL.md, version 4).
+"""The wsgid framed protocol in Python (protocol/PROTOCOL.md, version 5).
 
 A test-side implementation, written from the spec, of what protocol/frame.h and
 protocol/messages.h do in C++: 12-byte big-endian frame headers, HELLO, environ
@@ -13,7 +13,7 @@ is not the payload's), so that the corpus can hold malformed frames.
 import json
 import struct
 
-VERSION = 4
+VERSION = 5
 HEADER = struct.Struct('>BBHII')  # type, flags, reserved, request id, length
 HEADER_SIZE = HEADER.size
 BODY_CHUNK = 64 * 1024
@@ -23,10 +23,12 @@ HELLO = 0x01
 REQUEST_HEAD = 0x10
 REQUEST_BODY = 0x11
 REQUEST_END = 0x12
+BODY_SOCKET = 0x13
 RESPONSE_HEAD = 0x20
 RESPONSE_BODY = 0x21
 RESPONSE_END = 0x22
 STARTED = 0x23
+BODY_TAKEN = 0x24
 ERROR = 0x30
 CANCEL = 0x31
 SETTINGS = 0x40
@@ -126,6 +128,20 @@ def encode_error(code, message):
 
 def error(request_id, code, message):
     return frame(ERROR, request_id, encode_error(code, message))
+
+
+def body_socket(request_id, length, timeout_ms=0):
+    """A BODY_SOCKET frame (send it with the descriptor: socket.send_fds)."""
+    return frame(BODY_SOCKET, request_id, struct.pack('>QI', length, timeout_ms))
+
+
+def body_taken(request_id, count, how=0):
+    return frame(BODY_TAKEN, request_id, struct.pack('>QB', count, how))
+
+
+def decode_body_taken(payload):
+    """-> (bytes, how): how 0 done, 1 timeout, 2 the client closed."""
+    return struct.unpack('>QB', payload)
 
 
 def decode_error(payload):

@@ -370,6 +370,55 @@ TEST_CASE("error round trips and its decoder errors") {
   }
 }
 
+TEST_CASE("body socket and body taken: exact bytes, round trips, decoder errors") {
+  std::string wire;
+  append_body_socket(&wire, 7, {0x0102030405060708ull, 60000});
+  CHECK(wire == "\x13\x00\x00\x00"s + u32(7) + u32(12) + u32(0x01020304) + u32(0x05060708) + u32(60000));
+  FrameReader r;
+  Frame f = only_frame(r, wire);
+  Result<BodySocket> b = decode_body_socket(f.payload);
+  REQUIRE(b.is_ok());
+  CHECK(b->length == 0x0102030405060708ull);
+  CHECK(b->timeout_ms == 60000);
+
+  for (TakenHow how : {TakenHow::kDone, TakenHow::kTimeout, TakenHow::kClientClosed}) {
+    std::string t;
+    append_body_taken(&t, 9, {1048571, how});
+    CHECK(t == "\x24\x00\x00\x00"s + u32(9) + u32(9) + u32(0) + u32(1048571) + std::string(1, static_cast<char>(how)));
+    FrameReader r2;
+    Frame g = only_frame(r2, t);
+    Result<BodyTaken> d = decode_body_taken(g.payload);
+    REQUIRE(d.is_ok());
+    CHECK(d->bytes == 1048571);
+    CHECK(d->how == how);
+  }
+
+  struct Case {
+    std::string payload;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"", "body socket: payload length 0 is not 12"},
+           {std::string(13, '\1'), "body socket: payload length 13 is not 12"},
+           {std::string(12, '\0'), "body socket: length 0"},
+       }) {
+    CAPTURE(c.payload);
+    Result<BodySocket> e = decode_body_socket(c.payload);
+    REQUIRE_FALSE(e.is_ok());
+    CHECK(e.status().message() == c.error);
+  }
+  for (const Case& c : std::vector<Case>{
+           {std::string(8, '\0'), "body taken: payload length 8 is not 9"},
+           {std::string(10, '\0'), "body taken: payload length 10 is not 9"},
+           {std::string(8, '\0') + "\x03", "body taken: unknown how 3"},
+       }) {
+    CAPTURE(c.payload);
+    Result<BodyTaken> e = decode_body_taken(c.payload);
+    REQUIRE_FALSE(e.is_ok());
+    CHECK(e.status().message() == c.error);
+  }
+}
+
 TEST_CASE("append_error cuts an oversized message at a UTF-8 boundary") {
   // "é" straddles the cut at kMaxPayload - 2: it is dropped whole.
   const std::string msg = std::string(kMaxPayload - 3, 'a') + "\xc3\xa9" + "zzz";
@@ -411,14 +460,15 @@ TEST_CASE("hello: append_hello decodes with the pid; bad magic, bad version, bad
       {"HTTP magic", "GET / HT", "hello: bad magic \"GET \", expected \"WSGD\""},
       {"lower case", "wsgd" + u32(4), "hello: bad magic \"wsgd\", expected \"WSGD\""},
       {"binary magic", "\x00\x01\"\\"s + u32(4), "hello: bad magic \"\\x00\\x01\\x22\\x5c\", expected \"WSGD\""},
-      {"version 1 (no pid)", "WSGD" + u32(1), "hello: peer speaks protocol version 1, this side speaks 4"},
-      {"version 1 with a pid", "WSGD" + u32(1) + u32(7), "hello: peer speaks protocol version 1, this side speaks 4"},
-      {"version 2 (no LISTENERS_CLOSING)", "WSGD" + u32(2) + u32(7), "hello: peer speaks protocol version 2, this side speaks 4"},
-      {"version 0", "WSGD" + u32(0), "hello: peer speaks protocol version 0, this side speaks 4"},
-      {"version 3 (STARTED frames only)", "WSGD" + u32(3) + u32(7), "hello: peer speaks protocol version 3, this side speaks 4"},
-      {"version 5 with more fields", "WSGD" + u32(5) + "more", "hello: peer speaks protocol version 5, this side speaks 4"},
-      {"version 4 without the pid", "WSGD" + u32(4), "hello: payload length 8 is not 12 as version 4 requires"},
-      {"version 4, 13 bytes", "WSGD" + u32(4) + u32(7) + "x", "hello: payload length 13 is not 12 as version 4 requires"},
+      {"version 1 (no pid)", "WSGD" + u32(1), "hello: peer speaks protocol version 1, this side speaks 5"},
+      {"version 1 with a pid", "WSGD" + u32(1) + u32(7), "hello: peer speaks protocol version 1, this side speaks 5"},
+      {"version 2 (no LISTENERS_CLOSING)", "WSGD" + u32(2) + u32(7), "hello: peer speaks protocol version 2, this side speaks 5"},
+      {"version 0", "WSGD" + u32(0), "hello: peer speaks protocol version 0, this side speaks 5"},
+      {"version 3 (STARTED frames only)", "WSGD" + u32(3) + u32(7), "hello: peer speaks protocol version 3, this side speaks 5"},
+      {"version 4 (no BODY_SOCKET)", "WSGD" + u32(4) + u32(7), "hello: peer speaks protocol version 4, this side speaks 5"},
+      {"version 6 with more fields", "WSGD" + u32(6) + "more", "hello: peer speaks protocol version 6, this side speaks 5"},
+      {"version 5 without the pid", "WSGD" + u32(5), "hello: payload length 8 is not 12 as version 5 requires"},
+      {"version 5, 13 bytes", "WSGD" + u32(5) + u32(7) + "x", "hello: payload length 13 is not 12 as version 5 requires"},
   };
   for (const Case& c : cases) {
     INFO(std::string(c.what));
