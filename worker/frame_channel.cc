@@ -24,16 +24,19 @@ void FrameChannel::reset(int fd) {
   error_.clear();
   maybe_empty_ = false;
   direct_min_ = payload_left_ = 0;
-  if (received_fd_ >= 0) ::close(received_fd_);
-  received_fd_ = -1;
-  want_fd_ = false;
+  close_kept();
+  received_ = frame_start_ = frame_end_ = 0;
 }
 
 void FrameChannel::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  if (received_fd_ >= 0) ::close(received_fd_);
-  received_fd_ = -1;
+  close_kept();
+}
+
+void FrameChannel::close_kept() {
+  for (const KeptFd& k : kept_) ::close(k.fd);
+  kept_.clear();
 }
 
 bool FrameChannel::readable_now() {
@@ -76,25 +79,53 @@ int wait_readable(int fd, int wake_fd, int timeout_ms, std::chrono::steady_clock
 }  // namespace
 
 ssize_t FrameChannel::recv_some(char* dst, size_t n) {
-  if (!want_fd_) return ::recv(fd_, dst, n, 0);
-  // The peer's first bytes may come with a descriptor (the front end's HELLO
-  // with its started page): recvmsg() takes it; a plain recv() would drop it.
+  struct iovec iov = {dst, n};
+  return recv_iov(&iov, 1);
+}
+
+ssize_t FrameChannel::recv_iov(struct iovec* iov, size_t count) {
+  if (!accept_fds_) {
+    struct msghdr msg = {};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    ssize_t got = ::recvmsg(fd_, &msg, 0);
+    if (got > 0) received_ += static_cast<uint64_t>(got);
+    return got;
+  }
+  // With room for descriptors: without it, the kernel would drop them.
   std::vector<int> fds;
   int flags = 0;
-  ssize_t got = recv_with_fds(fd_, dst, n, 0, &fds, &flags);
+  ssize_t got = recv_with_fds(fd_, iov, count, 0, &fds, &flags);
   if (got <= 0) return got;
-  want_fd_ = false;
-  for (int fd : fds) {
-    if (received_fd_ < 0) received_fd_ = fd;
-    else ::close(fd);  // one is expected; more are the peer's mistake
-  }
+  received_ += static_cast<uint64_t>(got);
+  if (flags & MSG_CTRUNC)
+    log::warn("{}: a descriptor sent with the bytes was dropped (MSG_CTRUNC: at the descriptor limit?)", name_);
+  keep_fd(fds, received_ - 1);
   return got;
 }
 
+void FrameChannel::keep_fd(const std::vector<int>& fds, uint64_t last_byte) {
+  size_t keep = 0;
+  for (const KeptFd& k : kept_) {
+    if (k.last_byte < frame_start_) ::close(k.fd);  // its frame is past: never to be taken
+    else kept_[keep++] = k;
+  }
+  kept_.resize(keep);
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (i == 0 && kept_.size() < 4) kept_.push_back({fds[i], last_byte});
+    else ::close(fds[i]);  // one per message is expected; more are the peer's mistake
+  }
+}
+
 int FrameChannel::take_fd() {
-  int fd = received_fd_;
-  received_fd_ = -1;
-  want_fd_ = false;
+  int fd = -1;
+  size_t keep = 0;
+  for (const KeptFd& k : kept_) {
+    if (fd < 0 && k.last_byte >= frame_start_ && k.last_byte < frame_end_) fd = k.fd;
+    else if (k.last_byte < frame_start_) ::close(k.fd);  // its frame is past: never to be taken
+    else kept_[keep++] = k;
+  }
+  kept_.resize(keep);
   return fd;
 }
 
@@ -104,7 +135,10 @@ FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wak
   if (payload_left_ > 0) log::bug("FrameChannel::read() within a partial frame's payload", __FILE__, __LINE__);
   for (;;) {
     switch (reader_.next(out)) {
-      case proto::FrameReader::Result::kFrame: return Read::kFrame;
+      case proto::FrameReader::Result::kFrame:
+        frame_end_ = received_ - reader_.buffered();
+        frame_start_ = frame_end_ - proto::kHeaderSize - out->payload.size();
+        return Read::kFrame;
       case proto::FrameReader::Result::kError:
         error_ = reader_.error();
         return Read::kError;
@@ -179,10 +213,7 @@ FrameChannel::Read FrameChannel::read_payload(char* dst, size_t n, size_t* got, 
       }
       size_t total = 0;
       for (size_t i = 0; i < count; ++i) total += iov[i].iov_len;
-      struct msghdr msg = {};
-      msg.msg_iov = iov;
-      msg.msg_iovlen = count;
-      ssize_t r = ::recvmsg(fd_, &msg, 0);
+      ssize_t r = recv_iov(iov, count);
       if (r > 0) {
         const size_t k = static_cast<size_t>(r);
         maybe_empty_ = k < total;

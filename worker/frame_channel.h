@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "protocol/frame.h"
@@ -79,10 +80,17 @@ class FrameChannel {
   // iov is modified as it is consumed.
   Status write_all(struct iovec* iov, size_t n, int timeout_ms, WaitHook* hook = nullptr);
 
-  // The next recv() that brings bytes also takes a descriptor sent with them
-  // (SCM_RIGHTS): the front end's HELLO carries its started page this way
-  // (protocol/started_page.h). take_fd() -> it (the caller owns it), or -1.
-  void want_fd() { want_fd_ = true; }
+  // Descriptors sent with the stream's bytes (SCM_RIGHTS), each with the
+  // frame it rides on: the front end's HELLO carries its started page
+  // (protocol/started_page.h), a BODY_SOCKET the client's socket (PROTOCOL.md
+  // 5.5), each sent alone in its sendmsg(). The kernel ends a recv() at the
+  // message a descriptor came with (or within it), so a descriptor belongs to
+  // the frame holding the last byte of the recv() that brought it. With
+  // accept_fds(), every recv() takes descriptors (the first of a message is
+  // kept, others closed); take_fd() -> the one that came with the frame read()
+  // returned last (the caller owns it), or -1; kept ones of frames already
+  // passed are closed then, and the rest by close().
+  void accept_fds() { accept_fds_ = true; }
   int take_fd();
 
   const std::string& error() const { return error_; }
@@ -95,8 +103,14 @@ class FrameChannel {
   // read_payload(): n bytes after a header the reader holds whole -> how many
   // are that frame's body payload (the rest are fed to the reader).
   size_t adopt_payload(const char* p, size_t n);
-  // recv(), or recvmsg() taking a descriptor while want_fd_.
+  // recv(), or recvmsg() taking descriptors with accept_fds().
   ssize_t recv_some(char* dst, size_t n);
+  // recvmsg() into iov, taking a descriptor the same way.
+  ssize_t recv_iov(struct iovec* iov, size_t count);
+  // Keeps the first of fds with the stream offset of the recv()'s last byte
+  // (see accept_fds()), closes the others.
+  void keep_fd(const std::vector<int>& fds, uint64_t last_byte);
+  void close_kept();
   int fd_;
   proto::FrameReader reader_;
   std::string error_;
@@ -105,8 +119,15 @@ class FrameChannel {
   size_t direct_min_ = 0;
   size_t payload_left_ = 0;  // of a kPartial frame, still in the socket
   uint64_t payload_bytes_ = 0;
-  bool want_fd_ = false;
-  int received_fd_ = -1;  // owned until take_fd(); closed by close()
+  bool accept_fds_ = false;
+  uint64_t received_ = 0;     // bytes received on the stream so far
+  uint64_t frame_start_ = 0;  // stream offset of the frame read() returned last
+  uint64_t frame_end_ = 0;
+  struct KeptFd {
+    int fd;
+    uint64_t last_byte;  // stream offset of the last byte received with it
+  };
+  std::vector<KeptFd> kept_;  // owned until take_fd(); closed by close()
 };
 
 }  // namespace wsgid::worker

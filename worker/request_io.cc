@@ -1,11 +1,18 @@
 #include "worker/request_io.h"
 
+#include <poll.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <fmt/core.h>
 
+#include <cerrno>
 #include <cstring>
 #include <vector>
+
+#include "common/log.h"
+#include "common/status.h"
 
 namespace wsgid::worker {
 
@@ -21,7 +28,10 @@ RequestIo::RequestIo(FrameChannel* channel, uint32_t request_id, int timeout_ms,
   ch_->set_direct_min(kDirectMin);
 }
 
-RequestIo::~RequestIo() { ch_->set_direct_min(0); }
+RequestIo::~RequestIo() {
+  ch_->set_direct_min(0);
+  if (client_fd_ >= 0) ::close(client_fd_);
+}
 
 void RequestIo::touch() {
   if (activity_) activity_->store(monotonic_ms(), std::memory_order_relaxed);
@@ -30,8 +40,8 @@ void RequestIo::touch() {
 RequestIo::Fetch RequestIo::fetch() {
   Fetch r = next_piece();
   if (r != Fetch::kData || !pending().empty()) return r;
-  // The payload is in the socket; the caller wants a view of it.
-  const size_t left = ch_->payload_left();
+  // The payload is in the socket (or the client's); the caller wants a view of it.
+  const uint64_t left = client_fd_ >= 0 ? client_left_ : ch_->payload_left();
   scratch_.resize(left < proto::kBodyChunk ? left : proto::kBodyChunk);
   size_t got = 0;
   r = read_direct(scratch_.data(), scratch_.size(), &got);
@@ -57,6 +67,7 @@ RequestIo::Fetch RequestIo::read_failed(FrameChannel::Read r) {
 }
 
 RequestIo::Fetch RequestIo::read_direct(char* dst, size_t n, size_t* got) {
+  if (client_fd_ >= 0) return read_client(dst, n, got);
   FrameChannel::Read r = ch_->read_payload(dst, n, got, timeout_ms_, hook_);
   if (r != FrameChannel::Read::kFrame) return read_failed(r);
   bytes_in_ += *got;
@@ -69,7 +80,7 @@ RequestIo::Fetch RequestIo::next_piece() {
   if (body_ended_) return Fetch::kEnd;
   pending_ = {};
   pending_pos_ = 0;
-  if (ch_->payload_left() > 0) return Fetch::kData;
+  if (ch_->payload_left() > 0 || client_fd_ >= 0) return Fetch::kData;
   for (;;) {
     proto::Frame f;
     FrameChannel::Read r = ch_->read(&f, timeout_ms_, -1, hook_);
@@ -91,6 +102,14 @@ RequestIo::Fetch RequestIo::next_piece() {
       case proto::FrameType::kRequestEnd:
         body_ended_ = true;
         return Fetch::kEnd;
+      case proto::FrameType::kBodySocket: {
+        Fetch r = begin_handover(f.payload);
+        if (r != Fetch::kData || client_fd_ < 0) {
+          if (r != Fetch::kData) return r;
+          continue;  // skipping: closed unread
+        }
+        return Fetch::kData;
+      }
       case proto::FrameType::kCancel:
         gone_ = true;
         return Fetch::kGone;
@@ -140,7 +159,89 @@ size_t RequestIo::read_into(char* dst, size_t n, Fetch* why) {
   return got;
 }
 
+RequestIo::Fetch RequestIo::begin_handover(std::string_view payload) {
+  const int fd = ch_->take_fd();
+  Result<proto::BodySocket> b = proto::decode_body_socket(payload);
+  if (!b || fd < 0 || client_fd_ >= 0) {
+    if (fd >= 0) ::close(fd);
+    error_ = !b ? b.status().message() : fd < 0 ? "BODY_SOCKET frame without its descriptor" : "a second BODY_SOCKET frame";
+    log::warn("request {}: {}: closing the front-end connection", id_, error_);
+    gone_ = true;
+    return Fetch::kError;
+  }
+  if (skipping_) {
+    // The application is done without reading the body: the front end read
+    // the response's end before any BODY_TAKEN, which says none was taken.
+    ::close(fd);
+    return Fetch::kData;
+  }
+  client_fd_ = fd;
+  client_left_ = b->length;
+  client_timeout_ms_ = b->timeout_ms > 0 ? static_cast<int>(b->timeout_ms) : -1;
+  return Fetch::kData;
+}
+
+void RequestIo::end_handover(proto::TakenHow how) {
+  if (client_fd_ < 0) return;
+  ::close(client_fd_);
+  client_fd_ = -1;
+  proto::append_body_taken(&out_, id_, {client_taken_, how});
+}
+
+RequestIo::Fetch RequestIo::read_client(char* dst, size_t n, size_t* got) {
+  *got = 0;
+  const size_t want = n < client_left_ ? n : static_cast<size_t>(client_left_);
+  proto::TakenHow how = proto::TakenHow::kClientClosed;
+  for (;;) {
+    ssize_t r = ::recv(client_fd_, dst, want, MSG_DONTWAIT);
+    if (r > 0) {
+      *got = static_cast<size_t>(r);
+      client_left_ -= *got;
+      client_taken_ += *got;
+      bytes_in_ += *got;
+      touch();
+      if (client_left_ == 0) {
+        // The whole body: the front end reads the client again (and parses
+        // the next request) as soon as it knows.
+        end_handover(proto::TakenHow::kDone);
+        (void)write_out(false);
+      }
+      return Fetch::kData;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd p = {client_fd_, POLLIN, 0};
+      if (hook_) hook_->before_wait();
+      int k = ::poll(&p, 1, client_timeout_ms_);
+      int saved = errno;
+      if (hook_) hook_->after_wait();
+      if (k > 0 || (k < 0 && saved == EINTR)) continue;
+      if (k == 0) {
+        how = proto::TakenHow::kTimeout;
+        refusal_ = "timed out reading the request body (RequestReadTimeout body)";
+      } else {
+        refusal_ = Status::sys("poll", "the client's connection", saved).message();
+      }
+    } else {
+      refusal_ = r == 0 ? std::string("the client closed the connection before the end of the request body")
+                        : Status::sys("recv", "the client's connection").message();
+    }
+    break;
+  }
+  // The front end answers the client (408) or closes it; the request stops as
+  // on a refusal (PROTOCOL.md 5.2).
+  end_handover(how);
+  (void)write_out(false);
+  gone_ = true;
+  return Fetch::kGone;
+}
+
 bool RequestIo::skip_body() {
+  if (client_fd_ >= 0) {
+    end_handover(proto::TakenHow::kDone);
+    if (!write_out(false)) return false;
+  }
+  skipping_ = true;
   pending_ = {};
   pending_pos_ = 0;
   while (!body_ended_) {
@@ -197,6 +298,7 @@ Status RequestIo::write_out(bool look_for_cancel) {
 }
 
 Status RequestIo::finish() {
+  end_handover(proto::TakenHow::kDone);
   // No look for a cancel: the response is complete with this write.
   proto::append_frame(&out_, proto::FrameType::kResponseEnd, id_, {});
   Status s = write_out(false);
@@ -216,6 +318,7 @@ Status RequestIo::send_body(std::string_view data, bool flush, bool end) {
     out_.clear();
     return Status::error("the client went away");
   }
+  if (end) end_handover(proto::TakenHow::kDone);
   Status s = write_with(data, end);
   if (s && end) finished_ = true;
   return s;
@@ -260,6 +363,7 @@ void RequestIo::fail(proto::ErrorCode code, std::string_view message) {
   if (finished_ || failed_) return;
   failed_ = true;
   if (!head_written_) out_.clear();
+  end_handover(proto::TakenHow::kDone);
   proto::ErrorMessage err{code, std::string(message)};
   proto::append_error(&out_, id_, err);
   if (gone_) {

@@ -62,7 +62,14 @@ class RequestIo {
   size_t read_into(char* dst, size_t n, Fetch* why);
   // Reads and discards the rest of the body (after the app returned), so that the
   // connection is ready for its next request. False when the connection is unusable.
+  // A client socket given for the body (BODY_SOCKET, PROTOCOL.md 5.5) is not
+  // read here: a handover still running ends (BODY_TAKEN), one not yet begun
+  // is closed unread.
   bool skip_body();
+  // Bytes of the body read from the client's own socket (BODY_SOCKET), and
+  // those still to read from it (0 unless it is being read).
+  uint64_t client_bytes() const { return client_taken_; }
+  uint64_t client_left() const { return client_fd_ >= 0 ? client_left_ : 0; }
 
   // --- response ---
   // Buffers the head. Only once.
@@ -112,6 +119,13 @@ class RequestIo {
   // Receives up to n body bytes into dst (*got of them): the payload_left() bytes,
   // then on into the next body frame when n reaches past them.
   Fetch read_direct(char* dst, size_t n, size_t* got);
+  // Reads up to n body bytes from the client's socket a BODY_SOCKET gave
+  // (at most what is left of the body), waiting up to its timeout.
+  Fetch read_client(char* dst, size_t n, size_t* got);
+  // A BODY_SOCKET frame: takes the descriptor that came with it.
+  Fetch begin_handover(std::string_view payload);
+  // Done with the client's socket: closes it and appends BODY_TAKEN to out_.
+  void end_handover(proto::TakenHow how);
   // A read that brought nothing (kEof, kTimeout, kWoken, kError) as a Fetch,
   // gone_ and error_ set.
   Fetch read_failed(FrameChannel::Read r);
@@ -129,6 +143,12 @@ class RequestIo {
   size_t pending_pos_ = 0;
   std::string scratch_;     // fetch()'s buffer for payload bytes in the socket
   bool body_ended_ = false;
+  // The client's socket while this request's body is read from it (-1: not).
+  int client_fd_ = -1;
+  uint64_t client_left_ = 0;
+  uint64_t client_taken_ = 0;
+  int client_timeout_ms_ = -1;
+  bool skipping_ = false;
   std::string out_;
   bool head_set_ = false;
   bool head_written_ = false;

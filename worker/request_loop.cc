@@ -96,13 +96,15 @@ class Server {
   void serve_connection(int fd) {
     FrameChannel ch(fd);
     ch.set_name("front-end connection");
+    // Any read may bring a descriptor: the started page with HELLO, a
+    // request body's client socket with BODY_SOCKET (PROTOCOL.md 5.1, 5.5).
+    ch.accept_fds();
     std::string out;
     proto::append_hello(&out, static_cast<uint32_t>(getpid()));
     Status s = ch.write_all(out, timeout_ms_);
     proto::Frame f;
     proto::StartedPage page;
     if (s) {
-      ch.want_fd();  // the front end's HELLO may carry its started page
       FrameChannel::Read r = ch.read(&f, timeout_ms_);
       if (r != FrameChannel::Read::kFrame || f.type != proto::FrameType::kHello || !proto::decode_hello(f.payload)) {
         log::warn("front-end connection closed: no valid HELLO{}", r == FrameChannel::Read::kError ? ": " + ch.error() : "");

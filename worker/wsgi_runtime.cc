@@ -69,6 +69,27 @@ PyObject* c_read(PyObject*, PyObject* args) {
   RequestIo* io = io_of(cap);
   if (!io) return nullptr;
   if (n <= 0) return PyBytes_FromStringAndSize(nullptr, 0);
+  if (io->pending().empty() && io->client_left() > 0) {
+    // The rest of the body is in the client's socket (BODY_SOCKET): up to n of
+    // it straight into one bytes object, as read_exact() does, rather than
+    // piece by piece as each recv() brings it.
+    const uint64_t left = io->client_left();
+    Py_ssize_t size = static_cast<uint64_t>(n) < left ? n : static_cast<Py_ssize_t>(left);
+    PyObject* b = PyBytes_FromStringAndSize(nullptr, size);
+    if (!b) return nullptr;
+    RequestIo::Fetch why = RequestIo::Fetch::kData;
+    size_t got;
+    {
+      ReleaseGilWhileWaiting hook(io);
+      got = io->read_into(PyBytes_AS_STRING(b), static_cast<size_t>(size), &why);
+    }
+    if (why != RequestIo::Fetch::kData && why != RequestIo::Fetch::kEnd) {
+      Py_DECREF(b);
+      return raise_io(io, "wsgi.input");
+    }
+    if (static_cast<Py_ssize_t>(got) != size && _PyBytes_Resize(&b, static_cast<Py_ssize_t>(got)) != 0) return nullptr;
+    return b;
+  }
   if (io->pending().empty()) {
     if (io->body_ended()) return PyBytes_FromStringAndSize(nullptr, 0);
     ReleaseGilWhileWaiting hook(io);
@@ -117,6 +138,16 @@ PyObject* c_read_exact(PyObject*, PyObject* args) {
   }
   if (got != size && _PyBytes_Resize(&b, got) != 0) return nullptr;
   return b;
+}
+
+// consumed(ctx) -> the body bytes handed to Python so far (wsgi.input's
+// read() of a body with a Content-Length asks read_exact() for the rest).
+PyObject* c_consumed(PyObject*, PyObject* args) {
+  PyObject* cap;
+  if (!PyArg_ParseTuple(args, "O", &cap)) return nullptr;
+  RequestIo* io = io_of(cap);
+  if (!io) return nullptr;
+  return PyLong_FromUnsignedLongLong(io->bytes_in() - io->pending().size());
 }
 
 // readinto(ctx, buffer) -> bytes copied into the writable buffer: len(buffer),
@@ -302,6 +333,7 @@ PyObject* c_startup(PyObject*, PyObject* flag) {
 PyMethodDef kMethods[] = {
     {"read", c_read, METH_VARARGS, "read(ctx, n) -> up to n bytes of the request body; b'' at its end"},
     {"read_exact", c_read_exact, METH_VARARGS, "read_exact(ctx, n) -> n bytes of the body, fewer at its end"},
+    {"consumed", c_consumed, METH_VARARGS, "consumed(ctx) -> body bytes handed out so far"},
     {"readinto", c_readinto, METH_VARARGS, "readinto(ctx, buffer) -> bytes copied: len(buffer), fewer at the end"},
     {"send", c_send, METH_VARARGS,
      "send(ctx, status|None, headers|None, data, flush[, end]): end also ends the response (no finish())"},

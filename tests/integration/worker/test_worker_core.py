@@ -2,6 +2,7 @@
 """wsgid-worker on its own through the protocol (issue #3): title, identity,
 environ, PEP 3333, errors, connection reuse, cancel, drain, signals, crashes."""
 
+import hashlib
 import json
 import os
 import pwd
@@ -341,6 +342,101 @@ class Pep3333Test(WorkerTestCase):
         self.assertEqual((r.body, r.started, loose.marked()), (b'hello /n1', True, 0))
         self.assertIn('front-end connection: started page: not a sealed regular file of at least 4096 bytes; '
                       'sending STARTED frames instead', self.h.log())
+
+    def client_socket(self):
+        """(the end given to the worker, the client's end) of a loopback TCP connection."""
+        ls = socket.create_server(('127.0.0.1', 0))
+        self.addCleanup(ls.close)
+        client = socket.create_connection(ls.getsockname())
+        server, _ = ls.accept()
+        self.addCleanup(client.close)
+        self.addCleanup(server.close)
+        return server, client
+
+    def test_body_read_from_the_client_socket(self):
+        # BODY_SOCKET (PROTOCOL.md 5.5): the worker reads the rest of the body
+        # from the descriptor, exactly its length, says how much in BODY_TAKEN
+        # before the response's end, and leaves what follows in the socket.
+        c = self.h.connect()
+        server, client = self.client_socket()
+        rest = bytes(range(256)) * 4096  # 1 MiB
+        env = make_environ('/count', method='POST', script=WSGI_APP,
+                           extra={'CONTENT_LENGTH': str(5 + len(rest))})
+        c.send_request_with_socket(1, env, b'first', server.fileno(), len(rest), 5000)
+        sender = threading.Thread(target=client.sendall, args=(rest + b'NEXT',))
+        sender.start()
+        r = c.read_response(1)
+        sender.join(30)
+        self.assertEqual((r.status, r.taken), (200, (len(rest), 0)), r.frames)
+        self.assertEqual(json.loads(r.body), {'bytes': 5 + len(rest), 'md5': hashlib.md5(b'first' + rest).hexdigest()})
+        self.assertLess(r.frames.index('BODY_TAKEN'), r.frames.index('RESPONSE_END'))
+        server.settimeout(5)
+        self.assertEqual(server.recv(100), b'NEXT')
+        # Part of it read: the count says where the client's stream stands.
+        client.sendall(b'x' * 300000)
+        c.send_request_with_socket(2, make_environ('/read_part', method='POST', query='n=1000', script=WSGI_APP,
+                                                   extra={'CONTENT_LENGTH': '300000'}),
+                                   b'', server.fileno(), 300000, 5000)
+        r = c.read_response(2)
+        self.assertEqual((r.status, r.taken, json.loads(r.body)['bytes']), (200, (1000, 0), 1000))
+        got = b''
+        while len(got) < 299000:
+            got += server.recv(65536)
+        self.assertEqual(got, b'x' * 299000)
+        # Not read at all: no BODY_TAKEN (the front end reads the end first:
+        # none was taken), the socket untouched, the connection serves on.
+        client.sendall(b'y' * 5000)
+        c.send_request_with_socket(3, make_environ('/n3', method='POST', script=WSGI_APP,
+                                                   extra={'CONTENT_LENGTH': '5000'}),
+                                   b'', server.fileno(), 5000, 5000)
+        r = c.read_response(3)
+        self.assertEqual((r.body, r.taken), (b'hello /n3', None))
+        r = c.request(make_environ('/n4', script=WSGI_APP))
+        self.assertEqual(r.body, b'hello /n4')
+        got = b''
+        while len(got) < 5000:
+            got += server.recv(65536)
+        self.assertEqual(got, b'y' * 5000)
+
+    def failed_body_read(self, name, timeout_ms, client_leaves):
+        """/read_error given a client socket that sent 10 bytes of 100000 and
+        then stalls (or leaves) -> (BODY_TAKEN's (bytes, how), what the
+        application's failed read wrote)."""
+        c = self.h.connect()
+        server, client = self.client_socket()
+        client.sendall(b'z' * 10)
+        if client_leaves:
+            client.close()
+        mark = os.path.join(self.h.writable_dir(), name)
+        c.send_request_with_socket(1, make_environ('/read_error', method='POST', query='marker=' + mark,
+                                                   script=WSGI_APP, extra={'CONTENT_LENGTH': '100000'}),
+                                   b'', server.fileno(), 100000, timeout_ms)
+        r = c.read_response(1)
+        wait_for(lambda: os.path.exists(mark), 10, 'the failed read written')
+        with open(mark) as f:
+            return r.taken, f.read()
+
+    def test_body_socket_timeout_client_gone_and_no_descriptor(self):
+        # A client that stalls past the timeout: BODY_TAKEN says so, the
+        # application's read raised mod_wsgi's "request data read error".
+        self.assertEqual(self.failed_body_read('stalled', 300, False), (
+            (10, 1), 'OSError after 0 bytes: request data read error: '
+                     'timed out reading the request body (RequestReadTimeout body)'))
+        # A client that leaves mid-body.
+        self.assertEqual(self.failed_body_read('left', 5000, True), (
+            (10, 2), 'OSError after 0 bytes: request data read error: '
+                     'the client closed the connection before the end of the request body'))
+        # A BODY_SOCKET without its descriptor: a broken front end; the
+        # connection is closed with the reason, the worker serves on.
+        c = self.h.connect()
+        c.send_request_with_socket(1, make_environ('/count', method='POST', script=WSGI_APP,
+                                                   extra={'CONTENT_LENGTH': '100'}),
+                                   b'', -1, 100, 5000, with_fd=False)
+        r = c.read_response(1)
+        self.assertTrue(r.eof or r.error, r.frames)
+        wait_for(lambda: 'request 1: BODY_SOCKET frame without its descriptor: closing the front-end connection'
+                 in self.h.log(), 10, 'the reason logged')
+        self.assertEqual(self.get(self.h, '/still').body, b'hello /still')
 
     def test_cancel_runs_close(self):
         marker = os.path.join(self.h.writable_dir(), 'closed.marker')

@@ -112,6 +112,7 @@ class Response:
         self.eof = False
         self.complete = False
         self.started = False  # a STARTED frame came first: the application was called
+        self.taken = None  # BODY_TAKEN's (bytes, how), when one came
         self.frames = []
 
     def header(self, name):
@@ -192,6 +193,23 @@ class FrontConnection:
                 self.sock.sendall(F.frame(F.REQUEST_BODY, rid, bytes(chunk[i:i + F.BODY_CHUNK])))
         self.sock.sendall(F.frame(F.REQUEST_END, rid))
 
+    def send_request_with_socket(self, rid, environ, first, fd, length, timeout_ms=0, with_fd=True):
+        """Head, the body's first bytes in frames, then BODY_SOCKET carrying
+        descriptor fd (the rest of the body, length bytes, is read from it:
+        PROTOCOL.md 5.5), then END. with_fd=False sends the frame bare."""
+        self.sock.sendall(F.request_head(rid, environ))
+        if first:
+            self.sock.sendall(F.frame(F.REQUEST_BODY, rid, first))
+        frame = F.body_socket(rid, length, timeout_ms)
+        if with_fd:  # alone in its message, as the front end sends it
+            socket.send_fds(self.sock, [frame], [fd])
+        else:
+            self.sock.sendall(frame)
+        try:
+            self.sock.sendall(F.frame(F.REQUEST_END, rid))
+        except BrokenPipeError:
+            pass  # a worker already done with the connection (its client left)
+
     def cancel(self, rid):
         self.sock.sendall(F.frame(F.CANCEL, rid))
 
@@ -217,6 +235,10 @@ class FrontConnection:
                 if r.started or r.status is not None:
                     raise F.ProtocolError('STARTED out of turn')
                 r.started = True
+            elif ftype == F.BODY_TAKEN:
+                if r.taken is not None:
+                    raise F.ProtocolError('a second BODY_TAKEN')
+                r.taken = F.decode_body_taken(payload)
             elif ftype == F.RESPONSE_HEAD:
                 r.status, r.reason, r.headers = F.decode_response_head(payload)
             elif ftype == F.RESPONSE_BODY:

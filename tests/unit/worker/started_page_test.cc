@@ -15,6 +15,7 @@
 
 #include "common/fd_passing.h"
 #include "protocol/frame.h"
+#include "protocol/messages.h"
 #include "protocol/started_page.h"
 #include "tests/unit/worker/socket_pair.h"
 #include "worker/frame_channel.h"
@@ -63,7 +64,7 @@ TEST_CASE("started page: sent with HELLO, taken by the worker's first read, mark
   REQUIRE(write(p.front, head.data(), head.size()) == static_cast<ssize_t>(head.size()));
 
   FrameChannel ch(p.worker);
-  ch.want_fd();
+  ch.accept_fds();
   proto::Frame f;
   REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
   CHECK(f.type == proto::FrameType::kHello);
@@ -92,7 +93,7 @@ TEST_CASE("started page: sent with HELLO, taken by the worker's first read, mark
 }
 
 TEST_CASE("started page: a channel not told to take one drops it; extra descriptors are closed") {
-  SUBCASE("no want_fd(): the kernel drops the descriptor, the bytes still arrive") {
+  SUBCASE("no accept_fds(): the kernel drops the descriptor, the bytes still arrive") {
     Pair p;
     auto page = StartedPage::create();
     REQUIRE(page);
@@ -112,7 +113,7 @@ TEST_CASE("started page: a channel not told to take one drops it; extra descript
     REQUIRE(send_fds(p.front, "test", hello, {extra[0], extra[1]}));
     close(extra[0]);
     FrameChannel ch(p.worker);
-    ch.want_fd();
+    ch.accept_fds();
     proto::Frame f;
     REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
     // The first (the pipe's read end) is kept; the second (its write end) was
@@ -135,7 +136,7 @@ TEST_CASE("started page: a channel not told to take one drops it; extra descript
     REQUIRE(send_with_fds(q.front, hello, {page->fd()}) > 0);
     const size_t before = open_fds();
     FrameChannel ch2(q.worker);
-    ch2.want_fd();
+    ch2.accept_fds();
     REQUIRE(ch2.read(&f, 1000) == FrameChannel::Read::kFrame);
     CHECK(open_fds() == before + 1);  // the page's descriptor, received
     ch2.close();                      // closes the socket and the page's descriptor
@@ -143,6 +144,65 @@ TEST_CASE("started page: a channel not told to take one drops it; extra descript
     CHECK(open_fds() == before - 1);
     CHECK(ch2.take_fd() == -1);
   }
+}
+
+TEST_CASE("a descriptor belongs to the frame it came with, not to one read with it") {
+  // A plain HELLO and a request head, then a BODY_SOCKET sent alone with a
+  // descriptor, then the END: one recv() brings the first three (the kernel
+  // stops after the message with the descriptor). Only the BODY_SOCKET takes it.
+  Pair p;
+  int pipefd[2];
+  REQUIRE(pipe(pipefd) == 0);
+  std::string first = hello_frame();
+  proto::append_frame(&first, proto::FrameType::kRequestHead, 5, "x");
+  REQUIRE(write(p.front, first.data(), first.size()) == static_cast<ssize_t>(first.size()));
+  std::string bs;
+  proto::append_body_socket(&bs, 5, {100, 1000});
+  REQUIRE(send_with_fds(p.front, bs, {pipefd[0]}) == static_cast<ssize_t>(bs.size()));
+  close(pipefd[0]);
+  std::string end;
+  proto::append_header(&end, proto::FrameType::kRequestEnd, 5, 0);
+  REQUIRE(write(p.front, end.data(), end.size()) == static_cast<ssize_t>(end.size()));
+
+  FrameChannel ch(p.worker);
+  ch.accept_fds();
+  proto::Frame f;
+  REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+  CHECK(f.type == proto::FrameType::kHello);
+  CHECK(ch.take_fd() == -1);  // not the HELLO's: no started page
+  REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+  CHECK(f.type == proto::FrameType::kRequestHead);
+  CHECK(ch.take_fd() == -1);
+  REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+  CHECK(f.type == proto::FrameType::kBodySocket);
+  int fd = ch.take_fd();
+  REQUIRE(fd >= 0);
+  struct stat st;
+  REQUIRE(fstat(fd, &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  close(fd);
+  CHECK(ch.take_fd() == -1);
+  REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+  CHECK(f.type == proto::FrameType::kRequestEnd);
+
+  // One that came with a frame nobody took it from is closed once the
+  // channel reads past that frame.
+  int pipe2[2];
+  REQUIRE(pipe(pipe2) == 0);
+  std::string head;
+  proto::append_frame(&head, proto::FrameType::kRequestHead, 6, "y");
+  REQUIRE(send_with_fds(p.front, head, {pipe2[0]}) == static_cast<ssize_t>(head.size()));
+  close(pipe2[0]);
+  REQUIRE(write(p.front, end.data(), end.size()) == static_cast<ssize_t>(end.size()));
+  REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+  CHECK(f.type == proto::FrameType::kRequestHead);
+  const size_t before = open_fds();
+  REQUIRE(ch.read(&f, 1000) == FrameChannel::Read::kFrame);
+  CHECK(f.type == proto::FrameType::kRequestEnd);
+  CHECK(ch.take_fd() == -1);
+  CHECK(open_fds() == before - 1);  // the stale one closed
+  close(pipe2[1]);
+  close(pipefd[1]);
 }
 
 TEST_CASE("started page: map() refuses what is not a sealed page") {
