@@ -258,7 +258,9 @@ int HttpConn::sni_check(const model::VirtualHost* vh, std::string_view host, std
 }
 
 void HttpConn::update_reading() {
-  bool want = close_ != CloseStage::kClosed && (close_ == CloseStage::kLingering || (!backpressure_ && pending_.size() < kMaxPending));
+  bool want = close_ != CloseStage::kClosed &&
+              (close_ == CloseStage::kLingering ||
+               (!backpressure_ && pending_.size() < kMaxPending && handover_ != Handover::kOut));
   if (want == reading_) return;
   auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (want) {
@@ -402,13 +404,7 @@ bool HttpConn::in_flight(InFlight* out) const {
 void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (close_ == CloseStage::kClosed) return;
   if (nread < 0) {
-    if (answering()) {
-      log_note_ = "client closed the connection";
-      // Keep the status for the log: 499-like, as nginx does; Apache logs what it had.
-      if (!status_) status_ = 400;
-      log_request(true);  // Apache logs a request its client left, with %X "X"
-    }
-    start_close();
+    client_closed();
     return;
   }
   if (nread == 0) return;
@@ -426,6 +422,16 @@ void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   on_tls_bytes(buf->base, static_cast<size_t>(nread));
+}
+
+void HttpConn::client_closed() {
+  if (answering()) {
+    log_note_ = "client closed the connection";
+    // Keep the status for the log: 499-like, as nginx does; Apache logs what it had.
+    if (!status_) status_ = 400;
+    log_request(true);  // Apache logs a request its client left, with %X "X"
+  }
+  start_close();
 }
 
 void HttpConn::on_tls_bytes(const char* data, size_t len) {
@@ -468,12 +474,15 @@ void HttpConn::on_plain(const char* data, size_t len) {
   }
   execute(data, len);
   if (paused_ && phase_ == Phase::kIdle) resume_parsing();
-  if (!tls_) splice_request_body();
+  if (!tls_) {
+    hand_over_body();
+    splice_request_body();
+  }
 }
 
 bool HttpConn::request_splice_ready() const {
   return !tls_ && close_ == CloseStage::kOpen && target_ == Target::kUpstream && upstream_ != nullptr &&
-         !replayable_ && reqbuf_sent_ == reqbuf_.size() && !chunked_body_ && !body_done_ &&
+         !replayable_ && handover_ == Handover::kNone && reqbuf_sent_ == reqbuf_.size() && !chunked_body_ && !body_done_ &&
          !paused_ && pending_.empty() && phase_ != Phase::kIdle && phase_ != Phase::kHead &&
          parser_.content_length > body_splice::kMinBytes;
 }
@@ -501,6 +510,93 @@ void HttpConn::splice_request_body() {
     if (close_ != CloseStage::kOpen || !upstream_) return;
     push_request();  // backpressure when the worker's socket did not take them all
   }
+}
+
+bool HttpConn::handover_candidate() const {
+  return !tls_ && !uwsgi_ && target_ == Target::kUpstream && route_.group >= 0 && !handover_refused_ &&
+         (parser_.flags & F_CONTENT_LENGTH) && !chunked_body_ &&
+         (handover_ != Handover::kNone || parser_.content_length >= kHandoverMin);
+}
+
+bool HttpConn::handover_ready() const {
+  return handover_candidate() && handover_ == Handover::kNone && close_ == CloseStage::kOpen &&
+         upstream_ != nullptr && !in_execute_ && !body_done_ && !paused_ && pending_.empty() &&
+         phase_ != Phase::kIdle && phase_ != Phase::kHead && !response_started() &&
+         reqbuf_sent_ == reqbuf_.size() && upstream_->write_pending() == 0;
+}
+
+void HttpConn::hand_over_body() {
+  if (!handover_ready()) return;
+  uv_os_fd_t sock;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock) != 0) return;
+  const auto& cfg = router_->settings().config;
+  proto::BodySocket b;
+  b.length = parser_.content_length;
+  b.timeout_ms = static_cast<uint32_t>(std::min(cfg.request_read_body_timeout * 1000.0, 4.0e9));
+  // The frame alone in its message, so that the worker's channel ties the
+  // descriptor to it (worker/frame_channel.h), then REQUEST_END.
+  std::string frame;
+  proto::append_body_socket(&frame, request_id_, b);
+  if (!upstream_->send_with_socket(frame, sock)) {
+    handover_refused_ = true;  // the body comes through here, spliced or copied
+    return;
+  }
+  frame.clear();
+  proto::append_header(&frame, proto::FrameType::kRequestEnd, request_id_, 0);
+  upstream_->send(frame);
+  handover_ = Handover::kOut;
+  ++server_->metrics().front().bodies_handed_over;
+  update_reading();
+  // No body deadline here now: the worker's reads wait at most the timeout
+  // sent; the response's deadline runs.
+  set_upstream_deadline();
+}
+
+void HttpConn::body_taken(const proto::Frame& f) {
+  Result<proto::BodyTaken> t = proto::decode_body_taken(f.payload);
+  if (handover_ != Handover::kOut || !t || t->bytes > parser_.content_length) {
+    const std::string why = !t ? "malformed BODY_TAKEN from worker: " + t.status().message()
+                                : handover_ != Handover::kOut ? std::string("BODY_TAKEN from worker without a BODY_SOCKET")
+                                                              : std::string("BODY_TAKEN from worker counts more than the body's length");
+    lose_handover();
+    upstream_->abort(false, request_id_);
+    upstream_ = nullptr;
+    if (response_started()) abort_connection(why);
+    else {
+      keep_alive_ = false;  // where the client's stream stands is unknown
+      send_gateway(GatewayCause::kBadResponse, why);
+    }
+    return;
+  }
+  handover_ = Handover::kBack;
+  body_bytes_ += t->bytes;
+  server_->metrics().front().bytes_handed_over += t->bytes;
+  switch (t->how) {
+    case proto::TakenHow::kTimeout:
+      refuse(408, "timed out reading the request body (RequestReadTimeout body)");
+      return;
+    case proto::TakenHow::kClientClosed:
+      client_closed();
+      return;
+    case proto::TakenHow::kDone:
+      break;
+  }
+  if (t->bytes == parser_.content_length) {
+    // The whole body: llhttp, which saw only its start, begins the next
+    // message, as after on_message_complete() (paused until this one ends).
+    llhttp_reset(&parser_);
+    parser_.data = this;
+    body_done_ = true;
+    paused_ = true;
+    if (phase_ == Phase::kIdle) resume_parsing();
+  } else {
+    // The rest is read here and dropped (body_data()), bounded as any body:
+    // LimitRequestBody was checked on the declared length, the read timeout
+    // runs again.
+    parser_.content_length -= t->bytes;
+    if (phase_ != Phase::kIdle) set_body_deadline();
+  }
+  update_reading();
 }
 
 void HttpConn::execute(const char* data, size_t len) {
@@ -609,6 +705,8 @@ int HttpConn::on_message_begin() {
   reqbuf_.clear();
   reqbuf_sent_ = 0;
   replayable_ = true;
+  handover_ = Handover::kNone;
+  handover_refused_ = false;
   worker_pid_ = 0;
   local_status_ = 0;
   local_challenge_.clear();
@@ -1041,7 +1139,7 @@ bool HttpConn::body_data(const char* at, size_t len) {
   body_bytes_ += len;
   if (body_limit_ > 0 && body_bytes_ > static_cast<uint64_t>(body_limit_)) return false;
   set_body_deadline();
-  if (target_ != Target::kUpstream) return true;  // discarded
+  if (target_ != Target::kUpstream || handover_ != Handover::kNone) return true;  // discarded
   if (upstream_ && !replayable_ && reqbuf_sent_ == reqbuf_.size()) {
     // Past the replay limit nothing is kept for a resend: the frames go to the
     // worker connection without a stop in reqbuf_.
@@ -1111,8 +1209,10 @@ void HttpConn::message_done() {
   body_done_ = true;
   switch (target_) {
     case Target::kUpstream: {
-      proto::append_header(&reqbuf_, proto::FrameType::kRequestEnd, request_id_, 0);
-      push_request();
+      if (handover_ == Handover::kNone) {  // else REQUEST_END went with BODY_SOCKET
+        proto::append_header(&reqbuf_, proto::FrameType::kRequestEnd, request_id_, 0);
+        push_request();
+      }
       set_upstream_deadline();
       break;
     }
@@ -1159,7 +1259,7 @@ void HttpConn::push_request() {
     // From reqbuf_ where it lies: only what the socket does not take is copied.
     upstream_->send({}, std::string_view(reqbuf_).substr(reqbuf_sent_));
     reqbuf_sent_ = reqbuf_.size();
-    if (reqbuf_.size() > kReplayLimit) {
+    if (reqbuf_.size() > kReplayLimit && !(reqbuf_.size() <= kHandoverReplayLimit && handover_candidate())) {
       replayable_ = false;
       reqbuf_.clear();
       reqbuf_sent_ = 0;
@@ -1186,6 +1286,7 @@ void HttpConn::upstream_ready(UpstreamConn* conn) {
   reqbuf_sent_ = 0;
   push_request();
   if (conn->accepted()) upstream_accepted();
+  hand_over_body();
   splice_request_body();
 }
 
@@ -1225,6 +1326,7 @@ void HttpConn::upstream_drained() {
   if (!backpressure_) return;
   push_request();
   if (backpressure_) return;
+  hand_over_body();
   splice_request_body();  // what waits in the client's socket, before a read copies it
   if (close_ != CloseStage::kOpen) return;
   feed_body();  // the rest of a chunked body waiting in pending_
@@ -1239,6 +1341,10 @@ void HttpConn::upstream_closed(bool notice, std::string_view why) {
   if (upstream_ && upstream_->app_started(request_id_)) app_started_ = true;
   upstream_ = nullptr;
   if (phase_ == Phase::kDone || phase_ == Phase::kIdle) return;
+  // A worker that never marked the request never read its body's socket; one
+  // that did may have (lose_handover()).
+  const bool handed_untouched = handover_ == Handover::kOut && !app_started_;
+  if (handover_ == Handover::kOut && app_started_) lose_handover();
   if (!response_started()) {
     // Resend to another worker when resend_rule.h allows it. Bound: as many
     // attempts as the group has threads, plus one (every kept connection of a
@@ -1247,13 +1353,16 @@ void HttpConn::upstream_closed(bool notice, std::string_view why) {
     LostRequest lost;
     lost.notice = notice;
     lost.started = app_started_;
-    lost.held_whole = replayable_;
+    // A body handed over to a worker that began the request may be partly
+    // read from the client's socket: it cannot be sent again.
+    lost.held_whole = replayable_ && !(handover_ != Handover::kNone && app_started_);
     lost.idempotent = idempotent_method(llhttp_method_name(static_cast<llhttp_method_t>(parser_.method)));
     lost.attempts = retries_;
     lost.max_attempts = std::max(1, ep.processes) * std::max(1, ep.threads) + 1;
     lost.resent_after_start = resent_after_start_;
     switch (resend_verdict(lost)) {
       case ResendVerdict::kResend:
+        handover_ = Handover::kNone;  // the socket is untouched: the next worker gets it
         if (app_started_ && !notice) {
           resent_after_start_ = true;
           log::warn("{} {}: resent after its worker died: {}",
@@ -1266,9 +1375,13 @@ void HttpConn::upstream_closed(bool notice, std::string_view why) {
         else pool_->acquire_after_death(this);
         return;
       case ResendVerdict::kUnavailable:
+        if (handed_untouched) handover_ = Handover::kBack;  // the body is read and dropped here
         send_gateway(GatewayCause::kWorkerClosing, why);
+        update_reading();
         return;
       case ResendVerdict::kBadGateway:
+        if (handed_untouched) handover_ = Handover::kBack;
+        update_reading();
         send_gateway(GatewayCause::kWorkerDied, std::string("worker died before sending the response head: ") + std::string(why));
         return;
     }
@@ -1289,6 +1402,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       }
       Result<proto::ResponseHeadView> head = proto::ResponseHeadView::parse(f.payload);
       if (!head) {
+        lose_handover();
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
         send_gateway(GatewayCause::kBadResponse, "malformed RESPONSE_HEAD from worker: " + head.status().message());
@@ -1303,6 +1417,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
     }
     case proto::FrameType::kResponseBody:
       if (!response_started()) {
+        lose_handover();
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
         send_gateway(GatewayCause::kBadResponse, "worker sent RESPONSE_BODY before RESPONSE_HEAD");
@@ -1315,7 +1430,13 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       }
       refresh_write_deadline();
       return;
+    case proto::FrameType::kBodyTaken:
+      body_taken(f);
+      return;
     case proto::FrameType::kResponseEnd:
+      // Before any BODY_TAKEN: the worker never began reading the client's
+      // socket (it skips the BODY_SOCKET unread), so none of the body was taken.
+      if (handover_ == Handover::kOut) handover_ = Handover::kBack;
       if (!response_started()) {
         upstream_->abort(false, request_id_);
         upstream_ = nullptr;
@@ -1325,6 +1446,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       response_complete();
       return;
     case proto::FrameType::kError: {
+      if (handover_ == Handover::kOut) handover_ = Handover::kBack;  // as for RESPONSE_END
       auto e = proto::decode_error(f.payload);
       std::string msg = e ? e->message : "malformed ERROR frame";
       int code = e ? static_cast<int>(e->code) : 502;
@@ -1342,6 +1464,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       return;
     }
     default:
+      lose_handover();
       upstream_->abort(false, request_id_);
       upstream_ = nullptr;
       if (response_started()) abort_connection("unexpected frame from worker");
@@ -1407,7 +1530,18 @@ void HttpConn::pump_file() {
   }
 }
 
+void HttpConn::lose_handover() {
+  if (handover_ != Handover::kOut) return;
+  // The worker may have read part of the body from the client's socket, and
+  // may still be reading: nothing more is read here for this request (the
+  // socket stays unread until the connection lingers), and its answer closes
+  // the connection.
+  body_done_ = true;
+  keep_alive_ = false;
+}
+
 void HttpConn::detach_upstream(bool cancel, const proto::ErrorMessage* refusal) {
+  lose_handover();
   if (upstream_) {
     upstream_->abort(cancel, request_id_, refusal);
     upstream_ = nullptr;
@@ -1524,7 +1658,8 @@ void HttpConn::response_complete() {
     resp_extra_bytes_ += out_.size() - before;
   }
   if (upstream_) {
-    if (body_done_) upstream_->release();
+    // A body handed over (hand_over_body()) ended with REQUEST_END already.
+    if (body_done_ || handover_ != Handover::kNone) upstream_->release();
     else upstream_->abort(false, request_id_);
     upstream_ = nullptr;
   }

@@ -138,6 +138,10 @@ class HttpConn final : public UpstreamClient {
   // Request bytes kept for a resend to another worker (resend_rule.h): a
   // request longer than this (head and body frames) is not held whole.
   static constexpr size_t kReplayLimit = 64 * 1024;
+  // A request whose body's rest is to be read by the worker from the
+  // client's socket (hand_over_body()) is held whole by what came before
+  // the handover: the head and the body's first read, up to this.
+  static constexpr size_t kHandoverReplayLimit = 256 * 1024;
   // How long a connection may take to send its PROXY header (at most
   // RequestReadTimeout's header= when that is shorter): a balancer sends it
   // with its first bytes.
@@ -269,6 +273,32 @@ class HttpConn final : public UpstreamClient {
   bool request_splicing() const { return request_splice_ready() && body_splice::available(); }
   void splice_request_body();
   static constexpr size_t kSpliceWakeRead = 1024;
+  // A Content-Length body for a group's worker of which at least kHandoverMin
+  // bytes are still in the client's plain TCP socket, nothing parsed ahead:
+  // the socket itself goes to the worker (BODY_SOCKET with SCM_RIGHTS, then
+  // REQUEST_END; protocol/PROTOCOL.md 5.5, docs/decisions.md 57), which reads
+  // the rest of the body from it into the application's memory; this side
+  // stops reading the client until the worker's BODY_TAKEN says how many bytes
+  // it took (body_taken()): the whole body, else the rest is read and dropped
+  // as for any body the application left. Called where splice_request_body()
+  // is, before it.
+  bool handover_ready() const;
+  // Whether this request's body is one to hand over (or handed over): what
+  // does not change while it waits for a worker connection.
+  bool handover_candidate() const;
+  void hand_over_body();
+  void body_taken(const proto::Frame& f);
+  // The worker connection is lost or given up while the worker holds the
+  // client's socket: this request reads nothing more and closes after its answer.
+  void lose_handover();
+  // The client closed or reset its connection: logged as Apache does, closed.
+  void client_closed();
+  static constexpr uint64_t kHandoverMin = 64 * 1024;
+  enum class Handover : uint8_t {
+    kNone,  // the body (if any) comes through this side
+    kOut,   // the client's socket is the worker's: not read here
+    kBack,  // the worker is done with it: what it left is dropped here
+  };
   void refuse(int status, std::string_view why);  // error response, then close
   std::string_view header(std::string_view name) const;  // first value, "" if none
   std::string_view url() const { return {head_.data(), url_len_}; }
@@ -448,6 +478,8 @@ class HttpConn final : public UpstreamClient {
   std::string reqbuf_;  // frames for the worker not yet sent (and the replay copy)
   size_t reqbuf_sent_ = 0;
   bool replayable_ = true;
+  Handover handover_ = Handover::kNone;
+  bool handover_refused_ = false;  // the worker's socket could not take it: not tried again
   pid_t worker_pid_ = 0;
   int local_status_ = 0;
   bool local_retry_after_ = false;

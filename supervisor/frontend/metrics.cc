@@ -47,6 +47,8 @@ void FrontCounters::add(const FrontCounters& other) {
   duration_us += other.duration_us;
   bytes_spliced_out += other.bytes_spliced_out;
   bytes_spliced_in += other.bytes_spliced_in;
+  bodies_handed_over += other.bodies_handed_over;
+  bytes_handed_over += other.bytes_handed_over;
 }
 
 namespace {

@@ -117,6 +117,10 @@ struct FrontCounters {
   // (body_splice.h): responses (worker -> client), requests (client -> worker).
   uint64_t bytes_spliced_out = 0;
   uint64_t bytes_spliced_in = 0;
+  // Request bodies whose client socket went to the worker (BODY_SOCKET,
+  // HttpConn::hand_over_body), and the body bytes the workers read from it.
+  uint64_t bodies_handed_over = 0;
+  uint64_t bytes_handed_over = 0;
 
   void add(const FrontCounters& other);
 };

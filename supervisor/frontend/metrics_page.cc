@@ -51,6 +51,10 @@ void frontend_part(PromText& p, const Snapshot& s) {
   p.family("wsgid_frontend_spliced_bytes_total", "counter", "Body bytes moved between a client's socket and a worker's by splice(2), never copied through the front end.");
   p.sample("wsgid_frontend_spliced_bytes_total", {{"direction", "response"}}, f.bytes_spliced_out);
   p.sample("wsgid_frontend_spliced_bytes_total", {{"direction", "request"}}, f.bytes_spliced_in);
+  p.family("wsgid_frontend_handed_over_bodies_total", "counter", "Request bodies read by the worker from the client's own socket, passed to it (BODY_SOCKET).");
+  p.sample("wsgid_frontend_handed_over_bodies_total", {}, f.bodies_handed_over);
+  p.family("wsgid_frontend_handed_over_bytes_total", "counter", "Request body bytes the workers read from client sockets passed to them.");
+  p.sample("wsgid_frontend_handed_over_bytes_total", {}, f.bytes_handed_over);
 }
 
 void group_part(PromText& p, const Snapshot& s) {

@@ -113,6 +113,18 @@ void UpstreamConn::send(std::string_view head, std::string_view data) {
   flush(data);
 }
 
+bool UpstreamConn::send_with_socket(std::string_view frames, int fd) {
+  uv_os_fd_t sock;
+  if (writing_ || !out_.empty() || !inflight_.empty() || !pipe_ || state_ == State::kClosing ||
+      uv_fileno(reinterpret_cast<uv_handle_t*>(pipe_), &sock) != 0)
+    return false;
+  const ssize_t n = send_with_fds(sock, frames, {fd});
+  if (n < 0) return false;  // EAGAIN, or an error the next write reports
+  out_.append(frames.substr(static_cast<size_t>(n)));
+  flush();
+  return true;
+}
+
 void UpstreamConn::send_spliced(std::string_view head, size_t n) {
   uv_os_fd_t fd = -1;
   const bool direct = !writing_ && out_.empty() && pipe_ && state_ != State::kClosing &&

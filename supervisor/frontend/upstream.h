@@ -133,6 +133,12 @@ class UpstreamConn {
   // thread's pipe: spliced on to the worker when nothing is queued before
   // them, else (and for what the socket does not take) queued as copies.
   void send_spliced(std::string_view head, size_t n);
+  // Frames whose first byte carries descriptor fd (SCM_RIGHTS: a BODY_SOCKET
+  // with the client's socket, PROTOCOL.md 5.5), when nothing is queued before
+  // them: false when they could not go now (something queued, the socket
+  // full, an error: the caller keeps the bytes), true when the descriptor
+  // went (what the socket did not take of the bytes is queued).
+  bool send_with_socket(std::string_view frames, int fd);
   size_t write_pending() const { return out_.size() + inflight_.size(); }
   void pause_reading();
   void resume_reading();

@@ -7,7 +7,9 @@
 //
 // Answers by PATH_INFO (SCRIPT_NAME + PATH_INFO, really):
 //   /hello or anything else  200 text/plain "Hello, world!" (Content-Length 13)
-//   /echo       200, the request body back (Content-Length = body size)
+//   /echo       200, the request body back (Content-Length = body size); a body
+//               handed over (BODY_SOCKET, PROTOCOL.md 5.5) is read from the
+//               client's socket and BODY_TAKEN sent; other paths leave it unread
 //   /sleep      10 ms sleep, then hello
 //   /stream     three body chunks, no Content-Length (the front end chunks it)
 //   /big?N      N MiB of 'x' in 64 KiB frames, no Content-Length
@@ -21,6 +23,7 @@
 //               and closes, as a draining worker does (the front end retries)
 //   /notice_once      the same the first time it is asked (per process), then hello
 // Prints "ready" on stdout once listening.
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -79,10 +82,23 @@ void serve(int fd) {
   uint32_t id = 0;
   std::string path, query, body;
   std::vector<std::pair<std::string, std::string>> env;
+  int client = -1;  // the descriptor the last recvmsg() brought (a BODY_SOCKET's)
   for (;;) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
+    struct iovec iov = {buf.data(), buf.size()};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      if (client >= 0) ::close(client);
+      std::memcpy(&client, CMSG_DATA(c), sizeof client);
+    }
     reader.feed(buf.data(), static_cast<size_t>(n));
     proto::Frame f;
     for (;;) {
@@ -116,6 +132,33 @@ void serve(int fd) {
           if (path.size() >= 5 && path.compare(path.size() - 5, 5, "/echo") == 0)
             body.append(f.payload);
           break;
+        case proto::FrameType::kBodySocket: {
+          auto b = proto::decode_body_socket(f.payload);
+          if (!b || client < 0) return;
+          const bool echo = path.size() >= 5 && path.compare(path.size() - 5, 5, "/echo") == 0;
+          uint64_t taken = 0;
+          while (echo && taken < b->length) {
+            char chunk[65536];
+            ssize_t k = ::recv(client, chunk, std::min<uint64_t>(sizeof chunk, b->length - taken), MSG_DONTWAIT);
+            if (k > 0) {
+              body.append(chunk, static_cast<size_t>(k));
+              taken += static_cast<uint64_t>(k);
+            } else if (k < 0 && (errno == EAGAIN || errno == EINTR)) {
+              struct pollfd p = {client, POLLIN, 0};
+              if (::poll(&p, 1, 10000) <= 0) break;
+            } else {
+              break;
+            }
+          }
+          ::close(client);
+          client = -1;
+          if (echo) {
+            std::string t;
+            proto::append_body_taken(&t, id, {taken, taken == b->length ? proto::TakenHow::kDone : proto::TakenHow::kClientClosed});
+            if (!write_all(fd, t)) return;
+          }
+          break;
+        }
         case proto::FrameType::kCancel:
           return;
         case proto::FrameType::kRequestEnd: {

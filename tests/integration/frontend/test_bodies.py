@@ -16,12 +16,20 @@ wsgid-worker (tests/integration/wsgidtest harness).
   is read and dropped and the connection serves its next request; passing
   LimitRequestBody or the body's read timeout meanwhile cuts the connection,
   with no second response.
+- A Content-Length body of 64 KiB or more still in the client's socket
+  (protocol/PROTOCOL.md 5.5): the worker reads it from that socket itself,
+  exact whatever the size, with a request pipelined behind it, after a
+  100-continue; an application reading part of it leaves the rest to be
+  dropped, the connection kept; a client that stalls gets 408 and the
+  application's read "request data read error: timed out ..."; one that
+  leaves mid-body ends the read with an error, and the worker serves on.
 - RFC 9110/9112: OWS stripped at both ends of field values, BWS around chunk
   extensions' ';' and '=', an unknown method token gets 501 (a method llhttp
   knows, such as PROPFIND, reaches the application), '#' in the target 400,
   Transfer-Encoding in HTTP/1.0 400.
 """
 
+import hashlib
 import json
 import os
 import socket
@@ -345,6 +353,108 @@ class UnreadBody(BodiesTestCase):
             self.assert_cut(s, 10)
         finally:
             s.close()
+
+
+def post_head(path, n, extra=b''):
+    return b'POST %s HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n%s\r\n' % (path.encode(), n, extra)
+
+
+def body_bytes(n):
+    """n bytes that are not all one value, so a lost or moved piece shows."""
+    block = bytes(range(256)) * 257  # 65792: not a multiple of any read size
+    return (block * (n // len(block) + 1))[:n]
+
+
+def counted(data):
+    return {'bytes': len(data), 'md5': hashlib.md5(data).hexdigest()}
+
+
+class BodyHandover(BodiesTestCase):
+    """The client's socket goes to the worker, which reads the rest of the
+    body from it (BODY_SOCKET / BODY_TAKEN, protocol/PROTOCOL.md 5.5)."""
+
+    def test_exact_bodies_then_the_pipelined_request(self):
+        _, fe = self.pair()
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            reader = ResponseReader(s)
+            for n in (70000, (1 << 20) + 3, 8 << 20):
+                with self.subTest(n=n):
+                    data = body_bytes(n)
+                    sender = threading.Thread(target=s.sendall, args=(
+                        post_head('/count', n) + data + b'GET /after HTTP/1.1\r\nHost: a\r\n\r\n',))
+                    sender.start()
+                    (first, second), closed = reader.read(2)
+                    sender.join(30)
+                    self.assertFalse(closed)
+                    self.assertEqual((first[0], json.loads(first[2])), (200, counted(data)))
+                    self.assertEqual((second[0], second[2]), (200, b'hello /after'))
+        finally:
+            s.close()
+
+    def test_after_100_continue(self):
+        _, fe = self.pair()
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            n = 3 << 20
+            s.sendall(post_head('/count', n, b'Expect: 100-continue\r\n'))
+            got = b''
+            while b'\r\n\r\n' not in got:
+                got += s.recv(100)
+            self.assertTrue(got.startswith(b'HTTP/1.1 100 Continue\r\n\r\n'), got)
+            reader = ResponseReader(s)
+            reader.buf = got.split(b'\r\n\r\n', 1)[1]
+            data = body_bytes(n)
+            sender = threading.Thread(target=s.sendall, args=(data,))
+            sender.start()
+            (r,), closed = reader.read(1)
+            sender.join(30)
+            self.assertEqual((r[0], json.loads(r[2])), (200, counted(data)))
+        finally:
+            s.close()
+
+    def test_part_read_the_rest_dropped_and_the_connection_kept(self):
+        _, fe = self.pair()
+        for pipelined in (True, False):
+            with self.subTest(pipelined=pipelined):
+                n, part = 2 << 20, 100000
+                data = body_bytes(n)
+                first, second = UnreadBody.exchange(self, fe, post_head('/read_part?n=%d' % part, n), data, pipelined)
+                self.assertEqual((first[0], json.loads(first[2])), (200, counted(data[:part])))
+                self.assertNotIn(b'connection: close', first[1].lower())
+                self.assertEqual((second[0], second[2]), (200, b'hello /after'))
+
+    def test_a_client_that_stalls_gets_408_and_the_read_raises(self):
+        _, fe = self.pair(limits={'body_timeout': 1})
+        mark = self.marker('stalled')
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            s.sendall(post_head('/read_error?marker=%s' % mark, 2000000) + b'u' * 100000)
+            t0 = time.monotonic()
+            (r,), closed = ResponseReader(s).read(1)
+            self.assertEqual(r[0], 408, r)
+            self.assertLess(time.monotonic() - t0, 10)
+            self.assertIn(b'Connection: close', r[1])
+        finally:
+            s.close()
+        # read(65536) raises with the bytes of the read that failed unreturned.
+        self.assertEqual(written(mark), 'OSError after 65536 bytes: request data read error: '
+                                        'timed out reading the request body (RequestReadTimeout body)')
+
+    def test_a_client_that_leaves_mid_body_ends_the_read_the_worker_serves_on(self):
+        _, fe = self.pair()
+        mark = self.marker('left')
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        s.sendall(post_head('/read_error?marker=%s' % mark, 2000000) + b'u' * 300000)
+        wait_for(lambda: os.path.exists(mark + '.started'), 10, 'the application running')
+        time.sleep(0.2)
+        s.close()
+        self.assertEqual(written(mark), 'OSError after 262144 bytes: request data read error: '
+                                        'the client closed the connection before the end of the request body')
+        for _ in range(6):  # every thread of the worker still serves
+            data = body_bytes(200000)
+            out = fe.raw(post_head('/count', len(data), b'Connection: close\r\n') + data)
+            self.assertEqual((status_of(out), json.loads(body_of(out))), (200, counted(data)))
 
 
 class Parsing(BodiesTestCase):

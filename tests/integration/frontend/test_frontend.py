@@ -33,6 +33,30 @@ from wsgidtest.testing import WSGI_APP
 from wsgidtest.wait import wait_for
 
 
+def stop(pid):
+    """SIGSTOP, then waits until every thread of pid is stopped: kill() returns
+    before a thread busy on another CPU has stopped, and one that has not yet
+    stopped may still take the next request."""
+    os.kill(pid, signal.SIGSTOP)
+
+    def all_stopped():
+        for t in os.listdir('/proc/%d/task' % pid):
+            with open('/proc/%d/task/%s/stat' % (pid, t)) as f:
+                if f.read().rsplit(')', 1)[1].split()[0] != 'T':
+                    return False
+        return True
+    wait_for(all_stopped, 10, 'every thread of %d stopped' % pid)
+
+
+def read_to_eof(s):
+    out = []
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return b''.join(out)
+        out.append(d)
+
+
 class FrontendTestCase(unittest.TestCase):
     def setUp(self):
         self.cleanup = []
@@ -173,17 +197,23 @@ class PythonApp(FrontendTestCase):
         self.assertEqual(fe.get('/raise').status, 500)
         self.assertIn('worker: ', fe.log())
 
-    def test_worker_killed_before_start_post_resent(self):
-        # A request whose worker died before calling the application (its
-        # started page unmarked: PROTOCOL.md 5.2) goes to another worker, a
-        # POST too. The kept connection's worker is stopped before the request
-        # reaches it, so it cannot have marked the page.
+    def first_worker_stopped(self):
+        """A front end with a kept connection to worker w1, a second worker w2
+        on the same socket, w1 stopped -> (w1, w2, fe)."""
         w1, fe = self.python_pair(threads=2)
         self.assertEqual(fe.get('/sleep?s=0').status, 200)  # a kept connection to w1
         w2 = WorkerHarness(group_settings('g', threads=2), share_with=w1)
         self.cleanup.append(w2)
         w2.start()
-        os.kill(w1.pid, signal.SIGSTOP)
+        stop(w1.pid)
+        return w1, w2, fe
+
+    def test_worker_killed_before_start_post_resent(self):
+        # A request whose worker died before calling the application (its
+        # started page unmarked: PROTOCOL.md 5.2) goes to another worker, a
+        # POST too. The kept connection's worker is stopped before the request
+        # reaches it, so it cannot have marked the page.
+        w1, w2, fe = self.first_worker_stopped()
         got = {}
         t = threading.Thread(target=lambda: got.setdefault('post', fe.get('/sleep?s=0', method='POST',
                                                                           body=b'x' * 100, timeout=30)))
@@ -196,6 +226,53 @@ class PythonApp(FrontendTestCase):
         self.assertEqual(got['post'].data, b'slept')
         self.assertNotIn('resent after its worker died', fe.log())
         wait_for(lambda: w2.state()['requests'] == 1, 10, 'the POST served by the second worker')
+
+    def test_worker_killed_before_start_large_body_resent_from_the_client_socket(self):
+        # A 1 MiB POST after 100-continue: the front end holds only its head,
+        # the body waits in the client's socket, which the stopped worker was
+        # given (BODY_SOCKET, PROTOCOL.md 5.5) and never read. Killed, the
+        # request and the socket go to a second worker, which reads the body.
+        w1, w2, fe = self.first_worker_stopped()
+        n = 1 << 20
+        data = bytes(range(256)) * (n // 256)
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            s.sendall(b'POST /count HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n'
+                      b'Expect: 100-continue\r\nConnection: close\r\n\r\n' % n)
+            got = b''
+            while b'\r\n\r\n' not in got:
+                got += s.recv(100)
+            self.assertTrue(got.startswith(b'HTTP/1.1 100 Continue'), got)
+            sender = threading.Thread(target=s.sendall, args=(data,))
+            sender.start()
+            time.sleep(0.3)
+            os.kill(w1.pid, signal.SIGKILL)
+            out = got.split(b'\r\n\r\n', 1)[1] + read_to_eof(s)
+            sender.join(30)
+        finally:
+            s.close()
+        head, body = out.split(b'\r\n\r\n', 1)
+        self.assertTrue(head.startswith(b'HTTP/1.1 200 '), head)
+        self.assertEqual(json.loads(body), {'bytes': n, 'md5': hashlib.md5(data).hexdigest()})
+        wait_for(lambda: w2.state()['requests'] == 1, 10, 'the POST served by the second worker')
+
+    def test_worker_killed_while_reading_a_handed_over_body_502_and_closed(self):
+        # The worker had begun reading the body from the client's socket: how
+        # much of it is gone is unknown, so the request cannot be sent again
+        # and the client's connection cannot carry another request.
+        w1, fe = self.python_pair(threads=2)
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            s.sendall(b'POST /count HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n' % (1 << 20)
+                      + b'x' * 300000)
+            wait_for(lambda: w1.state()['busy'] == 1, 10, 'the application reading the body')
+            time.sleep(0.3)
+            os.kill(w1.pid, signal.SIGKILL)
+            out = read_to_eof(s)
+        finally:
+            s.close()
+        self.assertTrue(out.startswith(b'HTTP/1.1 502 '), out[:200])
+        self.assertIn(b'Connection: close\r\n', out)
 
     def test_worker_killed_after_start_get_resent_once_post_502(self):
         # The resend rule (PROTOCOL.md 5.3): a GET whose worker died after

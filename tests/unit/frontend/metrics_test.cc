@@ -194,6 +194,8 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
   fc.bytes_out = 2000;
   fc.bytes_spliced_out = 1500;
   fc.bytes_spliced_in = 700;
+  fc.bodies_handed_over = 3;
+  fc.bytes_handed_over = 9000;
   std::string text = render_metrics(sample_snapshot(&gc, &fc));
   auto has = [&](const std::string& line) {
     INFO(line);
@@ -210,6 +212,8 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
   has("wsgid_frontend_sent_bytes_total 2000");
   has("wsgid_frontend_spliced_bytes_total{direction=\"response\"} 1500");
   has("wsgid_frontend_spliced_bytes_total{direction=\"request\"} 700");
+  has("wsgid_frontend_handed_over_bodies_total 3");
+  has("wsgid_frontend_handed_over_bytes_total 9000");
   has("wsgid_group_requests_total{group=\"si\\\"te\",code=\"2xx\"} 1");
   has("wsgid_group_requests_total{group=\"si\\\"te\",code=\"5xx\"} 0");
   has("wsgid_group_requests_by_method_total{group=\"si\\\"te\",method=\"OTHER\"} 0");
@@ -235,7 +239,7 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
     CHECK(text.find("# TYPE " + name + " ", at + 1) == std::string::npos);
     ++families;
   }
-  CHECK(families == 28);
+  CHECK(families == 30);
 }
 
 TEST_CASE("without the master's report, only what the front end knows") {
