@@ -1446,7 +1446,13 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       response_complete();
       return;
     case proto::FrameType::kError: {
-      if (handover_ == Handover::kOut) handover_ = Handover::kBack;  // as for RESPONSE_END
+      if (handover_ == Handover::kOut) {
+        // As for RESPONSE_END, unless the application was called: a worker
+        // ending a request itself (request-timeout, deadlock-timeout) answers
+        // from another thread while the request's may still be reading.
+        if (app_started_ || upstream_->app_started(request_id_)) lose_handover();
+        else handover_ = Handover::kBack;
+      }
       auto e = proto::decode_error(f.payload);
       std::string msg = e ? e->message : "malformed ERROR frame";
       int code = e ? static_cast<int>(e->code) : 502;

@@ -92,8 +92,8 @@ class BodiesTestCase(unittest.TestCase):
             if bad:
                 self.fail('log has problem lines:\n' + '\n'.join(bad[:20]))
 
-    def pair(self, server_settings=None, locations=(), limits=None):
-        w = WorkerHarness(group_settings('g', threads=4))
+    def pair(self, server_settings=None, locations=(), limits=None, **group):
+        w = WorkerHarness(group_settings('g', threads=4, **group))
         self.cleanup.append(w)
         w.start()
         st = frontend_settings(groups=[endpoint('g', w.sock_path)],
@@ -440,6 +440,24 @@ class BodyHandover(BodiesTestCase):
         # read(65536) raises with the bytes of the read that failed unreturned.
         self.assertEqual(written(mark), 'OSError after 65536 bytes: request data read error: '
                                         'timed out reading the request body (RequestReadTimeout body)')
+
+    def test_request_timeout_while_the_worker_reads_it(self):
+        # The worker ends the request itself (request-timeout) while its
+        # thread waits on the client's socket: where the body stands is
+        # unknown, so the answer closes the connection at once rather than
+        # wait for a body the client is not sending.
+        w, fe = self.pair(request_timeout=1, graceful_timeout=1)
+        mark = self.marker('timed_out')
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            s.sendall(post_head('/read_error?marker=%s' % mark, 2000000) + b'u' * 100000)
+            t0 = time.monotonic()
+            (r,), closed = ResponseReader(s).read(1)
+            self.assertIn(r[0], (502, 504), r)
+            self.assertIn(b'Connection: close', r[1])
+            self.assertLess(time.monotonic() - t0, 10)
+        finally:
+            s.close()
 
     def test_a_client_that_leaves_mid_body_ends_the_read_the_worker_serves_on(self):
         _, fe = self.pair()
