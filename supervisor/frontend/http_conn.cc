@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <cerrno>
 #include <unistd.h>
@@ -344,6 +346,15 @@ void HttpConn::tick(uint64_t now) {
       refuse(408, "timed out reading the request body (RequestReadTimeout body)");
       break;
     case kUpstream:
+      // While the worker reads the body from the client's socket, socket-timeout
+      // runs from the last progress seen there: bytes the client sent, or
+      // bytes the worker took. None in a whole socket-timeout is a worker not
+      // reading (or a client not sending, which the worker's own read timeout
+      // ends first): the request times out as any whose worker does not answer.
+      if (handover_ == Handover::kOut && handover_progressed()) {
+        set_upstream_deadline();
+        break;
+      }
       if (!response_started()) {
         bool queued = !worker_took_;
         detach_upstream(true);
@@ -545,11 +556,28 @@ void HttpConn::hand_over_body() {
   proto::append_header(&frame, proto::FrameType::kRequestEnd, request_id_, 0);
   upstream_->send(frame);
   handover_ = Handover::kOut;
+  (void)handover_progressed();  // where the socket stands now
   ++server_->metrics().front().bodies_handed_over;
   update_reading();
   // No body deadline here now: the worker's reads wait at most the timeout
   // sent; the response's deadline runs.
   set_upstream_deadline();
+}
+
+bool HttpConn::handover_progressed() {
+  uv_os_fd_t sock;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock) != 0) return false;
+  struct tcp_info ti {};
+  socklen_t len = sizeof ti;
+  int queued = 0;
+  if (getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || ioctl(sock, FIONREAD, &queued) != 0) return false;
+  const uint64_t now = uv_now(server_->loop());
+  // Data from the client since the last look (tcpi_last_data_recv: ms since
+  // the last segment with data), or the worker took some of what waited.
+  const bool moved = ti.tcpi_last_data_recv < now - handover_looked_ms_ || static_cast<uint64_t>(queued) != handover_queued_;
+  handover_looked_ms_ = now;
+  handover_queued_ = static_cast<uint64_t>(queued);
+  return moved;
 }
 
 void HttpConn::body_taken(const proto::Frame& f) {

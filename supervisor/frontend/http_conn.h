@@ -288,6 +288,9 @@ class HttpConn final : public UpstreamClient {
   bool handover_candidate() const;
   void hand_over_body();
   void body_taken(const proto::Frame& f);
+  // Whether the client's socket moved since the last call (data received by
+  // TCP, bytes waiting in it): a handed-over body making progress.
+  bool handover_progressed();
   // The worker connection is lost or given up while the worker holds the
   // client's socket: this request reads nothing more and closes after its answer.
   void lose_handover();
@@ -480,6 +483,7 @@ class HttpConn final : public UpstreamClient {
   bool replayable_ = true;
   Handover handover_ = Handover::kNone;
   bool handover_refused_ = false;  // the worker's socket could not take it: not tried again
+  uint64_t handover_looked_ms_ = 0, handover_queued_ = 0;  // handover_progressed()'s last look
   pid_t worker_pid_ = 0;
   int local_status_ = 0;
   bool local_retry_after_ = false;

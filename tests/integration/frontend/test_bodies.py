@@ -92,11 +92,11 @@ class BodiesTestCase(unittest.TestCase):
             if bad:
                 self.fail('log has problem lines:\n' + '\n'.join(bad[:20]))
 
-    def pair(self, server_settings=None, locations=(), limits=None, **group):
+    def pair(self, server_settings=None, locations=(), limits=None, socket_timeout=60, **group):
         w = WorkerHarness(group_settings('g', threads=4, **group))
         self.cleanup.append(w)
         w.start()
-        st = frontend_settings(groups=[endpoint('g', w.sock_path)],
+        st = frontend_settings(groups=[endpoint('g', w.sock_path, socket_timeout=socket_timeout)],
                                mounts=[mount('/', WSGI_APP, 'g')],
                                server_settings=server_settings, limits=limits)
         st['server']['locations'] = list(locations)
@@ -410,6 +410,33 @@ class BodyHandover(BodiesTestCase):
             (r,), closed = reader.read(1)
             sender.join(30)
             self.assertEqual((r[0], json.loads(r[2])), (200, counted(data)))
+        finally:
+            s.close()
+
+    def test_an_upload_longer_than_socket_timeout_that_keeps_moving(self):
+        # socket-timeout bounds the wait for a worker, not an upload in
+        # progress: 1 MiB sent over about 3 s with socket-timeout=1 is served.
+        # An application that reads nothing of it does not answer: 504 after
+        # socket-timeout, as when it does not answer a GET.
+        _, fe = self.pair(socket_timeout=1)
+        data = body_bytes(1 << 20)
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            s.sendall(post_head('/count', len(data)) + data[:100000])
+            for i in range(100000, len(data), 65536):
+                time.sleep(0.2)
+                s.sendall(data[i:i + 65536])
+            (r,), closed = ResponseReader(s).read(1)
+            self.assertEqual((r[0], json.loads(r[2])), (200, counted(data)))
+        finally:
+            s.close()
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            s.sendall(post_head('/sleep?s=5', 300000) + b'v' * 300000)
+            t0 = time.monotonic()
+            (r,), closed = ResponseReader(s).read(1)
+            self.assertEqual(r[0], 504, r)
+            self.assertLess(time.monotonic() - t0, 4.5)
         finally:
             s.close()
 
