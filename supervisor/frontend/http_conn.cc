@@ -285,6 +285,13 @@ void HttpConn::update_reading() {
 
 void HttpConn::start_close() {
   if (close_ == CloseStage::kClosed) return;
+  if (handover_ == Handover::kOut) {
+    // The worker may still wait on its copy of the client's socket, which
+    // closing ours would not end: shut the connection itself down, so that
+    // its read sees the end now.
+    uv_os_fd_t sock;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock) == 0) ::shutdown(sock, SHUT_RDWR);
+  }
   detach_upstream(answering());
   file_.close();
   close_ = CloseStage::kClosed;

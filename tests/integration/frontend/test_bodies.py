@@ -440,6 +440,25 @@ class BodyHandover(BodiesTestCase):
         finally:
             s.close()
 
+    def test_a_stalled_upload_past_socket_timeout_ends_the_workers_read_too(self):
+        # The client stops sending and the body's read timeout is long: the
+        # front end answers 504 at socket-timeout and closes, and the worker's
+        # read, waiting on its copy of the socket, ends then too (the front end
+        # shuts the connection down), not 30 s later.
+        _, fe = self.pair(socket_timeout=1, limits={'body_timeout': 30})
+        mark = self.marker('stalled_long')
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            s.sendall(post_head('/read_error?marker=%s' % mark, 2000000) + b'w' * 100000)
+            t0 = time.monotonic()
+            (r,), closed = ResponseReader(s).read(1)
+            self.assertEqual(r[0], 504, r)
+            self.assertEqual(written(mark), 'OSError after 65536 bytes: request data read error: '
+                                            'the client closed the connection before the end of the request body')
+            self.assertLess(time.monotonic() - t0, 10)
+        finally:
+            s.close()
+
     def test_part_read_the_rest_dropped_and_the_connection_kept(self):
         _, fe = self.pair()
         for pipelined in (True, False):
