@@ -359,7 +359,11 @@ struct Config {
   int64_t limit_request_body = 1073741824;  // Apache 2.4.54+: 1 GiB; the server's value
                                             // (scopes may override it: ScopeSettings)
   double request_read_header_timeout = 20;  // RequestReadTimeout header=20-40,MinRate=500
-  double request_read_body_timeout = 20;
+  double request_read_body_timeout = 20;    // 0 (either): no such limit, Timeout's applies
+  // What bounds a read of a head or a body: RequestReadTimeout's, or Timeout
+  // where it was set to 0 (mod_reqtimeout: "a value of 0 disables" it).
+  double header_timeout() const { return request_read_header_timeout > 0 ? request_read_header_timeout : timeout; }
+  double body_timeout() const { return request_read_body_timeout > 0 ? request_read_body_timeout : timeout; }
   int threads_per_child = 25;               // the front end's embedded Python pool
   double drain_delay = 0;                   // WSGIDrainDelay (ours): seconds not-ready
                                             // but serving before a graceful stop drains

@@ -188,7 +188,7 @@ void HttpConn::start(model::ListenProtocol protocol) {
   c->vhosts_ = c->router_->vhosts_for(c->local_ip_, c->local_port_);
   server->add(c);
   const auto& cfg = c->router_->settings().config;
-  c->deadline_ms_ = uv_now(server->loop()) + static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
+  c->deadline_ms_ = uv_now(server->loop()) + static_cast<uint64_t>(cfg.header_timeout() * 1000);
   c->deadline_kind_ = kIdle;
   if (protocol == model::ListenProtocol::kUwsgi) {
     // No TLS and no PROXY header here: nginx's uwsgi module sends the packet.
@@ -391,7 +391,7 @@ void HttpConn::tick(uint64_t now) {
     case kUwsgiPacket:
       log::warn("frontend: {}:{}: connection closed: no complete uwsgi packet within {} s "
                 "(RequestReadTimeout header; {} bytes received)",
-                peer_ip_, peer_port_, router_->settings().config.request_read_header_timeout,
+                peer_ip_, peer_port_, router_->settings().config.header_timeout(),
                 uwsgi_reader_ ? uwsgi_reader_->received() : 0);
       ++server_->metrics().front().refused[static_cast<size_t>(RefuseReason::kTimeout)];
       start_close();
@@ -469,7 +469,7 @@ void HttpConn::on_tls_bytes(const char* data, size_t len) {
   if (tls_->take_just_done() && phase_ == Phase::kIdle && requests_ == 0) {
     // Now the request head's time starts (RequestReadTimeout header=).
     const auto& cfg = router_->settings().config;
-    deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
+    deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.header_timeout() * 1000);
     deadline_kind_ = kIdle;
   }
   if (tls_plain_.empty()) return;
@@ -550,7 +550,7 @@ void HttpConn::hand_over_body() {
   const auto& cfg = router_->settings().config;
   proto::BodySocket b;
   b.length = parser_.content_length;
-  b.timeout_ms = static_cast<uint32_t>(std::min(cfg.request_read_body_timeout * 1000.0, 4.0e9));
+  b.timeout_ms = static_cast<uint32_t>(std::min(cfg.body_timeout() * 1000.0, 4.0e9));
   // The frame alone in its message, so that the worker's channel ties the
   // descriptor to it (worker/frame_channel.h), then REQUEST_END.
   std::string frame;
@@ -758,7 +758,7 @@ int HttpConn::on_message_begin() {
   start_hr_ = uv_hrtime();
   server_->request_started();
   const auto& cfg = router_->settings().config;
-  deadline_ms_ = start_ms_ + static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
+  deadline_ms_ = start_ms_ + static_cast<uint64_t>(cfg.header_timeout() * 1000);
   deadline_kind_ = kHeader;
   body_limit_ = cfg.limit_request_body;
   return 0;
@@ -1919,7 +1919,7 @@ bool HttpConn::drops_body_kept() const {
 
 void HttpConn::set_body_deadline() {
   const auto& cfg = router_->settings().config;
-  deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.request_read_body_timeout * 1000);
+  deadline_ms_ = uv_now(server_->loop()) + static_cast<uint64_t>(cfg.body_timeout() * 1000);
   deadline_kind_ = kBody;
 }
 

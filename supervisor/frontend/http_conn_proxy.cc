@@ -18,7 +18,7 @@ void HttpConn::start_proxy_header() {
   if (!peer || !proxy_protocol_required(cfg, local_ip_, local_port_, *peer)) return;
   proxy_reader_ = std::make_unique<ProxyHeaderReader>();
   uint64_t ms = std::min<uint64_t>(kProxyHeaderTimeoutMs,
-                                   static_cast<uint64_t>(cfg.request_read_header_timeout * 1000));
+                                   static_cast<uint64_t>(cfg.header_timeout() * 1000));
   deadline_ms_ = uv_now(server_->loop()) + ms;
   deadline_kind_ = kProxyHeader;
 }
@@ -48,7 +48,7 @@ void HttpConn::read_proxy_header(const char* data, size_t len) {
   // Waiting for the first request, or on a TLS Listen for the handshake that
   // follows the header (under Timeout).
   deadline_ms_ = uv_now(server_->loop()) +
-                 static_cast<uint64_t>((tls_ ? cfg.timeout : cfg.request_read_header_timeout) * 1000);
+                 static_cast<uint64_t>((tls_ ? cfg.timeout : cfg.header_timeout()) * 1000);
   deadline_kind_ = kIdle;
   if (used < len && tls_) {
     on_tls_bytes(data + used, len - used);

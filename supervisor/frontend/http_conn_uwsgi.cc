@@ -36,7 +36,7 @@ bool HttpConn::start_uwsgi() {
   uwsgi_ = true;
   uwsgi_reader_ = std::make_unique<UwsgiPacketReader>();
   deadline_ms_ = uv_now(server_->loop()) +
-                 static_cast<uint64_t>(cfg.request_read_header_timeout * 1000);
+                 static_cast<uint64_t>(cfg.header_timeout() * 1000);
   deadline_kind_ = kUwsgiPacket;
   return true;
 }

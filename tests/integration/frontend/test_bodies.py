@@ -520,6 +520,24 @@ class BodyHandover(BodiesTestCase):
             out = fe.raw(post_head('/count', len(data), b'Connection: close\r\n') + data)
             self.assertEqual((status_of(out), json.loads(body_of(out))), (200, counted(data)))
 
+    def test_body_timeout_0_means_timeout_applies(self):
+        # RequestReadTimeout body=0 disables mod_reqtimeout's body limit: a
+        # body that pauses is read under Timeout (here 3 s), not cut at once;
+        # past Timeout the connection is cut.
+        _, fe = self.pair(limits={'body_timeout': 0, 'timeout': 3})
+        for path, n in (('/count', 2000), ('/count', 300000)):
+            with self.subTest(n=n):
+                data = body_bytes(n)
+                s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+                try:
+                    s.sendall(post_head(path, n) + data[:n // 2])
+                    time.sleep(1.2)
+                    s.sendall(data[n // 2:])
+                    (r,), closed = ResponseReader(s).read(1)
+                    self.assertEqual((r[0], json.loads(r[2])), (200, counted(data)))
+                finally:
+                    s.close()
+
 
 class Parsing(BodiesTestCase):
     def test_rfc9110_9112_points(self):
