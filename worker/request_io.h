@@ -66,10 +66,6 @@ class RequestIo {
   // read here: a handover still running ends (BODY_TAKEN), one not yet begun
   // is closed unread.
   bool skip_body();
-  // Bytes of the body read from the client's own socket (BODY_SOCKET), and
-  // those still to read from it (0 unless it is being read).
-  uint64_t client_bytes() const { return client_taken_; }
-  uint64_t client_left() const { return client_fd_ >= 0 ? client_left_ : 0; }
 
   // --- response ---
   // Buffers the head. Only once.

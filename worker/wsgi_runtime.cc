@@ -69,27 +69,6 @@ PyObject* c_read(PyObject*, PyObject* args) {
   RequestIo* io = io_of(cap);
   if (!io) return nullptr;
   if (n <= 0) return PyBytes_FromStringAndSize(nullptr, 0);
-  if (io->pending().empty() && io->client_left() > 0) {
-    // The rest of the body is in the client's socket (BODY_SOCKET): up to n of
-    // it straight into one bytes object, as read_exact() does, rather than
-    // piece by piece as each recv() brings it.
-    const uint64_t left = io->client_left();
-    Py_ssize_t size = static_cast<uint64_t>(n) < left ? n : static_cast<Py_ssize_t>(left);
-    PyObject* b = PyBytes_FromStringAndSize(nullptr, size);
-    if (!b) return nullptr;
-    RequestIo::Fetch why = RequestIo::Fetch::kData;
-    size_t got;
-    {
-      ReleaseGilWhileWaiting hook(io);
-      got = io->read_into(PyBytes_AS_STRING(b), static_cast<size_t>(size), &why);
-    }
-    if (why != RequestIo::Fetch::kData && why != RequestIo::Fetch::kEnd) {
-      Py_DECREF(b);
-      return raise_io(io, "wsgi.input");
-    }
-    if (static_cast<Py_ssize_t>(got) != size && _PyBytes_Resize(&b, static_cast<Py_ssize_t>(got)) != 0) return nullptr;
-    return b;
-  }
   if (io->pending().empty()) {
     if (io->body_ended()) return PyBytes_FromStringAndSize(nullptr, 0);
     ReleaseGilWhileWaiting hook(io);

@@ -622,14 +622,13 @@ void HttpConn::body_taken(const proto::Frame& f) {
     llhttp_reset(&parser_);
     parser_.data = this;
     body_done_ = true;
-    paused_ = true;
-    if (phase_ == Phase::kIdle) resume_parsing();
+    paused_ = true;  // resume_parsing() once the response is done
   } else {
     // The rest is read here and dropped (body_data()), bounded as any body:
     // LimitRequestBody was checked on the declared length, the read timeout
     // runs again.
     parser_.content_length -= t->bytes;
-    if (phase_ != Phase::kIdle) set_body_deadline();
+    set_body_deadline();
   }
   update_reading();
 }
