@@ -31,11 +31,14 @@ constexpr std::array<TypeInfo, 256> make_type_table() {
   set(FrameType::kRequestBody, "REQUEST_BODY", kMaxPayload);
   set(FrameType::kRequestEnd, "REQUEST_END", 0);
   set(FrameType::kBodySocket, "BODY_SOCKET", kBodySocketSize);
+  set(FrameType::kResponseSocket, "RESPONSE_SOCKET", kMaxPayload);
   set(FrameType::kResponseHead, "RESPONSE_HEAD", kMaxPayload);
   set(FrameType::kResponseBody, "RESPONSE_BODY", kMaxPayload);
   set(FrameType::kResponseEnd, "RESPONSE_END", 0);
   set(FrameType::kStarted, "STARTED", 0);
   set(FrameType::kBodyTaken, "BODY_TAKEN", kBodyTakenSize);
+  set(FrameType::kSocketAsk, "SOCKET_ASK", kSocketAskSize);
+  set(FrameType::kResponseSent, "RESPONSE_SENT", kResponseSentSize);
   set(FrameType::kError, "ERROR", kMaxPayload);
   set(FrameType::kCancel, "CANCEL", 0);
   set(FrameType::kSettings, "SETTINGS", kMaxPayload);

@@ -23,7 +23,7 @@
 
 namespace wsgid::proto {
 
-constexpr uint32_t kVersion = 5;
+constexpr uint32_t kVersion = 6;
 constexpr size_t kHeaderSize = 12;
 // Largest payload any frame may carry (a request head with its environ is the
 // largest legitimate frame; body chunks are far smaller).
@@ -37,6 +37,12 @@ constexpr uint32_t kMaxHelloPayload = 64;
 // kBodyTaken (u64 bytes + u8 how): protocol/messages.h.
 constexpr uint32_t kBodySocketSize = 12;
 constexpr uint32_t kBodyTakenSize = 9;
+// The fixed payloads of kSocketAsk (u64 bytes) and kResponseSent (u64 bytes +
+// u8 how), and the fixed part of kResponseSocket's (u8 granted + u32 timeout
+// ms, then the bytes to write before the body): protocol/messages.h.
+constexpr uint32_t kSocketAskSize = 8;
+constexpr uint32_t kResponseSocketSize = 5;
+constexpr uint32_t kResponseSentSize = 9;
 
 enum class FrameType : uint8_t {
   // Connection setup, both channels.
@@ -46,11 +52,14 @@ enum class FrameType : uint8_t {
   kRequestBody = 0x11,    // raw body bytes
   kRequestEnd = 0x12,     // body complete (empty payload)
   kBodySocket = 0x13,     // front end: the rest of the body is read from the client socket sent with it
+  kResponseSocket = 0x14, // front end: answer to SOCKET_ASK; when granted, the client socket comes with it
   kResponseHead = 0x20,   // status, reason, headers
   kResponseBody = 0x21,   // raw body bytes
   kResponseEnd = 0x22,    // response complete (empty payload)
   kStarted = 0x23,        // worker: the application is being called for this request (empty)
   kBodyTaken = 0x24,      // worker: done with the client socket of a BODY_SOCKET, bytes read from it
+  kSocketAsk = 0x25,      // worker: may it write the response body's bytes to the client socket itself
+  kResponseSent = 0x26,   // worker: done with the client socket of a RESPONSE_SOCKET, bytes written to it
   kError = 0x30,          // code + message: the request failed (see PROTOCOL.md)
   kCancel = 0x31,         // front end: the client went away (empty payload)
   // Control channel (master <-> child).
@@ -161,6 +170,9 @@ class FrameReader {
   const std::string& error() const { return error_; }
   // Bytes fed but not yet returned as frames.
   size_t buffered() const { return end_ - pos_; }
+  // The type byte of the next frame when its whole header is buffered, else
+  // -1 (the header is not checked: next() does that).
+  int front_type() const { return end_ - pos_ >= kHeaderSize ? static_cast<uint8_t>(data_[pos_]) : -1; }
   // Bytes of memory the buffer holds now (for tests and statistics).
   size_t capacity() const { return cap_; }
 

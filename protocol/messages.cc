@@ -270,6 +270,61 @@ Result<BodyTaken> decode_body_taken(std::string_view payload) {
   return BodyTaken{get64(payload.data()), static_cast<TakenHow>(how)};
 }
 
+void append_socket_ask(std::string* out, uint32_t request_id, const SocketAsk& a) {
+  append_header(out, FrameType::kSocketAsk, request_id, kSocketAskSize);
+  char p[kSocketAskSize];
+  put64(p, a.bytes);
+  out->append(p, sizeof p);
+}
+
+Result<SocketAsk> decode_socket_ask(std::string_view payload) {
+  if (payload.size() != kSocketAskSize)
+    return Status::error(fmt::format("socket ask: payload length {} is not {}", payload.size(), kSocketAskSize));
+  SocketAsk a{get64(payload.data())};
+  if (a.bytes == 0) return Status::error("socket ask: bytes 0");
+  return a;
+}
+
+void append_response_socket(std::string* out, uint32_t request_id, const ResponseSocket& r) {
+  append_header(out, FrameType::kResponseSocket, request_id,
+                static_cast<uint32_t>(kResponseSocketSize + r.head.size()));
+  char p[kResponseSocketSize];
+  p[0] = r.granted ? 1 : 0;
+  put32(p + 1, r.timeout_ms);
+  out->append(p, sizeof p);
+  out->append(r.head);
+}
+
+Result<ResponseSocket> decode_response_socket(std::string_view payload) {
+  if (payload.size() < kResponseSocketSize)
+    return Status::error(
+        fmt::format("response socket: payload length {} is shorter than {}", payload.size(), kResponseSocketSize));
+  const auto granted = static_cast<uint8_t>(payload[0]);
+  if (granted > 1) return Status::error(fmt::format("response socket: granted must be 0 or 1, not {}", granted));
+  if (granted == 0 && payload.size() > kResponseSocketSize)
+    return Status::error(
+        fmt::format("response socket: refused with {} head bytes", payload.size() - kResponseSocketSize));
+  return ResponseSocket{granted == 1, detail::get32(payload.data() + 1), payload.substr(kResponseSocketSize)};
+}
+
+void append_response_sent(std::string* out, uint32_t request_id, const ResponseSent& s) {
+  append_header(out, FrameType::kResponseSent, request_id, kResponseSentSize);
+  char p[kResponseSentSize];
+  put64(p, s.bytes);
+  p[8] = static_cast<char>(s.how);
+  out->append(p, sizeof p);
+}
+
+Result<ResponseSent> decode_response_sent(std::string_view payload) {
+  if (payload.size() != kResponseSentSize)
+    return Status::error(
+        fmt::format("response sent: payload length {} is not {}", payload.size(), kResponseSentSize));
+  const auto how = static_cast<uint8_t>(payload[8]);
+  if (how > static_cast<uint8_t>(TakenHow::kClientClosed))
+    return Status::error(fmt::format("response sent: unknown how {}", how));
+  return ResponseSent{get64(payload.data()), static_cast<TakenHow>(how)};
+}
+
 // --- hello ---
 
 Result<Hello> decode_hello(std::string_view payload) {

@@ -156,6 +156,47 @@ void append_body_taken(std::string* out, uint32_t request_id, const BodyTaken& t
 // Errors: "body taken: payload length N is not 9", "body taken: unknown how N".
 Result<BodyTaken> decode_body_taken(std::string_view payload);
 
+// SOCKET_ASK (worker -> front end, protocol/PROTOCOL.md 5.6): right after the
+// RESPONSE_HEAD, before any body byte: the worker would write the response
+// body's `bytes` bytes (its Content-Length) to the client's socket itself. It
+// waits for the RESPONSE_SOCKET that answers.
+struct SocketAsk {
+  uint64_t bytes = 0;
+};
+void append_socket_ask(std::string* out, uint32_t request_id, const SocketAsk& a);
+// Errors: "socket ask: payload length N is not 8", "socket ask: bytes 0".
+Result<SocketAsk> decode_socket_ask(std::string_view payload);
+
+// RESPONSE_SOCKET (front end -> worker): the answer to a SOCKET_ASK. Granted:
+// the client's socket comes with it (SCM_RIGHTS); the worker writes `head`
+// (the response head as the front end made it, or nothing when the front end
+// wrote it already), then the body, each write waiting at most timeout_ms (0:
+// no limit). Not granted: no descriptor, no head, the body goes in
+// RESPONSE_BODY frames as usual.
+struct ResponseSocket {
+  bool granted = false;
+  uint32_t timeout_ms = 0;
+  std::string_view head;  // decoded: a view of the payload
+};
+// r.head must fit the frame (else: bug, abort).
+void append_response_socket(std::string* out, uint32_t request_id, const ResponseSocket& r);
+// Errors: "response socket: payload length N is shorter than 5",
+// "response socket: granted must be 0 or 1, not N",
+// "response socket: refused with N head bytes".
+Result<ResponseSocket> decode_response_socket(std::string_view payload);
+
+// RESPONSE_SENT (worker -> front end): the worker is done with the client
+// socket a RESPONSE_SOCKET gave it, having written `bytes` bytes of the body
+// to it; `how` as for BODY_TAKEN (kTimeout: a write waited past the timeout,
+// kClientClosed: the client closed or reset the connection).
+struct ResponseSent {
+  uint64_t bytes = 0;
+  TakenHow how = TakenHow::kDone;
+};
+void append_response_sent(std::string* out, uint32_t request_id, const ResponseSent& s);
+// Errors: "response sent: payload length N is not 9", "response sent: unknown how N".
+Result<ResponseSent> decode_response_sent(std::string_view payload);
+
 // Hello: "WSGD" + u32 version + u32 pid. Returns the peer's version and pid (a
 // worker's process id; 0 from the front end and the master), or an error when
 // the payload is short, the magic is wrong, the version is not kVersion, or (for

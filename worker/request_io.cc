@@ -1,6 +1,7 @@
 #include "worker/request_io.h"
 
 #include <poll.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ RequestIo::RequestIo(FrameChannel* channel, uint32_t request_id, int timeout_ms,
 RequestIo::~RequestIo() {
   ch_->set_direct_min(0);
   if (client_fd_ >= 0) ::close(client_fd_);
+  if (resp_fd_ >= 0) ::close(resp_fd_);
 }
 
 void RequestIo::touch() {
@@ -255,6 +257,137 @@ bool RequestIo::skip_body() {
 void RequestIo::set_head(const proto::ResponseHead& head) {
   proto::append_response_head(&out_, id_, head);
   head_set_ = true;
+  for (const auto& [name, value] : head.headers) {
+    if (name.size() != 14 || strncasecmp(name.data(), "content-length", 14) != 0) continue;
+    // Digits only, as the front end reads it; anything else asks for nothing.
+    int64_t n = 0;
+    bool ok = !value.empty() && value.size() <= 18;
+    for (char c : value) ok = ok && c >= '0' && c <= '9' && ((n = n * 10 + (c - '0')), true);
+    resp_length_ = ok ? n : -1;
+    break;
+  }
+}
+
+bool RequestIo::want_socket() {
+  if (resp_asked_ || !head_set_ || head_written_ || gone_ || client_fd_ >= 0 ||
+      resp_length_ < static_cast<int64_t>(kSocketMin))
+    return false;
+  if (body_ended_) return true;
+  // A request without a body has its REQUEST_END right behind its head.
+  return pending().empty() && ch_->next_is(proto::FrameType::kRequestEnd) && next_piece() == Fetch::kEnd;
+}
+
+Status RequestIo::ask_socket() {
+  resp_asked_ = true;
+  proto::append_socket_ask(&out_, id_, {static_cast<uint64_t>(resp_length_)});
+  Status s = write_out(false);
+  if (!s) return s;
+  for (;;) {
+    proto::Frame f;
+    FrameChannel::Read r = ch_->read(&f, timeout_ms_, -1, hook_);
+    if (r != FrameChannel::Read::kFrame) {
+      gone_ = true;
+      if (r == FrameChannel::Read::kTimeout) error_ = fmt::format("no RESPONSE_SOCKET within {} ms", timeout_ms_);
+      else if (r != FrameChannel::Read::kEof) error_ = ch_->error();
+      return Status::error(r == FrameChannel::Read::kEof ? "the client went away" : error_);
+    }
+    touch();
+    if (f.type == proto::FrameType::kCancel) {
+      gone_ = true;
+      return Status::error("the client went away");
+    }
+    if (f.type != proto::FrameType::kResponseSocket) {
+      error_ = fmt::format("unexpected {} frame while waiting for RESPONSE_SOCKET", proto::type_name(f.type));
+      break;
+    }
+    const int fd = ch_->take_fd();
+    Result<proto::ResponseSocket> g = proto::decode_response_socket(f.payload);
+    if (g && g->granted && fd >= 0) {
+      resp_fd_ = fd;
+      resp_out_ = true;
+      resp_left_ = static_cast<uint64_t>(resp_length_);
+      resp_timeout_ms_ = g->timeout_ms > 0 ? static_cast<int>(g->timeout_ms) : -1;
+      resp_head_.assign(g->head);
+      return Status::ok();
+    }
+    if (fd >= 0) ::close(fd);
+    if (g && !g->granted) return Status::ok();  // RESPONSE_BODY frames, as usual
+    error_ = !g ? g.status().message() : "RESPONSE_SOCKET granted without its descriptor";
+    break;
+  }
+  log::warn("request {}: {}: closing the front-end connection", id_, error_);
+  gone_ = true;
+  return Status::error(error_);
+}
+
+void RequestIo::end_response_socket(proto::TakenHow how) {
+  if (resp_fd_ < 0) return;
+  ::close(resp_fd_);
+  resp_fd_ = -1;
+  proto::append_response_sent(&out_, id_, {resp_sent_, how});
+}
+
+Status RequestIo::write_client(std::string_view data) {
+  if (resp_fd_ < 0) {
+    gone_ = true;
+    return Status::error(error_.empty() ? std::string("the client went away") : error_);
+  }
+  if (data.size() > resp_left_) data = data.substr(0, static_cast<size_t>(resp_left_));
+  while (!data.empty() || resp_head_pos_ < resp_head_.size()) {
+    // The head with the body's first bytes: one send, as the front end would.
+    struct iovec iov[2];
+    struct msghdr msg = {};
+    msg.msg_iov = iov;
+    const size_t head_left = resp_head_.size() - resp_head_pos_;
+    if (head_left > 0) iov[msg.msg_iovlen++] = {resp_head_.data() + resp_head_pos_, head_left};
+    if (!data.empty()) iov[msg.msg_iovlen++] = {const_cast<char*>(data.data()), data.size()};
+    ssize_t k;
+    if (data.size() >= kReleaseMin && hook_) {
+      hook_->before_wait();
+      k = ::sendmsg(resp_fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      const int saved = errno;
+      hook_->after_wait();
+      errno = saved;
+    } else {
+      k = ::sendmsg(resp_fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    if (k > 0) {
+      size_t n = static_cast<size_t>(k);
+      const size_t h = n < head_left ? n : head_left;
+      resp_head_pos_ += h;
+      n -= h;
+      data.remove_prefix(n);
+      resp_left_ -= n;
+      resp_sent_ += n;
+      bytes_out_ += static_cast<uint64_t>(k);
+      touch();
+      continue;
+    }
+    if (k < 0 && errno == EINTR) continue;
+    proto::TakenHow how = proto::TakenHow::kClientClosed;
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd p = {resp_fd_, POLLOUT, 0};
+      if (hook_) hook_->before_wait();
+      int n = ::poll(&p, 1, resp_timeout_ms_);
+      int saved = errno;
+      if (hook_) hook_->after_wait();
+      if (n > 0 || (n < 0 && saved == EINTR)) continue;
+      if (n == 0) {
+        how = proto::TakenHow::kTimeout;
+        resp_timed_out_ = true;
+        error_ = fmt::format("timed out after {} ms writing the response to the client (Timeout)", resp_timeout_ms_);
+      } else {
+        error_ = Status::sys("poll", "the client's connection", saved).message();
+      }
+    }
+    // The front end closes the client's connection; the application's write
+    // raises, as it does when the front end reports the client gone.
+    end_response_socket(how);
+    (void)write_out(false);
+    gone_ = true;
+    return Status::error(how == proto::TakenHow::kTimeout ? error_ : std::string("the client went away"));
+  }
+  return Status::ok();
 }
 
 void RequestIo::append_body(std::string_view data) {
@@ -299,6 +432,12 @@ Status RequestIo::write_out(bool look_for_cancel) {
 
 Status RequestIo::finish() {
   end_handover(proto::TakenHow::kDone);
+  if (resp_fd_ >= 0 && resp_head_pos_ < resp_head_.size()) {
+    // No body came: the head still goes out (the front end counts it sent).
+    Status s = write_client({});
+    if (!s) return s;
+  }
+  end_response_socket(proto::TakenHow::kDone);
   // No look for a cancel: the response is complete with this write.
   proto::append_frame(&out_, proto::FrameType::kResponseEnd, id_, {});
   Status s = write_out(false);
@@ -307,6 +446,15 @@ Status RequestIo::finish() {
 }
 
 Status RequestIo::send_body(std::string_view data, bool flush, bool end) {
+  if (!resp_asked_ && want_socket()) {
+    Status s = ask_socket();
+    if (!s) return s;
+  }
+  if (resp_out_) {
+    Status s = write_client(data);
+    if (!s || !end) return s;
+    return finish();
+  }
   if (data.size() < kCopyLimit) {
     append_body(data);
     if (end) return finish();
@@ -364,6 +512,7 @@ void RequestIo::fail(proto::ErrorCode code, std::string_view message) {
   failed_ = true;
   if (!head_written_) out_.clear();
   end_handover(proto::TakenHow::kDone);
+  end_response_socket(proto::TakenHow::kDone);
   proto::ErrorMessage err{code, std::string(message)};
   proto::append_error(&out_, id_, err);
   if (gone_) {

@@ -86,6 +86,20 @@ class RequestIo {
   Status send_body(std::string_view data, bool flush, bool end);
   static constexpr size_t kCopyLimit = 4096;
   static constexpr size_t kDirectMin = 4096;
+  // A response of at least kSocketMin bytes by its Content-Length, asked
+  // for once the request body is complete: its body is written to the
+  // client's socket by this side (SOCKET_ASK / RESPONSE_SOCKET /
+  // RESPONSE_SENT, PROTOCOL.md 5.6) when the front end grants it.
+  static constexpr uint64_t kSocketMin = 128 * 1024;
+  // A write to the client's socket of at least this many bytes is made with
+  // the wait hook's release around it (the GIL: the kernel's copy of a large
+  // block need not hold up the other threads).
+  static constexpr size_t kReleaseMin = 64 * 1024;
+  // Whether the response body goes to the client's socket from here.
+  bool writing_client() const { return resp_out_; }
+  // A write to the client's socket waited past the front end's Timeout
+  // (error() says so; gone() is true too: the front end closes the client).
+  bool client_write_timed_out() const { return resp_timed_out_; }
   // Writes kStarted now: the application is about to be called, so from here on
   // the front end knows the request may have run (PROTOCOL.md 5.3). A failed
   // write marks the front end gone.
@@ -115,6 +129,19 @@ class RequestIo {
   // Receives up to n body bytes into dst (*got of them): the payload_left() bytes,
   // then on into the next body frame when n reaches past them.
   Fetch read_direct(char* dst, size_t n, size_t* got);
+  // Whether to ask for the client's socket before the head goes out: a
+  // Content-Length of kSocketMin or more, the request body complete (a
+  // REQUEST_END waiting is read here), no BODY_SOCKET in use.
+  bool want_socket();
+  // Writes the head and SOCKET_ASK, then waits for the RESPONSE_SOCKET.
+  Status ask_socket();
+  // Writes what is left of the head RESPONSE_SOCKET gave, then body bytes, to
+  // the client's socket (at most what is left of the Content-Length; more is
+  // dropped, as the front end would).
+  Status write_client(std::string_view data);
+  // Done with the response's client socket: closes it and appends
+  // RESPONSE_SENT to out_.
+  void end_response_socket(proto::TakenHow how);
   // Reads up to n body bytes from the client's socket a BODY_SOCKET gave
   // (at most what is left of the body), waiting up to its timeout.
   Fetch read_client(char* dst, size_t n, size_t* got);
@@ -145,6 +172,18 @@ class RequestIo {
   uint64_t client_taken_ = 0;
   int client_timeout_ms_ = -1;
   bool skipping_ = false;
+  // The response: its Content-Length (-1: none), and the client's socket
+  // while its body is written to it (RESPONSE_SOCKET).
+  int64_t resp_length_ = -1;
+  bool resp_asked_ = false;
+  bool resp_out_ = false;  // granted: the body goes to the client's socket (resp_fd_ until done)
+  int resp_fd_ = -1;
+  uint64_t resp_left_ = 0;
+  uint64_t resp_sent_ = 0;
+  std::string resp_head_;  // what RESPONSE_SOCKET said to write before the body
+  size_t resp_head_pos_ = 0;
+  int resp_timeout_ms_ = -1;
+  bool resp_timed_out_ = false;
   std::string out_;
   bool head_set_ = false;
   bool head_written_ = false;

@@ -56,6 +56,7 @@ PyObject* raise_io(RequestIo* io, std::string_view what) {
   // applications test for ("request data read error"), with the reason.
   std::string msg = !io->refusal().empty()
                         ? fmt::format("request data read error: {}", io->refusal())
+                        : io->client_write_timed_out() ? fmt::format("{}: {}", what, io->error())
                         : io->gone() ? fmt::format("{}: the client went away", what)
                                      : fmt::format("{}: {}", what, io->error());
   PyErr_SetString(PyExc_OSError, msg.c_str());

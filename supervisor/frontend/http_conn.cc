@@ -285,10 +285,10 @@ void HttpConn::update_reading() {
 
 void HttpConn::start_close() {
   if (close_ == CloseStage::kClosed) return;
-  if (handover_ == Handover::kOut) {
+  if (handover_ == Handover::kOut || resp_out_ == RespOut::kOut) {
     // The worker may still wait on its copy of the client's socket, which
     // closing ours would not end: shut the connection itself down, so that
-    // its read sees the end now.
+    // its read or write sees the end now.
     uv_os_fd_t sock;
     if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock) == 0) ::shutdown(sock, SHUT_RDWR);
   }
@@ -379,6 +379,13 @@ void HttpConn::tick(uint64_t now) {
       }
       break;
     case kWrite:
+      // The worker writing the body to the client's socket sends nothing
+      // meanwhile: Timeout runs from the last progress seen there (its own
+      // writes each wait at most Timeout).
+      if (resp_out_ == RespOut::kOut && handover_progressed()) {
+        refresh_write_deadline();
+        break;
+      }
       abort_connection("timed out writing to the client (Timeout)");
       break;
     case kProxyHeader:
@@ -580,8 +587,11 @@ bool HttpConn::handover_progressed() {
   if (getsockopt(sock, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || ioctl(sock, FIONREAD, &queued) != 0) return false;
   const uint64_t now = uv_now(server_->loop());
   // Data from the client since the last look (tcpi_last_data_recv: ms since
-  // the last segment with data), or the worker took some of what waited.
-  const bool moved = ti.tcpi_last_data_recv < now - handover_looked_ms_ || static_cast<uint64_t>(queued) != handover_queued_;
+  // the last segment with data), data sent to it (a response the worker
+  // writes), or the worker took some of what waited.
+  const uint64_t since = now - handover_looked_ms_;
+  const bool moved = ti.tcpi_last_data_recv < since || ti.tcpi_last_data_sent < since ||
+                     static_cast<uint64_t>(queued) != handover_queued_;
   handover_looked_ms_ = now;
   handover_queued_ = static_cast<uint64_t>(queued);
   return moved;
@@ -741,6 +751,7 @@ int HttpConn::on_message_begin() {
   replayable_ = true;
   handover_ = Handover::kNone;
   handover_refused_ = false;
+  resp_out_ = RespOut::kNone;
   worker_pid_ = 0;
   local_status_ = 0;
   local_challenge_.clear();
@@ -1457,6 +1468,10 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
         send_gateway(GatewayCause::kBadResponse, "worker sent RESPONSE_BODY before RESPONSE_HEAD");
         return;
       }
+      if (resp_out_ != RespOut::kNone) {
+        abort_connection("worker sent RESPONSE_BODY after SOCKET_ASK");
+        return;
+      }
       write_body(f.payload);
       if (write_pending() + out_.size() > kHighWater) {
         write_out();
@@ -1467,7 +1482,17 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
     case proto::FrameType::kBodyTaken:
       body_taken(f);
       return;
+    case proto::FrameType::kSocketAsk:
+      socket_asked(f);
+      return;
+    case proto::FrameType::kResponseSent:
+      response_sent(f);
+      return;
     case proto::FrameType::kResponseEnd:
+      if (resp_out_ != RespOut::kNone) {
+        abort_connection("worker sent RESPONSE_END without RESPONSE_SENT");
+        return;
+      }
       // Before any BODY_TAKEN: the worker never began reading the client's
       // socket (it skips the BODY_SOCKET unread), so none of the body was taken.
       if (handover_ == Handover::kOut) handover_ = Handover::kBack;
@@ -1642,8 +1667,93 @@ void HttpConn::write_body(std::string_view data) {
   resp_extra_bytes_ += out_.size() - before - data.size();  // chunk framing
 }
 
+void HttpConn::socket_asked(const proto::Frame& f) {
+  Result<proto::SocketAsk> a = proto::decode_socket_ask(f.payload);
+  if (!a || phase_ != Phase::kStreaming || resp_out_ != RespOut::kNone || resp_body_bytes_ != 0) {
+    abort_connection(!a ? "malformed SOCKET_ASK from worker: " + a.status().message()
+                        : std::string("SOCKET_ASK from worker out of turn"));
+    return;
+  }
+  // The body goes out byte for byte as the worker writes it: its length
+  // framed by the Content-Length the head carries, nothing for the front end
+  // to encode, count or cut (what it would cut, the worker cuts too).
+  const bool as_is = !tls_ && close_ == CloseStage::kOpen && !no_body_ && !chunked_ && resp_length_ >= 0 &&
+                     a->bytes == static_cast<uint64_t>(resp_length_) && handover_ != Handover::kOut;
+  if (!as_is) {
+    refuse_socket();
+    return;
+  }
+  if (!writing_ && inflight_.empty() && out_.size() <= proto::kMaxPayload - proto::kResponseSocketSize) {
+    // The head goes with the socket: the worker writes it with the body's
+    // first bytes, one send and no write here.
+    if (send_socket(out_)) {
+      out_.clear();
+      return;
+    }
+    refuse_socket();  // the worker's socket could not take it now: frames, as usual
+    write_out();
+    return;
+  }
+  resp_out_ = RespOut::kAsked;
+  write_out();  // what is queued, then the head; grant_socket() once written (after_write())
+}
+
+bool HttpConn::send_socket(std::string_view head) {
+  uv_os_fd_t sock;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&tcp_), &sock) != 0) return false;
+  const auto& cfg = router_->settings().config;
+  std::string frame;
+  proto::append_response_socket(&frame, request_id_,
+                                {true, static_cast<uint32_t>(std::min(cfg.timeout * 1000.0, 4.0e9)), head});
+  // Alone in its message, so that the worker's channel ties the descriptor to it.
+  if (!upstream_->send_with_socket(frame, sock)) return false;
+  resp_out_ = RespOut::kOut;
+  (void)handover_progressed();  // where the socket stands now
+  ++server_->metrics().front().responses_handed_over;
+  refresh_write_deadline();
+  return true;
+}
+
+void HttpConn::refuse_socket() {
+  std::string frame;
+  proto::append_response_socket(&frame, request_id_, {false, 0, {}});
+  upstream_->send(frame);
+}
+
+void HttpConn::grant_socket() {
+  if (resp_out_ != RespOut::kAsked || write_pending() != 0 || !upstream_ || close_ != CloseStage::kOpen) return;
+  resp_out_ = RespOut::kNone;
+  if (!send_socket({})) refuse_socket();
+}
+
+void HttpConn::response_sent(const proto::Frame& f) {
+  Result<proto::ResponseSent> t = proto::decode_response_sent(f.payload);
+  const uint64_t left = resp_length_ >= 0 ? static_cast<uint64_t>(resp_length_) - resp_body_bytes_ : 0;
+  if (!t || resp_out_ != RespOut::kOut || t->bytes > left) {
+    abort_connection(!t ? "malformed RESPONSE_SENT from worker: " + t.status().message()
+                     : resp_out_ != RespOut::kOut ? std::string("RESPONSE_SENT from worker without a RESPONSE_SOCKET")
+                                                  : std::string("RESPONSE_SENT from worker counts more than the Content-Length"));
+    return;
+  }
+  resp_out_ = RespOut::kNone;
+  resp_body_bytes_ += t->bytes;
+  server_->metrics().front().response_bytes_handed_over += t->bytes;
+  switch (t->how) {
+    case proto::TakenHow::kTimeout:
+      abort_connection("timed out writing to the client (Timeout)");
+      return;
+    case proto::TakenHow::kClientClosed:
+      abort_connection("the client closed the connection during the response");
+      return;
+    case proto::TakenHow::kDone:
+      break;
+  }
+  refresh_write_deadline();
+}
+
 bool HttpConn::upstream_can_splice() const {
   return !tls_ && !writing_ && close_ == CloseStage::kOpen && phase_ == Phase::kStreaming &&
+         resp_out_ == RespOut::kNone &&
          !no_body_ && upstream_ != nullptr &&
          (resp_length_ < 0 || resp_body_bytes_ < static_cast<uint64_t>(resp_length_));
 }
@@ -1996,6 +2106,7 @@ void HttpConn::on_write_done(int status) {
 // Called when everything queued so far has been written.
 void HttpConn::after_write() {
   if (close_ == CloseStage::kClosed) return;
+  if (resp_out_ == RespOut::kAsked && write_pending() == 0) grant_socket();
   if (upstream_ && write_pending() < kLowWater) upstream_->resume_reading();
   if (file_.is_open()) pump_file();
   if (close_ != CloseStage::kOpen && write_pending() == 0 && !file_.is_open()) close_after_flush();

@@ -49,6 +49,8 @@ void FrontCounters::add(const FrontCounters& other) {
   bytes_spliced_in += other.bytes_spliced_in;
   bodies_handed_over += other.bodies_handed_over;
   bytes_handed_over += other.bytes_handed_over;
+  responses_handed_over += other.responses_handed_over;
+  response_bytes_handed_over += other.response_bytes_handed_over;
 }
 
 namespace {

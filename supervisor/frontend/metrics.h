@@ -121,6 +121,10 @@ struct FrontCounters {
   // HttpConn::hand_over_body), and the body bytes the workers read from it.
   uint64_t bodies_handed_over = 0;
   uint64_t bytes_handed_over = 0;
+  // Response bodies the worker wrote to the client's socket itself
+  // (RESPONSE_SOCKET, HttpConn::grant_socket), and their bytes.
+  uint64_t responses_handed_over = 0;
+  uint64_t response_bytes_handed_over = 0;
 
   void add(const FrontCounters& other);
 };

@@ -55,6 +55,10 @@ void frontend_part(PromText& p, const Snapshot& s) {
   p.sample("wsgid_frontend_handed_over_bodies_total", {}, f.bodies_handed_over);
   p.family("wsgid_frontend_handed_over_bytes_total", "counter", "Request body bytes the workers read from client sockets passed to them.");
   p.sample("wsgid_frontend_handed_over_bytes_total", {}, f.bytes_handed_over);
+  p.family("wsgid_frontend_handed_over_responses_total", "counter", "Response bodies the worker wrote to the client's own socket, passed to it (RESPONSE_SOCKET).");
+  p.sample("wsgid_frontend_handed_over_responses_total", {}, f.responses_handed_over);
+  p.family("wsgid_frontend_handed_over_response_bytes_total", "counter", "Response body bytes the workers wrote to client sockets passed to them.");
+  p.sample("wsgid_frontend_handed_over_response_bytes_total", {}, f.response_bytes_handed_over);
 }
 
 void group_part(PromText& p, const Snapshot& s) {

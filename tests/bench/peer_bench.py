@@ -16,8 +16,9 @@ Apps: hello (13-byte text/plain with
 Content-Length), sleep (time.sleep 10 ms), echo (reads a 64 KiB POST body and
 returns it), upload (reads a 1 MiB POST body in 64 KiB pieces, answers its length),
 download (answers 1 MiB). Tests: hello at -c16 and -c64, sleep at -c16, echo at
--c16 (the default set), upload1m, download1m, upload16m and download16m at -c8
-(--tests; /download?mib=16 answers 16 MiB), each
+-c16 (the default set), upload1m, download1m, upload16m, download16m,
+download128k and download256k at -c8 (--tests; /download?mib=16 answers 16 MiB,
+/download?kib=N N KiB), each
 `wrk -t1 -cN -dDs --timeout 2s --latency`, RUNS times; the table shows medians,
 p50/p99 and each server's ratio to wsgid in the same run, and the RSS (KiB) of
 the server's whole process tree after its load tests. 2 processes everywhere.
@@ -112,8 +113,9 @@ UPLOAD = '''def application(environ, start_response):
 '''
 DOWNLOAD = '''BODIES = {}
 def application(environ, start_response):
-    mib = 16 if environ.get('QUERY_STRING') == 'mib=16' else 1
-    body = BODIES.get(mib) or BODIES.setdefault(mib, b'x' * (mib << 20))
+    q = environ.get('QUERY_STRING', '')
+    kib = 16 << 10 if q == 'mib=16' else int(q[4:]) if q.startswith('kib=') else 1 << 10
+    body = BODIES.get(kib) or BODIES.setdefault(kib, b'x' * (kib << 10))
     start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(len(body)))])
     return [body]
 '''
@@ -158,12 +160,14 @@ UPLOAD16_LUA = ECHO_LUA.replace('65536', str(16 << 20))
 
 TESTS = [('hello', '/', 16), ('hello', '/', 64), ('sleep', '/sleep', 16), ('echo', '/echo', 16),
          ('upload1m', '/upload', 8), ('download1m', '/download', 8),
-         ('upload16m', '/upload', 8), ('download16m', '/download?mib=16', 8)]
+         ('upload16m', '/upload', 8), ('download16m', '/download?mib=16', 8),
+         ('download128k', '/download?kib=128', 8), ('download256k', '/download?kib=256', 8)]
 # The scripts every server mounts, URL -> file ('/' last: a prefix of the others).
 MOUNTS = (('/sleep', 'sleep.wsgi'), ('/echo', 'echo.wsgi'), ('/pid', 'pid.wsgi'), ('/upload', 'upload.wsgi'),
           ('/download', 'download.wsgi'), ('/', 'hello.wsgi'))
 # MiB moved per request, for the CPU per MiB of the 1 MiB tests.
-MIB_PER_REQUEST = {'upload1m': 1.0, 'download1m': 1.0, 'upload16m': 16.0, 'download16m': 16.0}
+MIB_PER_REQUEST = {'upload1m': 1.0, 'download1m': 1.0, 'upload16m': 16.0, 'download16m': 16.0,
+                   'download128k': 0.125, 'download256k': 0.25}
 
 
 def free_port():

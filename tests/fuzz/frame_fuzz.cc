@@ -235,6 +235,39 @@ void check_payload(const OwnedFrame& f) {
       }
       break;
     }
+    case FrameType::kSocketAsk: {
+      Result<SocketAsk> a = decode_socket_ask(p);
+      if (a.is_ok()) {
+        std::string again;
+        append_socket_ask(&again, f.request_id, *a);
+        FUZZ_CHECK(again.substr(kHeaderSize) == p);
+      } else {
+        FUZZ_CHECK(starts_with(a.status().message(), "socket ask: "));
+      }
+      break;
+    }
+    case FrameType::kResponseSocket: {
+      Result<ResponseSocket> r = decode_response_socket(p);
+      if (r.is_ok()) {
+        std::string again;
+        append_response_socket(&again, f.request_id, *r);
+        FUZZ_CHECK(again.substr(kHeaderSize) == p);
+      } else {
+        FUZZ_CHECK(starts_with(r.status().message(), "response socket: "));
+      }
+      break;
+    }
+    case FrameType::kResponseSent: {
+      Result<ResponseSent> t = decode_response_sent(p);
+      if (t.is_ok()) {
+        std::string again;
+        append_response_sent(&again, f.request_id, *t);
+        FUZZ_CHECK(again.substr(kHeaderSize) == p);
+      } else {
+        FUZZ_CHECK(starts_with(t.status().message(), "response sent: "));
+      }
+      break;
+    }
     case FrameType::kRequestEnd:
     case FrameType::kResponseEnd:
     case FrameType::kStarted:

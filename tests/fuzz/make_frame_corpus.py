@@ -20,8 +20,10 @@ from wsgidtest.frames import (CANCEL, DRAIN, EXITING, HELLO, LISTENERS_CLOSED,
                               LISTENERS_CLOSING, LOG, READY, REPLACE_ME,
                               REQUEST_BODY, REQUEST_END, REQUEST_HEAD, RESPONSE_BODY,
                               RESPONSE_END, RESPONSE_HEAD, SETTINGS, STARTED, STATE,
-                              STATE_QUERY, BODY_SOCKET, BODY_TAKEN,
-                              body_socket, body_taken, error, frame, hello, request_head,
+                              STATE_QUERY, BODY_SOCKET, BODY_TAKEN, RESPONSE_SOCKET,
+                              SOCKET_ASK, RESPONSE_SENT,
+                              body_socket, body_taken, response_socket, response_sent,
+                              socket_ask, error, frame, hello, request_head,
                               response_head)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "frame")
@@ -58,6 +60,21 @@ SEEDS = {
     "body_taken_short": frame(BODY_TAKEN, 8, b"\x00" * 8),
     "body_socket_zero_length": body_socket(9, 0),
     "body_socket_long": frame(BODY_SOCKET, 9, b"\x00" * 13),
+    "response_socket_asked": hello(pid=4242) + frame(STARTED, 3)
+    + response_head(3, 200, b"OK", [(b"Content-Length", b"1048576")]) + socket_ask(3, 1048576)
+    + response_sent(3, 1048576) + frame(RESPONSE_END, 3),
+    "response_socket_granted": response_socket(3, True, 300000),
+    "response_socket_with_head": response_socket(3, True, 300000,
+                                                 b"HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n"),
+    "response_socket_refused_with_head": response_socket(3, False, 0, b"HTTP/1.1 200 OK\r\n"),
+    "response_socket_refused": response_socket(3, False),
+    "response_socket_bad_granted": frame(RESPONSE_SOCKET, 3, b"\x02\x00\x00\x00\x00"),
+    "response_socket_short": frame(RESPONSE_SOCKET, 3, b"\x01"),
+    "socket_ask_zero": socket_ask(3, 0),
+    "socket_ask_long": frame(SOCKET_ASK, 3, b"\x00" * 9),
+    "response_sent_timeout": response_sent(3, 65536, 1),
+    "response_sent_client_closed": response_sent(3, 0, 2),
+    "response_sent_bad_how": response_sent(3, 5, 4),
     "request_cancel": request_head(3, POST) + frame(REQUEST_BODY, 3, b"par") + frame(CANCEL, 3),
     "response_started": hello(pid=4242) + frame(STARTED, 1)
     + response_head(1, 200, b"OK", []) + frame(RESPONSE_END, 1),

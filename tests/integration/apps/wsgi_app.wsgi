@@ -169,6 +169,31 @@ def application(environ, start_response):
                 left -= k
                 i += 1
         return gen()
+    if path == '/download':
+        # n bytes, byte i being i % 251, with Content-Length `length` (n by
+        # default), in blocks of `block` through write() (issue 16: a body the
+        # worker writes to the client's socket itself); a write that raises is
+        # written to `marker`. n=0: the head alone; read=1 reads the request
+        # body first.
+        n = int(q['n'])
+        block = int(q.get('block', 1 << 20))
+        if q.get('read'):
+            environ['wsgi.input'].read()
+        write = start_response('200 OK', [('Content-Type', 'application/octet-stream'),
+                                          ('Content-Length', q.get('length', str(n)))])
+        pat = bytes(range(251)) * (block // 251 + 2)
+        off = 0
+        try:
+            while off < n:
+                k = min(block, n - off)
+                write(pat[off % 251:off % 251 + k])
+                off += k
+        except Exception as e:
+            if 'marker' in q:
+                with open(q['marker'], 'w') as f:
+                    f.write('%s after %d bytes: %s' % (type(e).__name__, off, e))
+            raise
+        return []
     if path == '/raise':
         raise RuntimeError('boom from the test app')
     if path == '/raise_after_head':

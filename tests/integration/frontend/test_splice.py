@@ -1,6 +1,8 @@
 """Response bodies spliced from a worker's socket to the client's (body_splice.h,
-docs/decisions.md 53): the real wsgid, `WSGIFrontendLoops 2` (each loop thread
-has its own pipe), real workers, raw HTTP/1.1 clients.
+docs/decisions.md 53), or written by the worker to the client's socket itself
+(a Content-Length of 128 KiB or more: protocol/PROTOCOL.md 5.6, decisions 58):
+the real wsgid, `WSGIFrontendLoops 2` (each loop thread has its own pipe), real
+workers, raw HTTP/1.1 clients.
 
 Every body here is a byte pattern that tells a lost, doubled or misplaced byte
 (byte i of a body is i % 251), checked whole by the client.
@@ -17,7 +19,14 @@ Every body here is a byte pattern that tells a lost, doubled or misplaced byte
   turn: every body exact;
 - a client that goes away in the middle, and a worker that dies in the middle:
   the front end neither hangs nor crashes, the client of the dead worker sees
-  its body cut (no final chunk), and the next request is served.
+  its body cut (no final chunk; with a Content-Length, the connection closed
+  before its end), and the next request is served.
+Bodies the worker writes (class ResponseSocket): exact on a keep-alive
+connection with pipelined requests, counted in /metrics and in the access
+log's %B / %O; not for chunked bodies, HEAD, or a body shorter than its
+Content-Length (the connection then closes after it); with `Timeout 2`, a
+client that reads slowly for longer than Timeout gets all of it, one that stops
+reading is cut after about Timeout, one that leaves frees the worker.
 Request bodies (Content-Length) go the other way, client -> worker:
 - bodies of several MiB on one connection, one followed by a pipelined request
   in the same write, each counted and hashed by the application; /metrics
@@ -85,6 +94,8 @@ def application(environ, start_response):
 
 BODY = """
 WSGIFrontendLoops 2
+Timeout {timeout}
+CustomLog {dir}/access.log "%r %>s %B %O"
 WSGIDaemonProcess sp_site processes=2 threads=2
 WSGIScriptAlias /app {dir}/app.wsgi process-group=sp_site application-group=%{{GLOBAL}}
 <Location /metrics>
@@ -191,7 +202,7 @@ def post_head(path, n, extra=b''):
 
 class Splice(unittest.TestCase):
     def setUp(self):
-        self.d = Daemon(body=BODY, prefix='wsgid-splice-')
+        self.d = Daemon(body=BODY.replace('{timeout}', '60'), prefix='wsgid-splice-')
         self.d.write('app.wsgi', APP)
         self.d.start()
 
@@ -222,11 +233,12 @@ class Splice(unittest.TestCase):
         finally:
             c.close()
         spliced = metric(self.d, 'wsgid_frontend_spliced_bytes_total{direction="response"}') - before
-        # The first frame of each body is read as it arrives with the head; the
-        # rest goes by splice unless the client's socket is full (it is not: this
-        # client reads as fast as it can, and a socket holds megabytes).
-        self.assertGreater(spliced, 12 * MIB, 'spliced %d of %d bytes' % (spliced, 16 * MIB))
-        self.assertLessEqual(spliced, 16 * MIB + 12345)
+        # The first frame of the chunked body is read as it arrives with the
+        # head; the rest goes by splice unless the client's socket is full (it
+        # is not: this client reads as fast as it can, and a socket holds
+        # megabytes). The worker writes the one with a Content-Length itself.
+        self.assertGreater(spliced, 6 * MIB, 'spliced %d of %d bytes' % (spliced, 8 * MIB))
+        self.assertLessEqual(spliced, 8 * MIB)
         self.d.check_log_clean()
 
     def test_declared_length_shorter_and_head(self):
@@ -387,9 +399,11 @@ class Splice(unittest.TestCase):
             try:
                 c = Client(self.d.port())
                 try:
-                    for _ in range(3):
+                    for k in range(3):
                         n = (3 + i) * MIB + i * 1111
-                        st, _, body = c.request('/app/big?n=%d&block=%d' % (n, 200000 + i * 70001))
+                        # Chunked, or with a Content-Length (the worker writes it).
+                        length = '&length=%d' % n if (i + k) % 2 else ''
+                        st, _, body = c.request('/app/big?n=%d&block=%d%s' % (n, 200000 + i * 70001, length))
                         if st != 200 or body != pattern(n):
                             errors.append('client %d: status %d, %d bytes, exact: %s' % (
                                 i, st, len(body), body == pattern(n)))
@@ -432,6 +446,153 @@ class Splice(unittest.TestCase):
         self.assertLess(time.monotonic() - t0, 25)
         wait_for(lambda: self.d.get('/app/small') == (200, b'small'), 30, 'a request served after the death')
         self.assertEqual(self.d.get('/app/small'), (200, b'small'))
+        # The same with a Content-Length: the worker that dies holds the
+        # client's socket; the connection ends before the declared end.
+        c = Client(self.d.port(), timeout=30)
+        t0 = time.monotonic()
+        try:
+            with self.assertRaises(EOFError):
+                c.request('/app/big?n=%d&length=%d&exit_after=3' % (16 * MIB, 16 * MIB))
+        finally:
+            c.close()
+        self.assertLess(time.monotonic() - t0, 25)
+        wait_for(lambda: self.d.get('/app/small') == (200, b'small'), 30, 'a request served after the death')
+
+
+class ResponseSocket(unittest.TestCase):
+    """Bodies with a Content-Length of 128 KiB or more, written by the worker to
+    the client's socket (RESPONSE_SOCKET), under `Timeout 2`."""
+
+    def setUp(self):
+        self.d = Daemon(body=BODY.replace('{timeout}', '2'), prefix='wsgid-rsock-')
+        self.d.write('app.wsgi', APP)
+        self.d.start()
+
+    def tearDown(self):
+        failed = test_failed(self)
+        self.d.stop()
+        self.d.cleanup(failed=failed)
+
+    def handed(self):
+        return (metric(self.d, 'wsgid_frontend_handed_over_responses_total'),
+                metric(self.d, 'wsgid_frontend_handed_over_response_bytes_total'))
+
+    def access_lines(self, n):
+        """The access log's lines for /app/ (the first n, once there)."""
+        path = self.d.path('access.log')
+
+        def lines():
+            if not os.path.exists(path):
+                return []
+            with open(path) as f:
+                return [line for line in f.read().splitlines() if ' /app/' in line]
+        wait_for(lambda: len(lines()) >= n, 10, 'access log lines')
+        return lines()
+
+    def test_exact_pipelined_counted_and_logged(self):
+        before = self.handed()
+        c = Client(self.d.port())
+        try:
+            n = 8 * MIB + 12345
+            st, h, body = c.request('/app/big?n=%d&length=%d&block=300000' % (n, n))
+            self.assertEqual((st, h.get('content-length')), (200, str(n)))
+            Splice.assertPattern(self, body, n)
+            # Two requests in one write: the worker's body, then the front
+            # end's own answer on the same connection, in order.
+            m = 200 * 1024
+            c.s.sendall(b'GET /app/big?n=%d&length=%d HTTP/1.1\r\nHost: a\r\n\r\n'
+                        b'GET /app/small HTTP/1.1\r\nHost: a\r\n\r\n' % (m, m))
+            st, _, body = c.read_response()
+            self.assertEqual(st, 200)
+            Splice.assertPattern(self, body, m)
+            self.assertEqual(c.read_response()[::2], (200, b'small'))
+            # Not handed over: a chunked body, a HEAD, a body under 128 KiB.
+            st, h, body = c.request('/app/big?n=%d' % (2 * MIB))
+            self.assertEqual((st, h.get('transfer-encoding'), len(body)), (200, 'chunked', 2 * MIB))
+            st, h, body = c.request('/app/big?n=%d&length=%d' % (MIB, MIB), method='HEAD')
+            self.assertEqual((st, h.get('content-length'), body), (200, str(MIB), b''))
+            st, _, body = c.request('/app/big?n=%d&length=%d' % (100000, 100000))
+            Splice.assertPattern(self, body, 100000)
+        finally:
+            c.close()
+        after = self.handed()
+        self.assertEqual((after[0] - before[0], after[1] - before[1]), (2, n + m))
+        lines = self.access_lines(6)
+        self.assertRegex(lines[0], r'^GET /app/big\?n=%d&length=%d&block=300000 HTTP/1.1 200 %d \d+$' % (n, n, n))
+        sent = int(lines[0].split()[-1])
+        self.assertTrue(n < sent < n + 300, lines[0])  # %O: the head and the body
+        self.assertRegex(lines[1], r' 200 %d \d+$' % m)
+        self.d.check_log_clean()
+
+    def test_a_body_shorter_than_its_content_length_closes_the_connection(self):
+        c = Client(self.d.port())
+        try:
+            c.s.sendall(b'GET /app/big?n=200000&length=300000 HTTP/1.1\r\nHost: a\r\n\r\n')
+            with self.assertRaises(EOFError):
+                c.read_response()
+            self.assertEqual(len(c.buf), 0)
+        finally:
+            c.close()
+        self.assertRegex(self.access_lines(1)[0], r' 200 200000 \d+$')
+
+    def test_a_slow_reader_longer_than_timeout_gets_it_all(self):
+        # 24 MiB read at about 4 MiB/s through a 64 KiB receive buffer: the
+        # worker's writes wait on a full socket for longer than Timeout in
+        # all (the kernel holds 4 MiB at most), never once that long; the
+        # front end sees them move and does not cut the connection.
+        n = 24 * MIB
+        t0 = time.monotonic()
+
+        def slow(got):
+            ahead = got / (4 * MIB) - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.settimeout(30)
+        s.connect(('127.0.0.1', self.d.port()))
+        c = Client.__new__(Client)
+        c.s, c.buf = s, b''
+        try:
+            st, _, body = c.request('/app/big?n=%d&length=%d' % (n, n), slow=slow)
+            self.assertEqual(st, 200)
+            Splice.assertPattern(self, body, n)
+            self.assertGreater(time.monotonic() - t0, 5)
+            self.assertEqual(c.request('/app/small')[::2], (200, b'small'))
+        finally:
+            c.close()
+        self.d.check_log_clean()
+
+    def test_a_client_that_stops_reading_is_cut_after_timeout(self):
+        c = Client(self.d.port(), timeout=30)
+        try:
+            c.s.sendall(b'GET /app/big?n=%d&length=%d HTTP/1.1\r\nHost: a\r\n\r\n' % (64 * MIB, 64 * MIB))
+            time.sleep(5)  # past Timeout: the worker's write gives up, the front end closes
+            t0 = time.monotonic()
+            got = 0
+            with self.assertRaises((EOFError, ConnectionResetError)):
+                while True:
+                    c._more()
+                    got += len(c.buf)
+                    c.buf = b''
+            self.assertLess(got, 64 * MIB)
+            self.assertLess(time.monotonic() - t0, 10)
+        finally:
+            c.close()
+        self.d.wait_log('timed out writing to the client (Timeout)')
+        self.assertEqual(self.d.get('/app/small'), (200, b'small'))
+
+    def test_a_client_that_leaves_frees_the_worker(self):
+        for _ in range(4):  # more than the group's threads (2 processes x 2)
+            c = Client(self.d.port())
+            c.s.sendall(b'GET /app/big?n=%d&length=%d HTTP/1.1\r\nHost: a\r\n\r\n' % (64 * MIB, 64 * MIB))
+            got = 0
+            while got < MIB:
+                got += len(c.s.recv(1 << 20))
+            c.close()
+        self.d.wait_log("client went away before the response of")
+        for _ in range(4):
+            self.assertEqual(self.d.get('/app/small'), (200, b'small'))
 
 
 if __name__ == '__main__':

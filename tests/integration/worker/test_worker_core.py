@@ -7,6 +7,7 @@ import json
 import os
 import pwd
 import grp
+import re
 import signal
 import socket
 import threading
@@ -17,6 +18,22 @@ from wsgidtest import frames as F
 from wsgidtest import StartedPage, group_settings, make_environ, running_as_root
 from wsgidtest.testing import APPS, WSGI_APP, WorkerTestCase
 from wsgidtest.wait import wait_for
+
+
+def pattern(n):
+    """Byte i is i % 251 (the /download route's body)."""
+    return (bytes(range(251)) * (n // 251 + 1))[:n]
+
+
+def recv_exact(sock, n):
+    out = b''
+    sock.settimeout(30)
+    while len(out) < n:
+        d = sock.recv(min(1 << 20, n - len(out)))
+        if not d:
+            break
+        out += d
+    return out
 
 
 def read_proc(pid, name):
@@ -436,6 +453,81 @@ class Pep3333Test(WorkerTestCase):
         self.assertTrue(r.eof or r.error, r.frames)
         wait_for(lambda: 'request 1: BODY_SOCKET frame without its descriptor: closing the front-end connection'
                  in self.h.log(), 10, 'the reason logged')
+        self.assertEqual(self.get(self.h, '/still').body, b'hello /still')
+
+    def download(self, c, rid, query, grant=None, method='GET', body=b''):
+        env = make_environ('/download', query=query, method=method, script=WSGI_APP, body=body)
+        c.send_request(rid, env, body)
+        return c.read_response(rid, grant=grant)
+
+    def test_response_body_written_to_the_client_socket(self):
+        # SOCKET_ASK / RESPONSE_SOCKET / RESPONSE_SENT (PROTOCOL.md 5.6): a
+        # response of 128 KiB or more by its Content-Length is asked for right
+        # after its head; granted, the worker writes the head the front end
+        # gave, then the body, to the descriptor, and counts the body bytes in
+        # RESPONSE_SENT before RESPONSE_END; no RESPONSE_BODY frame.
+        c = self.h.connect()
+        server, client = self.client_socket()
+        n = 1 << 20
+        head = b'HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n'
+        got = []
+        reader = threading.Thread(target=lambda: got.append(recv_exact(client, len(head) + n)))
+        reader.start()
+        r = self.download(c, 1, 'n=%d&block=300000' % n, grant=(server.fileno(), 5000, head))
+        reader.join(30)
+        self.assertEqual((r.status, r.asked, r.sent, r.body_bytes), (200, n, (n, 0), 0), r.frames)
+        self.assertLess(r.frames.index('RESPONSE_SENT'), r.frames.index('RESPONSE_END'))
+        self.assertEqual(got, [head + pattern(n)])
+        # More than the Content-Length: exactly the declared bytes go out.
+        r = self.download(c, 2, 'n=300000&length=200000&block=65536', grant=(server.fileno(), 5000, b''))
+        self.assertEqual((r.status, r.asked, r.sent), (200, 200000, (200000, 0)), r.frames)
+        self.assertEqual(recv_exact(client, 200000), pattern(200000))
+        # The head alone (no body yet the Content-Length): the head still goes.
+        r = self.download(c, 3, 'n=0&length=200000', grant=(server.fileno(), 5000, head))
+        self.assertEqual((r.status, r.asked, r.sent), (200, 200000, (0, 0)), r.frames)
+        self.assertEqual(recv_exact(client, len(head)), head)
+        client.settimeout(0.3)
+        with self.assertRaises(socket.timeout):
+            client.recv(1)  # nothing more was written
+        # Refused: the body comes in frames, exact.
+        r = self.download(c, 4, 'n=%d&block=100000' % n)
+        self.assertEqual((r.status, r.asked, r.sent, r.body), (200, n, None, pattern(n)), r.frames[:8])
+        # Below 128 KiB, or a request body still unread: no SOCKET_ASK.
+        r = self.download(c, 5, 'n=%d' % (128 * 1024 - 1))
+        self.assertEqual((r.asked, r.body), (None, pattern(128 * 1024 - 1)))
+        r = self.download(c, 6, 'n=%d' % n, method='POST', body=b'unread')
+        self.assertEqual((r.asked, r.body), (None, pattern(n)))
+        # A request body read to its end first: asked.
+        r = self.download(c, 7, 'n=%d&read=1' % n, method='POST', body=b'x' * 60000)
+        self.assertEqual((r.asked, r.body), (n, pattern(n)))
+
+    def failed_download(self, name, timeout_ms, client_leaves):
+        """/download of 16 MiB to a client socket that reads nothing (or was
+        closed) -> (RESPONSE_SENT's (bytes, how), what the application's failed
+        write wrote, whether the front-end connection ended)."""
+        c = self.h.connect()
+        server, client = self.client_socket()
+        if client_leaves:
+            client.close()
+        mark = os.path.join(self.h.writable_dir(), name)
+        r = self.download(c, 1, 'n=%d&block=1048576&marker=%s' % (16 << 20, mark),
+                          grant=(server.fileno(), timeout_ms, b''))
+        wait_for(lambda: os.path.exists(mark), 10, 'the failed write written')
+        with open(mark) as f:
+            text = f.read()
+        return r.sent[1], re.sub(r'after \d+ bytes', 'after N bytes', text), r.eof and not r.complete
+
+    def test_response_socket_timeout_and_client_gone(self):
+        # A client that reads nothing past the timeout: RESPONSE_SENT says so
+        # (how 1), the application's write raised, the connection to the front
+        # end ends (the front end closes the client).
+        self.assertEqual(self.failed_download('stalled', 300, False), (
+            1, 'OSError after N bytes: sending the response: timed out after 300 ms '
+               'writing the response to the client (Timeout)', True))
+        # A client that left: how 2, "the client went away", as when the front
+        # end reports it.
+        self.assertEqual(self.failed_download('left', 5000, True), (
+            2, 'OSError after N bytes: sending the response: the client went away', True))
         self.assertEqual(self.get(self.h, '/still').body, b'hello /still')
 
     def test_cancel_runs_close(self):

@@ -1,4 +1,4 @@
-"""The wsgid framed protocol in Python (protocol/PROTOCOL.md, version 5).
+"""The wsgid framed protocol in Python (protocol/PROTOCOL.md, version 6).
 
 A test-side implementation, written from the spec, of what protocol/frame.h and
 protocol/messages.h do in C++: 12-byte big-endian frame headers, HELLO, environ
@@ -13,7 +13,7 @@ is not the payload's), so that the corpus can hold malformed frames.
 import json
 import struct
 
-VERSION = 5
+VERSION = 6
 HEADER = struct.Struct('>BBHII')  # type, flags, reserved, request id, length
 HEADER_SIZE = HEADER.size
 BODY_CHUNK = 64 * 1024
@@ -24,11 +24,14 @@ REQUEST_HEAD = 0x10
 REQUEST_BODY = 0x11
 REQUEST_END = 0x12
 BODY_SOCKET = 0x13
+RESPONSE_SOCKET = 0x14
 RESPONSE_HEAD = 0x20
 RESPONSE_BODY = 0x21
 RESPONSE_END = 0x22
 STARTED = 0x23
 BODY_TAKEN = 0x24
+SOCKET_ASK = 0x25
+RESPONSE_SENT = 0x26
 ERROR = 0x30
 CANCEL = 0x31
 SETTINGS = 0x40
@@ -137,6 +140,27 @@ def body_socket(request_id, length, timeout_ms=0):
 
 def body_taken(request_id, count, how=0):
     return frame(BODY_TAKEN, request_id, struct.pack('>QB', count, how))
+
+
+def socket_ask(request_id, count):
+    return frame(SOCKET_ASK, request_id, struct.pack('>Q', count))
+
+
+def response_socket(request_id, granted, timeout_ms=0, head=b''):
+    """A RESPONSE_SOCKET frame (granted: send it with the descriptor: socket.send_fds);
+    head: bytes the worker writes before the body."""
+    return frame(RESPONSE_SOCKET, request_id, struct.pack('>BI', 1 if granted else 0, timeout_ms) + head)
+
+
+def response_sent(request_id, count, how=0):
+    return frame(RESPONSE_SENT, request_id, struct.pack('>QB', count, how))
+
+
+def decode_response_sent(payload):
+    """(bytes, how) of a RESPONSE_SENT payload."""
+    if len(payload) != 9:
+        raise ProtocolError('response sent: payload length %d is not 9' % len(payload))
+    return struct.unpack('>QB', payload)
 
 
 def decode_body_taken(payload):

@@ -38,6 +38,8 @@ def _request_once(path, uri, timeout, script, group):
                 return CLOSING
             if t == F.RESPONSE_HEAD:
                 status = F.decode_response_head(p)[0]
+            elif t == F.SOCKET_ASK:  # the body comes in frames (PROTOCOL.md 5.6)
+                s.sendall(F.response_socket(1, False))
             elif t == F.RESPONSE_BODY:
                 body += p
             elif t == F.RESPONSE_END:

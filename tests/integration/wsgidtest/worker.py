@@ -113,6 +113,8 @@ class Response:
         self.complete = False
         self.started = False  # a STARTED frame came first: the application was called
         self.taken = None  # BODY_TAKEN's (bytes, how), when one came
+        self.asked = None  # SOCKET_ASK's byte count, when one came
+        self.sent = None  # RESPONSE_SENT's (bytes, how), when one came
         self.frames = []
 
     def header(self, name):
@@ -185,7 +187,14 @@ class FrontConnection:
             self.reader.feed(data)
 
     def send_request(self, rid, environ, body=b''):
-        """Head, body chunks (bytes, or an iterable of bytes), END."""
+        """Head, body chunks (bytes, or an iterable of bytes), END. A small
+        body goes in the head's write, as the front end sends a request that
+        came whole (a worker sees the REQUEST_END with its head)."""
+        if isinstance(body, (bytes, bytearray)) and len(body) <= F.BODY_CHUNK:
+            self.sock.sendall(F.request_head(rid, environ) +
+                              (F.frame(F.REQUEST_BODY, rid, bytes(body)) if body else b'') +
+                              F.frame(F.REQUEST_END, rid))
+            return
         self.sock.sendall(F.request_head(rid, environ))
         chunks = [body] if isinstance(body, (bytes, bytearray)) else body
         for chunk in chunks:
@@ -213,9 +222,11 @@ class FrontConnection:
     def cancel(self, rid):
         self.sock.sendall(F.frame(F.CANCEL, rid))
 
-    def read_response(self, rid, timeout=30, sink=None, keep_frames=False):
+    def read_response(self, rid, timeout=30, sink=None, keep_frames=False, grant=None):
         """Reads until RESPONSE_END, ERROR or EOF. sink(chunk) gets body bytes
-        instead of Response.body (for big bodies)."""
+        instead of Response.body (for big bodies). A SOCKET_ASK is refused,
+        unless grant is (descriptor, timeout_ms, head bytes): then RESPONSE_SOCKET
+        grants it with that descriptor (PROTOCOL.md 5.6)."""
         r = Response()
         while True:
             f = self.read_frame(timeout)
@@ -241,6 +252,19 @@ class FrontConnection:
                 r.taken = F.decode_body_taken(payload)
             elif ftype == F.RESPONSE_HEAD:
                 r.status, r.reason, r.headers = F.decode_response_head(payload)
+            elif ftype == F.SOCKET_ASK:
+                if r.asked is not None or r.status is None:
+                    raise F.ProtocolError('SOCKET_ASK out of turn')
+                r.asked, = struct.unpack('>Q', payload)
+                if grant is None:
+                    self.sock.sendall(F.response_socket(rid, False))
+                else:
+                    fd, timeout_ms, head = grant
+                    socket.send_fds(self.sock, [F.response_socket(rid, True, timeout_ms, head)], [fd])
+            elif ftype == F.RESPONSE_SENT:
+                if r.sent is not None or r.asked is None:
+                    raise F.ProtocolError('RESPONSE_SENT out of turn')
+                r.sent = F.decode_response_sent(payload)
             elif ftype == F.RESPONSE_BODY:
                 r.body_bytes += len(payload)
                 if sink:

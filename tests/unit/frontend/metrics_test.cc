@@ -196,6 +196,8 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
   fc.bytes_spliced_in = 700;
   fc.bodies_handed_over = 3;
   fc.bytes_handed_over = 9000;
+  fc.responses_handed_over = 4;
+  fc.response_bytes_handed_over = 4194304;
   std::string text = render_metrics(sample_snapshot(&gc, &fc));
   auto has = [&](const std::string& line) {
     INFO(line);
@@ -213,6 +215,8 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
   has("wsgid_frontend_spliced_bytes_total{direction=\"response\"} 1500");
   has("wsgid_frontend_spliced_bytes_total{direction=\"request\"} 700");
   has("wsgid_frontend_handed_over_bodies_total 3");
+  has("wsgid_frontend_handed_over_responses_total 4");
+  has("wsgid_frontend_handed_over_response_bytes_total 4194304");
   has("wsgid_frontend_handed_over_bytes_total 9000");
   has("wsgid_group_requests_total{group=\"si\\\"te\",code=\"2xx\"} 1");
   has("wsgid_group_requests_total{group=\"si\\\"te\",code=\"5xx\"} 0");
@@ -239,7 +243,7 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
     CHECK(text.find("# TYPE " + name + " ", at + 1) == std::string::npos);
     ++families;
   }
-  CHECK(families == 30);
+  CHECK(families == 32);
 }
 
 TEST_CASE("without the master's report, only what the front end knows") {

@@ -122,11 +122,14 @@ const TypeCase kTypeCases[] = {
     {FrameType::kRequestBody, "REQUEST_BODY", kMaxPayload},
     {FrameType::kRequestEnd, "REQUEST_END", 0},
     {FrameType::kBodySocket, "BODY_SOCKET", kBodySocketSize},
+    {FrameType::kResponseSocket, "RESPONSE_SOCKET", kMaxPayload},
     {FrameType::kResponseHead, "RESPONSE_HEAD", kMaxPayload},
     {FrameType::kResponseBody, "RESPONSE_BODY", kMaxPayload},
     {FrameType::kResponseEnd, "RESPONSE_END", 0},
     {FrameType::kStarted, "STARTED", 0},
     {FrameType::kBodyTaken, "BODY_TAKEN", kBodyTakenSize},
+    {FrameType::kSocketAsk, "SOCKET_ASK", kSocketAskSize},
+    {FrameType::kResponseSent, "RESPONSE_SENT", kResponseSentSize},
     {FrameType::kError, "ERROR", kMaxPayload},
     {FrameType::kCancel, "CANCEL", 0},
     {FrameType::kSettings, "SETTINGS", kMaxPayload},
@@ -175,7 +178,7 @@ TEST_CASE("frame types: names, known set, per-type payload limits") {
   int known = 0;
   for (int v = 0; v < 256; ++v) known += is_known_type(static_cast<uint8_t>(v)) ? 1 : 0;
   CHECK(known == static_cast<int>(std::size(kTypeCases)));
-  for (uint8_t v : {0x00, 0x02, 0x14, 0x25, 0x32, 0x4a, 0x7f, 0xff}) {
+  for (uint8_t v : {0x00, 0x02, 0x15, 0x27, 0x32, 0x4a, 0x7f, 0xff}) {
     CAPTURE(v);
     CHECK_FALSE(is_known_type(v));
     CHECK(type_name(static_cast<FrameType>(v)) == "UNKNOWN");
@@ -190,7 +193,7 @@ TEST_CASE("append_header and append_hello write the documented bytes") {
 
   std::string hello;
   append_hello(&hello, 0x00012345);
-  CHECK(hello == std::string("\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0cWSGD\x00\x00\x00\x05\x00\x01\x23\x45", 24));
+  CHECK(hello == std::string("\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0cWSGD\x00\x00\x00\x06\x00\x01\x23\x45", 24));
 
   std::string frame;
   append_frame(&frame, FrameType::kDrain, 7, "{\"timeout\":15}");
@@ -237,7 +240,7 @@ std::vector<ErrorCase> error_cases() {
       {"unknown type 0x7f", raw_header(0x7f, 0, 0, 1, 0), "frame type 0x7f is unknown", 0},
       {"unknown type 0x00", raw_header(0x00, 0, 0, 1, 0), "frame type 0x00 is unknown", 0},
       {"unknown type 0xff", raw_header(0xff, 0, 0, 1, 0), "frame type 0xff is unknown", 0},
-      {"unknown type 0x14 (between known ones)", raw_header(0x14, 0, 0, 0, 0), "frame type 0x14 is unknown", 0},
+      {"unknown type 0x15 (between known ones)", raw_header(0x15, 0, 0, 0, 0), "frame type 0x15 is unknown", 0},
       {"BODY_SOCKET longer than 12", raw_header(0x13, 0, 0, 1, 13), "frame length 13 exceeds the limit of 12 for BODY_SOCKET", 0},
       {"unknown type alone, header incomplete", std::string("\x7f", 1), "frame type 0x7f is unknown", 0},
       {"HTTP request sent to a frame socket", "GET / HTTP/1.1\r\n\r\n",

@@ -419,6 +419,86 @@ TEST_CASE("body socket and body taken: exact bytes, round trips, decoder errors"
   }
 }
 
+TEST_CASE("socket ask, response socket, response sent: exact bytes, round trips, decoder errors") {
+  std::string wire;
+  append_socket_ask(&wire, 5, {0x0000000100000002ull});
+  CHECK(wire == "\x25\x00\x00\x00"s + u32(5) + u32(8) + u32(1) + u32(2));
+  FrameReader r;
+  Result<SocketAsk> a = decode_socket_ask(only_frame(r, wire).payload);
+  REQUIRE(a.is_ok());
+  CHECK(a->bytes == 0x0000000100000002ull);
+
+  for (bool granted : {false, true}) {
+    std::string g;
+    append_response_socket(&g, 6, {granted, 300000, {}});
+    CHECK(g == "\x14\x00\x00\x00"s + u32(6) + u32(5) + std::string(1, granted ? '\1' : '\0') + u32(300000));
+    FrameReader r2;
+    Result<ResponseSocket> d = decode_response_socket(only_frame(r2, g).payload);
+    REQUIRE(d.is_ok());
+    CHECK(d->granted == granted);
+    CHECK(d->timeout_ms == 300000);
+    CHECK(d->head.empty());
+  }
+  {
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 70000\r\n\r\n";
+    std::string g;
+    append_response_socket(&g, 6, {true, 0, head});
+    CHECK(g == "\x14\x00\x00\x00"s + u32(6) + u32(5 + head.size()) + "\1"s + u32(0) + head);
+    FrameReader r2;
+    Result<ResponseSocket> d = decode_response_socket(only_frame(r2, g).payload);
+    REQUIRE(d.is_ok());
+    CHECK(d->granted);
+    CHECK(d->timeout_ms == 0);
+    CHECK(d->head == head);
+  }
+
+  for (TakenHow how : {TakenHow::kDone, TakenHow::kTimeout, TakenHow::kClientClosed}) {
+    std::string t;
+    append_response_sent(&t, 9, {16777217, how});
+    CHECK(t == "\x26\x00\x00\x00"s + u32(9) + u32(9) + u32(0) + u32(16777217) + std::string(1, static_cast<char>(how)));
+    FrameReader r3;
+    Result<ResponseSent> d = decode_response_sent(only_frame(r3, t).payload);
+    REQUIRE(d.is_ok());
+    CHECK(d->bytes == 16777217);
+    CHECK(d->how == how);
+  }
+
+  struct Case {
+    std::string payload;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"", "socket ask: payload length 0 is not 8"},
+           {std::string(9, '\1'), "socket ask: payload length 9 is not 8"},
+           {std::string(8, '\0'), "socket ask: bytes 0"},
+       }) {
+    CAPTURE(c.payload);
+    Result<SocketAsk> e = decode_socket_ask(c.payload);
+    REQUIRE_FALSE(e.is_ok());
+    CHECK(e.status().message() == c.error);
+  }
+  for (const Case& c : std::vector<Case>{
+           {"", "response socket: payload length 0 is shorter than 5"},
+           {std::string(4, '\1'), "response socket: payload length 4 is shorter than 5"},
+           {"\x02"s + std::string(4, '\0'), "response socket: granted must be 0 or 1, not 2"},
+           {std::string(6, '\0'), "response socket: refused with 1 head bytes"},
+       }) {
+    CAPTURE(c.payload);
+    Result<ResponseSocket> e = decode_response_socket(c.payload);
+    REQUIRE_FALSE(e.is_ok());
+    CHECK(e.status().message() == c.error);
+  }
+  for (const Case& c : std::vector<Case>{
+           {std::string(8, '\0'), "response sent: payload length 8 is not 9"},
+           {std::string(8, '\0') + "\x03", "response sent: unknown how 3"},
+       }) {
+    CAPTURE(c.payload);
+    Result<ResponseSent> e = decode_response_sent(c.payload);
+    REQUIRE_FALSE(e.is_ok());
+    CHECK(e.status().message() == c.error);
+  }
+}
+
 TEST_CASE("append_error cuts an oversized message at a UTF-8 boundary") {
   // "é" straddles the cut at kMaxPayload - 2: it is dropped whole.
   const std::string msg = std::string(kMaxPayload - 3, 'a') + "\xc3\xa9" + "zzz";
@@ -460,15 +540,16 @@ TEST_CASE("hello: append_hello decodes with the pid; bad magic, bad version, bad
       {"HTTP magic", "GET / HT", "hello: bad magic \"GET \", expected \"WSGD\""},
       {"lower case", "wsgd" + u32(4), "hello: bad magic \"wsgd\", expected \"WSGD\""},
       {"binary magic", "\x00\x01\"\\"s + u32(4), "hello: bad magic \"\\x00\\x01\\x22\\x5c\", expected \"WSGD\""},
-      {"version 1 (no pid)", "WSGD" + u32(1), "hello: peer speaks protocol version 1, this side speaks 5"},
-      {"version 1 with a pid", "WSGD" + u32(1) + u32(7), "hello: peer speaks protocol version 1, this side speaks 5"},
-      {"version 2 (no LISTENERS_CLOSING)", "WSGD" + u32(2) + u32(7), "hello: peer speaks protocol version 2, this side speaks 5"},
-      {"version 0", "WSGD" + u32(0), "hello: peer speaks protocol version 0, this side speaks 5"},
-      {"version 3 (STARTED frames only)", "WSGD" + u32(3) + u32(7), "hello: peer speaks protocol version 3, this side speaks 5"},
-      {"version 4 (no BODY_SOCKET)", "WSGD" + u32(4) + u32(7), "hello: peer speaks protocol version 4, this side speaks 5"},
-      {"version 6 with more fields", "WSGD" + u32(6) + "more", "hello: peer speaks protocol version 6, this side speaks 5"},
-      {"version 5 without the pid", "WSGD" + u32(5), "hello: payload length 8 is not 12 as version 5 requires"},
-      {"version 5, 13 bytes", "WSGD" + u32(5) + u32(7) + "x", "hello: payload length 13 is not 12 as version 5 requires"},
+      {"version 1 (no pid)", "WSGD" + u32(1), "hello: peer speaks protocol version 1, this side speaks 6"},
+      {"version 1 with a pid", "WSGD" + u32(1) + u32(7), "hello: peer speaks protocol version 1, this side speaks 6"},
+      {"version 2 (no LISTENERS_CLOSING)", "WSGD" + u32(2) + u32(7), "hello: peer speaks protocol version 2, this side speaks 6"},
+      {"version 0", "WSGD" + u32(0), "hello: peer speaks protocol version 0, this side speaks 6"},
+      {"version 3 (STARTED frames only)", "WSGD" + u32(3) + u32(7), "hello: peer speaks protocol version 3, this side speaks 6"},
+      {"version 4 (no BODY_SOCKET)", "WSGD" + u32(4) + u32(7), "hello: peer speaks protocol version 4, this side speaks 6"},
+      {"version 5 (no RESPONSE_SOCKET)", "WSGD" + u32(5) + u32(7), "hello: peer speaks protocol version 5, this side speaks 6"},
+      {"version 7 with more fields", "WSGD" + u32(7) + "more", "hello: peer speaks protocol version 7, this side speaks 6"},
+      {"version 6 without the pid", "WSGD" + u32(6), "hello: payload length 8 is not 12 as version 6 requires"},
+      {"version 6, 13 bytes", "WSGD" + u32(6) + u32(7) + "x", "hello: payload length 13 is not 12 as version 6 requires"},
   };
   for (const Case& c : cases) {
     INFO(std::string(c.what));
