@@ -2,7 +2,9 @@
 
 #include <poll.h>
 #include <strings.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -470,6 +472,58 @@ Status RequestIo::send_body(std::string_view data, bool flush, bool end) {
   Status s = write_with(data, end);
   if (s && end) finished_ = true;
   return s;
+}
+
+Status RequestIo::send_file(int fd, int64_t offset, bool* used) {
+  *used = false;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || offset < 0) return Status::ok();
+  if (!resp_asked_ && want_socket()) {
+    Status s = ask_socket();
+    if (!s) return s;
+  }
+  if (!resp_out_) return Status::ok();
+  *used = true;
+  Status s = write_client({});  // the head the front end gave
+  if (!s) return s;
+  off_t off = static_cast<off_t>(offset);
+  while (resp_left_ > 0) {
+    const size_t want = resp_left_ < (size_t{1} << 30) ? static_cast<size_t>(resp_left_) : size_t{1} << 30;
+    if (hook_) hook_->before_wait();
+    ssize_t k = ::sendfile(resp_fd_, fd, &off, want);
+    const int saved = errno;
+    if (hook_) hook_->after_wait();
+    if (k > 0) {
+      resp_left_ -= static_cast<uint64_t>(k);
+      resp_sent_ += static_cast<uint64_t>(k);
+      bytes_out_ += static_cast<uint64_t>(k);
+      touch();
+      continue;
+    }
+    if (k == 0) break;  // the file ends before the Content-Length: a short body
+    if (saved == EINTR) continue;
+    if (saved == EAGAIN) {
+      // The socket is full: write_client() waits for room (its empty write
+      // only polls) the way any body write does.
+      struct pollfd p = {resp_fd_, POLLOUT, 0};
+      if (hook_) hook_->before_wait();
+      int n = ::poll(&p, 1, resp_timeout_ms_);
+      if (hook_) hook_->after_wait();
+      if (n != 0) continue;
+      resp_timed_out_ = true;
+      error_ = fmt::format("timed out after {} ms writing the response to the client (Timeout)", resp_timeout_ms_);
+      end_response_socket(proto::TakenHow::kTimeout);
+    } else if (saved == EPIPE || saved == ECONNRESET) {
+      end_response_socket(proto::TakenHow::kClientClosed);
+    } else {
+      error_ = Status::sys("sendfile", "the response's file", saved).message();
+      end_response_socket(proto::TakenHow::kClientClosed);
+    }
+    (void)write_out(false);
+    gone_ = true;
+    return Status::error(resp_timed_out_ || !error_.empty() ? error_ : std::string("the client went away"));
+  }
+  return Status::ok();
 }
 
 Status RequestIo::write_with(std::string_view data, bool end) {

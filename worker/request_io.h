@@ -85,6 +85,13 @@ class RequestIo {
   // it (one writev), so data need only stay valid during the call.
   Status send_body(std::string_view data, bool flush, bool end);
   static constexpr size_t kCopyLimit = 4096;
+  // The body from a regular file, from offset to its end (at most the
+  // Content-Length): with the client's socket granted (PROTOCOL.md 5.6), by
+  // sendfile(2) from the file to the socket, *used true. Otherwise, or when
+  // fd is not a regular file, nothing is sent and *used is false: the caller
+  // sends the body itself (send_body). The head must be set; the response is
+  // not finished.
+  Status send_file(int fd, int64_t offset, bool* used);
   static constexpr size_t kDirectMin = 4096;
   // A response of at least kSocketMin bytes by its Content-Length, asked
   // for once the request body is complete: its body is written to the

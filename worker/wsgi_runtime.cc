@@ -251,6 +251,30 @@ PyObject* c_send(PyObject*, PyObject* args) {
   Py_RETURN_NONE;
 }
 
+PyObject* c_send_file(PyObject*, PyObject* args) {
+  PyObject *cap, *status, *headers;
+  int fd;
+  long long offset;
+  if (!PyArg_ParseTuple(args, "OOOiL", &cap, &status, &headers, &fd, &offset)) return nullptr;
+  RequestIo* io = io_of(cap);
+  if (!io) return nullptr;
+  if (io->head_started()) {
+    PyErr_SetString(PyExc_AssertionError, "the response head was already sent");
+    return nullptr;
+  }
+  proto::ResponseHead head;
+  if (!parse_head(status, headers, &head)) return nullptr;
+  io->set_head(head);
+  Status s;
+  bool used = false;
+  {
+    ReleaseGilWhileWaiting hook(io);
+    s = io->send_file(fd, offset, &used);
+  }
+  if (!s) return raise_io(io, "sending the response");
+  return PyBool_FromLong(used);
+}
+
 PyObject* c_finish(PyObject*, PyObject* cap) {
   RequestIo* io = io_of(cap);
   if (!io) return nullptr;
@@ -317,6 +341,9 @@ PyMethodDef kMethods[] = {
     {"readinto", c_readinto, METH_VARARGS, "readinto(ctx, buffer) -> bytes copied: len(buffer), fewer at the end"},
     {"send", c_send, METH_VARARGS,
      "send(ctx, status|None, headers|None, data, flush[, end]): end also ends the response (no finish())"},
+    {"send_file", c_send_file, METH_VARARGS,
+     "send_file(ctx, status, headers, fd, offset) -> True when the body went from the file by sendfile "
+     "(then finish()); False: the head is set, send the body with send()"},
     {"finish", c_finish, METH_O, "finish(ctx): end the response"},
     {"fail", c_fail, METH_VARARGS, "fail(ctx, code, message): answer an error"},
     {"gone", c_gone, METH_O, "gone(ctx) -> True when the client went away"},

@@ -39,6 +39,18 @@ class FileWrapper:
         raise StopIteration
 
 
+def _file_position(filelike):
+    """(descriptor, offset) of a file object with a real descriptor, else None."""
+    try:
+        fileno, tell = filelike.fileno, filelike.tell
+    except AttributeError:
+        return None
+    try:
+        return fileno(), tell()
+    except (OSError, ValueError):
+        return None
+
+
 class Input:
     """wsgi.input: the request body as it streams in; never reads past it."""
 
@@ -358,6 +370,16 @@ def handle(environ, ctx, rid, script, name, reload=0):
                 response.sent = True
                 _c.send(ctx, response.status, response.headers, result[0], False, True)
                 return
+            if (type(result) is FileWrapper and response.status is not None and not response.sent):
+                # mod_wsgi's sendfile for wsgi.file_wrapper: a regular file's
+                # rest goes from the file to the client's socket when the
+                # front end gives it (a Content-Length of 128 KiB or more).
+                where = _file_position(result.filelike)
+                if where is not None:
+                    response.sent = True
+                    if _c.send_file(ctx, response.status, response.headers, where[0], where[1]):
+                        _c.finish(ctx)
+                        return
             for data in result:
                 if response.status is None:
                     raise AssertionError('the application yielded data before calling start_response()')

@@ -69,6 +69,32 @@ def application(environ, start_response):
         body = ('%d %s' % (n, h.hexdigest())).encode()
         start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', str(len(body)))])
         return [body]
+    if environ.get('PATH_INFO') == '/file':
+        # wsgi.file_wrapper of a regular file from `skip` on; noread=1: a file
+        # object whose read() fails (only sendfile(2) can send it).
+        import io
+
+        class NoRead(io.FileIO):
+            def read(self, *args):
+                raise AssertionError('read() of the file: the body was not sent by sendfile')
+        f = (NoRead if 'noread' in q else io.FileIO)(q['path'], 'rb')
+        skip = int(q.get('skip', 0))
+        f.seek(skip)
+        size = os.path.getsize(q['path']) - skip
+        start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(size))])
+        return environ['wsgi.file_wrapper'](f, 8192)
+    if environ.get('PATH_INFO') == '/pipe':
+        # wsgi.file_wrapper of a pipe (not a regular file): read in blocks.
+        import threading
+        n = int(q['n'])
+        r, w = os.pipe()
+
+        def feed():
+            with os.fdopen(w, 'wb') as out:
+                out.write(PAT[:n] if n <= len(PAT) else (PAT[:251] * (n // 251 + 1))[:n])
+        threading.Thread(target=feed, daemon=True).start()
+        start_response('200 OK', [('Content-Length', str(n))])
+        return environ['wsgi.file_wrapper'](os.fdopen(r, 'rb'), 8192)
     if environ.get('PATH_INFO') == '/small':
         start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '5')])
         return [b'small']
@@ -522,6 +548,34 @@ class ResponseSocket(unittest.TestCase):
         sent = int(lines[0].split()[-1])
         self.assertTrue(n < sent < n + 300, lines[0])  # %O: the head and the body
         self.assertRegex(lines[1], r' 200 %d \d+$' % m)
+        self.d.check_log_clean()
+
+    def test_file_wrapper_by_sendfile(self):
+        # mod_wsgi sends wsgi.file_wrapper's regular files with sendfile(2):
+        # here the worker does, from the file to the client's socket, never
+        # reading it (a file object whose read() fails is served whole).
+        n = 3 * MIB + 17
+        path = self.d.path('data.bin')
+        with open(path, 'wb') as f:
+            f.write(pattern(n))
+        os.chmod(path, 0o644)
+        before = self.handed()
+        c = Client(self.d.port())
+        try:
+            st, h, body = c.request('/app/file?path=%s&noread=1' % path)
+            self.assertEqual((st, h.get('content-length')), (200, str(n)))
+            Splice.assertPattern(self, body, n)
+            st, _, body = c.request('/app/file?path=%s&skip=%d&noread=1' % (path, 251 * 1000))
+            self.assertEqual((st, len(body)), (200, n - 251 * 1000))
+            Splice.assertPattern(self, body, n - 251 * 1000)
+            # Not a regular file: read in blocks, as before.
+            st, _, body = c.request('/app/pipe?n=%d' % (2 * MIB))
+            Splice.assertPattern(self, body, 2 * MIB)
+            self.assertEqual(c.request('/app/small')[::2], (200, b'small'))
+        finally:
+            c.close()
+        after = self.handed()
+        self.assertEqual((after[0] - before[0], after[1] - before[1]), (3, 2 * n - 251 * 1000 + 2 * MIB))
         self.d.check_log_clean()
 
     def test_a_body_shorter_than_its_content_length_closes_the_connection(self):
