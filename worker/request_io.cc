@@ -329,6 +329,35 @@ void RequestIo::end_response_socket(proto::TakenHow how) {
   proto::append_response_sent(&out_, id_, {resp_sent_, how});
 }
 
+bool RequestIo::wait_client_writable() {
+  struct pollfd p = {resp_fd_, POLLOUT, 0};
+  for (;;) {
+    if (hook_) hook_->before_wait();
+    int n = ::poll(&p, 1, resp_timeout_ms_);
+    int saved = errno;
+    if (hook_) hook_->after_wait();
+    if (n > 0) return true;
+    if (n < 0 && saved == EINTR) continue;
+    if (n == 0) {
+      resp_timed_out_ = true;
+      error_ = fmt::format("timed out after {} ms writing the response to the client (Timeout)", resp_timeout_ms_);
+    } else {
+      error_ = Status::sys("poll", "the client's connection", saved).message();
+    }
+    return false;
+  }
+}
+
+Status RequestIo::client_write_failed(proto::TakenHow how) {
+  // The front end closes the client's connection; the application's write
+  // raises, as it does when the front end reports the client gone.
+  if (!resp_timed_out_) how = proto::TakenHow::kClientClosed;
+  end_response_socket(how);
+  (void)write_out(false);
+  gone_ = true;
+  return Status::error(error_.empty() ? std::string("the client went away") : error_);
+}
+
 Status RequestIo::write_client(std::string_view data) {
   if (resp_fd_ < 0) {
     gone_ = true;
@@ -366,28 +395,11 @@ Status RequestIo::write_client(std::string_view data) {
       continue;
     }
     if (k < 0 && errno == EINTR) continue;
-    proto::TakenHow how = proto::TakenHow::kClientClosed;
     if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      struct pollfd p = {resp_fd_, POLLOUT, 0};
-      if (hook_) hook_->before_wait();
-      int n = ::poll(&p, 1, resp_timeout_ms_);
-      int saved = errno;
-      if (hook_) hook_->after_wait();
-      if (n > 0 || (n < 0 && saved == EINTR)) continue;
-      if (n == 0) {
-        how = proto::TakenHow::kTimeout;
-        resp_timed_out_ = true;
-        error_ = fmt::format("timed out after {} ms writing the response to the client (Timeout)", resp_timeout_ms_);
-      } else {
-        error_ = Status::sys("poll", "the client's connection", saved).message();
-      }
+      if (wait_client_writable()) continue;
+      return client_write_failed(proto::TakenHow::kTimeout);
     }
-    // The front end closes the client's connection; the application's write
-    // raises, as it does when the front end reports the client gone.
-    end_response_socket(how);
-    (void)write_out(false);
-    gone_ = true;
-    return Status::error(how == proto::TakenHow::kTimeout ? error_ : std::string("the client went away"));
+    return client_write_failed(proto::TakenHow::kClientClosed);
   }
   return Status::ok();
 }
@@ -503,25 +515,11 @@ Status RequestIo::send_file(int fd, int64_t offset, bool* used) {
     if (k == 0) break;  // the file ends before the Content-Length: a short body
     if (saved == EINTR) continue;
     if (saved == EAGAIN) {
-      // The socket is full: write_client() waits for room (its empty write
-      // only polls) the way any body write does.
-      struct pollfd p = {resp_fd_, POLLOUT, 0};
-      if (hook_) hook_->before_wait();
-      int n = ::poll(&p, 1, resp_timeout_ms_);
-      if (hook_) hook_->after_wait();
-      if (n != 0) continue;
-      resp_timed_out_ = true;
-      error_ = fmt::format("timed out after {} ms writing the response to the client (Timeout)", resp_timeout_ms_);
-      end_response_socket(proto::TakenHow::kTimeout);
-    } else if (saved == EPIPE || saved == ECONNRESET) {
-      end_response_socket(proto::TakenHow::kClientClosed);
-    } else {
-      error_ = Status::sys("sendfile", "the response's file", saved).message();
-      end_response_socket(proto::TakenHow::kClientClosed);
+      if (wait_client_writable()) continue;
+      return client_write_failed(proto::TakenHow::kTimeout);
     }
-    (void)write_out(false);
-    gone_ = true;
-    return Status::error(resp_timed_out_ || !error_.empty() ? error_ : std::string("the client went away"));
+    if (saved != EPIPE && saved != ECONNRESET) error_ = Status::sys("sendfile", "the response's file", saved).message();
+    return client_write_failed(proto::TakenHow::kClientClosed);
   }
   return Status::ok();
 }

@@ -146,6 +146,12 @@ class RequestIo {
   // the client's socket (at most what is left of the Content-Length; more is
   // dropped, as the front end would).
   Status write_client(std::string_view data);
+  // Waits (up to the RESPONSE_SOCKET's timeout) until the client's socket
+  // takes more: true; false with error_ set (resp_timed_out_ on a timeout).
+  bool wait_client_writable();
+  // A write to the client's socket failed: RESPONSE_SENT (how: kTimeout after
+  // a timeout, else kClientClosed) goes now, the request ends (gone()).
+  Status client_write_failed(proto::TakenHow how);
   // Done with the response's client socket: closes it and appends
   // RESPONSE_SENT to out_.
   void end_response_socket(proto::TakenHow how);
