@@ -253,21 +253,39 @@ Result<BodySocket> decode_body_socket(std::string_view payload) {
   return b;
 }
 
-void append_body_taken(std::string* out, uint32_t request_id, const BodyTaken& t) {
-  append_header(out, FrameType::kBodyTaken, request_id, kBodyTakenSize);
+namespace {
+
+// BODY_TAKEN and RESPONSE_SENT: u64 bytes + u8 how; `what` names the frame in errors.
+static_assert(kResponseSentSize == kBodyTakenSize);
+void append_count_how(std::string* out, FrameType type, uint32_t request_id, uint64_t bytes, TakenHow how) {
+  append_header(out, type, request_id, kBodyTakenSize);
   char p[kBodyTakenSize];
-  put64(p, t.bytes);
-  p[8] = static_cast<char>(t.how);
+  put64(p, bytes);
+  p[8] = static_cast<char>(how);
   out->append(p, sizeof p);
 }
 
-Result<BodyTaken> decode_body_taken(std::string_view payload) {
+Status decode_count_how(std::string_view payload, std::string_view what, uint64_t* bytes, TakenHow* how) {
   if (payload.size() != kBodyTakenSize)
-    return Status::error(fmt::format("body taken: payload length {} is not {}", payload.size(), kBodyTakenSize));
-  const auto how = static_cast<uint8_t>(payload[8]);
-  if (how > static_cast<uint8_t>(TakenHow::kClientClosed))
-    return Status::error(fmt::format("body taken: unknown how {}", how));
-  return BodyTaken{get64(payload.data()), static_cast<TakenHow>(how)};
+    return Status::error(fmt::format("{}: payload length {} is not {}", what, payload.size(), kBodyTakenSize));
+  const auto h = static_cast<uint8_t>(payload[8]);
+  if (h > static_cast<uint8_t>(TakenHow::kClientClosed)) return Status::error(fmt::format("{}: unknown how {}", what, h));
+  *bytes = get64(payload.data());
+  *how = static_cast<TakenHow>(h);
+  return Status::ok();
+}
+
+}  // namespace
+
+void append_body_taken(std::string* out, uint32_t request_id, const BodyTaken& t) {
+  append_count_how(out, FrameType::kBodyTaken, request_id, t.bytes, t.how);
+}
+
+Result<BodyTaken> decode_body_taken(std::string_view payload) {
+  BodyTaken t;
+  Status s = decode_count_how(payload, "body taken", &t.bytes, &t.how);
+  if (!s) return s;
+  return t;
 }
 
 void append_socket_ask(std::string* out, uint32_t request_id, const SocketAsk& a) {
@@ -308,21 +326,14 @@ Result<ResponseSocket> decode_response_socket(std::string_view payload) {
 }
 
 void append_response_sent(std::string* out, uint32_t request_id, const ResponseSent& s) {
-  append_header(out, FrameType::kResponseSent, request_id, kResponseSentSize);
-  char p[kResponseSentSize];
-  put64(p, s.bytes);
-  p[8] = static_cast<char>(s.how);
-  out->append(p, sizeof p);
+  append_count_how(out, FrameType::kResponseSent, request_id, s.bytes, s.how);
 }
 
 Result<ResponseSent> decode_response_sent(std::string_view payload) {
-  if (payload.size() != kResponseSentSize)
-    return Status::error(
-        fmt::format("response sent: payload length {} is not {}", payload.size(), kResponseSentSize));
-  const auto how = static_cast<uint8_t>(payload[8]);
-  if (how > static_cast<uint8_t>(TakenHow::kClientClosed))
-    return Status::error(fmt::format("response sent: unknown how {}", how));
-  return ResponseSent{get64(payload.data()), static_cast<TakenHow>(how)};
+  ResponseSent r;
+  Status s = decode_count_how(payload, "response sent", &r.bytes, &r.how);
+  if (!s) return s;
+  return r;
 }
 
 // --- hello ---

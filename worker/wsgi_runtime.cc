@@ -217,6 +217,19 @@ bool parse_head(PyObject* status, PyObject* headers, proto::ResponseHead* head) 
   return true;
 }
 
+// The application's status and headers as the response head, once (false:
+// a Python error is set).
+bool set_head(RequestIo* io, PyObject* status, PyObject* headers) {
+  if (io->head_started()) {
+    PyErr_SetString(PyExc_AssertionError, "the response head was already sent");
+    return false;
+  }
+  proto::ResponseHead head;
+  if (!parse_head(status, headers, &head)) return false;
+  io->set_head(head);
+  return true;
+}
+
 PyObject* c_send(PyObject*, PyObject* args) {
   PyObject *cap, *status, *headers, *data;
   int flush, end = 0;
@@ -228,13 +241,7 @@ PyObject* c_send(PyObject*, PyObject* args) {
     return nullptr;
   }
   if (status != Py_None) {
-    if (io->head_started()) {
-      PyErr_SetString(PyExc_AssertionError, "the response head was already sent");
-      return nullptr;
-    }
-    proto::ResponseHead head;
-    if (!parse_head(status, headers, &head)) return nullptr;
-    io->set_head(head);
+    if (!set_head(io, status, headers)) return nullptr;
   } else if (!io->head_started()) {
     PyErr_SetString(PyExc_AssertionError, "response data before the response head");
     return nullptr;
@@ -258,13 +265,7 @@ PyObject* c_send_file(PyObject*, PyObject* args) {
   if (!PyArg_ParseTuple(args, "OOOiL", &cap, &status, &headers, &fd, &offset)) return nullptr;
   RequestIo* io = io_of(cap);
   if (!io) return nullptr;
-  if (io->head_started()) {
-    PyErr_SetString(PyExc_AssertionError, "the response head was already sent");
-    return nullptr;
-  }
-  proto::ResponseHead head;
-  if (!parse_head(status, headers, &head)) return nullptr;
-  io->set_head(head);
+  if (!set_head(io, status, headers)) return nullptr;
   Status s;
   bool used = false;
   {

@@ -140,8 +140,13 @@ def pattern(n):
 class Client:
     """One raw HTTP/1.1 connection: requests in turn, responses read exactly."""
 
-    def __init__(self, port, timeout=60):
-        self.s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+    def __init__(self, port, timeout=60, rcvbuf=None):
+        """rcvbuf: SO_RCVBUF set before connecting (a client that reads late)."""
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.s.settimeout(timeout)
+        self.s.connect(('127.0.0.1', port))
         self.buf = b''
 
     def close(self):
@@ -226,9 +231,12 @@ def post_head(path, n, extra=b''):
     return b'POST %s HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n%s\r\n' % (path.encode(), n, extra)
 
 
-class Splice(unittest.TestCase):
+class DaemonCase(unittest.TestCase):
+    """A wsgid of BODY serving APP, with Timeout TIMEOUT."""
+    TIMEOUT = 60
+
     def setUp(self):
-        self.d = Daemon(body=BODY.replace('{timeout}', '60'), prefix='wsgid-splice-')
+        self.d = Daemon(body=BODY.replace('{timeout}', str(self.TIMEOUT)), prefix='wsgid-splice-')
         self.d.write('app.wsgi', APP)
         self.d.start()
 
@@ -243,6 +251,9 @@ class Splice(unittest.TestCase):
             first = next(i for i in range(n) if body[i] != i % 251)
             self.fail('body differs from the pattern first at byte %d of %d' % (first, n))
 
+
+
+class Splice(DaemonCase):
     def test_bodies_spliced_exact_then_the_next_request(self):
         before = metric(self.d, 'wsgid_frontend_spliced_bytes_total{direction="response"}')
         c = Client(self.d.port())
@@ -327,12 +338,7 @@ class Splice(unittest.TestCase):
         # worker stops and starts again. Every response whole, and each worker
         # connection goes back to the pool fit for the next request (read again:
         # a response's end can arrive in the read that paused it).
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.settimeout(20)
-        s.connect(('127.0.0.1', self.d.port()))
-        c = Client.__new__(Client)
-        c.s, c.buf = s, b''
+        c = Client(self.d.port(), timeout=20, rcvbuf=4096)
         try:
             for i in range(16):
                 n = 130000 + 4000 * i
@@ -342,7 +348,7 @@ class Splice(unittest.TestCase):
                 self.assertEqual(st, 200)
                 self.assertPattern(body, n)
         finally:
-            s.close()
+            c.close()
 
     def test_request_bodies_spliced_exact_and_pipelined(self):
         # On plain HTTP a group's worker now reads such bodies from the
@@ -485,19 +491,10 @@ class Splice(unittest.TestCase):
         wait_for(lambda: self.d.get('/app/small') == (200, b'small'), 30, 'a request served after the death')
 
 
-class ResponseSocket(unittest.TestCase):
+class ResponseSocket(DaemonCase):
     """Bodies with a Content-Length of 128 KiB or more, written by the worker to
     the client's socket (RESPONSE_SOCKET), under `Timeout 2`."""
-
-    def setUp(self):
-        self.d = Daemon(body=BODY.replace('{timeout}', '2'), prefix='wsgid-rsock-')
-        self.d.write('app.wsgi', APP)
-        self.d.start()
-
-    def tearDown(self):
-        failed = test_failed(self)
-        self.d.stop()
-        self.d.cleanup(failed=failed)
+    TIMEOUT = 2
 
     def handed(self):
         return (metric(self.d, 'wsgid_frontend_handed_over_responses_total'),
@@ -522,7 +519,7 @@ class ResponseSocket(unittest.TestCase):
             n = 8 * MIB + 12345
             st, h, body = c.request('/app/big?n=%d&length=%d&block=300000' % (n, n))
             self.assertEqual((st, h.get('content-length')), (200, str(n)))
-            Splice.assertPattern(self, body, n)
+            self.assertPattern(body, n)
             # Two requests in one write: the worker's body, then the front
             # end's own answer on the same connection, in order.
             m = 200 * 1024
@@ -530,7 +527,7 @@ class ResponseSocket(unittest.TestCase):
                         b'GET /app/small HTTP/1.1\r\nHost: a\r\n\r\n' % (m, m))
             st, _, body = c.read_response()
             self.assertEqual(st, 200)
-            Splice.assertPattern(self, body, m)
+            self.assertPattern(body, m)
             self.assertEqual(c.read_response()[::2], (200, b'small'))
             # Not handed over: a chunked body, a HEAD, a body under 128 KiB.
             st, h, body = c.request('/app/big?n=%d' % (2 * MIB))
@@ -538,7 +535,7 @@ class ResponseSocket(unittest.TestCase):
             st, h, body = c.request('/app/big?n=%d&length=%d' % (MIB, MIB), method='HEAD')
             self.assertEqual((st, h.get('content-length'), body), (200, str(MIB), b''))
             st, _, body = c.request('/app/big?n=%d&length=%d' % (100000, 100000))
-            Splice.assertPattern(self, body, 100000)
+            self.assertPattern(body, 100000)
         finally:
             c.close()
         after = self.handed()
@@ -564,13 +561,13 @@ class ResponseSocket(unittest.TestCase):
         try:
             st, h, body = c.request('/app/file?path=%s&noread=1' % path)
             self.assertEqual((st, h.get('content-length')), (200, str(n)))
-            Splice.assertPattern(self, body, n)
+            self.assertPattern(body, n)
             st, _, body = c.request('/app/file?path=%s&skip=%d&noread=1' % (path, 251 * 1000))
             self.assertEqual((st, len(body)), (200, n - 251 * 1000))
-            Splice.assertPattern(self, body, n - 251 * 1000)
+            self.assertPattern(body, n - 251 * 1000)
             # Not a regular file: read in blocks, as before.
             st, _, body = c.request('/app/pipe?n=%d' % (2 * MIB))
-            Splice.assertPattern(self, body, 2 * MIB)
+            self.assertPattern(body, 2 * MIB)
             self.assertEqual(c.request('/app/small')[::2], (200, b'small'))
         finally:
             c.close()
@@ -601,16 +598,11 @@ class ResponseSocket(unittest.TestCase):
             ahead = got / (4 * MIB) - (time.monotonic() - t0)
             if ahead > 0:
                 time.sleep(ahead)
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        s.settimeout(30)
-        s.connect(('127.0.0.1', self.d.port()))
-        c = Client.__new__(Client)
-        c.s, c.buf = s, b''
+        c = Client(self.d.port(), timeout=30, rcvbuf=65536)
         try:
             st, _, body = c.request('/app/big?n=%d&length=%d' % (n, n), slow=slow)
             self.assertEqual(st, 200)
-            Splice.assertPattern(self, body, n)
+            self.assertPattern(body, n)
             self.assertGreater(time.monotonic() - t0, 5)
             self.assertEqual(c.request('/app/small')[::2], (200, b'small'))
         finally:
