@@ -6,6 +6,7 @@
 #   /hold_gil?s=N     libc sleep(N) through ctypes.PyDLL, which keeps the GIL
 #   /hog?mb=N         allocates N MiB in 1 MiB blocks (touching each): a memory hog
 #   /echo             answers the request body's length and its SHA-256
+#   /download?kib=N   N KiB (1024 by default) with a Content-Length
 #   /leak_fd?n=N      opens /dev/null N times and keeps the files: an app leaking descriptors
 #   /print?n=N        writes N lines to stdout and N to stderr (captured by the master)
 import ctypes
@@ -47,6 +48,10 @@ def application(environ, start_response):
     elif path == '/echo':
         data = environ['wsgi.input'].read()
         return _text(start_response, '%d %s' % (len(data), hashlib.sha256(data).hexdigest()))
+    elif path == '/download':
+        body = b'%d ' % pid + b'x' * (int(q.get('kib', '1024')) * 1024)
+        start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(len(body)))])
+        return [body]
     elif path == '/leak_fd':
         for _ in range(int(q.get('n', '1'))):
             _leaked.append(open('/dev/null', 'rb'))

@@ -476,11 +476,11 @@ class RestartsUnderLoad(SystemCase):
             alias('/a', 'fr_a'), alias('/b', 'fr_b')]
     CONFIG = '\n'.join(BODY).replace('{extra}', '')
 
-    def under_load(self, case, action, expect_changed, expect_same, settle=None, upload=0):
+    def under_load(self, case, action, expect_changed, expect_same, settle=None, upload=0, a_path='/a/hello'):
         """Runs a load on both groups, does action() 1 s in, and checks:
         failed == 0 on both, the groups in expect_changed got all new pids, the
         ones in expect_same kept theirs. upload: /a's load POSTs bodies of that
-        many bytes to /a/echo instead."""
+        many bytes to /a/echo instead; a_path: what /a's load GETs."""
         s = self.system
         self.warm('/a/hello')
         self.warm('/b/hello')
@@ -489,7 +489,9 @@ class RestartsUnderLoad(SystemCase):
             la = Load(s.url('/a/echo'), concurrency=8, duration=LOAD_S + 1, timeout=10.0, method='POST',
                       body_size=upload).start()
         else:
-            la = Load(s.url('/a/hello'), concurrency=8, duration=LOAD_S + 1).start()
+            # A 1 MiB answer may wait behind others on 2 cores: 10 s, as for uploads.
+            la = Load(s.url(a_path), concurrency=8, duration=LOAD_S + 1,
+                      timeout=2.0 if a_path == '/a/hello' else 10.0).start()
         lb = Load(s.url('/b/hello'), concurrency=4, duration=LOAD_S + 1).start()
         time.sleep(1.0)
         t = time.monotonic()
@@ -550,6 +552,18 @@ class RestartsUnderLoad(SystemCase):
             ok, text = s.wsgictl('restart', 'fr_a')
             self.assertTrue(ok, text)
         self.under_load('wsgictl restart under 300 KB uploads', act, ['fr_a'], ['fr_b'], upload=300000)
+
+    def test_6_wsgictl_restart_under_downloads(self):
+        # 1 MiB answers with a Content-Length: each worker writes the body to
+        # the client's socket itself (protocol/PROTOCOL.md 5.6). A draining
+        # worker finishes the bodies it holds; none is cut.
+        s = self.system
+
+        def act():
+            ok, text = s.wsgictl('restart', 'fr_a')
+            self.assertTrue(ok, text)
+        self.under_load('wsgictl restart under 1 MiB downloads', act, ['fr_a'], ['fr_b'],
+                        a_path='/a/download')
 
     def test_4_usr1_to_a_groups_titles(self):
         s = self.system
