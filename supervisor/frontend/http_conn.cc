@@ -1683,19 +1683,17 @@ void HttpConn::socket_asked(const proto::Frame& f) {
     refuse_socket();
     return;
   }
-  if (!writing_ && inflight_.empty() && out_.size() <= proto::kMaxPayload - proto::kResponseSocketSize) {
-    // The head goes with the socket: the worker writes it with the body's
-    // first bytes, one send and no write here.
-    if (send_socket(out_)) {
-      out_.clear();
-      return;
-    }
-    refuse_socket();  // the worker's socket could not take it now: frames, as usual
+  // The head goes with the socket: the worker writes it with the body's first
+  // bytes, one send and no write here. Not while an earlier response is still
+  // being written (a client reading late), nor when the worker's socket cannot
+  // take the frame now: frames, as usual.
+  if (writing_ || !inflight_.empty() || out_.size() > proto::kMaxPayload - proto::kResponseSocketSize ||
+      !send_socket(out_)) {
+    refuse_socket();
     write_out();
     return;
   }
-  resp_out_ = RespOut::kAsked;
-  write_out();  // what is queued, then the head; grant_socket() once written (after_write())
+  out_.clear();
 }
 
 bool HttpConn::send_socket(std::string_view head) {
@@ -1718,12 +1716,6 @@ void HttpConn::refuse_socket() {
   std::string frame;
   proto::append_response_socket(&frame, request_id_, {false, 0, {}});
   upstream_->send(frame);
-}
-
-void HttpConn::grant_socket() {
-  if (resp_out_ != RespOut::kAsked || write_pending() != 0 || !upstream_ || close_ != CloseStage::kOpen) return;
-  resp_out_ = RespOut::kNone;
-  if (!send_socket({})) refuse_socket();
 }
 
 void HttpConn::response_sent(const proto::Frame& f) {
@@ -2106,7 +2098,6 @@ void HttpConn::on_write_done(int status) {
 // Called when everything queued so far has been written.
 void HttpConn::after_write() {
   if (close_ == CloseStage::kClosed) return;
-  if (resp_out_ == RespOut::kAsked && write_pending() == 0) grant_socket();
   if (upstream_ && write_pending() < kLowWater) upstream_->resume_reading();
   if (file_.is_open()) pump_file();
   if (close_ != CloseStage::kOpen && write_pending() == 0 && !file_.is_open()) close_after_flush();

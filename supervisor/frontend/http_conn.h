@@ -298,23 +298,20 @@ class HttpConn final : public UpstreamClient {
   // (protocol/PROTOCOL.md 5.6, docs/decisions.md 58). The worker asks with
   // SOCKET_ASK right after the head of a response with a Content-Length;
   // socket_asked() grants it on plain TCP when the body goes out as it
-  // is (no chunking, not HEAD, no request body still with the worker):
-  // the head goes with the socket in RESPONSE_SOCKET for the worker to write
-  // (send_socket()), or, when earlier bytes are still being written, is
-  // written here first and grant_socket() sends the socket after
-  // (after_write()); otherwise it answers no and the body comes in frames. response_sent() takes the
+  // is (no chunking, not HEAD, no request body still with the worker, no
+  // earlier response still being written): the head goes with the socket in
+  // RESPONSE_SOCKET for the worker to write (send_socket()); otherwise it
+  // answers no and the body comes in frames. response_sent() takes the
   // worker's count back (RESPONSE_SENT) before RESPONSE_END.
   void socket_asked(const proto::Frame& f);
-  void grant_socket();
   void refuse_socket();
   // RESPONSE_SOCKET granted, with head (what the worker writes first) and
   // the client's socket; false when the worker's socket cannot take it now.
   bool send_socket(std::string_view head);
   void response_sent(const proto::Frame& f);
   enum class RespOut : uint8_t {
-    kNone,   // the body (if any) comes in frames
-    kAsked,  // granted: the head is being written, the socket goes next
-    kOut,    // the client's socket is the worker's: nothing is written here
+    kNone,  // the body (if any) comes in frames
+    kOut,   // the client's socket is the worker's: nothing is written here
   };
   // The client closed or reset its connection: logged as Apache does, closed.
   void client_closed();

@@ -122,7 +122,7 @@ struct FrontCounters {
   uint64_t bodies_handed_over = 0;
   uint64_t bytes_handed_over = 0;
   // Response bodies the worker wrote to the client's socket itself
-  // (RESPONSE_SOCKET, HttpConn::grant_socket), and their bytes.
+  // (RESPONSE_SOCKET, HttpConn::send_socket), and their bytes.
   uint64_t responses_handed_over = 0;
   uint64_t response_bytes_handed_over = 0;
 
