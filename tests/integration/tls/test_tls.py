@@ -74,7 +74,10 @@ def application(environ, start_response):
         return [body]
     if path.startswith('/download/'):
         n = int(path.split('/')[2])
-        start_response('200 OK', [('Content-Type', 'application/octet-stream')])
+        headers = [('Content-Type', 'application/octet-stream')]
+        if environ.get('QUERY_STRING') == 'length':
+            headers.append(('Content-Length', str(n)))
+        start_response('200 OK', headers)
         block = bytes(range(256)) * 256
         def gen():
             left = n
@@ -364,6 +367,13 @@ Listen 127.0.0.1:%(port_proxy)d https
             body = r.read()
             self.assertEqual(len(body), n)
             self.assertEqual(body[:512], bytes(range(256)) * 2)
+            # With a Content-Length: the front end keeps the client's socket
+            # (no worker may write past the TLS layer, PROTOCOL.md 5.6).
+            conn.request('GET', '/download/%d?length' % n)
+            r = conn.getresponse()
+            self.assertEqual(r.getheader('Content-Length'), str(n))
+            body = r.read()
+            self.assertEqual(body, (bytes(range(256)) * (n // 256 + 1))[:n])
             sock_before = conn.sock
             conn.request('GET', '/x')
             r = conn.getresponse()
