@@ -170,9 +170,6 @@ class FrameReader {
   const std::string& error() const { return error_; }
   // Bytes fed but not yet returned as frames.
   size_t buffered() const { return end_ - pos_; }
-  // The type byte of the next frame when its whole header is buffered, else
-  // -1 (the header is not checked: next() does that).
-  int front_type() const { return end_ - pos_ >= kHeaderSize ? static_cast<uint8_t>(data_[pos_]) : -1; }
   // Bytes of memory the buffer holds now (for tests and statistics).
   size_t capacity() const { return cap_; }
 

@@ -45,21 +45,6 @@ bool FrameChannel::readable_now() {
   return ::poll(&p, 1, 0) > 0;
 }
 
-bool FrameChannel::next_is(proto::FrameType t) {
-  if (payload_left_ > 0) return false;
-  const size_t have = reader_.buffered();
-  if (have < proto::kHeaderSize) {
-    const size_t want = proto::kHeaderSize - have;
-    struct iovec iov = {reader_.prepare(want), want};
-    ssize_t n;
-    do {
-      n = recv_iov(&iov, 1, MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
-    reader_.commit(n > 0 ? static_cast<size_t>(n) : 0);
-  }
-  return reader_.front_type() == static_cast<int>(t);
-}
-
 namespace {
 
 // poll() bracketed by the hook, if any.
@@ -98,19 +83,19 @@ ssize_t FrameChannel::recv_some(char* dst, size_t n) {
   return recv_iov(&iov, 1);
 }
 
-ssize_t FrameChannel::recv_iov(struct iovec* iov, size_t count, int flags_in) {
+ssize_t FrameChannel::recv_iov(struct iovec* iov, size_t count) {
   if (!accept_fds_) {
     struct msghdr msg = {};
     msg.msg_iov = iov;
     msg.msg_iovlen = count;
-    ssize_t got = ::recvmsg(fd_, &msg, flags_in);
+    ssize_t got = ::recvmsg(fd_, &msg, 0);
     if (got > 0) received_ += static_cast<uint64_t>(got);
     return got;
   }
   // With room for descriptors: without it, the kernel would drop them.
   std::vector<int> fds;
   int flags = 0;
-  ssize_t got = recv_with_fds(fd_, iov, count, flags_in, &fds, &flags);
+  ssize_t got = recv_with_fds(fd_, iov, count, 0, &fds, &flags);
   if (got <= 0) return got;
   received_ += static_cast<uint64_t>(got);
   if (flags & MSG_CTRUNC)

@@ -51,10 +51,6 @@ class FrameChannel {
   Read read(proto::Frame* out, int timeout_ms, int wake_fd = -1, WaitHook* hook = nullptr);
   // True when bytes are buffered or the socket is readable now (no waiting).
   bool readable_now();
-  // True when the next frame's header is of type t: buffered, or in what one
-  // receive that does not wait brings now (it takes no more than the header).
-  // Never inside a partial frame's payload.
-  bool next_is(proto::FrameType t);
 
   // Request body payloads straight into the caller's memory (RequestIo's
   // read_into: wsgi.input.read(n), readinto), not through the reader's buffer.
@@ -110,7 +106,7 @@ class FrameChannel {
   // recv(), or recvmsg() taking descriptors with accept_fds().
   ssize_t recv_some(char* dst, size_t n);
   // recvmsg() into iov, taking a descriptor the same way.
-  ssize_t recv_iov(struct iovec* iov, size_t count, int flags = 0);
+  ssize_t recv_iov(struct iovec* iov, size_t count);
   // Keeps the first of fds with the stream offset of the recv()'s last byte
   // (see accept_fds()), closes the others.
   void keep_fd(const std::vector<int>& fds, uint64_t last_byte);

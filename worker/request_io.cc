@@ -275,8 +275,10 @@ bool RequestIo::want_socket() {
       resp_length_ < static_cast<int64_t>(kSocketMin))
     return false;
   if (body_ended_) return true;
-  // A request without a body has its REQUEST_END right behind its head.
-  return pending().empty() && ch_->next_is(proto::FrameType::kRequestEnd) && next_piece() == Fetch::kEnd;
+  // The whole body came (none, for most requests): the front end sends its
+  // REQUEST_END right behind it.
+  return body_length_ >= 0 && bytes_in_ == static_cast<uint64_t>(body_length_) && pending().empty() &&
+         ch_->payload_left() == 0 && next_piece() == Fetch::kEnd;
 }
 
 Status RequestIo::ask_socket() {

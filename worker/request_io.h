@@ -38,6 +38,9 @@ class RequestIo {
   RequestIo& operator=(const RequestIo&) = delete;
 
   uint32_t request_id() const { return id_; }
+  // The request body's length from its head (RequestInfo::body_length; -1
+  // unknown): once that many bytes came, its REQUEST_END is next.
+  void set_body_length(int64_t n) { body_length_ = n; }
 
   // Called around every wait of the calls below (nullptr: none). The hook must
   // stay valid until it is replaced.
@@ -137,8 +140,8 @@ class RequestIo {
   // then on into the next body frame when n reaches past them.
   Fetch read_direct(char* dst, size_t n, size_t* got);
   // Whether to ask for the client's socket before the head goes out: a
-  // Content-Length of kSocketMin or more, the request body complete (a
-  // REQUEST_END waiting is read here), no BODY_SOCKET in use.
+  // Content-Length of kSocketMin or more, the request body complete (its
+  // REQUEST_END read here when all of its bytes came), no BODY_SOCKET in use.
   bool want_socket();
   // Writes the head and SOCKET_ASK, then waits for the RESPONSE_SOCKET.
   Status ask_socket();
@@ -179,6 +182,7 @@ class RequestIo {
   size_t pending_pos_ = 0;
   std::string scratch_;     // fetch()'s buffer for payload bytes in the socket
   bool body_ended_ = false;
+  int64_t body_length_ = -1;
   // The client's socket while this request's body is read from it (-1: not).
   int client_fd_ = -1;
   uint64_t client_left_ = 0;

@@ -149,6 +149,7 @@ class Server {
     RequestIo io(ch, rid, timeout_ms_, &st_.last_activity_ms);
     RequestInfo info;
     Status s = scan_request_head(head_, &info);
+    io.set_body_length(info.body_length);
     if (!s) {
       log::warn("request {}: malformed request head: {}", rid, s.message());
       io.fail(proto::ErrorCode::kBadRequest, s.message());

@@ -20,8 +20,8 @@ bool https_on(std::string_view v) {
 }
 
 Status scan_request_head(std::string_view payload, RequestInfo* info) {
-  std::string_view start;
-  bool has_start = false;
+  std::string_view start, content_length;
+  bool has_start = false, has_length = false, transfer_encoding = false;
   bool reloading = false, embedded = false;
   using namespace std::string_view_literals;
   Status s = proto::for_each_pair(payload, [&](std::string_view k, std::string_view v) {
@@ -35,10 +35,21 @@ Status scan_request_head(std::string_view payload, RequestInfo* info) {
     else if (k == "mod_wsgi.application_group"sv) info->application_group = v;
     else if (k == "mod_wsgi.script_reloading"sv) reloading = v == "1"sv;
     else if (k == "mod_wsgi.process_group"sv) embedded = v.empty();
+    else if (k == "CONTENT_LENGTH"sv) { content_length = v; has_length = true; }
+    else if (k == "HTTP_TRANSFER_ENCODING"sv) transfer_encoding = true;
   });
   if (!s) return s;
   if (info->script.empty()) return Status::error("request head has no SCRIPT_FILENAME");
   info->reload_script = reloading && embedded;
+  if (has_length) {
+    auto r = std::from_chars(content_length.data(), content_length.data() + content_length.size(),
+                             info->body_length);
+    if (r.ec != std::errc() || r.ptr != content_length.data() + content_length.size() ||
+        content_length.empty() || content_length[0] == '-')
+      info->body_length = -1;
+  } else {
+    info->body_length = transfer_encoding ? -1 : 0;
+  }
   if (has_start) {
     auto r = std::from_chars(start.data(), start.data() + start.size(), info->request_start_us);
     if (r.ec != std::errc() || r.ptr != start.data() + start.size())

@@ -34,6 +34,10 @@ struct RequestInfo {
   bool reload_script = false;
   int64_t request_start_us = 0;       // wsgid.request_start; 0 = not sent
   bool https = false;
+  // The request body's length: CONTENT_LENGTH (digits only), 0 without one
+  // and without HTTP_TRANSFER_ENCODING; -1 unknown (a chunked body, or a
+  // CONTENT_LENGTH that is not a number).
+  int64_t body_length = 0;
 };
 
 // Views point into payload. Errors: the pair decoder's message, or

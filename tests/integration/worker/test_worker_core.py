@@ -498,7 +498,7 @@ class Pep3333Test(WorkerTestCase):
         r = self.download(c, 6, 'n=%d' % n, method='POST', body=b'unread')
         self.assertEqual((r.asked, r.body), (None, pattern(n)))
         # A request body read to its end first: asked.
-        r = self.download(c, 7, 'n=%d&read=1' % n, method='POST', body=b'x' * 60000)
+        r = self.download(c, 7, 'n=%d&read=1' % n, method='POST', body=b'x' * 70000)
         self.assertEqual((r.asked, r.body), (n, pattern(n)))
 
     def failed_download(self, name, timeout_ms, client_leaves):

@@ -40,6 +40,29 @@ TEST_CASE("scan_request_head: defaults") {
   CHECK(info.application_group == "");
   CHECK(info.request_start_us == 0);
   CHECK_FALSE(info.https);
+  CHECK(info.body_length == 0);
+}
+
+TEST_CASE("scan_request_head: the body's length") {
+  struct Case {
+    proto::KeyValues pairs;
+    int64_t length;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{{"CONTENT_LENGTH", "1048576"}}, 1048576},
+           {{{"CONTENT_LENGTH", "0"}}, 0},
+           {{{"HTTP_TRANSFER_ENCODING", "chunked"}}, -1},
+           {{{"CONTENT_LENGTH", "12x"}}, -1},
+           {{{"CONTENT_LENGTH", "-5"}}, -1},
+           {{{"CONTENT_LENGTH", ""}}, -1},
+           {{}, 0},
+       }) {
+    auto pairs = c.pairs;
+    pairs.emplace_back("SCRIPT_FILENAME", "/x");
+    RequestInfo info;
+    REQUIRE(scan_request_head(payload(pairs), &info).is_ok());
+    CHECK(info.body_length == c.length);
+  }
 }
 
 TEST_CASE("scan_request_head: mod_wsgi reloads the script module in embedded mode only") {
