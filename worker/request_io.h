@@ -11,8 +11,11 @@
 // as views of the channel's read buffer (pending()) or copied once, straight
 // into the caller's memory (read_into(): a large payload by the kernel's recv
 // itself). Memory is bounded: one body frame in,
-// about kBodyChunk plus one app block out. The FrameChannel must outlive the
-// RequestIo.
+// about kBodyChunk plus one app block out. A body handed over with BODY_SOCKET
+// is read from the client's socket (PROTOCOL.md 5.5); a response of kSocketMin
+// bytes or more asks for that socket and, granted, writes its body there
+// (PROTOCOL.md 5.6), a regular file's by sendfile(2) (send_file()). The
+// FrameChannel must outlive the RequestIo.
 #pragma once
 
 #include <atomic>
@@ -88,6 +91,7 @@ class RequestIo {
   // it (one writev), so data need only stay valid during the call.
   Status send_body(std::string_view data, bool flush, bool end);
   static constexpr size_t kCopyLimit = 4096;
+  static constexpr size_t kDirectMin = 4096;
   // The body from a regular file, from offset to its end (at most the
   // Content-Length): with the client's socket granted (PROTOCOL.md 5.6), by
   // sendfile(2) from the file to the socket, *used true. Otherwise, or when
@@ -95,7 +99,6 @@ class RequestIo {
   // sends the body itself (send_body). The head must be set; the response is
   // not finished.
   Status send_file(int fd, int64_t offset, bool* used);
-  static constexpr size_t kDirectMin = 4096;
   // A response of at least kSocketMin bytes by its Content-Length, asked
   // for once the request body is complete: its body is written to the
   // client's socket by this side (SOCKET_ASK / RESPONSE_SOCKET /
@@ -105,8 +108,6 @@ class RequestIo {
   // the wait hook's release around it (the GIL: the kernel's copy of a large
   // block need not hold up the other threads).
   static constexpr size_t kReleaseMin = 64 * 1024;
-  // Whether the response body goes to the client's socket from here.
-  bool writing_client() const { return resp_out_; }
   // A write to the client's socket waited past the front end's Timeout
   // (error() says so; gone() is true too: the front end closes the client).
   bool client_write_timed_out() const { return resp_timed_out_; }
