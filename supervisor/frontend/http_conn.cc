@@ -285,7 +285,7 @@ void HttpConn::update_reading() {
 
 void HttpConn::start_close() {
   if (close_ == CloseStage::kClosed) return;
-  if (handover_ == Handover::kOut || resp_out_ == RespOut::kOut) {
+  if (handover_ == Handover::kOut || resp_socket_out_) {
     // The worker may still wait on its copy of the client's socket, which
     // closing ours would not end: shut the connection itself down, so that
     // its read or write sees the end now.
@@ -382,7 +382,7 @@ void HttpConn::tick(uint64_t now) {
       // The worker writing the body to the client's socket sends nothing
       // meanwhile: Timeout runs from the last progress seen there (its own
       // writes each wait at most Timeout).
-      if (resp_out_ == RespOut::kOut && handover_progressed()) {
+      if (resp_socket_out_ && handover_progressed()) {
         refresh_write_deadline();
         break;
       }
@@ -751,7 +751,7 @@ int HttpConn::on_message_begin() {
   replayable_ = true;
   handover_ = Handover::kNone;
   handover_refused_ = false;
-  resp_out_ = RespOut::kNone;
+  resp_socket_out_ = false;
   worker_pid_ = 0;
   local_status_ = 0;
   local_challenge_.clear();
@@ -1468,7 +1468,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
         send_gateway(GatewayCause::kBadResponse, "worker sent RESPONSE_BODY before RESPONSE_HEAD");
         return;
       }
-      if (resp_out_ != RespOut::kNone) {
+      if (resp_socket_out_) {
         abort_connection("worker sent RESPONSE_BODY after SOCKET_ASK");
         return;
       }
@@ -1489,7 +1489,7 @@ void HttpConn::upstream_frame(const proto::Frame& f) {
       response_sent(f);
       return;
     case proto::FrameType::kResponseEnd:
-      if (resp_out_ != RespOut::kNone) {
+      if (resp_socket_out_) {
         abort_connection("worker sent RESPONSE_END without RESPONSE_SENT");
         return;
       }
@@ -1669,7 +1669,7 @@ void HttpConn::write_body(std::string_view data) {
 
 void HttpConn::socket_asked(const proto::Frame& f) {
   Result<proto::SocketAsk> a = proto::decode_socket_ask(f.payload);
-  if (!a || phase_ != Phase::kStreaming || resp_out_ != RespOut::kNone || resp_body_bytes_ != 0) {
+  if (!a || phase_ != Phase::kStreaming || resp_socket_out_ || resp_body_bytes_ != 0) {
     abort_connection(!a ? "malformed SOCKET_ASK from worker: " + a.status().message()
                         : std::string("SOCKET_ASK from worker out of turn"));
     return;
@@ -1705,7 +1705,7 @@ bool HttpConn::send_socket(std::string_view head) {
                                 {true, static_cast<uint32_t>(std::min(cfg.timeout * 1000.0, 4.0e9)), head});
   // Alone in its message, so that the worker's channel ties the descriptor to it.
   if (!upstream_->send_with_socket(frame, sock)) return false;
-  resp_out_ = RespOut::kOut;
+  resp_socket_out_ = true;
   (void)handover_progressed();  // where the socket stands now
   ++server_->metrics().front().responses_handed_over;
   refresh_write_deadline();
@@ -1721,13 +1721,13 @@ void HttpConn::refuse_socket() {
 void HttpConn::response_sent(const proto::Frame& f) {
   Result<proto::ResponseSent> t = proto::decode_response_sent(f.payload);
   const uint64_t left = resp_length_ >= 0 ? static_cast<uint64_t>(resp_length_) - resp_body_bytes_ : 0;
-  if (!t || resp_out_ != RespOut::kOut || t->bytes > left) {
+  if (!t || !resp_socket_out_ || t->bytes > left) {
     abort_connection(!t ? "malformed RESPONSE_SENT from worker: " + t.status().message()
-                     : resp_out_ != RespOut::kOut ? std::string("RESPONSE_SENT from worker without a RESPONSE_SOCKET")
+                     : !resp_socket_out_ ? std::string("RESPONSE_SENT from worker without a RESPONSE_SOCKET")
                                                   : std::string("RESPONSE_SENT from worker counts more than the Content-Length"));
     return;
   }
-  resp_out_ = RespOut::kNone;
+  resp_socket_out_ = false;
   resp_body_bytes_ += t->bytes;
   server_->metrics().front().response_bytes_handed_over += t->bytes;
   switch (t->how) {
@@ -1745,7 +1745,7 @@ void HttpConn::response_sent(const proto::Frame& f) {
 
 bool HttpConn::upstream_can_splice() const {
   return !tls_ && !writing_ && close_ == CloseStage::kOpen && phase_ == Phase::kStreaming &&
-         resp_out_ == RespOut::kNone &&
+         !resp_socket_out_ &&
          !no_body_ && upstream_ != nullptr &&
          (resp_length_ < 0 || resp_body_bytes_ < static_cast<uint64_t>(resp_length_));
 }

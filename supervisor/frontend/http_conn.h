@@ -309,10 +309,6 @@ class HttpConn final : public UpstreamClient {
   // the client's socket; false when the worker's socket cannot take it now.
   bool send_socket(std::string_view head);
   void response_sent(const proto::Frame& f);
-  enum class RespOut : uint8_t {
-    kNone,  // the body (if any) comes in frames
-    kOut,   // the client's socket is the worker's: nothing is written here
-  };
   // The client closed or reset its connection: logged as Apache does, closed.
   void client_closed();
   static constexpr uint64_t kHandoverMin = 64 * 1024;
@@ -501,7 +497,9 @@ class HttpConn final : public UpstreamClient {
   size_t reqbuf_sent_ = 0;
   bool replayable_ = true;
   Handover handover_ = Handover::kNone;
-  RespOut resp_out_ = RespOut::kNone;
+  // The client's socket is the worker's for this response's body (from
+  // RESPONSE_SOCKET to RESPONSE_SENT): nothing is written here.
+  bool resp_socket_out_ = false;
   bool handover_refused_ = false;  // the worker's socket could not take it: not tried again
   uint64_t handover_looked_ms_ = 0, handover_queued_ = 0;  // handover_progressed()'s last look
   pid_t worker_pid_ = 0;

@@ -440,6 +440,18 @@ class BodyHandover(BodiesTestCase):
         finally:
             s.close()
 
+    def stalled_upload(self, fe, mark, byte):
+        """POSTs /read_error a 2 MB body of which 100 KB come, then nothing ->
+        (the one response, seconds it took)."""
+        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
+        try:
+            s.sendall(post_head('/read_error?marker=%s' % mark, 2000000) + byte * 100000)
+            t0 = time.monotonic()
+            (r,), _ = ResponseReader(s).read(1)
+            return r, time.monotonic() - t0
+        finally:
+            s.close()
+
     def test_a_stalled_upload_past_socket_timeout_ends_the_workers_read_too(self):
         # The client stops sending and the body's read timeout is long: the
         # front end answers 504 at socket-timeout and closes, and the worker's
@@ -447,17 +459,11 @@ class BodyHandover(BodiesTestCase):
         # shuts the connection down), not 30 s later.
         _, fe = self.pair(socket_timeout=1, limits={'body_timeout': 30})
         mark = self.marker('stalled_long')
-        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
-        try:
-            s.sendall(post_head('/read_error?marker=%s' % mark, 2000000) + b'w' * 100000)
-            t0 = time.monotonic()
-            (r,), closed = ResponseReader(s).read(1)
-            self.assertEqual(r[0], 504, r)
-            self.assertEqual(written(mark), 'OSError after 65536 bytes: request data read error: '
-                                            'the client closed the connection before the end of the request body')
-            self.assertLess(time.monotonic() - t0, 10)
-        finally:
-            s.close()
+        r, took = self.stalled_upload(fe, mark, b'w')
+        self.assertEqual(r[0], 504, r)
+        self.assertEqual(written(mark), 'OSError after 65536 bytes: request data read error: '
+                                        'the client closed the connection before the end of the request body')
+        self.assertLess(took, 10)
 
     def test_part_read_the_rest_dropped_and_the_connection_kept(self):
         _, fe = self.pair()
@@ -473,16 +479,10 @@ class BodyHandover(BodiesTestCase):
     def test_a_client_that_stalls_gets_408_and_the_read_raises(self):
         _, fe = self.pair(limits={'body_timeout': 1})
         mark = self.marker('stalled')
-        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
-        try:
-            s.sendall(post_head('/read_error?marker=%s' % mark, 2000000) + b'u' * 100000)
-            t0 = time.monotonic()
-            (r,), closed = ResponseReader(s).read(1)
-            self.assertEqual(r[0], 408, r)
-            self.assertLess(time.monotonic() - t0, 10)
-            self.assertIn(b'Connection: close', r[1])
-        finally:
-            s.close()
+        r, took = self.stalled_upload(fe, mark, b'u')
+        self.assertEqual(r[0], 408, r)
+        self.assertLess(took, 10)
+        self.assertIn(b'Connection: close', r[1])
         # read(65536) raises with the bytes of the read that failed unreturned.
         self.assertEqual(written(mark), 'OSError after 65536 bytes: request data read error: '
                                         'timed out reading the request body (RequestReadTimeout body)')
@@ -494,16 +494,10 @@ class BodyHandover(BodiesTestCase):
         # wait for a body the client is not sending.
         w, fe = self.pair(request_timeout=1, graceful_timeout=1)
         mark = self.marker('timed_out')
-        s = socket.create_connection(('127.0.0.1', fe.port), timeout=30)
-        try:
-            s.sendall(post_head('/read_error?marker=%s' % mark, 2000000) + b'u' * 100000)
-            t0 = time.monotonic()
-            (r,), closed = ResponseReader(s).read(1)
-            self.assertIn(r[0], (502, 504), r)
-            self.assertIn(b'Connection: close', r[1])
-            self.assertLess(time.monotonic() - t0, 10)
-        finally:
-            s.close()
+        r, took = self.stalled_upload(fe, mark, b'u')
+        self.assertIn(r[0], (502, 504), r)
+        self.assertIn(b'Connection: close', r[1])
+        self.assertLess(took, 10)
 
     def test_a_client_that_leaves_mid_body_ends_the_read_the_worker_serves_on(self):
         _, fe = self.pair()
