@@ -262,7 +262,8 @@ int HttpConn::sni_check(const model::VirtualHost* vh, std::string_view host, std
 void HttpConn::update_reading() {
   bool want = close_ != CloseStage::kClosed &&
               (close_ == CloseStage::kLingering ||
-               (!backpressure_ && pending_.size() < kMaxPending && handover_ != Handover::kOut));
+               (!backpressure_ && !client_ended_ && pending_.size() < kMaxPending &&
+                handover_ != Handover::kOut));
   if (want == reading_) return;
   auto* s = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (want) {
@@ -429,7 +430,8 @@ bool HttpConn::in_flight(InFlight* out) const {
 void HttpConn::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (close_ == CloseStage::kClosed) return;
   if (nread < 0) {
-    client_closed();
+    if (resp_socket_out_) client_ended_under_worker();
+    else client_closed();
     return;
   }
   if (nread == 0) return;
@@ -457,6 +459,12 @@ void HttpConn::client_closed() {
     log_request(true);  // Apache logs a request its client left, with %X "X"
   }
   start_close();
+}
+
+void HttpConn::client_ended_under_worker() {
+  client_ended_ = true;
+  keep_alive_ = false;
+  update_reading();
 }
 
 void HttpConn::on_tls_bytes(const char* data, size_t len) {
@@ -1680,6 +1688,13 @@ void HttpConn::socket_asked(const proto::Frame& f) {
   const bool as_is = !tls_ && close_ == CloseStage::kOpen && !no_body_ && !chunked_ && resp_length_ >= 0 &&
                      a->bytes == static_cast<uint64_t>(resp_length_) && handover_ != Handover::kOut;
   if (!as_is) {
+    log::debug("request {}: response socket refused: {}", request_id_,
+               tls_                            ? "TLS"
+               : close_ != CloseStage::kOpen   ? "the connection is closing"
+               : no_body_                      ? "a response without a body"
+               : chunked_                      ? "a chunked response"
+               : handover_ == Handover::kOut   ? "the request body is with the worker"
+                                               : "the asked length is not the Content-Length");
     refuse_socket();
     return;
   }
@@ -1689,6 +1704,10 @@ void HttpConn::socket_asked(const proto::Frame& f) {
   // take the frame now: frames, as usual.
   if (writing_ || !inflight_.empty() || out_.size() > proto::kMaxPayload - proto::kResponseSocketSize ||
       !send_socket(out_)) {
+    log::debug("request {}: response socket refused: {}", request_id_,
+               writing_ || !inflight_.empty() ? "an earlier response is still being written"
+               : out_.size() > proto::kMaxPayload - proto::kResponseSocketSize ? "the head is too large"
+                                                                                : "the worker's socket is full");
     refuse_socket();
     write_out();
     return;

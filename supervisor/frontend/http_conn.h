@@ -311,6 +311,12 @@ class HttpConn final : public UpstreamClient {
   void response_sent(const proto::Frame& f);
   // The client closed or reset its connection: logged as Apache does, closed.
   void client_closed();
+  // The same while the worker holds the socket (resp_socket_out_): a client
+  // that read the whole body may close before the worker's RESPONSE_SENT
+  // comes. Its count says how the response ended (done, or the client gone),
+  // so the connection reads no more and waits for it (the write deadline
+  // still bounds that), then closes.
+  void client_ended_under_worker();
   static constexpr uint64_t kHandoverMin = 64 * 1024;
   enum class Handover : uint8_t {
     kNone,  // the body (if any) comes through this side
@@ -500,6 +506,7 @@ class HttpConn final : public UpstreamClient {
   // The client's socket is the worker's for this response's body (from
   // RESPONSE_SOCKET to RESPONSE_SENT): nothing is written here.
   bool resp_socket_out_ = false;
+  bool client_ended_ = false;  // its end came while resp_socket_out_: read no more
   bool handover_refused_ = false;  // the worker's socket could not take it: not tried again
   uint64_t handover_looked_ms_ = 0, handover_queued_ = 0;  // handover_progressed()'s last look
   pid_t worker_pid_ = 0;

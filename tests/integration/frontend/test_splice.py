@@ -24,7 +24,9 @@ Every body here is a byte pattern that tells a lost, doubled or misplaced byte
 Bodies the worker writes (class ResponseSocket): exact on a keep-alive
 connection with pipelined requests, counted in /metrics and in the access
 log's %B / %O; not for chunked bodies, HEAD, or a body shorter than its
-Content-Length (the connection then closes after it); with `Timeout 2`, a
+Content-Length (the connection then closes after it); a client that closes
+once it has the whole body, before the worker says it is done, is logged and
+counted whole; with `Timeout 2`, a
 client that reads slowly for longer than Timeout gets all of it, one that stops
 reading is cut after about Timeout, one that leaves frees the worker.
 Request bodies (Content-Length) go the other way, client -> worker:
@@ -115,6 +117,9 @@ def application(environ, start_response):
             i += 1
             if exit_after and i == exit_after:
                 os._exit(3)
+        if 'pause' in q:  # after the last block: the response ends later
+            import time
+            time.sleep(float(q['pause']))
     return gen()
 """
 
@@ -585,6 +590,25 @@ class ResponseSocket(DaemonCase):
         finally:
             c.close()
         self.assertRegex(self.access_lines(1)[0], r' 200 200000 \d+$')
+
+    def test_a_client_that_closes_after_the_body_gets_it_logged_whole(self):
+        # The client reads the whole body and closes before the worker's
+        # RESPONSE_SENT comes (the application pauses after its last block):
+        # the response is logged and counted as the worker wrote it, not as
+        # a client gone (it was, before the front end waited for the count).
+        before = self.handed()
+        n = MIB + 7
+        c = Client(self.d.port())
+        try:
+            st, _, body = c.request('/app/big?n=%d&length=%d&pause=1' % (n, n))
+            self.assertEqual(st, 200)
+            self.assertPattern(body, n)
+        finally:
+            c.close()
+        self.assertRegex(self.access_lines(1)[0], r'^GET /app/big\?n=%d&length=%d&pause=1 HTTP/1.1 200 %d \d+$' % (n, n, n))
+        after = self.handed()
+        self.assertEqual((after[0] - before[0], after[1] - before[1]), (1, n))
+        self.d.check_log_clean()
 
     def test_a_slow_reader_longer_than_timeout_gets_it_all(self):
         # 24 MiB read at about 4 MiB/s through a 64 KiB receive buffer: the
