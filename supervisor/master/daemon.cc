@@ -394,6 +394,7 @@ void Daemon::finish() {
     if (!r.socket_taken) close_group_socket(r.socket);
   }
   removed_.clear();
+  close_retired_sockets(true);
   for (auto& [name, s] : sockets_) close_group_socket(s);
   sockets_.clear();
   for (auto& [path, fd] : vhost_logs_) close(fd);
@@ -536,6 +537,7 @@ void Daemon::check_progress() {
     }
   }
   std::erase_if(removed_, [](const RemovedGroup& r) { return !r.group; });
+  close_retired_sockets(false);
   if (phase_ != Phase::kRunning) {
     advance_stop();
     return;
@@ -678,6 +680,22 @@ void Daemon::close_group_socket(const GroupSocket& s) {
   if (s.fd < 0) return;
   close(s.fd);
   unlink(s.path.c_str());
+}
+
+void Daemon::close_retired_sockets(bool all) {
+  std::erase_if(retired_sockets_, [&](const RetiredSocket& r) {
+    auto g = groups_.find(r.group);
+    if (!all && g != groups_.end()) {
+      std::vector<int> live = g->second->pids();
+      for (int pid : r.pids)
+        if (std::find(live.begin(), live.end(), pid) != live.end()) return false;
+    }
+    bool reused = false;  // a later reload moved a socket back onto this path
+    for (const auto& [name, s] : sockets_) reused = reused || s.path == r.socket.path;
+    if (reused) close(r.socket.fd);
+    else close_group_socket(r.socket);
+    return true;
+  });
 }
 
 // --- front end ---

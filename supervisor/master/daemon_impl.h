@@ -68,6 +68,16 @@ struct GroupSocket {
   int backlog = 0;
 };
 
+// A group socket a reload moved (WSGISocketPrefix changed): kept open, its
+// file in place, while a process that listens on it lives. The front end
+// connects to the old path until the new settings reach it, a moment after
+// the reload; gone at once, such a connect found no file and answered 503.
+struct RetiredSocket {
+  std::string group;
+  GroupSocket socket;
+  std::vector<int> pids;  // the group's processes when it moved
+};
+
 struct RemovedGroup {
   std::unique_ptr<ProcessGroup> group;
   GroupSocket socket;
@@ -117,6 +127,9 @@ class Daemon : public GroupHost, public ChildHost {
   void start_watchdog();
   Result<GroupSocket> open_group_socket(const model::Config& c, const model::GroupSpec& g);
   void close_group_socket(const GroupSocket& s);
+  // Closes the retired sockets none of whose processes is left (all of them
+  // with `all`); a file that a current socket has taken again stays.
+  void close_retired_sockets(bool all);
   void start_frontend();
   json frontend_settings();
   // The front end's event loops for config (model::frontend_loop_count with
@@ -179,6 +192,7 @@ class Daemon : public GroupHost, public ChildHost {
   std::map<std::string, GroupSocket> sockets_;
   std::map<std::string, std::unique_ptr<ProcessGroup>> groups_;
   std::vector<RemovedGroup> removed_;
+  std::vector<RetiredSocket> retired_sockets_;
   std::unique_ptr<Child> frontend_;
   EmbeddedPool embedded_;  // the scripts the front end runs embedded
   int frontend_generation_ = 0;

@@ -240,10 +240,9 @@ Status Daemon::reload_config(const std::string& why, json* errors) {
     ProcessGroup* g = groups_[name].get();
     auto ns = new_sockets.find(name);
     if (ns != new_sockets.end()) {
-      GroupSocket old_socket = sockets_[name];
+      retired_sockets_.push_back({name, sockets_[name], g->pids()});
       sockets_[name] = ns->second;
       g->set_socket(ns->second.fd, ns->second.path);
-      close_group_socket(old_socket);
     } else if (sockets_[name].backlog != spec.listen_backlog) {
       if (Status s = relisten(sockets_[name].fd, spec.listen_backlog); !s) {
         log::warn("reload: group {}: {}", name, s.message());
