@@ -98,8 +98,10 @@ class FrameChannel {
   void close();
 
  private:
-  // The most one recv() asks for: a body frame's payload (proto::kBodyChunk).
-  static constexpr size_t kRecvSize = proto::kBodyChunk;
+  // The most one recv() asks for: a request head with a whole body frame's
+  // payload (proto::kBodyChunk) and the frames around it, so that a request
+  // of up to 64 KiB comes in one recv().
+  static constexpr size_t kRecvSize = 2 * proto::kBodyChunk;
   // read_payload(): n bytes after a header the reader holds whole -> how many
   // are that frame's body payload (the rest are fed to the reader).
   size_t adopt_payload(const char* p, size_t n);
