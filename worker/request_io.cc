@@ -259,6 +259,8 @@ bool RequestIo::skip_body() {
 void RequestIo::set_head(const proto::ResponseHead& head) {
   proto::append_response_head(&out_, id_, head);
   head_set_ = true;
+  // As the front end frames it (response_head.cc: no body for these).
+  resp_no_body_ = head_request_ || head.status < 200 || head.status == 204 || head.status == 304;
   for (const auto& [name, value] : head.headers) {
     if (name.size() != 14 || strncasecmp(name.data(), "content-length", 14) != 0) continue;
     // Digits only, as the front end reads it; anything else asks for nothing.
@@ -271,9 +273,13 @@ void RequestIo::set_head(const proto::ResponseHead& head) {
 }
 
 bool RequestIo::want_socket() {
-  if (resp_asked_ || !head_set_ || head_written_ || gone_ || client_fd_ >= 0 ||
+  if (resp_asked_ || !head_set_ || head_written_ || gone_ || client_fd_ >= 0 || resp_no_body_ ||
       resp_length_ < static_cast<int64_t>(kSocketMin))
     return false;
+  return read_end_if_body_came();
+}
+
+bool RequestIo::read_end_if_body_came() {
   if (body_ended_) return true;
   // The whole body came (none, for most requests): the front end sends its
   // REQUEST_END right behind it.
@@ -462,6 +468,15 @@ Status RequestIo::finish() {
 }
 
 Status RequestIo::send_body(std::string_view data, bool flush, bool end) {
+  if (resp_no_body_) {
+    if (end) return finish();
+    // The head at the first write (a streamed answer's head is not held
+    // back), then only the look for a cancel that a write makes.
+    (void)read_end_if_body_came();  // a CANCEL is looked for after it only
+    if (!out_.empty()) return write_out(true);
+    if (check_cancel()) return Status::error("the client went away");
+    return Status::ok();
+  }
   if (!resp_asked_ && want_socket()) {
     Status s = ask_socket();
     if (!s) return s;
@@ -491,6 +506,10 @@ Status RequestIo::send_body(std::string_view data, bool flush, bool end) {
 Status RequestIo::send_file(int fd, int64_t offset, bool* used) {
   *used = false;
   struct stat st;
+  if (resp_no_body_) {
+    *used = true;  // nothing of the file goes out: it is not read
+    return Status::ok();
+  }
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || offset < 0) return Status::ok();
   if (!resp_asked_ && want_socket()) {
     Status s = ask_socket();

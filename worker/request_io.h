@@ -44,6 +44,11 @@ class RequestIo {
   // The request body's length from its head (RequestInfo::body_length; -1
   // unknown): once that many bytes came, its REQUEST_END is next.
   void set_body_length(int64_t n) { body_length_ = n; }
+  // A HEAD request. Its response, and one with a status that has no body
+  // (1xx, 204, 304), gets no body from the front end: the application's
+  // bytes are dropped here instead of crossing the socket to be dropped there,
+  // and no socket is asked for them (the head still goes at the first write).
+  void set_head_request(bool head) { head_request_ = head; }
 
   // Called around every wait of the calls below (nullptr: none). The hook must
   // stay valid until it is replaced.
@@ -137,6 +142,9 @@ class RequestIo {
   // the channel's payload_left() > 0 (the payload is in the socket, for
   // read_direct()).
   Fetch next_piece();
+  // Reads the REQUEST_END when the whole body came (RequestInfo::body_length):
+  // true when the body has ended.
+  bool read_end_if_body_came();
   // Receives up to n body bytes into dst (*got of them): the payload_left() bytes,
   // then on into the next body frame when n reaches past them.
   Fetch read_direct(char* dst, size_t n, size_t* got);
@@ -193,6 +201,8 @@ class RequestIo {
   // The response: its Content-Length (-1: none), and the client's socket
   // while its body is written to it (RESPONSE_SOCKET).
   int64_t resp_length_ = -1;
+  bool head_request_ = false;
+  bool resp_no_body_ = false;  // set_head_request() or the status: body bytes are dropped
   bool resp_asked_ = false;
   bool resp_out_ = false;  // granted: the body goes to the client's socket (resp_fd_ until done)
   int resp_fd_ = -1;

@@ -150,6 +150,7 @@ class Server {
     RequestInfo info;
     Status s = scan_request_head(head_, &info);
     io.set_body_length(info.body_length);
+    io.set_head_request(info.method == "HEAD");
     if (!s) {
       log::warn("request {}: malformed request head: {}", rid, s.message());
       io.fail(proto::ErrorCode::kBadRequest, s.message());

@@ -550,6 +550,38 @@ class Pep3333Test(WorkerTestCase):
         r = self.get(self.h, '/still')
         self.assertEqual(r.body, b'hello /still')
 
+    def test_head_sends_no_body(self):
+        # The front end sends no body for HEAD (nor for 1xx, 204, 304): the
+        # worker drops the application's bytes itself and asks for no socket.
+        c = self.h.connect()
+        n = 1 << 20
+        r = self.download(c, 1, 'n=%d&block=100000' % n, method='HEAD')
+        self.assertEqual((r.status, r.header('Content-Length'), r.asked, r.body_bytes, r.complete),
+                         (200, str(n), None, 0, True), r.frames)
+        self.assertNotIn('RESPONSE_BODY', r.frames)
+        # The head goes at the application's first write, not at its end.
+        mark = os.path.join(self.h.writable_dir(), 'head.marker')
+        c.send_request(2, make_environ('/closing', query='marker=%s&count=2&delay=1' % mark,
+                                       method='HEAD', script=WSGI_APP))
+        while c.read_frame()[0] != F.RESPONSE_HEAD:
+            pass
+        self.assertFalse(os.path.exists(mark))  # the iterable still runs
+        r = c.read_response(2)
+        self.assertEqual((r.complete, r.body_bytes), (True, 0), r.frames)
+        wait_for(lambda: os.path.exists(mark), 10, 'close() after the end')  # it runs after RESPONSE_END
+        # The connection then serves a GET with its body.
+        self.assertEqual(self.download(c, 3, 'n=1000').body, pattern(1000))
+        # A cancel still ends a HEAD answer that goes on (close() is called).
+        os.unlink(mark)
+        c.send_request(4, make_environ('/closing', query='marker=%s&count=1000&delay=0.02' % mark,
+                                       method='HEAD', script=WSGI_APP))
+        while c.read_frame()[0] != F.RESPONSE_HEAD:
+            pass
+        c.cancel(4)
+        c.close()
+        wait_for(lambda: os.path.exists(mark), 10, 'close() of the iterable')
+        self.assertEqual(self.get(self.h, '/still').body, b'hello /still')
+
     def test_signal_handlers_refused(self):
         r = self.get(self.h, '/signal')
         self.assertEqual(r.body, b'refused: signal only works in main thread of the main interpreter')
