@@ -99,6 +99,13 @@ Result<KeyValues> decode_request_head(std::string_view payload);
 template <class Fn>
 Status for_each_pair(std::string_view payload, Fn&& fn);
 
+// A response that carries no body (RFC 9110 6.4.1, 15.3.5, 15.4.5): to a HEAD
+// request, or with a 1xx, 204 or 304 status. The front end sends none for it;
+// the worker drops what the application gives (PROTOCOL.md, RESPONSE_BODY).
+constexpr bool response_has_no_body(bool head_request, int status) {
+  return head_request || status < 200 || status == 204 || status == 304;
+}
+
 struct ResponseHead {
   uint16_t status = 200;
   std::string reason;  // "OK"

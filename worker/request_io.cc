@@ -259,8 +259,7 @@ bool RequestIo::skip_body() {
 void RequestIo::set_head(const proto::ResponseHead& head) {
   proto::append_response_head(&out_, id_, head);
   head_set_ = true;
-  // As the front end frames it (response_head.cc: no body for these).
-  resp_no_body_ = head_request_ || head.status < 200 || head.status == 204 || head.status == 304;
+  resp_no_body_ = proto::response_has_no_body(head_request_, head.status);
   for (const auto& [name, value] : head.headers) {
     if (name.size() != 14 || strncasecmp(name.data(), "content-length", 14) != 0) continue;
     // Digits only, as the front end reads it; anything else asks for nothing.

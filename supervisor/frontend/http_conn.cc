@@ -1690,30 +1690,28 @@ void HttpConn::socket_asked(const proto::Frame& f) {
   // The body goes out byte for byte as the worker writes it: its length
   // framed by the Content-Length the head carries, nothing for the front end
   // to encode, count or cut (what it would cut, the worker cuts too).
-  const bool as_is = !tls_ && close_ == CloseStage::kOpen && !no_body_ && !chunked_ && resp_length_ >= 0 &&
-                     a->bytes == static_cast<uint64_t>(resp_length_) && handover_ != Handover::kOut;
-  if (!as_is) {
-    log::debug("request {}: response socket refused: {}", request_id_,
-               tls_                            ? "TLS"
-               : close_ != CloseStage::kOpen   ? "the connection is closing"
-               : no_body_                      ? "a response without a body"
-               : chunked_                      ? "a chunked response"
-               : handover_ == Handover::kOut   ? "the request body is with the worker"
-                                               : "the asked length is not the Content-Length");
-    refuse_socket();
+  const char* why = tls_                          ? "TLS"
+                    : close_ != CloseStage::kOpen ? "the connection is closing"
+                    : no_body_                    ? "a response without a body"
+                    : chunked_                    ? "a chunked response"
+                    : handover_ == Handover::kOut ? "the request body is with the worker"
+                    : resp_length_ < 0 || a->bytes != static_cast<uint64_t>(resp_length_)
+                        ? "the asked length is not the Content-Length"
+                        : nullptr;
+  if (why) {
+    refuse_socket(why);
     return;
   }
   // The head goes with the socket: the worker writes it with the body's first
   // bytes, one send and no write here. Not while an earlier response is still
   // being written (a client reading late), nor when the worker's socket cannot
   // take the frame now: frames, as usual.
-  if (writing_ || !inflight_.empty() || out_.size() > proto::kMaxPayload - proto::kResponseSocketSize ||
-      !send_socket(out_)) {
-    log::debug("request {}: response socket refused: {}", request_id_,
-               writing_ || !inflight_.empty() ? "an earlier response is still being written"
-               : out_.size() > proto::kMaxPayload - proto::kResponseSocketSize ? "the head is too large"
-                                                                                : "the worker's socket is full");
-    refuse_socket();
+  why = writing_ || !inflight_.empty()                                   ? "an earlier response is still being written"
+        : out_.size() > proto::kMaxPayload - proto::kResponseSocketSize ? "the head is too large"
+        : !send_socket(out_)                                             ? "the worker's socket is full"
+                                                                         : nullptr;
+  if (why) {
+    refuse_socket(why);
     write_out();
     return;
   }
@@ -1736,7 +1734,8 @@ bool HttpConn::send_socket(std::string_view head) {
   return true;
 }
 
-void HttpConn::refuse_socket() {
+void HttpConn::refuse_socket(std::string_view why) {
+  log::debug("request {}: response socket refused: {}", request_id_, why);
   std::string frame;
   proto::append_response_socket(&frame, request_id_, {false, 0, {}});
   upstream_->send(frame);

@@ -304,7 +304,7 @@ class HttpConn final : public UpstreamClient {
   // answers no and the body comes in frames. response_sent() takes the
   // worker's count back (RESPONSE_SENT) before RESPONSE_END.
   void socket_asked(const proto::Frame& f);
-  void refuse_socket();
+  void refuse_socket(std::string_view why);  // logged at debug level
   // RESPONSE_SOCKET granted, with head (what the worker writes first) and
   // the client's socket; false when the worker's socket cannot take it now.
   bool send_socket(std::string_view head);

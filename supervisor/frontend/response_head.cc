@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/messages.h"
 #include "supervisor/frontend/request_headers.h"
 
 namespace wsgid::frontend {
@@ -141,7 +142,7 @@ void append_status_line(std::string* out, int status, std::string_view reason) {
 Framing append_head_end(std::string* out, const HeadEnd& in) {
   Framing f;
   f.keep_alive = in.keep_alive;
-  f.no_body = in.head_method || in.status < 200 || in.status == 204 || in.status == 304;
+  f.no_body = proto::response_has_no_body(in.head_method, in.status);
   if (!f.no_body && !in.has_length) {
     if (!in.http10) {
       f.chunked = true;
