@@ -23,7 +23,7 @@
 
 namespace wsgid::proto {
 
-constexpr uint32_t kVersion = 6;
+constexpr uint32_t kVersion = 7;
 constexpr size_t kHeaderSize = 12;
 // Largest payload any frame may carry (a request head with its environ is the
 // largest legitimate frame; body chunks are far smaller).

@@ -79,6 +79,54 @@ bool StartedPage::marked(uint32_t id) const {
   return std::atomic_ref<uint32_t>(*word_).load(std::memory_order_acquire) == id;
 }
 
-void StartedPage::clear() { std::atomic_ref<uint32_t>(*word_).store(0, std::memory_order_relaxed); }
+void StartedPage::clear(uint32_t id) {
+  std::atomic_ref<uint32_t>(*word_).compare_exchange_strong(id, 0, std::memory_order_acq_rel);
+}
+
+namespace {
+
+constexpr uint64_t kOffered = 1;
+constexpr uint64_t kWithdrawn = 2;
+
+uint64_t slot_value(uint32_t id, uint64_t state) { return (static_cast<uint64_t>(id) << 32) | state; }
+
+}  // namespace
+
+int StartedPage::offer(uint32_t id) {
+  for (int i = 0; i < kSlots; ++i) {
+    std::atomic_ref<uint64_t> s(*slot(i));
+    uint64_t expected = 0;
+    // Release: the offer is visible before the request's bytes are sent.
+    if (s.load(std::memory_order_acquire) == 0 &&
+        s.compare_exchange_strong(expected, slot_value(id, kOffered), std::memory_order_acq_rel))
+      return i;
+  }
+  return -1;
+}
+
+bool StartedPage::withdraw(int i, uint32_t id) {
+  if (i < 0 || i >= kSlots) return false;
+  uint64_t expected = slot_value(id, kOffered);
+  return std::atomic_ref<uint64_t>(*slot(i)).compare_exchange_strong(expected, slot_value(id, kWithdrawn),
+                                                                     std::memory_order_acq_rel);
+}
+
+bool StartedPage::claim(uint32_t id) {
+  for (int i = 0; i < kSlots; ++i) {
+    std::atomic_ref<uint64_t> s(*slot(i));
+    uint64_t v = s.load(std::memory_order_acquire);
+    if (v == 0 || (v >> 32) != id) continue;
+    if (v == slot_value(id, kOffered) && s.compare_exchange_strong(v, 0, std::memory_order_acq_rel)) return true;
+    return v != slot_value(id, kWithdrawn);  // withdrawn first (or a stranger's bits: served)
+  }
+  return true;
+}
+
+void StartedPage::release_withdrawn(uint32_t id) {
+  for (int i = 0; i < kSlots; ++i) {
+    uint64_t expected = slot_value(id, kWithdrawn);
+    if (std::atomic_ref<uint64_t>(*slot(i)).compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) return;
+  }
+}
 
 }  // namespace wsgid::proto

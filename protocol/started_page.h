@@ -15,9 +15,18 @@
 // cannot read as started. The page is the connection's alone: no other
 // connection, process or group can write it.
 //
+// Since version 7 the page also carries kSlots slots for requests the front
+// end sends on a connection before the worker has finished the one it is
+// serving (pipelined, PROTOCOL.md 5.7): the front end offers a slot with the
+// request's id before sending it (offer()); the worker claims it when it
+// reads the request (claim(), which empties the slot), the front end may
+// withdraw it until then (withdraw(): the worker then skips the request
+// without a frame and empties the slot). Exactly one of the two succeeds, so
+// a withdrawn request can go to another worker and never runs twice.
+//
 // Whatever fails (memfd_create, the send, the worker's mmap) only loses the
 // page: a worker without one sends STARTED frames as before, and the front end
-// takes either signal.
+// takes either signal (and sends no request ahead on that connection).
 #pragma once
 
 #include <cstdint>
@@ -54,11 +63,33 @@ class StartedPage {
   void mark(uint32_t id);
   // Front end: whether the worker marked request id.
   bool marked(uint32_t id) const;
-  // Front end: no request of this connection is marked.
-  void clear();
+  // Front end: request id is no longer marked (when the page still holds it:
+  // a later request the worker has marked meanwhile stays marked).
+  void clear(uint32_t id);
+
+  // Pipelined requests (PROTOCOL.md 5.7). A slot is 64 bits: the request id
+  // in the high half, its state in the low: free (the whole slot 0), offered,
+  // withdrawn.
+  static constexpr int kSlots = 8;
+  // Front end: a free slot now holds id, offered: its index, or -1 when every
+  // slot is in use (the request is then not sent ahead).
+  int offer(uint32_t id);
+  // Front end: withdraws the request offered in slot: true when the worker had
+  // not claimed it (it will skip the request and free the slot), false when it
+  // had (the request is the worker's: it may run).
+  bool withdraw(int slot, uint32_t id);
+  // Worker: the request id just read may be served: true unless the front end
+  // withdrew it. A slot offered for id is freed by the claim; a request in no
+  // slot was not sent ahead and is the worker's.
+  bool claim(uint32_t id);
+  // Worker: the withdrawn request id has been skipped (its frames read): its
+  // slot is free again.
+  void release_withdrawn(uint32_t id);
 
  private:
   void reset();
+  uint64_t* slot(int i) const { return reinterpret_cast<uint64_t*>(reinterpret_cast<char*>(word_) + kSlotOffset) + i; }
+  static constexpr size_t kSlotOffset = 64;  // a cache line of its own, after the mark
   uint32_t* word_ = nullptr;  // the first 4 bytes of the mapping
   int fd_ = -1;
 };

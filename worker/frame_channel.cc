@@ -26,6 +26,7 @@ void FrameChannel::reset(int fd) {
   direct_min_ = payload_left_ = 0;
   close_kept();
   received_ = frame_start_ = frame_end_ = 0;
+  later_.clear();
 }
 
 void FrameChannel::close() {
@@ -129,7 +130,22 @@ int FrameChannel::take_fd() {
   return fd;
 }
 
+void FrameChannel::keep_for_later(const proto::Frame& f) {
+  later_.push_back({f.type, f.flags, f.request_id, std::string(f.payload)});
+}
+
 FrameChannel::Read FrameChannel::read(proto::Frame* out, int timeout_ms, int wake_fd, WaitHook* hook) {
+  if (later_.empty()) return read_new(out, timeout_ms, wake_fd, hook);
+  returned_ = std::move(later_.front());
+  later_.pop_front();
+  out->type = returned_.type;
+  out->flags = returned_.flags;
+  out->request_id = returned_.request_id;
+  out->payload = returned_.payload;
+  return Read::kFrame;
+}
+
+FrameChannel::Read FrameChannel::read_new(proto::Frame* out, int timeout_ms, int wake_fd, WaitHook* hook) {
   using Clock = std::chrono::steady_clock;
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms < 0 ? 0 : timeout_ms);
   if (payload_left_ > 0) log::bug("FrameChannel::read() within a partial frame's payload", __FILE__, __LINE__);

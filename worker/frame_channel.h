@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,8 +50,17 @@ class FrameChannel {
   // kError: a read error or a malformed frame (error() says which); the stream
   // is dead.
   Read read(proto::Frame* out, int timeout_ms, int wake_fd = -1, WaitHook* hook = nullptr);
-  // True when bytes are buffered or the socket is readable now (no waiting).
+  // True when bytes are buffered or the socket is readable now (no waiting;
+  // frames kept for later do not count).
   bool readable_now();
+
+  // Frames of a request the front end sent ahead of the one being served
+  // (pipelined, PROTOCOL.md 5.7), met while that one looks for its own (a
+  // CANCEL, a RESPONSE_SOCKET): kept, in order, and read() returns them before
+  // anything received after them. read_new() reads past them.
+  void keep_for_later(const proto::Frame& f);
+  bool has_kept_frames() const { return !later_.empty(); }
+  Read read_new(proto::Frame* out, int timeout_ms, int wake_fd = -1, WaitHook* hook = nullptr);
 
   // Request body payloads straight into the caller's memory (RequestIo's
   // read_into: wsgi.input.read(n), readinto), not through the reader's buffer.
@@ -130,6 +140,14 @@ class FrameChannel {
     uint64_t last_byte;  // stream offset of the last byte received with it
   };
   std::vector<KeptFd> kept_;  // owned until take_fd(); closed by close()
+  struct LaterFrame {
+    proto::FrameType type;
+    uint8_t flags;
+    uint32_t request_id;
+    std::string payload;
+  };
+  std::deque<LaterFrame> later_;
+  LaterFrame returned_;  // the kept frame read() returned last: its payload's storage
 };
 
 }  // namespace wsgid::worker

@@ -293,7 +293,8 @@ Status RequestIo::ask_socket() {
   if (!s) return s;
   for (;;) {
     proto::Frame f;
-    FrameChannel::Read r = ch_->read(&f, timeout_ms_, -1, hook_);
+    FrameChannel::Read r = ch_->read_new(&f, timeout_ms_, -1, hook_);
+    if (r == FrameChannel::Read::kFrame && for_later(f)) continue;
     if (r != FrameChannel::Read::kFrame) {
       gone_ = true;
       if (r == FrameChannel::Read::kTimeout) error_ = fmt::format("no RESPONSE_SOCKET within {} ms", timeout_ms_);
@@ -423,14 +424,23 @@ bool RequestIo::check_cancel() {
   // Only once the body is complete: before that, readable bytes are body frames
   // the application may still read.
   if (!body_ended_ || gone_) return gone_;
-  if (!ch_->readable_now()) return false;
   proto::Frame f;
-  FrameChannel::Read r = ch_->read(&f, 0);
+  FrameChannel::Read r;
+  do {
+    if (!ch_->readable_now()) return false;
+    r = ch_->read_new(&f, 0);
+  } while (r == FrameChannel::Read::kFrame && for_later(f));
   if (r == FrameChannel::Read::kTimeout) return false;
   // Anything else (kCancel, EOF, an error, a frame out of turn) ends the request.
   gone_ = true;
   if (r == FrameChannel::Read::kFrame && f.type != proto::FrameType::kCancel)
     error_ = fmt::format("unexpected {} frame during a response", proto::type_name(f.type));
+  return true;
+}
+
+bool RequestIo::for_later(const proto::Frame& f) {
+  if (f.request_id == id_ || f.request_id == 0) return false;
+  ch_->keep_for_later(f);
   return true;
 }
 

@@ -138,6 +138,10 @@ class RequestIo {
 
  private:
   void touch();
+  // A frame of another request, met while this one looks for its own (a
+  // CANCEL, a RESPONSE_SOCKET): a request the front end sent ahead (PROTOCOL.md
+  // 5.7), kept in the channel for the connection's next turn -> true.
+  bool for_later(const proto::Frame& f);
   // fetch() without its last step: kData may leave pending() empty with
   // the channel's payload_left() > 0 (the payload is in the socket, for
   // read_direct()).

@@ -146,6 +146,9 @@ class Server {
 
   // False when the connection cannot carry another request.
   bool serve_request(FrameChannel* ch, uint32_t rid, proto::StartedPage& page) {
+    // A request the front end sent ahead and then withdrew (it went to
+    // another worker): skipped, no frame sent for it (PROTOCOL.md 5.7).
+    if (page.valid() && !page.claim(rid)) return skip_withdrawn(ch, rid, page);
     RequestIo io(ch, rid, timeout_ms_, &st_.last_activity_ms);
     RequestInfo info;
     Status s = scan_request_head(head_, &info);
@@ -195,6 +198,23 @@ class Server {
     }
     if (io.gone()) return false;
     return io.skip_body();
+  }
+
+  // Reads the withdrawn request's frames up to its REQUEST_END, then frees its
+  // slot. False when the connection cannot carry another request.
+  bool skip_withdrawn(FrameChannel* ch, uint32_t rid, proto::StartedPage& page) {
+    proto::Frame f;
+    for (;;) {
+      FrameChannel::Read r = ch->read(&f, timeout_ms_);
+      if (r != FrameChannel::Read::kFrame) {
+        log::warn("request {}: front-end connection closed while skipping a withdrawn request: {}", rid,
+                  r == FrameChannel::Read::kEof ? "end of stream" : ch->error());
+        return false;
+      }
+      if (f.request_id == rid && f.type == proto::FrameType::kRequestEnd) break;
+    }
+    page.release_withdrawn(rid);
+    return true;
   }
 
   const WorkerSettings& s_;

@@ -1333,6 +1333,12 @@ void HttpConn::push_request() {
     backpressure_ = full;
     update_reading();
   }
+  // Requests sent ahead (PROTOCOL.md 5.7): this one, whole while it waits, or
+  // others, behind this one now that it is sent.
+  if (pool_ && body_done_) {
+    if (waiting_upstream_) pool_->request_whole(this);
+    else if (upstream_request_sent()) pool_->fill_ahead(upstream_);
+  }
 }
 
 // ---------------------------------------------------------------- upstream
@@ -1341,7 +1347,8 @@ void HttpConn::upstream_ready(UpstreamConn* conn) {
   waiting_upstream_ = false;
   upstream_ = conn;
   worker_pid_ = conn->worker_pid();
-  reqbuf_sent_ = 0;
+  // A request sent ahead on this connection (PROTOCOL.md 5.7) went whole.
+  reqbuf_sent_ = conn->attaching_sent() ? reqbuf_.size() : 0;
   push_request();
   if (conn->accepted()) upstream_accepted();
   hand_over_body();
@@ -1393,11 +1400,35 @@ void HttpConn::upstream_drained() {
 
 void HttpConn::upstream_flush() { write_out(); }
 
+std::string_view HttpConn::upstream_whole_request() const {
+  // Held whole, nothing of it sent, nothing to hand over: its bytes are all
+  // there is to send (its REQUEST_END is the last frame message_done() added).
+  if (!waiting_upstream_ || !body_done_ || !replayable_ || reqbuf_sent_ != 0 || handover_ != Handover::kNone ||
+      reqbuf_.empty() || reqbuf_.size() > kReplayLimit)
+    return {};
+  return reqbuf_;
+}
+
+bool HttpConn::upstream_request_sent() const {
+  return upstream_ && body_done_ && handover_ == Handover::kNone && reqbuf_sent_ == reqbuf_.size();
+}
+
+void HttpConn::upstream_lost_ahead(bool started, std::string_view why) {
+  waiting_upstream_ = false;
+  if (started) app_started_ = true;
+  upstream_ = nullptr;
+  upstream_lost(false, why);
+}
+
 void HttpConn::upstream_closed(bool notice, std::string_view why) {
   // The started page says what a STARTED frame would have (the conn is still
   // alive during this call).
   if (upstream_ && upstream_->app_started(request_id_)) app_started_ = true;
   upstream_ = nullptr;
+  upstream_lost(notice, why);
+}
+
+void HttpConn::upstream_lost(bool notice, std::string_view why) {
   if (phase_ == Phase::kDone || phase_ == Phase::kIdle) return;
   // A worker that never marked the request never read its body's socket; one
   // that did may have (lose_handover()).

@@ -199,6 +199,10 @@ class HttpConn final : public UpstreamClient {
   void upstream_accepted() override;
   bool upstream_can_splice() const override;
   size_t upstream_splice(int fd, size_t max) override;
+  uint32_t upstream_request_id() const override { return request_id_; }
+  std::string_view upstream_whole_request() const override;
+  bool upstream_request_sent() const override;
+  void upstream_lost_ahead(bool started, std::string_view why) override;
 
   // llhttp callbacks (static trampolines in http_conn.cc call these).
   int on_message_begin();
@@ -342,6 +346,9 @@ class HttpConn final : public UpstreamClient {
   // will be read and dropped, the connection kept (finish_request()).
   bool drops_body_kept() const;
   void set_upstream_deadline();
+  // The worker connection is lost before the response head (upstream_closed,
+  // upstream_lost_ahead): sent again when resend_rule.h allows it, else 502/503.
+  void upstream_lost(bool notice, std::string_view why);
   void refresh_write_deadline();
   void send_local(int status, std::string_view why, bool retry_after);
   // A 502/503/504 of the front end's own for a group's request, counted by

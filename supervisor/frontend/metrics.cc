@@ -31,6 +31,8 @@ void GroupCounters::add(const GroupCounters& other) {
   total.add(other.total);
   queue_wait.add(other.queue_wait);
   for (size_t i = 0; i < gateway.size(); ++i) gateway[i] += other.gateway[i];
+  sent_ahead += other.sent_ahead;
+  withdrawn += other.withdrawn;
   for (const auto& [pid, n] : other.by_pid) {
     auto it = std::find_if(by_pid.begin(), by_pid.end(), [pid = pid](const auto& e) { return e.first == pid; });
     if (it != by_pid.end()) it->second += n;

@@ -94,6 +94,10 @@ struct GroupCounters {
   Histogram total;       // request head read -> response complete
   Histogram queue_wait;  // handed to the group -> a worker took it
   std::array<uint64_t, kGatewayCauses> gateway{};
+  // Requests sent ahead on a busy worker connection (PROTOCOL.md 5.7), and
+  // those of them withdrawn before the worker took them (sent elsewhere).
+  uint64_t sent_ahead = 0;
+  uint64_t withdrawn = 0;
   // Requests answered per worker pid (the worker's HELLO names it). Entries of
   // pids the master no longer lists are dropped by forget_pids().
   std::vector<std::pair<pid_t, uint64_t>> by_pid;

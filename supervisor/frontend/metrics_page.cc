@@ -90,6 +90,12 @@ void group_part(PromText& p, const Snapshot& s) {
   p.family("wsgid_group_queue_depth", "gauge",
            "Requests waiting for a worker now (the front end's queue and the group socket's backlog).");
   for (const GroupSnapshot& g : s.groups) p.sample("wsgid_group_queue_depth", {{"group", g.name}}, g.queue);
+  p.family("wsgid_group_sent_ahead_total", "counter",
+           "Requests sent to a busy worker thread behind the one it serves, to be taken without a wake-up (PROTOCOL.md 5.7).");
+  for (const GroupSnapshot& g : s.groups) p.sample("wsgid_group_sent_ahead_total", {{"group", g.name}}, g.counters->sent_ahead);
+  p.family("wsgid_group_withdrawn_total", "counter",
+           "Requests sent ahead and taken back before the worker took them, to go to a thread that became free first.");
+  for (const GroupSnapshot& g : s.groups) p.sample("wsgid_group_withdrawn_total", {{"group", g.name}}, g.counters->withdrawn);
   p.family("wsgid_group_threads_busy", "gauge", "Worker threads running a request now.");
   for (const GroupSnapshot& g : s.groups) p.sample("wsgid_group_threads_busy", {{"group", g.name}}, g.busy);
   p.family("wsgid_group_threads_idle", "gauge", "Worker threads of live processes with no request now.");

@@ -346,6 +346,7 @@ void UpstreamConn::handle_frames() {
       worker_pid_ = static_cast<pid_t>(v->pid);
       pool_->forget_unaccepted(this);
       pool_->worker_conn_added(worker_pid_);
+      pool_->accepted_.push_back(this);
       if (state_ == State::kIdle && pool_->is_draining(worker_pid_)) {
         close(false, "its worker is draining");
         return;
@@ -358,6 +359,13 @@ void UpstreamConn::handle_frames() {
       bool notice = e && e->code == proto::ErrorCode::kUnavailable;
       close(notice, e ? "worker: " + e->message : "bad ERROR frame from worker");
       return;
+    }
+    if (!client_ && state_ == State::kBusy && dropping_id_ != 0) {
+      if (f.request_id == dropping_id_) continue;  // the response of a request whose client went away
+      // The next request's first frame: the request sent ahead is current now.
+      dropping_id_ = 0;
+      pool_->attach_ahead(this);
+      if (state_ == State::kClosing) return;
     }
     if (state_ != State::kBusy || !client_) {
       close(false, "worker sent " + std::string(proto::type_name(f.type)) + " with no request");
@@ -397,9 +405,11 @@ bool UpstreamConn::app_started(uint32_t request_id) const {
 }
 
 void UpstreamConn::release() {
+  const uint32_t id = client_ ? client_->upstream_request_id() : 0;
   client_ = nullptr;
-  // No request of this connection is running: the next one starts unmarked.
-  if (page_.valid()) page_.clear();
+  // This request no longer reads as started if its id comes back after the
+  // ids wrap; a request sent ahead that the worker has marked meanwhile stays.
+  if (page_.valid()) page_.clear(id);
   splicing_ = false;
   if (body_left_ > 0 && state_ != State::kClosing) {
     // Payload bytes of a frame still to come: not a frame boundary, never reused.
@@ -417,6 +427,13 @@ void UpstreamConn::release() {
 void UpstreamConn::abort(bool cancel, uint32_t request_id, const proto::ErrorMessage* refusal) {
   client_ = nullptr;
   if (state_ == State::kClosing) return;
+  withdraw_ahead();
+  if (!ahead_.empty()) {
+    // The worker claimed a request sent ahead: it is done with this one, whose
+    // response frames are dropped; the connection carries on.
+    dropping_id_ = request_id;
+    return;
+  }
   if (cancel && pipe_ && !writing_ && out_.empty()) {
     std::string f;
     if (refusal) proto::append_error(&f, request_id, *refusal);
@@ -437,6 +454,17 @@ void UpstreamConn::close(bool closing_notice, std::string_view why) {
     if (it != v.end()) v.erase(it);
   }
   if (!hello_seen_) pool_->forget_unaccepted(this);
+  std::erase(pool_->accepted_, this);
+  // Requests sent ahead: those the worker never claimed wait again, to be sent
+  // elsewhere (conn_gone() below may); a claimed one is lost with the connection.
+  withdraw_ahead();
+  std::vector<Ahead> lost;
+  lost.swap(ahead_);
+  for (const Ahead& a : lost)
+    if (a.client) {
+      pool_->forget_waiter(a.client);
+      a.client->ahead_on_ = nullptr;
+    }
   if (pipe_) {
     uv_close(reinterpret_cast<uv_handle_t*>(pipe_), free_pipe_cb);
     pipe_ = nullptr;
@@ -459,6 +487,17 @@ void UpstreamConn::close(bool closing_notice, std::string_view why) {
     client_ = nullptr;
     c->upstream_closed(closing_notice, why);
   }
+  for (const Ahead& a : lost)
+    if (a.client) a.client->upstream_lost_ahead(page_.valid() && page_.marked(a.id), why);
+}
+
+void UpstreamConn::withdraw_ahead() {
+  std::erase_if(ahead_, [this](const Ahead& a) {
+    if (!a.client || !page_.withdraw(a.slot, a.id)) return false;
+    a.client->ahead_on_ = nullptr;
+    if (GroupCounters* g = pool_->counters()) ++g->withdrawn;
+    return true;
+  });
 }
 
 void UpstreamConn::maybe_delete() {
@@ -656,6 +695,87 @@ void UpstreamPool::acquire(UpstreamClient* client) {
   waiters_.push_back(client);
   publish();  // then look for idle connections elsewhere (GroupGate: in this order)
   if (gate_) gate_->ask_idle(loop_index_);
+  request_whole(client);  // a request sent again is whole already
+}
+
+bool UpstreamPool::can_take_ahead(const UpstreamConn* c) const {
+  return c->state_ == UpstreamConn::State::kBusy && c->client_ && c->dropping_id_ == 0 && c->page_.valid() &&
+         c->body_left_ == 0 && !c->splicing_ && c->ahead_.size() < kAheadDepth && !is_draining(c->worker_pid_) &&
+         c->client_->upstream_request_sent();
+}
+
+bool UpstreamPool::send_ahead(UpstreamConn* c, UpstreamClient* w) {
+  std::string_view bytes = w->upstream_whole_request();
+  if (bytes.empty()) return false;
+  const uint32_t id = w->upstream_request_id();
+  // Offered before it is sent: the worker finds the slot when it reads it.
+  const int slot = c->page_.offer(id);
+  if (slot < 0) return false;
+  c->ahead_.push_back({w, id, slot});
+  w->ahead_on_ = c;
+  if (counters_) ++counters_->sent_ahead;
+  c->send(bytes);  // a failed write closes c: the request is withdrawn and waits again
+  return true;
+}
+
+void UpstreamPool::request_whole(UpstreamClient* w) {
+  if (w->ahead_on_ || std::find(waiters_.begin(), waiters_.end(), w) == waiters_.end()) return;
+  // The busy connection with the fewest requests ahead of it.
+  UpstreamConn* best = nullptr;
+  for (UpstreamConn* c : accepted_)
+    if (can_take_ahead(c) && (!best || c->ahead_.size() < best->ahead_.size())) best = c;
+  if (best) send_ahead(best, w);
+}
+
+void UpstreamPool::fill_ahead(UpstreamConn* c) {
+  if (waiters_.empty() || !can_take_ahead(c)) return;
+  std::vector<UpstreamClient*> whole;
+  for (UpstreamClient* w : waiters_) {
+    if (w->ahead_on_ || w->upstream_whole_request().empty()) continue;
+    whole.push_back(w);
+    if (whole.size() + c->ahead_.size() >= kAheadDepth) break;
+  }
+  for (UpstreamClient* w : whole)
+    if (!can_take_ahead(c) || !send_ahead(c, w)) return;
+}
+
+bool UpstreamPool::withdraw(UpstreamClient* w) {
+  UpstreamConn* c = w->ahead_on_;
+  if (!c) return true;
+  auto it = std::find_if(c->ahead_.begin(), c->ahead_.end(), [w](const auto& a) { return a.client == w; });
+  if (it == c->ahead_.end()) {
+    w->ahead_on_ = nullptr;
+    return true;
+  }
+  if (!c->page_.withdraw(it->slot, it->id)) return false;
+  c->ahead_.erase(it);
+  w->ahead_on_ = nullptr;
+  if (counters_) ++counters_->withdrawn;
+  return true;
+}
+
+void UpstreamPool::forget_waiter(UpstreamClient* w) {
+  auto it = std::find(waiters_.begin(), waiters_.end(), w);
+  if (it == waiters_.end()) return;
+  waiters_.erase(it);
+  publish();
+}
+
+void UpstreamPool::attach_ahead(UpstreamConn* conn) {
+  UpstreamConn::Ahead a = conn->ahead_.front();
+  conn->ahead_.erase(conn->ahead_.begin());
+  if (!a.client) {
+    // Its client went away after the worker claimed it: nobody to answer.
+    conn->abort(true, a.id);
+    return;
+  }
+  forget_waiter(a.client);
+  a.client->ahead_on_ = nullptr;
+  conn->state_ = UpstreamConn::State::kBusy;
+  conn->client_ = a.client;
+  conn->attaching_sent_ = true;
+  a.client->upstream_ready(conn);
+  conn->attaching_sent_ = false;
 }
 
 bool UpstreamPool::take_place() {
@@ -691,6 +811,9 @@ void UpstreamPool::update(const GroupEndpoint& endpoint) {
   std::string why = "group '" + ep_.name + "' is " + ep_.state;
   std::deque<UpstreamClient*> waiters;
   waiters.swap(waiters_);
+  // One a worker claimed is that worker's: it is answered there (or lost with
+  // its connection).
+  std::erase_if(waiters, [this](UpstreamClient* w) { return !withdraw(w); });
   publish();
   for (UpstreamClient* w : waiters) w->upstream_failed(503, why);
   // No worker took these: close them as a "connection closing" notice, so that
@@ -745,6 +868,13 @@ void UpstreamPool::forget_unaccepted(UpstreamConn* conn) {
 }
 
 void UpstreamPool::cancel(UpstreamClient* client) {
+  if (UpstreamConn* c = client->ahead_on_; c && !withdraw(client)) {
+    // The worker claimed it: it runs for no one, and its connection is
+    // aborted when its turn comes (attach_ahead()).
+    for (auto& a : c->ahead_)
+      if (a.client == client) a.client = nullptr;
+    client->ahead_on_ = nullptr;
+  }
   auto it = std::find(waiters_.begin(), waiters_.end(), client);
   if (it != waiters_.end()) {
     waiters_.erase(it);
@@ -764,6 +894,14 @@ void UpstreamPool::connect_for(UpstreamClient* client) {
 }
 
 void UpstreamPool::conn_released(UpstreamConn* conn) {
+  if (!conn->ahead_.empty()) {
+    // A draining worker serves what it claimed; the rest goes elsewhere.
+    if (is_draining(conn->worker_pid_)) conn->withdraw_ahead();
+    if (!conn->ahead_.empty()) {
+      attach_ahead(conn);  // the request sent ahead is this connection's next
+      return;
+    }
+  }
   if (is_draining(conn->worker_pid_)) {
     // Its worker answers the next request with the closing notice: close it;
     // conn_gone() gives its place to a waiter (a new connection).
@@ -776,9 +914,12 @@ void UpstreamPool::conn_released(UpstreamConn* conn) {
     conn->close(false, "another event loop's requests wait with fewer places");
     return;
   }
-  if (!waiters_.empty()) {
-    UpstreamClient* w = waiters_.front();
-    waiters_.pop_front();
+  // The oldest waiting request, unless a worker claimed it elsewhere (sent
+  // ahead there): one sent ahead but not claimed is withdrawn and comes here.
+  auto next = std::find_if(waiters_.begin(), waiters_.end(), [this](UpstreamClient* w) { return withdraw(w); });
+  if (next != waiters_.end()) {
+    UpstreamClient* w = *next;
+    waiters_.erase(next);
     publish();
     conn->state_ = UpstreamConn::State::kBusy;
     conn->client_ = w;
@@ -806,10 +947,16 @@ void UpstreamPool::conn_gone(UpstreamConn* conn) {
 }
 
 void UpstreamPool::serve_waiters() {
-  while (!waiters_.empty()) {
-    UpstreamClient* w = waiters_.front();
+  size_t i = 0;
+  while (i < waiters_.size()) {
+    UpstreamClient* w = waiters_[i];
     if (serving() && !take_place()) break;
-    waiters_.pop_front();
+    if (!withdraw(w)) {  // sent ahead and claimed by a worker: it is answered there
+      if (serving()) give_place();
+      ++i;
+      continue;
+    }
+    waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
     if (!serving()) {
       w->upstream_failed(503, "group '" + ep_.name + "' is " + ep_.state);
       continue;

@@ -114,6 +114,27 @@ class UpstreamClient {
     (void)max;
     return 0;
   }
+  // Requests sent ahead (PROTOCOL.md 5.7). The request's id.
+  virtual uint32_t upstream_request_id() const { return 0; }
+  // The request's frames, whole (its REQUEST_END included), while it waits
+  // and none of them has been sent: what the pool may send ahead on a busy
+  // connection. Empty when the request is not whole yet or not held whole.
+  virtual std::string_view upstream_whole_request() const { return {}; }
+  // The attached request's frames have all been given to the connection
+  // (nothing more goes to the worker for it but a CANCEL or a RESPONSE_SOCKET).
+  virtual bool upstream_request_sent() const { return false; }
+  // A request sent ahead whose worker claimed it lost its connection before
+  // it was attached: as upstream_closed(), started telling whether the
+  // application was called (the started page's mark).
+  virtual void upstream_lost_ahead(bool started, std::string_view why) {
+    (void)started;
+    (void)why;
+  }
+
+ private:
+  friend class UpstreamPool;
+  friend class UpstreamConn;
+  UpstreamConn* ahead_on_ = nullptr;  // the busy connection this waiting request went ahead on
 };
 
 class UpstreamPool;
@@ -150,8 +171,12 @@ class UpstreamConn {
   // same from a worker without the page). Read when the connection ended
   // before the response head, from upstream_closed().
   bool app_started(uint32_t request_id) const;
-  // The request is complete both ways: back to the pool for the next request.
+  // The request is complete both ways: back to the pool for the next request
+  // (or to the request sent ahead on it).
   void release();
+  // During upstream_ready(): the request's frames went ahead on this connection
+  // already (PROTOCOL.md 5.7): nothing to send.
+  bool attaching_sent() const { return attaching_sent_; }
   // Sends kCancel (when cancel; an ERROR frame with *refusal instead when given:
   // the front end refused the rest of the request body, PROTOCOL.md 5.2) and
   // closes the connection; the client is detached and gets no more calls.
@@ -185,6 +210,9 @@ class UpstreamConn {
   // client splices from the socket. False while bytes of it are still to come.
   bool pass_body();
   void maybe_delete();
+  // Withdraws the requests sent ahead that the worker has not claimed: they
+  // wait again as before, to be sent elsewhere; ahead_ keeps the claimed ones.
+  void withdraw_ahead();
  public:
   static void pipe_closed(UpstreamConn* self);  // the pipe handle's close callback
  private:
@@ -212,6 +240,20 @@ class UpstreamConn {
   uint32_t body_left_ = 0;
   uint32_t body_id_ = 0;
   bool splicing_ = false;
+  // Requests sent ahead of the current one (PROTOCOL.md 5.7), oldest first:
+  // each still in the pool's queue; client null once its client went away
+  // after the worker claimed it (then the connection is aborted at its turn).
+  struct Ahead {
+    UpstreamClient* client;
+    uint32_t id;
+    int slot;
+  };
+  std::vector<Ahead> ahead_;
+  bool attaching_sent_ = false;
+  // The current request's client went away with requests ahead of it that the
+  // worker had claimed: its response frames (this id) are dropped, the next
+  // id's first frame attaches the request ahead.
+  uint32_t dropping_id_ = 0;
   std::string out_;
   std::string inflight_;
   proto::FrameReader reader_;
@@ -328,6 +370,15 @@ class UpstreamPool {
   size_t idle_count() const { return idle_.size(); }
   // Pids remembered as draining (a worker that sent the closing notice).
   bool is_draining(pid_t pid) const;
+  // Requests sent ahead on busy connections (PROTOCOL.md 5.7): at most this
+  // many per connection.
+  static constexpr size_t kAheadDepth = 4;
+  // A waiting request is whole (upstream_whole_request()): sent ahead on a
+  // busy connection that can take it.
+  void request_whole(UpstreamClient* client);
+  // conn's current request is sent: waiting whole requests go ahead on it.
+  void fill_ahead(UpstreamConn* conn);
+
   size_t draining_count() const { return draining_.size(); }
 
  private:
@@ -342,6 +393,14 @@ class UpstreamPool {
   void worker_conn_gone(pid_t pid);
   void close_idle_to(pid_t pid);
   void serve_waiters();
+  bool can_take_ahead(const UpstreamConn* c) const;
+  bool send_ahead(UpstreamConn* c, UpstreamClient* w);
+  // Takes w back from the connection it went ahead on: true when withdrawn
+  // (w waits as before), false when the worker had claimed it.
+  bool withdraw(UpstreamClient* w);
+  // The first request ahead on conn becomes its current one.
+  void attach_ahead(UpstreamConn* conn);
+  void forget_waiter(UpstreamClient* w);
   // A place for a new connection: below capacity here, or in the group's gate.
   bool take_place();
   void give_place();
@@ -355,6 +414,7 @@ class UpstreamPool {
   std::vector<UpstreamConn*> connecting_;
   std::vector<UpstreamConn*> unaccepted_;  // connected, no HELLO from a worker yet
   std::deque<UpstreamClient*> waiters_;
+  std::vector<UpstreamConn*> accepted_;  // open connections a worker took (HELLO seen)
   GroupGate* gate_ = nullptr;
   int loop_index_ = 0;
   std::vector<std::pair<pid_t, size_t>> conns_by_pid_;  // open conns whose HELLO named the pid

@@ -246,6 +246,9 @@ def application(environ, start_response):
         start_response('200 OK', [('Content-Type', 'text/plain')])
         return environ['wsgi.file_wrapper'](f, 100)
     if path == '/closing':
+        if q.get('read'):  # the body to its end: the worker then looks for a CANCEL at each item
+            while environ['wsgi.input'].read(1 << 16):
+                pass
         start_response('200 OK', [('Content-Type', 'text/plain')])
         return ClosingIterable(q['marker'], int(q.get('count', '3')), float(q.get('delay', '0')))
     if path == '/sleep':

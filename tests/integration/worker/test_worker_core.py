@@ -360,6 +360,42 @@ class Pep3333Test(WorkerTestCase):
         self.assertIn('front-end connection: started page: not a sealed regular file of at least 4096 bytes; '
                       'sending STARTED frames instead', self.h.log())
 
+    def test_requests_sent_ahead(self):
+        # The front end may send requests behind the one the worker serves
+        # (PROTOCOL.md 5.7): they are answered in order, one withdrawn before
+        # its turn is skipped without a frame, and frames of requests ahead met
+        # while the current one looks for a CANCEL (at each write) or for its
+        # RESPONSE_SOCKET are kept for their turn.
+        page = StartedPage()
+        self.addCleanup(page.close)
+        c = self.h.connect(page=page)
+        marker = os.path.join(self.h.writable_dir(), 'closing-ahead')
+        c.send_request(20, make_environ('/closing', method='POST', query='marker=%s&count=4&delay=0.3&read=1' % marker,
+                                        script=WSGI_APP, extra={'CONTENT_LENGTH': '5'}), b'hello')
+        wait_for(lambda: page.marked() == 20, 10, 'request 20 marked in the page')
+        for slot, rid in enumerate((21, 22, 23)):
+            page.offer(slot, rid)
+            c.send_request(rid, make_environ('/n%d' % rid, script=WSGI_APP))
+        self.assertTrue(page.withdraw(1, 22))
+        r = c.read_response(20)
+        self.assertEqual((r.status, r.complete), (200, True), r.frames)
+        r = c.read_response(21)
+        self.assertEqual(r.body, b'hello /n21', r.frames)
+        r = c.read_response(23)  # nothing for 22 comes between: read_response would raise
+        self.assertEqual(r.body, b'hello /n23', r.frames)
+        self.assertEqual([page.slot(i) for i in range(3)], [0, 0, 0])  # claimed or skipped: free
+        self.assertEqual(page.marked(), 23)
+        # Behind a response that asks for the client's socket (refused here):
+        # the answer to the ask comes after the request ahead.
+        c.send_request(30, make_environ('/download', query='n=200000&block=65536', script=WSGI_APP))
+        page.offer(0, 31)
+        c.send_request(31, make_environ('/n31', script=WSGI_APP))
+        r = c.read_response(30)
+        self.assertEqual((r.status, r.asked, len(r.body), r.complete), (200, 200000, 200000, True), r.frames)
+        self.assertEqual(c.read_response(31).body, b'hello /n31')
+        self.assertEqual(c.request(make_environ('/n32', script=WSGI_APP)).body, b'hello /n32')
+        self.assertNotIn('unexpected', self.h.log())
+
     def client_socket(self):
         """(the end given to the worker, the client's end) of a loopback TCP connection."""
         ls = socket.create_server(('127.0.0.1', 0))

@@ -1,4 +1,4 @@
-"""The wsgid framed protocol in Python (protocol/PROTOCOL.md, version 6).
+"""The wsgid framed protocol in Python (protocol/PROTOCOL.md, version 7).
 
 A test-side implementation, written from the spec, of what protocol/frame.h and
 protocol/messages.h do in C++: 12-byte big-endian frame headers, HELLO, environ
@@ -13,7 +13,7 @@ is not the payload's), so that the corpus can hold malformed frames.
 import json
 import struct
 
-VERSION = 6
+VERSION = 7
 HEADER = struct.Struct('>BBHII')  # type, flags, reserved, request id, length
 HEADER_SIZE = HEADER.size
 BODY_CHUNK = 64 * 1024

@@ -142,6 +142,22 @@ class StartedPage:
     def marked(self):
         return struct.unpack_from('=I', self.map, 0)[0]
 
+    # Requests sent ahead (PROTOCOL.md 5.7): slot i is 64 bits at 64 + 8 i,
+    # the request id in the high half, the state in the low (0 free with the
+    # whole slot 0, 1 offered, 2 withdrawn). Not atomic here: a test offers
+    # before it sends, and withdraws while the worker is busy elsewhere.
+    def slot(self, i):
+        return struct.unpack_from('=Q', self.map, 64 + 8 * i)[0]
+
+    def offer(self, i, rid):
+        struct.pack_into('=Q', self.map, 64 + 8 * i, (rid << 32) | 1)
+
+    def withdraw(self, i, rid):
+        if self.slot(i) != (rid << 32) | 1:
+            return False
+        struct.pack_into('=Q', self.map, 64 + 8 * i, (rid << 32) | 2)
+        return True
+
     def close(self):
         self.map.close()
         os.close(self.fd)

@@ -187,6 +187,8 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
   GroupCounters gc;
   gc.count_request(200, MethodClass::kGet);
   gc.gateway[static_cast<size_t>(GatewayCause::kQueueTimeout)] = 2;
+  gc.sent_ahead = 11;
+  gc.withdrawn = 3;
   FrontCounters fc;
   fc.accepted = 9;
   fc.refused[static_cast<size_t>(RefuseReason::kTimeout)] = 1;
@@ -223,6 +225,8 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
   has("wsgid_group_requests_by_method_total{group=\"si\\\"te\",method=\"OTHER\"} 0");
   has("wsgid_group_queue_depth{group=\"si\\\"te\"} 5");
   has("wsgid_group_threads_busy{group=\"si\\\"te\"} 3");
+  has("wsgid_group_sent_ahead_total{group=\"si\\\"te\"} 11");
+  has("wsgid_group_withdrawn_total{group=\"si\\\"te\"} 3");
   has("wsgid_group_threads_idle{group=\"si\\\"te\"} 0");
   has("wsgid_group_gateway_errors_total{group=\"si\\\"te\",code=\"504\",cause=\"queue_timeout\"} 2");
   has("wsgid_group_processes{group=\"si\\\"te\",state=\"RUNNING\"} 1");
@@ -243,7 +247,7 @@ TEST_CASE("the metrics page: every family once, values from the snapshot") {
     CHECK(text.find("# TYPE " + name + " ", at + 1) == std::string::npos);
     ++families;
   }
-  CHECK(families == 32);
+  CHECK(families == 34);
 }
 
 TEST_CASE("without the master's report, only what the front end knows") {

@@ -193,7 +193,7 @@ TEST_CASE("append_header and append_hello write the documented bytes") {
 
   std::string hello;
   append_hello(&hello, 0x00012345);
-  CHECK(hello == std::string("\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0cWSGD\x00\x00\x00\x06\x00\x01\x23\x45", 24));
+  CHECK(hello == std::string("\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0cWSGD\x00\x00\x00\x07\x00\x01\x23\x45", 24));
 
   std::string frame;
   append_frame(&frame, FrameType::kDrain, 7, "{\"timeout\":15}");

@@ -83,13 +83,55 @@ TEST_CASE("started page: sent with HELLO, taken by the worker's first read, mark
   mapped->mark(42);
   CHECK(page->marked(42));
   CHECK_FALSE(page->marked(41));
-  page->clear();
+  page->clear(41);  // not the marked one: kept
+  CHECK(page->marked(42));
+  page->clear(42);
   CHECK_FALSE(mapped->marked(42));
   CHECK_FALSE(page->marked(42));
   mapped->mark(43);
   StartedPage moved = std::move(*page);  // the mapping moves with it
   CHECK_FALSE(page->valid());
   CHECK(moved.marked(43));
+}
+
+TEST_CASE("started page: a request sent ahead is either claimed by the worker or withdrawn, never both") {
+  auto page = StartedPage::create();
+  REQUIRE(page);
+  auto worker = StartedPage::map(page->fd());
+  REQUIRE(worker);
+
+  // Not sent ahead: the worker's.
+  CHECK(worker->claim(7));
+
+  // Claimed first: the front end can no longer withdraw it; the slot is free.
+  int a = page->offer(10);
+  REQUIRE(a >= 0);
+  CHECK(worker->claim(10));
+  CHECK_FALSE(page->withdraw(a, 10));
+  CHECK(page->offer(11) == a);  // the claim freed the slot
+
+  // Withdrawn first: the worker skips it, then frees the slot.
+  int b = page->offer(12);
+  REQUIRE(b >= 0);
+  REQUIRE(b != a);
+  CHECK(page->withdraw(b, 12));
+  CHECK_FALSE(page->withdraw(b, 12));  // once
+  CHECK_FALSE(worker->claim(12));
+  CHECK_FALSE(worker->claim(12));  // still withdrawn until released
+  CHECK(page->offer(13) != b);
+  worker->release_withdrawn(12);
+  CHECK(page->offer(14) == b);
+
+  // A withdraw names its request: a stale slot index does not touch another's.
+  CHECK_FALSE(page->withdraw(a, 99));
+  CHECK(worker->claim(11));
+
+  // Every slot in use: nothing more is sent ahead.
+  auto full = StartedPage::create();
+  REQUIRE(full);
+  for (int i = 0; i < StartedPage::kSlots; ++i) CHECK(full->offer(static_cast<uint32_t>(100 + i)) == i);
+  CHECK(full->offer(200) == -1);
+  CHECK_FALSE(full->withdraw(-1, 200));
 }
 
 TEST_CASE("started page: a channel not told to take one drops it; extra descriptors are closed") {
