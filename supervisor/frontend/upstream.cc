@@ -371,6 +371,14 @@ void UpstreamConn::handle_frames() {
       close(false, "worker sent " + std::string(proto::type_name(f.type)) + " with no request");
       return;
     }
+    // Whether the worker uses the started page (5.2): a response head with no
+    // STARTED before it says it does (the application ran, so it marked the
+    // page); a STARTED says it does not (it could not map the page). Only
+    // then are requests sent ahead on this connection (5.7).
+    if (f.type == proto::FrameType::kStarted) page_state_ = PageState::kUnused;
+    else if (f.type == proto::FrameType::kResponseHead && page_state_ == PageState::kUnknown && !started_frame_)
+      page_state_ = PageState::kUsed;
+    started_frame_ = f.type == proto::FrameType::kStarted;
     // A large body frame read whole: its successors are likely large too, so
     // the next reads take their headers only and their payloads are spliced.
     if (f.type != proto::FrameType::kResponseBody) splicing_ = false;
@@ -699,7 +707,8 @@ void UpstreamPool::acquire(UpstreamClient* client) {
 }
 
 bool UpstreamPool::can_take_ahead(const UpstreamConn* c) const {
-  return c->state_ == UpstreamConn::State::kBusy && c->client_ && c->dropping_id_ == 0 && c->page_.valid() &&
+  return c->state_ == UpstreamConn::State::kBusy && c->client_ && c->dropping_id_ == 0 &&
+         c->page_.valid() && c->page_state_ == UpstreamConn::PageState::kUsed &&
          c->body_left_ == 0 && !c->splicing_ && c->ahead_.size() < kAheadDepth && !is_draining(c->worker_pid_) &&
          c->client_->upstream_request_sent();
 }

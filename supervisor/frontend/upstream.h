@@ -250,6 +250,12 @@ class UpstreamConn {
   };
   std::vector<Ahead> ahead_;
   bool attaching_sent_ = false;
+  // Whether the worker marks the started page (learnt from its frames; a page
+  // it could not map leaves it sending STARTED frames): requests go ahead
+  // only on a connection whose worker does.
+  enum class PageState { kUnknown, kUsed, kUnused };
+  PageState page_state_ = PageState::kUnknown;
+  bool started_frame_ = false;  // the last frame was a STARTED
   // The current request's client went away with requests ahead of it that the
   // worker had claimed: its response frames (this id) are dropped, the next
   // id's first frame attaches the request ahead.

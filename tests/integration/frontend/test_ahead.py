@@ -121,6 +121,14 @@ class Ahead(unittest.TestCase):
         self.addCleanup(c.close)
         return c
 
+    def warm(self, group, threads):
+        """One request on each of the group's connections at once: a request goes
+        ahead only on a connection whose worker has shown that it marks the
+        started page (a response with no STARTED frame before it)."""
+        clients = [self.started('GET', '/%s/sleep?s=0.3&i=warm%d' % (group, k)) for k in range(threads)]
+        for c in clients:
+            self.assertEqual(c.read()[0], 200)
+
     def started(self, method, path, body=b''):
         """A client whose request has been sent (its answer read later)."""
         c = self.client()
@@ -128,6 +136,7 @@ class Ahead(unittest.TestCase):
         return c
 
     def test_concurrent_clients_on_one_thread_each_get_their_own_answers(self):
+        self.warm('one', 1)
         before = metric(self.d, 'wsgid_group_sent_ahead_total', 'ah_one')
         errors = []
 
@@ -159,25 +168,30 @@ class Ahead(unittest.TestCase):
         self.assertGreater(metric(self.d, 'wsgid_group_sent_ahead_total', 'ah_one'), before)
 
     def test_a_request_ahead_of_a_slow_one_goes_to_the_thread_free_first(self):
-        # Both threads busy: the slow request's connection was opened first, so
-        # the request sent ahead goes behind it (the fewest ahead, the first);
-        # when the short one ends, its thread takes it.
+        # Both threads busy: two requests go ahead, one behind each (the fewest
+        # ahead first). The short one's thread serves the one behind it, then
+        # takes the one behind the slow request, withdrawn there.
+        self.warm('two', 2)
         slow = self.started('GET', '/two/sleep?s=6&i=slow')
         wait_for(lambda: metric(self.d, 'wsgid_group_threads_busy', 'ah_two') == 1, 10, 'the slow request running')
         short = self.started('GET', '/two/sleep?s=0.5&i=short')
         wait_for(lambda: metric(self.d, 'wsgid_group_threads_busy', 'ah_two') == 2, 10, 'both threads busy')
+        sent = metric(self.d, 'wsgid_group_sent_ahead_total', 'ah_two')
         withdrawn = metric(self.d, 'wsgid_group_withdrawn_total', 'ah_two')
         t0 = time.monotonic()
-        waiting = self.started('GET', '/two/n?i=waiting')
-        st, body = waiting.read()
+        waiting = [self.started('GET', '/two/n?i=waiting%d' % k) for k in range(2)]
+        for k, c in enumerate(waiting):
+            st, body = c.read()
+            self.assertEqual((st, body.rsplit(b' ', 1)[0]), (200, answer('/n', 'waiting%d' % k)))
         took = time.monotonic() - t0
-        self.assertEqual((st, body.rsplit(b' ', 1)[0]), (200, answer('/n', 'waiting')))
-        self.assertLess(took, 4, 'the request waited for the slow one')
+        self.assertLess(took, 4, 'a request waited for the slow one')
+        self.assertEqual(metric(self.d, 'wsgid_group_sent_ahead_total', 'ah_two'), sent + 2)
         self.assertEqual(metric(self.d, 'wsgid_group_withdrawn_total', 'ah_two'), withdrawn + 1)
         self.assertEqual(short.read()[1].rsplit(b' ', 1)[0], answer('/sleep', 'short'))
         self.assertEqual(slow.read()[1].rsplit(b' ', 1)[0], answer('/sleep', 'slow'))
 
     def test_a_client_that_leaves_while_its_request_waits_ahead(self):
+        self.warm('one', 1)
         slow = self.started('GET', '/one/sleep?s=1.5&i=slow')
         wait_for(lambda: metric(self.d, 'wsgid_group_threads_busy', 'ah_one') == 1, 10, 'the slow request running')
         sent = metric(self.d, 'wsgid_group_sent_ahead_total', 'ah_one')
@@ -196,6 +210,7 @@ class Ahead(unittest.TestCase):
         self.assertEqual((st, body.rsplit(b' ', 1)[0]), (200, answer('/n', 'next')))
 
     def test_a_worker_killed_with_requests_ahead_loses_none(self):
+        self.warm('one', 1)
         pid = self.d.pids('ah_one')[0]
         running = self.started('GET', '/one/sleep?s=3&i=running')
         wait_for(lambda: metric(self.d, 'wsgid_group_threads_busy', 'ah_one') == 1, 10, 'the request running')
