@@ -436,10 +436,14 @@ void UpstreamConn::abort(bool cancel, uint32_t request_id, const proto::ErrorMes
   client_ = nullptr;
   if (state_ == State::kClosing) return;
   withdraw_ahead();
-  if (!ahead_.empty()) {
+  if (!ahead_.empty() && body_left_ == 0) {
     // The worker claimed a request sent ahead: it is done with this one, whose
-    // response frames are dropped; the connection carries on.
+    // response frames are dropped (read again if this client had paused it);
+    // the connection carries on. (Within a body frame passed through, the
+    // connection closes: the claimed request is then lost with it, 5.3.)
     dropping_id_ = request_id;
+    splicing_ = false;
+    resume_reading();
     return;
   }
   if (cancel && pipe_ && !writing_ && out_.empty()) {

@@ -27,9 +27,16 @@
 // group is killed at once, the others' deaths are seen before the request is
 // sent to one of them.
 //
-// An UpstreamConn carries one request at a time for its client: send() appends
+// An UpstreamConn serves one request at a time for its client: send() appends
 // frames and writes them (uv_try_write first); response frames arrive through
-// UpstreamClient::upstream_frame(). Backpressure both ways: the client stops
+// UpstreamClient::upstream_frame(). With every place taken, up to kAheadDepth
+// waiting requests held whole may be sent on a busy connection behind its
+// current one (protocol/PROTOCOL.md 5.7, docs/decisions.md 60): each stays in
+// the pool's queue until its turn comes (attach_ahead() at the current one's
+// release), and is withdrawn through the started page's slots when another
+// connection becomes free first, when its client goes away, when the worker
+// drains, and before the connection closes; only on a connection whose worker
+// marks the page (a response head came with no STARTED before it). Backpressure both ways: the client stops
 // reading its HTTP peer while write_pending() is above kHighWater and resumes on
 // upstream_drained(); the conn stops reading the worker while the client asks it
 // to (pause_reading / resume_reading), and reads it again when released. On a
