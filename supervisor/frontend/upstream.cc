@@ -366,6 +366,7 @@ void UpstreamConn::handle_frames() {
       dropping_id_ = 0;
       pool_->attach_ahead(this);
       if (state_ == State::kClosing) return;
+      if (!client_ && f.request_id == dropping_id_) continue;  // that one's client went away too
     }
     if (state_ != State::kBusy || !client_) {
       close(false, "worker sent " + std::string(proto::type_name(f.type)) + " with no request");
@@ -503,13 +504,15 @@ void UpstreamConn::close(bool closing_notice, std::string_view why) {
     if (a.client) a.client->upstream_lost_ahead(page_.valid() && page_.marked(a.id), why);
 }
 
+bool UpstreamConn::take_back(const Ahead& a) {
+  if (!a.client || !page_.withdraw(a.slot, a.id)) return false;
+  a.client->ahead_on_ = nullptr;
+  if (GroupCounters* g = pool_->counters()) ++g->withdrawn;
+  return true;
+}
+
 void UpstreamConn::withdraw_ahead() {
-  std::erase_if(ahead_, [this](const Ahead& a) {
-    if (!a.client || !page_.withdraw(a.slot, a.id)) return false;
-    a.client->ahead_on_ = nullptr;
-    if (GroupCounters* g = pool_->counters()) ++g->withdrawn;
-    return true;
-  });
+  std::erase_if(ahead_, [this](const Ahead& a) { return take_back(a); });
 }
 
 void UpstreamConn::maybe_delete() {
@@ -760,10 +763,8 @@ bool UpstreamPool::withdraw(UpstreamClient* w) {
     w->ahead_on_ = nullptr;
     return true;
   }
-  if (!c->page_.withdraw(it->slot, it->id)) return false;
+  if (!c->take_back(*it)) return false;
   c->ahead_.erase(it);
-  w->ahead_on_ = nullptr;
-  if (counters_) ++counters_->withdrawn;
   return true;
 }
 

@@ -220,6 +220,10 @@ class UpstreamConn {
   // Withdraws the requests sent ahead that the worker has not claimed: they
   // wait again as before, to be sent elsewhere; ahead_ keeps the claimed ones.
   void withdraw_ahead();
+  struct Ahead;
+  // Withdraws one request sent ahead: true when the worker had not claimed it
+  // (it waits again as before; counted), false when it had.
+  bool take_back(const Ahead& a);
  public:
   static void pipe_closed(UpstreamConn* self);  // the pipe handle's close callback
  private:

@@ -14,6 +14,9 @@
 #include <uv.h>
 
 #include <atomic>
+#include <deque>
+#include <set>
+#include <tuple>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -35,6 +38,10 @@ namespace {
 // STARTED frames.
 class ScriptedWorker {
  public:
+  // After claim_first(): before answering its next request, the worker waits
+  // for the one behind it and claims it (a worker that has finished a request
+  // and read the next while the front end has not yet read the answer), then
+  // holds the answer until let_answer().
   ScriptedWorker(const std::string& path, bool use_page, int busy_ms)
       : use_page_(use_page), busy_ms_(busy_ms) {
     listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -54,51 +61,50 @@ class ScriptedWorker {
     ::close(listen_fd_);
   }
   int served() const { return served_.load(); }
+  int accepted() const { return accepted_.load(); }
+  void claim_first() { claim_first_ = true; }
+  bool claimed_next() const { return claimed_next_.load(); }
+  void let_answer() { let_answer_ = true; }
   int found_ahead() const { return found_ahead_.load(); }
 
  private:
+  // One connection after another, each served to its end.
   void serve() {
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) return;
-    conn_fd_ = fd;
+    for (;;) {
+      int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      conn_fd_ = fd;
+      accepted_.fetch_add(1);
+      reader_ = proto::FrameReader();
+      page_ = proto::StartedPage();
+      pending_.clear();
+      serve_one(fd);
+      ::close(fd);
+      conn_fd_ = -1;
+      if (stop_) return;
+    }
+  }
+
+  void serve_one(int fd) {
     std::string hello;
     proto::append_hello(&hello, static_cast<uint32_t>(getpid()));
-    if (::write(fd, hello.data(), hello.size()) != static_cast<ssize_t>(hello.size())) return;
-    proto::FrameReader reader;
-    proto::StartedPage page;
-    bool first = true;
-    char buf[65536];
-    while (!stop_) {
-      proto::Frame f;
-      auto r = reader.next(&f);
-      if (r == proto::FrameReader::Result::kError) return;
-      if (r == proto::FrameReader::Result::kNeedMore) {
-        std::vector<int> fds;
-        int flags = 0;
-        ssize_t n = recv_with_fds(fd, buf, sizeof(buf), 0, &fds, &flags);
-        if (n <= 0) return;
-        for (int pfd : fds) {
-          if (first && use_page_) {
-            auto mapped = proto::StartedPage::map(pfd);
-            if (mapped) page = std::move(*mapped);
-          }
-          ::close(pfd);
-        }
-        first = false;
-        reader.feed(buf, static_cast<size_t>(n));
-        continue;
-      }
-      if (f.type != proto::FrameType::kRequestEnd) continue;  // HELLO, the head: answered at its END
-      const uint32_t id = f.request_id;
-      if (page.valid()) {
-        if (!page.claim(id)) {
-          page.release_withdrawn(id);
+    if (::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size())) return;
+    proto::FrameType type;
+    uint32_t id = 0;
+    while (!stop_ && next(fd, &type, &id)) {
+      if (type != proto::FrameType::kRequestEnd) continue;  // HELLO, the head: answered at its END
+      if (claimed_ids_.count(id)) {
+        claimed_ids_.erase(id);
+        page_.mark(id);
+      } else if (page_.valid()) {
+        if (!page_.claim(id)) {
+          page_.release_withdrawn(id);
           continue;
         }
-        page.mark(id);
+        page_.mark(id);
       }
       std::string out;
-      if (!page.valid()) proto::append_frame(&out, proto::FrameType::kStarted, id, {});
+      if (!page_.valid()) proto::append_frame(&out, proto::FrameType::kStarted, id, {});
       std::this_thread::sleep_for(std::chrono::milliseconds(busy_ms_));
       proto::ResponseHead head;
       head.status = 200;
@@ -108,14 +114,77 @@ class ScriptedWorker {
       proto::append_frame(&out, proto::FrameType::kResponseEnd, id, {});
       // A request already waiting, in the reader or in the socket: sent ahead.
       struct pollfd p = {fd, POLLIN, 0};
-      if (reader.buffered() > 0 || ::poll(&p, 1, 0) > 0) found_ahead_.fetch_add(1);
-      if (::write(fd, out.data(), out.size()) != static_cast<ssize_t>(out.size())) return;
+      if (!pending_.empty() || reader_.buffered() > 0 || ::poll(&p, 1, 0) > 0) found_ahead_.fetch_add(1);
+      if (claim_first_ && !claim_next(fd)) return;
+      claim_first_ = false;
+      if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) return;
       served_.fetch_add(1);
     }
   }
 
+  // The next frame's type and request id (frames read ahead by claim_next()
+  // first); false at the end of the stream.
+  bool next(int fd, proto::FrameType* type, uint32_t* id) {
+    if (!pending_.empty()) {
+      std::tie(*type, *id) = pending_.front();
+      pending_.pop_front();
+      return true;
+    }
+    char buf[65536];
+    for (;;) {
+      proto::Frame f;
+      auto r = reader_.next(&f);
+      if (r == proto::FrameReader::Result::kError) return false;
+      if (r == proto::FrameReader::Result::kFrame) {
+        *type = f.type;
+        *id = f.request_id;
+        return true;
+      }
+      std::vector<int> fds;
+      int flags = 0;
+      ssize_t n = recv_with_fds(fd, buf, sizeof(buf), 0, &fds, &flags);
+      if (n <= 0) return false;
+      for (int pfd : fds) {
+        if (!page_.valid() && use_page_) {
+          auto mapped = proto::StartedPage::map(pfd);
+          if (mapped) page_ = std::move(*mapped);
+        }
+        ::close(pfd);
+      }
+      reader_.feed(buf, static_cast<size_t>(n));
+    }
+  }
+
+  // Reads on to the next request's head (kept for next()), claims it, and
+  // waits for let_answer().
+  bool claim_next(int fd) {
+    std::deque<std::pair<proto::FrameType, uint32_t>> read;
+    uint32_t claimed = 0;
+    while (!claimed) {
+      proto::FrameType type;
+      uint32_t id;
+      if (!next(fd, &type, &id)) return false;
+      read.emplace_back(type, id);
+      if (type == proto::FrameType::kRequestHead) claimed = id;
+    }
+    read.insert(read.end(), pending_.begin(), pending_.end());
+    pending_.swap(read);
+    if (!page_.claim(claimed)) return false;
+    claimed_ids_.insert(claimed);
+    claimed_next_ = true;
+    while (!let_answer_ && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return true;
+  }
+
   bool use_page_;
   int busy_ms_;
+  std::atomic<bool> claim_first_{false};
+  std::atomic<int> accepted_{0};
+  std::set<uint32_t> claimed_ids_;
+  proto::FrameReader reader_;
+  proto::StartedPage page_;
+  std::deque<std::pair<proto::FrameType, uint32_t>> pending_;
+  std::atomic<bool> claimed_next_{false}, let_answer_{false};
   int listen_fd_ = -1;
   std::atomic<int> conn_fd_{-1};
   std::atomic<bool> stop_{false};
@@ -144,6 +213,16 @@ class Client : public UpstreamClient {
     pool_->fill_ahead(conn);
   }
   void upstream_failed(int status, std::string_view) override { failed_ = status; }
+  // The client went away: as HttpConn does, cancel while waiting, abort once attached.
+  void leave() {
+    if (waiting_) {
+      waiting_ = false;
+      pool_->cancel(this);
+    } else if (UpstreamConn* c = conn_) {
+      conn_ = nullptr;
+      c->abort(true, id_);
+    }
+  }
   void upstream_accepted() override {}
   void upstream_frame(const proto::Frame& f) override {
     if (f.request_id != id_) wrong_ = true;
@@ -163,6 +242,7 @@ class Client : public UpstreamClient {
   bool upstream_request_sent() const override { return conn_ != nullptr; }
   void upstream_lost_ahead(bool, std::string_view) override { failed_ = 502; }
 
+  bool waiting() const { return waiting_; }
   bool done_ = false, wrong_ = false;
   int failed_ = 0;
   std::string body_;
@@ -248,6 +328,97 @@ TEST_CASE("a worker that sends STARTED frames (no started page) never gets a req
   auto [found, sent] = two_rounds(false);
   CHECK(sent == 0);
   CHECK(found == 0);
+}
+
+// A one-thread group with a worker that marks the page: one request to learn
+// it, then a (current) and b (sent ahead), which the worker claims before a's
+// answer reaches the front end; then leave(a or b) and the answer let go.
+struct ClaimedAhead {
+  char dir[32] = "/tmp/wsgid-ahead-XXXXXX";
+  std::string path;
+  uv_loop_t loop;
+  GroupCounters counters;
+  std::unique_ptr<ScriptedWorker> worker;
+  std::unique_ptr<UpstreamPool> pool;
+  std::vector<std::unique_ptr<Client>> clients;
+
+  ClaimedAhead() {
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    path = std::string(dir) + "/g.sock";
+    uv_loop_init(&loop);
+    worker = std::make_unique<ScriptedWorker>(path, true, 0);
+    GroupEndpoint ep;
+    ep.name = "ahead_test";
+    ep.socket = path;
+    ep.processes = 1;
+    ep.threads = 1;
+    pool = std::make_unique<UpstreamPool>(&loop, ep);
+    pool->set_counters(&counters);
+    Client& w = add();
+    w.start();
+    run_until(&loop, [&] { return w.done_; });
+    REQUIRE(w.done_);
+    worker->claim_first();
+    add().start();  // a
+    add().start();  // b, waiting: sent ahead
+    run_until(&loop, [&] { return worker->claimed_next(); });
+    REQUIRE(worker->claimed_next());
+    REQUIRE(counters.sent_ahead == 1);
+  }
+  ~ClaimedAhead() {
+    pool->sweep(0, true);
+    run_until(&loop, [] { return false; });
+    worker.reset();
+    clients.clear();
+    pool.reset();
+    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_loop_close(&loop);
+    ::unlink(path.c_str());
+    ::rmdir(dir);
+  }
+  Client& add() {
+    clients.push_back(std::make_unique<Client>(pool.get(), static_cast<uint32_t>(clients.size() + 1)));
+    return *clients.back();
+  }
+};
+
+TEST_CASE("a request sent ahead whose client leaves after the worker claimed it: its connection ends at its turn") {
+  ClaimedAhead t;
+  Client& a = *t.clients[1];
+  Client& b = *t.clients[2];
+  b.leave();  // too late to withdraw: the worker has it
+  CHECK(t.counters.withdrawn == 0);
+  t.worker->let_answer();
+  run_until(&t.loop, [&] { return a.done_; });
+  CHECK(a.done_);
+  CHECK(a.body_ == "2");
+  CHECK_FALSE(b.done_);
+  // b's turn: the connection is aborted (a CANCEL, then closed); the next
+  // request gets a new one.
+  Client& c = t.add();
+  c.start();
+  run_until(&t.loop, [&] { return c.done_ || c.failed_; });
+  CHECK(c.done_);
+  CHECK(c.body_ == "4");
+  CHECK(t.worker->accepted() == 2);
+}
+
+TEST_CASE("the current request's client leaves after the worker claimed the one behind it: the connection carries on") {
+  ClaimedAhead t;
+  Client& a = *t.clients[1];
+  Client& b = *t.clients[2];
+  a.leave();  // the worker is done with a: its answer is dropped, b's is b's
+  t.worker->let_answer();
+  run_until(&t.loop, [&] { return b.done_ || b.failed_; });
+  CHECK(b.done_);
+  CHECK(b.body_ == "3");
+  CHECK_FALSE(b.wrong_);
+  CHECK_FALSE(a.done_);
+  Client& c = t.add();
+  c.start();
+  run_until(&t.loop, [&] { return c.done_ || c.failed_; });
+  CHECK(c.body_ == "4");
+  CHECK(t.worker->accepted() == 1);  // the same connection throughout
 }
 
 }  // namespace
