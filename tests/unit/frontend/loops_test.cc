@@ -16,22 +16,10 @@
 #include "supervisor/frontend/server.h"
 #include "supervisor/frontend/snapshot.h"
 #include "supervisor/frontend/upstream.h"
+#include "tests/unit/frontend/run_until.h"
 
 namespace wsgid::frontend {
 namespace {
-
-// Runs loop 0 (this thread's) until done() or 10 s.
-void run_until(uv_loop_t* loop, const std::function<bool()>& done) {
-  uv_timer_t t;
-  uv_timer_init(loop, &t);
-  auto deadline = uv_now(loop) + 10000;
-  while (!done() && uv_now(loop) < deadline) {
-    uv_timer_start(&t, [](uv_timer_t*) {}, 5, 0);
-    uv_run(loop, UV_RUN_ONCE);
-  }
-  uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
-  uv_run(loop, UV_RUN_NOWAIT);
-}
 
 TEST_CASE("loops: each runs on its own thread; post() is FIFO; on_others() waits for all") {
   uv_loop_t loop;

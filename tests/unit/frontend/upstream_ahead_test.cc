@@ -27,6 +27,7 @@
 #include "protocol/messages.h"
 #include "protocol/started_page.h"
 #include "supervisor/frontend/upstream.h"
+#include "tests/unit/frontend/run_until.h"
 
 namespace wsgid::frontend {
 namespace {
@@ -254,18 +255,6 @@ class Client : public UpstreamClient {
   bool waiting_ = false;
   UpstreamConn* conn_ = nullptr;
 };
-
-void run_until(uv_loop_t* loop, const std::function<bool()>& done) {
-  uv_timer_t t;
-  uv_timer_init(loop, &t);
-  auto deadline = uv_now(loop) + 10000;
-  while (!done() && uv_now(loop) < deadline) {
-    uv_timer_start(&t, [](uv_timer_t*) {}, 5, 0);
-    uv_run(loop, UV_RUN_ONCE);
-  }
-  uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
-  uv_run(loop, UV_RUN_NOWAIT);
-}
 
 // Two rounds of 5 requests at once on a one-thread group -> (requests the
 // worker found waiting when it finished one, requests counted as sent ahead).
