@@ -59,7 +59,6 @@ class FrameChannel {
   // CANCEL, a RESPONSE_SOCKET): kept, in order, and read() returns them before
   // anything received after them. read_new() reads past them.
   void keep_for_later(const proto::Frame& f);
-  bool has_kept_frames() const { return !later_.empty(); }
   Read read_new(proto::Frame* out, int timeout_ms, int wake_fd = -1, WaitHook* hook = nullptr);
 
   // Request body payloads straight into the caller's memory (RequestIo's

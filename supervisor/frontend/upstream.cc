@@ -395,16 +395,11 @@ void UpstreamConn::send_hello() {
   // sent from here, before libuv writes anything, so that the descriptor rides
   // on the connection's first bytes. Without a page (memfd_create failed, the
   // descriptor limit), a plain HELLO: the worker then sends STARTED frames.
-  uv_os_fd_t fd;
   auto page = proto::StartedPage::create();
-  if (page && uv_fileno(reinterpret_cast<uv_handle_t*>(pipe_), &fd) == 0) {
-    ssize_t n = send_with_fds(fd, hello, {page->fd()});
-    if (n >= 0) {
-      page->close_fd();
-      page_ = std::move(*page);
-      out_.append(hello, static_cast<size_t>(n), std::string::npos);
-      return;
-    }
+  if (page && send_with_socket(hello, page->fd())) {
+    page->close_fd();
+    page_ = std::move(*page);
+    return;
   }
   out_.append(hello);
 }
