@@ -372,14 +372,14 @@ void UpstreamConn::handle_frames() {
       close(false, "worker sent " + std::string(proto::type_name(f.type)) + " with no request");
       return;
     }
-    // Whether the worker uses the started page (5.2): a response head with no
-    // STARTED before it says it does (the application ran, so it marked the
-    // page); a STARTED says it does not (it could not map the page). Only
-    // then are requests sent ahead on this connection (5.7).
-    if (f.type == proto::FrameType::kStarted) page_state_ = PageState::kUnused;
-    else if (f.type == proto::FrameType::kResponseHead && page_state_ == PageState::kUnknown && !started_frame_)
-      page_state_ = PageState::kUsed;
-    started_frame_ = f.type == proto::FrameType::kStarted;
+    // Whether the worker uses the started page (5.2), learnt once: a STARTED
+    // says it does not (it could not map the page), a response head before
+    // any STARTED says it does (the application ran, so it marked the page).
+    // Only then are requests sent ahead on this connection (5.7).
+    if (page_state_ == PageState::kUnknown) {
+      if (f.type == proto::FrameType::kStarted) page_state_ = PageState::kUnused;
+      else if (f.type == proto::FrameType::kResponseHead) page_state_ = PageState::kUsed;
+    }
     // A large body frame read whole: its successors are likely large too, so
     // the next reads take their headers only and their payloads are spliced.
     if (f.type != proto::FrameType::kResponseBody) splicing_ = false;
@@ -730,12 +730,14 @@ bool UpstreamPool::send_ahead(UpstreamConn* c, UpstreamClient* w) {
 }
 
 void UpstreamPool::request_whole(UpstreamClient* w) {
-  if (w->ahead_on_ || std::find(waiters_.begin(), waiters_.end(), w) == waiters_.end()) return;
-  // The busy connection with the fewest requests ahead of it.
+  if (w->ahead_on_) return;
+  // The busy connection with the fewest requests ahead of it; then whether w
+  // waits in the queue (not connecting, not delayed): with every connection
+  // full, a long queue is not searched.
   UpstreamConn* best = nullptr;
   for (UpstreamConn* c : accepted_)
     if (can_take_ahead(c) && (!best || c->ahead_.size() < best->ahead_.size())) best = c;
-  if (best) send_ahead(best, w);
+  if (best && std::find(waiters_.begin(), waiters_.end(), w) != waiters_.end()) send_ahead(best, w);
 }
 
 void UpstreamPool::fill_ahead(UpstreamConn* c) {

@@ -266,7 +266,6 @@ class UpstreamConn {
   // only on a connection whose worker does.
   enum class PageState { kUnknown, kUsed, kUnused };
   PageState page_state_ = PageState::kUnknown;
-  bool started_frame_ = false;  // the last frame was a STARTED
   // The current request's client went away with requests ahead of it that the
   // worker had claimed: its response frames (this id) are dropped, the next
   // id's first frame attaches the request ahead.
