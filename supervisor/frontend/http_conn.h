@@ -202,6 +202,7 @@ class HttpConn final : public UpstreamClient {
   uint32_t upstream_request_id() const override { return request_id_; }
   std::string_view upstream_whole_request() const override;
   bool upstream_request_sent() const override;
+  bool upstream_bodyless() const override { return !has_body_; }
   void upstream_lost_ahead(bool started, std::string_view why) override;
 
   // llhttp callbacks (static trampolines in http_conn.cc call these).

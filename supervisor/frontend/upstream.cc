@@ -35,7 +35,7 @@ void UpstreamPool::set_out_of_descriptors_hook(std::function<size_t()> hook) {
 // ---------------------------------------------------------------- UpstreamConn
 
 UpstreamConn::UpstreamConn(UpstreamPool* pool, UpstreamClient* client)
-    : pool_(pool), client_(client) {
+    : pool_(pool), client_(client), busy_since_ns_(uv_hrtime()) {
   uv_timer_init(pool_->loop(), &retry_timer_);
   retry_timer_.data = this;
   first_attempt_ms_ = uv_now(pool_->loop());
@@ -635,17 +635,26 @@ void GroupGate::ask_idle(int loop) {
 UpstreamPool::UpstreamPool(uv_loop_t* loop, GroupEndpoint endpoint)
     : loop_(loop), ep_(std::move(endpoint)) {}
 
-UpstreamPool::~UpstreamPool() { close_delay_timer(); }
+UpstreamPool::~UpstreamPool() {
+  close_delay_timer();
+  close_held_timer();
+}
 
 // The timer lives only while a request waits in delayed_, so that a pool holds
 // no libuv handle otherwise (a loop can close once its connections are gone).
-void UpstreamPool::close_delay_timer() {
-  if (!delay_timer_) return;
-  delay_timer_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(delay_timer_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-  delay_timer_ = nullptr;
+namespace {
+
+// Closes and frees a pool's timer made on first use; null afterwards.
+void close_timer(uv_timer_t** t) {
+  if (!*t) return;
+  (*t)->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(*t), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  *t = nullptr;
 }
+
+}  // namespace
+
+void UpstreamPool::close_delay_timer() { close_timer(&delay_timer_); }
 
 void UpstreamPool::acquire_after_death(UpstreamClient* client) {
   if (!delay_timer_) {
@@ -684,6 +693,30 @@ size_t UpstreamPool::capacity() const {
 }
 
 void UpstreamPool::acquire(UpstreamClient* client) {
+  if (serving() && may_hold(client)) {
+    // Sent ahead on a busy connection once its head is whole (request_whole):
+    // its thread takes it without sleeping and being woken (decision 61).
+    client->spec_ = true;
+    client->spec_claimed_ = false;
+    client->spec_since_ms_ = uv_now(loop_);
+    held_.push_back(client);
+    if (!held_timer_) {
+      held_timer_ = new uv_timer_t;
+      uv_timer_init(loop_, held_timer_);
+      held_timer_->data = this;
+      uv_timer_start(held_timer_, [](uv_timer_t* t) {
+        auto* pool = static_cast<UpstreamPool*>(t->data);
+        if (!pool) return;
+        pool->run_held();
+        if (pool->held_.empty()) pool->close_held_timer();
+      }, kHeldAheadMs, kHeldAheadMs);
+    }
+    return;
+  }
+  acquire_now(client);
+}
+
+void UpstreamPool::acquire_now(UpstreamClient* client) {
   if (!serving()) {
     client->upstream_failed(503, "group '" + ep_.name + "' is " + ep_.state);
     return;
@@ -693,9 +726,7 @@ void UpstreamPool::acquire(UpstreamClient* client) {
   if (!idle_.empty()) {
     UpstreamConn* c = idle_.back();
     idle_.pop_back();
-    c->state_ = UpstreamConn::State::kBusy;
-    c->client_ = client;
-    client->upstream_ready(c);
+    give(c, client);
     return;
   }
   if (take_place()) {
@@ -707,6 +738,44 @@ void UpstreamPool::acquire(UpstreamClient* client) {
   if (gate_) gate_->ask_idle(loop_index_);
   request_whole(client);  // a request sent again is whole already
 }
+
+void UpstreamPool::give(UpstreamConn* conn, UpstreamClient* client) {
+  conn->state_ = UpstreamConn::State::kBusy;
+  conn->client_ = client;
+  conn->busy_since_ns_ = uv_hrtime();
+  client->upstream_ready(conn);
+}
+
+bool UpstreamPool::may_hold(UpstreamClient* client) const {
+  if (idle_.empty() || service_ns_ >= quick_service_ns_ || !client->upstream_bodyless()) return false;
+  for (const UpstreamConn* c : accepted_)
+    if (can_take_ahead(c)) return true;
+  return false;
+}
+
+void UpstreamPool::unhold(UpstreamClient* client) {
+  if (!client->spec_) return;
+  client->spec_ = false;
+  std::erase(held_, client);
+}
+
+void UpstreamPool::run_held() {
+  const uint64_t now = uv_now(loop_);
+  std::vector<UpstreamClient*> due;
+  for (UpstreamClient* w : held_)
+    if (!w->spec_claimed_ && now - w->spec_since_ms_ >= kHeldAheadMs) due.push_back(w);
+  for (UpstreamClient* w : due) {
+    if (!w->spec_) continue;  // gone meanwhile (a callback of one before it)
+    if (w->ahead_on_ && !withdraw(w)) {
+      w->spec_claimed_ = true;  // its worker has it: answered there
+      continue;
+    }
+    unhold(w);
+    acquire_now(w);
+  }
+}
+
+void UpstreamPool::close_held_timer() { close_timer(&held_timer_); }
 
 bool UpstreamPool::can_take_ahead(const UpstreamConn* c) const {
   return c->state_ == UpstreamConn::State::kBusy && c->client_ && c->dropping_id_ == 0 &&
@@ -737,6 +806,14 @@ void UpstreamPool::request_whole(UpstreamClient* w) {
   UpstreamConn* best = nullptr;
   for (UpstreamConn* c : accepted_)
     if (can_take_ahead(c) && (!best || c->ahead_.size() < best->ahead_.size())) best = c;
+  if (w->spec_) {
+    // Held for a busy connection: sent there, or, when none can take it now
+    // (or it is not held whole), where it would have gone.
+    if (best && send_ahead(best, w)) return;
+    unhold(w);
+    acquire_now(w);
+    return;
+  }
   if (best && std::find(waiters_.begin(), waiters_.end(), w) != waiters_.end()) send_ahead(best, w);
 }
 
@@ -766,6 +843,10 @@ bool UpstreamPool::withdraw(UpstreamClient* w) {
 }
 
 void UpstreamPool::forget_waiter(UpstreamClient* w) {
+  if (w->spec_) {
+    unhold(w);
+    return;
+  }
   auto it = std::find(waiters_.begin(), waiters_.end(), w);
   if (it == waiters_.end()) return;
   waiters_.erase(it);
@@ -784,6 +865,7 @@ void UpstreamPool::attach_ahead(UpstreamConn* conn) {
   a.client->ahead_on_ = nullptr;
   conn->state_ = UpstreamConn::State::kBusy;
   conn->client_ = a.client;
+  conn->busy_since_ns_ = uv_hrtime();
   conn->attaching_sent_ = true;
   a.client->upstream_ready(conn);
   conn->attaching_sent_ = false;
@@ -826,6 +908,9 @@ void UpstreamPool::update(const GroupEndpoint& endpoint) {
   // its connection).
   std::erase_if(waiters, [this](UpstreamClient* w) { return !withdraw(w); });
   publish();
+  for (UpstreamClient* w : held_)
+    if (!w->ahead_on_ || withdraw(w)) waiters.push_back(w);
+  for (UpstreamClient* w : waiters) unhold(w);
   for (UpstreamClient* w : waiters) w->upstream_failed(503, why);
   // No worker took these: close them as a "connection closing" notice, so that
   // the client retries, finds the group not running and answers 503.
@@ -886,6 +971,7 @@ void UpstreamPool::cancel(UpstreamClient* client) {
       if (a.client == client) a.client = nullptr;
     client->ahead_on_ = nullptr;
   }
+  unhold(client);
   auto it = std::find(waiters_.begin(), waiters_.end(), client);
   if (it != waiters_.end()) {
     waiters_.erase(it);
@@ -905,6 +991,10 @@ void UpstreamPool::connect_for(UpstreamClient* client) {
 }
 
 void UpstreamPool::conn_released(UpstreamConn* conn) {
+  // The group's service time, a moving average over 8 requests.
+  const int64_t took = static_cast<int64_t>(uv_hrtime() - conn->busy_since_ns_);
+  const int64_t avg = static_cast<int64_t>(service_ns_);
+  service_ns_ = static_cast<uint64_t>(avg == 0 ? took : avg + (took - avg) / 8);
   if (!conn->ahead_.empty()) {
     // A draining worker serves what it claimed; the rest goes elsewhere.
     if (is_draining(conn->worker_pid_)) conn->withdraw_ahead();
@@ -932,9 +1022,7 @@ void UpstreamPool::conn_released(UpstreamConn* conn) {
     UpstreamClient* w = *next;
     waiters_.erase(next);
     publish();
-    conn->state_ = UpstreamConn::State::kBusy;
-    conn->client_ = w;
-    w->upstream_ready(conn);
+    give(conn, w);
     return;
   }
   conn->state_ = UpstreamConn::State::kIdle;

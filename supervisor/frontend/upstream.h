@@ -36,7 +36,12 @@
 // release), and is withdrawn through the started page's slots when another
 // connection becomes free first, when its client goes away, when the worker
 // drains, and before the connection closes; only on a connection whose worker
-// marks the page (a response head came with no STARTED before it). Backpressure both ways: the client stops
+// marks the page (a response head came with no STARTED before it). In a group
+// whose requests are quick (service_ns() below kQuickServiceNs), a request
+// without a body is also held for a busy connection while a thread is free
+// (held_; docs/decisions.md 61): sent ahead once whole, never taken back by a
+// freed connection, and given to a free thread if no worker has claimed it
+// within kHeldAheadMs. Backpressure both ways: the client stops
 // reading its HTTP peer while write_pending() is above kHighWater and resumes on
 // upstream_drained(); the conn stops reading the worker while the client asks it
 // to (pause_reading / resume_reading), and reads it again when released. On a
@@ -130,6 +135,9 @@ class UpstreamClient {
   // The attached request's frames have all been given to the connection
   // (nothing more goes to the worker for it but a CANCEL or a RESPONSE_SOCKET).
   virtual bool upstream_request_sent() const { return false; }
+  // The request has no body: it is whole once its head is parsed, so the pool
+  // may hold it for a busy connection although a thread is free (decision 61).
+  virtual bool upstream_bodyless() const { return false; }
   // A request sent ahead whose worker claimed it lost its connection before
   // it was attached: as upstream_closed(), started telling whether the
   // application was called (the started page's mark).
@@ -142,6 +150,11 @@ class UpstreamClient {
   friend class UpstreamPool;
   friend class UpstreamConn;
   UpstreamConn* ahead_on_ = nullptr;  // the busy connection this waiting request went ahead on
+  // Held for a busy connection although a thread was free (UpstreamPool's
+  // spec_), since this loop time (ms); claimed: its worker has it.
+  bool spec_ = false;
+  bool spec_claimed_ = false;
+  uint64_t spec_since_ms_ = 0;
 };
 
 class UpstreamPool;
@@ -239,6 +252,7 @@ class UpstreamConn {
   int handles_ = 0;  // handles being open or closing; deleted at 0 once closing
   uint64_t first_attempt_ms_ = 0;
   uint64_t idle_since_ms_ = 0;
+  uint64_t busy_since_ns_ = 0;  // the current request's, uv_hrtime(): the pool's service time
   bool hello_seen_ = false;
   bool writing_ = false;
   bool reading_ = false;
@@ -376,7 +390,7 @@ class UpstreamPool {
   size_t capacity() const;
   // Requests holding a worker connection (connecting or busy) or waiting for
   // one: what HAProxy's agent weighs against capacity() (haproxy_agent.h).
-  size_t load() const { return open_ - idle_.size() + waiters_.size(); }
+  size_t load() const { return open_ - idle_.size() + waiters_.size() + held_.size(); }
   // Several loops: this pool (of loop `loop`) shares its group's capacity
   // through gate from now on.
   void share(GroupGate* gate, int loop, GroupGate::Post post);
@@ -394,6 +408,18 @@ class UpstreamPool {
   void request_whole(UpstreamClient* client);
   // conn's current request is sent: waiting whole requests go ahead on it.
   void fill_ahead(UpstreamConn* conn);
+  // Requests without a body are held for a busy connection, although a thread
+  // is free, while the group's requests take less than this on average
+  // (docs/decisions.md 61)...
+  static constexpr uint64_t kQuickServiceNs = 250 * 1000;
+  // ... and each waits there at most about this long for its worker to take it
+  // (then it goes to a free thread).
+  static constexpr uint64_t kHeldAheadMs = 2;
+  // The group's service time as this pool sees it: from a request's handing
+  // to a worker connection to its response's end, a moving average.
+  uint64_t service_ns() const { return service_ns_; }
+  // Tests: the service time below which requests are held (kQuickServiceNs).
+  void set_quick_service_ns(uint64_t ns) { quick_service_ns_ = ns; }
 
   size_t draining_count() const { return draining_.size(); }
 
@@ -401,6 +427,18 @@ class UpstreamPool {
   friend class UpstreamConn;
   friend class GroupGate;
   void connect_for(UpstreamClient* client);
+  // acquire() without holding the request for a busy connection.
+  void acquire_now(UpstreamClient* client);
+  // conn serves client from now on.
+  void give(UpstreamConn* conn, UpstreamClient* client);
+  // Held for a busy connection although a thread is free (decision 61):
+  // whether client may be; no longer held; the held ones waiting for
+  // kHeldAheadMs go where acquire_now() sends them (unless a worker claimed
+  // them).
+  bool may_hold(UpstreamClient* client) const;
+  void unhold(UpstreamClient* client);
+  void run_held();
+  void close_held_timer();
   void conn_released(UpstreamConn* conn);
   void conn_gone(UpstreamConn* conn);
   void forget_unaccepted(UpstreamConn* conn);
@@ -437,6 +475,10 @@ class UpstreamPool {
   std::deque<pid_t> draining_;                          // oldest first, at most kMaxDraining
   std::deque<std::pair<UpstreamClient*, uint64_t>> delayed_;  // acquire_after_death: client, due ms
   uv_timer_t* delay_timer_ = nullptr;  // created on first use; freed in its close callback
+  std::vector<UpstreamClient*> held_;  // held for a busy connection (spec_), oldest first
+  uv_timer_t* held_timer_ = nullptr;   // while any is held; the same life as delay_timer_
+  uint64_t service_ns_ = 0;
+  uint64_t quick_service_ns_ = kQuickServiceNs;
   void run_delayed();
   void close_delay_timer();
 };

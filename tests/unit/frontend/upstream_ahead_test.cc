@@ -3,7 +3,10 @@
 // socket: a request goes ahead only while the worker is busy and only once the
 // worker has shown that it marks the started page (a response with no STARTED
 // frame before it); a worker that sends STARTED frames (no page) never gets
-// one, and every answer reaches its own client either way.
+// one, and every answer reaches its own client either way. In a group whose
+// requests are quick, a request without a body goes ahead on a busy
+// connection although a thread is free, and to the free thread when its
+// worker has not claimed it within kHeldAheadMs (docs/decisions.md 61).
 #include <doctest/doctest.h>
 
 #include <poll.h>
@@ -44,7 +47,7 @@ class ScriptedWorker {
   // and read the next while the front end has not yet read the answer), then
   // holds the answer until let_answer().
   ScriptedWorker(const std::string& path, bool use_page, int busy_ms)
-      : use_page_(use_page), busy_ms_(busy_ms) {
+      : use_page_(use_page), busy_ms_(busy_ms), owns_listener_(true) {
     listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
@@ -54,12 +57,22 @@ class ScriptedWorker {
     REQUIRE(::listen(listen_fd_, 8) == 0);
     thread_ = std::thread([this] { serve(); });
   }
+  // Another thread of the same worker: accepts on `first`'s socket.
+  ScriptedWorker(const ScriptedWorker& first, int busy_ms)
+      : use_page_(first.use_page_), busy_ms_(busy_ms), listen_fd_(first.listen_fd_) {
+    thread_ = std::thread([this] { serve(); });
+  }
   ~ScriptedWorker() {
     stop_ = true;
     ::shutdown(listen_fd_, SHUT_RDWR);
     if (conn_fd_ >= 0) ::shutdown(conn_fd_, SHUT_RDWR);
     thread_.join();
-    ::close(listen_fd_);
+    if (owns_listener_) ::close(listen_fd_);
+  }
+  // Request `id` takes `ms` to answer (the others busy_ms).
+  void slow(uint32_t id, int ms) {
+    slow_ms_ = ms;
+    slow_id_ = id;
   }
   int served() const { return served_.load(); }
   int accepted() const { return accepted_.load(); }
@@ -106,7 +119,7 @@ class ScriptedWorker {
       }
       std::string out;
       if (!page_.valid()) proto::append_frame(&out, proto::FrameType::kStarted, id, {});
-      std::this_thread::sleep_for(std::chrono::milliseconds(busy_ms_));
+      std::this_thread::sleep_for(std::chrono::milliseconds(id == slow_id_ ? slow_ms_.load() : busy_ms_));
       proto::ResponseHead head;
       head.status = 200;
       head.reason = "OK";
@@ -179,6 +192,9 @@ class ScriptedWorker {
 
   bool use_page_;
   int busy_ms_;
+  bool owns_listener_ = false;
+  std::atomic<uint32_t> slow_id_{0};
+  std::atomic<int> slow_ms_{0};
   std::atomic<bool> claim_first_{false};
   std::atomic<int> accepted_{0};
   std::set<uint32_t> claimed_ids_;
@@ -198,14 +214,19 @@ class ScriptedWorker {
 // RESPONSE_END.
 class Client : public UpstreamClient {
  public:
-  Client(UpstreamPool* pool, uint32_t id) : pool_(pool), id_(id) {
+  // bodyless: a GET as HttpConn reports one (upstream_bodyless()); the
+  // others stand for requests with a body (held whole all the same here).
+  Client(UpstreamPool* pool, uint32_t id, bool bodyless = false) : pool_(pool), id_(id), bodyless_(bodyless) {
     std::string head;
     proto::append_request_head(&frames_, id, {{"REQUEST_METHOD", "GET"}, {"PATH_INFO", "/"}});
     proto::append_frame(&frames_, proto::FrameType::kRequestEnd, id, {});
   }
+  // As HttpConn: acquire() at the head, then, the request parsed whole while
+  // it waits, request_whole().
   void start() {
     waiting_ = true;
     pool_->acquire(this);
+    if (waiting_) pool_->request_whole(this);
   }
   void upstream_ready(UpstreamConn* conn) override {
     waiting_ = false;
@@ -242,6 +263,7 @@ class Client : public UpstreamClient {
   std::string_view upstream_whole_request() const override { return waiting_ ? frames_ : std::string_view(); }
   bool upstream_request_sent() const override { return conn_ != nullptr; }
   void upstream_lost_ahead(bool, std::string_view) override { failed_ = 502; }
+  bool upstream_bodyless() const override { return bodyless_; }
 
   bool waiting() const { return waiting_; }
   bool done_ = false, wrong_ = false;
@@ -251,6 +273,7 @@ class Client : public UpstreamClient {
  private:
   UpstreamPool* pool_;
   uint32_t id_;
+  bool bodyless_;
   std::string frames_;
   bool waiting_ = false;
   UpstreamConn* conn_ = nullptr;
@@ -408,6 +431,122 @@ TEST_CASE("the current request's client leaves after the worker claimed the one 
   run_until(&t.loop, [&] { return c.done_ || c.failed_; });
   CHECK(c.body_ == "4");
   CHECK(t.worker->accepted() == 1);  // the same connection throughout
+}
+
+// A group of one process with two threads (two scripted workers on one
+// socket), both connections open and idle, each worker shown to mark the
+// page; then request 3 keeps one connection busy for slow_ms.
+struct OneBusyOneFree {
+  char dir[32] = "/tmp/wsgid-ahead-XXXXXX";
+  std::string path;
+  uv_loop_t loop;
+  GroupCounters counters;
+  std::unique_ptr<ScriptedWorker> first, second;
+  std::unique_ptr<UpstreamPool> pool;
+  std::vector<std::unique_ptr<Client>> clients;
+
+  OneBusyOneFree(uint64_t quick_ns, int slow_ms) {
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    path = std::string(dir) + "/g.sock";
+    uv_loop_init(&loop);
+    first = std::make_unique<ScriptedWorker>(path, true, 0);
+    second = std::make_unique<ScriptedWorker>(*first, 0);
+    first->slow(3, slow_ms);
+    second->slow(3, slow_ms);
+    GroupEndpoint ep;
+    ep.name = "held_test";
+    ep.socket = path;
+    ep.processes = 1;
+    ep.threads = 2;
+    pool = std::make_unique<UpstreamPool>(&loop, ep);
+    pool->set_counters(&counters);
+    pool->set_quick_service_ns(quick_ns);
+    Client& a = add(false);
+    Client& b = add(false);
+    a.start();
+    b.start();
+    run_until(&loop, [&] { return a.done_ && b.done_ && pool->idle_count() == 2; });
+    REQUIRE(pool->idle_count() == 2);
+    Client& busy = add(false);
+    busy.start();
+    REQUIRE(pool->idle_count() == 1);
+  }
+  ~OneBusyOneFree() {
+    // Every connection idle, then closed, before the pool goes.
+    run_until(&loop, [&] {
+      for (auto& c : clients)
+        if (!c->done_ && !c->failed_) return false;
+      return true;
+    });
+    pool->sweep(0, true);
+    run_until(&loop, [] { return false; });
+    first.reset();
+    second.reset();
+    clients.clear();
+    pool.reset();
+    uv_run(&loop, UV_RUN_NOWAIT);
+    uv_loop_close(&loop);
+    ::unlink(path.c_str());
+    ::rmdir(dir);
+  }
+  Client& add(bool bodyless) {
+    clients.push_back(std::make_unique<Client>(pool.get(), static_cast<uint32_t>(clients.size() + 1), bodyless));
+    return *clients.back();
+  }
+};
+
+TEST_CASE("a quick group: a request with no body goes ahead on a busy connection although a thread is free") {
+  OneBusyOneFree t(1000ull * 1000 * 1000, 50);
+  Client& busy = *t.clients[2];
+  Client& c = t.add(true);
+  c.start();
+  CHECK(t.counters.sent_ahead == 1);
+  CHECK(t.pool->idle_count() == 1);  // the free thread was not woken for it
+  run_until(&t.loop, [&] { return busy.done_ && (c.done_ || c.failed_); });
+  CHECK(busy.body_ == "3");
+  CHECK(c.done_);
+  CHECK(c.body_ == "4");
+  CHECK_FALSE(c.wrong_);
+}
+
+TEST_CASE("a request held behind a slow one goes to the free thread after kHeldAheadMs") {
+  OneBusyOneFree t(1000ull * 1000 * 1000, 1000);
+  Client& busy = *t.clients[2];
+  Client& c = t.add(true);
+  c.start();
+  REQUIRE(t.counters.sent_ahead == 1);
+  run_until(&t.loop, [&] { return c.done_ || c.failed_; });
+  CHECK(c.done_);
+  CHECK(c.body_ == "4");
+  CHECK_FALSE(busy.done_);  // answered long before the request it was behind
+  CHECK(t.counters.withdrawn == 1);
+  run_until(&t.loop, [&] { return busy.done_; }, 5000);
+  CHECK(busy.body_ == "3");
+}
+
+// A request that a free thread takes at once: not sent ahead, no connection left idle.
+void taken_at_once(uint64_t quick_ns, bool bodyless) {
+  OneBusyOneFree t(quick_ns, 50);
+  Client& c = t.add(bodyless);
+  c.start();
+  CHECK(t.counters.sent_ahead == 0);
+  CHECK(t.pool->idle_count() == 0);
+  run_until(&t.loop, [&] { return c.done_ || c.failed_; });
+  CHECK(c.body_ == "4");
+}
+
+TEST_CASE("a slow group, or a request with a body: a free thread takes it at once") {
+  SUBCASE("the group's requests take longer than the bar") { taken_at_once(0, true); }
+  SUBCASE("a request with a body") { taken_at_once(1000ull * 1000 * 1000, false); }
+}
+
+TEST_CASE("the service time the pool measures is the group's") {
+  OneBusyOneFree t(0, 300);
+  Client& busy = *t.clients[2];
+  run_until(&t.loop, [&] { return busy.done_; }, 5000);
+  REQUIRE(busy.done_);
+  // 300 ms of the eight-request average: at least 300 / 8 ms.
+  CHECK(t.pool->service_ns() >= 300ull * 1000 * 1000 / 8);
 }
 
 }  // namespace
