@@ -696,9 +696,9 @@ void UpstreamPool::acquire(UpstreamClient* client) {
   if (serving() && may_hold(client)) {
     // Sent ahead on a busy connection once its head is whole (request_whole):
     // its thread takes it without sleeping and being woken (decision 61).
-    client->spec_ = true;
-    client->spec_claimed_ = false;
-    client->spec_since_ms_ = uv_now(loop_);
+    client->held_ = true;
+    client->held_claimed_ = false;
+    client->held_since_ms_ = uv_now(loop_);
     held_.push_back(client);
     if (!held_timer_) {
       held_timer_ = new uv_timer_t;
@@ -754,8 +754,8 @@ bool UpstreamPool::may_hold(UpstreamClient* client) const {
 }
 
 void UpstreamPool::unhold(UpstreamClient* client) {
-  if (!client->spec_) return;
-  client->spec_ = false;
+  if (!client->held_) return;
+  client->held_ = false;
   std::erase(held_, client);
 }
 
@@ -763,11 +763,11 @@ void UpstreamPool::run_held() {
   const uint64_t now = uv_now(loop_);
   std::vector<UpstreamClient*> due;
   for (UpstreamClient* w : held_)
-    if (!w->spec_claimed_ && now - w->spec_since_ms_ >= kHeldAheadMs) due.push_back(w);
+    if (!w->held_claimed_ && now - w->held_since_ms_ >= kHeldAheadMs) due.push_back(w);
   for (UpstreamClient* w : due) {
-    if (!w->spec_) continue;  // gone meanwhile (a callback of one before it)
+    if (!w->held_) continue;  // gone meanwhile (a callback of one before it)
     if (w->ahead_on_ && !withdraw(w)) {
-      w->spec_claimed_ = true;  // its worker has it: answered there
+      w->held_claimed_ = true;  // its worker has it: answered there
       continue;
     }
     unhold(w);
@@ -806,7 +806,7 @@ void UpstreamPool::request_whole(UpstreamClient* w) {
   UpstreamConn* best = nullptr;
   for (UpstreamConn* c : accepted_)
     if (can_take_ahead(c) && (!best || c->ahead_.size() < best->ahead_.size())) best = c;
-  if (w->spec_) {
+  if (w->held_) {
     // Held for a busy connection: sent there, or, when none can take it now
     // (or it is not held whole), where it would have gone.
     if (best && send_ahead(best, w)) return;
@@ -843,7 +843,7 @@ bool UpstreamPool::withdraw(UpstreamClient* w) {
 }
 
 void UpstreamPool::forget_waiter(UpstreamClient* w) {
-  if (w->spec_) {
+  if (w->held_) {
     unhold(w);
     return;
   }

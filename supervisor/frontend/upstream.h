@@ -150,11 +150,11 @@ class UpstreamClient {
   friend class UpstreamPool;
   friend class UpstreamConn;
   UpstreamConn* ahead_on_ = nullptr;  // the busy connection this waiting request went ahead on
-  // Held for a busy connection although a thread was free (UpstreamPool's
-  // spec_), since this loop time (ms); claimed: its worker has it.
-  bool spec_ = false;
-  bool spec_claimed_ = false;
-  uint64_t spec_since_ms_ = 0;
+  // Held for a busy connection although a thread was free (in the pool's
+  // held list), since this loop time (ms); claimed: its worker has it.
+  bool held_ = false;
+  bool held_claimed_ = false;
+  uint64_t held_since_ms_ = 0;
 };
 
 class UpstreamPool;
@@ -475,7 +475,7 @@ class UpstreamPool {
   std::deque<pid_t> draining_;                          // oldest first, at most kMaxDraining
   std::deque<std::pair<UpstreamClient*, uint64_t>> delayed_;  // acquire_after_death: client, due ms
   uv_timer_t* delay_timer_ = nullptr;  // created on first use; freed in its close callback
-  std::vector<UpstreamClient*> held_;  // held for a busy connection (spec_), oldest first
+  std::vector<UpstreamClient*> held_;  // held for a busy connection (their held_ set), oldest first
   uv_timer_t* held_timer_ = nullptr;   // while any is held; the same life as delay_timer_
   uint64_t service_ns_ = 0;
   uint64_t quick_service_ns_ = kQuickServiceNs;
