@@ -342,45 +342,36 @@ TEST_CASE("a worker that sends STARTED frames (no started page) never gets a req
   CHECK(found == 0);
 }
 
-// A one-thread group with a worker that marks the page: one request to learn
-// it, then a (current) and b (sent ahead), which the worker claims before a's
-// answer reaches the front end; then leave(a or b) and the answer let go.
-struct ClaimedAhead {
+// A group of scripted worker threads on one socket in a temp dir, its pool on
+// a loop of this thread, and the clients of the test; all torn down in order.
+struct ScriptedGroup {
   char dir[32] = "/tmp/wsgid-ahead-XXXXXX";
   std::string path;
   uv_loop_t loop;
   GroupCounters counters;
-  std::unique_ptr<ScriptedWorker> worker;
+  std::vector<std::unique_ptr<ScriptedWorker>> workers;
   std::unique_ptr<UpstreamPool> pool;
   std::vector<std::unique_ptr<Client>> clients;
 
-  ClaimedAhead() {
+  // threads workers (the first one listens, the others accept on its socket).
+  explicit ScriptedGroup(int threads) {
     REQUIRE(::mkdtemp(dir) != nullptr);
     path = std::string(dir) + "/g.sock";
     uv_loop_init(&loop);
-    worker = std::make_unique<ScriptedWorker>(path, true, 0);
+    workers.push_back(std::make_unique<ScriptedWorker>(path, true, 0));
+    for (int i = 1; i < threads; ++i) workers.push_back(std::make_unique<ScriptedWorker>(*workers[0], 0));
     GroupEndpoint ep;
     ep.name = "ahead_test";
     ep.socket = path;
     ep.processes = 1;
-    ep.threads = 1;
+    ep.threads = threads;
     pool = std::make_unique<UpstreamPool>(&loop, ep);
     pool->set_counters(&counters);
-    Client& w = add();
-    w.start();
-    run_until(&loop, [&] { return w.done_; });
-    REQUIRE(w.done_);
-    worker->claim_first();
-    add().start();  // a
-    add().start();  // b, waiting: sent ahead
-    run_until(&loop, [&] { return worker->claimed_next(); });
-    REQUIRE(worker->claimed_next());
-    REQUIRE(counters.sent_ahead == 1);
   }
-  ~ClaimedAhead() {
+  ~ScriptedGroup() {
     pool->sweep(0, true);
     run_until(&loop, [] { return false; });
-    worker.reset();
+    workers.clear();
     clients.clear();
     pool.reset();
     uv_run(&loop, UV_RUN_NOWAIT);
@@ -388,9 +379,29 @@ struct ClaimedAhead {
     ::unlink(path.c_str());
     ::rmdir(dir);
   }
-  Client& add() {
-    clients.push_back(std::make_unique<Client>(pool.get(), static_cast<uint32_t>(clients.size() + 1)));
+  Client& add(bool bodyless = false) {
+    clients.push_back(std::make_unique<Client>(pool.get(), static_cast<uint32_t>(clients.size() + 1), bodyless));
     return *clients.back();
+  }
+};
+
+// A one-thread group with a worker that marks the page: one request to learn
+// it, then a (current) and b (sent ahead), which the worker claims before a's
+// answer reaches the front end; then leave(a or b) and the answer let go.
+struct ClaimedAhead : ScriptedGroup {
+  ScriptedWorker& worker;
+
+  ClaimedAhead() : ScriptedGroup(1), worker(*workers[0]) {
+    Client& w = add();
+    w.start();
+    run_until(&loop, [&] { return w.done_; });
+    REQUIRE(w.done_);
+    worker.claim_first();
+    add().start();  // a
+    add().start();  // b, waiting: sent ahead
+    run_until(&loop, [&] { return worker.claimed_next(); });
+    REQUIRE(worker.claimed_next());
+    REQUIRE(counters.sent_ahead == 1);
   }
 };
 
@@ -400,7 +411,7 @@ TEST_CASE("a request sent ahead whose client leaves after the worker claimed it:
   Client& b = *t.clients[2];
   b.leave();  // too late to withdraw: the worker has it
   CHECK(t.counters.withdrawn == 0);
-  t.worker->let_answer();
+  t.worker.let_answer();
   run_until(&t.loop, [&] { return a.done_; });
   CHECK(a.done_);
   CHECK(a.body_ == "2");
@@ -412,7 +423,7 @@ TEST_CASE("a request sent ahead whose client leaves after the worker claimed it:
   run_until(&t.loop, [&] { return c.done_ || c.failed_; });
   CHECK(c.done_);
   CHECK(c.body_ == "4");
-  CHECK(t.worker->accepted() == 2);
+  CHECK(t.worker.accepted() == 2);
 }
 
 TEST_CASE("the current request's client leaves after the worker claimed the one behind it: the connection carries on") {
@@ -420,7 +431,7 @@ TEST_CASE("the current request's client leaves after the worker claimed the one 
   Client& a = *t.clients[1];
   Client& b = *t.clients[2];
   a.leave();  // the worker is done with a: its answer is dropped, b's is b's
-  t.worker->let_answer();
+  t.worker.let_answer();
   run_until(&t.loop, [&] { return b.done_ || b.failed_; });
   CHECK(b.done_);
   CHECK(b.body_ == "3");
@@ -430,68 +441,33 @@ TEST_CASE("the current request's client leaves after the worker claimed the one 
   c.start();
   run_until(&t.loop, [&] { return c.done_ || c.failed_; });
   CHECK(c.body_ == "4");
-  CHECK(t.worker->accepted() == 1);  // the same connection throughout
+  CHECK(t.worker.accepted() == 1);  // the same connection throughout
 }
 
 // A group of one process with two threads (two scripted workers on one
 // socket), both connections open and idle, each worker shown to mark the
 // page; then request 3 keeps one connection busy for slow_ms.
-struct OneBusyOneFree {
-  char dir[32] = "/tmp/wsgid-ahead-XXXXXX";
-  std::string path;
-  uv_loop_t loop;
-  GroupCounters counters;
-  std::unique_ptr<ScriptedWorker> first, second;
-  std::unique_ptr<UpstreamPool> pool;
-  std::vector<std::unique_ptr<Client>> clients;
-
-  OneBusyOneFree(uint64_t quick_ns, int slow_ms) {
-    REQUIRE(::mkdtemp(dir) != nullptr);
-    path = std::string(dir) + "/g.sock";
-    uv_loop_init(&loop);
-    first = std::make_unique<ScriptedWorker>(path, true, 0);
-    second = std::make_unique<ScriptedWorker>(*first, 0);
-    first->slow(3, slow_ms);
-    second->slow(3, slow_ms);
-    GroupEndpoint ep;
-    ep.name = "held_test";
-    ep.socket = path;
-    ep.processes = 1;
-    ep.threads = 2;
-    pool = std::make_unique<UpstreamPool>(&loop, ep);
-    pool->set_counters(&counters);
+struct OneBusyOneFree : ScriptedGroup {
+  OneBusyOneFree(uint64_t quick_ns, int slow_ms) : ScriptedGroup(2) {
+    for (auto& w : workers) w->slow(3, slow_ms);
     pool->set_quick_service_ns(quick_ns);
-    Client& a = add(false);
-    Client& b = add(false);
+    Client& a = add();
+    Client& b = add();
     a.start();
     b.start();
     run_until(&loop, [&] { return a.done_ && b.done_ && pool->idle_count() == 2; });
     REQUIRE(pool->idle_count() == 2);
-    Client& busy = add(false);
+    Client& busy = add();
     busy.start();
     REQUIRE(pool->idle_count() == 1);
   }
   ~OneBusyOneFree() {
-    // Every connection idle, then closed, before the pool goes.
+    // Every request answered (every connection idle) before the teardown.
     run_until(&loop, [&] {
       for (auto& c : clients)
         if (!c->done_ && !c->failed_) return false;
       return true;
     });
-    pool->sweep(0, true);
-    run_until(&loop, [] { return false; });
-    first.reset();
-    second.reset();
-    clients.clear();
-    pool.reset();
-    uv_run(&loop, UV_RUN_NOWAIT);
-    uv_loop_close(&loop);
-    ::unlink(path.c_str());
-    ::rmdir(dir);
-  }
-  Client& add(bool bodyless) {
-    clients.push_back(std::make_unique<Client>(pool.get(), static_cast<uint32_t>(clients.size() + 1), bodyless));
-    return *clients.back();
   }
 };
 
